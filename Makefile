@@ -1,0 +1,62 @@
+# Tocsin's build. Everything it needs comes from go.mod, tools/go.mod and
+# ../shared (the pinned STIX schemas): no tool has to be installed by hand.
+GO        ?= go
+BUF       := $(GO) tool -modfile=tools/go.mod buf
+BIN       := bin/tocsin
+DATA      ?= .dev
+FUZZTIME  ?= 5s
+TESTFLAGS ?= -race -timeout 25m
+
+.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean
+
+all: build
+
+## build: the tocsin binary in bin/
+build: schemas
+	$(GO) build -o $(BIN) ./cmd/tocsin
+
+## run: a 3-node cluster in one process with the demo members (data in .dev)
+run: build
+	./$(BIN) dev --data $(DATA)
+
+## test: everything CI checks
+test: schemas proto-check vet fmt-check unit fuzz-short
+
+unit: schemas
+	$(GO) test $(TESTFLAGS) ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$') 2>/dev/null); \
+	if [ -n "$$out" ]; then echo "not gofmt-formatted (run gofmt -w):"; echo "$$out"; exit 1; fi
+
+## proto: regenerate the Go code from proto/
+proto:
+	cd proto && $(BUF) lint && $(BUF) generate
+
+## proto-check: fail when the generated code is stale, lint fails, or the wire format broke
+proto-check: proto
+	@git diff --exit-code -- proto/ || { echo "generated protobuf code is stale: run 'make proto' and commit"; exit 1; }
+	@tag=$$(git describe --tags --abbrev=0 --match 'v*' 2>/dev/null); \
+	if [ -n "$$tag" ]; then echo "buf breaking against $$tag"; cd proto && $(BUF) breaking --against "../.git#tag=$$tag,subdir=proto"; fi
+
+## schemas: copy and verify the pinned STIX 2.1 JSON schemas
+schemas:
+	@./scripts/schemas.sh
+
+## fuzz-short: every fuzz target for $(FUZZTIME) (part of make test)
+fuzz-short:
+	@./scripts/fuzz.sh $(FUZZTIME)
+
+## fuzz: every fuzz target for longer (FUZZTIME=10m make fuzz)
+fuzz:
+	@./scripts/fuzz.sh $(if $(filter 5s,$(FUZZTIME)),2m,$(FUZZTIME))
+
+## bench: the benchmarks (see docs/PERFORMANCE.md)
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./...
+
+clean:
+	rm -rf bin
