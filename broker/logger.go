@@ -1,0 +1,55 @@
+package broker
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// serverLogger adapts *zap.Logger to nats-server's Logger interface.
+//
+// nats-server's own logger calls os.Exit on Fatalf; this one never does. A
+// fatal message is logged at error level and handed to onFatal, so the node
+// that owns the server can shut it down and return the error to its caller.
+type serverLogger struct {
+	log     *zap.Logger
+	mu      sync.Mutex
+	onFatal func(error)
+}
+
+func newServerLogger(log *zap.Logger, onFatal func(error)) *serverLogger {
+	return &serverLogger{log: log.WithOptions(zap.AddCallerSkip(1)), onFatal: onFatal}
+}
+
+func msg(format string, v []any) string {
+	return strings.TrimSpace(fmt.Sprintf(format, v...))
+}
+
+// Noticef logs at info level.
+func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info(msg(format, v)) }
+
+// Warnf logs at warn level.
+func (l *serverLogger) Warnf(format string, v ...any) { l.log.Warn(msg(format, v)) }
+
+// Errorf logs at error level.
+func (l *serverLogger) Errorf(format string, v ...any) { l.log.Error(msg(format, v)) }
+
+// Debugf logs at debug level.
+func (l *serverLogger) Debugf(format string, v ...any) { l.log.Debug(msg(format, v)) }
+
+// Tracef logs at debug level; the server only calls it when tracing is on.
+func (l *serverLogger) Tracef(format string, v ...any) { l.log.Debug(msg(format, v)) }
+
+// Fatalf logs at error level and reports the error; it never exits.
+func (l *serverLogger) Fatalf(format string, v ...any) {
+	m := msg(format, v)
+	l.log.Error(m, zap.Bool("fatal", true))
+	l.mu.Lock()
+	f := l.onFatal
+	l.mu.Unlock()
+	if f != nil {
+		f(fmt.Errorf("%w: %s", ErrServerFatal, m))
+	}
+}

@@ -1,0 +1,201 @@
+package broker
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Defaults for NodeOptions.
+const (
+	// DefaultClusterName is the NATS cluster name of a Tocsin cluster.
+	DefaultClusterName = "tocsin"
+	// DefaultHost is where listeners bind unless told otherwise: loopback.
+	DefaultHost = "127.0.0.1"
+	// DefaultClientPort is the NATS client port.
+	DefaultClientPort = 4222
+	// DefaultClusterPort is the NATS route port.
+	DefaultClusterPort = 6222
+	// DefaultMaxPayload is the largest message the server accepts (1 MiB).
+	DefaultMaxPayload = 1 << 20
+	// NATSDefaultSyncInterval is nats-server's own default fsync interval.
+	// Tocsin does not use it unless told to: see NodeOptions.SyncInterval.
+	NATSDefaultSyncInterval = 2 * time.Minute
+	// RandomPort asks the operating system for a free port (for tests).
+	RandomPort = -1
+)
+
+// NodeOptions configures one embedded nats-server node. The zero value of
+// every field but Name and StoreDir is a usable default.
+type NodeOptions struct {
+	// Name is the node's server name, unique in the cluster ("tocsin-1").
+	// Required.
+	Name string
+	// ClusterName is the NATS cluster name every node shares. Default "tocsin".
+	ClusterName string
+	// Host is the address the client listener binds. Default 127.0.0.1.
+	Host string
+	// Port is the client port. Default 4222; RandomPort (-1) picks a free one.
+	Port int
+	// ClusterHost is the address the route listener binds. Default Host.
+	ClusterHost string
+	// ClusterPort is the route port. Default 6222; RandomPort picks a free one.
+	// Zero with no Routes and Standalone set runs without clustering.
+	ClusterPort int
+	// ClusterAdvertise is the host:port other nodes dial for routes, when it
+	// differs from the bound address (NAT, a proxy). Default: the bound address.
+	ClusterAdvertise string
+	// ClientAdvertise is the host:port clients are told to use. Default: bound.
+	ClientAdvertise string
+	// Routes are the other nodes' route URLs ("nats-route://10.0.0.2:6222").
+	// Unreachable peers are retried forever: that is how a cluster heals.
+	Routes []string
+	// Standalone runs a single node without a route listener.
+	// Default false.
+	Standalone bool
+	// StoreDir is where JetStream keeps this node's data. Required; it is
+	// created if missing and must be writable.
+	StoreDir string
+	// SyncInterval is how often JetStream fsyncs its files. Zero, the
+	// default, means "always": every write is flushed before it is
+	// acknowledged (Jepsen lost acknowledged writes with NATS's 2-minute
+	// default on coordinated crashes). NATSDefaultSyncInterval restores
+	// nats-server's behaviour.
+	SyncInterval time.Duration
+	// MaxMemory caps JetStream memory storage in bytes. Default: server's.
+	MaxMemory int64
+	// MaxStore caps JetStream file storage in bytes. Default: server's.
+	MaxStore int64
+	// MaxPayload is the largest message in bytes. Default 1 MiB.
+	MaxPayload int32
+	// ReadyTimeout bounds how long NewNode waits for the listeners.
+	// Default 10s.
+	ReadyTimeout time.Duration
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+
+// withDefaults returns a copy of o with every unset field defaulted.
+func (o NodeOptions) withDefaults() NodeOptions {
+	if o.ClusterName == "" {
+		o.ClusterName = DefaultClusterName
+	}
+	if o.Host == "" {
+		o.Host = DefaultHost
+	}
+	if o.Port == 0 {
+		o.Port = DefaultClientPort
+	}
+	if o.ClusterHost == "" {
+		o.ClusterHost = o.Host
+	}
+	if o.ClusterPort == 0 && !o.Standalone {
+		o.ClusterPort = DefaultClusterPort
+	}
+	if o.MaxPayload == 0 {
+		o.MaxPayload = DefaultMaxPayload
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 10 * time.Second
+	}
+	return o
+}
+
+// validate checks o (already defaulted) and names the field at fault.
+func (o NodeOptions) validate() error {
+	bad := func(field, format string, v ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidOptions, field, fmt.Sprintf(format, v...))
+	}
+	if !nameRE.MatchString(o.Name) {
+		return bad("name", "%q is not a valid node name; use letters, digits, '-' or '_' (for example \"tocsin-1\")", o.Name)
+	}
+	if !nameRE.MatchString(o.ClusterName) {
+		return bad("cluster_name", "%q is not a valid cluster name", o.ClusterName)
+	}
+	if err := checkPort(o.Port); err != nil {
+		return bad("port", "%v", err)
+	}
+	if !o.Standalone {
+		if err := checkPort(o.ClusterPort); err != nil {
+			return bad("cluster_port", "%v", err)
+		}
+	}
+	for _, h := range []struct{ field, host string }{{"host", o.Host}, {"cluster_host", o.ClusterHost}} {
+		if net.ParseIP(h.host) == nil && h.host != "localhost" && h.host != "0.0.0.0" {
+			if _, err := net.LookupHost(h.host); err != nil {
+				return bad(h.field, "cannot resolve %q: %v; use an IP address of this machine", h.host, err)
+			}
+		}
+	}
+	for i, r := range o.Routes {
+		if _, err := parseRoute(r); err != nil {
+			return bad(fmt.Sprintf("routes[%d]", i), "%v", err)
+		}
+	}
+	if o.Standalone && len(o.Routes) > 0 {
+		return bad("routes", "a standalone node has no routes; remove them or set standalone: false")
+	}
+	if o.SyncInterval < 0 {
+		return bad("sync_interval", "must be \"always\" or a positive duration such as 2m")
+	}
+	if o.MaxPayload < 1024 || o.MaxPayload > 64<<20 {
+		return bad("max_payload", "%d bytes is out of range; use 1 KiB to 64 MiB", o.MaxPayload)
+	}
+	if err := checkStoreDir(o.StoreDir); err != nil {
+		return bad("store_dir", "%v", err)
+	}
+	return nil
+}
+
+func checkPort(p int) error {
+	if p == RandomPort || (p > 0 && p < 65536) {
+		return nil
+	}
+	return fmt.Errorf("%d is not a port; use 1-65535 (or -1 for any free port)", p)
+}
+
+// parseRoute parses a route URL and resolves its host, so that a typo fails
+// at start rather than being retried forever.
+func parseRoute(r string) (*url.URL, error) {
+	u, err := url.Parse(r)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%q is not a route URL; write nats-route://HOST:PORT", r)
+	}
+	if u.Scheme != "nats-route" && u.Scheme != "nats" && u.Scheme != "tls" {
+		return nil, fmt.Errorf("%q: scheme %q is not a route scheme; write nats-route://HOST:PORT", r, u.Scheme)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %v; write nats-route://HOST:PORT", r, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return nil, fmt.Errorf("%q: port %q is not a port number", r, port)
+	}
+	if net.ParseIP(host) == nil {
+		if _, err := net.LookupHost(host); err != nil {
+			return nil, fmt.Errorf("%q: cannot resolve host %q: %v", r, host, err)
+		}
+	}
+	return u, nil
+}
+
+// checkStoreDir creates dir if missing and proves it is writable.
+func checkStoreDir(dir string) error {
+	if dir == "" {
+		return fmt.Errorf("required: a directory for this node's JetStream data")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %q: %v; choose a directory this user can write", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-probe-*")
+	if err != nil {
+		return fmt.Errorf("%q is not writable: %v; fix its permissions or choose another directory", dir, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	return os.Remove(name)
+}

@@ -1,0 +1,132 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// KV bucket names.
+const (
+	// BucketMembers holds the member registry: key = member id, value = a
+	// tocsinv1.Member. History 16 keeps the trail of key rotations.
+	BucketMembers = "MEMBERS"
+	// BucketRouted is the router's own record of every ingested message id
+	// (key = "<sender>.<id>", value = a tocsinv1.Outcome). It makes routing
+	// idempotent beyond the JetStream duplicate window and answers the
+	// publisher's --wait. Kept 90 days: longer than INGEST keeps messages,
+	// so no replay of INGEST can route a message twice.
+	BucketRouted = "ROUTED"
+	// BucketDedupe maps an indicator's normalised pattern to the first alert
+	// that carried it, for the dedupe window (24h TTL).
+	BucketDedupe = "DEDUPE"
+	// BucketSightings keeps per-indicator, per-sector sets of organisations
+	// that re-published or sighted an indicator.
+	BucketSightings = "SIGHTINGS"
+	// BucketReach keeps receipts: key = "<message id>.<member>".
+	BucketReach = "REACH"
+	// BucketAid keeps mutual-aid requests, offers and responder capacity,
+	// updated with compare-and-set on revisions.
+	BucketAid = "AID"
+	// BucketSituation keeps each facility's last status report.
+	BucketSituation = "SITUATION"
+)
+
+const day = 24 * time.Hour
+
+// StreamConfigs returns the streams Tocsin needs at the given replica count.
+// Every stream is file-backed; MaxMsgSize matches the server's max payload.
+func StreamConfigs(replicas int) []jetstream.StreamConfig {
+	base := func(name, subject, desc string, maxAge time.Duration) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:        name,
+			Description: desc,
+			Subjects:    []string{subject},
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      maxAge,
+			MaxMsgSize:  DefaultMaxPayload,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+			Duplicates:  10 * time.Minute,
+			AllowDirect: true,
+		}
+	}
+	// INGEST: what members publish, read by the router's shared durable
+	// consumer. Limits retention (not work-queue) so an operator can replay
+	// and audit; 7 days; discard old. The 10-minute duplicate window drops a
+	// retried publish; beyond it BucketRouted still stops a second routing.
+	ingest := base(subjects.StreamIngest, subjects.IngestAll, "messages published by members, before routing", 7*day)
+	ingest.AllowDirect = false // members must not read each other's ingest
+	// SECTORS: routed alerts and advisories per sector and lane. 30 days, so
+	// an agent that was away a month catches up; discard old.
+	sectors := base(subjects.StreamSectors, subjects.SectorsAll, "routed alerts and advisories by sector and lane", 30*day)
+	// INBOX: direct deliveries (RED, AMBER+STRICT, aid notices, sighting
+	// summaries). 30 days, discard old.
+	inbox := base(subjects.StreamInbox, subjects.InboxAll, "direct deliveries to one member", 30*day)
+	// REJECTIONS: why a member's message was refused; the sender reads its
+	// own subject. 30 days.
+	rejections := base(subjects.StreamRejections, subjects.RejectionAll, "rejections, readable by their sender", 30*day)
+	// AID_AUDIT: every signed mutual-aid transition. Kept forever; no delete,
+	// no purge: an append-only audit trail.
+	aid := base(subjects.StreamAidAudit, subjects.AidAuditAll, "append-only mutual-aid audit trail", 0)
+	aid.DenyDelete, aid.DenyPurge = true, true
+	// OPS: operator alarms such as a publisher past its flash cap. 30 days.
+	ops := base(subjects.StreamOps, subjects.OpsAll, "operator alarms", 30*day)
+	return []jetstream.StreamConfig{ingest, sectors, inbox, rejections, aid, ops}
+}
+
+// KVConfigs returns the key-value buckets Tocsin needs.
+func KVConfigs(replicas int) []jetstream.KeyValueConfig {
+	kv := func(name, desc string, history uint8, ttl time.Duration) jetstream.KeyValueConfig {
+		return jetstream.KeyValueConfig{
+			Bucket:      name,
+			Description: desc,
+			History:     history,
+			TTL:         ttl,
+			Storage:     jetstream.FileStorage,
+			Replicas:    replicas,
+		}
+	}
+	return []jetstream.KeyValueConfig{
+		kv(BucketMembers, "member registry", 16, 0),
+		kv(BucketRouted, "router outcomes by message id", 1, 90*day),
+		kv(BucketDedupe, "first alert per indicator pattern", 1, day),
+		kv(BucketSightings, "organisations that saw an indicator, by sector", 1, 90*day),
+		kv(BucketReach, "receipts by message and member", 4, 90*day),
+		kv(BucketAid, "mutual-aid requests, offers and capacity", 16, 0),
+		kv(BucketSituation, "last status report per facility", 8, 0),
+	}
+}
+
+// Provision creates or updates every stream and bucket. It is idempotent:
+// running it again on a provisioned cluster changes nothing.
+func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, cfg := range StreamConfigs(replicas) {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
+		}
+	}
+	for _, cfg := range KVConfigs(replicas) {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return fmt.Errorf("provision bucket %s: %w", cfg.Bucket, err)
+		}
+	}
+	return nil
+}
+
+// StreamNames lists every stream Provision creates, KV buckets included
+// (as their KV_<bucket> streams).
+func StreamNames() []string {
+	var names []string
+	for _, c := range StreamConfigs(1) {
+		names = append(names, c.Name)
+	}
+	for _, c := range KVConfigs(1) {
+		names = append(names, "KV_"+c.Bucket)
+	}
+	return names
+}

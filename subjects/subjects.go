@@ -1,0 +1,82 @@
+// Package subjects names every NATS subject, stream and durable consumer
+// Tocsin uses. The server's permissions are derived from these names, so
+// they are the one place the layout of the cluster is spelled.
+//
+//	tocsin.ingest.<kind>.<sender>   what members publish; the router reads it
+//	tocsin.sector.<sector>.<lane>   routed alerts and advisories of a sector
+//	tocsin.inbox.<member>           a member's direct inbox (RED, AMBER+STRICT, aid, summaries)
+//	tocsin.rejection.<member>       why a member's message was refused
+//	tocsin.aid.<request>.<event>    the append-only mutual-aid audit trail
+//	tocsin.ops.<event>              operator alarms (flash cap exceeded)
+package subjects
+
+import "strings"
+
+// Prefix starts every Tocsin subject.
+const Prefix = "tocsin"
+
+// Ingest kinds: the third token of an ingest subject.
+const (
+	KindAlert    = "alert"
+	KindAdvisory = "advisory"
+	KindReceipt  = "receipt"
+	KindSighting = "sighting"
+	KindAid      = "aid"
+	KindStatus   = "status"
+)
+
+// Stream names.
+const (
+	StreamIngest     = "INGEST"
+	StreamSectors    = "SECTORS"
+	StreamInbox      = "INBOX"
+	StreamRejections = "REJECTIONS"
+	StreamAidAudit   = "AID_AUDIT"
+	StreamOps        = "OPS"
+)
+
+// Ingest is the subject a member publishes a message of kind on.
+func Ingest(kind, sender string) string { return Prefix + ".ingest." + kind + "." + sender }
+
+// IngestAll matches every ingest subject.
+const IngestAll = Prefix + ".ingest.>"
+
+// IngestSender returns the sender token of an ingest subject and its kind.
+func IngestSender(subject string) (kind, sender string, ok bool) {
+	t := strings.Split(subject, ".")
+	if len(t) != 4 || t[0] != Prefix || t[1] != "ingest" || t[2] == "" || t[3] == "" {
+		return "", "", false
+	}
+	return t[2], t[3], true
+}
+
+// Sector is the subject of routed messages for a sector and lane.
+func Sector(sector, lane string) string { return Prefix + ".sector." + sector + "." + lane }
+
+// SectorAll matches every lane of a sector.
+func SectorAll(sector string) string { return Prefix + ".sector." + sector + ".>" }
+
+// SectorsAll matches every routed sector subject.
+const SectorsAll = Prefix + ".sector.>"
+
+// Inbox is a member's direct inbox.
+func Inbox(member string) string { return Prefix + ".inbox." + member }
+
+// InboxAll matches every direct inbox.
+const InboxAll = Prefix + ".inbox.>"
+
+// Rejection is where a member's refused messages are explained.
+func Rejection(member string) string { return Prefix + ".rejection." + member }
+
+// RejectionAll matches every rejection subject.
+const RejectionAll = Prefix + ".rejection.>"
+
+// AidAuditAll matches the mutual-aid audit trail.
+const AidAuditAll = Prefix + ".aid.>"
+
+// OpsAll matches operator alarms.
+const OpsAll = Prefix + ".ops.>"
+
+// RoutedMsgID is the Nats-Msg-Id of a routed copy: JetStream deduplicates
+// per stream, so each destination gets its own id.
+func RoutedMsgID(id, destination string) string { return id + ":" + destination }
