@@ -2,8 +2,8 @@ package envelope
 
 import (
 	"github.com/nats-io/nkeys"
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/codes"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"google.golang.org/protobuf/proto"
 )
 

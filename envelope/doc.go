@@ -23,9 +23,12 @@
 //
 // Test vector (TestDigestVector): id "01J00000000000000000000000", kind 1,
 // sender "st-mary", key_id
-// "UCSQ3NE3ND2Y5Y5MOJCDLKYVJ3ZVEAYYJVW4A3OO7UKCQZCOKKQSYW5H", time
-// 1735689600 s 5 ns, payload 0x0a 0x01 0x78, via "" digest to
-// VECTOR.
+// "UCFIRY65OQE7DFP5KLNS2PF2LVZMUZYJX4OZIEQ36N2IQANUB5XVZ45L", time
+// 1735689600 s 5 ns, payload 0a 01 78, no via: the digest is
+// 85aa20023c08549263cbdf3398c44bda180f9e522ea81b430be64b6f6e3692a4, and
+// with the key whose raw Ed25519 seed is 32 bytes of 0x01 the signature is
+// 75623d0b5619fea128233163b761f2db4f3b614b67961db38fbe999731d8c1bd
+// 60cdab1e6c729cc4b72e96d17c83a4adf80329eed08652d20866b060938fe602.
 //
 // # Checks and where they happen
 //

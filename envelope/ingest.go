@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/codes"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // DefaultMaxSkew is the clock skew CheckSkew allows when given none.

@@ -1,8 +1,8 @@
 package envelope
 
 import (
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/codes"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -55,7 +55,7 @@ func checkPayloadType(kind tocsinv1.Kind, m proto.Message) error {
 		return codes.Errorf(malformed, "no payload for kind %v; pass a *%s", kind, want.Name())
 	}
 	if got := m.ProtoReflect().Descriptor(); got.FullName() != want.FullName() {
-		return codes.Errorf(malformed, "kind %v carries a %s, not a %s", kind, want.Name(), got.Name())
+		return codes.Errorf(malformed, "kind %v carries a %s, not a %s", kind, want.FullName(), got.FullName())
 	}
 	return nil
 }
