@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/server"
+)
+
+func init() { register(newDevCmd) }
+
+func newDevCmd(g *globals) *cobra.Command {
+	var (
+		data, httpAddr, sync string
+		port, nodes          int
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a whole cluster (3 nodes) in this process on loopback, with the demo members",
+		Long: `Run a whole Tocsin cluster inside this process: 3 nodes on 127.0.0.1,
+client ports PORT..PORT+2, JetStream at R3, the demo members of the scenario
+seeded. Stop it with Ctrl-C (or SIGTERM): it drains, then stops; started again
+on the same --data it comes back with every message.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			interval, err := server.ParseSyncInterval(sync)
+			if err != nil {
+				return usageErr("--sync %v", err)
+			}
+			abs, err := filepath.Abs(data)
+			if err != nil {
+				return usageErr("--data %q: %v", data, err)
+			}
+			opts := server.Options{
+				Dev:      &server.DevOptions{DataDir: abs, Nodes: nodes, Port: port, SyncInterval: interval},
+				HTTPAddr: httpAddr,
+			}
+			return runServer(cmd.Context(), g, opts, func(s *server.Server) {
+				for _, n := range s.Cluster().Nodes() {
+					fmt.Fprintf(g.stdout, "node %-10s %s\n", n.Name(), n.ClientURL())
+				}
+				if a := s.HTTPAddr(); a != "" {
+					fmt.Fprintf(g.stdout, "http            http://%s (healthz, readyz, status)\n", a)
+				}
+				fmt.Fprintf(g.stdout, "data            %s\n", abs)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&data, "data", ".dev", "data directory (node stores, credentials, keys)")
+	f.StringVar(&httpAddr, "http", "127.0.0.1:8080", "HTTP address for health, readiness and status")
+	f.IntVar(&port, "port", broker.DefaultClientPort, "first node's client port; the others use PORT+1, PORT+2")
+	f.IntVar(&nodes, "nodes", 3, "number of nodes")
+	f.StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval such as 2m`)
+	return cmd
+}
+
+// runServer starts a server, calls ready once the cluster is ready, and
+// blocks until SIGINT/SIGTERM, then drains and stops.
+func runServer(parent context.Context, g *globals, opts server.Options, ready func(*server.Server)) error {
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	fmt.Fprintln(g.stdout, "starting tocsin ...")
+	opts.OnReady = func(s *server.Server) {
+		ready(s)
+		fmt.Fprintf(g.stdout, "ready in %s; stop with Ctrl-C\n", time.Since(start).Round(time.Millisecond))
+	}
+	srv, err := server.New(ctx, opts, log)
+	if err != nil {
+		if errors.Is(err, broker.ErrInvalidOptions) || errors.Is(err, broker.ErrServerFatal) {
+			return &exitError{ExitUsage, err}
+		}
+		return err
+	}
+	defer srv.Exit()
+	err = srv.Main(ctx)
+	fmt.Fprintln(g.stdout, "stopping: draining connections, then the nodes ...")
+	srv.Exit()
+	fmt.Fprintln(g.stdout, "stopped")
+	if err != nil && (errors.Is(err, broker.ErrServerFatal)) {
+		return &exitError{ExitUsage, err}
+	}
+	return err
+}

@@ -1,0 +1,131 @@
+// Package cli is the tocsin command line: one cobra command per file.
+//
+// Conventions every client subcommand follows: --server URL (default
+// $TOCSIN_SERVER, else the local dev cluster), --creds FILE (default
+// $TOCSIN_CREDS), --json for machine-readable output, a one-line reason on
+// failure, and the exit codes of exit.go.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// DefaultServer is the local dev cluster started by `tocsin dev`.
+const DefaultServer = "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224"
+
+// globals are the flags every command shares.
+type globals struct {
+	server   string
+	creds    string
+	json     bool
+	timeout  time.Duration
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+// commands registers subcommands; each file adds its own in init.
+var commands []func(g *globals) *cobra.Command
+
+func register(f func(g *globals) *cobra.Command) { commands = append(commands, f) }
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "tocsin",
+		Short:         "Tocsin: the healthcare sector's cyber early-warning and mutual-aid channel",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", envOr("TOCSIN_SERVER", DefaultServer), "cluster URL(s), comma-separated ($TOCSIN_SERVER)")
+	pf.StringVar(&g.creds, "creds", os.Getenv("TOCSIN_CREDS"), "NATS credentials file ($TOCSIN_CREDS)")
+	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
+	pf.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the cluster")
+	pf.StringVar(&g.logLevel, "log-level", "info", "log level for long-running commands: debug, info, warn, error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
+	for _, f := range commands {
+		root.AddCommand(f(g))
+	}
+	err := root.Execute()
+	if err != nil {
+		if isCobraUsage(err) {
+			err = &exitError{ExitUsage, err}
+		}
+		fmt.Fprintf(stderr, "tocsin: %v\n", err)
+	}
+	return exitCode(err)
+}
+
+// isCobraUsage reports cobra's own argument errors (unknown command, wrong
+// number of arguments), which are usage errors.
+func isCobraUsage(err error) bool {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// logger builds the zap logger for long-running commands: console output
+// on stderr at the chosen level.
+func (g *globals) logger() (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(g.logLevel)
+	if err != nil {
+		return nil, usageErr("--log-level %q: use debug, info, warn or error", g.logLevel)
+	}
+	cfg := zap.NewDevelopmentEncoderConfig()
+	cfg.EncodeLevel = zapcore.CapitalLevelEncoder
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(cfg), zapcore.AddSync(g.stderr), lvl)
+	return zap.New(core), nil
+}
+
+// connect opens a NATS connection to --server with --creds.
+func (g *globals) connect(ctx context.Context, name string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name), nats.Timeout(g.timeout)}
+	if g.creds != "" {
+		if _, err := os.Stat(g.creds); err != nil {
+			return nil, usageErr("--creds %q: %v", g.creds, err)
+		}
+		opts = append(opts, nats.UserCredentials(g.creds))
+	}
+	nc, err := nats.Connect(g.server, opts...)
+	if err != nil {
+		return nil, &exitError{ExitUnreachable, fmt.Errorf("cannot connect to %s: %w", g.server, err)}
+	}
+	return nc, nil
+}
+
+// printJSON writes v as indented JSON to stdout.
+func (g *globals) printJSON(v any) error {
+	enc := jsonEncoder(g.stdout)
+	return enc.Encode(v)
+}

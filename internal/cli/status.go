@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+
+	"github.com/tocsin-project/tocsin/server"
+)
+
+func init() { register(newStatusCmd) }
+
+func newStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the cluster: nodes, meta leader, streams with replicas, leader, messages, bytes, lag",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
+			defer cancel()
+			nc, err := g.connect(ctx, "tocsin status")
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			st, err := gatherStatus(ctx, nc)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(st)
+			}
+			printStatus(g, st)
+			return nil
+		},
+	}
+}
+
+// gatherStatus asks every node for its view and merges the answers: it
+// waits for the first answer, then a short while for the others.
+func gatherStatus(ctx context.Context, nc *nats.Conn) (*server.Status, error) {
+	inbox := nc.NewRespInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	if err := nc.PublishRequest(server.StatusSubject, inbox, nil); err != nil {
+		return nil, err
+	}
+	var answers []*server.Status
+	wait := func() time.Duration {
+		if len(answers) == 0 {
+			if d, ok := ctx.Deadline(); ok {
+				return time.Until(d)
+			}
+			return 10 * time.Second
+		}
+		return 300 * time.Millisecond
+	}
+	for {
+		m, err := sub.NextMsg(wait())
+		if err != nil {
+			break
+		}
+		var st server.Status
+		if err := json.Unmarshal(m.Data, &st); err == nil {
+			answers = append(answers, &st)
+		}
+	}
+	if len(answers) == 0 {
+		return nil, fmt.Errorf("no node answered on %s: %w", server.StatusSubject, context.DeadlineExceeded)
+	}
+	return server.Merge(answers), nil
+}
+
+func printStatus(g *globals, st *server.Status) {
+	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NODE\tURL\tUP\tMETA LEADER")
+	for _, n := range st.Nodes {
+		leader := ""
+		if n.Name == st.MetaLeader {
+			leader = "*"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%v\t%s\n", n.Name, n.URL, n.Up, leader)
+	}
+	w.Flush()
+	fmt.Fprintln(g.stdout)
+	w = tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "STREAM\tREPLICAS\tLEADER\tMESSAGES\tBYTES\tLAG")
+	for _, s := range st.Streams {
+		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%d\t%d\n", s.Name, s.Replicas, s.Leader, s.Messages, s.Bytes, s.Lag)
+	}
+	w.Flush()
+	if len(st.Problems) > 0 {
+		fmt.Fprintln(g.stdout, "\nproblems:\n  "+strings.Join(st.Problems, "\n  "))
+	}
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tocsin-project/tocsin/broker"
+)
+
+// NodeConfig is the YAML file of `tocsin node --config FILE`. Every field
+// is optional but name and store_dir; see deploy/ for a 3-machine example.
+type NodeConfig struct {
+	// Name is the node's unique server name. Required.
+	Name string `yaml:"name"`
+	// ClusterName is shared by every node. Default "tocsin".
+	ClusterName string `yaml:"cluster_name"`
+	// Listen is the client listener, HOST:PORT. Default 127.0.0.1:4222.
+	Listen string `yaml:"listen"`
+	// ClientAdvertise is the HOST:PORT clients are told to use. Default: listen.
+	ClientAdvertise string `yaml:"client_advertise"`
+	// Cluster configures the routes between nodes.
+	Cluster struct {
+		// Listen is the route listener, HOST:PORT. Default 127.0.0.1:6222.
+		Listen string `yaml:"listen"`
+		// Advertise is the HOST:PORT other nodes dial. Default: listen.
+		Advertise string `yaml:"advertise"`
+		// Routes are the other nodes' nats-route://HOST:PORT URLs.
+		Routes []string `yaml:"routes"`
+	} `yaml:"cluster"`
+	// StoreDir is this node's JetStream data directory. Required.
+	StoreDir string `yaml:"store_dir"`
+	// SyncInterval is "always" (the default) or a duration such as "2m".
+	SyncInterval string `yaml:"sync_interval"`
+	// HTTP is the health, readiness and metrics listener. Default 127.0.0.1:8080.
+	HTTP string `yaml:"http"`
+	// MaxPayload is the largest message in bytes. Default 1 MiB.
+	MaxPayload int32 `yaml:"max_payload"`
+}
+
+// LoadNodeConfig reads and checks a node's YAML config. Unknown fields are
+// errors that name the field and line.
+func LoadNodeConfig(path string) (Options, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Options{}, fmt.Errorf("%w: config: %v", broker.ErrInvalidOptions, err)
+	}
+	var c NodeConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return Options{}, fmt.Errorf("%w: config %s: %v", broker.ErrInvalidOptions, path, cleanYAMLError(err))
+	}
+	return c.Options()
+}
+
+func cleanYAMLError(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return strings.Join(te.Errors, "; ")
+	}
+	return err.Error()
+}
+
+// Options converts the config into server options.
+func (c NodeConfig) Options() (Options, error) {
+	bad := func(field, format string, v ...any) (Options, error) {
+		return Options{}, fmt.Errorf("%w: %s: %s", broker.ErrInvalidOptions, field, fmt.Sprintf(format, v...))
+	}
+	n := broker.NodeOptions{
+		Name:             c.Name,
+		ClusterName:      c.ClusterName,
+		ClientAdvertise:  c.ClientAdvertise,
+		ClusterAdvertise: c.Cluster.Advertise,
+		Routes:           c.Cluster.Routes,
+		StoreDir:         c.StoreDir,
+		MaxPayload:       c.MaxPayload,
+	}
+	var err error
+	if c.Listen != "" {
+		if n.Host, n.Port, err = splitHostPort(c.Listen); err != nil {
+			return bad("listen", "%v", err)
+		}
+	}
+	if c.Cluster.Listen != "" {
+		if n.ClusterHost, n.ClusterPort, err = splitHostPort(c.Cluster.Listen); err != nil {
+			return bad("cluster.listen", "%v", err)
+		}
+	}
+	if n.SyncInterval, err = ParseSyncInterval(c.SyncInterval); err != nil {
+		return bad("sync_interval", "%v", err)
+	}
+	return Options{Node: &n, HTTPAddr: c.HTTP}, nil
+}
+
+// ParseSyncInterval reads "always" (or "") as zero, the always-sync
+// default, and anything else as a positive duration.
+func ParseSyncInterval(s string) (time.Duration, error) {
+	if s == "" || s == "always" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: use \"always\" or a positive duration such as 2m", s)
+	}
+	return d, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	var host string
+	var port int
+	i := strings.LastIndex(hp, ":")
+	if i < 0 {
+		return "", 0, fmt.Errorf("%q is not HOST:PORT", hp)
+	}
+	host = strings.Trim(hp[:i], "[]")
+	if _, err := fmt.Sscanf(hp[i+1:], "%d", &port); err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%q: port %q is not a port number", hp, hp[i+1:])
+	}
+	return host, port, nil
+}

@@ -1,0 +1,382 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/broker"
+)
+
+// StatusSubject is the request subject every node answers with its Status.
+const StatusSubject = "tocsin.svc.status"
+
+// Server is a running Tocsin: its local broker node(s), the services on
+// each and the HTTP listener.
+type Server struct {
+	opts Options
+	log  *zap.Logger
+
+	cluster *broker.Cluster // dev mode
+	node    *broker.Node    // node mode
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+
+	mu      sync.Mutex
+	conns   []*nats.Conn // one service connection per local node
+	js      jetstream.JetStream
+	ready   bool
+	problem string
+
+	exitOnce sync.Once
+}
+
+// New validates opts, starts the local broker node(s) and binds the HTTP
+// listener. It returns once every listener is bound; Main does the rest.
+// On failure nothing is left running.
+func New(ctx context.Context, opts Options, log *zap.Logger) (*Server, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: log, problem: "starting"}
+	if err := s.startBroker(ctx); err != nil {
+		return nil, err
+	}
+	if !opts.NoHTTP {
+		ln, err := net.Listen("tcp", opts.HTTPAddr)
+		if err != nil {
+			s.stopBroker()
+			return nil, fmt.Errorf("%w: http: cannot listen on %s: %v; is another tocsin running? pick another address with --http", broker.ErrInvalidOptions, opts.HTTPAddr, err)
+		}
+		s.httpLn = ln
+		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	}
+	return s, nil
+}
+
+func (s *Server) startBroker(ctx context.Context) error {
+	if d := s.opts.Dev; d != nil {
+		c, err := broker.StartCluster(ctx, broker.ClusterOptions{
+			Nodes:        d.Nodes,
+			DataDir:      d.DataDir,
+			BasePort:     d.Port,
+			SyncInterval: d.SyncInterval,
+		}, s.log)
+		if err != nil {
+			return err
+		}
+		s.cluster = c
+		return nil
+	}
+	n, err := broker.NewNode(*s.opts.Node, s.log)
+	if err != nil {
+		return err
+	}
+	s.node = n
+	return nil
+}
+
+// localNodes are the nodes running in this process.
+func (s *Server) localNodes() []*broker.Node {
+	if s.cluster != nil {
+		return s.cluster.Nodes()
+	}
+	return []*broker.Node{s.node}
+}
+
+// replicas is the replica count for streams: 3, or the cluster size when
+// smaller. In node mode the size is this node plus its configured routes.
+func (s *Server) replicas() int {
+	if s.cluster != nil {
+		return s.cluster.Replicas()
+	}
+	return min(3, 1+len(s.node.Options().Routes))
+}
+
+// ClientURLs returns the client URL of every local node.
+func (s *Server) ClientURLs() []string {
+	var urls []string
+	for _, n := range s.localNodes() {
+		urls = append(urls, n.ClientURL())
+	}
+	return urls
+}
+
+// HTTPAddr is the bound HTTP address, "" when disabled.
+func (s *Server) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// Cluster is the in-process cluster in dev mode, nil in node mode.
+func (s *Server) Cluster() *broker.Cluster { return s.cluster }
+
+// Main waits for the cluster to be ready, provisions streams and buckets,
+// starts the services and serves HTTP. It blocks until ctx ends or
+// something fails, and returns the first error (nil on a clean stop).
+func (s *Server) Main(ctx context.Context) error {
+	errc := make(chan error, 4)
+	if s.httpSrv != nil {
+		go func() {
+			if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+			}
+		}()
+	}
+	for _, n := range s.localNodes() {
+		go func() {
+			select {
+			case <-n.Fatal():
+				errc <- n.Err()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	go func() {
+		if err := s.start(ctx); err != nil {
+			errc <- err
+		}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// start brings the cluster to ready: meta leader, provisioned streams,
+// every stream current, services subscribed.
+func (s *Server) start(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(ctx, s.opts.ReadyTimeout)
+	defer cancel()
+	s.setProblem("waiting for a jetstream meta leader")
+	for _, n := range s.localNodes() {
+		if err := n.WaitJetStream(rctx); err != nil {
+			return s.notReady(err)
+		}
+	}
+	for _, n := range s.localNodes() {
+		nc, err := nats.Connect("", nats.InProcessServer(n.Server()), nats.Name("tocsin-service-"+n.Name()), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("service connection to node %q: %w", n.Name(), err)
+		}
+		s.mu.Lock()
+		s.conns = append(s.conns, nc)
+		s.mu.Unlock()
+		if _, err := nc.Subscribe(StatusSubject, s.statusHandler(n)); err != nil {
+			return err
+		}
+	}
+	js, err := jetstream.New(s.conns[0])
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.js = js
+	s.mu.Unlock()
+	s.setProblem("provisioning streams")
+	if err := retry(rctx, func() error { return broker.Provision(rctx, js, s.replicas()) }); err != nil {
+		return s.notReady(err)
+	}
+	s.setProblem("waiting for every stream to be current")
+	if s.cluster != nil {
+		if err := s.cluster.WaitStreams(rctx, "$G", broker.StreamNames()); err != nil {
+			return s.notReady(err)
+		}
+	}
+	s.mu.Lock()
+	s.ready, s.problem = true, ""
+	s.mu.Unlock()
+	s.log.Info("cluster ready", zap.Strings("clients", s.ClientURLs()), zap.String("http", s.HTTPAddr()))
+	if s.opts.OnReady != nil {
+		s.opts.OnReady(s)
+	}
+	return nil
+}
+
+func (s *Server) notReady(err error) error {
+	return fmt.Errorf("cluster not ready after %s: %w", s.opts.ReadyTimeout, err)
+}
+
+// retry calls f until it succeeds or ctx ends: stream creation fails while
+// a new meta leader settles.
+func retry(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) setProblem(p string) {
+	s.mu.Lock()
+	s.problem = p
+	s.mu.Unlock()
+}
+
+// Ready reports whether the server finished starting, and if not why.
+func (s *Server) Ready() (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready, s.problem
+}
+
+// Status returns the cluster as the first local node sees it.
+func (s *Server) Status(ctx context.Context) (*Status, error) {
+	var answers []*Status
+	for _, n := range s.localNodes() {
+		if !n.Running() {
+			continue
+		}
+		st, err := nodeStatus(n)
+		if err != nil {
+			return nil, err
+		}
+		answers = append(answers, st)
+	}
+	merged := Merge(answers)
+	s.mu.Lock()
+	js := s.js
+	s.mu.Unlock()
+	if js != nil {
+		var problems []string
+		merged.Streams, problems = streamStatus(ctx, js, broker.StreamNames())
+		merged.Problems = append(merged.Problems, problems...)
+	}
+	return merged, nil
+}
+
+func (s *Server) statusHandler(n *broker.Node) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		st, err := nodeStatus(n)
+		if err != nil {
+			st = &Status{Node: n.Name(), Problems: []string{err.Error()}}
+		}
+		s.mu.Lock()
+		js := s.js
+		s.mu.Unlock()
+		if js != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			var problems []string
+			st.Streams, problems = streamStatus(ctx, js, broker.StreamNames())
+			st.Problems = append(st.Problems, problems...)
+			cancel()
+		}
+		data, _ := json.Marshal(st)
+		_ = m.Respond(data)
+	}
+}
+
+// Exit drains the service connections, stops HTTP and shuts every local
+// node down. Safe to call more than once.
+func (s *Server) Exit() {
+	s.exitOnce.Do(func() {
+		s.log.Info("stopping: draining connections")
+		s.mu.Lock()
+		conns := s.conns
+		s.mu.Unlock()
+		for _, nc := range conns {
+			drain(nc, s.opts.DrainTimeout)
+		}
+		if s.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
+			_ = s.httpSrv.Shutdown(ctx)
+			cancel()
+		}
+		s.stopBroker()
+		s.log.Info("stopped")
+	})
+}
+
+func (s *Server) stopBroker() {
+	if s.cluster != nil {
+		s.cluster.Shutdown()
+	}
+	if s.node != nil {
+		s.node.Shutdown()
+	}
+}
+
+// drain drains nc and waits for it to close, at most timeout.
+func drain(nc *nats.Conn, timeout time.Duration) {
+	done := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		nc.Close()
+	}
+}
+
+// routes serves health and readiness.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		for _, n := range s.localNodes() {
+			if err := n.Err(); err != nil {
+				http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ready, why := s.Ready()
+		if !ready {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
+			return
+		}
+		st, err := s.Status(r.Context())
+		if err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if !st.Serving() {
+			http.Error(w, "not ready:\n"+strings.Join(st.Problems, "\n"), http.StatusServiceUnavailable)
+			return
+		}
+		if len(st.Problems) > 0 {
+			fmt.Fprintln(w, "ready, degraded:\n"+strings.Join(st.Problems, "\n"))
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		st, err := s.Status(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st)
+	})
+	return mux
+}
