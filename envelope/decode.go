@@ -27,16 +27,16 @@ func Marshal(env *tocsinv1.Envelope) ([]byte, error) {
 }
 
 // Decode parses an encoded envelope and checks its shape with Validate; it
-// does not verify the signature (see Verifier). Input longer than max bytes
-// (DefaultMaxSize when max <= 0) is OVERSIZED; input that is not a protobuf
+// does not verify the signature (see Verifier). Input longer than limit bytes
+// (DefaultMaxSize when limit <= 0) is OVERSIZED; input that is not a protobuf
 // Envelope is MALFORMED. Unknown fields are kept, so an envelope from a newer
 // sender still decodes.
-func Decode(data []byte, max int) (*tocsinv1.Envelope, error) {
-	if max <= 0 {
-		max = DefaultMaxSize
+func Decode(data []byte, limit int) (*tocsinv1.Envelope, error) {
+	if limit <= 0 {
+		limit = DefaultMaxSize
 	}
-	if len(data) > max {
-		return nil, codes.Errorf(oversized, "the envelope is %d bytes, the limit is %d; send the STIX bundle in smaller parts", len(data), max)
+	if len(data) > limit {
+		return nil, codes.Errorf(oversized, "the envelope is %d bytes, the limit is %d; send the STIX bundle in smaller parts", len(data), limit)
 	}
 	env := new(tocsinv1.Envelope)
 	if err := proto.Unmarshal(data, env); err != nil {
@@ -95,9 +95,9 @@ func validateUnsigned(env *tocsinv1.Envelope) error {
 
 // clip shortens an untrusted string for an error message.
 func clip(s string) string {
-	const max = 80
-	if len(s) <= max {
+	const most = 80
+	if len(s) <= most {
 		return s
 	}
-	return s[:max] + "..."
+	return s[:most] + "..."
 }

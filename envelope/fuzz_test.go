@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/codes"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"google.golang.org/protobuf/proto"
 )
 

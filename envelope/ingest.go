@@ -32,8 +32,9 @@ func CheckSubjectSender(env *tocsinv1.Envelope, subject, prefix string) error {
 // (DefaultMaxSkew when maxSkew <= 0) of streamTime, the timestamp the
 // JetStream ingest stream gave the message. Checking against the stream's
 // time rather than the clock lets a consumer that falls behind still accept
-// what was on time when published; checking at all is what stops a stolen,
-// since rotated key from signing new messages dated inside its old validity.
+// what was on time when published. The check is also what stops a key that
+// was stolen and since rotated out from signing new messages backdated into
+// its old validity.
 func CheckSkew(env *tocsinv1.Envelope, streamTime time.Time, maxSkew time.Duration) error {
 	if maxSkew <= 0 {
 		maxSkew = DefaultMaxSkew
