@@ -3,6 +3,7 @@ package envelope
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,17 +187,29 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyRegistryFailure(t *testing.T) {
-	w := newWorld(t)
-	env := seal(t, w.mary)
 	down := errors.New("kv: no responders")
-	w.reg.fail = down
-	_, err := NewVerifier(w.reg, VerifyOptions{}).Verify(context.Background(), env)
-	if !errors.Is(err, down) {
-		t.Fatalf("Verify() = %v, want the registry's error", err)
+	tests := []struct {
+		name    string
+		corrupt func(w *world)
+		want    string
+	}{
+		{"lookup fails", func(w *world) { w.reg.fail = down }, down.Error()},
+		{"wrong record", func(w *world) { w.reg.members["st-mary"] = w.reg.members["st-luke"] }, "returned st-luke"},
 	}
-	var coded *codes.Error
-	if errors.As(err, &coded) {
-		t.Errorf("Verify() = %v: a registry failure must not become a rejection", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			env := seal(t, w.mary)
+			tt.corrupt(w)
+			_, err := NewVerifier(w.reg, VerifyOptions{}).Verify(context.Background(), env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Verify() = %v, want an error containing %q", err, tt.want)
+			}
+			var coded *codes.Error
+			if errors.As(err, &coded) {
+				t.Errorf("Verify() = %v: a registry failure must not become a rejection", err)
+			}
+		})
 	}
 }
 
