@@ -1,0 +1,334 @@
+package pattern
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// Limits that keep hostile input cheap to refuse.
+const (
+	// MaxLength is the longest pattern Parse accepts, in bytes.
+	MaxLength = 256 << 10
+	// MaxDepth is how deeply brackets and parentheses may nest.
+	MaxDepth = 64
+)
+
+// parser is the state of one Parse: the lexer, the current token and the
+// nesting depth.
+type parser struct {
+	lex   lexer
+	tok   token
+	depth int
+}
+
+// Parse parses a STIX 2.1 pattern and checks what the grammar alone cannot.
+// Its error is always an *Error, which matches ErrInvalidPattern or, for a
+// hash of the wrong length or alphabet, ErrInvalidHash.
+func Parse(s string) (*Pattern, error) {
+	if len(s) > MaxLength {
+		return nil, errorf(MaxLength, "pattern is %d bytes long, more than the %d allowed", len(s), MaxLength)
+	}
+	if !utf8.ValidString(s) {
+		return nil, errorf(firstInvalidUTF8(s), "pattern is not valid UTF-8")
+	}
+	p := parser{lex: lexer{src: s}}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.tok.kind == tEOF {
+		return nil, errorf(0, "pattern is empty: expected an observation expression such as [ipv4-addr:value = '198.51.100.1']")
+	}
+	root, err := p.observation(0)
+	if err != nil {
+		return nil, err
+	}
+	switch p.tok.kind {
+	case tEOF:
+		return &Pattern{Root: root}, nil
+	case tRParen, tRBrack:
+		return nil, errorf(p.tok.pos, "unbalanced %s: nothing open to close", describe(p.tok))
+	}
+	return nil, p.unexpected("AND, OR, FOLLOWEDBY, a qualifier (WITHIN, REPEATS, START) or the end of the pattern")
+}
+
+// advance moves to the next token.
+func (p *parser) advance() error {
+	t, err := p.lex.next()
+	if err != nil {
+		return err
+	}
+	p.tok = t
+	return nil
+}
+
+// isKeyword reports whether the current token is the keyword kw, spelled as the grammar spells it.
+func (p *parser) isKeyword(kw string) bool {
+	return p.tok.kind == tIdent && p.tok.text == kw
+}
+
+// expectKeyword moves past the keyword kw, or fails saying what it follows.
+func (p *parser) expectKeyword(kw, after string) error {
+	if !p.isKeyword(kw) {
+		return p.unexpected(kw + " " + after)
+	}
+	return p.advance()
+}
+
+// open moves past an opening bracket or parenthesis, counting the nesting depth.
+func (p *parser) open() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return errorf(p.tok.pos, "brackets and parentheses nest more than %d deep; flatten the expression", MaxDepth)
+	}
+	return p.advance()
+}
+
+// close moves past the closing token k of what was opened at offset from.
+func (p *parser) close(k tokKind, what string, from int) error {
+	if p.tok.kind != k {
+		closer := "']'"
+		if k == tRParen {
+			closer = "')'"
+		}
+		return errorf(p.tok.pos, "expected %s to close the %s opened at offset %d, found %s", closer, what, from, describe(p.tok))
+	}
+	p.depth--
+	return p.advance()
+}
+
+// unexpected reports that the current token is not what was expected.
+func (p *parser) unexpected(expected string) error {
+	return errorf(p.tok.pos, "expected %s, found %s", expected, describe(p.tok))
+}
+
+// obsLevels are the observation operators from the loosest to the tightest binding.
+var obsLevels = [...]struct {
+	kind ObservationKind
+	kw   string
+}{{ObservationFollowedBy, "FOLLOWEDBY"}, {ObservationOr, "OR"}, {ObservationAnd, "AND"}}
+
+// observation parses the observation expressions joined by the operators of
+// obsLevels[level:], left-associatively as the grammar does.
+func (p *parser) observation(level int) (*Observation, error) {
+	if level == len(obsLevels) {
+		return p.observationPrimary()
+	}
+	lv := obsLevels[level]
+	left, err := p.observation(level + 1)
+	if err != nil {
+		return nil, err
+	}
+	for p.isKeyword(lv.kw) {
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		right, err := p.observation(level + 1)
+		if err != nil {
+			return nil, err
+		}
+		left = joinObservations(lv.kind, left, right)
+	}
+	return left, nil
+}
+
+// joinObservations returns left kind right, flattening chains of the same
+// operator: AND and OR on both sides, FOLLOWEDBY on the left only.
+func joinObservations(kind ObservationKind, left, right *Observation) *Observation {
+	n := left
+	if left.Kind != kind || len(left.Qualifiers) != 0 {
+		n = &Observation{Kind: kind, Operands: make([]*Observation, 1, 2), Offset: left.Offset}
+		n.Operands[0] = left
+	}
+	if right.Kind == kind && len(right.Qualifiers) == 0 && kind != ObservationFollowedBy {
+		n.Operands = append(n.Operands, right.Operands...)
+	} else {
+		n.Operands = append(n.Operands, right)
+	}
+	return n
+}
+
+// observationPrimary parses "[ comparison ]" or "( observations )" and the
+// qualifiers that follow.
+func (p *parser) observationPrimary() (*Observation, error) {
+	from := p.tok.pos
+	switch p.tok.kind {
+	case tLBrack:
+		if err := p.open(); err != nil {
+			return nil, err
+		}
+		expr, err := p.comparison(0)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.close(tRBrack, "observation expression", from); err != nil {
+			return nil, err
+		}
+		quals, err := p.qualifiers()
+		if err != nil {
+			return nil, err
+		}
+		return &Observation{Kind: ObservationSimple, Expr: expr, Qualifiers: quals, Offset: from}, nil
+	case tLParen:
+		if err := p.open(); err != nil {
+			return nil, err
+		}
+		inner, err := p.observation(0)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.close(tRParen, "parenthesis", from); err != nil {
+			return nil, err
+		}
+		quals, err := p.qualifiers()
+		if err != nil {
+			return nil, err
+		}
+		return qualifyGroup(inner, quals, from), nil
+	}
+	return nil, p.unexpected("'[' or '(' to start an observation expression")
+}
+
+// qualifyGroup applies the qualifiers written after parentheses to the
+// expression inside them: merged into its own qualifiers when that repeats no
+// kind, else kept apart in an ObservationGroup.
+func qualifyGroup(inner *Observation, quals []Qualifier, from int) *Observation {
+	for _, q := range quals {
+		for _, iq := range inner.Qualifiers {
+			if q.Kind == iq.Kind {
+				return &Observation{Kind: ObservationGroup, Operands: []*Observation{inner}, Qualifiers: quals, Offset: from}
+			}
+		}
+	}
+	if len(quals) != 0 {
+		inner.Qualifiers = append(inner.Qualifiers, quals...)
+	}
+	return inner
+}
+
+// qualifiers parses the qualifiers after an observation expression,
+// refusing a second one of the same kind.
+func (p *parser) qualifiers() ([]Qualifier, error) {
+	var quals []Qualifier
+	for p.tok.kind == tIdent {
+		var q Qualifier
+		var err error
+		switch p.tok.text {
+		case "WITHIN":
+			q, err = p.within()
+		case "REPEATS":
+			q, err = p.repeats()
+		case "START":
+			q, err = p.startStop()
+		default:
+			return quals, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, prev := range quals {
+			if prev.Kind == q.Kind {
+				return nil, errorf(q.Offset, "second %s qualifier on the same observation expression (the first is at offset %d): keep one, or put parentheses around the expression and its first qualifier", q.Kind, prev.Offset)
+			}
+		}
+		quals = append(quals, q)
+	}
+	return quals, nil
+}
+
+// within parses "WITHIN n SECONDS".
+func (p *parser) within() (Qualifier, error) {
+	q := Qualifier{Kind: QualifierWithin, Offset: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return q, err
+	}
+	t := p.tok
+	if t.kind != tInt && t.kind != tFloat || !positive(t.text) {
+		return q, errorf(t.pos, "WITHIN takes a positive number of seconds, found %s", describe(t))
+	}
+	q.Seconds = numberLiteral(t)
+	if err := p.advance(); err != nil {
+		return q, err
+	}
+	return q, p.expectKeyword("SECONDS", "after the WITHIN duration (the only unit)")
+}
+
+// repeats parses "REPEATS n TIMES".
+func (p *parser) repeats() (Qualifier, error) {
+	q := Qualifier{Kind: QualifierRepeats, Offset: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return q, err
+	}
+	t := p.tok
+	if t.kind != tInt || !positive(t.text) {
+		return q, errorf(t.pos, "REPEATS takes a positive whole number, found %s", describe(t))
+	}
+	n, err := strconv.ParseInt(t.text, 10, 64)
+	if err != nil {
+		return q, errorf(t.pos, "REPEATS count %s is too large", clip(t.text))
+	}
+	q.Times = n
+	if err := p.advance(); err != nil {
+		return q, err
+	}
+	return q, p.expectKeyword("TIMES", "after the REPEATS count")
+}
+
+// startStop parses "START t'...' STOP t'...'" and checks that STOP is later.
+func (p *parser) startStop() (Qualifier, error) {
+	q := Qualifier{Kind: QualifierStartStop, Offset: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return q, err
+	}
+	if p.tok.kind != tTimestamp {
+		return q, p.unexpected("a timestamp t'YYYY-MM-DDTHH:MM:SSZ' after START")
+	}
+	q.Start = Literal{Kind: LiteralTimestamp, Text: canonTimestamp(p.tok.text)}
+	if err := p.advance(); err != nil {
+		return q, err
+	}
+	if err := p.expectKeyword("STOP", "after the START timestamp"); err != nil {
+		return q, err
+	}
+	if p.tok.kind != tTimestamp {
+		return q, p.unexpected("a timestamp t'YYYY-MM-DDTHH:MM:SSZ' after STOP")
+	}
+	q.Stop = Literal{Kind: LiteralTimestamp, Text: canonTimestamp(p.tok.text)}
+	if compareTimestamps(q.Start.Text, q.Stop.Text) >= 0 {
+		return q, errorf(p.tok.pos, "STOP t'%s' must be later than START t'%s'", q.Stop.Text, q.Start.Text)
+	}
+	return q, p.advance()
+}
+
+// positive reports whether an unsigned or plus-signed number token is above zero.
+func positive(s string) bool {
+	if s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '1' && s[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// numberLiteral returns the Literal of an int or float token.
+func numberLiteral(t token) Literal {
+	if t.kind == tFloat {
+		return Literal{Kind: LiteralFloat, Text: canonFloat(t.text)}
+	}
+	return Literal{Kind: LiteralInt, Text: canonInt(t.text)}
+}
+
+// firstInvalidUTF8 returns the offset of the first byte of s that is not
+// part of valid UTF-8.
+func firstInvalidUTF8(s string) int {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(s)
+}
