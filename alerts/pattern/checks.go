@@ -114,12 +114,12 @@ func checkStringOperand(op, s string) string {
 	switch op {
 	case OpMatches:
 		if err := checkRegexp(s); err != nil {
-			return "MATCHES takes a regular expression, and " + quote(clip(s)) + " is not one: " + err.Error()
+			return "the MATCHES operator takes a regular expression, and " + quote(clip(s)) + " is not one: " + err.Error()
 		}
 	case OpIsSubset, OpIsSuperset:
 		if _, err := netip.ParsePrefix(s); err != nil {
 			if _, err := netip.ParseAddr(s); err != nil {
-				return op + " takes an IPv4 or IPv6 address or CIDR block such as '198.51.100.0/24', not " + quote(clip(s))
+				return "the " + op + " operator takes an IPv4 or IPv6 address or CIDR block such as '198.51.100.0/24', not " + quote(clip(s))
 			}
 		}
 	}
@@ -135,8 +135,14 @@ func checkStringOperand(op, s string) string {
 func checkRegexp(s string) error {
 	_, err := syntax.Parse(s, syntax.Perl)
 	var se *syntax.Error
-	if err == nil || errors.As(err, &se) && pcreOnly(se) {
+	switch {
+	case err == nil:
 		return nil
+	case errors.As(err, &se):
+		if pcreOnly(se) {
+			return nil
+		}
+		return errors.New(string(se.Code) + " " + quote(clip(se.Expr)))
 	}
 	return err
 }
@@ -212,11 +218,11 @@ func checkHashLiteral(alg string, v Literal, at int) error {
 	}
 	for i := 0; i < len(v.Text); i++ {
 		if !isHex(v.Text[i]) {
-			return hashErrorf(at, "%s hash %s contains %s, which is not a hex digit", alg, quote(clip(v.Text)), quoteByte(v.Text[i]))
+			return hashErrorf(at, "hash value %s contains %s, which is not a hex digit: a %s hash is %d hex digits", quote(clip(v.Text)), quoteByte(v.Text[i]), alg, want)
 		}
 	}
 	if len(v.Text) != want {
-		return hashErrorf(at, "%s hash %s has %d hex digits; a %s hash has %d", alg, quote(clip(v.Text)), len(v.Text), alg, want)
+		return hashErrorf(at, "hash value %s has %d hex digits: a %s hash is %d hex digits", quote(clip(v.Text)), len(v.Text), alg, want)
 	}
 	return nil
 }

@@ -275,7 +275,7 @@ func (p *parser) pathKey() (string, error) {
 	case t.hyphen:
 		return "", errorf(t.pos, "property name %s contains '-': quote it, as in hashes.'SHA-256'", quote(t.text))
 	case isReserved(t.text):
-		return "", errorf(t.pos, "%s is a keyword: quote it as %s to use it as a property name", t.text, quote(t.text))
+		return "", errorf(t.pos, "property name %s is a keyword: quote it as %s", t.text, quote(t.text))
 	}
 	return t.text, nil
 }

@@ -243,7 +243,7 @@ func (p *parser) within() (Qualifier, error) {
 	}
 	t := p.tok
 	if t.kind != tInt && t.kind != tFloat || !positive(t.text) {
-		return q, errorf(t.pos, "WITHIN takes a positive number of seconds, found %s", describe(t))
+		return q, errorf(t.pos, "the WITHIN qualifier takes a positive number of seconds, found %s", describe(t))
 	}
 	q.Seconds = numberLiteral(t)
 	if err := p.advance(); err != nil {
@@ -260,11 +260,11 @@ func (p *parser) repeats() (Qualifier, error) {
 	}
 	t := p.tok
 	if t.kind != tInt || !positive(t.text) {
-		return q, errorf(t.pos, "REPEATS takes a positive whole number, found %s", describe(t))
+		return q, errorf(t.pos, "the REPEATS qualifier takes a positive whole number, found %s", describe(t))
 	}
 	n, err := strconv.ParseInt(t.text, 10, 64)
 	if err != nil {
-		return q, errorf(t.pos, "REPEATS count %s is too large", clip(t.text))
+		return q, errorf(t.pos, "the REPEATS count %s is too large", clip(t.text))
 	}
 	q.Times = n
 	if err := p.advance(); err != nil {
@@ -294,7 +294,7 @@ func (p *parser) startStop() (Qualifier, error) {
 	}
 	q.Stop = Literal{Kind: LiteralTimestamp, Text: canonTimestamp(p.tok.text)}
 	if compareTimestamps(q.Start.Text, q.Stop.Text) >= 0 {
-		return q, errorf(p.tok.pos, "STOP t'%s' must be later than START t'%s'", q.Stop.Text, q.Start.Text)
+		return q, errorf(p.tok.pos, "the STOP time t'%s' must be later than the START time t'%s'", q.Stop.Text, q.Start.Text)
 	}
 	return q, p.advance()
 }
