@@ -1,0 +1,94 @@
+package members
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+)
+
+// watch applies every change of the bucket to the cache until the watcher
+// stops, closing loaded once the initial records are in.
+func (r *Registry) watch(w jetstream.KeyWatcher, loaded chan<- struct{}) {
+	defer close(r.done)
+	defer r.live.Store(false)
+	first := true
+	for e := range w.Updates() {
+		if e == nil {
+			if first {
+				first = false
+				close(loaded)
+			}
+			continue
+		}
+		r.apply(e)
+	}
+	if r.closing.Load() {
+		return
+	}
+	r.log.Error("member registry watcher stopped; lookups now read the bucket until the registry is reopened")
+}
+
+// apply puts one change into the cache; an older revision than the cached
+// one changes nothing.
+func (r *Registry) apply(e jetstream.KeyValueEntry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.cache[e.Key()]; ok && c.rev >= e.Revision() {
+		return
+	}
+	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
+		delete(r.cache, e.Key())
+		r.log.Info("member record deleted", zap.String("member", e.Key()), zap.Uint64("revision", e.Revision()))
+		return
+	}
+	m, err := decode(e.Key(), e.Value())
+	if err != nil {
+		r.log.Error("member record skipped", zap.Uint64("revision", e.Revision()), zap.Error(err))
+		return
+	}
+	r.cache[m.Id] = cached{m: m, rev: e.Revision()}
+	r.log.Debug("member record loaded", zap.String("member", m.Id), zap.Uint64("revision", e.Revision()))
+}
+
+// Member returns member id from the in-process cache, with no network round
+// trip; on a miss (or once the watcher has stopped) it reads the bucket as
+// Get does. An id no member has gives an error wrapping ErrNotFound (and
+// envelope.ErrUnknownMember). The record is a copy the caller may keep.
+func (r *Registry) Member(ctx context.Context, id string) (*tocsinv1.Member, error) {
+	if r.live.Load() {
+		r.mu.RLock()
+		c, ok := r.cache[id]
+		r.mu.RUnlock()
+		if ok {
+			return proto.CloneOf(c.m), nil
+		}
+	}
+	return r.Get(ctx, id)
+}
+
+// InSectors returns, from the cache, the members of any of sectors that are
+// active now and not revoked, sorted by id. No sectors gives none.
+func (r *Registry) InSectors(sectors []string) []*tocsinv1.Member {
+	t := time.Now()
+	var out []*tocsinv1.Member
+	r.mu.RLock()
+	for _, c := range r.cache {
+		if c.m.RevokedAt == nil && Active(c.m, t) && slices.ContainsFunc(c.m.Sectors, func(s string) bool { return slices.Contains(sectors, s) }) {
+			out = append(out, proto.CloneOf(c.m))
+		}
+	}
+	r.mu.RUnlock()
+	sortByID(out)
+	return out
+}
+
+// sortByID sorts ms by id.
+func sortByID(ms []*tocsinv1.Member) {
+	slices.SortFunc(ms, func(a, b *tocsinv1.Member) int { return strings.Compare(a.Id, b.Id) })
+}

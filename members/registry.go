@@ -1,0 +1,234 @@
+package members
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tocsin-project/tocsin/broker"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Registry keeps the member records in the cluster's MEMBERS bucket (key:
+// member id; value: a protobuf-encoded tocsinv1.Member) and an in-process
+// copy of every record that a KV watcher keeps current. It is safe for
+// concurrent use. Records are never deleted: a member leaves by revocation.
+type Registry struct {
+	kv    jetstream.KeyValue
+	vocab Vocabulary
+	log   *zap.Logger
+
+	mu    sync.RWMutex
+	cache map[string]cached
+	// live is true while the watcher runs; when it stops, lookups go to
+	// the bucket rather than trust a copy nobody updates any more.
+	live atomic.Bool
+	// closing is set by Close, so the watcher's end is not an alarm.
+	closing atomic.Bool
+
+	stop      context.CancelFunc
+	watcher   jetstream.KeyWatcher
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// cached is a record as the watcher last saw it.
+type cached struct {
+	m   *tocsinv1.Member
+	rev uint64
+}
+
+// Open returns a Registry over the MEMBERS bucket of js (created by
+// broker.Provision), checking records against vocab (its empty lists
+// meaning the defaults). It returns once the cache holds every record;
+// ctx bounds that wait, not the Registry's life: call Close to stop the
+// watcher. A nil log logs nothing.
+func Open(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	vocab = vocab.WithDefaults()
+	if err := vocab.Validate(); err != nil {
+		return nil, err
+	}
+	kv, err := js.KeyValue(ctx, broker.BucketMembers)
+	if err != nil {
+		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", broker.BucketMembers, err)
+	}
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w, err := kv.WatchAll(wctx)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("watch the member registry: %w", err)
+	}
+	r := &Registry{kv: kv, vocab: vocab, log: log, cache: map[string]cached{}, stop: stop, watcher: w, done: make(chan struct{})}
+	loaded := make(chan struct{})
+	r.live.Store(true)
+	go r.watch(w, loaded)
+	select {
+	case <-loaded:
+		return r, nil
+	case <-r.done:
+		r.Close()
+		return nil, errors.New("load the member registry: the watcher stopped before the initial records arrived; check the connection")
+	case <-ctx.Done():
+		r.Close()
+		return nil, fmt.Errorf("load the member registry: %w", ctx.Err())
+	}
+}
+
+// Close stops the watcher. Lookups still work afterwards, through the
+// bucket. Close is idempotent.
+func (r *Registry) Close() {
+	r.closeOnce.Do(func() {
+		r.closing.Store(true)
+		r.live.Store(false)
+		r.stop()
+		_ = r.watcher.Stop()
+		<-r.done
+	})
+}
+
+// Add registers a new member. The record is validated; created_at is set to
+// now when unset. An id already registered gives an error wrapping ErrExists.
+func (r *Registry) Add(ctx context.Context, m *tocsinv1.Member) error {
+	_, err := r.add(ctx, m)
+	return err
+}
+
+// add is Add, returning the record as stored.
+func (r *Registry) add(ctx context.Context, m *tocsinv1.Member) (*tocsinv1.Member, error) {
+	if err := Validate(m, r.vocab); err != nil {
+		return nil, err
+	}
+	m = proto.CloneOf(m)
+	if m.CreatedAt == nil {
+		m.CreatedAt = timestamppb.Now()
+	}
+	data, err := encode(m)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.kv.Create(ctx, m.Id, data); errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, fmt.Errorf("member %q: %w; change the record with Update", m.Id, ErrExists)
+	} else if err != nil {
+		return nil, fmt.Errorf("add member %q: %w", m.Id, err)
+	}
+	r.log.Info("member added", zap.String("member", m.Id), zap.Strings("sectors", m.Sectors))
+	return m, nil
+}
+
+// Get reads member id from the bucket (not the cache). An id no member has
+// gives an error wrapping ErrNotFound.
+func (r *Registry) Get(ctx context.Context, id string) (*tocsinv1.Member, error) {
+	m, _, err := r.get(ctx, id)
+	return m, err
+}
+
+// get reads member id and the revision of its record.
+func (r *Registry) get(ctx context.Context, id string) (*tocsinv1.Member, uint64, error) {
+	if !isToken(id) {
+		return nil, 0, fmt.Errorf("member %q: %w: not a member id (%s)", id, ErrNotFound, tokenRule)
+	}
+	e, err := r.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, fmt.Errorf("member %q: %w: check the id, or register the member", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read member %q: %w", id, err)
+	}
+	m, err := decode(e.Key(), e.Value())
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, e.Revision(), nil
+}
+
+// List reads every member from the bucket, sorted by id.
+func (r *Registry) List(ctx context.Context) ([]*tocsinv1.Member, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := r.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	defer w.Stop()
+	var out []*tocsinv1.Member
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("list members: the listing stopped early; check the connection")
+			}
+			if e == nil {
+				sortByID(out)
+				return out, nil
+			}
+			m, err := decode(e.Key(), e.Value())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("list members: %w", ctx.Err())
+		}
+	}
+}
+
+// Seed adds each of members not yet registered and leaves registered ones
+// untouched, so running it again changes nothing. Every record is validated
+// before any is written. It returns the records it added, as stored.
+func (r *Registry) Seed(ctx context.Context, members []*tocsinv1.Member) ([]*tocsinv1.Member, error) {
+	var errs []error
+	ids := map[string]bool{}
+	for _, m := range members {
+		errs = append(errs, validate(m, r.vocab)...)
+		if m != nil && ids[m.Id] {
+			errs = append(errs, quiet(ErrInvalid, "%s: listed twice in the seed; list each member once", who(m)))
+		}
+		ids[m.GetId()] = true
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var added []*tocsinv1.Member
+	for _, m := range members {
+		stored, err := r.add(ctx, m)
+		if errors.Is(err, ErrExists) {
+			continue
+		}
+		if err != nil {
+			return added, fmt.Errorf("seed the member registry: %w", err)
+		}
+		added = append(added, stored)
+	}
+	r.log.Info("member registry seeded", zap.Int("added", len(added)), zap.Int("already", len(members)-len(added)))
+	return added, nil
+}
+
+// encode marshals m deterministically.
+func encode(m *tocsinv1.Member) ([]byte, error) {
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode member %q: %w", m.Id, err)
+	}
+	return data, nil
+}
+
+// decode unmarshals the record stored under key, which must carry that id.
+func decode(key string, data []byte) (*tocsinv1.Member, error) {
+	m := &tocsinv1.Member{}
+	if err := proto.Unmarshal(data, m); err != nil {
+		return nil, fmt.Errorf("member %q: the stored record does not decode: %w", key, err)
+	}
+	if m.Id != key {
+		return nil, fmt.Errorf("member %q: the stored record carries id %q; repair the record", key, m.Id)
+	}
+	return m, nil
+}
