@@ -130,3 +130,18 @@ func StreamNames() []string {
 	}
 	return names
 }
+
+// CheckProvisioned reports the first stream or bucket that is missing or
+// has the wrong replica count; nil when Provision has nothing left to do.
+func CheckProvisioned(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, name := range StreamNames() {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+		if r := s.CachedInfo().Config.Replicas; r != replicas {
+			return fmt.Errorf("stream %s has %d replicas, want %d", name, r, replicas)
+		}
+	}
+	return nil
+}

@@ -164,8 +164,16 @@ func (s *Server) Main(ctx context.Context) error {
 
 // start brings the cluster to ready: meta leader, provisioned streams,
 // every stream current, services subscribed.
+//
+// In dev mode every node is in this process, so not being ready within
+// ReadyTimeout is an error. A node of a real cluster keeps trying for as
+// long as it runs: a missing peer is retried, and /readyz says what is
+// missing meanwhile.
 func (s *Server) start(ctx context.Context) error {
-	rctx, cancel := context.WithTimeout(ctx, s.opts.ReadyTimeout)
+	rctx, cancel := ctx, context.CancelFunc(func() {})
+	if s.cluster != nil {
+		rctx, cancel = context.WithTimeout(ctx, s.opts.ReadyTimeout)
+	}
 	defer cancel()
 	s.setProblem("waiting for a jetstream meta leader")
 	for _, n := range s.localNodes() {
@@ -192,8 +200,30 @@ func (s *Server) start(ctx context.Context) error {
 	s.mu.Lock()
 	s.js = js
 	s.mu.Unlock()
+	if s.node != nil {
+		if err := s.waitPeers(rctx); err != nil {
+			return s.notReady(err)
+		}
+	}
 	s.setProblem("provisioning streams")
-	if err := retry(rctx, func() error { return broker.Provision(rctx, js, s.replicas()) }); err != nil {
+	err = retry(rctx, func() error {
+		// Of a real cluster's nodes, the meta leader provisions and the
+		// others wait for it: concurrent creates of one stream from every
+		// node only queue work on the meta leader.
+		if s.node != nil && !s.node.Server().JetStreamIsLeader() {
+			err := broker.CheckProvisioned(rctx, js, s.replicas())
+			if err != nil {
+				s.setProblem(fmt.Sprintf("waiting for the meta leader to provision streams: %v", err))
+			}
+			return err
+		}
+		err := broker.Provision(rctx, js, s.replicas())
+		if err != nil {
+			s.setProblem(fmt.Sprintf("provisioning streams at R%d: %v", s.replicas(), err))
+		}
+		return err
+	})
+	if err != nil {
 		return s.notReady(err)
 	}
 	s.setProblem("waiting for every stream to be current")
@@ -213,12 +243,41 @@ func (s *Server) start(ctx context.Context) error {
 }
 
 func (s *Server) notReady(err error) error {
-	return fmt.Errorf("cluster not ready after %s: %w", s.opts.ReadyTimeout, err)
+	return fmt.Errorf("cluster not ready (dev clusters get %s): %w", s.opts.ReadyTimeout, err)
 }
 
-// retry calls f until it succeeds or ctx ends: stream creation fails while
-// a new meta leader settles.
+// waitPeers waits until the meta group sees enough nodes online to place
+// every stream's replicas: asking for an R3 stream with two nodes up only
+// queues requests the meta leader must later work through.
+func (s *Server) waitPeers(ctx context.Context) error {
+	want := s.replicas()
+	return poll(ctx, func() error {
+		st, err := nodeStatus(s.node)
+		if err != nil {
+			return err
+		}
+		up := 0
+		for _, n := range st.Nodes {
+			if n.Up {
+				up++
+			}
+		}
+		if up >= want && st.MetaLeader != "" {
+			return nil
+		}
+		p := fmt.Sprintf("waiting for %d nodes to place R%d streams: %d up, meta leader %q", want, want, up, st.MetaLeader)
+		if len(st.Problems) > 0 {
+			p += "; " + strings.Join(st.Problems, "; ")
+		}
+		s.setProblem(p)
+		return errors.New(p)
+	})
+}
+
+// retry calls f until it succeeds or ctx ends, backing off from 250ms to
+// 5s: stream creation fails while a new meta leader settles.
 func retry(ctx context.Context, f func() error) error {
+	wait := 250 * time.Millisecond
 	for {
 		err := f()
 		if err == nil {
@@ -227,7 +286,25 @@ func retry(ctx context.Context, f func() error) error {
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// poll calls f every 100ms until it returns nil or ctx ends.
+func poll(ctx context.Context, f func() error) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-t.C:
 		}
 	}
 }
