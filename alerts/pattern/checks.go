@@ -83,14 +83,15 @@ func quote(s string) string {
 	return b.String()
 }
 
-// formatPath returns the canonical object path of c's type and steps.
-func formatPath(c *Comparison) string {
+// formatPath returns the canonical object path of an object type and its
+// steps, isIndex[i] telling whether steps[i] is a list index.
+func formatPath(objectType string, steps []string, isIndex []bool) string {
 	var b strings.Builder
-	b.WriteString(c.ObjectType)
+	b.WriteString(objectType)
 	b.WriteByte(':')
-	for i, step := range c.Path {
+	for i, step := range steps {
 		switch {
-		case i > 0 && strings.HasPrefix(step, "["):
+		case isIndex[i]:
 			b.WriteString(step)
 		case needsQuote(step):
 			if i > 0 {

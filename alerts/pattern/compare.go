@@ -220,7 +220,9 @@ func (p *parser) objectPath(c *Comparison) (alg string, err error) {
 		return "", err
 	}
 	c.Path = make([]string, 0, 4)
-	lastKeys := 0 // how many of the last steps, up to 2, are keys
+	var indexBuf [8]bool
+	isIndex := indexBuf[:0] // per step: a list index, not a key (a key may look like one)
+	lastKeys := 0           // how many of the last steps, up to 2, are keys
 	for {
 		switch {
 		case len(c.Path) == 0 || p.tok.kind == tDot:
@@ -236,6 +238,7 @@ func (p *parser) objectPath(c *Comparison) (alg string, err error) {
 			}
 			canonical = canonical && p.tok.pos == end && (p.tok.kind == tIdent || needsQuote(key) && p.tok.end-p.tok.pos == len(key)+2)
 			c.Path = append(c.Path, key)
+			isIndex = append(isIndex, false)
 			lastKeys = min(lastKeys+1, 2)
 		case p.tok.kind == tLBrack:
 			canonical = canonical && p.tok.pos == end
@@ -245,12 +248,13 @@ func (p *parser) objectPath(c *Comparison) (alg string, err error) {
 			}
 			canonical = canonical && touching
 			c.Path = append(c.Path, step)
+			isIndex = append(isIndex, true)
 			lastKeys = 0
 		default:
 			if canonical {
 				c.ObjectPath = p.lex.src[c.Offset:end]
 			} else {
-				c.ObjectPath = formatPath(c)
+				c.ObjectPath = formatPath(c.ObjectType, c.Path, isIndex)
 			}
 			if n := len(c.Path); lastKeys == 2 && c.Path[n-2] == "hashes" {
 				alg = c.Path[n-1]
