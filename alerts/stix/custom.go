@@ -58,7 +58,8 @@ func isCustomPropertyName(k string) bool {
 func (v *Validator) customProperties(r *Result, base, id string, obj map[string]any, defined map[string]bool) {
 	var custom []string
 	for k := range obj {
-		if _, ok := defined[k]; !ok {
+		// A name the schema refuses (properties.json) is reported as a schema problem.
+		if _, ok := defined[k]; !ok && isPropertyName(k) {
 			custom = append(custom, k)
 		}
 	}
@@ -70,7 +71,7 @@ func (v *Validator) customProperties(r *Result, base, id string, obj map[string]
 				"remove it, or ask the operator to allow custom content", k))
 		case !isCustomPropertyName(k):
 			r.add(CodeCustomContent, id, base+"/"+escapeToken(k), fmt.Sprintf("%q is not a property of this STIX 2.1 type, nor a valid custom property name: "+
-				"use 3 to 250 characters of a-z, 0-9 and underscore (for example \"x_%s\")", k, sanitize(k)))
+				"use 3 to 250 characters of a-z, 0-9 and underscore (for example %q)", k, sanitize(k)))
 		}
 	}
 }
@@ -91,6 +92,9 @@ func sanitize(k string) string {
 		default:
 			b.WriteByte('_')
 		}
+	}
+	if b.Len() < 3 {
+		return "x_" + b.String() + "_"
 	}
 	return b.String()
 }

@@ -139,7 +139,7 @@ func checkReference(r *Result, path, id, prop, ref string, allowed []string) {
 	}
 	what := "is not a STIX identifier"
 	if target != "" {
-		what = "points at a " + target
+		what = "points at " + article(target) + " " + target
 	}
 	r.add(CodeBadReference, id, path, fmt.Sprintf("%s %q %s: it must reference %s", prop, ref, what, describe(allowed)))
 }
@@ -153,10 +153,18 @@ func describe(allowed []string) string {
 		case classCustom:
 			names[i] = "a custom (x-) object"
 		case classSDO, classSCO, classSRO:
-			names[i] = "an " + a
+			names[i] = "an " + a // spelt out, each starts with a vowel sound
 		default:
-			names[i] = "a " + a
+			names[i] = article(a) + " " + a
 		}
 	}
 	return strings.Join(names, " or ")
+}
+
+// article picks "a" or "an" for a type name ("a url", "an identity").
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeio", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
