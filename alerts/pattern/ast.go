@@ -111,18 +111,18 @@ type ComparisonExpr struct {
 
 // Operators of a Comparison, in their canonical spelling.
 const (
-	OpEqual      = "="
-	OpNotEqual   = "!="
-	OpLess       = "<"
-	OpLessEq     = "<="
-	OpGreater    = ">"
-	OpGreaterEq  = ">="
-	OpIn         = "IN"
-	OpLike       = "LIKE"
-	OpMatches    = "MATCHES"
-	OpIsSubset   = "ISSUBSET"
-	OpIsSuperset = "ISSUPERSET"
-	OpExists     = "EXISTS"
+	OpEqual      = "="          // also written ==
+	OpNotEqual   = "!="         // also written <>
+	OpLess       = "<"          // less than
+	OpLessEq     = "<="         // less than or equal
+	OpGreater    = ">"          // greater than
+	OpGreaterEq  = ">="         // greater than or equal
+	OpIn         = "IN"         // member of a set literal
+	OpLike       = "LIKE"       // SQL LIKE pattern, % and _ wildcards
+	OpMatches    = "MATCHES"    // PCRE regular expression
+	OpIsSubset   = "ISSUBSET"   // address within a CIDR block
+	OpIsSuperset = "ISSUPERSET" // CIDR block containing an address or block
+	OpExists     = "EXISTS"     // the property is present; no literal
 )
 
 // Comparison is one comparison of a pattern: an object path, an operator and
@@ -209,6 +209,8 @@ type Literal struct {
 }
 
 // Comparisons returns every comparison of the pattern in the order written.
+// Their Path and Value.Elems slices are shared with the syntax tree: do not
+// modify them.
 func (p *Pattern) Comparisons() []Comparison {
 	var out []Comparison
 	var walkCmp func(e *ComparisonExpr)

@@ -17,28 +17,19 @@ func (p *parser) comparison(level int) (*ComparisonExpr, error) {
 		return p.propTest()
 	}
 	lv := cmpLevels[level]
-	left, err := p.comparison(level + 1)
-	if err != nil {
-		return nil, err
-	}
-	for p.isKeyword(lv.kw) {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		right, err := p.comparison(level + 1)
-		if err != nil {
-			return nil, err
-		}
-		if left.Kind != lv.kind {
-			left = &ComparisonExpr{Kind: lv.kind, Operands: []*ComparisonExpr{left}}
-		}
-		if right.Kind == lv.kind {
-			left.Operands = append(left.Operands, right.Operands...)
-		} else {
-			left.Operands = append(left.Operands, right)
-		}
-	}
-	return left, nil
+	return chain(p, lv.kw,
+		func() (*ComparisonExpr, error) { return p.comparison(level + 1) },
+		func(left, right *ComparisonExpr) *ComparisonExpr {
+			if left.Kind != lv.kind {
+				left = &ComparisonExpr{Kind: lv.kind, Operands: []*ComparisonExpr{left}}
+			}
+			if right.Kind == lv.kind {
+				left.Operands = append(left.Operands, right.Operands...)
+			} else {
+				left.Operands = append(left.Operands, right)
+			}
+			return left
+		})
 }
 
 // propTest parses one comparison, or a parenthesised comparison expression.
@@ -124,14 +115,14 @@ func (p *parser) operand(c *Comparison, alg string) error {
 		}
 		return p.advance()
 	case OpEqual, OpNotEqual:
-		v, err := p.literal(true, "a literal after "+c.Operator)
+		v, err := p.literal(true, c.Operator)
 		if err != nil {
 			return err
 		}
 		c.Value = v
 		return checkHashLiteral(alg, v, at)
 	}
-	v, err := p.literal(false, "a number, string, timestamp, hex or binary literal after "+c.Operator+" (booleans have no order)")
+	v, err := p.literal(false, c.Operator)
 	c.Value = v
 	return err
 }
@@ -156,7 +147,7 @@ func (p *parser) set(c *Comparison, alg string) error {
 			}
 		}
 		at := p.tok.pos
-		v, err := p.literal(true, "a literal in the set")
+		v, err := p.literal(true, "")
 		if err != nil {
 			return err
 		}
@@ -168,9 +159,9 @@ func (p *parser) set(c *Comparison, alg string) error {
 	return p.advance()
 }
 
-// literal parses a primitive literal (a bool only when allowBool), saying
-// what was expected when the token is none.
-func (p *parser) literal(allowBool bool, expected string) (Literal, error) {
+// literal parses a primitive literal (a bool only when allowBool) after the
+// operator op, or in a set when op is "".
+func (p *parser) literal(allowBool bool, op string) (Literal, error) {
 	t := p.tok
 	var v Literal
 	switch t.kind {
@@ -186,13 +177,25 @@ func (p *parser) literal(allowBool bool, expected string) (Literal, error) {
 		v = Literal{Kind: LiteralBinary, Text: t.text}
 	case tIdent:
 		if !allowBool || t.text != "true" && t.text != "false" {
-			return v, p.unexpected(expected)
+			return v, p.literalExpected(allowBool, op)
 		}
 		v = Literal{Kind: LiteralBool, Text: t.text}
 	default:
-		return v, p.unexpected(expected)
+		return v, p.literalExpected(allowBool, op)
 	}
 	return v, p.advance()
+}
+
+// literalExpected reports that the current token is not the literal that
+// literal(allowBool, op) expected.
+func (p *parser) literalExpected(allowBool bool, op string) error {
+	switch {
+	case op == "":
+		return p.unexpected("a literal in the set")
+	case allowBool:
+		return p.unexpected("a literal after " + op)
+	}
+	return p.unexpected("a number, string, timestamp, hex or binary literal after " + op + " (booleans have no order)")
 }
 
 // objectPath parses "type:key(.key|[index])*" into c, and returns the hash

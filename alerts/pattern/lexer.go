@@ -55,21 +55,11 @@ func (l *lexer) next() (token, error) {
 		return token{kind: tEOF, pos: start, end: start}, nil
 	}
 	c := l.src[start]
+	if c < utf8.RuneSelf && singles[c] != tEOF {
+		l.pos++
+		return token{kind: singles[c], pos: start, end: l.pos, text: l.src[start:l.pos]}, nil
+	}
 	switch c {
-	case '[':
-		return l.single(tLBrack), nil
-	case ']':
-		return l.single(tRBrack), nil
-	case '(':
-		return l.single(tLParen), nil
-	case ')':
-		return l.single(tRParen), nil
-	case ':':
-		return l.single(tColon), nil
-	case ',':
-		return l.single(tComma), nil
-	case '*':
-		return l.single(tStar), nil
 	case '=', '<', '>', '!':
 		return l.operator()
 	case '\'':
@@ -78,7 +68,8 @@ func (l *lexer) next() (token, error) {
 		if start+1 < len(l.src) && isDigit(l.src[start+1]) {
 			return l.number()
 		}
-		return l.single(tDot), nil
+		l.pos++
+		return token{kind: tDot, pos: start, end: l.pos, text: "."}, nil
 	case '+', '-':
 		return l.number()
 	}
@@ -103,10 +94,9 @@ func (l *lexer) next() (token, error) {
 	return token{}, errorf(start, "unexpected character %s", strconv.QuoteRune(r))
 }
 
-// single returns the one-byte token at the current position.
-func (l *lexer) single(k tokKind) token {
-	l.pos++
-	return token{kind: k, pos: l.pos - 1, end: l.pos, text: l.src[l.pos-1 : l.pos]}
+// singles maps the characters that are tokens by themselves to their kind.
+var singles = [utf8.RuneSelf]tokKind{
+	'[': tLBrack, ']': tRBrack, '(': tLParen, ')': tRParen, ':': tColon, ',': tComma, '*': tStar,
 }
 
 // operator lexes = == != <> < <= > >=.

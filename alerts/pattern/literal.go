@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // str lexes a quoted literal whose opening quote is at l.pos; start is the
@@ -77,41 +78,55 @@ var daysIn = [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 // grammar spells it (YYYY-MM-DDTHH:MM:SS[.fraction]Z) naming a real instant,
 // or "" when it is one.
 func checkTimestamp(s string) string {
-	const layout = "expected YYYY-MM-DDTHH:MM:SS[.fraction]Z"
-	if len(s) < 20 || s[len(s)-1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
-		return "timestamp t'" + clip(s) + "' is malformed: " + layout
-	}
-	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
-		if !isDigit(s[i]) {
-			return "timestamp t'" + clip(s) + "' is malformed: " + layout
-		}
-	}
-	if frac := s[19 : len(s)-1]; frac != "" {
-		if frac[0] != '.' || len(frac) == 1 {
-			return "timestamp t'" + clip(s) + "' is malformed: " + layout
-		}
-		for i := 1; i < len(frac); i++ {
-			if !isDigit(frac[i]) {
-				return "timestamp t'" + clip(s) + "' is malformed: " + layout
-			}
-		}
+	if !timestampShape(s) {
+		return "timestamp t'" + clip(s) + "' is malformed: expected YYYY-MM-DDTHH:MM:SS[.fraction]Z"
 	}
 	year := num(s[0:4])
 	month, day := num(s[5:7]), num(s[8:10])
 	hour, minute, sec := num(s[11:13]), num(s[14:16]), num(s[17:19])
+	var why string
 	switch {
 	case month < 1 || month > 12:
-		return "timestamp t'" + clip(s) + "' has month " + s[5:7] + ": months run from 01 to 12"
+		why = "month " + s[5:7] + ": months run from 01 to 12"
 	case day < 1 || day > monthDays(year, month):
-		return "timestamp t'" + clip(s) + "' has day " + s[8:10] + ", which " + s[0:7] + " does not have"
+		why = "day " + s[8:10] + ", which " + s[0:7] + " does not have"
 	case hour > 23:
-		return "timestamp t'" + clip(s) + "' has hour " + s[11:13] + ": hours run from 00 to 23"
+		why = "hour " + s[11:13] + ": hours run from 00 to 23"
 	case minute > 59:
-		return "timestamp t'" + clip(s) + "' has minute " + s[14:16] + ": minutes run from 00 to 59"
+		why = "minute " + s[14:16] + ": minutes run from 00 to 59"
 	case sec > 60 || sec == 60 && (hour != 23 || minute != 59):
-		return "timestamp t'" + clip(s) + "' has second " + s[17:19] + ": seconds run from 00 to 59 (60 only for a leap second at 23:59:60)"
+		why = "second " + s[17:19] + ": seconds run from 00 to 59 (60 only for a leap second at 23:59:60)"
+	default:
+		return ""
 	}
-	return ""
+	return "timestamp t'" + clip(s) + "' has " + why
+}
+
+// timestampShape reports whether s is digits and separators in the shape
+// YYYY-MM-DDTHH:MM:SS[.fraction]Z.
+func timestampShape(s string) bool {
+	const shape = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(shape)+1 || s[len(s)-1] != 'Z' {
+		return false
+	}
+	for i := 0; i < len(shape); i++ {
+		if shape[i] == 'd' && !isDigit(s[i]) || shape[i] != 'd' && s[i] != shape[i] {
+			return false
+		}
+	}
+	frac := s[len(shape) : len(s)-1]
+	if frac == "" {
+		return true
+	}
+	if frac[0] != '.' || len(frac) == 1 {
+		return false
+	}
+	for i := 1; i < len(frac); i++ {
+		if !isDigit(frac[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // monthDays returns the number of days of month in year.
@@ -243,11 +258,14 @@ func canonFloat(s string) string {
 	return sign + whole + "." + frac
 }
 
-// clip shortens s for a message.
+// clip shortens s for a message, cutting between characters.
 func clip(s string) string {
-	const max = 40
-	if len(s) <= max {
+	n := 40
+	if len(s) <= n {
 		return s
 	}
-	return s[:max] + "..."
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

@@ -107,28 +107,32 @@ var obsLevels = [...]struct {
 	kw   string
 }{{ObservationFollowedBy, "FOLLOWEDBY"}, {ObservationOr, "OR"}, {ObservationAnd, "AND"}}
 
+// chain parses operands joined by the keyword kw, left-associatively as
+// the grammar does: operand parses one, join joins the chain so far with the next.
+func chain[T any](p *parser, kw string, operand func() (T, error), join func(left, right T) T) (T, error) {
+	left, err := operand()
+	for err == nil && p.isKeyword(kw) {
+		if err = p.advance(); err != nil {
+			break
+		}
+		var right T
+		if right, err = operand(); err == nil {
+			left = join(left, right)
+		}
+	}
+	return left, err
+}
+
 // observation parses the observation expressions joined by the operators of
-// obsLevels[level:], left-associatively as the grammar does.
+// obsLevels[level:].
 func (p *parser) observation(level int) (*Observation, error) {
 	if level == len(obsLevels) {
 		return p.observationPrimary()
 	}
 	lv := obsLevels[level]
-	left, err := p.observation(level + 1)
-	if err != nil {
-		return nil, err
-	}
-	for p.isKeyword(lv.kw) {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		right, err := p.observation(level + 1)
-		if err != nil {
-			return nil, err
-		}
-		left = joinObservations(lv.kind, left, right)
-	}
-	return left, nil
+	return chain(p, lv.kw,
+		func() (*Observation, error) { return p.observation(level + 1) },
+		func(left, right *Observation) *Observation { return joinObservations(lv.kind, left, right) })
 }
 
 // joinObservations returns left kind right, flattening chains of the same
@@ -150,47 +154,37 @@ func joinObservations(kind ObservationKind, left, right *Observation) *Observati
 // observationPrimary parses "[ comparison ]" or "( observations )" and the
 // qualifiers that follow.
 func (p *parser) observationPrimary() (*Observation, error) {
-	from := p.tok.pos
-	switch p.tok.kind {
-	case tLBrack:
-		if err := p.open(); err != nil {
-			return nil, err
-		}
-		expr, err := p.comparison(0)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.close(tRBrack, "observation expression", from); err != nil {
-			return nil, err
-		}
-		quals, err := p.qualifiers()
-		if err != nil {
-			return nil, err
-		}
-		return &Observation{Kind: ObservationSimple, Expr: expr, Qualifiers: quals, Offset: from}, nil
-	case tLParen:
-		if err := p.open(); err != nil {
-			return nil, err
-		}
-		inner, err := p.observation(0)
-		if err != nil {
-			return nil, err
-		}
-		if err := p.close(tRParen, "parenthesis", from); err != nil {
-			return nil, err
-		}
-		quals, err := p.qualifiers()
-		if err != nil {
-			return nil, err
-		}
-		return qualifyGroup(inner, quals, from), nil
+	from, kind := p.tok.pos, p.tok.kind
+	if kind != tLBrack && kind != tLParen {
+		return nil, p.unexpected("'[' or '(' to start an observation expression")
 	}
-	return nil, p.unexpected("'[' or '(' to start an observation expression")
+	err := p.open()
+	var node *Observation
+	switch {
+	case err != nil:
+	case kind == tLBrack:
+		node = &Observation{Kind: ObservationSimple, Offset: from}
+		if node.Expr, err = p.comparison(0); err == nil {
+			err = p.close(tRBrack, "observation expression", from)
+		}
+	default:
+		if node, err = p.observation(0); err == nil {
+			err = p.close(tRParen, "parenthesis", from)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	quals, err := p.qualifiers()
+	if err != nil {
+		return nil, err
+	}
+	return qualifyGroup(node, quals, from), nil
 }
 
-// qualifyGroup applies the qualifiers written after parentheses to the
-// expression inside them: merged into its own qualifiers when that repeats no
-// kind, else kept apart in an ObservationGroup.
+// qualifyGroup applies the qualifiers written after brackets or parentheses
+// to the expression inside them: merged into its own qualifiers when that
+// repeats no kind, else kept apart in an ObservationGroup.
 func qualifyGroup(inner *Observation, quals []Qualifier, from int) *Observation {
 	for _, q := range quals {
 		for _, iq := range inner.Qualifiers {

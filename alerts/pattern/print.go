@@ -10,7 +10,8 @@ import (
 // single spaces between tokens and none inside brackets of paths, no comments
 // or redundant parentheses, operators and literals spelled canonically, and
 // the operands of AND and OR (and the members of sets) sorted. Parse accepts
-// it and returns a pattern with the same canonical form.
+// it and returns a pattern with the same canonical form, unless spelling
+// numbers out ("0.5" for ".5") takes it past MaxLength.
 func (p *Pattern) String() string {
 	return formatObservation(p.Root)
 }
