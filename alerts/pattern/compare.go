@@ -254,7 +254,7 @@ func (p *parser) objectPath(c *Comparison) (alg string, err error) {
 			isIndex = append(isIndex, true)
 			lastKeys = 0
 		default:
-			if canonical {
+			if canonical && !p.formatPaths {
 				c.ObjectPath = p.lex.src[c.Offset:end]
 			} else {
 				c.ObjectPath = formatPath(c.ObjectType, c.Path, isIndex)

@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -41,5 +42,19 @@ func FuzzParse(f *testing.F) {
 		if a, b := len(p.Comparisons()), len(again.Comparisons()); a != b {
 			t.Fatalf("%q has %d comparisons, its canonical form %q has %d", s, a, canon, b)
 		}
+		checkPathShortcut(t, s, p)
 	})
+}
+
+// checkPathShortcut checks that taking canonical object paths straight from
+// the source gives the same comparisons as formatting every path.
+func checkPathShortcut(t *testing.T, s string, p *Pattern) {
+	t.Helper()
+	slow, err := parse(s, true)
+	if err != nil {
+		t.Fatalf("parse(%q) with formatted paths: %v", s, err)
+	}
+	if got, want := p.Comparisons(), slow.Comparisons(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("comparisons of %q with paths from the source:\n%#v\nwith formatted paths:\n%#v", s, got, want)
+	}
 }

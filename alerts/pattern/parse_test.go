@@ -146,6 +146,7 @@ func TestParseAccepts(t *testing.T) {
 			if got := p.String(); got != tt.want {
 				t.Errorf("Parse(%q).String() = %q, want %q", tt.in, got, tt.want)
 			}
+			checkPathShortcut(t, tt.in, p)
 		})
 	}
 }

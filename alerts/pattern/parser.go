@@ -19,19 +19,27 @@ type parser struct {
 	lex   lexer
 	tok   token
 	depth int
+	// formatPaths makes every object path formatted from its steps, never
+	// taken from the source as already canonical: tests compare both ways.
+	formatPaths bool
 }
 
 // Parse parses a STIX 2.1 pattern and checks what the grammar alone cannot.
 // Its error is always an *Error, which matches ErrInvalidPattern or, for a
 // hash of the wrong length or alphabet, ErrInvalidHash.
 func Parse(s string) (*Pattern, error) {
+	return parse(s, false)
+}
+
+// parse is Parse, with formatPaths for the parser.
+func parse(s string, formatPaths bool) (*Pattern, error) {
 	if len(s) > MaxLength {
 		return nil, errorf(MaxLength, "pattern is %d bytes long, more than the %d allowed", len(s), MaxLength)
 	}
 	if !utf8.ValidString(s) {
 		return nil, errorf(firstInvalidUTF8(s), "pattern is not valid UTF-8")
 	}
-	p := parser{lex: lexer{src: s}}
+	p := parser{lex: lexer{src: s}, formatPaths: formatPaths}
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
