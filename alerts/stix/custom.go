@@ -76,9 +76,6 @@ func (v *Validator) customProperties(r *Result, base, id string, obj map[string]
 	}
 }
 
-// escapeToken escapes one JSON pointer token.
-func escapeToken(k string) string { return pointer([]string{k})[1:] }
-
 // sanitize suggests a valid custom property name close to k.
 func sanitize(k string) string {
 	var b strings.Builder

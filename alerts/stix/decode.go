@@ -14,7 +14,7 @@ import (
 var errTooDeep = errors.New("nested too deeply")
 
 // decodeError is a JSON document that cannot be accepted, with the JSON
-// pointer of where decoding stopped.
+// pointer of where the problem is (when known).
 type decodeError struct {
 	path string
 	err  error
@@ -24,79 +24,118 @@ func (e *decodeError) Error() string { return e.err.Error() }
 func (e *decodeError) Unwrap() error { return e.err }
 
 // decode parses one JSON value into the form the schema validator takes
-// (map[string]any, []any, string, json.Number, bool, nil). Unlike
-// json.Unmarshal it refuses duplicate object keys (two parsers could read two
-// different markings from one bundle) and values nested deeper than maxDepth,
-// checked before descending, so that the work is bounded by the input size.
+// (map[string]any, []any, string, json.Number, bool, nil). Unlike a plain
+// json.Unmarshal it first refuses duplicate object keys (two parsers could
+// read two different markings from one bundle) and nesting deeper than
+// maxDepth, in one pass over the bytes that builds nothing.
 func decode(data []byte, maxDepth int) (any, error) {
+	if err := scan(data, maxDepth); err != nil {
+		return nil, err
+	}
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
-	v, err := decodeValue(d, maxDepth, nil)
-	if err != nil {
-		return nil, err
+	var v any
+	if err := d.Decode(&v); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, &decodeError{err: fmt.Errorf("not valid JSON: %w", err)}
 	}
 	if _, err := d.Token(); err != io.EOF {
-		return nil, &decodeError{err: errors.New("unexpected data after the bundle's closing brace")}
+		return nil, &decodeError{err: errors.New("unexpected data after the end of the JSON value")}
 	}
 	return v, nil
 }
 
-func decodeValue(d *json.Decoder, depth int, path []string) (any, error) {
-	tok, err := token(d, path)
-	if err != nil {
-		return nil, err
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return tok, nil
-	}
-	if depth <= 0 {
-		return nil, &decodeError{path: pointer(path), err: errTooDeep}
-	}
-	var v any
-	if delim == '[' {
-		arr := []any{}
-		for d.More() {
-			item, err := decodeValue(d, depth-1, append(path, strconv.Itoa(len(arr))))
-			if err != nil {
-				return nil, err
-			}
-			arr = append(arr, item)
-		}
-		v = arr
-	} else {
-		obj := map[string]any{}
-		for d.More() {
-			tok, err := token(d, path)
-			if err != nil {
-				return nil, err
-			}
-			key := tok.(string) // inside an object the decoder yields only string keys
-			if _, dup := obj[key]; dup {
-				return nil, &decodeError{path: pointer(append(path, key)), err: fmt.Errorf("duplicate key %q: keep only one", key)}
-			}
-			if obj[key], err = decodeValue(d, depth-1, append(path, key)); err != nil {
-				return nil, err
-			}
-		}
-		v = obj
-	}
-	if _, err := token(d, path); err != nil { // the closing delimiter
-		return nil, err
-	}
-	return v, nil
+// frame is one open object or array during scan.
+type frame struct {
+	object bool
+	keys   map[string]bool // keys seen so far, for objects
+	key    string          // the current key (objects) ...
+	index  int             // ... or item index (arrays)
 }
 
-// token reads the next token, turning a syntax error into a decodeError.
-func token(d *json.Decoder, path []string) (json.Token, error) {
-	tok, err := d.Token()
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+// scan checks the nesting depth and the uniqueness of object keys. It trusts
+// the JSON to be well formed; decode's parser checks that afterwards.
+func scan(data []byte, maxDepth int) error {
+	var stack []frame
+	wantKey := false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{', '[':
+			if len(stack) == maxDepth {
+				return &decodeError{path: stackPath(stack), err: errTooDeep}
+			}
+			stack = append(stack, frame{object: c == '{'})
+			wantKey = c == '{'
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			wantKey = false
+		case ',':
+			if n := len(stack); n > 0 {
+				wantKey = stack[n-1].object
+				stack[n-1].index++
+			}
+		case '"':
+			end := stringEnd(data, i)
+			if wantKey && len(stack) > 0 {
+				top := &stack[len(stack)-1]
+				key := unquote(data[i:end])
+				if top.keys == nil {
+					top.keys = map[string]bool{}
+				}
+				if top.keys[key] {
+					return &decodeError{path: stackPath(stack[:len(stack)-1]) + "/" + escapeToken(key),
+						err: fmt.Errorf("duplicate key %q: keep only one", key)}
+				}
+				top.keys[key] = true
+				top.key = key
+				wantKey = false
+			}
+			i = end - 1
+		}
 	}
-	if err != nil {
-		return nil, &decodeError{path: pointer(path), err: fmt.Errorf("not valid JSON near byte %d: %w", d.InputOffset(), err)}
+	return nil
+}
+
+// stringEnd returns the index just past the string literal starting at i.
+func stringEnd(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
 	}
-	return tok, nil
+	return len(data)
+}
+
+// unquote returns the value of a JSON string literal (escapes decoded).
+func unquote(lit []byte) string {
+	if bytes.IndexByte(lit, '\\') < 0 && len(lit) >= 2 {
+		return string(lit[1 : len(lit)-1])
+	}
+	var s string
+	if json.Unmarshal(lit, &s) != nil {
+		return string(lit) // malformed: the parser will refuse it
+	}
+	return s
+}
+
+// stackPath renders the JSON pointer of the value being scanned.
+func stackPath(stack []frame) string {
+	tokens := make([]string, len(stack))
+	for i, f := range stack {
+		if f.object {
+			tokens[i] = f.key
+		} else {
+			tokens[i] = strconv.Itoa(f.index)
+		}
+	}
+	return pointer(tokens)
 }
 
 // pointer renders a JSON pointer (RFC 6901).
@@ -104,10 +143,15 @@ func pointer(tokens []string) string {
 	var b strings.Builder
 	for _, t := range tokens {
 		b.WriteByte('/')
-		if strings.ContainsAny(t, "~/") {
-			t = strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
-		}
-		b.WriteString(t)
+		b.WriteString(escapeToken(t))
 	}
 	return b.String()
+}
+
+// escapeToken escapes one JSON pointer token.
+func escapeToken(t string) string {
+	if strings.ContainsAny(t, "~/") {
+		t = strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
+	}
+	return t
 }

@@ -93,3 +93,6 @@ func codes(ps []Problem) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// readFileErr is os.ReadFile, for code that has no testing.TB.
+func readFileErr(path string) ([]byte, error) { return os.ReadFile(path) }
