@@ -82,6 +82,12 @@ func (c NodeConfig) Options() (Options, error) {
 		MaxPayload:       c.MaxPayload,
 	}
 	var err error
+	if len(c.Cluster.Routes) == 0 {
+		if c.Cluster.Listen != "" || c.Cluster.Advertise != "" {
+			return bad("cluster.routes", "empty: list the other nodes' nats-route://HOST:PORT URLs, or remove the cluster section to run a single node")
+		}
+		n.Standalone = true
+	}
 	if c.Listen != "" {
 		if n.Host, n.Port, err = splitHostPort(c.Listen); err != nil {
 			return bad("listen", "%v", err)

@@ -158,6 +158,9 @@ func (s *Server) Main(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	case err := <-errc:
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return err
 	}
 }
@@ -210,14 +213,16 @@ func (s *Server) start(ctx context.Context) error {
 		// Of a real cluster's nodes, the meta leader provisions and the
 		// others wait for it: concurrent creates of one stream from every
 		// node only queue work on the meta leader.
+		actx, cancel := context.WithTimeout(rctx, 2*time.Second)
+		defer cancel()
 		if s.node != nil && !s.node.Server().JetStreamIsLeader() {
-			err := broker.CheckProvisioned(rctx, js, s.replicas())
+			err := broker.CheckProvisioned(actx, js, s.replicas())
 			if err != nil {
 				s.setProblem(fmt.Sprintf("waiting for the meta leader to provision streams: %v", err))
 			}
 			return err
 		}
-		err := broker.Provision(rctx, js, s.replicas())
+		err := broker.Provision(actx, js, s.replicas())
 		if err != nil {
 			s.setProblem(fmt.Sprintf("provisioning streams at R%d: %v", s.replicas(), err))
 		}
