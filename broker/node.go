@@ -194,6 +194,11 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 		so.SyncAlways = true
 		so.SyncInterval = NATSDefaultSyncInterval
 	}
+	if o.Auth != nil {
+		if err := o.Auth.Apply(so, o.StoreDir); err != nil {
+			return nil, fmt.Errorf("%w: auth: %v", ErrInvalidOptions, err)
+		}
+	}
 	if o.Standalone {
 		return so, nil
 	}

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/tocsin-project/tocsin/auth"
 )
 
 // Defaults for NodeOptions.
@@ -75,6 +77,11 @@ type NodeOptions struct {
 	// ReadyTimeout bounds how long NewNode waits for the listeners.
 	// Default 10s.
 	ReadyTimeout time.Duration
+	// Auth turns on operator-mode authentication and authorization: the
+	// operator JWT, the system account, the account JWTs to preload and the
+	// resolver directory (default "jwt" inside StoreDir). nil = no
+	// authentication (default): anyone who reaches the port may do anything.
+	Auth *auth.ServerAuth
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
@@ -147,6 +154,11 @@ func (o NodeOptions) validate() error {
 	}
 	if err := checkStoreDir(o.StoreDir); err != nil {
 		return bad("store_dir", "%v", err)
+	}
+	if o.Auth != nil {
+		if err := o.Auth.Validate(); err != nil {
+			return bad("auth", "%v", err)
+		}
 	}
 	return nil
 }

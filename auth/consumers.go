@@ -1,0 +1,82 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Consumer is one durable pull consumer a member reads through. Its name
+// and filter are pinned by the member's permissions.
+type Consumer struct {
+	// Stream is the stream it reads (SECTORS, INBOX or REJECTIONS).
+	Stream string
+	// Name is its durable name, which starts with the member id.
+	Name string
+	// Filter is its single filter subject.
+	Filter string
+}
+
+// Consumers lists the consumers m may use: one per sector on SECTORS, its
+// inbox on INBOX and its rejections on REJECTIONS. Members with only the
+// admin or service role read nothing through consumers and get none.
+func Consumers(m *tocsinv1.Member) []Consumer {
+	if !hasAny(m, readers) {
+		return nil
+	}
+	id := m.GetId()
+	var out []Consumer
+	for _, s := range m.GetSectors() {
+		out = append(out, Consumer{subjects.StreamSectors, SectorConsumer(id, s), subjects.SectorAll(s)})
+	}
+	return append(out,
+		Consumer{subjects.StreamInbox, InboxConsumer(id), subjects.Inbox(id)},
+		Consumer{subjects.StreamRejections, RejectionsConsumer(id), subjects.Rejection(id)},
+	)
+}
+
+// consumerOwners maps each SECTORS consumer name to the members whose
+// permissions name it. A name with two owners would let one member pull the
+// other's sector ("a" in sector "b-c" and "a-b" in sector "c" both give
+// "a-b-c"), so AccountJWT refuses such a registry.
+func consumerOwners(members []*tocsinv1.Member) map[string][]string {
+	owners := map[string][]string{}
+	for _, m := range members {
+		for _, c := range Consumers(m) {
+			if !slices.Contains(owners[c.Stream+"."+c.Name], m.GetId()) {
+				owners[c.Stream+"."+c.Name] = append(owners[c.Stream+"."+c.Name], m.GetId())
+			}
+		}
+	}
+	return owners
+}
+
+// EnsureConsumers creates or updates m's consumers (Consumers) as durable
+// pull consumers with explicit acks that start at the beginning of their
+// stream. Tocsin calls it, with a service connection, when a member is
+// admitted or its sectors change, before pushing the account JWTs that let
+// the member read them: members cannot create consumers themselves. A
+// consumer of a sector m left is not deleted (m can no longer use it).
+func EnsureConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv1.Member) error {
+	if err := CheckMember(m); err != nil {
+		return err
+	}
+	for _, c := range Consumers(m) {
+		_, err := js.CreateOrUpdateConsumer(ctx, c.Stream, jetstream.ConsumerConfig{
+			Durable:       c.Name,
+			Description:   "reads " + c.Filter + " for " + m.GetId(),
+			FilterSubject: c.Filter,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+		})
+		if err != nil {
+			return fmt.Errorf("consumer %s on %s for member %q: %w", c.Name, c.Stream, m.GetId(), err)
+		}
+	}
+	return nil
+}

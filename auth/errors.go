@@ -1,0 +1,20 @@
+package auth
+
+import "errors"
+
+var (
+	// ErrInvalidMember is wrapped when a member record cannot be turned into
+	// permissions or credentials (bad id, bad sector, no role).
+	ErrInvalidMember = errors.New("invalid member")
+	// ErrRevoked is wrapped when credentials are asked for a revoked member.
+	ErrRevoked = errors.New("member revoked")
+	// ErrKeyMaterial is wrapped when the authority's files are missing,
+	// unreadable or do not belong together.
+	ErrKeyMaterial = errors.New("invalid key material")
+	// ErrServerAuth is wrapped when a node's authentication settings are
+	// unusable.
+	ErrServerAuth = errors.New("invalid server authentication")
+	// ErrPush is wrapped when an account JWT could not be pushed to the
+	// cluster or a node refused it.
+	ErrPush = errors.New("account push failed")
+)

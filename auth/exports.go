@@ -1,0 +1,70 @@
+package auth
+
+import (
+	"github.com/nats-io/jwt/v2"
+
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// memberService is one TOCSIN subject the ORGS account imports as a service.
+// Together they are everything a member organisation can reach in the
+// TOCSIN account, whatever its own allow lists say; the allow lists then
+// narrow each to the member's own consumers, subjects and keys.
+type memberService struct {
+	subject string
+	// many: a request may get many responses (a pull batch, a batch get),
+	// not one.
+	many bool
+}
+
+// memberServices is the ORGS → TOCSIN import table.
+func memberServices() []memberService {
+	out := []memberService{
+		// Publishing to ingest; the reply carries the stream's PubAck.
+		{subjects.IngestAll, false},
+	}
+	for _, st := range []string{subjects.StreamSectors, subjects.StreamInbox, subjects.StreamRejections} {
+		out = append(out,
+			// Looking up a consumer of the stream.
+			memberService{jsConsInfo + st + ".*", false},
+			// Pulling from a consumer: a batch is many messages.
+			memberService{jsConsNext + st + ".*", true},
+			// Acking, naking or terminating a delivered message (an ack
+			// sync gets one reply).
+			memberService{jsAck + st + ".>", false},
+		)
+	}
+	return append(out,
+		// Direct get, by subject, of the router's outcomes (ROUTED bucket).
+		memberService{jsDirectGet + kvRoutedStream + ".>", false},
+		// Direct get of the REACH bucket: by subject, and batch or multi-last
+		// (many responses).
+		memberService{jsDirectGet + kvReachStream + ".>", false},
+		memberService{jsDirectGet + kvReachStream, true},
+		// JetStream account info. No member may call it (no allow list names
+		// it); it is imported so that the server does not give ORGS, which
+		// has no JetStream, its implicit import of all of $JS.API.> from the
+		// system account, which would answer in TOCSIN's stead.
+		memberService{jsAPI + "INFO", false},
+	)
+}
+
+// addExports lists every member service as a public service export of the
+// TOCSIN account (only this operator's accounts can import it).
+func addExports(ac *jwt.AccountClaims) {
+	for _, s := range memberServices() {
+		e := &jwt.Export{Name: s.subject, Subject: jwt.Subject(s.subject), Type: jwt.Service, ResponseType: jwt.ResponseTypeSingleton}
+		if s.many {
+			e.ResponseType = jwt.ResponseTypeStream
+		}
+		ac.Exports.Add(e)
+	}
+}
+
+// addImports imports every member service from the TOCSIN account under
+// the same subject.
+func addImports(ac *jwt.AccountClaims, tocsin string) {
+	for _, s := range memberServices() {
+		ac.Imports.Add(&jwt.Import{Name: s.subject, Subject: jwt.Subject(s.subject), Account: tocsin, Type: jwt.Service})
+	}
+}

@@ -1,0 +1,175 @@
+package auth
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/nats-io/jwt/v2"
+
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// grant is one line of the permission table: the roles it is given to and
+// the subjects it allows, computed for one member.
+type grant struct {
+	roles []tocsinv1.Role
+	pub   func(m *tocsinv1.Member) []string
+	sub   func(m *tocsinv1.Member) []string
+}
+
+var (
+	everyRole = []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER, tocsinv1.Role_ROLE_LIAISON, tocsinv1.Role_ROLE_ADMIN}
+	readers   = []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER, tocsinv1.Role_ROLE_LIAISON}
+	liaison   = []tocsinv1.Role{tocsinv1.Role_ROLE_LIAISON}
+	admin     = []tocsinv1.Role{tocsinv1.Role_ROLE_ADMIN}
+)
+
+// permissionTable is what each role may do, one line per grant. Everything
+// not granted is refused by the server (allow lists, no deny list). The
+// service role is not in it: services are unrestricted in the account.
+var permissionTable = []grant{
+	// Every role: replies (JetStream API answers, pull batches, PubAcks)
+	// come back to its own "_INBOX_<id>." prefix, and it may subscribe
+	// nowhere else: not to "_INBOX.>", another member's prefix, or any
+	// tocsin subject (members read through consumers, not live subjects).
+	{everyRole, nil, ownInbox},
+	// member, responder, liaison: publish as itself on
+	// tocsin.ingest.{alert,receipt,sighting,aid,status}.<id>. The subject
+	// names the sender, and the router checks the envelope's signer against
+	// it. A responder's offers are aid messages too (the aid service checks
+	// the responder role), so they need no line of their own.
+	{readers, ingest(subjects.KindAlert, subjects.KindReceipt, subjects.KindSighting, subjects.KindAid, subjects.KindStatus), nil},
+	// member, responder, liaison: look up, pull from and ack its own
+	// durable consumers: one per sector on SECTORS, its inbox on INBOX, its
+	// rejections on REJECTIONS (see Consumers). Tocsin creates them
+	// (EnsureConsumers); the member may not create or update any consumer,
+	// since a consumer's config can send messages anywhere in the account
+	// (deliver subject) or make it vanish (inactive threshold). Nothing else
+	// of $JS.API: no stream info, purge, delete, restore, other names.
+	{readers, consumerAPI, nil},
+	// member, responder, liaison: direct get of the router's outcome of its
+	// own messages (ROUTED keys "<id>.<message id>"), by subject only.
+	{readers, routedOutcomes, nil},
+	// liaison: broadcast advisories as itself.
+	{liaison, ingest(subjects.KindAdvisory), nil},
+	// liaison: read the REACH bucket (receipts by message and member) by
+	// direct get, including batch and multi-last gets: it may read all of it.
+	{liaison, reachRead, nil},
+	// admin: the member registry bucket MEMBERS (put, get, watch, history);
+	// not the right to push account JWTs, which takes a system-account user.
+	{admin, registry, nil},
+	// admin: ask the cluster for its status (request/reply).
+	{admin, func(*tocsinv1.Member) []string { return []string{StatusSubject} }, nil},
+}
+
+// Permissions returns the publish and subscribe allow lists the server
+// enforces for m, sorted. A member with the service role gets empty
+// permissions, which the server reads as "everything in the account".
+func Permissions(m *tocsinv1.Member) (jwt.Permissions, error) {
+	if err := CheckMember(m); err != nil {
+		return jwt.Permissions{}, err
+	}
+	var p jwt.Permissions
+	if slices.Contains(m.GetRoles(), tocsinv1.Role_ROLE_SERVICE) {
+		return p, nil
+	}
+	for _, g := range permissionTable {
+		if !hasAny(m, g.roles) {
+			continue
+		}
+		if g.pub != nil {
+			p.Pub.Allow.Add(g.pub(m)...)
+		}
+		if g.sub != nil {
+			p.Sub.Allow.Add(g.sub(m)...)
+		}
+	}
+	slices.Sort(p.Pub.Allow)
+	slices.Sort(p.Sub.Allow)
+	return p, nil
+}
+
+// CheckMember reports whether m can be given permissions: a valid id, valid
+// and distinct sectors, and at least one known role.
+func CheckMember(m *tocsinv1.Member) error {
+	if m == nil {
+		return fmt.Errorf("%w: no member record", ErrInvalidMember)
+	}
+	if err := checkToken("member id", m.GetId()); err != nil {
+		return err
+	}
+	for i, s := range m.GetSectors() {
+		if err := checkToken("sector", s); err != nil {
+			return fmt.Errorf("member %q: %w", m.GetId(), err)
+		}
+		if slices.Contains(m.GetSectors()[:i], s) {
+			return fmt.Errorf("%w: member %q lists sector %q twice", ErrInvalidMember, m.GetId(), s)
+		}
+	}
+	if len(m.GetRoles()) == 0 {
+		return fmt.Errorf("%w: member %q has no role; grant at least ROLE_MEMBER", ErrInvalidMember, m.GetId())
+	}
+	for _, r := range m.GetRoles() {
+		if _, ok := tocsinv1.Role_name[int32(r)]; !ok || r == tocsinv1.Role_ROLE_UNSPECIFIED {
+			return fmt.Errorf("%w: member %q has role %v; use member, responder, liaison, admin or service", ErrInvalidMember, m.GetId(), r)
+		}
+	}
+	return nil
+}
+
+func hasAny(m *tocsinv1.Member, roles []tocsinv1.Role) bool {
+	return slices.ContainsFunc(m.GetRoles(), func(r tocsinv1.Role) bool { return slices.Contains(roles, r) })
+}
+
+func ownInbox(m *tocsinv1.Member) []string { return []string{InboxPrefix(m.GetId()) + ".>"} }
+
+func ingest(kinds ...string) func(m *tocsinv1.Member) []string {
+	return func(m *tocsinv1.Member) []string {
+		var out []string
+		for _, k := range kinds {
+			out = append(out, subjects.Ingest(k, m.GetId()))
+		}
+		return out
+	}
+}
+
+// consumerAPI allows, for each of m's consumers, exactly: info, next (pull)
+// and acks.
+func consumerAPI(m *tocsinv1.Member) []string {
+	var out []string
+	for _, c := range Consumers(m) {
+		sn := c.Stream + "." + c.Name
+		out = append(out,
+			jsConsInfo+sn,
+			jsConsNext+sn,
+			jsAck+sn+".>",
+		)
+	}
+	return out
+}
+
+func routedOutcomes(m *tocsinv1.Member) []string {
+	return []string{RoutedGetSubject(m.GetId(), ">")}
+}
+
+func reachRead(*tocsinv1.Member) []string {
+	return []string{jsDirectGet + kvReachStream, jsDirectGet + kvReachStream + ".>"}
+}
+
+// registry is what a nats.go KeyValue handle on MEMBERS needs: bind (stream
+// info), put/delete/purge of a key, get (direct or message get), and watch
+// (an ordered push consumer delivering to the admin's own inbox, with flow
+// control).
+func registry(*tocsinv1.Member) []string {
+	return []string{
+		kvMembersPrefix + ">",
+		jsStreamInfo + kvMembersStream,
+		jsDirectGet + kvMembersStream,
+		jsDirectGet + kvMembersStream + ".>",
+		jsMsgGet + kvMembersStream,
+		jsConsCreate + kvMembersStream + ".>",
+		jsConsDelete + kvMembersStream + ".>",
+		jsFC + kvMembersStream + ".>",
+	}
+}
