@@ -20,6 +20,7 @@ import (
 // copy of every record that a KV watcher keeps current. It is safe for
 // concurrent use. Records are never deleted: a member leaves by revocation.
 type Registry struct {
+	js    jetstream.JetStream
 	kv    jetstream.KeyValue
 	vocab Vocabulary
 	log   *zap.Logger
@@ -67,7 +68,7 @@ func Open(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *za
 		stop()
 		return nil, fmt.Errorf("watch the member registry: %w", err)
 	}
-	r := &Registry{kv: kv, vocab: vocab, log: log, cache: map[string]cached{}, stop: stop, watcher: w, done: make(chan struct{})}
+	r := &Registry{js: js, kv: kv, vocab: vocab, log: log, cache: map[string]cached{}, stop: stop, watcher: w, done: make(chan struct{})}
 	loaded := make(chan struct{})
 	r.live.Store(true)
 	go r.watch(w, loaded)
@@ -124,30 +125,32 @@ func (r *Registry) add(ctx context.Context, m *tocsinv1.Member) (*tocsinv1.Membe
 	return m, nil
 }
 
-// Get reads member id from the bucket (not the cache). An id no member has
-// gives an error wrapping ErrNotFound.
+// Get reads member id from the bucket (not the cache), as the stream leader
+// has it, so it sees every acknowledged write. An id no member has gives an
+// error wrapping ErrNotFound.
 func (r *Registry) Get(ctx context.Context, id string) (*tocsinv1.Member, error) {
 	m, _, err := r.get(ctx, id)
 	return m, err
 }
 
-// get reads member id and the revision of its record.
+// get reads member id and the revision of its record, from the stream
+// leader (see readLatest).
 func (r *Registry) get(ctx context.Context, id string) (*tocsinv1.Member, uint64, error) {
 	if !isToken(id) {
 		return nil, 0, fmt.Errorf("member %q: %w: not a member id (%s)", id, ErrNotFound, tokenRule)
 	}
-	e, err := r.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, 0, fmt.Errorf("member %q: %w: check the id, or register the member", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read member %q: %w", id, err)
-	}
-	m, err := decode(e.Key(), e.Value())
+	data, rev, ok, err := r.readLatest(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
-	return m, e.Revision(), nil
+	if !ok {
+		return nil, 0, fmt.Errorf("member %q: %w: check the id, or register the member", id, ErrNotFound)
+	}
+	m, err := decode(id, data)
+	if err != nil {
+		return nil, 0, err
+	}
+	return m, rev, nil
 }
 
 // List reads every member from the bucket, sorted by id.

@@ -109,6 +109,10 @@ func seedMember(item *yaml.Node, vocab Vocabulary) (*tocsinv1.Member, []error) {
 		return nil, []error{err}
 	}
 	if err := item.Decode(&sm); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return nil, []error{fmt.Errorf("%s: %s", label, strings.Join(te.Errors, "; "))}
+		}
 		return nil, []error{fmt.Errorf("%s: %w", label, err)}
 	}
 	m, problems := sm.member()
