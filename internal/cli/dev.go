@@ -31,7 +31,7 @@ seeded. Stop it with Ctrl-C (or SIGTERM): it drains, then stops; started again
 on the same --data it comes back with every message.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			interval, err := server.ParseSyncInterval(sync)
+			interval, err := parseSync(sync)
 			if err != nil {
 				return usageErr("--sync %v", err)
 			}
@@ -99,3 +99,5 @@ func runServer(parent context.Context, g *globals, opts server.Options, ready fu
 	}
 	return err
 }
+
+func parseSync(s string) (time.Duration, error) { return server.ParseSyncInterval(s) }

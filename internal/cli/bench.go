@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/bench"
+)
+
+func init() { register(newBenchCmd) }
+
+func newBenchCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure Tocsin and raw JetStream on an in-process cluster (see docs/PERFORMANCE.md)",
+	}
+	cmd.AddCommand(newBenchRawCmd(g))
+	return cmd
+}
+
+func newBenchRawCmd(g *globals) *cobra.Command {
+	var (
+		msgs  int
+		sizes string
+		syncs string
+	)
+	cmd := &cobra.Command{
+		Use:   "raw",
+		Short: "Raw JetStream async publish and consume on a 3-node R3 cluster: the baseline of every ratio",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := bench.RawOptions{Messages: msgs}
+			for _, s := range strings.Split(sizes, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 8 {
+					return usageErr("--sizes %q: use byte counts of at least 8, such as 512,4096", sizes)
+				}
+				o.Sizes = append(o.Sizes, n)
+			}
+			for _, s := range strings.Split(syncs, ",") {
+				d, err := parseSync(strings.TrimSpace(s))
+				if err != nil {
+					return usageErr("--sync %v", err)
+				}
+				o.SyncIntervals = append(o.SyncIntervals, d)
+			}
+			dir, err := os.MkdirTemp("", "tocsin-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			o.DataDir = dir
+			o.Progress = func(line string) { fmt.Fprintln(g.stderr, line) }
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Minute)
+			defer cancel()
+			start := time.Now()
+			res, err := bench.Raw(ctx, o, zap.NewNop())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stderr, "done in %s\n", time.Since(start).Round(time.Millisecond))
+			if g.json {
+				return g.printJSON(res)
+			}
+			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(w, "sync\tsize\tmsgs\tpublish msg/s\tack p50\tack p99\tconsume msg/s\tdelivery p50\tdelivery p99\t")
+			for _, r := range res {
+				fmt.Fprintf(w, "%s\t%d\t%d\t%.0f\t%s\t%s\t%.0f\t%s\t%s\t\n", r.Sync, r.Size, r.Messages,
+					r.PublishRate, ms(r.AckLatency.P50), ms(r.AckLatency.P99), r.ConsumeRate, ms(r.Delivery.P50), ms(r.Delivery.P99))
+			}
+			return w.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&msgs, "msgs", 20000, "messages per case")
+	f.StringVar(&sizes, "sizes", "512,4096", "payload sizes in bytes, comma-separated")
+	f.StringVar(&syncs, "sync", "always,2m", `sync intervals to compare: "always" and/or durations`)
+	return cmd
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
