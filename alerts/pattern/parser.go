@@ -239,40 +239,42 @@ func (p *parser) qualifiers() ([]Qualifier, error) {
 
 // within parses "WITHIN n SECONDS".
 func (p *parser) within() (Qualifier, error) {
-	q := Qualifier{Kind: QualifierWithin, Offset: p.tok.pos}
-	if err := p.advance(); err != nil {
+	q, n, err := p.numberQualifier(QualifierWithin, "a positive number of seconds", "SECONDS", "after the WITHIN duration (the only unit)")
+	if err != nil {
 		return q, err
 	}
-	t := p.tok
-	if t.kind != tInt && t.kind != tFloat || !positive(t.text) {
-		return q, errorf(t.pos, "the WITHIN qualifier takes a positive number of seconds, found %s", describe(t))
-	}
-	q.Seconds = numberLiteral(t)
-	if err := p.advance(); err != nil {
-		return q, err
-	}
-	return q, p.expectKeyword("SECONDS", "after the WITHIN duration (the only unit)")
+	q.Seconds = numberLiteral(n)
+	return q, nil
 }
 
 // repeats parses "REPEATS n TIMES".
 func (p *parser) repeats() (Qualifier, error) {
-	q := Qualifier{Kind: QualifierRepeats, Offset: p.tok.pos}
-	if err := p.advance(); err != nil {
-		return q, err
-	}
-	t := p.tok
-	if t.kind != tInt || !positive(t.text) {
-		return q, errorf(t.pos, "the REPEATS qualifier takes a positive whole number, found %s", describe(t))
-	}
-	n, err := strconv.ParseInt(t.text, 10, 64)
+	q, n, err := p.numberQualifier(QualifierRepeats, "a positive whole number", "TIMES", "after the REPEATS count")
 	if err != nil {
-		return q, errorf(t.pos, "the REPEATS count %s is too large", clip(t.text))
-	}
-	q.Times = n
-	if err := p.advance(); err != nil {
 		return q, err
 	}
-	return q, p.expectKeyword("TIMES", "after the REPEATS count")
+	if q.Times, err = strconv.ParseInt(n.text, 10, 64); err != nil {
+		return q, errorf(n.pos, "the REPEATS count %s is too large", clip(n.text))
+	}
+	return q, nil
+}
+
+// numberQualifier parses a qualifier's keyword, its positive number (whole
+// for REPEATS) and its unit keyword, which comes after what. It returns the
+// number's token.
+func (p *parser) numberQualifier(kind QualifierKind, what, unit, after string) (Qualifier, token, error) {
+	q := Qualifier{Kind: kind, Offset: p.tok.pos}
+	if err := p.advance(); err != nil {
+		return q, token{}, err
+	}
+	n := p.tok
+	if n.kind != tInt && (n.kind != tFloat || kind == QualifierRepeats) || !positive(n.text) {
+		return q, n, errorf(n.pos, "the %s qualifier takes %s, found %s", kind, what, describe(n))
+	}
+	if err := p.advance(); err != nil {
+		return q, n, err
+	}
+	return q, n, p.expectKeyword(unit, after)
 }
 
 // startStop parses "START t'...' STOP t'...'" and checks that STOP is later.
