@@ -10,30 +10,35 @@ import (
 // zero value of each list means its default (see DefaultVocabulary).
 type Vocabulary struct {
 	// Sectors an organisation may belong to and an alert may name.
-	// Default: DefaultSectors.
+	// Default: patient-care, health-it, payers, pharma, labs-blood, medtech,
+	// public-health, mass-fatality, federal.
 	Sectors []string `yaml:"sectors"`
-	// Lanes (severity lanes) an alert may travel in. Default: DefaultLanes.
+	// Lanes (severity lanes) an alert may travel in. Default: flash,
+	// urgent, routine, info.
 	Lanes []string `yaml:"lanes"`
 	// Capabilities are the mutual-aid capability types a responder may
-	// declare and a request may ask for. Default: DefaultCapabilities.
+	// declare and a request may ask for. Default: incident-response,
+	// forensics, network-restoration, identity-recovery, ehr-downtime-support,
+	// clinical-device-loaner, staff-augmentation, patient-diversion,
+	// communications, legal-notification.
 	Capabilities []string `yaml:"capabilities"`
 }
 
-// Default vocabulary lists.
+// The default vocabulary lists; DefaultVocabulary hands out copies.
 var (
-	// DefaultSectors are the healthcare sectors Tocsin knows by default.
-	DefaultSectors = []string{"patient-care", "health-it", "payers", "pharma", "labs-blood", "medtech", "public-health", "mass-fatality", "federal"}
-	// DefaultLanes are the severity lanes, most urgent first.
-	DefaultLanes = []string{"flash", "urgent", "routine", "info"}
-	// DefaultCapabilities are the mutual-aid capability types.
-	DefaultCapabilities = []string{"incident-response", "forensics", "network-restoration", "identity-recovery", "ehr-downtime-support",
+	// defaultSectors are the healthcare sectors Tocsin knows by default.
+	defaultSectors = []string{"patient-care", "health-it", "payers", "pharma", "labs-blood", "medtech", "public-health", "mass-fatality", "federal"}
+	// defaultLanes are the severity lanes, most urgent first.
+	defaultLanes = []string{"flash", "urgent", "routine", "info"}
+	// defaultCapabilities are the mutual-aid capability types.
+	defaultCapabilities = []string{"incident-response", "forensics", "network-restoration", "identity-recovery", "ehr-downtime-support",
 		"clinical-device-loaner", "staff-augmentation", "patient-diversion", "communications", "legal-notification"}
 )
 
 // DefaultVocabulary returns the default sectors, lanes and capability types
 // (copies: changing them changes no one else's).
 func DefaultVocabulary() Vocabulary {
-	return Vocabulary{Sectors: slices.Clone(DefaultSectors), Lanes: slices.Clone(DefaultLanes), Capabilities: slices.Clone(DefaultCapabilities)}
+	return Vocabulary{Sectors: slices.Clone(defaultSectors), Lanes: slices.Clone(defaultLanes), Capabilities: slices.Clone(defaultCapabilities)}
 }
 
 // WithDefaults returns v with every empty list replaced by its default.
