@@ -8,7 +8,7 @@ import (
 
 // customType applies the policy to an object whose type has no official
 // schema, and returns whether to go on checking it.
-func (v *Validator) customType(r *Result, base string, o Object, obj map[string]any) bool {
+func (v *Validator) customType(r *Result, base string, o Object) bool {
 	if v.opts.Custom == CustomReject {
 		r.add(CodeCustomContent, o.ID, base+"/type", fmt.Sprintf("%q is not a STIX 2.1 object type and this node refuses custom objects: "+
 			"send only STIX 2.1 types, or ask the operator to allow custom content", o.Type))
@@ -18,9 +18,6 @@ func (v *Validator) customType(r *Result, base string, o Object, obj map[string]
 		r.add(CodeCustomContent, o.ID, base+"/type", fmt.Sprintf("%q is not a STIX 2.1 object type, nor a custom type name: "+
 			"a custom type starts with \"x-\" and has 3 to 250 characters of a-z, 0-9 and single hyphens", o.Type))
 		return false
-	}
-	if idType(o.ID) != "" && idType(o.ID) != o.Type {
-		r.add(CodeCustomContent, o.ID, base+"/id", fmt.Sprintf("the id of a %s object must start with %q", o.Type, o.Type+"--"))
 	}
 	return true
 }

@@ -96,3 +96,6 @@ func codes(ps []Problem) string {
 
 // readFileErr is os.ReadFile, for code that has no testing.TB.
 func readFileErr(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// jsonNumber is a json.Number, for comparisons.
+func jsonNumber(s string) json.Number { return json.Number(s) }

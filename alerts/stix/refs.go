@@ -108,6 +108,16 @@ func allows(allowed []string, target string) bool {
 	return false
 }
 
+// checkOwnID reports an id whose type part is not exactly the object's type
+// (the schemas only check that it starts with the type: "indicator--x--<uuid>"
+// passes them).
+func checkOwnID(r *Result, base string, o Object) {
+	if t := idType(o.ID); t != "" && t != o.Type {
+		r.add(CodeBadReference, o.ID, base+"/id", fmt.Sprintf("the id names the type %q but the object is %s %s: use an id \"%s--<uuid>\"",
+			t, article(o.Type), o.Type, o.Type))
+	}
+}
+
 // checkReferences reports the references of obj that point at a type the
 // property does not allow ("bad-reference").
 func checkReferences(r *Result, base, typ, id string, obj map[string]any) {

@@ -9,7 +9,8 @@ import (
 
 // instant is a STIX timestamp, exact to any number of fraction digits.
 type instant struct {
-	sec  int64  // seconds since the Unix epoch
+	sec  int64  // seconds since the Unix epoch (of 23:59:59 for a leap second)
+	leap bool   // a leap second: after every instant of sec
 	frac string // the fraction digits, without trailing zeros
 }
 
@@ -30,9 +31,9 @@ func parseInstant(s string) (instant, error) {
 	if second == 60 && (hour != 23 || minute != 59 || day != daysIn(year, month) || month != time.June && month != time.December) {
 		return instant{}, fmt.Errorf("%q is not a real time: a leap second is only ever 23:59:60 on 30 June or 31 December", s)
 	}
-	t := time.Date(year, month, day, hour, minute, second, 0, time.UTC)
+	t := time.Date(year, month, day, hour, minute, min(second, 59), 0, time.UTC)
 	frac := strings.TrimRight(strings.TrimSuffix(strings.TrimPrefix(s[19:], "."), "Z"), "0")
-	return instant{sec: t.Unix(), frac: frac}, nil
+	return instant{sec: t.Unix(), leap: second == 60, frac: frac}, nil
 }
 
 func daysIn(year int, month time.Month) int {
@@ -43,6 +44,12 @@ func daysIn(year int, month time.Month) int {
 func (a instant) compare(b instant) int {
 	if a.sec != b.sec {
 		if a.sec < b.sec {
+			return -1
+		}
+		return 1
+	}
+	if a.leap != b.leap {
+		if b.leap {
 			return -1
 		}
 		return 1

@@ -3,6 +3,7 @@ package stix
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -21,19 +22,23 @@ type Validator struct {
 // New compiles the embedded schemas. Without them (a binary built without
 // 'make schemas') the error wraps stixschemas.ErrSchemasMissing.
 func New(opts Options) (*Validator, error) {
+	return newFrom(opts, stixschemas.FS())
+}
+
+// newFrom builds a Validator from the schema tree fsys.
+func newFrom(opts Options, fsys fs.FS) (*Validator, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if !stixschemas.Available() {
+	if _, err := fs.Stat(fsys, "common/core.json"); err != nil {
 		return nil, fmt.Errorf("stix validator: %w", stixschemas.ErrSchemasMissing)
 	}
-	schemas, err := loadSchemas(stixschemas.FS())
+	schemas, err := loadSchemas(fsys)
 	if err != nil {
 		return nil, fmt.Errorf("stix validator: %w", err)
 	}
-	v := &Validator{opts: opts, schemas: schemas, fast: fastShapes(), patternTypes: setOf(opts.PatternTypes...)}
-	return v, nil
+	return &Validator{opts: opts, schemas: schemas, fast: fastShapes(), patternTypes: setOf(opts.PatternTypes...)}, nil
 }
 
 // ValidateBundle checks a JSON-encoded bundle. Invalid input gives a Result
@@ -116,7 +121,7 @@ func (v *Validator) object(r *Result, i int, raw any, defs tlp.Definitions) erro
 	}
 	before := len(r.Problems)
 	sch, propsKey, custom := v.schemaFor(o.Type, obj)
-	if custom && !v.customType(r, base, o, obj) {
+	if custom && !v.customType(r, base, o) {
 		return nil
 	}
 	if err := v.validateSchema(o.Type, sch, obj); err != nil {
@@ -130,6 +135,7 @@ func (v *Validator) object(r *Result, i int, raw any, defs tlp.Definitions) erro
 	if len(r.Problems) > before {
 		return nil
 	}
+	checkOwnID(r, base, o)
 	checkSpecVersion(r, base, o.ID, obj)
 	checkTimes(r, base, o.ID, obj, v.schemas.props[propsKey])
 	checkReferences(r, base, o.Type, o.ID, obj)

@@ -1,0 +1,150 @@
+package stix
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/tocsin-project/tocsin/alerts/stixschemas"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// codedErr is a PatternCheck error that names its reason code.
+type codedErr struct{ code string }
+
+func (e codedErr) Error() string      { return "bad " + e.code }
+func (e codedErr) ReasonCode() string { return e.code }
+
+// TestOptions: each option changes the verdict on the same bundles.
+func TestOptions(t *testing.T) {
+	indicator := readFile(t, "testdata/valid/unmarked_indicator-malware-relationship.json")
+	custom := readFile(t, "testdata/valid/unmarked_custom-object-and-property.json")
+	sigma := readFile(t, "testdata/invalid/unsupported-pattern-type_sigma.json")
+	tests := []struct {
+		name string
+		opts Options
+		data []byte
+		want string // codes, "" for valid
+	}{
+		{"defaults", Options{}, indicator, ""},
+		{"bundle over MaxBundleBytes", Options{MaxBundleBytes: len(indicator) - 1}, indicator, CodeOversized},
+		{"bundle at MaxBundleBytes", Options{MaxBundleBytes: len(indicator)}, indicator, ""},
+		{"over MaxObjects", Options{MaxObjects: 3}, indicator, CodeOversized},
+		{"at MaxObjects", Options{MaxObjects: 4}, indicator, ""},
+		{"over MaxDepth", Options{MaxDepth: 3}, indicator, CodeOversized},
+		{"custom content allowed by default", Options{}, custom, ""},
+		{"custom content refused", Options{Custom: CustomReject}, custom, CodeCustomContent},
+		{"pattern check passes", Options{PatternCheck: func(string) error { return nil }}, indicator, ""},
+		{"pattern check fails", Options{PatternCheck: func(p string) error { return fmt.Errorf("cannot parse %q", p) }}, indicator, CodeInvalidPattern},
+		{"pattern check names its code", Options{PatternCheck: func(string) error { return fmt.Errorf("hash: %w", codedErr{CodeInvalidHash}) }}, indicator, CodeInvalidHash},
+		{"other pattern type refused", Options{}, sigma, CodeUnsupportedPatternType},
+		{"other pattern type allowed", Options{PatternTypes: []string{"sigma"}}, sigma, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := New(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := v.ValidateBundle(tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := codes(r.Problems); got != tt.want {
+				t.Errorf("codes %q; want %q: %+v", got, tt.want, r.Problems)
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for _, opts := range []Options{{MaxBundleBytes: -1}, {MaxObjects: -5}, {MaxDepth: -1}, {MaxDepth: 2}, {Custom: CustomReject + 1}} {
+		if _, err := New(opts); err == nil {
+			t.Errorf("New(%+v) accepted impossible options", opts)
+		}
+	}
+}
+
+// TestResult checks what a valid bundle reports besides its verdict.
+func TestResult(t *testing.T) {
+	v := validator(t)
+	r, err := v.ValidateBundle(readFile(t, "testdata/valid/amber_statement-and-tlp-markings.json"))
+	if err != nil || !r.Valid() {
+		t.Fatal(err, r.Problems)
+	}
+	if len(r.Objects) != 3 || r.Objects[1].Type != "malware" || r.Objects[1].SpecVersion != "2.1" || r.Objects[1].Index != 1 ||
+		strings.Join(r.Objects[1].ObjectMarkingRefs, ",") != "marking-definition--a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d,"+tlp.MarkingV1Amber {
+		t.Errorf("objects: %+v", r.Objects)
+	}
+	if r.TLP != tlp.Amber || !r.TLPMarked {
+		t.Errorf("TLP %v marked %v", r.TLP, r.TLPMarked)
+	}
+
+	r, err = v.ValidateBundle(readFile(t, "testdata/valid/green_granular-marking.json"))
+	if err != nil || !r.Valid() {
+		t.Fatal(err, r.Problems)
+	}
+	want := Pattern{IndicatorID: "indicator--6f1a3c0e-2d4b-4e8f-9a1c-3b5d7e9f1a2c", Pattern: "[ipv4-addr:value = '198.51.100.7']", Type: "stix", Path: "/objects/0/pattern"}
+	if len(r.Patterns) != 1 || r.Patterns[0] != want {
+		t.Errorf("patterns %+v; want %+v", r.Patterns, want)
+	}
+	gm := r.Objects[0].GranularMarkings
+	if len(gm) != 1 || gm[0].MarkingRef != tlp.MarkingGreen || strings.Join(gm[0].Selectors, ",") != "pattern,name" {
+		t.Errorf("granular markings %+v", gm)
+	}
+}
+
+// TestCodesAreRejectionCodes keeps the reason codes in step with the wire enum.
+func TestCodesAreRejectionCodes(t *testing.T) {
+	wire := map[string]bool{}
+	for name := range tocsinv1.RejectionCode_value {
+		wire[strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "REJECTION_CODE_"), "_", "-"))] = true
+	}
+	for _, code := range []string{CodeInvalidBundle, CodeOversized, CodeSchema, CodeInvalidPattern, CodeInvalidHash,
+		CodeUnsupportedPatternType, CodeInvalidSpecVersion, CodeInvalidTimestamp, CodeTimeOrder, CodeBadReference,
+		CodeCustomContent, CodeUnknownMarking, tlp.CodeUnknownMarking} {
+		if !wire[code] {
+			t.Errorf("reason code %q is not a RejectionCode", code)
+		}
+	}
+}
+
+// TestNotJSONOrNotABundle covers payloads that are no bundle at all.
+func TestNotJSONOrNotABundle(t *testing.T) {
+	v := validator(t)
+	for _, in := range []string{``, `null`, `[]`, `"bundle"`, `{"type": "bundle"}`, `{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e561","objects":{}}`} {
+		r, err := v.ValidateBundle([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Valid() || !strings.HasPrefix(codes(r.Problems), CodeInvalidBundle) {
+			t.Errorf("%q: codes %q", in, codes(r.Problems))
+		}
+	}
+}
+
+func TestSchemasMissing(t *testing.T) {
+	_, err := newFrom(Options{}, fstest.MapFS{".keep": {}})
+	if !errors.Is(err, stixschemas.ErrSchemasMissing) {
+		t.Fatalf("error %v; want one wrapping ErrSchemasMissing", err)
+	}
+}
+
+// TestNothingIsFetched: a schema that refers to a URL outside the embedded
+// set fails to compile instead of reaching for the network.
+func TestNothingIsFetched(t *testing.T) {
+	const base = "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/"
+	schema := func(id, ref string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte(`{"$id": "` + base + id + `", "$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": "` + ref + `"}`)}
+	}
+	_, err := newFrom(Options{}, fstest.MapFS{
+		"common/core.json": schema("common/core.json", "../sdos/foo.json"),
+		"sdos/foo.json":    schema("sdos/foo.json", "http://127.0.0.1:1/elsewhere.json"),
+	})
+	if err == nil || !strings.Contains(err.Error(), "nothing is fetched over the network") {
+		t.Fatalf("error %v; want the offline loader's refusal", err)
+	}
+}
