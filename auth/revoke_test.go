@@ -1,0 +1,132 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/auth"
+)
+
+// watchedConn is a member connection that records when the server dropped
+// it and when it came back.
+type watchedConn struct {
+	*memberConn
+	disconnects, reconnects atomic.Int32
+}
+
+// watchMember connects member id to node i, counting disconnects and
+// reconnects.
+func (ac *authCluster) watchMember(id string, node int) *watchedConn {
+	ac.t.Helper()
+	w := &watchedConn{memberConn: &memberConn{errs: make(chan error, 64)}}
+	nc := ac.connect(ac.c.Node(node).ClientURL(), ac.creds[id], auth.InboxPrefix(id), w.errs,
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { w.disconnects.Add(1) }),
+		nats.ReconnectHandler(func(*nats.Conn) { w.reconnects.Add(1) }),
+	)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		ac.t.Fatal(err)
+	}
+	w.nc, w.js = nc, js
+	return w
+}
+
+// waitFor polls cond every 10ms until it holds or ctx ends.
+func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not within the deadline", what)
+		case <-tick.C:
+		}
+	}
+}
+
+// TestRevokedMemberIsCutOffOnEveryNode revokes a member whose connection is
+// open on node 2 while the new account JWT is pushed through node 1: the
+// connection is closed and no node lets those credentials in again.
+func TestRevokedMemberIsCutOffOnEveryNode(t *testing.T) {
+	ac := startAuthCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mary := ac.watchMember("st-mary", 1)
+	other := ac.watchMember(victim, 1)
+	if _, err := mary.js.Publish(ctx, "tocsin.ingest.alert.st-mary", []byte("before"), jetstream.WithMsgID("before")); err != nil {
+		t.Fatalf("publish before revocation: %v", err)
+	}
+	ac.memberRecord("st-mary").RevokedAt = timestamppb.Now()
+	start := time.Now()
+	ac.push()
+	waitFor(ctx, t, "st-mary's open connection closed", func() bool { return mary.disconnects.Load() > 0 })
+	t.Logf("revocation: connection on node 2 closed %s after the push through node 1", time.Since(start).Round(time.Millisecond))
+	for i := range 3 {
+		_, err := ac.dial(ac.c.Node(i).ClientURL(), ac.creds["st-mary"], auth.InboxPrefix("st-mary"), nil, nats.NoReconnect())
+		if !errors.Is(err, nats.ErrAuthorization) {
+			t.Fatalf("node %d let revoked credentials in: %v", i+1, err)
+		}
+	}
+	if mary.nc.IsConnected() {
+		t.Fatal("the revoked member's client is connected again")
+	}
+	if _, _, err := ac.a.IssueMember(ac.memberRecord("st-mary")); !errors.Is(err, auth.ErrRevoked) {
+		t.Fatalf("issue creds for a revoked member: %v, want ErrRevoked", err)
+	}
+	// Everyone else carries on, on the same node.
+	if other.disconnects.Load() != 0 {
+		t.Fatal("another member was disconnected by the revocation")
+	}
+	if _, err := other.js.Publish(ctx, "tocsin.ingest.alert."+victim, []byte("after"), jetstream.WithMsgID("after")); err != nil {
+		t.Fatalf("another member after the revocation: %v", err)
+	}
+}
+
+// TestSectorChangeTakesEffectOnOpenConnection moves a member from
+// patient-care to health-it while its connection is open on node 2: the
+// server closes it, the client reconnects with the same credentials, and
+// then reads health-it and no longer patient-care.
+func TestSectorChangeTakesEffectOnOpenConnection(t *testing.T) {
+	ac := startAuthCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mary := ac.watchMember("st-mary", 1)
+	old, next := auth.SectorConsumer("st-mary", "patient-care"), auth.SectorConsumer("st-mary", "health-it")
+	if _, err := mary.js.Consumer(ctx, "SECTORS", old); err != nil {
+		t.Fatalf("patient-care before the change: %v", err)
+	}
+	m := ac.memberRecord("st-mary")
+	m.Sectors = []string{"health-it"}
+	if err := auth.EnsureConsumers(ctx, ac.svcJS, m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.svcJS.Publish(ctx, "tocsin.sector.health-it.urgent", []byte("health-it news")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ac.push()
+	waitFor(ctx, t, "st-mary reconnected with new permissions", func() bool {
+		return mary.disconnects.Load() > 0 && mary.reconnects.Load() > 0 && mary.nc.IsConnected()
+	})
+	t.Logf("sector change: connection on node 2 closed and back %s after the push through node 1", time.Since(start).Round(time.Millisecond))
+	ac.expectFetch(ctx, t, mary.memberConn, "SECTORS", next, "health-it news")
+	_, err := mary.nc.Request("$JS.API.CONSUMER.INFO.SECTORS."+old, nil, 500*time.Millisecond)
+	if err == nil {
+		t.Fatal("still reads patient-care after leaving it")
+	}
+	if err := mary.violation("$JS.API.CONSUMER.INFO.SECTORS."+old, violationWait); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(mary.nc.ConnectedServerName(), "tocsin-") {
+		t.Fatalf("connected to %q", mary.nc.ConnectedServerName())
+	}
+}
