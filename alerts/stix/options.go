@@ -3,6 +3,8 @@ package stix
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tocsin-project/tocsin/alerts/pattern"
 )
 
 // CustomPolicy says what to do with custom objects and custom properties.
@@ -46,9 +48,11 @@ type Options struct {
 	// while parsing. Default DefaultMaxDepth.
 	MaxDepth int
 	// PatternCheck parses the pattern of every indicator whose pattern_type
-	// is "stix". An error refuses the bundle with code "invalid-pattern", or
-	// the code the error carries (see CodedError). Default nil: patterns are
-	// not parsed (only their presence and type are checked).
+	// is "stix". Its error refuses the bundle with the Code of a
+	// *pattern.Error ("invalid-pattern" or "invalid-hash"), or
+	// "invalid-pattern" for any other error. Default nil: pattern.Parse, the
+	// STIX 2.1 patterning grammar plus the checks it cannot make (hash
+	// lengths). To skip patterns, give a func that returns nil.
 	PatternCheck func(pattern string) error
 	// PatternTypes are the pattern_type values besides "stix" that are
 	// accepted, unchecked (for example "sigma", "yara"). Default none: any
@@ -56,15 +60,6 @@ type Options struct {
 	// Tocsin can only match, deduplicate and count sightings of STIX
 	// patterns.
 	PatternTypes []string
-}
-
-// CodedError is an error that names its own reason code; a PatternCheck
-// error that implements it (for example "invalid-hash") is reported under
-// that code.
-type CodedError interface {
-	error
-	// ReasonCode returns a kebab-case reason code.
-	ReasonCode() string
 }
 
 // withDefaults fills in the zero fields and rejects impossible values.
@@ -86,6 +81,12 @@ func (o Options) withDefaults() (Options, error) {
 		}
 		if *f.value == 0 {
 			*f.value = f.def
+		}
+	}
+	if o.PatternCheck == nil {
+		o.PatternCheck = func(s string) error {
+			_, err := pattern.Parse(s)
+			return err
 		}
 	}
 	if o.MaxDepth < 3 {

@@ -3,6 +3,8 @@ package stix
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tocsin-project/tocsin/alerts/pattern"
 )
 
 // checkPattern checks an indicator's pattern_type and, for "stix", its
@@ -12,16 +14,14 @@ func (v *Validator) checkPattern(r *Result, base, id string, obj map[string]any)
 	pat, _ := obj["pattern"].(string)
 	switch {
 	case typ == "stix":
-		if v.opts.PatternCheck != nil {
-			if err := v.opts.PatternCheck(pat); err != nil {
-				code := CodeInvalidPattern
-				var coded CodedError
-				if errors.As(err, &coded) && coded.ReasonCode() != "" {
-					code = coded.ReasonCode()
-				}
-				r.add(code, id, base+"/pattern", fmt.Sprintf("the STIX pattern does not parse: %v; fix it (STIX 2.1 part 9)", err))
-				return
+		if err := v.opts.PatternCheck(pat); err != nil {
+			code := CodeInvalidPattern
+			var perr *pattern.Error
+			if errors.As(err, &perr) && perr.Code == pattern.CodeInvalidHash {
+				code = CodeInvalidHash
 			}
+			r.add(code, id, base+"/pattern", fmt.Sprintf("%v: fix the pattern (STIX 2.1 patterning, part 9)", err))
+			return
 		}
 	case !v.patternTypes[typ]:
 		r.add(CodeUnsupportedPatternType, id, base+"/pattern_type", fmt.Sprintf("pattern_type %q is not accepted here: send a STIX pattern (pattern_type \"stix\")", typ))

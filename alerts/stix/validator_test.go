@@ -7,22 +7,19 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/tocsin-project/tocsin/alerts/pattern"
 	"github.com/tocsin-project/tocsin/alerts/stixschemas"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
-
-// codedErr is a PatternCheck error that names its reason code.
-type codedErr struct{ code string }
-
-func (e codedErr) Error() string      { return "bad " + e.code }
-func (e codedErr) ReasonCode() string { return e.code }
 
 // TestOptions: each option changes the verdict on the same bundles.
 func TestOptions(t *testing.T) {
 	indicator := readFile(t, "testdata/valid/unmarked_indicator-malware-relationship.json")
 	custom := readFile(t, "testdata/valid/unmarked_custom-object-and-property.json")
 	sigma := readFile(t, "testdata/invalid/unsupported-pattern-type_sigma.json")
+	badPattern := readFile(t, "testdata/invalid/invalid-pattern_unclosed-bracket.json")
+	badHash := readFile(t, "testdata/invalid/invalid-hash_short-sha256.json")
 	tests := []struct {
 		name string
 		opts Options
@@ -37,9 +34,13 @@ func TestOptions(t *testing.T) {
 		{"over MaxDepth", Options{MaxDepth: 3}, indicator, CodeOversized},
 		{"custom content allowed by default", Options{}, custom, ""},
 		{"custom content refused", Options{Custom: CustomReject}, custom, CodeCustomContent},
-		{"pattern check passes", Options{PatternCheck: func(string) error { return nil }}, indicator, ""},
+		{"patterns skipped", Options{PatternCheck: func(string) error { return nil }}, badPattern, ""},
+		{"default pattern check", Options{}, badPattern, CodeInvalidPattern},
+		{"default hash check", Options{}, badHash, CodeInvalidHash},
 		{"pattern check fails", Options{PatternCheck: func(p string) error { return fmt.Errorf("cannot parse %q", p) }}, indicator, CodeInvalidPattern},
-		{"pattern check names its code", Options{PatternCheck: func(string) error { return fmt.Errorf("hash: %w", codedErr{CodeInvalidHash}) }}, indicator, CodeInvalidHash},
+		{"pattern check with a hash code", Options{PatternCheck: func(string) error {
+			return fmt.Errorf("hook: %w", &pattern.Error{Code: pattern.CodeInvalidHash, Msg: "short"})
+		}}, indicator, CodeInvalidHash},
 		{"other pattern type refused", Options{}, sigma, CodeUnsupportedPatternType},
 		{"other pattern type allowed", Options{PatternTypes: []string{"sigma"}}, sigma, ""},
 	}
