@@ -33,6 +33,9 @@ const (
 	BucketAid = "AID"
 	// BucketSituation keeps each facility's last status report.
 	BucketSituation = "SITUATION"
+	// BucketFlash counts each publisher's flash alerts per window
+	// (key = "<sender>.<window start unix>"), for the flash cap. 2h TTL.
+	BucketFlash = "FLASH"
 )
 
 const day = 24 * time.Hour
@@ -99,6 +102,7 @@ func KVConfigs(replicas int) []jetstream.KeyValueConfig {
 		kv(BucketReach, "receipts by message and member", 4, 90*day),
 		kv(BucketAid, "mutual-aid requests, offers and capacity", 16, 0),
 		kv(BucketSituation, "last status report per facility", 8, 0),
+		kv(BucketFlash, "flash alerts per publisher and window", 1, 2*time.Hour),
 	}
 }
 

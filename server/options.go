@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/broker"
 )
 
@@ -27,6 +28,8 @@ type Options struct {
 	// ReadyTimeout bounds how long Main waits for the cluster to become
 	// ready (meta leader, streams current) before it gives up. Default 60s.
 	ReadyTimeout time.Duration
+	// Router configures the router on every node. Default: alerts.Options{}.
+	Router alerts.Options
 	// OnReady, when set, is called once the cluster is ready. Default nil.
 	OnReady func(*Server)
 	// DrainTimeout bounds the drain of the server's own client connections

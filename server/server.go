@@ -34,7 +34,8 @@ type Server struct {
 	httpSrv *http.Server
 
 	mu      sync.Mutex
-	conns   []*nats.Conn // one service connection per local node
+	conns    []*nats.Conn // one service connection per local node
+	services []*services  // one per local node
 	js      jetstream.JetStream
 	ready   bool
 	problem string
@@ -150,7 +151,7 @@ func (s *Server) Main(ctx context.Context) error {
 		}()
 	}
 	go func() {
-		if err := s.start(ctx); err != nil {
+		if err := s.start(ctx, errc); err != nil {
 			errc <- err
 		}
 	}()
@@ -172,7 +173,7 @@ func (s *Server) Main(ctx context.Context) error {
 // ReadyTimeout is an error. A node of a real cluster keeps trying for as
 // long as it runs: a missing peer is retried, and /readyz says what is
 // missing meanwhile.
-func (s *Server) start(ctx context.Context) error {
+func (s *Server) start(ctx context.Context, errc chan<- error) error {
 	rctx, cancel := ctx, context.CancelFunc(func() {})
 	if s.cluster != nil {
 		rctx, cancel = context.WithTimeout(ctx, s.opts.ReadyTimeout)
@@ -185,7 +186,7 @@ func (s *Server) start(ctx context.Context) error {
 		}
 	}
 	for _, n := range s.localNodes() {
-		nc, err := nats.Connect("", nats.InProcessServer(n.Server()), nats.Name("tocsin-service-"+n.Name()), nats.MaxReconnects(-1))
+		nc, err := serviceConn(n, "tocsin-service-"+n.Name())
 		if err != nil {
 			return fmt.Errorf("service connection to node %q: %w", n.Name(), err)
 		}
@@ -236,6 +237,10 @@ func (s *Server) start(ctx context.Context) error {
 		if err := s.cluster.WaitStreams(rctx, "$G", broker.StreamNames()); err != nil {
 			return s.notReady(err)
 		}
+	}
+	s.setProblem("starting services")
+	if err := s.startServices(rctx, errc); err != nil {
+		return s.notReady(err)
 	}
 	s.mu.Lock()
 	s.ready, s.problem = true, ""

@@ -1,0 +1,49 @@
+package alerts
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// routeAdvisory broadcasts a liaison's advisory to the named sectors (all
+// when none). Advisories are CLEAR, GREEN or AMBER: they address sectors,
+// not individual organisations.
+func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envelope, member *tocsinv1.Member, a *tocsinv1.Advisory) error {
+	if !members.HasRole(member, tocsinv1.Role_ROLE_LIAISON) {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED, "only the liaison may publish advisories; %q is not a liaison", member.GetId())
+	}
+	lane, err := r.checkLane(a.GetLane())
+	if err != nil {
+		return err
+	}
+	level, err := tlp.FromProto(a.GetTlp())
+	if err != nil {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_TLP, "%v", err)
+	}
+	if err := r.checkSectors(a.GetSectors()); err != nil {
+		return err
+	}
+	if len(a.GetStixBundle()) > 0 {
+		res, err := r.validateBundle(a.GetStixBundle())
+		if err != nil {
+			return err
+		}
+		level = tlp.Max(level, res.TLP)
+	}
+	if !level.AllowsSectorSubjects() {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS, "an advisory is %s, but advisories go to sectors: use clear, green or amber (send %s material as an alert to named recipients)", level, level)
+	}
+	if err := tlp.CheckAddressing(level, a.GetSectors(), nil); err != nil {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS, "%v", err)
+	}
+	d := r.destinationsFor(ctx, level, a.GetSectors(), nil)
+	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "advisory", lane, level, d); err != nil {
+		return err
+	}
+	return r.recordRouted(ctx, env.GetSender(), env.GetId(), level, d, r.organisations(d))
+}

@@ -1,0 +1,97 @@
+package alerts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tocsin-project/tocsin/alerts/pattern"
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// firstAlert is the DEDUPE record of an indicator set in one sector and the
+// SIGHTINGS index record of one indicator: the alert that first carried it.
+type firstAlert struct {
+	AlertID    string   `json:"alert_id"`
+	Originator string   `json:"originator"`
+	PatternKey string   `json:"pattern_key"`
+	Sectors    []string `json:"sectors,omitempty"`
+}
+
+// patternKey is the dedupe identity of a bundle's indicators: a hash of
+// their canonical patterns, sorted, so that two bundles whose patterns
+// differ only in spacing or keyword case are the same.
+func patternKey(ps []stix.Pattern) string {
+	canon := make([]string, 0, len(ps))
+	for _, p := range ps {
+		c := strings.TrimSpace(p.Pattern)
+		if parsed, err := pattern.Parse(p.Pattern); err == nil {
+			c = parsed.String()
+		}
+		canon = append(canon, p.Type+":"+c)
+	}
+	slices.Sort(canon)
+	canon = slices.Compact(canon)
+	sum := sha256.Sum256([]byte(strings.Join(canon, "\n")))
+	return hex.EncodeToString(sum[:16])
+}
+
+// dedupeSectors claims the alert's pattern set in each sector. A sector
+// where an earlier alert already carried the same patterns within the
+// dedupe window is not broadcast to again: the re-publisher is counted as
+// a sighting of the first alert there. It returns the sectors still to
+// route to and, if any were skipped, the first alert's id.
+func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, res *stix.Result, sectors []string) ([]string, *firstAlert, error) {
+	key := patternKey(res.Patterns)
+	rec := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: key}
+	data, _ := json.Marshal(rec)
+	var fresh []string
+	var first *firstAlert
+	for _, s := range sectors {
+		k := "p." + key + "." + s
+		_, err := r.dedupe.Create(ctx, k, data)
+		if err == nil {
+			fresh = append(fresh, s)
+			continue
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, nil, err
+		}
+		e, err := r.dedupe.Get(ctx, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		var prior firstAlert
+		if err := json.Unmarshal(e.Value(), &prior); err != nil || prior.AlertID == env.GetId() {
+			fresh = append(fresh, s) // our own claim from an earlier, interrupted attempt
+			continue
+		}
+		first = &prior
+		if err := r.addSighting(ctx, prior, s, env.GetSender(), false); err != nil {
+			return nil, nil, err
+		}
+	}
+	return fresh, first, nil
+}
+
+// indexIndicators records, for each indicator of an alert, which alert
+// first carried its pattern set and in which sectors, so that sightings of
+// the indicator are counted against that first alert.
+func (r *Router) indexIndicators(ctx context.Context, res *stix.Result, rec firstAlert) error {
+	data, _ := json.Marshal(rec)
+	for _, p := range res.Patterns {
+		if _, err := r.sightings.Create(ctx, indicatorKey(p.IndicatorID), data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return err
+		}
+	}
+	return nil
+}
+
+func indicatorKey(id string) string { return "i." + id }

@@ -1,0 +1,164 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// kindOfToken is the envelope kind each ingest subject token carries: the
+// server's permissions bind the token, the router binds the kind to it.
+var kindOfToken = map[string]tocsinv1.Kind{
+	subjects.KindAlert:    tocsinv1.Kind_KIND_ALERT,
+	subjects.KindAdvisory: tocsinv1.Kind_KIND_ADVISORY,
+	subjects.KindReceipt:  tocsinv1.Kind_KIND_RECEIPT,
+	subjects.KindSighting: tocsinv1.Kind_KIND_SIGHTING,
+	subjects.KindStatus:   tocsinv1.Kind_KIND_STATUS_REPORT,
+}
+
+// reject is a refusal found while handling a message: it goes back to the
+// sender and is recorded; the message is then acked.
+type reject struct{ err error }
+
+func (r reject) Error() string { return r.err.Error() }
+
+func refuse(c tocsinv1.RejectionCode, format string, v ...any) error {
+	return reject{codes.Errorf(c, format, v...)}
+}
+
+// handle processes one ingested message. A nil error means "ack it";
+// rejections are sent and recorded here and also return nil. Any other
+// error is transient (the cluster, not the message) and the message is
+// retried.
+func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
+	subject := m.Subject()
+	token, sender, ok := subjects.IngestSender(subject)
+	if !ok {
+		r.log.Warn("message on an unexpected subject", zap.String("subject", subject))
+		return nil
+	}
+	env, err := envelope.Decode(m.Data(), r.opts.MaxMessageBytes)
+	if err != nil {
+		return r.rejectMsg(ctx, sender, subject, nil, err)
+	}
+	err = r.dispatch(ctx, m, token, env)
+	var rj reject
+	if errors.As(err, &rj) {
+		return r.rejectMsg(ctx, sender, subject, env, rj.err)
+	}
+	return err
+}
+
+func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, env *tocsinv1.Envelope) error {
+	subject := m.Subject()
+	if id := m.Headers().Get(jetstream.MsgIDHeader); id != env.GetId() {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"the Nats-Msg-Id header %q must equal the envelope id %q; publish with the envelope id as message id", id, env.GetId())
+	}
+	if err := envelope.CheckSubjectSender(env, subject, subjects.Prefix+".ingest"); err != nil {
+		return reject{err}
+	}
+	if want := kindOfToken[token]; want != env.GetKind() {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"a %s envelope on the %q ingest subject; publish it on %s", strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), token, subject)
+	}
+	routes := env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY
+	if routes {
+		// An id is routed once, also after the duplicate window.
+		if o, err := r.Outcome(ctx, env.GetSender(), env.GetId()); err != nil {
+			return err
+		} else if o != nil {
+			r.log.Debug("already handled", zap.String("id", env.GetId()), zap.Stringer("outcome", o.GetState()))
+			return nil
+		}
+	}
+	meta, err := m.Metadata()
+	if err != nil {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "no jetstream metadata: %v", err)
+	}
+	if err := envelope.CheckSkew(env, meta.Timestamp, r.opts.MaxSkew); err != nil {
+		return reject{err}
+	}
+	payload, err := envelope.PayloadFor(env.GetKind())
+	if err != nil {
+		return reject{err}
+	}
+	member, err := r.d.Verifier.Open(ctx, env, payload)
+	if err != nil {
+		if codes.Of(err) == tocsinv1.RejectionCode_REJECTION_CODE_UNSPECIFIED || isTransient(err) {
+			return err
+		}
+		return reject{err}
+	}
+	switch p := payload.(type) {
+	case *tocsinv1.Alert:
+		return r.routeAlert(ctx, m, env, member, p)
+	case *tocsinv1.Advisory:
+		return r.routeAdvisory(ctx, m, env, member, p)
+	case *tocsinv1.Receipt:
+		return r.recordReceipt(ctx, env, member, p)
+	case *tocsinv1.Sighting:
+		return r.recordSighting(ctx, env, member, p)
+	case *tocsinv1.StatusReport:
+		return r.recordStatus(ctx, env, member, p)
+	}
+	return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "kind %s is not routed", env.GetKind())
+}
+
+// isTransient reports errors that come from the cluster, not the message.
+func isTransient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, jetstream.ErrKeyValueConfigRequired)
+}
+
+// rejectMsg sends the sender a signed Rejection on its rejection subject
+// and, for alerts and advisories, records the REJECTED outcome.
+func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error) error {
+	rej := &tocsinv1.Rejection{
+		RefId:    env.GetId(),
+		RefKind:  env.GetKind(),
+		Problems: codes.Problems(cause),
+		Subject:  subject,
+	}
+	r.log.Info("rejected", zap.String("sender", sender), zap.String("id", env.GetId()),
+		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()))
+	if env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY) {
+		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}
+		if err := r.putOutcome(ctx, sender, o); err != nil {
+			return err
+		}
+	}
+	msgID := subjects.RoutedMsgID(env.GetId(), "rejection")
+	if env.GetId() == "" {
+		msgID = "" // undecodable: nothing to deduplicate on
+	}
+	return r.sendSigned(ctx, subjects.Rejection(sender), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
+}
+
+// sendSigned seals payload with the router's key and publishes it.
+func (r *Router) sendSigned(ctx context.Context, subject, msgID string, kind tocsinv1.Kind, payload proto.Message) error {
+	env, err := r.d.Signer.Seal(kind, payload)
+	if err != nil {
+		return fmt.Errorf("seal %s: %w", kind, err)
+	}
+	data, err := envelope.Marshal(env)
+	if err != nil {
+		return err
+	}
+	var opts []jetstream.PublishOpt
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	_, err = r.d.JS.Publish(ctx, subject, data, opts...)
+	return err
+}

@@ -1,0 +1,191 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Headers on routed copies, for readers that want to filter before they
+// verify. They are hints: receivers verify the envelope itself.
+const (
+	HeaderKind = "Tocsin-Kind"
+	HeaderTLP  = "Tocsin-Tlp"
+)
+
+// destinations are where a routed message goes.
+type destinations struct {
+	sectors []string // sector subjects, for CLEAR, GREEN, AMBER
+	inboxes []string // member inboxes: named recipients not reached by a sector
+}
+
+// LaneName spells a lane as on the command line ("flash").
+func LaneName(l tocsinv1.Lane) string {
+	return strings.ToLower(strings.TrimPrefix(l.String(), "LANE_"))
+}
+
+func (r *Router) checkLane(l tocsinv1.Lane) (string, error) {
+	name := LaneName(l)
+	if l == tocsinv1.Lane_LANE_UNSPECIFIED || !r.lanes[name] {
+		return "", refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_LANE, "lane %q is not known; use one of %s", name, strings.Join(r.opts.Vocabulary.Lanes, ", "))
+	}
+	return name, nil
+}
+
+func (r *Router) checkSectors(sectors []string) error {
+	for _, s := range sectors {
+		if !r.sectors[s] {
+			return refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_SECTOR, "%v", r.opts.Vocabulary.CheckSector(s))
+		}
+	}
+	return nil
+}
+
+func (r *Router) checkRecipients(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		m, err := r.d.Registry.Member(ctx, id)
+		if errors.Is(err, members.ErrNotFound) || (err == nil && m.GetRevokedAt() != nil) {
+			return refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_RECIPIENT, "recipient %q is not a member; check the id with 'tocsin members list'", id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// destinationsFor applies TLP: CLEAR and GREEN go to the named sectors (all
+// when none), AMBER to the named sectors, and named recipients that no
+// sector reaches get a direct copy; AMBER+STRICT and RED go only to the
+// named recipients' inboxes, never to a sector subject.
+func (r *Router) destinationsFor(ctx context.Context, level tlp.Level, sectors, recipients []string) destinations {
+	var d destinations
+	if !level.AllowsSectorSubjects() {
+		d.inboxes = dedup(recipients)
+		return d
+	}
+	d.sectors = dedup(sectors)
+	if len(d.sectors) == 0 && level <= tlp.Green {
+		d.sectors = slices.Clone(r.opts.Vocabulary.Sectors)
+	}
+	for _, id := range dedup(recipients) {
+		m, err := r.d.Registry.Member(ctx, id)
+		if err == nil && overlaps(m.GetSectors(), d.sectors) {
+			continue
+		}
+		d.inboxes = append(d.inboxes, id)
+	}
+	return d
+}
+
+// organisations counts the distinct active members that receive d.
+func (r *Router) organisations(d destinations) []string {
+	seen := map[string]bool{}
+	for _, m := range r.d.Registry.InSectors(d.sectors) {
+		seen[m.GetId()] = true
+	}
+	for _, id := range d.inboxes {
+		seen[id] = true
+	}
+	out := make([]string, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// validateBundle runs the STIX validator; problems become one rejection.
+func (r *Router) validateBundle(bundle []byte) (*stix.Result, error) {
+	if r.d.Validator == nil {
+		return nil, refuse(tocsinv1.RejectionCode_REJECTION_CODE_SCHEMAS_MISSING,
+			"this node was built without the STIX schemas and cannot validate alerts; the operator must run 'make build' and redeploy")
+	}
+	res, err := r.d.Validator.ValidateBundle(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Valid() {
+		return nil, reject{stixProblems(res.Problems)}
+	}
+	return res, nil
+}
+
+// publishCopies publishes the original signed envelope to every
+// destination, each copy with its own message id "<id>:<destination>", and
+// waits until every copy is acknowledged.
+func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane string, level tlp.Level, d destinations) error {
+	var futures []jetstream.PubAckFuture
+	send := func(subject, dest string) error {
+		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(id, dest))
+		msg.Header.Set(HeaderKind, kind)
+		msg.Header.Set(HeaderTLP, level.String())
+		f, err := r.d.JS.PublishMsgAsync(msg)
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+		return nil
+	}
+	for _, s := range d.sectors {
+		if err := send(subjects.Sector(s, lane), s); err != nil {
+			return err
+		}
+	}
+	for _, to := range d.inboxes {
+		if err := send(subjects.Inbox(to), "inbox."+to); err != nil {
+			return err
+		}
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// recordRouted records the ROUTED outcome and logs it.
+func (r *Router) recordRouted(ctx context.Context, sender, id string, level tlp.Level, d destinations, orgs []string) error {
+	o := &tocsinv1.Outcome{
+		RefId: id, State: tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED,
+		Sectors: d.sectors, Recipients: d.inboxes, Organisations: uint32(len(orgs)), Tlp: level.Proto(),
+	}
+	if err := r.putOutcome(ctx, sender, o); err != nil {
+		return err
+	}
+	r.log.Info("routed", zap.String("id", id), zap.String("sender", sender), zap.Strings("sectors", d.sectors),
+		zap.Strings("inboxes", d.inboxes), zap.Int("organisations", len(orgs)), zap.Stringer("tlp", level))
+	return nil
+}
+
+func dedup(ss []string) []string {
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}

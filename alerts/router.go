@@ -1,0 +1,227 @@
+// Package alerts is Tocsin's alert pipeline: the router that takes what
+// members publish on the ingest subjects, verifies, validates, enforces TLP,
+// deduplicates and fans it out by sector, and records receipts, sightings
+// and status reports. Every node runs a Router; they share one durable pull
+// consumer, so each message is handled once and a node's loss moves its
+// work to the others.
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Options configures a Router. The zero value is the default.
+type Options struct {
+	// Vocabulary names the sectors and lanes. Default members.DefaultVocabulary().
+	Vocabulary members.Vocabulary
+	// MaxSkew is how far an envelope's time may be from the ingest stream's
+	// timestamp. Default envelope.DefaultMaxSkew (5 minutes).
+	MaxSkew time.Duration
+	// FlashCap is how many flash alerts one publisher may send per
+	// FlashWindow; past it they are held and an operator alarm is raised.
+	// Default 20.
+	FlashCap int
+	// FlashWindow is the flash cap's window. Default 1 hour.
+	FlashWindow time.Duration
+	// MaxMessageBytes is the largest envelope accepted. Default 1 MiB.
+	MaxMessageBytes int
+	// Durable is the shared durable consumer's name. Default "router".
+	Durable string
+	// AckWait is how long a message may be in processing before JetStream
+	// redelivers it (to this or another node). Default 30s.
+	AckWait time.Duration
+	// Workers is how many messages are processed at once. Messages of one
+	// sender always go to the same worker, so each publisher's order is
+	// kept. Default 8.
+	Workers int
+}
+
+func (o Options) withDefaults() Options {
+	if len(o.Vocabulary.Sectors) == 0 {
+		o.Vocabulary = members.DefaultVocabulary()
+	}
+	if o.MaxSkew == 0 {
+		o.MaxSkew = envelope.DefaultMaxSkew
+	}
+	if o.FlashCap == 0 {
+		o.FlashCap = 20
+	}
+	if o.FlashWindow == 0 {
+		o.FlashWindow = time.Hour
+	}
+	if o.MaxMessageBytes == 0 {
+		o.MaxMessageBytes = envelope.DefaultMaxSize
+	}
+	if o.Durable == "" {
+		o.Durable = "router"
+	}
+	if o.AckWait == 0 {
+		o.AckWait = 30 * time.Second
+	}
+	if o.Workers == 0 {
+		o.Workers = 8
+	}
+	return o
+}
+
+// Deps are what a Router works with.
+type Deps struct {
+	// JS is a JetStream context on a connection with the service's permissions.
+	JS jetstream.JetStream
+	// Registry is the member registry (its cache answers every lookup).
+	Registry *members.Registry
+	// Verifier checks envelope signatures against the registry.
+	Verifier *envelope.Verifier
+	// Validator checks STIX bundles; nil when the binary was built without
+	// the schemas: every alert is then refused with "schemas-missing".
+	Validator *stix.Validator
+	// Signer signs what the router itself sends (rejections, summaries).
+	Signer *envelope.Signer
+}
+
+// Router routes ingested messages. Run it on every node.
+type Router struct {
+	d    Deps
+	opts Options
+	log  *zap.Logger
+
+	routed, dedupe, sightings, reach, situation, flash jetstream.KeyValue
+
+	sectors map[string]bool
+	lanes   map[string]bool
+}
+
+// ErrSchemasMissing is returned by New's caller check and carried by
+// rejections when the binary has no STIX schemas.
+var ErrSchemasMissing = errors.New("stix schemas missing")
+
+// New opens the buckets a router needs. It does not consume yet: see Run.
+func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Router, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if d.JS == nil || d.Registry == nil || d.Verifier == nil || d.Signer == nil {
+		return nil, errors.New("alerts: router needs JS, Registry, Verifier and Signer")
+	}
+	r := &Router{d: d, opts: opts.withDefaults(), log: log.Named("router"), sectors: map[string]bool{}, lanes: map[string]bool{}}
+	for _, s := range r.opts.Vocabulary.Sectors {
+		r.sectors[s] = true
+	}
+	for _, l := range r.opts.Vocabulary.Lanes {
+		r.lanes[l] = true
+	}
+	buckets := []struct {
+		name string
+		kv   *jetstream.KeyValue
+	}{
+		{broker.BucketRouted, &r.routed}, {broker.BucketDedupe, &r.dedupe}, {broker.BucketSightings, &r.sightings},
+		{broker.BucketReach, &r.reach}, {broker.BucketSituation, &r.situation}, {broker.BucketFlash, &r.flash},
+	}
+	for _, b := range buckets {
+		kv, err := d.JS.KeyValue(ctx, b.name)
+		if err != nil {
+			return nil, fmt.Errorf("alerts: open bucket %s: %w", b.name, err)
+		}
+		*b.kv = kv
+	}
+	if d.Validator == nil {
+		r.log.Error("this binary was built without the STIX schemas: every alert will be refused; run 'make schemas' (or 'make build') and rebuild")
+	}
+	return r, nil
+}
+
+// ingestFilters are the ingest kinds the router handles (aid has its own
+// service).
+func ingestFilters() []string {
+	var f []string
+	for _, k := range []string{subjects.KindAlert, subjects.KindAdvisory, subjects.KindReceipt, subjects.KindSighting, subjects.KindStatus} {
+		f = append(f, subjects.Ingest(k, "*"))
+	}
+	return f
+}
+
+// Run consumes the ingest stream until ctx ends. Messages are processed by
+// Workers goroutines, one sender always on the same worker.
+func (r *Router) Run(ctx context.Context) error {
+	cons, err := r.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, jetstream.ConsumerConfig{
+		Durable:        r.opts.Durable,
+		Description:    "the router: shared by every node",
+		FilterSubjects: ingestFilters(),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        r.opts.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  4096,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("alerts: router consumer: %w", err)
+	}
+	queues := make([]chan jetstream.Msg, r.opts.Workers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan jetstream.Msg, 256)
+		wg.Add(1)
+		go func(q chan jetstream.Msg) {
+			defer wg.Done()
+			for m := range q {
+				r.process(ctx, m)
+			}
+		}(queues[i])
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		_, sender, _ := subjects.IngestSender(m.Subject())
+		h := fnv.New32a()
+		h.Write([]byte(sender))
+		select {
+		case queues[h.Sum32()%uint32(len(queues))] <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(512), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			r.log.Debug("consume", zap.Error(err))
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("alerts: router consume: %w", err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	<-cc.Closed()
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	return nil
+}
+
+// process handles one message and acks it, or naks it for redelivery when
+// a transient failure (the cluster, not the message) stopped it.
+func (r *Router) process(ctx context.Context, m jetstream.Msg) {
+	err := r.handle(ctx, m)
+	if err == nil {
+		if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			r.log.Warn("ack", zap.String("subject", m.Subject()), zap.Error(err))
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down: another node gets it after AckWait
+	}
+	r.log.Warn("transient failure, will retry", zap.String("subject", m.Subject()), zap.Error(err))
+	_ = m.NakWithDelay(time.Second)
+}

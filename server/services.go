@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/alerts/pattern"
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// services are what runs on one node besides the broker: the router.
+type services struct {
+	registry *members.Registry
+	router   *alerts.Router
+}
+
+// newValidator builds the STIX validator with the pattern parser; nil (and
+// a logged error) when the binary has no schemas, so the router refuses
+// alerts with a clear reason instead of the node failing to start.
+func newValidator(log *zap.Logger) *stix.Validator {
+	v, err := stix.New(stix.Options{PatternCheck: func(p string) error {
+		_, err := pattern.Parse(p)
+		return err
+	}})
+	if err != nil {
+		log.Error("stix validation unavailable: every alert will be refused", zap.Error(err))
+		return nil
+	}
+	return v
+}
+
+// serviceSigner loads (or creates) a node's service key from dir and
+// registers it as the member "svc-<node>" with the service role, so that
+// what the node signs (rejections, summaries) verifies like anything else.
+func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string) (*envelope.Signer, error) {
+	path := filepath.Join(dir, "service.nk")
+	seed, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return nil, err
+		}
+		if seed, err = kp.Seed(); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, seed, 0o600); err != nil {
+			return nil, fmt.Errorf("write service key %s: %w", path, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("read service key %s: %w", path, err)
+	}
+	id := "svc-" + node
+	signer, err := envelope.SignerFromSeed(id, seed)
+	if err != nil {
+		return nil, fmt.Errorf("service key %s: %w", path, err)
+	}
+	key := &tocsinv1.SigningKey{PublicKey: signer.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Minute))}
+	_, err = reg.Update(ctx, id, func(m *tocsinv1.Member) error {
+		for _, k := range m.GetKeys() {
+			if k.GetPublicKey() == key.GetPublicKey() {
+				return nil
+			}
+		}
+		m.Keys = append(m.Keys, key)
+		return nil
+	})
+	if errors.Is(err, members.ErrNotFound) {
+		err = reg.Add(ctx, &tocsinv1.Member{
+			Id: id, Name: "Tocsin service on node " + node, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE},
+			Keys: []*tocsinv1.SigningKey{key}, CreatedAt: timestamppb.Now(),
+		})
+		if errors.Is(err, members.ErrExists) {
+			return serviceSigner(ctx, reg, dir, node)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("register service member %s: %w", id, err)
+	}
+	return signer, nil
+}
+
+// startServices opens the registry and starts a router on every local
+// node's service connection. Routers run until ctx ends; their errors go to
+// errc.
+func (s *Server) startServices(ctx context.Context, errc chan<- error) error {
+	validator := newValidator(s.log)
+	for i, n := range s.localNodes() {
+		nc := s.conns[i]
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		reg, err := members.Open(ctx, js, members.DefaultVocabulary(), s.log.Named("members"))
+		if err != nil {
+			return fmt.Errorf("node %q: member registry: %w", n.Name(), err)
+		}
+		signer, err := serviceSigner(ctx, reg, n.Options().StoreDir, n.Name())
+		if err != nil {
+			return err
+		}
+		verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{})
+		router, err := alerts.New(ctx, alerts.Deps{JS: js, Registry: reg, Verifier: verifier, Validator: validator, Signer: signer},
+			s.opts.Router, s.log.With(zap.String("node", n.Name())))
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.services = append(s.services, &services{registry: reg, router: router})
+		s.mu.Unlock()
+		go func() {
+			if err := router.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("node %q: router: %w", n.Name(), err)
+			}
+		}()
+	}
+	return nil
+}
+
+// Registry is the member registry of the first local node's services; nil
+// before the server is ready.
+func (s *Server) Registry() *members.Registry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.services) == 0 {
+		return nil
+	}
+	return s.services[0].registry
+}
+
+// serviceConn returns a new in-process connection to local node i with the
+// service's rights.
+func serviceConn(n *broker.Node, name string) (*nats.Conn, error) {
+	return nats.Connect("", nats.InProcessServer(n.Server()), nats.Name(name), nats.MaxReconnects(-1))
+}
