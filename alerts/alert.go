@@ -2,8 +2,8 @@ package alerts
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 

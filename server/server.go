@@ -33,12 +33,12 @@ type Server struct {
 	httpLn  net.Listener
 	httpSrv *http.Server
 
-	mu      sync.Mutex
+	mu       sync.Mutex
 	conns    []*nats.Conn // one service connection per local node
 	services []*services  // one per local node
-	js      jetstream.JetStream
-	ready   bool
-	problem string
+	js       jetstream.JetStream
+	ready    bool
+	problem  string
 
 	exitOnce sync.Once
 }
