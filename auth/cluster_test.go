@@ -40,6 +40,7 @@ type authCluster struct {
 	t       *testing.T
 	c       *broker.Cluster
 	a       *auth.Authority
+	dir     string // the authority's files
 	members []*tocsinv1.Member
 	creds   map[string][]byte // member id → .creds
 	svc     *nats.Conn        // an unrestricted service connection
@@ -51,11 +52,12 @@ func startAuthCluster(t *testing.T) *authCluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	a, err := auth.Init(t.TempDir())
+	dir := t.TempDir()
+	a, err := auth.Init(dir)
 	if err != nil {
 		t.Fatalf("init authority: %v", err)
 	}
-	ac := &authCluster{t: t, a: a, members: testMembers(), creds: map[string][]byte{}}
+	ac := &authCluster{t: t, a: a, dir: dir, members: testMembers(), creds: map[string][]byte{}}
 	for _, m := range ac.members {
 		creds, pub, err := a.IssueMember(m)
 		if err != nil {
