@@ -39,12 +39,18 @@ func (offline) Load(u string) (any, error) {
 	return nil, fmt.Errorf("schema %s is not one of the embedded STIX schemas, and nothing is fetched over the network", u)
 }
 
-func loadSchemas(fsys fs.FS) (*schemaSet, error) {
+// registry is every schema file of a tree, registered under its $id.
+type registry struct {
+	compiler *jsonschema.Compiler
+	docs     map[string]any    // by $id
+	typeIDs  map[string]string // STIX type -> $id of its schema
+}
+
+func newRegistry(fsys fs.FS) (*registry, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.UseLoader(offline{})
-	docs := map[string]any{}       // by $id
-	typeIDs := map[string]string{} // type -> $id
+	reg := &registry{compiler: c, docs: map[string]any{}, typeIDs: map[string]string{}}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || path.Ext(p) != ".json" {
 			return err
@@ -57,23 +63,33 @@ func loadSchemas(fsys fs.FS) (*schemaSet, error) {
 		if err != nil {
 			return fmt.Errorf("schema %s: %w", p, err)
 		}
-		id, _ := doc.(map[string]any)["$id"].(string)
+		m, _ := doc.(map[string]any)
+		id, _ := m["$id"].(string)
 		if id == "" {
 			return fmt.Errorf("schema %s has no $id", p)
 		}
 		if err := c.AddResource(id, doc); err != nil {
 			return fmt.Errorf("schema %s: %w", p, err)
 		}
-		docs[id] = doc
+		reg.docs[id] = doc
 		dir, name := path.Dir(p), strings.TrimSuffix(path.Base(p), ".json")
 		if typeDirs[dir] || dir == "common" && typesInCommon[name] {
-			typeIDs[name] = id
+			reg.typeIDs[name] = id
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the embedded stix schemas: %w", err)
 	}
+	return reg, nil
+}
+
+func loadSchemas(fsys fs.FS) (*schemaSet, error) {
+	reg, err := newRegistry(fsys)
+	if err != nil {
+		return nil, err
+	}
+	c, docs, typeIDs := reg.compiler, reg.docs, reg.typeIDs
 	s := &schemaSet{byType: map[string]*jsonschema.Schema{}, props: map[string]map[string]bool{}}
 	for typ, id := range typeIDs {
 		if s.byType[typ], err = c.Compile(id); err != nil {

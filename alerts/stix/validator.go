@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/tocsin-project/tocsin/alerts/stixschemas"
@@ -19,14 +20,19 @@ type Validator struct {
 	patternTypes map[string]bool
 }
 
-// New compiles the embedded schemas. Without them (a binary built without
-// 'make schemas') the error wraps stixschemas.ErrSchemasMissing.
+// New returns a Validator of the embedded schemas, compiled once per process
+// and shared by every Validator. Without them (a binary built without 'make
+// schemas') the error wraps stixschemas.ErrSchemasMissing.
 func New(opts Options) (*Validator, error) {
-	return newFrom(opts, stixschemas.FS())
+	return build(opts, stixschemas.FS(), embeddedSchemas)
 }
 
-// newFrom builds a Validator from the schema tree fsys.
-func newFrom(opts Options, fsys fs.FS) (*Validator, error) {
+// embeddedSchemas compiles the embedded schemas on first use.
+var embeddedSchemas = sync.OnceValues(func() (*schemaSet, error) { return loadSchemas(stixschemas.FS()) })
+
+// build makes a Validator whose schemas come from load, after checking that
+// fsys has them.
+func build(opts Options, fsys fs.FS, load func() (*schemaSet, error)) (*Validator, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
@@ -34,7 +40,7 @@ func newFrom(opts Options, fsys fs.FS) (*Validator, error) {
 	if _, err := fs.Stat(fsys, "common/core.json"); err != nil {
 		return nil, fmt.Errorf("stix validator: %w", stixschemas.ErrSchemasMissing)
 	}
-	schemas, err := loadSchemas(fsys)
+	schemas, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("stix validator: %w", err)
 	}

@@ -3,6 +3,7 @@ package stix
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -128,7 +129,7 @@ func TestNotJSONOrNotABundle(t *testing.T) {
 }
 
 func TestSchemasMissing(t *testing.T) {
-	_, err := newFrom(Options{}, fstest.MapFS{".keep": {}})
+	_, err := fromFS(Options{}, fstest.MapFS{".keep": {}})
 	if !errors.Is(err, stixschemas.ErrSchemasMissing) {
 		t.Fatalf("error %v; want one wrapping ErrSchemasMissing", err)
 	}
@@ -141,11 +142,16 @@ func TestNothingIsFetched(t *testing.T) {
 	schema := func(id, ref string) *fstest.MapFile {
 		return &fstest.MapFile{Data: []byte(`{"$id": "` + base + id + `", "$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": "` + ref + `"}`)}
 	}
-	_, err := newFrom(Options{}, fstest.MapFS{
+	_, err := fromFS(Options{}, fstest.MapFS{
 		"common/core.json": schema("common/core.json", "../sdos/foo.json"),
 		"sdos/foo.json":    schema("sdos/foo.json", "http://127.0.0.1:1/elsewhere.json"),
 	})
 	if err == nil || !strings.Contains(err.Error(), "nothing is fetched over the network") {
 		t.Fatalf("error %v; want the offline loader's refusal", err)
 	}
+}
+
+// fromFS builds a Validator from another schema tree.
+func fromFS(opts Options, fsys fs.FS) (*Validator, error) {
+	return build(opts, fsys, func() (*schemaSet, error) { return loadSchemas(fsys) })
 }
