@@ -61,10 +61,6 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
 
 func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, env *tocsinv1.Envelope) error {
 	subject := m.Subject()
-	if id := m.Headers().Get(jetstream.MsgIDHeader); id != env.GetId() {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
-			"the Nats-Msg-Id header %q must equal the envelope id %q; publish with the envelope id as message id", id, env.GetId())
-	}
 	if err := envelope.CheckSubjectSender(env, subject, subjects.Prefix+".ingest"); err != nil {
 		return reject{err}
 	}
@@ -74,13 +70,18 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 	}
 	routes := env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY
 	if routes {
-		// An id is routed once, also after the duplicate window.
+		// An id is handled once, also after the duplicate window: a replay
+		// is dropped whatever else is wrong with it.
 		if o, err := r.Outcome(ctx, env.GetSender(), env.GetId()); err != nil {
 			return err
 		} else if o != nil {
 			r.log.Debug("already handled", zap.String("id", env.GetId()), zap.Stringer("outcome", o.GetState()))
 			return nil
 		}
+	}
+	if id := m.Headers().Get(jetstream.MsgIDHeader); id != env.GetId() {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"the Nats-Msg-Id header %q must equal the envelope id %q; publish with the envelope id as message id", id, env.GetId())
 	}
 	meta, err := m.Metadata()
 	if err != nil {

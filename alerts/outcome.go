@@ -41,7 +41,8 @@ func GetOutcome(ctx context.Context, kv jetstream.KeyValue, sender, id string) (
 	return &o, nil
 }
 
-// putOutcome records o under its sender and id.
+// putOutcome records o under its sender and id. The first outcome of an
+// id stands: a later attempt to record another is ignored.
 func (r *Router) putOutcome(ctx context.Context, sender string, o *tocsinv1.Outcome) error {
 	if o.At == nil {
 		o.At = timestamppb.New(time.Now())
@@ -50,7 +51,11 @@ func (r *Router) putOutcome(ctx context.Context, sender string, o *tocsinv1.Outc
 	if err != nil {
 		return err
 	}
-	if _, err := r.routed.Put(ctx, OutcomeKey(sender, o.GetRefId()), data); err != nil {
+	_, err = r.routed.Create(ctx, OutcomeKey(sender, o.GetRefId()), data)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("record outcome of %s: %w", o.GetRefId(), err)
 	}
 	return nil

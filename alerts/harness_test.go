@@ -1,0 +1,263 @@
+package alerts
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/alerts/pattern"
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// harness is a real 3-node cluster with the demo cast registered (each
+// with a fresh key) and routers running on some of the nodes.
+type harness struct {
+	t       *testing.T
+	c       *broker.Cluster
+	js      jetstream.JetStream
+	reg     *members.Registry
+	signers map[string]*envelope.Signer
+}
+
+func newHarness(t *testing.T, routers int, opts Options) *harness {
+	t.Helper()
+	c := testcluster.Start(t)
+	h := &harness{t: t, c: c, js: testcluster.JetStream(t, c.ClientURL()), signers: map[string]*envelope.Signer{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reg, err := members.Open(ctx, h.js, members.DefaultVocabulary(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	h.reg = reg
+	cast, err := members.DemoSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cast = append(cast, &tocsinv1.Member{Id: "svc-test", Name: "router under test", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
+	for _, m := range cast {
+		kp, _ := nkeys.CreateUser()
+		s, err := envelope.NewSigner(m.GetId(), kp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.signers[m.GetId()] = s
+		m.Keys = []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
+	}
+	if _, err := reg.Seed(ctx, cast); err != nil {
+		t.Fatal(err)
+	}
+	validator, err := stix.New(stix.Options{PatternCheck: func(p string) error { _, err := pattern.Parse(p); return err }})
+	if err != nil {
+		t.Fatalf("validator: %v (run 'make schemas')", err)
+	}
+	for i := range routers {
+		node := c.Node(i % len(c.Nodes()))
+		js := testcluster.JetStream(t, node.ClientURL())
+		nodeReg, err := members.Open(ctx, js, members.DefaultVocabulary(), zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nodeReg.Close)
+		r, err := New(ctx, Deps{JS: js, Registry: nodeReg, Verifier: envelope.NewVerifier(nodeReg, envelope.VerifyOptions{}),
+			Validator: validator, Signer: h.signers["svc-test"]}, opts, zaptest.NewLogger(t).Named(fmt.Sprint("router-", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, rcancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = r.Run(rctx) }()
+		t.Cleanup(func() { rcancel(); <-done })
+	}
+	return h
+}
+
+// publish seals payload as sender and publishes it on the ingest subject
+// of kind token, with the envelope id as message id.
+func (h *harness) publish(sender, token string, kind tocsinv1.Kind, payload proto.Message, opts ...envelope.SealOption) *tocsinv1.Envelope {
+	h.t.Helper()
+	env, err := h.signers[sender].Seal(kind, payload, opts...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.publishEnv(sender, token, env)
+	return env
+}
+
+func (h *harness) publishEnv(sender, token string, env *tocsinv1.Envelope) {
+	h.t.Helper()
+	data, err := proto.Marshal(env)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.publishRaw(subjects.Ingest(token, sender), env.GetId(), data)
+}
+
+func (h *harness) publishRaw(subject, msgID string, data []byte) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var opts []jetstream.PublishOpt
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	if _, err := h.js.Publish(ctx, subject, data, opts...); err != nil {
+		h.t.Fatalf("publish %s: %v", subject, err)
+	}
+}
+
+// outcome polls until the message has an outcome.
+func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kv, err := h.js.KeyValue(ctx, broker.BucketRouted)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for {
+		o, err := GetOutcome(ctx, kv, sender, id)
+		if err == nil && o != nil {
+			return o
+		}
+		select {
+		case <-ctx.Done():
+			h.t.Fatalf("no outcome for %s/%s: %v", sender, id, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// messages returns the envelopes in stream whose subject matches filter,
+// with the Nats-Msg-Id of each.
+func (h *harness) messages(stream, filter string) (envs []*tocsinv1.Envelope, ids []string) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Under load a JetStream API request may briefly find no responder
+	// (a meta leader change): retry until the deadline.
+	var c jetstream.Consumer
+	var info *jetstream.ConsumerInfo
+	var err error
+	for {
+		if c, err = h.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}); err == nil {
+			if info, err = c.Info(ctx); err == nil {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			h.t.Fatalf("read %s %s: %v", stream, filter, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pending := int(info.NumPending)
+	for len(envs) < pending {
+		batch, err := c.Fetch(pending-len(envs), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			env, err := envelope.Decode(m.Data(), 0)
+			if err != nil {
+				h.t.Fatalf("%s holds an undecodable message: %v", m.Subject(), err)
+			}
+			envs = append(envs, env)
+			ids = append(ids, m.Headers().Get(jetstream.MsgIDHeader))
+		}
+		if batch.Error() != nil {
+			h.t.Fatal(batch.Error())
+		}
+	}
+	return envs, ids
+}
+
+// rejections returns the problem codes of the rejections sent to member
+// about message id, polling until there is one.
+func (h *harness) rejection(member, id string) *tocsinv1.Rejection {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		envs, _ := h.messages(subjects.StreamRejections, subjects.Rejection(member))
+		for _, env := range envs {
+			var rej tocsinv1.Rejection
+			if err := proto.Unmarshal(env.GetPayload(), &rej); err != nil {
+				h.t.Fatal(err)
+			}
+			if rej.GetRefId() == id {
+				return &rej
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatalf("no rejection of %s sent to %s", id, member)
+	return nil
+}
+
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// bundle is a realistic STIX 2.1 bundle: a C2 indicator, the ransomware it
+// indicates, and the relationship, each marked with the TLP given.
+func bundle(ip string, level tlp.Level) []byte {
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	ind, mal := "indicator--"+uuid(), "malware--"+uuid()
+	marking := []string{tlp.MarkingID(level)}
+	objs := []map[string]any{
+		{"type": "indicator", "spec_version": "2.1", "id": ind, "created": now, "modified": now, "name": "C2 address " + ip,
+			"pattern": fmt.Sprintf("[ipv4-addr:value = '%s']", ip), "pattern_type": "stix", "valid_from": now,
+			"indicator_types": []string{"malicious-activity"}, "object_marking_refs": marking},
+		{"type": "malware", "spec_version": "2.1", "id": mal, "created": now, "modified": now, "name": "BlackHarbor ransomware",
+			"is_family": true, "malware_types": []string{"ransomware"}, "object_marking_refs": marking},
+		{"type": "relationship", "spec_version": "2.1", "id": "relationship--" + uuid(), "created": now, "modified": now,
+			"relationship_type": "indicates", "source_ref": ind, "target_ref": mal, "object_marking_refs": marking},
+	}
+	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid(), "objects": objs})
+	return data
+}
+
+// indicatorID returns the id of the first indicator in a bundle.
+func indicatorID(t *testing.T, b []byte) string {
+	var v struct {
+		Objects []struct{ Type, ID string } `json:"objects"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(v.Objects, func(o struct{ Type, ID string }) bool { return o.Type == "indicator" })
+	return v.Objects[i].ID
+}
+
+// waitFor polls cond until it holds, failing the test after 30s.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
