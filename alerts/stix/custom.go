@@ -52,11 +52,12 @@ func isCustomPropertyName(k string) bool {
 
 // customProperties applies the policy to the top-level properties that the
 // object's schema does not define (defined lists those that it does).
-func (v *Validator) customProperties(r *Result, base, id string, obj map[string]any, defined map[string]bool) {
+// namesChecked says that the schema applies properties.json, whose refusals
+// of a name are already schema problems (marking-definition's does not).
+func (v *Validator) customProperties(r *Result, base, id string, obj map[string]any, defined map[string]bool, namesChecked bool) {
 	var custom []string
 	for k := range obj {
-		// A name the schema refuses (properties.json) is reported as a schema problem.
-		if _, ok := defined[k]; !ok && isPropertyName(k) {
+		if _, ok := defined[k]; !ok && (!namesChecked || isPropertyName(k)) {
 			custom = append(custom, k)
 		}
 	}

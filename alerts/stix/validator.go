@@ -137,7 +137,7 @@ func (v *Validator) object(r *Result, i int, raw any, defs tlp.Definitions) erro
 		}
 		r.Problems = append(r.Problems, probs...)
 	}
-	v.customProperties(r, base, o.ID, obj, v.schemas.props[propsKey])
+	v.customProperties(r, base, o.ID, obj, v.schemas.props[propsKey], o.Type != "marking-definition")
 	if len(r.Problems) > before {
 		return nil
 	}

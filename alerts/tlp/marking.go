@@ -99,18 +99,22 @@ type Definition struct {
 type Definitions map[string]Definition
 
 // Resolve returns the level of the marking id and whether it is a TLP
-// marking at all. Canonical ids always win over carried definitions. A
+// marking at all. A canonical id has its own level, or the level its
+// carried definition names if that is more restrictive (fail closed). A
 // carried definition with a TLP name maps by that name; one of
 // definition_type "tlp" without a known name is unknown; any other carried
 // definition (a statement such as a copyright) is known and TLP-neutral
 // (isTLP false). Anything else is an error wrapping ErrUnknownMarking.
 func (d Definitions) Resolve(id string) (l Level, isTLP bool, err error) {
-	if l, ok := FromMarkingID(id); ok {
-		return l, true, nil
-	}
-	def, ok := d[id]
+	canon, isCanon := FromMarkingID(id)
+	def, carried := d[id]
 	switch {
-	case !ok:
+	case isCanon:
+		if named, ok := FromName(def.TLP); carried && ok {
+			return max(canon, named), true, nil
+		}
+		return canon, true, nil
+	case !carried:
 		return 0, false, fmt.Errorf("%w %s: it is neither a TLP marking nor a marking-definition in the bundle: "+
 			"use a TLP 2.0 marking id or include the marking-definition", ErrUnknownMarking, id)
 	case def.TLP != "":

@@ -55,8 +55,11 @@ func TestEffective(t *testing.T) {
 		carried2:  {TLP: "amber+strict"},
 		badTLP:    {TLP: "purple"},
 		noName:    {DefinitionType: "tlp"},
-		// A carried definition never overrides a canonical id.
-		MarkingRed: {DefinitionType: "statement"},
+		// A carried definition never lowers a canonical id's level...
+		MarkingRed:   {DefinitionType: "statement"},
+		MarkingV1Red: {DefinitionType: "tlp", TLP: "white"},
+		// ...but may raise it.
+		MarkingV1Green: {TLP: "red"},
 	}
 	tests := []struct {
 		name  string
@@ -74,7 +77,9 @@ func TestEffective(t *testing.T) {
 		{"statement is neutral", Green, []string{copyright}, Green, nil},
 		{"carried tlp 1.0 definition", Green, []string{carriedV1}, Amber, nil},
 		{"carried tlp 2.0 extension", Amber, []string{carried2, copyright}, AmberStrict, nil},
-		{"canonical id wins over carried", Green, []string{MarkingRed}, Red, nil},
+		{"carried statement cannot neutralise a canonical id", Green, []string{MarkingRed}, Red, nil},
+		{"carried definition cannot lower a canonical id", Green, []string{MarkingV1Red}, Red, nil},
+		{"carried definition raises a canonical id", Clear, []string{MarkingV1Green}, Red, nil},
 		{"unknown marking", Green, []string{MarkingGreen, unknown}, 0, ErrUnknownMarking},
 		{"carried with unknown tlp name", Green, []string{badTLP}, 0, ErrUnknownMarking},
 		{"carried tlp without a name", Green, []string{noName}, 0, ErrUnknownMarking},
