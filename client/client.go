@@ -1,0 +1,199 @@
+// Package client is how a member talks to a Tocsin cluster: it connects
+// with the member's .creds file (the member id is the user JWT's name, the
+// signing key its NKey seed), seals and publishes messages on the member's
+// ingest subjects, and reads the router's outcome of each.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Options configures a Client.
+type Options struct {
+	// Servers are the cluster URLs, comma-separated. Required.
+	Servers string
+	// CredsFile is the member's .creds file. Required.
+	CredsFile string
+	// Name names the connection in the server's monitoring. Default "tocsin".
+	Name string
+	// Timeout bounds connecting. Default 10s.
+	Timeout time.Duration
+	// NATS are extra connection options (reconnect handlers, ...).
+	NATS []nats.Option
+}
+
+// Client is a member's connection.
+type Client struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	signer *envelope.Signer
+	member string
+}
+
+// ErrCreds is wrapped when a credentials file cannot be used.
+var ErrCreds = errors.New("unusable credentials")
+
+// MemberFromCreds returns the member id a .creds file authenticates: the
+// name of its user JWT.
+func MemberFromCreds(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrCreds, err)
+	}
+	token, err := jwt.ParseDecoratedJWT(data)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v; is it a NATS .creds file?", ErrCreds, path, err)
+	}
+	uc, err := jwt.DecodeUserClaims(token)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrCreds, path, err)
+	}
+	if !envelope.ValidMemberID(uc.Name) {
+		return "", fmt.Errorf("%w: %s: user name %q is not a member id", ErrCreds, path, uc.Name)
+	}
+	return uc.Name, nil
+}
+
+// Connect connects as the member of opts.CredsFile.
+func Connect(ctx context.Context, opts Options) (*Client, error) {
+	if opts.CredsFile == "" {
+		return nil, fmt.Errorf("%w: a .creds file is required (--creds or $TOCSIN_CREDS)", ErrCreds)
+	}
+	member, err := MemberFromCreds(opts.CredsFile)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := envelope.SignerFromCredsFile(member, opts.CredsFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCreds, err)
+	}
+	if opts.Name == "" {
+		opts.Name = "tocsin"
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	nopts := append([]nats.Option{
+		nats.UserCredentials(opts.CredsFile),
+		nats.CustomInboxPrefix(auth.InboxPrefix(member)),
+		nats.Name(opts.Name + " " + member),
+		nats.Timeout(opts.Timeout),
+	}, opts.NATS...)
+	nc, err := nats.Connect(opts.Servers, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s as %s: %w", opts.Servers, member, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &Client{nc: nc, js: js, signer: signer, member: member}, nil
+}
+
+// Member is the member id the client acts as.
+func (c *Client) Member() string { return c.member }
+
+// Conn is the underlying connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// JetStream is the client's JetStream context.
+func (c *Client) JetStream() jetstream.JetStream { return c.js }
+
+// Signer is the member's signer.
+func (c *Client) Signer() *envelope.Signer { return c.signer }
+
+// Close closes the connection.
+func (c *Client) Close() { c.nc.Close() }
+
+// ingestToken is the ingest subject token of each kind a member sends.
+var ingestToken = map[tocsinv1.Kind]string{
+	tocsinv1.Kind_KIND_ALERT:         subjects.KindAlert,
+	tocsinv1.Kind_KIND_ADVISORY:      subjects.KindAdvisory,
+	tocsinv1.Kind_KIND_RECEIPT:       subjects.KindReceipt,
+	tocsinv1.Kind_KIND_SIGHTING:      subjects.KindSighting,
+	tocsinv1.Kind_KIND_STATUS_REPORT: subjects.KindStatus,
+	tocsinv1.Kind_KIND_AID_REQUEST:   subjects.KindAid,
+	tocsinv1.Kind_KIND_AID_OFFER:     subjects.KindAid,
+	tocsinv1.Kind_KIND_AID_DECISION:  subjects.KindAid,
+	tocsinv1.Kind_KIND_CAPABILITY:    subjects.KindAid,
+}
+
+// Publish seals payload and publishes it on the member's ingest subject for
+// its kind, with the envelope id as message id, and waits for the PubAck:
+// only an acknowledged message is promised.
+func (c *Client) Publish(ctx context.Context, kind tocsinv1.Kind, payload proto.Message, opts ...envelope.SealOption) (*tocsinv1.Envelope, error) {
+	env, err := c.signer.Seal(kind, payload, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return env, c.PublishEnvelope(ctx, env)
+}
+
+// PublishEnvelope publishes an already sealed envelope (a retry keeps its id,
+// so JetStream and the router drop the copy).
+func (c *Client) PublishEnvelope(ctx context.Context, env *tocsinv1.Envelope) error {
+	token, ok := ingestToken[env.GetKind()]
+	if !ok {
+		return fmt.Errorf("a member does not publish %s messages", env.GetKind())
+	}
+	data, err := envelope.Marshal(env)
+	if err != nil {
+		return err
+	}
+	_, err = c.js.Publish(ctx, subjects.Ingest(token, c.member), data, jetstream.WithMsgID(env.GetId()))
+	if err != nil {
+		return fmt.Errorf("publish %s %s: %w", env.GetKind(), env.GetId(), err)
+	}
+	return nil
+}
+
+// Outcome returns the router's outcome of one of the member's messages,
+// nil while there is none yet.
+func (c *Client) Outcome(ctx context.Context, id string) (*tocsinv1.Outcome, error) {
+	msg, err := c.nc.RequestWithContext(ctx, auth.RoutedGetSubject(c.member, id), nil)
+	if err != nil {
+		return nil, fmt.Errorf("read outcome of %s: %w", id, err)
+	}
+	if status := msg.Header.Get("Status"); status == "404" {
+		return nil, nil
+	} else if status != "" {
+		return nil, fmt.Errorf("read outcome of %s: status %s %s", id, status, msg.Header.Get("Description"))
+	}
+	var o tocsinv1.Outcome
+	if err := proto.Unmarshal(msg.Data, &o); err != nil {
+		return nil, fmt.Errorf("outcome of %s is corrupt: %w", id, err)
+	}
+	return &o, nil
+}
+
+// WaitOutcome polls Outcome until the router has decided or ctx ends.
+func (c *Client) WaitOutcome(ctx context.Context, id string) (*tocsinv1.Outcome, error) {
+	wait := 10 * time.Millisecond
+	for {
+		o, err := c.Outcome(ctx, id)
+		if o != nil || (err != nil && ctx.Err() != nil) {
+			return o, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no outcome for %s yet: %w", id, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
