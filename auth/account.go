@@ -12,6 +12,13 @@ import (
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
+// MaxAccountJWTBytes is the largest account JWT AccountJWTs signs: the
+// server's default max payload (broker.DefaultMaxPayload), since a pushed
+// JWT travels as one message. Each member adds its scope to its account's
+// JWT (about 1.6 KB for a member of two sectors, so about 650 such members
+// fit in ORGS).
+const MaxAccountJWTBytes = 1 << 20
+
 // memberConnectionTypes are the only ways a member's credentials may
 // connect: plain NATS clients. Not as a leaf node (which would bridge a
 // whole server in under the member's name), not MQTT or websocket.
@@ -53,8 +60,9 @@ func (a *Authority) home(m *tocsinv1.Member) (string, nkeys.KeyPair) {
 // whatever their issue time. To re-admit a member, give it a new key: the
 // revocations keep its old credentials out.
 //
-// It fails on an invalid member, a duplicate id, or two members whose
-// consumer names would collide. Push both with PushAccount.
+// It fails on an invalid member, a duplicate id, two members whose
+// consumer names would collide, or a JWT over MaxAccountJWTBytes. Push
+// both with PushAccount.
 func (a *Authority) AccountJWTs(members []*tocsinv1.Member) ([]string, error) {
 	tocsin := jwt.NewAccountClaims(a.Account())
 	tocsin.Name = tocsinAccountName
@@ -99,6 +107,10 @@ func (a *Authority) AccountJWTs(members []*tocsinv1.Member) ([]string, error) {
 		token, err := ac.Encode(a.opSigner)
 		if err != nil {
 			return nil, fmt.Errorf("%w: sign account jwt %s: %v", ErrKeyMaterial, ac.Name, err)
+		}
+		if len(token) > MaxAccountJWTBytes {
+			return nil, fmt.Errorf("%w: account %s is %d bytes with %d scoped members, over the %d-byte max payload it must be pushed in; fewer members per account are needed",
+				ErrAccountTooLarge, ac.Name, len(token), scopes(ac), MaxAccountJWTBytes)
 		}
 		out = append(out, token)
 	}
@@ -155,4 +167,15 @@ func checkConsumerCollisions(active []*tocsinv1.Member) error {
 		}
 	}
 	return nil
+}
+
+// scopes counts the scoped signing keys of ac.
+func scopes(ac *jwt.AccountClaims) int {
+	n := 0
+	for _, s := range ac.SigningKeys {
+		if s != nil {
+			n++
+		}
+	}
+	return n
 }

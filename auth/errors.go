@@ -14,6 +14,9 @@ var (
 	// ErrServerAuth is wrapped when a node's authentication settings are
 	// unusable.
 	ErrServerAuth = errors.New("invalid server authentication")
+	// ErrAccountTooLarge is wrapped when an account JWT would not fit in
+	// one message (MaxAccountJWTBytes), so it could not be pushed.
+	ErrAccountTooLarge = errors.New("account jwt too large")
 	// ErrPush is wrapped when an account JWT could not be pushed to the
 	// cluster or a node refused it.
 	ErrPush = errors.New("account push failed")

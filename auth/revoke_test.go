@@ -3,13 +3,17 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/auth"
@@ -70,6 +74,13 @@ func TestRevokedMemberIsCutOffOnEveryNode(t *testing.T) {
 	ac.push()
 	waitFor(ctx, t, "st-mary's open connection closed", func() bool { return mary.disconnects.Load() > 0 })
 	t.Logf("revocation: connection on node 2 closed %s after the push through node 1", time.Since(start).Round(time.Millisecond))
+	// Everyone else carries on, on the same node.
+	if other.disconnects.Load() != 0 {
+		t.Fatal("another member was disconnected by the revocation")
+	}
+	if _, err := other.js.Publish(ctx, "tocsin.ingest.alert."+victim, []byte("after"), jetstream.WithMsgID("after")); err != nil {
+		t.Fatalf("another member after the revocation: %v", err)
+	}
 	for i := range 3 {
 		_, err := ac.dial(ac.c.Node(i).ClientURL(), ac.creds["st-mary"], auth.InboxPrefix("st-mary"), nil, nats.NoReconnect())
 		if !errors.Is(err, nats.ErrAuthorization) {
@@ -79,15 +90,21 @@ func TestRevokedMemberIsCutOffOnEveryNode(t *testing.T) {
 	if mary.nc.IsConnected() {
 		t.Fatal("the revoked member's client is connected again")
 	}
+	// A node restarted with its original preloads, in which st-mary is
+	// still active, keeps the pushed revocation: the resolver keeps the
+	// newer JWT.
+	ac.c.StopNode(1)
+	if err := ac.c.RestartNode(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.dial(ac.c.Node(1).ClientURL(), ac.creds["st-mary"], auth.InboxPrefix("st-mary"), nil, nats.NoReconnect()); !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("restarted node 2 let revoked credentials in: %v", err)
+	}
+	if _, err := ac.dial(ac.c.Node(1).ClientURL(), ac.creds[victim], auth.InboxPrefix(victim), nil, nats.NoReconnect()); err != nil {
+		t.Fatalf("restarted node 2 refuses an active member: %v", err)
+	}
 	if _, _, err := ac.a.IssueMember(ac.memberRecord("st-mary")); !errors.Is(err, auth.ErrRevoked) {
 		t.Fatalf("issue creds for a revoked member: %v, want ErrRevoked", err)
-	}
-	// Everyone else carries on, on the same node.
-	if other.disconnects.Load() != 0 {
-		t.Fatal("another member was disconnected by the revocation")
-	}
-	if _, err := other.js.Publish(ctx, "tocsin.ingest.alert."+victim, []byte("after"), jetstream.WithMsgID("after")); err != nil {
-		t.Fatalf("another member after the revocation: %v", err)
 	}
 }
 
@@ -128,5 +145,53 @@ func TestSectorChangeTakesEffectOnOpenConnection(t *testing.T) {
 	}
 	if !strings.Contains(mary.nc.ConnectedServerName(), "tocsin-") {
 		t.Fatalf("connected to %q", mary.nc.ConnectedServerName())
+	}
+}
+
+// TestPushAccountReportsWhoStoredItAndRefusals: every node answers a push
+// over a system-account connection; a member connection gets no answer;
+// and an account JWT signed with the operator's identity key instead of
+// its signing key is refused by every node (strict signing key usage: the
+// identity key never needs to be online).
+func TestPushAccountReportsWhoStoredItAndRefusals(t *testing.T) {
+	ac := startAuthCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	jwts, err := ac.a.AccountJWTs(ac.members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := auth.PushAccountNodes(ctx, ac.sys, jwts[1], 0)
+	if err != nil || len(nodes) != 3 {
+		t.Fatalf("push: stored by %v, %v; want all 3 nodes", nodes, err)
+	}
+	if err := auth.PushAccount(ctx, ac.sys, jwts[0]); err != nil {
+		t.Fatal(err)
+	}
+	mary := ac.member("st-mary", 0)
+	short, cancelShort := context.WithTimeout(ctx, time.Second)
+	defer cancelShort()
+	if err := auth.PushAccount(short, mary.nc, jwts[1]); !errors.Is(err, auth.ErrPush) {
+		t.Fatalf("push over a member connection: %v, want ErrPush", err)
+	}
+	seed, err := os.ReadFile(filepath.Join(ac.dir, auth.OperatorSeedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator, err := nkeys.FromSeed([]byte(strings.TrimSpace(string(seed))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := jwt.DecodeAccountClaims(jwts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	byIdentity, err := claims.Encode(operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err = auth.PushAccountNodes(ctx, ac.sys, byIdentity, 3)
+	if !errors.Is(err, auth.ErrPush) || strings.Count(err.Error(), "operator requires issuer to be a signing key") != 3 {
+		t.Fatalf("push signed by the operator identity: stored by %v, %v; want 3 refusals", nodes, err)
 	}
 }
