@@ -111,16 +111,27 @@ func (h *harness) publishEnv(sender, token string, env *tocsinv1.Envelope) {
 	h.publishRaw(subjects.Ingest(token, sender), env.GetId(), data)
 }
 
+// publishRaw publishes and waits for the PubAck, retrying (same message
+// id, so JetStream drops a copy) while a leader election after a node loss
+// settles, as a real publisher does.
 func (h *harness) publishRaw(subject, msgID string, data []byte) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
-	if _, err := h.js.Publish(ctx, subject, data, opts...); err != nil {
-		h.t.Fatalf("publish %s: %v", subject, err)
+	for {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := h.js.Publish(actx, subject, data, opts...)
+		acancel()
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			h.t.Fatalf("publish %s: %v", subject, err)
+		}
 	}
 }
 
