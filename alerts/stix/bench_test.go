@@ -20,29 +20,26 @@ func benchObjects(b *testing.B) []map[string]any {
 // BenchmarkValidateFast is the schema step as the validator runs it: the
 // fast path, and the schema where the fast path is unsure.
 func BenchmarkValidateFast(b *testing.B) {
-	v := validator(b)
-	objs := benchObjects(b)
-	b.ResetTimer()
-	for b.Loop() {
-		for _, obj := range objs {
-			typ := obj["type"].(string)
-			if err := v.validateSchema(typ, v.schemas.byType[typ], obj); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	reportObjects(b, len(objs))
+	benchSchemaStep(b, func(v *Validator, typ string, obj map[string]any) error {
+		return v.validateSchema(typ, v.schemas.byType[typ], obj)
+	})
 }
 
 // BenchmarkValidateSchema validates the same objects with the official
 // schemas only.
 func BenchmarkValidateSchema(b *testing.B) {
+	benchSchemaStep(b, func(v *Validator, typ string, obj map[string]any) error {
+		return v.schemas.byType[typ].Validate(obj)
+	})
+}
+
+func benchSchemaStep(b *testing.B, validate func(v *Validator, typ string, obj map[string]any) error) {
 	v := validator(b)
 	objs := benchObjects(b)
 	b.ResetTimer()
 	for b.Loop() {
 		for _, obj := range objs {
-			if err := v.schemas.byType[obj["type"].(string)].Validate(obj); err != nil {
+			if err := validate(v, obj["type"].(string), obj); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -25,29 +25,13 @@ func (v *Validator) customType(r *Result, base string, o Object) bool {
 // isCustomTypeName is the specification's rule for custom object types,
 // with the "x-" prefix.
 func isCustomTypeName(t string) bool {
-	if len(t) < 3 || len(t) > 250 || !strings.HasPrefix(t, "x-") || strings.Contains(t, "--") || strings.HasSuffix(t, "-") {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if !isLowerDigit(t[i]) && t[i] != '-' {
-			return false
-		}
-	}
-	return true
+	return len(t) >= 3 && len(t) <= 250 && strings.HasPrefix(t, "x-") && isHyphenatedName(t)
 }
 
 // isCustomPropertyName is the specification's rule for custom property
 // names: 3 to 250 characters of a-z, 0-9 and underscore.
 func isCustomPropertyName(k string) bool {
-	if len(k) < 3 || len(k) > 250 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if !isNameChar(k[i]) {
-			return false
-		}
-	}
-	return true
+	return len(k) >= 3 && len(k) <= 250 && allBytes(k, isNameChar)
 }
 
 // customProperties applies the policy to the top-level properties that the

@@ -77,15 +77,7 @@ func fastShapes() map[string]*shape {
 // relationshipType is ^[a-z0-9\-]+$.
 func relationshipType(v any) verdict {
 	s, ok := v.(string)
-	if !ok || s == "" {
-		return fail
-	}
-	for i := 0; i < len(s); i++ {
-		if !isLowerDigit(s[i]) && s[i] != '-' {
-			return fail
-		}
-	}
-	return pass
+	return when(ok && s != "" && allBytes(s, isLowerDigitHyphen))
 }
 
 // relationshipEnd is an identifier that does not match

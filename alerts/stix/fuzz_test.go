@@ -85,8 +85,8 @@ func TestHostileInputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if codes(r.Problems) != CodeOversized {
-			t.Errorf("%s: codes %q; want %q", tt.name, codes(r.Problems), CodeOversized)
+		if problemCodes(r.Problems) != CodeOversized {
+			t.Errorf("%s: codes %q; want %q", tt.name, problemCodes(r.Problems), CodeOversized)
 		}
 	}
 }

@@ -81,8 +81,8 @@ func wrap(t testing.TB, data []byte) []byte {
 	return b
 }
 
-// codes lists the distinct codes of problems.
-func codes(ps []Problem) string {
+// problemCodes lists the distinct codes of problems.
+func problemCodes(ps []Problem) string {
 	var out []string
 	seen := map[string]bool{}
 	for _, p := range ps {

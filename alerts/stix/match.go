@@ -48,12 +48,7 @@ func isIdentifier(s string) bool {
 	if t < 3 || s[t] != '-' || s[t+1] != '-' || !isLower(s[0]) || !isLowerDigit(s[t-1]) {
 		return false
 	}
-	for i := 1; i < t-1; i++ {
-		if !isLowerDigit(s[i]) && s[i] != '-' {
-			return false
-		}
-	}
-	return isUUIDPart(s[t+2:])
+	return allBytes(s[1:t-1], isLowerDigitHyphen) && isUUIDPart(s[t+2:])
 }
 
 // idType returns the type part of an identifier ("indicator" of
@@ -97,12 +92,7 @@ func timestampFraction(s string) (digits int, ok bool) {
 		return 0, false
 	}
 	frac := rest[1 : len(rest)-1]
-	for i := 0; i < len(frac); i++ {
-		if !isDigit(frac[i]) {
-			return 0, false
-		}
-	}
-	return len(frac), true
+	return len(frac), allDigits(frac)
 }
 
 // isPropertyName matches the third pattern of common/properties.json,
@@ -134,14 +124,19 @@ func isCAPEC(s string) bool {
 	return ok && rest != "" && allDigits(rest)
 }
 
-func allDigits(s string) bool {
+func allDigits(s string) bool { return allBytes(s, isDigit) }
+
+// allBytes reports whether every byte of s passes ok.
+func allBytes(s string, ok func(byte) bool) bool {
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
+		if !ok(s[i]) {
 			return false
 		}
 	}
 	return true
 }
+
+func isLowerDigitHyphen(c byte) bool { return isLowerDigit(c) || c == '-' }
 
 // isSelector matches the selector pattern of common/granular-marking.json:
 // ^([a-z0-9_-]{3,249}(\.(\[\d+\]|[a-z0-9_-]{1,250}))*|id)$
@@ -165,27 +160,20 @@ func isSelector(s string) bool {
 }
 
 func selectorWord(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isNameChar(s[i]) && s[i] != '-' {
-			return false
-		}
-	}
-	return true
+	return allBytes(s, func(c byte) bool { return isNameChar(c) || c == '-' })
 }
 
 // isExtensionKey matches the "-ext" key pattern of core.json's extensions:
 // ^([a-z][a-z0-9]*)+(-[a-z0-9]+)*\-ext$
 func isExtensionKey(k string) bool {
 	name, ok := strings.CutSuffix(k, "-ext")
-	if !ok || name == "" || !isLower(name[0]) || name[len(name)-1] == '-' || strings.Contains(name, "--") {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if !isLowerDigit(name[i]) && name[i] != '-' {
-			return false
-		}
-	}
-	return true
+	return ok && isHyphenatedName(name)
+}
+
+// isHyphenatedName matches ^([a-z][a-z0-9]*)+(-[a-z0-9]+)*$: words of a-z
+// and 0-9 joined by single hyphens, starting with a letter.
+func isHyphenatedName(s string) bool {
+	return s != "" && isLower(s[0]) && s[len(s)-1] != '-' && !strings.Contains(s, "--") && allBytes(s, isLowerDigitHyphen)
 }
 
 // isExtensionDefinitionKey matches

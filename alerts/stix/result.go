@@ -1,6 +1,10 @@
 package stix
 
-import "github.com/tocsin-project/tocsin/alerts/tlp"
+import (
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/codes"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
 
 // Reason codes of a Problem: RejectionCode enum names (rejection.proto)
 // without the prefix, in kebab-case.
@@ -46,6 +50,12 @@ type Problem struct {
 	Path string
 	// Message says what is wrong and what to do.
 	Message string
+}
+
+// Proto converts p to the wire Problem.
+func (p Problem) Proto() *tocsinv1.Problem {
+	c, _ := codes.Parse(p.Code) // every Code constant is a RejectionCode (tested)
+	return &tocsinv1.Problem{Code: c, ObjectId: p.ObjectID, Path: p.Path, Message: p.Message}
 }
 
 // Object is what the router needs to know about one object of a bundle.

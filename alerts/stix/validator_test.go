@@ -11,7 +11,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/pattern"
 	"github.com/tocsin-project/tocsin/alerts/stixschemas"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/codes"
 )
 
 // TestOptions: each option changes the verdict on the same bundles.
@@ -55,7 +55,7 @@ func TestOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := codes(r.Problems); got != tt.want {
+			if got := problemCodes(r.Problems); got != tt.want {
 				t.Errorf("codes %q; want %q: %+v", got, tt.want, r.Problems)
 			}
 		})
@@ -99,17 +99,17 @@ func TestResult(t *testing.T) {
 	}
 }
 
-// TestCodesAreRejectionCodes keeps the reason codes in step with the wire enum.
+// TestCodesAreRejectionCodes keeps the reason codes in step with the wire
+// enum, and Problem.Proto with them.
 func TestCodesAreRejectionCodes(t *testing.T) {
-	wire := map[string]bool{}
-	for name := range tocsinv1.RejectionCode_value {
-		wire[strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "REJECTION_CODE_"), "_", "-"))] = true
-	}
-	for _, code := range []string{CodeInvalidBundle, CodeOversized, CodeSchema, CodeInvalidPattern, CodeInvalidHash,
-		CodeUnsupportedPatternType, CodeInvalidSpecVersion, CodeInvalidTimestamp, CodeTimeOrder, CodeBadReference,
-		CodeCustomContent, CodeUnknownMarking, tlp.CodeUnknownMarking} {
-		if !wire[code] {
+	for code := range knownCodes {
+		c, ok := codes.Parse(code)
+		if !ok {
 			t.Errorf("reason code %q is not a RejectionCode", code)
+		}
+		p := Problem{Code: code, ObjectID: "indicator--6f1a3c0e-2d4b-4e8f-9a1c-3b5d7e9f1a2c", Path: "/objects/0", Message: "m"}
+		if w := p.Proto(); w.Code != c || w.ObjectId != p.ObjectID || w.Path != p.Path || w.Message != p.Message {
+			t.Errorf("Proto() = %v", w)
 		}
 	}
 }
@@ -122,8 +122,8 @@ func TestNotJSONOrNotABundle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Valid() || !strings.HasPrefix(codes(r.Problems), CodeInvalidBundle) {
-			t.Errorf("%q: codes %q", in, codes(r.Problems))
+		if r.Valid() || !strings.HasPrefix(problemCodes(r.Problems), CodeInvalidBundle) {
+			t.Errorf("%q: codes %q", in, problemCodes(r.Problems))
 		}
 	}
 }

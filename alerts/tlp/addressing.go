@@ -1,38 +1,16 @@
 package tlp
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/tocsin-project/tocsin/codes"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // ErrNeedsRecipients is returned when an alert's addressing does not allow
 // its TLP: AMBER with neither sectors nor recipients, AMBER+STRICT or RED
-// without recipients. Its reason code is CodeNeedsRecipients.
-var ErrNeedsRecipients = errors.New("tlp needs recipients")
-
-// Reason codes (rejection codes in kebab-case) for the errors of this package.
-const (
-	// CodeUnknownTLP is the reason code of ErrUnknownTLP.
-	CodeUnknownTLP = "unknown-tlp"
-	// CodeUnknownMarking is the reason code of ErrUnknownMarking.
-	CodeUnknownMarking = "unknown-marking"
-	// CodeNeedsRecipients is the reason code of ErrNeedsRecipients.
-	CodeNeedsRecipients = "tlp-needs-recipients"
-)
-
-// Code returns the reason code of an error from this package, or "" for any
-// other error.
-func Code(err error) string {
-	switch {
-	case errors.Is(err, ErrUnknownTLP):
-		return CodeUnknownTLP
-	case errors.Is(err, ErrUnknownMarking):
-		return CodeUnknownMarking
-	case errors.Is(err, ErrNeedsRecipients):
-		return CodeNeedsRecipients
-	}
-	return ""
-}
+// without recipients. It carries the code TLP_NEEDS_RECIPIENTS (codes.Of).
+var ErrNeedsRecipients = codes.Err(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS)
 
 // AllowsSectorSubjects reports whether an alert of level l may be delivered
 // on sector subjects: CLEAR, GREEN and AMBER may; AMBER+STRICT and RED go

@@ -2,10 +2,9 @@ package tlp
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 	"testing"
 
+	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -48,33 +47,23 @@ func TestAllowsSectorSubjects(t *testing.T) {
 	}
 }
 
-func TestCode(t *testing.T) {
+func TestCodes(t *testing.T) {
 	tests := []struct {
 		err  error
-		want string
+		want tocsinv1.RejectionCode
 	}{
-		{CheckAddressing(Red, nil, nil), "tlp-needs-recipients"},
-		{CheckAddressing(0, nil, nil), "unknown-tlp"},
-		{fmt.Errorf("bundle: %w", ErrUnknownMarking), "unknown-marking"},
-		{errors.New("other"), ""},
-		{nil, ""},
+		{CheckAddressing(Red, nil, nil), tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS},
+		{CheckAddressing(0, nil, nil), tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_TLP},
+		{func() error {
+			_, err := Effective(Green, "marking-definition--9f8e7d6c-5b4a-4f3e-8d2c-1b0a9f8e7d6c")
+			return err
+		}(),
+			tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_MARKING},
+		{func() error { _, err := Parse("white"); return err }(), tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_TLP},
 	}
 	for _, tt := range tests {
-		if got := Code(tt.err); got != tt.want {
-			t.Errorf("Code(%v) = %q; want %q", tt.err, got, tt.want)
-		}
-	}
-}
-
-// TestCodesAreRejectionCodes keeps the reason codes in step with the wire enum.
-func TestCodesAreRejectionCodes(t *testing.T) {
-	wire := map[string]bool{}
-	for name := range tocsinv1.RejectionCode_value {
-		wire[strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "REJECTION_CODE_"), "_", "-"))] = true
-	}
-	for _, code := range []string{CodeUnknownTLP, CodeUnknownMarking, CodeNeedsRecipients} {
-		if !wire[code] {
-			t.Errorf("reason code %q is not a RejectionCode", code)
+		if got := codes.Of(tt.err); got != tt.want {
+			t.Errorf("codes.Of(%v) = %v; want %v", tt.err, got, tt.want)
 		}
 	}
 }

@@ -5,10 +5,10 @@
 package tlp
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -34,7 +34,8 @@ const (
 )
 
 // ErrUnknownTLP is returned for a TLP that is missing or not a TLP 2.0 level.
-var ErrUnknownTLP = errors.New("unknown tlp")
+// It carries the code UNKNOWN_TLP (codes.Of).
+var ErrUnknownTLP = codes.Err(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_TLP)
 
 // Accepted lists the spellings Parse accepts, least restrictive first.
 const Accepted = "clear, green, amber, amber+strict, red"

@@ -8,33 +8,43 @@ import (
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
+// lookupCase is one input of a function from a string to a level.
+type lookupCase struct {
+	in   string
+	want Level
+	ok   bool
+}
+
+// checkLookup runs a table of lookupCases through f.
+func checkLookup(t *testing.T, name string, f func(string) (Level, bool), cases []lookupCase) {
+	t.Helper()
+	for _, tt := range cases {
+		if got, ok := f(tt.in); got != tt.want || ok != tt.ok {
+			t.Errorf("%s(%q) = %v, %v; want %v, %v", name, tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 func TestParse(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Level
-		err  bool
-	}{
-		{"clear", Clear, false},
-		{"green", Green, false},
-		{"amber", Amber, false},
-		{"amber+strict", AmberStrict, false},
-		{"red", Red, false},
-		{"TLP:AMBER+STRICT", AmberStrict, false},
-		{" Red ", Red, false},
-		{"white", 0, true},
-		{"amber-strict", 0, true},
-		{"", 0, true},
-		{"tlp:", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := Parse(tt.in)
-		if got != tt.want || (err != nil) != tt.err {
-			t.Errorf("Parse(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
-		}
+	checkLookup(t, "Parse", func(s string) (Level, bool) {
+		l, err := Parse(s)
 		if err != nil && (!errors.Is(err, ErrUnknownTLP) || !strings.Contains(err.Error(), Accepted)) {
-			t.Errorf("Parse(%q) error %q must wrap ErrUnknownTLP and list %s", tt.in, err, Accepted)
+			t.Errorf("Parse(%q) error %q must wrap ErrUnknownTLP and list %s", s, err, Accepted)
 		}
-	}
+		return l, err == nil
+	}, []lookupCase{
+		{"clear", Clear, true},
+		{"green", Green, true},
+		{"amber", Amber, true},
+		{"amber+strict", AmberStrict, true},
+		{"red", Red, true},
+		{"TLP:AMBER+STRICT", AmberStrict, true},
+		{" Red ", Red, true},
+		{"white", 0, false},
+		{"amber-strict", 0, false},
+		{"", 0, false},
+		{"tlp:", 0, false},
+	})
 }
 
 func TestStringRoundTrip(t *testing.T) {

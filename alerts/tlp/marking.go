@@ -1,9 +1,11 @@
 package tlp
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tocsin-project/tocsin/codes"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // The canonical TLP 2.0 marking-definition ids (DESIGN.md).
@@ -38,8 +40,9 @@ const ExtensionTLP2 = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88
 
 // ErrUnknownMarking is returned for a marking that is neither a canonical TLP
 // id nor a marking-definition carried in the same bundle, or that carries a
-// TLP name that is not a level.
-var ErrUnknownMarking = errors.New("unknown marking")
+// TLP name that is not a level. It carries the code UNKNOWN_MARKING
+// (codes.Of).
+var ErrUnknownMarking = codes.Err(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_MARKING)
 
 var canonical = map[string]Level{
 	MarkingClear: Clear, MarkingGreen: Green, MarkingAmber: Amber, MarkingAmberStrict: AmberStrict, MarkingRed: Red,

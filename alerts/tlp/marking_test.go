@@ -6,11 +6,7 @@ import (
 )
 
 func TestFromMarkingID(t *testing.T) {
-	tests := []struct {
-		id   string
-		want Level
-		ok   bool
-	}{
+	checkLookup(t, "FromMarkingID", FromMarkingID, []lookupCase{
 		{MarkingClear, Clear, true},
 		{MarkingGreen, Green, true},
 		{MarkingAmber, Amber, true},
@@ -23,13 +19,7 @@ func TestFromMarkingID(t *testing.T) {
 		{"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41db", 0, false},
 		{"MARKING-DEFINITION--34098FCE-860F-48AE-8E50-EBD3CC5E41DA", 0, false},
 		{"", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := FromMarkingID(tt.id)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("FromMarkingID(%q) = %v, %v; want %v, %v", tt.id, got, ok, tt.want, tt.ok)
-		}
-	}
+	})
 	for l := Clear; l <= Red; l++ {
 		if got, _ := FromMarkingID(MarkingID(l)); got != l {
 			t.Errorf("FromMarkingID(MarkingID(%v)) = %v", l, got)
@@ -100,11 +90,7 @@ func TestEffective(t *testing.T) {
 }
 
 func TestFromName(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Level
-		ok   bool
-	}{
+	checkLookup(t, "FromName", FromName, []lookupCase{
 		{"white", Clear, true},
 		{"TLP:WHITE", Clear, true},
 		{"clear", Clear, true},
@@ -114,11 +100,5 @@ func TestFromName(t *testing.T) {
 		{"RED", Red, true},
 		{"purple", 0, false},
 		{"", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := FromName(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("FromName(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
+	})
 }
