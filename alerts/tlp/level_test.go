@@ -32,19 +32,22 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) error %q must wrap ErrUnknownTLP and list %s", s, err, Accepted)
 		}
 		return l, err == nil
-	}, []lookupCase{
-		{"clear", Clear, true},
-		{"green", Green, true},
-		{"amber", Amber, true},
-		{"amber+strict", AmberStrict, true},
-		{"red", Red, true},
-		{"TLP:AMBER+STRICT", AmberStrict, true},
-		{" Red ", Red, true},
-		{"white", 0, false},
-		{"amber-strict", 0, false},
-		{"", 0, false},
-		{"tlp:", 0, false},
-	})
+	}, spellings)
+}
+
+// spellings are inputs of Parse and what it makes of them.
+var spellings = []lookupCase{
+	{"clear", Clear, true},
+	{"green", Green, true},
+	{"amber", Amber, true},
+	{"amber+strict", AmberStrict, true},
+	{"red", Red, true},
+	{"TLP:AMBER+STRICT", AmberStrict, true},
+	{" Red ", Red, true},
+	{"white", 0, false},
+	{"amber-strict", 0, false},
+	{"", 0, false},
+	{"tlp:", 0, false},
 }
 
 func TestStringRoundTrip(t *testing.T) {
