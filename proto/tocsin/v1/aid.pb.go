@@ -45,6 +45,9 @@ const (
 	AidAction_AID_ACTION_CLOSE AidAction = 7
 	// AID_ACTION_CANCEL: the requester cancels the request.
 	AidAction_AID_ACTION_CANCEL AidAction = 8
+	// AID_ACTION_EXPIRE: the aid service expires a request past its
+	// expires_at; only a member with the service role may send it.
+	AidAction_AID_ACTION_EXPIRE AidAction = 9
 )
 
 // Enum value maps for AidAction.
@@ -59,6 +62,7 @@ var (
 		6: "AID_ACTION_DEMOBILISE",
 		7: "AID_ACTION_CLOSE",
 		8: "AID_ACTION_CANCEL",
+		9: "AID_ACTION_EXPIRE",
 	}
 	AidAction_value = map[string]int32{
 		"AID_ACTION_UNSPECIFIED": 0,
@@ -70,6 +74,7 @@ var (
 		"AID_ACTION_DEMOBILISE":  6,
 		"AID_ACTION_CLOSE":       7,
 		"AID_ACTION_CANCEL":      8,
+		"AID_ACTION_EXPIRE":      9,
 	}
 )
 
@@ -721,7 +726,7 @@ const file_tocsin_v1_aid_proto_rawDesc = "" +
 	"\asystems\x18\x02 \x03(\tR\asystems\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\x12\x16\n" +
 	"\x06region\x18\x04 \x01(\tR\x06region\x12\x1a\n" +
-	"\bexercise\x18\x05 \x01(\bR\bexercise*\xe7\x01\n" +
+	"\bexercise\x18\x05 \x01(\bR\bexercise*\xfe\x01\n" +
 	"\tAidAction\x12\x1a\n" +
 	"\x16AID_ACTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AID_ACTION_ACCEPT\x10\x01\x12\x16\n" +
@@ -731,7 +736,8 @@ const file_tocsin_v1_aid_proto_rawDesc = "" +
 	"\x11AID_ACTION_ARRIVE\x10\x05\x12\x19\n" +
 	"\x15AID_ACTION_DEMOBILISE\x10\x06\x12\x14\n" +
 	"\x10AID_ACTION_CLOSE\x10\a\x12\x15\n" +
-	"\x11AID_ACTION_CANCEL\x10\b*\x9e\x01\n" +
+	"\x11AID_ACTION_CANCEL\x10\b\x12\x15\n" +
+	"\x11AID_ACTION_EXPIRE\x10\t*\x9e\x01\n" +
 	"\rFacilityState\x12\x1e\n" +
 	"\x1aFACILITY_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15FACILITY_STATE_NORMAL\x10\x01\x12\x1b\n" +
