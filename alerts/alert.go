@@ -83,6 +83,7 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 			return err
 		}
 	}
+	var index func() error
 	if orig == nil && res != nil && len(res.Patterns) > 0 {
 		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: patternKey(res.Patterns), Sectors: d.sectors}
 		if len(d.sectors) > 0 {
@@ -101,14 +102,28 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 			}
 			d.sectors = fresh
 		}
-		if err := r.indexIndicators(ctx, res, own); err != nil {
-			return err
-		}
+		index = func() error { return r.indexIndicators(ctx, res, own) }
 	}
-	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "alert", lane, level, d); err != nil {
+	// The copies and the indicator index are independent writes: make them
+	// at once, and record the outcome only when both are acknowledged.
+	if err := both(func() error { return r.publishCopies(ctx, m.Data(), env.GetId(), "alert", lane, level, d) }, index); err != nil {
 		return err
 	}
 	return r.recordRouted(ctx, env.GetSender(), env.GetId(), level, d, r.organisations(d))
+}
+
+// both runs f and g (g may be nil) concurrently and returns the first error.
+func both(f, g func() error) error {
+	if g == nil {
+		return f()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- g() }()
+	err := f()
+	if gerr := <-errc; err == nil {
+		err = gerr
+	}
+	return err
 }
 
 // amendTarget finds the alert an amendment or revocation refers to: it must

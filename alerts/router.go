@@ -47,7 +47,7 @@ type Options struct {
 	AckWait time.Duration
 	// Workers is how many messages are processed at once. Messages of one
 	// sender always go to the same worker, so each publisher's order is
-	// kept. Default 8.
+	// kept. Default 32.
 	Workers int
 }
 
@@ -74,7 +74,7 @@ func (o Options) withDefaults() Options {
 		o.AckWait = 30 * time.Second
 	}
 	if o.Workers == 0 {
-		o.Workers = 8
+		o.Workers = 32
 	}
 	return o
 }

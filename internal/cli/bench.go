@@ -22,7 +22,52 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Tocsin and raw JetStream on an in-process cluster (see docs/PERFORMANCE.md)",
 	}
-	cmd.AddCommand(newBenchRawCmd(g))
+	cmd.AddCommand(newBenchRawCmd(g), newBenchRouteCmd(g))
+	return cmd
+}
+
+func newBenchRouteCmd(g *globals) *cobra.Command {
+	var (
+		alerts int
+		sync   string
+	)
+	cmd := &cobra.Command{
+		Use:   "route",
+		Short: "Routed alerts per second through Tocsin's router against a raw JetStream pipeline, same cluster and run",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			interval, err := parseSync(sync)
+			if err != nil {
+				return usageErr("--sync %v", err)
+			}
+			dir, err := os.MkdirTemp("", "tocsin-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Minute)
+			defer cancel()
+			start := time.Now()
+			r, err := bench.Route(ctx, bench.RouteOptions{Alerts: alerts, SyncInterval: interval, DataDir: dir,
+				Progress: func(line string) { fmt.Fprintln(g.stderr, line) }}, zap.NewNop())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stderr, "done in %s\n", time.Since(start).Round(time.Millisecond))
+			if g.json {
+				return g.printJSON(r)
+			}
+			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "sync %s, %d alerts of %d B, one indicator, one sector, R3\n\n", r.Sync, r.Alerts, r.AlertBytes)
+			fmt.Fprintln(w, "pipeline\talerts/s\treplicated writes/alert\tTocsin ratio")
+			fmt.Fprintf(w, "raw async publish\t%.0f\t1\t%.2f\n", r.RawPublishRate, r.RatioPublish)
+			fmt.Fprintf(w, "raw pipeline (same writes, no logic)\t%.0f\t%.1f\t%.2f\n", r.RawPipelineRate, r.RawWritesPerAlert, r.RatioPipeline)
+			fmt.Fprintf(w, "tocsin router\t%.0f\t%.1f\t1.00\n", r.TocsinRate, r.WritesPerAlert)
+			return w.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&alerts, "alerts", 5000, "alerts per pipeline")
+	cmd.Flags().StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval`)
 	return cmd
 }
 
