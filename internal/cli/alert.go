@@ -263,4 +263,3 @@ func printOutcome(g *globals, id string, o *tocsinv1.Outcome) error {
 	}
 	return nil
 }
-
