@@ -3,37 +3,57 @@
 // resolver on every node, and per-member publish and subscribe allow lists
 // derived from the member registry.
 //
+// # Accounts
+//
+// TOCSIN holds every stream and bucket, Tocsin's own services
+// (unrestricted) and admins. ORGS holds the member organisations (member,
+// responder and liaison roles). ORGS has no JetStream: it imports from
+// TOCSIN, as services, only the subjects members need (ingest, lookup,
+// pull and ack of consumers, direct gets of ROUTED and REACH). Why two
+// accounts: the server publishes a request's answer to the reply subject
+// the requester chose, with the server's own rights. In a single account a
+// member could aim JetStream's answers at the registry, another member's
+// inbox or the router's outcomes, and overwrite them. Across a service
+// import the answer goes back into ORGS, where no stream listens.
+//
 // # Key material
 //
 // Init creates, in one directory (every file mode 0600):
 //
 //	operator.nk          operator identity seed: signs operator.jwt only.
-//	                     Keep it offline and backed up; nothing else needs it.
-//	operator.jwt         self-signed operator JWT (strict signing key usage,
-//	                     names the system account and the operator signing key)
+//	                     Keep it offline and backed up; nothing else needs it
+//	                     (strict signing key usage: nodes refuse account JWTs
+//	                     it signs).
+//	operator.jwt         self-signed operator JWT (names the system account
+//	                     and the operator signing key)
 //	operator-signing.nk  operator signing key seed: signs every account JWT
 //	SYS.nk, SYS.jwt      system account identity seed and JWT
 //	SYS-signing.nk       signs system-account users (who push account JWTs)
-//	TOCSIN.nk, TOCSIN.jwt the account every member, service and stream lives
-//	                     in (JetStream enabled, unlimited); TOCSIN.jwt is the
-//	                     account JWT as first created, with no members
-//	TOCSIN-service.nk    signs the unrestricted users of Tocsin's own services
+//	TOCSIN.nk, TOCSIN.jwt the TOCSIN account; its seed also derives every
+//	                     member's scoped signing key
+//	TOCSIN-service.nk    signs the unrestricted users of Tocsin's services
+//	ORGS.nk, ORGS.jwt    the ORGS account
 //
-// Load reads them back; operator.nk may be missing (kept offline). A node
-// needs none of the seeds: only operator.jwt (which names the system
-// account) and the account JWTs to preload (LoadServerAuth).
+// The .jwt files hold the account JWTs as Init made them (no members). Load
+// reads everything back; operator.nk may be missing. A node needs no seed:
+// only operator.jwt (which names the system account) and the account JWTs
+// to preload (LoadServerAuth).
 //
 // # Members
 //
-// Every member gets its own scoped signing key in the TOCSIN account JWT.
-// The scope's template is the member's permissions (Permissions), and the
-// member's user JWT (name = member id) is issued by that key, so the user
-// JWT itself carries no permissions. The scoped key's seed is derived from
-// the TOCSIN account seed and the member id, so nothing per member is
-// stored. Changing a member's sectors changes its scope: once the new
-// account JWT is pushed (PushAccount), every node closes that member's
-// connections and the client reconnects with the new permissions. Revoking
-// a member removes its scoped key and lists its public keys in the
+// Every member gets its own scoped signing key in its account's JWT. The
+// scope's template is the member's Permissions, and the member's user JWT
+// (name = member id) is issued by that key, so the user JWT itself carries
+// no permissions. The scoped key is derived from the TOCSIN account seed,
+// the account and the member id, so nothing per member is stored. Changing
+// a member's sectors changes its scope: once the new account JWTs are
+// pushed (PushAccount), every node closes that member's connections and the
+// client reconnects with the new permissions, with the same credentials.
+// Revoking a member removes its scoped key and lists its public keys in the
 // account's revocations: every node closes its connections and refuses new
 // ones.
+//
+// A member reads through durable pull consumers named after it (Consumers)
+// that Tocsin creates (EnsureConsumers); the member may look them up, pull
+// and ack, but not create or change any consumer.
 package auth

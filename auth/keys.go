@@ -16,17 +16,29 @@ import (
 
 // File names in an authority directory (see the package doc).
 const (
-	OperatorSeedFile    = "operator.nk"
-	OperatorJWTFile     = "operator.jwt"
-	OperatorSignerFile  = "operator-signing.nk"
-	SystemSeedFile      = "SYS.nk"
-	SystemJWTFile       = "SYS.jwt"
-	SystemSignerFile    = "SYS-signing.nk"
-	AccountSeedFile     = "TOCSIN.nk"
-	AccountJWTFile      = "TOCSIN.jwt"
-	ServiceSignerFile   = "TOCSIN-service.nk"
-	OrgsSeedFile        = "ORGS.nk"
-	OrgsJWTFile         = "ORGS.jwt"
+	// OperatorSeedFile holds the operator identity seed (keep it offline).
+	OperatorSeedFile = "operator.nk"
+	// OperatorJWTFile holds the operator JWT every node trusts.
+	OperatorJWTFile = "operator.jwt"
+	// OperatorSignerFile holds the operator signing key seed.
+	OperatorSignerFile = "operator-signing.nk"
+	// SystemSeedFile holds the system account identity seed.
+	SystemSeedFile = "SYS.nk"
+	// SystemJWTFile holds the system account JWT.
+	SystemJWTFile = "SYS.jwt"
+	// SystemSignerFile holds the seed that signs system-account users.
+	SystemSignerFile = "SYS-signing.nk"
+	// AccountSeedFile holds the TOCSIN account identity seed.
+	AccountSeedFile = "TOCSIN.nk"
+	// AccountJWTFile holds the TOCSIN account JWT as Init made it.
+	AccountJWTFile = "TOCSIN.jwt"
+	// ServiceSignerFile holds the seed that signs service users.
+	ServiceSignerFile = "TOCSIN-service.nk"
+	// OrgsSeedFile holds the ORGS account identity seed.
+	OrgsSeedFile = "ORGS.nk"
+	// OrgsJWTFile holds the ORGS account JWT as Init made it.
+	OrgsJWTFile = "ORGS.jwt"
+
 	operatorName        = "tocsin"
 	systemAccountName   = "SYS"
 	tocsinAccountName   = "TOCSIN"

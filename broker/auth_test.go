@@ -81,6 +81,12 @@ func TestNodeWithAuthLetsInOnlyCredentials(t *testing.T) {
 		t.Fatalf("service connection: %v", err)
 	}
 	t.Cleanup(nc.Close)
+	// Services may also connect in-process.
+	inproc, err := nats.Connect("", opt, nats.InProcessServer(n.Server()))
+	if err != nil {
+		t.Fatalf("in-process service connection: %v", err)
+	}
+	inproc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
