@@ -41,17 +41,25 @@ func scopeOf(t *testing.T, ac *jwt.AccountClaims, member string) *jwt.UserScope 
 	return nil
 }
 
-func TestAccountJWTsPutEachMemberInItsAccountWithItsPermissions(t *testing.T) {
+// initWithMembers creates an authority and signs the account JWTs of the
+// test registry.
+func initWithMembers(t *testing.T) (a *auth.Authority, members []*tocsinv1.Member, tocsin, orgs *jwt.AccountClaims) {
+	t.Helper()
 	a, err := auth.Init(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	members := testMembers()
+	members = testMembers()
 	jwts, err := a.AccountJWTs(members)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tocsin, orgs := decodeAccounts(t, jwts)
+	tocsin, orgs = decodeAccounts(t, jwts)
+	return a, members, tocsin, orgs
+}
+
+func TestAccountJWTsPutEachMemberInItsAccountWithItsPermissions(t *testing.T) {
+	a, members, tocsin, orgs := initWithMembers(t)
 	if tocsin.Subject != a.Account() || orgs.Subject != a.OrgsAccount() {
 		t.Fatalf("subjects %s %s", tocsin.Subject, orgs.Subject)
 	}

@@ -1,10 +1,7 @@
 package auth_test
 
 import (
-	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,14 +52,7 @@ func TestConnectionsWithoutValidCredentialsAreRefused(t *testing.T) {
 // files, a user JWT that needs no signature over the nonce.
 func bearerToken(t *testing.T, dir, account string) string {
 	t.Helper()
-	seed, err := os.ReadFile(filepath.Join(dir, auth.ServiceSignerFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := nkeys.FromSeed([]byte(strings.TrimSpace(string(seed))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := readSeedFile(t, dir, auth.ServiceSignerFile)
 	user, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +82,7 @@ func mustCredsOption(t *testing.T, creds []byte) nats.Option {
 // header; what the router reads never carries the forged identity.
 func TestNatsRequestInfoCannotBeSpoofed(t *testing.T) {
 	ac := startAuthCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testContext(t, 30*time.Second)
 	mary := ac.member("st-mary", 1)
 	forged := `{"acc":"` + ac.a.OrgsAccount() + `","user":"` + victim + `","svc":"` + ac.a.Account() + `"}`
 	msg := nats.NewMsg("tocsin.ingest.alert.st-mary")
@@ -124,8 +113,7 @@ func TestNatsRequestInfoCannotBeSpoofed(t *testing.T) {
 // (so the check can fail).
 func TestMessageTraceCannotTargetForbiddenSubjects(t *testing.T) {
 	ac := startAuthCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testContext(t, 30*time.Second)
 	mary := ac.member("st-mary", 1)
 	acme := ac.member(victim, 2)
 	control, err := ac.svc.SubscribeSync("trace.control")
@@ -183,8 +171,7 @@ func TestMessageTraceCannotTargetForbiddenSubjects(t *testing.T) {
 // outcomes. Each request is sent once with its own inbox too (it works).
 func TestReplySubjectsCannotWriteIntoTocsin(t *testing.T) {
 	ac := startAuthCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testContext(t, 30*time.Second)
 	mary := ac.member("st-mary", 1)
 	if _, err := ac.svcJS.Publish(ctx, "tocsin.sector.patient-care.flash", []byte("pc")); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -50,8 +53,7 @@ type authCluster struct {
 
 func startAuthCluster(t *testing.T) *authCluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := testContext(t, 90*time.Second)
 	dir := t.TempDir()
 	a, err := auth.Init(dir)
 	if err != nil {
@@ -174,8 +176,7 @@ func (ac *authCluster) push() {
 	if err != nil {
 		ac.t.Fatalf("account jwts: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testContext(ac.t, 10*time.Second)
 	for _, j := range jwts {
 		nodes, err := auth.PushAccountNodes(ctx, ac.sys, j, 3)
 		if err != nil {
@@ -229,4 +230,25 @@ func (mc *memberConn) violation(subject string, within time.Duration) error {
 			return fmt.Errorf("no permissions violation for %q within %s (errors seen: %v)", subject, within, mc.seen)
 		}
 	}
+}
+
+// testContext is a context that ends after d or with the test.
+func testContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// readSeedFile reads one seed of the authority in dir.
+func readSeedFile(t *testing.T, dir, name string) nkeys.KeyPair {
+	t.Helper()
+	seed, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := nkeys.FromSeed([]byte(strings.TrimSpace(string(seed))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
 }

@@ -56,16 +56,7 @@ func (a *Authority) IssueMemberWithKey(m *tocsinv1.Member, user nkeys.KeyPair) (
 // service, provisioning): a TOCSIN user without restrictions, which may also
 // connect in-process. name is the user name the server logs.
 func (a *Authority) IssueService(name string) ([]byte, error) {
-	user, err := nkeys.CreateUser()
-	if err != nil {
-		return nil, fmt.Errorf("%w: generate user key: %v", ErrKeyMaterial, err)
-	}
-	uc, err := newUser(user, name, a.Account())
-	if err != nil {
-		return nil, err
-	}
-	uc.AllowedConnectionTypes.Add(jwt.ConnectionTypeStandard, jwt.ConnectionTypeInProcess)
-	return encodeCreds(uc, a.service, user)
+	return issueWithNewKey(name, a.Account(), a.service, func(*jwt.UserClaims) {})
 }
 
 // IssueSystemUser returns .creds for a system-account user that may push
@@ -75,18 +66,26 @@ func (a *Authority) IssueSystemUser(name string) ([]byte, error) {
 	if err := checkToken("system user name", name); err != nil {
 		return nil, err
 	}
+	return issueWithNewKey(name, a.SystemAccount(), a.sysSigner, func(uc *jwt.UserClaims) {
+		uc.Pub.Allow.Add(claimsUpdateSubject)
+		uc.Sub.Allow.Add(InboxPrefix(name) + ".>")
+	})
+}
+
+// issueWithNewKey signs, with signer, a user of account named name with a
+// new key, which may connect over TCP or in-process; shape adds its limits.
+func issueWithNewKey(name, account string, signer nkeys.KeyPair, shape func(*jwt.UserClaims)) ([]byte, error) {
 	user, err := nkeys.CreateUser()
 	if err != nil {
 		return nil, fmt.Errorf("%w: generate user key: %v", ErrKeyMaterial, err)
 	}
-	uc, err := newUser(user, name, a.SystemAccount())
+	uc, err := newUser(user, name, account)
 	if err != nil {
 		return nil, err
 	}
-	uc.Pub.Allow.Add(claimsUpdateSubject)
-	uc.Sub.Allow.Add(InboxPrefix(name) + ".>")
 	uc.AllowedConnectionTypes.Add(jwt.ConnectionTypeStandard, jwt.ConnectionTypeInProcess)
-	return encodeCreds(uc, a.sysSigner, user)
+	shape(uc)
+	return encodeCreds(uc, signer, user)
 }
 
 func newUser(user nkeys.KeyPair, name, account string) (*jwt.UserClaims, error) {

@@ -29,16 +29,7 @@ func decodeCreds(t *testing.T, creds []byte) (*jwt.UserClaims, nkeys.KeyPair) {
 }
 
 func TestIssuedCredentials(t *testing.T) {
-	a, err := auth.Init(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	members := testMembers()
-	jwts, err := a.AccountJWTs(members)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tocsin, orgs := decodeAccounts(t, jwts)
+	a, members, tocsin, orgs := initWithMembers(t)
 	for _, m := range members {
 		creds, pub, err := a.IssueMember(m)
 		if err != nil {

@@ -179,8 +179,7 @@ func (ac *authCluster) expectRefused(t *testing.T, actor string, row forbidden) 
 // broken connection.
 func TestServerAllowsWhatEachRoleNeeds(t *testing.T) {
 	ac := startAuthCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testContext(t, 60*time.Second)
 	readers := map[string]string{"st-mary": "patient-care", "ir-firm": "patient-care", "hhs-liaison": "federal"}
 	for actor, sector := range readers {
 		t.Run(actor+"/publish its own alert, receipt, sighting, aid, status", func(t *testing.T) {

@@ -141,8 +141,7 @@ func (u *cliUser) expectViolation(t *testing.T, subject string, args ...string) 
 // exit or a permissions violation.
 func (u *cliUser) run(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := testContext(t, 20*time.Second)
 	out, err := u.command(ctx, args...).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "Violation") {
 		t.Fatalf("nats %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -192,8 +191,7 @@ func TestStockNatsCLIIsRefusedTheForbiddenRows(t *testing.T) {
 		})
 	}
 	t.Run("allowed: publish, read its sector, read its router outcome", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+		ctx := testContext(t, 30*time.Second)
 		u.run(t, "pub", "tocsin.ingest.alert."+actor, "from the cli")
 		ingest, err := ac.svcJS.Stream(ctx, "INGEST")
 		if err != nil {

@@ -3,8 +3,6 @@ package auth_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,7 +11,6 @@ import (
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/auth"
@@ -62,8 +59,7 @@ func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
 // connection is closed and no node lets those credentials in again.
 func TestRevokedMemberIsCutOffOnEveryNode(t *testing.T) {
 	ac := startAuthCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testContext(t, 30*time.Second)
 	mary := ac.watchMember("st-mary", 1)
 	other := ac.watchMember(victim, 1)
 	if _, err := mary.js.Publish(ctx, "tocsin.ingest.alert.st-mary", []byte("before"), jetstream.WithMsgID("before")); err != nil {
@@ -114,8 +110,7 @@ func TestRevokedMemberIsCutOffOnEveryNode(t *testing.T) {
 // then reads health-it and no longer patient-care.
 func TestSectorChangeTakesEffectOnOpenConnection(t *testing.T) {
 	ac := startAuthCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testContext(t, 30*time.Second)
 	mary := ac.watchMember("st-mary", 1)
 	old, next := auth.SectorConsumer("st-mary", "patient-care"), auth.SectorConsumer("st-mary", "health-it")
 	if _, err := mary.js.Consumer(ctx, "SECTORS", old); err != nil {
@@ -155,8 +150,7 @@ func TestSectorChangeTakesEffectOnOpenConnection(t *testing.T) {
 // identity key never needs to be online).
 func TestPushAccountReportsWhoStoredItAndRefusals(t *testing.T) {
 	ac := startAuthCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testContext(t, 30*time.Second)
 	jwts, err := ac.a.AccountJWTs(ac.members)
 	if err != nil {
 		t.Fatal(err)
@@ -174,14 +168,7 @@ func TestPushAccountReportsWhoStoredItAndRefusals(t *testing.T) {
 	if err := auth.PushAccount(short, mary.nc, jwts[1]); !errors.Is(err, auth.ErrPush) {
 		t.Fatalf("push over a member connection: %v, want ErrPush", err)
 	}
-	seed, err := os.ReadFile(filepath.Join(ac.dir, auth.OperatorSeedFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	operator, err := nkeys.FromSeed([]byte(strings.TrimSpace(string(seed))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	operator := readSeedFile(t, ac.dir, auth.OperatorSeedFile)
 	claims, err := jwt.DecodeAccountClaims(jwts[1])
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -47,8 +46,7 @@ func TestApplyKeepsANewerPushedJWT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx := testContext(t, 5*time.Second)
 	// Issue times are in seconds: the newer JWT must carry a later one, as
 	// after a push followed by a restart with the old preloads.
 	old := a.InitialAccountJWTs()
