@@ -27,7 +27,9 @@ func memberServices() []memberService {
 		out = append(out,
 			// Looking up a consumer of the stream.
 			memberService{jsConsInfo + st + ".*", false},
-			// Pulling from a consumer: a batch is many messages.
+			// Pulling from a consumer: a batch is many messages. The server
+			// maps answers back for 2 minutes (its default response
+			// threshold), so a pull must expire sooner (nats.go: 30s).
 			memberService{jsConsNext + st + ".*", true},
 			// Acking, naking or terminating a delivered message (an ack
 			// sync gets one reply).

@@ -63,7 +63,7 @@ type Authority struct {
 	orgsJWT     string
 }
 
-// Init creates a new operator, system account and TOCSIN account and writes
+// Init creates a new operator, system account, TOCSIN and ORGS accounts and writes
 // them to dir (created 0700 if missing; every file 0600). It refuses to
 // overwrite an existing authority: key material is never replaced silently.
 func Init(dir string) (*Authority, error) {
