@@ -8,6 +8,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -64,7 +65,7 @@ func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, res 
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return nil, nil, err
 		}
-		e, err := r.dedupe.Get(ctx, k)
+		e, err := getExisting(ctx, r.dedupe, k)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -95,3 +96,20 @@ func (r *Router) indexIndicators(ctx context.Context, res *stix.Result, rec firs
 }
 
 func indicatorKey(id string) string { return "i." + id }
+
+// getExisting reads a key that a create just found to exist. A KV get may
+// be answered by a replica that has not applied the write yet, so "not
+// found" is retried for a moment.
+func getExisting(ctx context.Context, kv jetstream.KeyValue, key string) (jetstream.KeyValueEntry, error) {
+	for wait := 5 * time.Millisecond; ; wait *= 2 {
+		e, err := kv.Get(ctx, key)
+		if !errors.Is(err, jetstream.ErrKeyNotFound) || wait > time.Second {
+			return e, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}

@@ -28,6 +28,10 @@ type Options struct {
 	// ReadyTimeout bounds how long Main waits for the cluster to become
 	// ready (meta leader, streams current) before it gives up. Default 60s.
 	ReadyTimeout time.Duration
+	// ServiceCreds is the .creds file the node's own services connect with
+	// (tocsin init writes it). Node mode with authentication only; a dev
+	// cluster issues its own. Default "".
+	ServiceCreds string
 	// Router configures the router on every node. Default: alerts.Options{}.
 	Router alerts.Options
 	// OnReady, when set, is called once the cluster is ready. Default nil.

@@ -29,6 +29,8 @@ type Server struct {
 
 	cluster *broker.Cluster // dev mode
 	node    *broker.Node    // node mode
+	dev     *devAuth        // dev mode: keys, demo credentials
+	svcOpts []nats.Option   // how services connect (credentials)
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -72,11 +74,21 @@ func New(ctx context.Context, opts Options, log *zap.Logger) (*Server, error) {
 
 func (s *Server) startBroker(ctx context.Context) error {
 	if d := s.opts.Dev; d != nil {
+		dev, err := prepareDevAuth(d.DataDir)
+		if err != nil {
+			return err
+		}
+		opt, err := dev.serviceOption()
+		if err != nil {
+			return err
+		}
+		s.dev, s.svcOpts = dev, []nats.Option{opt}
 		c, err := broker.StartCluster(ctx, broker.ClusterOptions{
 			Nodes:        d.Nodes,
 			DataDir:      d.DataDir,
 			BasePort:     d.Port,
 			SyncInterval: d.SyncInterval,
+			Configure:    func(_ int, o *broker.NodeOptions) { o.Auth = dev.server },
 		}, s.log)
 		if err != nil {
 			return err
@@ -84,12 +96,31 @@ func (s *Server) startBroker(ctx context.Context) error {
 		s.cluster = c
 		return nil
 	}
+	if path := s.opts.ServiceCreds; path != "" {
+		s.svcOpts = []nats.Option{nats.UserCredentials(path)}
+	}
 	n, err := broker.NewNode(*s.opts.Node, s.log)
 	if err != nil {
 		return err
 	}
 	s.node = n
 	return nil
+}
+
+// account is the JetStream account the services and streams live in.
+func (s *Server) account() string {
+	if s.dev != nil {
+		return s.dev.authority.Account()
+	}
+	return "$G"
+}
+
+// CredsDir is where a dev cluster wrote the demo members' credentials.
+func (s *Server) CredsDir() string {
+	if s.dev == nil {
+		return ""
+	}
+	return s.dev.credsDir
 }
 
 // localNodes are the nodes running in this process.
@@ -186,7 +217,7 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 		}
 	}
 	for _, n := range s.localNodes() {
-		nc, err := serviceConn(n, "tocsin-service-"+n.Name())
+		nc, err := serviceConn(n, "tocsin-service-"+n.Name(), s.svcOpts...)
 		if err != nil {
 			return fmt.Errorf("service connection to node %q: %w", n.Name(), err)
 		}
@@ -234,12 +265,12 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 	}
 	s.setProblem("waiting for every stream to be current")
 	if s.cluster != nil {
-		if err := s.cluster.WaitStreams(rctx, "$G", broker.StreamNames()); err != nil {
+		if err := s.cluster.WaitStreams(rctx, s.account(), broker.StreamNames()); err != nil {
 			return s.notReady(err)
 		}
 	}
 	s.setProblem("starting services")
-	if err := s.startServices(rctx, errc); err != nil {
+	if err := s.startServices(rctx, ctx, errc); err != nil {
 		return s.notReady(err)
 	}
 	s.mu.Lock()

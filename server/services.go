@@ -98,9 +98,9 @@ func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string)
 }
 
 // startServices opens the registry and starts a router on every local
-// node's service connection. Routers run until ctx ends; their errors go to
-// errc.
-func (s *Server) startServices(ctx context.Context, errc chan<- error) error {
+// node's service connection: setup is bounded by ctx, the services run
+// until run ends; their errors go to errc.
+func (s *Server) startServices(ctx, run context.Context, errc chan<- error) error {
 	validator := newValidator(s.log)
 	for i, n := range s.localNodes() {
 		nc := s.conns[i]
@@ -126,10 +126,13 @@ func (s *Server) startServices(ctx context.Context, errc chan<- error) error {
 		s.services = append(s.services, &services{registry: reg, router: router})
 		s.mu.Unlock()
 		go func() {
-			if err := router.Run(ctx); err != nil && ctx.Err() == nil {
+			if err := router.Run(run); err != nil && run.Err() == nil {
 				errc <- fmt.Errorf("node %q: router: %w", n.Name(), err)
 			}
 		}()
+	}
+	if s.dev != nil {
+		return s.dev.admit(ctx, s.Registry(), s)
 	}
 	return nil
 }
@@ -145,8 +148,8 @@ func (s *Server) Registry() *members.Registry {
 	return s.services[0].registry
 }
 
-// serviceConn returns a new in-process connection to local node i with the
-// service's rights.
-func serviceConn(n *broker.Node, name string) (*nats.Conn, error) {
-	return nats.Connect("", nats.InProcessServer(n.Server()), nats.Name(name), nats.MaxReconnects(-1))
+// serviceConn returns a new in-process connection to node n with the
+// service's rights (opts carry its credentials).
+func serviceConn(n *broker.Node, name string, opts ...nats.Option) (*nats.Conn, error) {
+	return nats.Connect("", append([]nats.Option{nats.InProcessServer(n.Server()), nats.Name(name), nats.MaxReconnects(-1)}, opts...)...)
 }

@@ -51,6 +51,7 @@ on the same --data it comes back with every message.`,
 					fmt.Fprintf(g.stdout, "http            http://%s (healthz, readyz, status)\n", a)
 				}
 				fmt.Fprintf(g.stdout, "data            %s\n", abs)
+				fmt.Fprintf(g.stdout, "credentials     %s/<member>.creds (the demo members; admin.creds for tocsin status)\n", s.CredsDir())
 			})
 		},
 	}

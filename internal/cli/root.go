@@ -19,6 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/client"
 )
 
 // DefaultServer is the local dev cluster started by `tocsin dev`.
@@ -116,6 +119,9 @@ func (g *globals) connect(ctx context.Context, name string) (*nats.Conn, error) 
 			return nil, usageErr("--creds %q: %v", g.creds, err)
 		}
 		opts = append(opts, nats.UserCredentials(g.creds))
+		if member, err := client.MemberFromCreds(g.creds); err == nil {
+			opts = append(opts, nats.CustomInboxPrefix(auth.InboxPrefix(member)))
+		}
 	}
 	nc, err := nats.Connect(g.server, opts...)
 	if err != nil {

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// devAuth is operator-mode authentication for a dev cluster: the keys in
+// <data>/auth, a .creds file per demo member in <data>/creds, and the
+// account JWTs that admit them.
+type devAuth struct {
+	authority    *auth.Authority
+	members      []*tocsinv1.Member // the demo cast, with their keys
+	server       *auth.ServerAuth
+	serviceCreds []byte
+	credsDir     string
+}
+
+// prepareDevAuth creates (first run) or loads (later runs) the dev
+// cluster's keys and the demo members' credentials. Credentials already
+// on disk are kept, so a restarted dev cluster admits the same agents.
+func prepareDevAuth(dataDir string) (*devAuth, error) {
+	a, err := auth.LoadOrInit(filepath.Join(dataDir, "auth"))
+	if err != nil {
+		return nil, fmt.Errorf("dev keys: %w", err)
+	}
+	cast, err := members.DemoSeed()
+	if err != nil {
+		return nil, err
+	}
+	d := &devAuth{authority: a, members: cast, credsDir: filepath.Join(dataDir, "creds")}
+	if err := os.MkdirAll(d.credsDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creds dir: %w", err)
+	}
+	for _, m := range cast {
+		if err := d.ensureCreds(m); err != nil {
+			return nil, err
+		}
+	}
+	jwts, err := a.AccountJWTs(cast)
+	if err != nil {
+		return nil, fmt.Errorf("dev account JWTs: %w", err)
+	}
+	d.server = a.ServerAuth(jwts)
+	if d.serviceCreds, err = a.IssueService("tocsin-dev"); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// CredsPath is where member id's credentials are written.
+func (d *devAuth) CredsPath(id string) string { return filepath.Join(d.credsDir, id+".creds") }
+
+// ensureCreds issues m's credentials unless its file exists, and sets m's
+// signing key to the key of that file.
+func (d *devAuth) ensureCreds(m *tocsinv1.Member) error {
+	path := d.CredsPath(m.GetId())
+	data, err := os.ReadFile(path)
+	var pub string
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		creds, p, err := d.authority.IssueMember(m)
+		if err != nil {
+			return fmt.Errorf("credentials of %s: %w", m.GetId(), err)
+		}
+		if err := os.WriteFile(path, creds, 0o600); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		pub = p
+	case err != nil:
+		return fmt.Errorf("read %s: %w", path, err)
+	default:
+		kp, err := jwt.ParseDecoratedNKey(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w; delete it to have it issued again", path, err)
+		}
+		if pub, err = kp.PublicKey(); err != nil {
+			return err
+		}
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	m.Keys = []*tocsinv1.SigningKey{{PublicKey: pub, NotBefore: timestamppb.New(info.ModTime().Add(-time.Minute))}}
+	return nil
+}
+
+// serviceOption is the credentials option of the services' connections.
+func (d *devAuth) serviceOption() (nats.Option, error) {
+	return auth.CredsOption(d.serviceCreds)
+}
+
+// admit seeds the registry with the cast and creates each member's
+// consumers, so that agents can start reading at once.
+func (d *devAuth) admit(ctx context.Context, reg *members.Registry, s *Server) error {
+	if _, err := reg.Seed(ctx, d.members); err != nil {
+		return fmt.Errorf("seed demo members: %w", err)
+	}
+	for _, m := range d.members {
+		if err := auth.EnsureConsumers(ctx, s.js, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
