@@ -1,7 +1,7 @@
 # Tocsin's build. Everything it needs comes from go.mod, tools/go.mod and
 # ../shared (the pinned STIX schemas): no tool has to be installed by hand.
 GO        ?= go
-BUF       := $(GO) tool -modfile=tools/go.mod buf
+BUF       := $(GO) tool -modfile=$(CURDIR)/tools/go.mod buf
 BIN       := bin/tocsin
 DATA      ?= .dev
 FUZZTIME  ?= 5s

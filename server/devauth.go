@@ -116,4 +116,3 @@ func (d *devAuth) admit(ctx context.Context, reg *members.Registry, s *Server) e
 	}
 	return nil
 }
-
