@@ -1,0 +1,245 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+	"google.golang.org/protobuf/proto"
+)
+
+// Reason codes of quarantined messages that are not rejection codes (those
+// are spelled as codes.Name spells them: "bad-signature", "unknown-sender").
+const (
+	// ReasonTLP: the effective TLP does not allow this copy: RED or
+	// AMBER+STRICT on a sector subject.
+	ReasonTLP = "tlp-not-allowed"
+	// ReasonNotAddressed: the copy reached this member although the message
+	// does not address it (a sector or a recipient it did not name).
+	ReasonNotAddressed = "not-addressed"
+	// ReasonWrongSector: a sector copy of a sector this member is not in.
+	ReasonWrongSector = "wrong-sector"
+	// ReasonWrongLane: the copy's lane is not the message's.
+	ReasonWrongLane = "wrong-lane"
+	// ReasonUnexpectedKind: a kind of message that never travels on this
+	// subject.
+	ReasonUnexpectedKind = "unexpected-kind"
+)
+
+// refusal is a definitive reason to quarantine a message.
+type refusal struct {
+	code string
+	msg  string
+}
+
+func (r *refusal) Error() string { return r.code + ": " + r.msg }
+
+func refuse(code, format string, v ...any) *refusal {
+	return &refusal{code: code, msg: fmt.Sprintf(format, v...)}
+}
+
+// refusalOf turns a coded error (envelope, tlp) into a refusal.
+func refusalOf(err error) *refusal {
+	return &refusal{code: codes.Name(codes.Of(err)), msg: err.Error()}
+}
+
+// destination is where a routed copy was delivered.
+type destination struct {
+	sector, lane string // a sector copy
+	inbox        string // a direct copy
+}
+
+func parseDestination(subject string) (destination, bool) {
+	t := strings.Split(subject, ".")
+	switch {
+	case len(t) == 4 && t[0] == subjects.Prefix && t[1] == "sector":
+		return destination{sector: t[2], lane: t[3]}, true
+	case len(t) == 3 && t[0] == subjects.Prefix && t[1] == "inbox":
+		return destination{inbox: t[2]}, true
+	}
+	return destination{}, false
+}
+
+// checker verifies what reaches a member before any sink sees it.
+type checker struct {
+	me        string
+	sectors   map[string]bool // every sector the member is in
+	dir       *directory
+	verifier  *envelope.Verifier
+	validator *stix.Validator
+}
+
+// check verifies one routed copy and returns its record. A *refusal is
+// definitive (quarantine it); any other error is transient (retry later).
+func (c *checker) check(ctx context.Context, subject string, seq uint64, data []byte) (*Record, error) {
+	dest, ok := parseDestination(subject)
+	if !ok {
+		return nil, refuse(ReasonUnexpectedKind, "a message on %q, which is neither a sector nor an inbox subject", subject)
+	}
+	env, err := envelope.Decode(data, 0)
+	if err != nil {
+		return nil, refusalOf(err)
+	}
+	payload, err := envelope.PayloadFor(env.GetKind())
+	if err != nil {
+		return nil, refusalOf(err)
+	}
+	sender, err := c.open(ctx, env, payload)
+	if err != nil {
+		return nil, err
+	}
+	rec := newRecord(env, sender, subject, seq)
+	switch p := payload.(type) {
+	case *tocsinv1.Alert:
+		err = c.checkAlert(dest, sender, p, rec)
+	case *tocsinv1.Advisory:
+		err = c.checkAdvisory(dest, sender, p, rec)
+	case *tocsinv1.SightingSummary:
+		err = c.checkSummary(dest, sender, p, rec)
+	case *tocsinv1.AidRequest, *tocsinv1.AidOffer, *tocsinv1.AidDecision:
+		if dest.inbox != c.me {
+			return nil, refuse(ReasonUnexpectedKind, "a %s message on %s; aid messages come only to the addressee's inbox", rec.Kind, subject)
+		}
+		rec.fillPayload(p)
+	default:
+		return nil, refuse(ReasonUnexpectedKind, "a %s message on %s, where none is ever routed", rec.Kind, subject)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// open verifies env and decodes its payload. A sender or key the directory
+// copy does not know, or a key not valid at the message's time, may be a
+// change made since the copy was fetched: the copy is refreshed (at most
+// once per minRefresh) and the message checked again. When the directory
+// cannot be fetched the failure is transient: the message is retried, not
+// quarantined.
+func (c *checker) open(ctx context.Context, env *tocsinv1.Envelope, payload proto.Message) (*tocsinv1.Member, error) {
+	for attempt := 0; ; attempt++ {
+		sender, err := c.verifier.Open(ctx, env, payload)
+		if err == nil {
+			return sender, nil
+		}
+		code := codes.Of(err)
+		if code == tocsinv1.RejectionCode_REJECTION_CODE_UNSPECIFIED {
+			return nil, err
+		}
+		stale := code == tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_SENDER || code == tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_KEY ||
+			code == tocsinv1.RejectionCode_REJECTION_CODE_KEY_NOT_VALID
+		if !stale || attempt > 0 {
+			return nil, refusalOf(err)
+		}
+		refreshed, fresh, ferr := c.dir.refreshIfOld(ctx)
+		if !fresh {
+			return nil, fmt.Errorf("verify %s: %v, and the member directory cannot be refreshed: %w", env.GetId(), err, ferr)
+		}
+		if !refreshed {
+			return nil, refusalOf(err)
+		}
+	}
+}
+
+// effective returns the effective TLP of a message: the most restrictive
+// of its own level and of every TLP marking in its STIX bundle. A bundle
+// whose markings cannot be resolved is refused: the TLP is never guessed.
+func (c *checker) effective(own tocsinv1.TLP, bundle []byte) (tlp.Level, error) {
+	level, err := tlp.FromProto(own)
+	if err != nil {
+		return 0, refuse(codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_TLP), "%v", err)
+	}
+	if len(bundle) == 0 {
+		return level, nil
+	}
+	res, err := c.validator.ValidateBundle(bundle)
+	if err != nil {
+		return 0, refuse(stix.CodeInvalidBundle, "%v", err)
+	}
+	for _, p := range res.Problems {
+		switch p.Code {
+		case stix.CodeInvalidBundle, stix.CodeOversized, stix.CodeUnknownMarking:
+			return 0, refuse(p.Code, "the STIX bundle's TLP cannot be determined: %s", p.Message)
+		}
+	}
+	return tlp.Max(level, res.TLP), nil
+}
+
+// sectorCopy checks a copy delivered on a sector subject: a sector of this
+// member, the message's own lane, a TLP that may go to a sector, and a
+// sector the sender addressed (every sector for CLEAR and GREEN without
+// any). An amendment goes wherever the alert it amends went, so its own
+// sectors are not checked.
+func (c *checker) sectorCopy(d destination, level tlp.Level, lane string, addressed []string, amendment bool) error {
+	switch {
+	case !c.sectors[d.sector]:
+		return refuse(ReasonWrongSector, "a copy for sector %s, which %s is not in", d.sector, c.me)
+	case d.lane != lane:
+		return refuse(ReasonWrongLane, "a %s message on the %s lane", lane, d.lane)
+	case !level.AllowsSectorSubjects():
+		return refuse(ReasonTLP, "a %s message on sector subject %s; %s goes only to named recipients", level.Label(), d.sector, level.Label())
+	case amendment, len(addressed) == 0 && level <= tlp.Green, slices.Contains(addressed, d.sector):
+		return nil
+	}
+	return refuse(ReasonNotAddressed, "a copy for sector %s, but the message addresses %s", d.sector, strings.Join(addressed, ", "))
+}
+
+func (c *checker) checkAlert(d destination, sender *tocsinv1.Member, a *tocsinv1.Alert, rec *Record) error {
+	if !members.HasRole(sender, tocsinv1.Role_ROLE_MEMBER) && !members.HasRole(sender, tocsinv1.Role_ROLE_RESPONDER) &&
+		!members.HasRole(sender, tocsinv1.Role_ROLE_LIAISON) {
+		return refuse(codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED), "%s has no role that may publish alerts", sender.GetId())
+	}
+	level, err := c.effective(a.GetTlp(), a.GetStixBundle())
+	if err != nil {
+		return err
+	}
+	rec.fillAlert(a)
+	rec.TLP = level.String()
+	amendment := a.GetAmends() != ""
+	if d.inbox != "" {
+		if d.inbox != c.me || (!amendment && !slices.Contains(a.GetRecipients(), c.me)) {
+			return refuse(ReasonNotAddressed, "a direct copy in %s's inbox of an alert that does not name %s as a recipient", d.inbox, c.me)
+		}
+		return nil
+	}
+	return c.sectorCopy(d, level, alerts.LaneName(a.GetLane()), a.GetSectors(), amendment)
+}
+
+func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsinv1.Advisory, rec *Record) error {
+	if !members.HasRole(sender, tocsinv1.Role_ROLE_LIAISON) {
+		return refuse(codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED), "only the liaison publishes advisories; %s is not a liaison", sender.GetId())
+	}
+	if d.inbox != "" {
+		return refuse(ReasonNotAddressed, "an advisory in an inbox; advisories go to sectors")
+	}
+	level, err := c.effective(a.GetTlp(), a.GetStixBundle())
+	if err != nil {
+		return err
+	}
+	rec.fillAdvisory(a)
+	rec.TLP = level.String()
+	return c.sectorCopy(d, level, alerts.LaneName(a.GetLane()), a.GetSectors(), false)
+}
+
+func (c *checker) checkSummary(d destination, sender *tocsinv1.Member, s *tocsinv1.SightingSummary, rec *Record) error {
+	if !members.HasRole(sender, tocsinv1.Role_ROLE_SERVICE) {
+		return refuse(codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED), "sighting summaries come from Tocsin's services; %s is not one", sender.GetId())
+	}
+	rec.fillSummary(s, d.lane)
+	switch {
+	case d.inbox != "" && d.inbox != c.me:
+		return refuse(ReasonNotAddressed, "a summary in %s's inbox", d.inbox)
+	case d.inbox == "" && (!c.sectors[d.sector] || s.GetSector() != d.sector):
+		return refuse(ReasonWrongSector, "a summary for sector %q on sector subject %s", s.GetSector(), d.sector)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tocsin-project/tocsin/members"
+)
+
+// ErrOptions is wrapped by every problem New finds in its Options.
+var ErrOptions = errors.New("invalid agent options")
+
+// Which messages get a delivered receipt (Options.Receipts).
+const (
+	// ReceiptsAll: every alert and advisory written to the sinks (default).
+	ReceiptsAll = "all"
+	// ReceiptsAdvisories: advisories only.
+	ReceiptsAdvisories = "advisories"
+	// ReceiptsNone: none.
+	ReceiptsNone = "none"
+)
+
+// Options configures an Agent.
+type Options struct {
+	// CredsFile is the member's .creds file: the member id is its user
+	// JWT's name, the receipts are signed with its seed. Required.
+	CredsFile string
+	// Servers are the cluster URLs, comma-separated. Required.
+	Servers string
+	// Sectors are the sectors to receive. Default: every sector of the
+	// member (from the directory). Each must be one of the member's.
+	Sectors []string
+	// Lanes are the lanes written to the sinks. Default: every lane.
+	// Messages of other lanes are acknowledged without being written (the
+	// consumers are per sector, so lanes are filtered here).
+	Lanes []string
+	// Sinks receive every verified message. At least one. The agent
+	// closes them when Run returns.
+	Sinks []Sink
+	// StateDir holds the agent's own state: the last stream sequence
+	// written per consumer, the outbox, the quarantine file, the saved
+	// member directory, the lock. Required; one agent per directory.
+	StateDir string
+	// HTTPAddr is the local HTTP endpoint (/healthz, /alerts, POST
+	// /receipt, POST /sighting). Default "" (none); a bare ":PORT" binds
+	// loopback.
+	HTTPAddr string
+	// Receipts is which messages get a delivered receipt: ReceiptsAll (the
+	// default), ReceiptsAdvisories or ReceiptsNone.
+	Receipts string
+	// Batch is the most messages one pull of one consumer fetches (and so
+	// the most unacknowledged at once per consumer). Default 256.
+	Batch int
+	// FetchWait is how long an idle pull waits for messages before it is
+	// renewed. Default 30s; heartbeats every FetchWait/6 (at most 5s)
+	// detect a lost consumer sooner.
+	FetchWait time.Duration
+	// DirectoryRefresh is how often the member directory is fetched again.
+	// Default 5m.
+	DirectoryRefresh time.Duration
+	// Recent is how many of the last records GET /alerts can show.
+	// Default 100.
+	Recent int
+	// Status receives one line per change of the agent's state
+	// (connected, catching up N messages, live, ...). Default: none (the
+	// same lines go to the logger at info level).
+	Status io.Writer
+	// Vocabulary names the lanes Lanes is checked against. Default
+	// members.DefaultVocabulary().
+	Vocabulary members.Vocabulary
+	// Name names the connection in the server's monitoring. Default
+	// "tocsin agent".
+	Name string
+	// NATS are extra connection options.
+	NATS []nats.Option
+}
+
+// withDefaults fills the zero fields and checks the others.
+func (o Options) withDefaults() (Options, error) {
+	bad := func(format string, v ...any) (Options, error) {
+		return o, fmt.Errorf("%w: %s", ErrOptions, fmt.Sprintf(format, v...))
+	}
+	switch {
+	case o.CredsFile == "":
+		return bad("a .creds file is required (--creds)")
+	case o.Servers == "":
+		return bad("the cluster's URLs are required (--server)")
+	case o.StateDir == "":
+		return bad("a state directory is required (--state)")
+	case len(o.Sinks) == 0:
+		return bad("at least one sink is required (--sink jsonl:PATH, webhook:URL or stix-dir:DIR)")
+	case o.Batch < 0 || o.FetchWait < 0 || o.DirectoryRefresh < 0 || o.Recent < 0:
+		return bad("Batch, FetchWait, DirectoryRefresh and Recent cannot be negative; use 0 for the defaults")
+	}
+	switch o.Receipts {
+	case "":
+		o.Receipts = ReceiptsAll
+	case ReceiptsAll, ReceiptsAdvisories, ReceiptsNone:
+	default:
+		return bad("receipts %q: use all, advisories or none", o.Receipts)
+	}
+	if len(o.Vocabulary.Lanes) == 0 {
+		o.Vocabulary = members.DefaultVocabulary()
+	}
+	for _, l := range o.Lanes {
+		if err := o.Vocabulary.CheckLane(l); err != nil {
+			return bad("lane: %v", err)
+		}
+	}
+	if o.HTTPAddr != "" {
+		host, port, err := net.SplitHostPort(o.HTTPAddr)
+		if err != nil {
+			return bad("http address %q: %v; use HOST:PORT or :PORT", o.HTTPAddr, err)
+		}
+		if host == "" {
+			o.HTTPAddr = net.JoinHostPort("127.0.0.1", port)
+		}
+	}
+	if o.Batch == 0 {
+		o.Batch = 256
+	}
+	if o.FetchWait == 0 {
+		o.FetchWait = 30 * time.Second
+	}
+	if o.FetchWait < 600*time.Millisecond {
+		return bad("FetchWait %s is too short; use at least 600ms", o.FetchWait)
+	}
+	if o.DirectoryRefresh == 0 {
+		o.DirectoryRefresh = 5 * time.Minute
+	}
+	if o.Recent == 0 {
+		o.Recent = 100
+	}
+	if o.Name == "" {
+		o.Name = "tocsin agent"
+	}
+	return o, nil
+}
+
+// heartbeat is the idle heartbeat of a pull.
+func (o Options) heartbeat() time.Duration { return min(o.FetchWait/6, 5*time.Second) }

@@ -1,0 +1,264 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/auth"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// reader reads one consumer into the sinks.
+type reader struct {
+	a   *Agent
+	c   auth.Consumer
+	pos *position
+	log *zap.Logger
+}
+
+// errRetry is wrapped when a batch stopped on a transient failure.
+var errRetry = errors.New("batch interrupted")
+
+// runConsumer reads consumer c until ctx ends, binding it again (and
+// having it re-created when its node is gone) after every interruption.
+func (a *Agent) runConsumer(ctx context.Context, c auth.Consumer) {
+	pos, err := loadPosition(a.opts.StateDir, c.Name)
+	if err != nil {
+		a.log.Error("cannot read the consumer's position; starting from the consumer's own", zap.String("consumer", c.Name), zap.Error(err))
+		pos = &position{path: "", last: 0}
+	}
+	r := &reader{a: a, c: c, pos: pos, log: a.log.With(zap.String("consumer", c.Name))}
+	a.status.bound(c.Name, false, 0)
+	b := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	for ctx.Err() == nil {
+		cons, err := r.bind(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Info("consumer not available; will retry", zap.Error(err))
+				b.wait(ctx)
+			}
+			continue
+		}
+		b.reset()
+		err = r.pull(ctx, cons)
+		a.status.bound(c.Name, false, 0)
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Info("consumer interrupted; binding it again", zap.Error(err))
+		b.wait(ctx)
+	}
+}
+
+// bind looks the consumer up. A consumer that does not exist, or whose
+// node is gone, is created again by the cluster's service from the
+// position after the last message this agent wrote.
+func (r *reader) bind(ctx context.Context) (jetstream.Consumer, error) {
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		cons, err := r.a.js.Consumer(cctx, r.c.Stream, r.c.Name)
+		cancel()
+		if err == nil {
+			info := cons.CachedInfo()
+			r.a.status.bound(r.c.Name, true, info.NumPending+uint64(info.NumAckPending))
+			return cons, nil
+		}
+		var apiErr *jetstream.APIError
+		lost := errors.Is(err, jetstream.ErrConsumerNotFound) || (errors.As(err, &apiErr) && apiErr.ErrorCode == consumerOffline)
+		if !lost || attempt > 0 {
+			return nil, err
+		}
+		if err := r.recreate(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// recreate asks the service for the consumer, from the last position + 1.
+func (r *reader) recreate(ctx context.Context) error {
+	req, _ := json.Marshal(consumerRequest{Name: r.c.Name, StartSeq: r.pos.last + 1})
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	msg, err := r.a.cl.Conn().RequestWithContext(cctx, ConsumerSubject(r.a.member), req)
+	if err != nil {
+		return fmt.Errorf("ask for consumer %s: %w", r.c.Name, err)
+	}
+	var rep consumerReply
+	if err := json.Unmarshal(msg.Data, &rep); err != nil {
+		return fmt.Errorf("ask for consumer %s: the answer does not decode: %w", r.c.Name, err)
+	}
+	switch rep.Action {
+	case "":
+		return fmt.Errorf("consumer %s: %s", r.c.Name, rep.Error)
+	case "recreated":
+		r.a.status.say("consumer %s was lost with its node; re-created from stream sequence %d", r.c.Name, rep.StartSeq)
+	case "created":
+		r.a.status.say("consumer %s created from stream sequence %d", r.c.Name, rep.StartSeq)
+	}
+	return nil
+}
+
+// pull fetches and handles batches until something interrupts it.
+func (r *reader) pull(ctx context.Context, cons jetstream.Consumer) error {
+	for {
+		batch, err := cons.Fetch(r.a.opts.Batch, jetstream.FetchMaxWait(r.a.opts.FetchWait), jetstream.FetchHeartbeat(r.a.opts.heartbeat()),
+			jetstream.FetchContext(ctx))
+		if err != nil {
+			return err
+		}
+		if err := r.drain(ctx, batch); err != nil {
+			return err
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// drain handles the messages of one pull as they arrive: whatever has
+// arrived is handled together as soon as the next one is not there yet, so
+// a lone flash alert is written at once and a backlog in large groups.
+func (r *reader) drain(ctx context.Context, batch jetstream.MessageBatch) error {
+	msgs := batch.Messages()
+	var group []jetstream.Msg
+	for {
+		var m jetstream.Msg
+		var ok bool
+		if len(group) == 0 {
+			m, ok = <-msgs
+		} else {
+			select {
+			case m, ok = <-msgs:
+			default:
+				if err := r.handle(ctx, group); err != nil {
+					nakAll(msgs)
+					return err
+				}
+				group = group[:0]
+				continue
+			}
+		}
+		if !ok {
+			if len(group) == 0 {
+				return nil
+			}
+			return r.handle(ctx, group)
+		}
+		group = append(group, m)
+	}
+}
+
+// nakAll gives back what else arrives in an interrupted pull.
+func nakAll(msgs <-chan jetstream.Msg) {
+	for m := range msgs {
+		_ = m.NakWithDelay(time.Second)
+	}
+}
+
+// handle verifies a group of messages, writes the good ones to every sink
+// and queues their receipts, quarantines the bad ones, records the
+// position and only then acknowledges. A transient failure stops the group
+// where it happened: what came before is finished, the rest is given back.
+func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
+	a := r.a
+	var recs []*Record
+	var bad []QuarantineEntry
+	done := len(group)
+	var stop error
+	for i, m := range group {
+		meta, err := m.Metadata()
+		if err != nil || meta.Sequence.Stream <= r.pos.last {
+			continue // already written (a redelivery), or not a stream message
+		}
+		if d, _ := parseDestination(m.Subject()); d.lane != "" && !a.laneWanted(d.lane) {
+			continue
+		}
+		rec, err := a.chk.check(ctx, m.Subject(), meta.Sequence.Stream, m.Data())
+		var rf *refusal
+		switch {
+		case errors.As(err, &rf):
+			bad = append(bad, QuarantineEntry{Time: time.Now().UTC(), Reason: rf.code, Message: rf.msg, Subject: m.Subject(),
+				Stream: meta.Stream, Seq: meta.Sequence.Stream, MsgID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()})
+			r.log.Warn("message quarantined", zap.String("reason", rf.code), zap.String("why", rf.msg), zap.Uint64("seq", meta.Sequence.Stream))
+		case err != nil:
+			done, stop = i, fmt.Errorf("%w at stream sequence %d: %v", errRetry, meta.Sequence.Stream, err)
+		case a.laneWanted(rec.Lane):
+			rec.Received = time.Now().UTC()
+			recs = append(recs, rec)
+		}
+		if stop != nil {
+			break
+		}
+	}
+	if err := r.write(ctx, recs, bad); err != nil {
+		for _, m := range group {
+			_ = m.NakWithDelay(time.Second)
+		}
+		return err
+	}
+	if done > 0 {
+		meta, _ := group[done-1].Metadata()
+		if meta != nil {
+			if err := r.pos.save(meta.Sequence.Stream); err != nil {
+				r.log.Warn("cannot save the consumer's position", zap.Error(err))
+			}
+			a.status.progress(r.c.Name, r.pos.last, meta.NumPending, len(recs), len(bad))
+		}
+	}
+	for _, m := range group[:done] {
+		_ = m.Ack()
+	}
+	for _, m := range group[done:] {
+		_ = m.NakWithDelay(time.Second)
+	}
+	return stop
+}
+
+// write puts a group's records into every sink and the quarantine, and
+// queues their receipts, all durably.
+func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntry) error {
+	a := r.a
+	if err := a.quarantine.write(bad); err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	for _, s := range a.opts.Sinks {
+		if err := s.Write(ctx, recs); err != nil {
+			return fmt.Errorf("sink %s: %w", s.Name(), err)
+		}
+	}
+	var receipts []*tocsinv1.Envelope
+	for _, rec := range recs {
+		if !rec.receipted || a.opts.Receipts == ReceiptsNone || (a.opts.Receipts == ReceiptsAdvisories && rec.Kind != "advisory") {
+			continue
+		}
+		if !a.receipted.add(rec.ID) {
+			continue
+		}
+		env, err := a.cl.Signer().Seal(tocsinv1.Kind_KIND_RECEIPT, NewReceipt(rec.ID, tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, ""))
+		if err != nil {
+			return err
+		}
+		receipts = append(receipts, env)
+	}
+	if err := a.out.add(receipts...); err != nil {
+		return err
+	}
+	a.recent.add(recs)
+	if a.onWrite != nil {
+		a.onWrite(recs)
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// ServiceOptions configures a Service. The zero value is the default.
+type ServiceOptions struct {
+	// DirectoryTTL is how long a listing of the registry is reused for
+	// directory requests. Default 2s.
+	DirectoryTTL time.Duration
+	// Timeout bounds the JetStream calls of one consumer request. Default 10s.
+	Timeout time.Duration
+}
+
+// ServiceDeps are what a Service works with.
+type ServiceDeps struct {
+	// Conn is a service connection (unrestricted in the TOCSIN account).
+	Conn *nats.Conn
+	// JS is a JetStream context on Conn.
+	JS jetstream.JetStream
+	// Registry is the member registry.
+	Registry *members.Registry
+}
+
+// Service answers agents' requests on every node: the public directory
+// (DirectorySubject) and the re-creation of a lost consumer
+// (ConsumerSubject). Each node runs one; they share a queue group.
+type Service struct {
+	d    ServiceDeps
+	opts ServiceOptions
+	log  *zap.Logger
+
+	// slots bounds the requests handled at once.
+	slots chan struct{}
+
+	mu      sync.Mutex
+	listing []*tocsinv1.Member
+	listed  time.Time
+}
+
+// NewService checks deps and returns a Service; see Run.
+func NewService(d ServiceDeps, opts ServiceOptions, log *zap.Logger) (*Service, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if d.Conn == nil || d.JS == nil || d.Registry == nil {
+		return nil, errors.New("agent service: Conn, JS and Registry are required")
+	}
+	if opts.DirectoryTTL < 0 || opts.Timeout < 0 {
+		return nil, errors.New("agent service: DirectoryTTL and Timeout cannot be negative; use 0 for the defaults")
+	}
+	if opts.DirectoryTTL == 0 {
+		opts.DirectoryTTL = 2 * time.Second
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	return &Service{d: d, opts: opts, log: log.Named("agent-svc"), slots: make(chan struct{}, 16)}, nil
+}
+
+// Run answers requests until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	// Handlers run in their own goroutines (at most cap(slots) at once):
+	// re-creating consumers after a node loss comes in bursts. Those still
+	// running when ctx ends finish on their own, quickly: their calls use ctx.
+	handle := func(h func(context.Context, *nats.Msg)) nats.MsgHandler {
+		return func(m *nats.Msg) {
+			select {
+			case s.slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				defer func() { <-s.slots }()
+				h(ctx, m)
+			}()
+		}
+	}
+	dir, err := s.d.Conn.QueueSubscribe(DirectorySubject, serviceQueue, handle(s.directory))
+	if err != nil {
+		return fmt.Errorf("agent service: subscribe %s: %w", DirectorySubject, err)
+	}
+	defer dir.Unsubscribe()
+	cons, err := s.d.Conn.QueueSubscribe(consumerSubjectAll, serviceQueue, handle(s.consumer))
+	if err != nil {
+		return fmt.Errorf("agent service: subscribe %s: %w", consumerSubjectAll, err)
+	}
+	defer cons.Unsubscribe()
+	<-ctx.Done()
+	return nil
+}
+
+// members returns the registry's records, listed at most once per TTL.
+func (s *Service) members(ctx context.Context) ([]*tocsinv1.Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listing != nil && time.Since(s.listed) < s.opts.DirectoryTTL {
+		return s.listing, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	all, err := s.d.Registry.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*tocsinv1.Member, 0, len(all))
+	for _, m := range all {
+		out = append(out, members.PublicView(m))
+	}
+	s.listing, s.listed = out, time.Now()
+	return out, nil
+}
+
+// directory answers one page of the public directory.
+func (s *Service) directory(ctx context.Context, m *nats.Msg) {
+	var req directoryRequest
+	if len(m.Data) > 0 {
+		if err := json.Unmarshal(m.Data, &req); err != nil {
+			s.refuse(m, "the request is not JSON {\"after\": \"<member id>\"}")
+			return
+		}
+	}
+	all, err := s.members(ctx)
+	if err != nil {
+		s.log.Warn("directory listing failed", zap.Error(err))
+		s.refuse(m, "the member registry cannot be read right now; try again")
+		return
+	}
+	from, _ := slices.BinarySearchFunc(all, req.After, func(m *tocsinv1.Member, id string) int { return strings.Compare(m.GetId(), id) })
+	if from < len(all) && all[from].GetId() == req.After {
+		from++
+	}
+	page, n, err := encodeMembers(all[from:], maxDirectoryPage)
+	if err != nil {
+		s.refuse(m, "the directory does not encode")
+		return
+	}
+	reply := nats.NewMsg(m.Reply)
+	reply.Data = page
+	if from+n < len(all) {
+		reply.Header.Set(headerNext, all[from+n-1].GetId())
+	}
+	_ = m.RespondMsg(reply)
+}
+
+// refuse answers a request with an error the caller can show.
+func (s *Service) refuse(m *nats.Msg, reason string) {
+	reply := nats.NewMsg(m.Reply)
+	reply.Header.Set(headerError, reason)
+	_ = m.RespondMsg(reply)
+}
+
+// consumer answers a request to create one of a member's consumers again.
+func (s *Service) consumer(ctx context.Context, m *nats.Msg) {
+	member := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	rep := s.ensureConsumer(ctx, member, m.Data)
+	if rep.Error != "" {
+		s.log.Warn("consumer request refused", zap.String("member", member), zap.String("reason", rep.Error))
+	}
+	data, _ := json.Marshal(rep)
+	_ = m.Respond(data)
+}
+
+// consumerOffline is the JetStream error code of a consumer whose every
+// replica is on nodes that are down ("consumer is offline").
+const consumerOffline jetstream.ErrorCode = 10119
+
+// ensureConsumer makes the named consumer of member exist: a healthy one
+// is left alone, a missing one is created, one whose node is gone is
+// deleted and created again, from the sequence the agent asked for.
+func (s *Service) ensureConsumer(ctx context.Context, member string, body []byte) consumerReply {
+	var req consumerRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return consumerReply{Error: "the request is not JSON {\"name\": ..., \"start_seq\": ...}"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	rec, err := s.d.Registry.Member(ctx, member)
+	if errors.Is(err, members.ErrNotFound) || (err == nil && rec.GetRevokedAt() != nil) {
+		return consumerReply{Error: fmt.Sprintf("%q is not an active member", member)}
+	}
+	if err != nil {
+		return consumerReply{Error: "the member registry cannot be read right now; try again"}
+	}
+	i := slices.IndexFunc(auth.Consumers(rec), func(c auth.Consumer) bool { return c.Name == req.Name })
+	if i < 0 {
+		return consumerReply{Error: fmt.Sprintf("%q is not one of %s's consumers", req.Name, member)}
+	}
+	c := auth.Consumers(rec)[i]
+	_, err = s.d.JS.Consumer(ctx, c.Stream, c.Name)
+	var apiErr *jetstream.APIError
+	switch {
+	case err == nil:
+		return consumerReply{Action: "exists"}
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		return s.create(ctx, member, c, req.StartSeq, "created")
+	case errors.As(err, &apiErr) && apiErr.ErrorCode == consumerOffline:
+		if err := s.d.JS.DeleteConsumer(ctx, c.Stream, c.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return consumerReply{Error: fmt.Sprintf("delete offline consumer %s: %v; try again", c.Name, err)}
+		}
+		return s.create(ctx, member, c, req.StartSeq, "recreated")
+	default:
+		return consumerReply{Error: fmt.Sprintf("consumer %s: %v; try again", c.Name, err)}
+	}
+}
+
+// create creates consumer c of member from startSeq.
+func (s *Service) create(ctx context.Context, member string, c auth.Consumer, startSeq uint64, action string) consumerReply {
+	_, err := s.d.JS.CreateConsumer(ctx, c.Stream, ConsumerConfig(member, c, startSeq))
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		return consumerReply{Action: "exists"}
+	}
+	if err != nil {
+		return consumerReply{Error: fmt.Sprintf("create consumer %s: %v; try again", c.Name, err)}
+	}
+	s.log.Info("member consumer "+action, zap.String("member", member), zap.String("consumer", c.Name), zap.Uint64("start_seq", startSeq))
+	return consumerReply{Action: action, StartSeq: startSeq}
+}
