@@ -1,0 +1,160 @@
+package mutualaid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Headers on the copies the service puts in members' inboxes, besides
+// alerts.HeaderKind and alerts.HeaderTLP. They are hints for filtering:
+// receivers verify the envelope itself, which is the member's own.
+const (
+	// HeaderRequest carries the request id.
+	HeaderRequest = "Tocsin-Aid-Request"
+	// HeaderEvent carries the action ("offer", "accept").
+	HeaderEvent = "Tocsin-Aid-Event"
+)
+
+// RequestAudit is the AID_AUDIT subject of one signed step of a request:
+// tocsin.aid.req.<request>.<action>.<envelope id>.
+func RequestAudit(request string, a Action, id string) string {
+	return subjects.Prefix + ".aid.req." + request + "." + string(a) + "." + id
+}
+
+// RequestAuditAll matches every audited step of a request.
+func RequestAuditAll(request string) string { return subjects.Prefix + ".aid.req." + request + ".>" }
+
+// CapabilityAudit is the AID_AUDIT subject of a capability registration:
+// tocsin.aid.cap.<responder>.<envelope id>.
+func CapabilityAudit(responder, id string) string {
+	return subjects.Prefix + ".aid.cap." + responder + "." + id
+}
+
+// effect is what a handled message leads to once its state is written.
+type effect struct {
+	// request is the request concerned, "" for a capability.
+	request string
+	// action is the step.
+	action Action
+	// audit is the AID_AUDIT subject of the signed envelope.
+	audit string
+	// notify are the members whose inbox gets a copy of the envelope.
+	notify []string
+	// tlp is the request's TLP, for the copies' header.
+	tlp string
+}
+
+// finish makes a handled message's effect durable: the signed envelope in
+// AID_AUDIT (once: its subject is unique and must be empty), copies in the
+// notified inboxes (deduplicated by "<id>:inbox.<member>"), then the
+// ROUTED outcome the sender waits for. Each step is idempotent, so a
+// redelivery after a crash anywhere in between completes the rest.
+func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelope, eff *effect) error {
+	if eff.audit != "" {
+		_, err := s.d.JS.Publish(ctx, eff.audit, data, jetstream.WithMsgID(env.GetId()), jetstream.WithExpectLastSequencePerSubject(0))
+		if err := casError(err); err != nil && !errors.Is(err, errConflict) {
+			return fmt.Errorf("audit %s: %w", eff.audit, err)
+		}
+	}
+	notify := slices.DeleteFunc(slices.Clone(eff.notify), func(id string) bool { return id == env.GetSender() })
+	slices.Sort(notify)
+	notify = slices.Compact(notify)
+	var futures []jetstream.PubAckFuture
+	for _, to := range notify {
+		msg := &nats.Msg{Subject: subjects.Inbox(to), Data: data, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(env.GetId(), "inbox."+to))
+		msg.Header.Set(alerts.HeaderKind, strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), "_", "-"))
+		msg.Header.Set(HeaderRequest, eff.request)
+		msg.Header.Set(HeaderEvent, string(eff.action))
+		if eff.tlp != "" {
+			msg.Header.Set(alerts.HeaderTLP, eff.tlp)
+		}
+		f, err := s.d.JS.PublishMsgAsync(msg)
+		if err != nil {
+			return fmt.Errorf("notify %s: %w", to, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("notify: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED, Recipients: notify, Organisations: uint32(len(notify))}
+	if err := s.putOutcome(ctx, env.GetSender(), o); err != nil {
+		return err
+	}
+	s.log.Info(string(eff.action), zap.String("id", env.GetId()), zap.String("by", env.GetSender()),
+		zap.String("request", eff.request), zap.Strings("notified", notify))
+	return nil
+}
+
+// outcome reads a message's recorded outcome; nil when there is none.
+func (s *Service) outcome(ctx context.Context, sender, id string) (*tocsinv1.Outcome, error) {
+	return alerts.GetOutcome(ctx, s.routed, sender, id)
+}
+
+// putOutcome records o under its sender and id; the first outcome of an
+// id stands.
+func (s *Service) putOutcome(ctx context.Context, sender string, o *tocsinv1.Outcome) error {
+	o.At = timestamppb.New(time.Now())
+	data, err := proto.Marshal(o)
+	if err != nil {
+		return err
+	}
+	_, err = s.routed.Create(ctx, alerts.OutcomeKey(sender, o.GetRefId()), data)
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("record outcome of %s: %w", o.GetRefId(), err)
+	}
+	return nil
+}
+
+// rejectMsg sends the sender a signed Rejection on its rejection subject
+// and records the REJECTED outcome its --wait reads.
+func (s *Service) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error) error {
+	rej := &tocsinv1.Rejection{RefId: env.GetId(), RefKind: env.GetKind(), Problems: codes.Problems(cause), Subject: subject}
+	s.log.Info("rejected", zap.String("sender", sender), zap.String("id", env.GetId()),
+		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()))
+	msgID := ""
+	if env.GetId() != "" {
+		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}
+		if err := s.putOutcome(ctx, sender, o); err != nil {
+			return err
+		}
+		msgID = subjects.RoutedMsgID(env.GetId(), "rejection")
+	}
+	sealed, err := s.d.Signer.Seal(tocsinv1.Kind_KIND_REJECTION, rej)
+	if err != nil {
+		return fmt.Errorf("seal rejection: %w", err)
+	}
+	data, err := envelope.Marshal(sealed)
+	if err != nil {
+		return err
+	}
+	var opts []jetstream.PublishOpt
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	_, err = s.d.JS.Publish(ctx, subjects.Rejection(sender), data, opts...)
+	return err
+}

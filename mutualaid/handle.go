@@ -1,0 +1,143 @@
+package mutualaid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// reject is a refusal found while handling a message: it goes back to the
+// sender and is recorded as its outcome; the message is then acked.
+type reject struct{ err error }
+
+func (r reject) Error() string { return r.err.Error() }
+
+func refuse(c tocsinv1.RejectionCode, format string, v ...any) error {
+	return reject{codes.Errorf(c, format, v...)}
+}
+
+// aidKinds are the envelope kinds the aid ingest subject carries.
+var aidKinds = map[tocsinv1.Kind]bool{
+	tocsinv1.Kind_KIND_AID_REQUEST: true, tocsinv1.Kind_KIND_AID_OFFER: true,
+	tocsinv1.Kind_KIND_AID_DECISION: true, tocsinv1.Kind_KIND_CAPABILITY: true,
+}
+
+// handle processes one ingested message. A nil error means "ack it";
+// rejections are sent and recorded here and also return nil. Any other
+// error is transient (the cluster, not the message) and the message is
+// retried, on this node or another: every step below is idempotent.
+func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
+	subject := m.Subject()
+	_, sender, ok := subjects.IngestSender(subject)
+	if !ok {
+		s.log.Warn("message on an unexpected subject", zap.String("subject", subject))
+		return nil
+	}
+	env, err := envelope.Decode(m.Data(), s.opts.MaxMessageBytes)
+	if err != nil {
+		return s.rejectMsg(ctx, sender, subject, nil, err)
+	}
+	err = s.dispatch(ctx, m, env)
+	var rj reject
+	if errors.As(err, &rj) {
+		return s.rejectMsg(ctx, sender, subject, env, rj.err)
+	}
+	return err
+}
+
+// dispatch checks the envelope as the router does (subject, kind, id,
+// skew, signature) and hands the payload to its handler.
+func (s *Service) dispatch(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envelope) error {
+	subject := m.Subject()
+	if err := envelope.CheckSubjectSender(env, subject, subjects.Prefix+".ingest"); err != nil {
+		return reject{err}
+	}
+	if !aidKinds[env.GetKind()] {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"a %s envelope on the aid ingest subject, which takes aid requests, offers, decisions and capabilities only",
+			strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")))
+	}
+	if o, err := s.outcome(ctx, env.GetSender(), env.GetId()); err != nil {
+		return err
+	} else if o != nil {
+		s.log.Debug("already handled", zap.String("id", env.GetId()), zap.Stringer("outcome", o.GetState()))
+		return nil
+	}
+	if id := m.Headers().Get(jetstream.MsgIDHeader); id != env.GetId() {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"the Nats-Msg-Id header %q must equal the envelope id %q; publish with the envelope id as message id", id, env.GetId())
+	}
+	meta, err := m.Metadata()
+	if err != nil {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "no jetstream metadata: %v", err)
+	}
+	if err := envelope.CheckSkew(env, meta.Timestamp, s.opts.MaxSkew); err != nil {
+		return reject{err}
+	}
+	payload, err := envelope.PayloadFor(env.GetKind())
+	if err != nil {
+		return reject{err}
+	}
+	member, err := s.d.Verifier.Open(ctx, env, payload)
+	if err != nil {
+		if codes.Of(err) == tocsinv1.RejectionCode_REJECTION_CODE_UNSPECIFIED || isTransient(err) {
+			return err
+		}
+		return reject{err}
+	}
+	in := &incoming{env: env, member: member}
+	var eff *effect
+	switch p := payload.(type) {
+	case *tocsinv1.AidRequest:
+		eff, err = s.onRequest(ctx, in, p)
+	case *tocsinv1.AidOffer:
+		eff, err = s.onOffer(ctx, in, p)
+	case *tocsinv1.AidDecision:
+		eff, err = s.onDecision(ctx, in, p)
+	case *tocsinv1.AidCapability:
+		eff, err = s.onCapability(ctx, in, p)
+	}
+	if err != nil {
+		return err
+	}
+	return s.finish(ctx, m.Data(), env, eff)
+}
+
+// incoming is a verified message and its sender's record.
+type incoming struct {
+	env    *tocsinv1.Envelope
+	member *tocsinv1.Member
+}
+
+// event starts the timeline entry of the message.
+func (in *incoming) event(a Action) Event {
+	return Event{ID: in.env.GetId(), Action: a, By: in.env.GetSender(), KeyID: in.env.GetKeyId(), At: in.env.GetTime().AsTime().UTC()}
+}
+
+// retryConflicts runs attempt until it does not lose a compare-and-set.
+func retryConflicts(ctx context.Context, what string, attempt func() (*effect, error)) (*effect, error) {
+	for range maxAttempts {
+		eff, err := attempt()
+		if !errors.Is(err, errConflict) {
+			return eff, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	return nil, fmt.Errorf("%s: too much contention, will retry", what)
+}
+
+// isTransient reports errors that come from the cluster, not the message.
+func isTransient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse)
+}

@@ -1,0 +1,113 @@
+package mutualaid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Run serves until ctx ends: it loads the AID bucket into the directory
+// (matching, listing, expiry), answers read requests, fires expiries and
+// consumes the aid ingest subjects.
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loaded := make(chan struct{})
+	wg.Go(func() { s.dir.follow(ctx, s.aid, loaded) })
+	select {
+	case <-loaded:
+	case <-ctx.Done():
+		return nil
+	}
+	subs, err := s.serveQueries(ctx, &wg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, sub := range subs {
+			_ = sub.Drain()
+		}
+	}()
+	wg.Go(func() { s.expireLoop(ctx) })
+	return s.consume(ctx)
+}
+
+// consume reads the aid ingest subjects through the shared durable
+// consumer until ctx ends.
+func (s *Service) consume(ctx context.Context) error {
+	cons, err := s.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, jetstream.ConsumerConfig{
+		Durable:       s.opts.Durable,
+		Description:   "the mutual-aid service: shared by every node",
+		FilterSubject: subjects.Ingest(subjects.KindAid, "*"),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.opts.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 4096,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("mutualaid: consumer: %w", err)
+	}
+	queues := make([]chan jetstream.Msg, s.opts.Workers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan jetstream.Msg, 256)
+		wg.Go(func() {
+			for m := range queues[i] {
+				s.process(ctx, m)
+			}
+		})
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		_, sender, _ := subjects.IngestSender(m.Subject())
+		h := fnv.New32a()
+		h.Write([]byte(sender))
+		select {
+		case queues[h.Sum32()%uint32(len(queues))] <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(512), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			s.log.Debug("consume", zap.Error(err))
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("mutualaid: consume: %w", err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	<-cc.Closed()
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	return nil
+}
+
+// process handles one message and acks it, or naks it for redelivery when
+// a transient failure (the cluster, not the message) stopped it.
+func (s *Service) process(ctx context.Context, m jetstream.Msg) {
+	err := s.handle(ctx, m)
+	if err == nil {
+		if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && ctx.Err() == nil {
+			s.log.Warn("ack", zap.String("subject", m.Subject()), zap.Error(err))
+		}
+		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down: another node gets it after AckWait
+	}
+	s.log.Warn("transient failure, will retry", zap.String("subject", m.Subject()), zap.Error(err))
+	_ = m.NakWithDelay(time.Second)
+}

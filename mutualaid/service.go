@@ -1,0 +1,198 @@
+package mutualaid
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+)
+
+// Options configures a Service. The zero value is the default.
+type Options struct {
+	// Vocabulary names the lanes and capability types. Default
+	// members.DefaultVocabulary().
+	Vocabulary members.Vocabulary
+	// MaxSkew is how far an envelope's time may be from the ingest stream's
+	// timestamp. Default envelope.DefaultMaxSkew (5 minutes).
+	MaxSkew time.Duration
+	// MaxMessageBytes is the largest envelope accepted. Default 1 MiB.
+	MaxMessageBytes int
+	// Durable is the shared durable consumer's name on INGEST. Default "aid".
+	Durable string
+	// AckWait is how long a message may be in processing before JetStream
+	// redelivers it (to this or another node). Default 30s.
+	AckWait time.Duration
+	// Workers is how many messages are processed at once; one sender's
+	// messages always go to the same worker, so its order is kept. Default 8.
+	Workers int
+	// DefaultExpiry is how long a request without expires_at stays open.
+	// Default 48h.
+	DefaultExpiry time.Duration
+	// MaxExpiry is the longest a request may stay open. Default 30 days.
+	MaxExpiry time.Duration
+	// ExpiryCheck is how often every node looks for requests past their
+	// expiry. Default 1s.
+	ExpiryCheck time.Duration
+	// QueryWorkers bounds the read requests answered at once. Default 16.
+	QueryWorkers int
+}
+
+func (o Options) withDefaults() Options {
+	o.Vocabulary = o.Vocabulary.WithDefaults()
+	if o.MaxSkew == 0 {
+		o.MaxSkew = envelope.DefaultMaxSkew
+	}
+	if o.MaxMessageBytes == 0 {
+		o.MaxMessageBytes = envelope.DefaultMaxSize
+	}
+	if o.Durable == "" {
+		o.Durable = "aid"
+	}
+	if o.AckWait == 0 {
+		o.AckWait = 30 * time.Second
+	}
+	if o.Workers == 0 {
+		o.Workers = 8
+	}
+	if o.DefaultExpiry == 0 {
+		o.DefaultExpiry = 48 * time.Hour
+	}
+	if o.MaxExpiry == 0 {
+		o.MaxExpiry = 30 * 24 * time.Hour
+	}
+	if o.ExpiryCheck == 0 {
+		o.ExpiryCheck = time.Second
+	}
+	if o.QueryWorkers == 0 {
+		o.QueryWorkers = 16
+	}
+	return o
+}
+
+// ErrInvalidOptions is wrapped by New's error for options out of range.
+var ErrInvalidOptions = errors.New("invalid mutual-aid options")
+
+func (o Options) validate() error {
+	if err := o.Vocabulary.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"MaxSkew", o.MaxSkew}, {"AckWait", o.AckWait}, {"DefaultExpiry", o.DefaultExpiry}, {"MaxExpiry", o.MaxExpiry}, {"ExpiryCheck", o.ExpiryCheck}} {
+		if d.v < 0 {
+			return fmt.Errorf("%w: %s is %s; give a positive duration or 0 for the default", ErrInvalidOptions, d.name, d.v)
+		}
+	}
+	if o.DefaultExpiry > o.MaxExpiry {
+		return fmt.Errorf("%w: DefaultExpiry %s is longer than MaxExpiry %s", ErrInvalidOptions, o.DefaultExpiry, o.MaxExpiry)
+	}
+	if o.Workers < 0 || o.QueryWorkers < 0 || o.MaxMessageBytes < 0 {
+		return fmt.Errorf("%w: Workers, QueryWorkers and MaxMessageBytes must not be negative", ErrInvalidOptions)
+	}
+	return nil
+}
+
+// Deps are what a Service works with.
+type Deps struct {
+	// JS is a JetStream context on a connection with the service's rights.
+	JS jetstream.JetStream
+	// Registry is the member registry (its cache answers every lookup).
+	Registry *members.Registry
+	// Verifier checks envelope signatures against the registry.
+	Verifier *envelope.Verifier
+	// Signer signs what the service sends itself (rejections, expiries);
+	// its member must hold the service role.
+	Signer *envelope.Signer
+}
+
+// Service is the mutual-aid service. Run it on every node: the nodes share
+// one durable consumer and one query queue group, and each runs the expiry
+// check from the AID bucket's state, so a node's loss moves its work to the
+// others.
+type Service struct {
+	d    Deps
+	opts Options
+	log  *zap.Logger
+
+	aid, routed, situation jetstream.KeyValue
+	dir                    *directory
+	lanes, capTypes        map[string]bool
+
+	// beforeCommit, when set (tests), runs after an atomic batch is staged
+	// and before its commit; an error abandons the batch there.
+	beforeCommit func() error
+}
+
+// New opens the buckets the service needs and makes sure the AID bucket
+// takes atomic batches. It does not consume yet: see Run.
+func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if d.JS == nil || d.Registry == nil || d.Verifier == nil || d.Signer == nil {
+		return nil, errors.New("mutualaid: the service needs JS, Registry, Verifier and Signer")
+	}
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{d: d, opts: opts, log: log.Named("aid"), lanes: map[string]bool{}, capTypes: map[string]bool{}}
+	for _, l := range opts.Vocabulary.Lanes {
+		s.lanes[l] = true
+	}
+	for _, c := range opts.Vocabulary.Capabilities {
+		s.capTypes[c] = true
+	}
+	for _, b := range []struct {
+		name string
+		kv   *jetstream.KeyValue
+	}{{broker.BucketAid, &s.aid}, {broker.BucketRouted, &s.routed}, {broker.BucketSituation, &s.situation}} {
+		kv, err := d.JS.KeyValue(ctx, b.name)
+		if err != nil {
+			return nil, fmt.Errorf("mutualaid: open bucket %s: %w; provision the cluster first", b.name, err)
+		}
+		*b.kv = kv
+	}
+	changed, err := EnableAtomicPublish(ctx, d.JS)
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		s.log.Warn("enabled atomic batch publish on the AID bucket's stream; broker.Provision should set it so that provisioning does not turn it off")
+	}
+	s.dir = newDirectory(s.log)
+	return s, nil
+}
+
+// aidStream is the stream behind the AID bucket.
+const aidStream = "KV_" + broker.BucketAid
+
+// EnableAtomicPublish turns on AllowAtomicPublish on the AID bucket's
+// stream (KV_AID) when it is off, and reports whether it changed anything.
+// An accept writes the request and the responder's capacity in one atomic
+// batch, which the stream must allow. Provisioning the bucket with
+// CreateOrUpdateKeyValue turns it off again, so provisioning should call
+// this right after.
+func EnableAtomicPublish(ctx context.Context, js jetstream.JetStream) (bool, error) {
+	st, err := js.Stream(ctx, aidStream)
+	if err != nil {
+		return false, fmt.Errorf("mutualaid: stream %s: %w; provision the cluster first", aidStream, err)
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.AllowAtomicPublish {
+		return false, nil
+	}
+	cfg.AllowAtomicPublish = true
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return false, fmt.Errorf("mutualaid: allow atomic batches on %s: %w", aidStream, err)
+	}
+	return true, nil
+}

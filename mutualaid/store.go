@@ -1,0 +1,165 @@
+package mutualaid
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
+	"github.com/tocsin-project/tocsin/broker"
+)
+
+// kvSubject is the stream subject of an AID bucket key.
+func kvSubject(key string) string { return "$KV." + broker.BucketAid + "." + key }
+
+// errConflict says a compare-and-set lost: someone wrote the key since it
+// was read. The caller reads again and retries.
+var errConflict = errors.New("aid record changed since it was read")
+
+// errAtomicDisabled says the AID stream refused an atomic batch because
+// AllowAtomicPublish is off (a provisioning run turned it off); transient.
+var errAtomicDisabled = errors.New("the AID bucket's stream does not allow atomic batches right now; EnableAtomicPublish after provisioning")
+
+// maxAttempts bounds a compare-and-set retry loop.
+const maxAttempts = 64
+
+// latest reads key from the AID stream's leader (STREAM.MSG.GET) with its
+// revision; absent gives nil data and revision 0. The bucket's own Get uses
+// direct get, which a replica that lags a just-acknowledged write may
+// answer: a decision made on it would refuse what it should allow.
+func (s *Service) latest(ctx context.Context, key string) ([]byte, uint64, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": kvSubject(key)})
+	prefix := jetstream.DefaultAPIPrefix
+	if p := s.d.JS.Options().APIPrefix; p != "" {
+		prefix = strings.TrimSuffix(p, ".") + "."
+	}
+	msg, err := s.d.JS.Conn().RequestWithContext(ctx, prefix+"STREAM.MSG.GET."+aidStream, req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read aid record %s: %w", key, err)
+	}
+	var resp struct {
+		Message *struct {
+			Seq  uint64 `json:"seq"`
+			Hdrs []byte `json:"hdrs"`
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, 0, fmt.Errorf("read aid record %s: the answer does not decode: %w", key, err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound:
+		return nil, 0, nil
+	case resp.Error != nil:
+		return nil, 0, fmt.Errorf("read aid record %s: %w", key, resp.Error)
+	case resp.Message == nil:
+		return nil, 0, fmt.Errorf("read aid record %s: no record in the answer", key)
+	}
+	if len(resp.Message.Hdrs) > 0 {
+		if h, err := nats.DecodeHeadersMsg(resp.Message.Hdrs); err == nil && h.Get("KV-Operation") != "" {
+			return nil, 0, nil // deleted or purged
+		}
+	}
+	return resp.Message.Data, resp.Message.Seq, nil
+}
+
+// load reads and decodes a record from the leader; nil when absent.
+func load[T any](ctx context.Context, s *Service, key string) (*T, uint64, error) {
+	data, rev, err := s.latest(ctx, key)
+	if err != nil || data == nil {
+		return nil, 0, err
+	}
+	v, err := decodeJSON[T](key, data)
+	return v, rev, err
+}
+
+// write is one compare-and-set of a commit: key gets value if its last
+// revision is still rev (0: the key must not exist).
+type write struct {
+	key   string
+	value any
+	rev   uint64
+}
+
+// commit applies writes all or none. One write is a publish with the
+// expected last subject sequence; more are an atomic batch (Nats-Batch-Id,
+// Nats-Batch-Sequence, Nats-Batch-Commit on the last) in which every write
+// carries its own expected sequence, so the stream leader applies the lot
+// only if no key changed since it was read. A lost compare-and-set is
+// errConflict.
+func (s *Service) commit(ctx context.Context, writes ...write) error {
+	msgs := make([]*nats.Msg, len(writes))
+	for i, w := range writes {
+		data, err := json.Marshal(w.value)
+		if err != nil {
+			return fmt.Errorf("encode aid record %s: %w", w.key, err)
+		}
+		msgs[i] = &nats.Msg{Subject: kvSubject(w.key), Data: data, Header: nats.Header{}}
+		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.rev, 10))
+	}
+	if len(msgs) == 1 {
+		_, err := s.d.JS.PublishMsg(ctx, msgs[0])
+		return casError(err)
+	}
+	batch := nuid.Next()
+	for i, m := range msgs {
+		m.Header.Set("Nats-Batch-Id", batch)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		last := i == len(msgs)-1
+		if last {
+			m.Header.Set("Nats-Batch-Commit", "1")
+			if s.beforeCommit != nil {
+				if err := s.beforeCommit(); err != nil {
+					return err
+				}
+			}
+		}
+		reply, err := s.d.JS.Conn().RequestMsgWithContext(ctx, m)
+		if err != nil {
+			return fmt.Errorf("atomic batch %s message %d: %w", batch, i+1, err)
+		}
+		if !last && len(reply.Data) == 0 {
+			continue // staged
+		}
+		var ack struct {
+			Error *jetstream.APIError `json:"error"`
+			Seq   uint64              `json:"seq"`
+		}
+		if err := json.Unmarshal(reply.Data, &ack); err != nil {
+			return fmt.Errorf("atomic batch %s: the answer does not decode: %w", batch, err)
+		}
+		if ack.Error != nil {
+			return casError(ack.Error)
+		}
+	}
+	return nil
+}
+
+// JetStream error codes commit tells apart.
+const (
+	codeWrongLastSeq      = 10071 // expected last subject sequence does not match
+	codeWrongLastSeqConst = 10164 // the same on replicated streams and in batches
+	codeAtomicDisabled    = 10174 // the stream does not allow atomic batches
+)
+
+// casError maps a publish error: a lost compare-and-set is errConflict.
+func casError(err error) error {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return err
+	}
+	switch apiErr.ErrorCode {
+	case codeWrongLastSeq, codeWrongLastSeqConst:
+		return fmt.Errorf("%w: %v", errConflict, apiErr)
+	case codeAtomicDisabled:
+		return fmt.Errorf("%w: %v", errAtomicDisabled, apiErr)
+	}
+	return err
+}
