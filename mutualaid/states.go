@@ -126,9 +126,6 @@ var offerMoves = map[OfferState][]move[OfferState]{
 	OfferDemobilised: nil,
 }
 
-// requestLevel are the actions a request's state must allow.
-var requestLevel = map[Action]bool{ActOffer: true, ActAccept: true, ActClose: true, ActCancel: true, ActExpire: true}
-
 // offerLevel are the actions an offer's state must allow.
 var offerLevel = map[Action]bool{ActAccept: true, ActDecline: true, ActWithdraw: true, ActMobilise: true, ActArrive: true, ActDemobilise: true}
 
