@@ -345,7 +345,7 @@ func decide(a tocsinv1.AidAction, req, offerID string, qty uint32) *tocsinv1.Aid
 func responder(id, capType string, capacity uint32) *tocsinv1.Member {
 	return &tocsinv1.Member{
 		Id: id, Name: "Responder " + id, Sectors: []string{"health-it"}, Region: "northeast",
-		Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER},
+		Roles:        []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER},
 		Capabilities: []*tocsinv1.AidCapability{{Id: id + "/" + capType, Type: capType, Capacity: capacity, Regions: []string{"northeast"}}},
 	}
 }

@@ -297,7 +297,9 @@ func TestSituationBoard(t *testing.T) {
 	h.send(0, "riverside", tocsinv1.Kind_KIND_STATUS_REPORT, &tocsinv1.StatusReport{State: tocsinv1.FacilityState_FACILITY_STATE_NORMAL})
 	h.send(0, "acme-pharma", tocsinv1.Kind_KIND_STATUS_REPORT, &tocsinv1.StatusReport{State: tocsinv1.FacilityState_FACILITY_STATE_DEGRADED})
 	var b Board
-	waitFor(t, func() bool { return h.ask("hilltop", "situation", SituationQuery{}, &b) == nil && len(b.Facilities) == 2 }, "the northeast board")
+	waitFor(t, func() bool {
+		return h.ask("hilltop", "situation", SituationQuery{}, &b) == nil && len(b.Facilities) == 2
+	}, "the northeast board")
 	if b.Region != "northeast" || b.Facilities[0].Member != "st-mary" || b.Facilities[0].State != "diverting" ||
 		strings.Join(b.Facilities[0].Systems, ",") != "ehr,pacs" || b.Facilities[0].KeyID != h.signers["st-mary"].KeyID() || b.Facilities[1].Member != "riverside" {
 		t.Fatalf("board %+v", b)
