@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -44,7 +45,7 @@ type Agent struct {
 	js  jetstream.JetStream
 	dir *directory
 	chk *checker
-	out *outbox
+	out atomic.Pointer[outbox]
 
 	// onWrite, when set, sees every batch of records once the sinks have
 	// it (benchmarks, tests).
@@ -113,7 +114,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer a.out.close()
+	out := a.out.Load()
+	defer out.close()
 	if a.opts.HTTPAddr != "" {
 		srv, err := a.serveHTTP()
 		if err != nil {
@@ -126,7 +128,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
 	}
-	run(func() { a.out.run(ctx) })
+	run(func() { out.run(ctx) })
 	run(func() { a.refreshDirectory(ctx) })
 	for _, c := range consumers {
 		run(func() { a.runConsumer(ctx, c) })
@@ -237,9 +239,11 @@ func (a *Agent) start(ctx context.Context) ([]auth.Consumer, error) {
 		sectors[s] = true
 	}
 	a.chk = &checker{me: a.member, sectors: sectors, dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{}), validator: a.validator}
-	if a.out, err = openOutbox(a.opts.StateDir, a.js, a.member, a.log); err != nil {
+	out, err := openOutbox(a.opts.StateDir, a.js, a.member, a.log)
+	if err != nil {
 		return nil, err
 	}
+	a.out.Store(out)
 	return consumers, nil
 }
 
@@ -285,14 +289,15 @@ func (a *Agent) Sighting(s *tocsinv1.Sighting) (string, error) {
 }
 
 func (a *Agent) queue(kind tocsinv1.Kind, payload proto.Message) (string, error) {
-	if a.out == nil {
+	out := a.out.Load()
+	if out == nil {
 		return "", errors.New("the agent is not running yet")
 	}
 	env, err := a.cl.Signer().Seal(kind, payload)
 	if err != nil {
 		return "", err
 	}
-	if err := a.out.add(env); err != nil {
+	if err := out.add(env); err != nil {
 		return "", err
 	}
 	return env.GetId(), nil

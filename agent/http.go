@@ -76,8 +76,8 @@ func (a *Agent) serveHTTP() (*http.Server, error) {
 // HTTPState returns the agent's state as /healthz shows it.
 func (a *Agent) HTTPState() State {
 	s := a.status.snapshot()
-	if a.out != nil {
-		s.Outbox = a.out.pending()
+	if out := a.out.Load(); out != nil {
+		s.Outbox = out.pending()
 	}
 	return s
 }

@@ -46,8 +46,11 @@ func (a *Agent) runConsumer(ctx context.Context, c auth.Consumer) {
 			}
 			continue
 		}
-		b.reset()
+		began := time.Now()
 		err = r.pull(ctx, cons)
+		if time.Since(began) > 10*time.Second {
+			b.reset() // it ran a while: a fresh interruption, not a loop
+		}
 		a.status.bound(c.Name, false, 0)
 		if ctx.Err() != nil {
 			return
@@ -108,15 +111,18 @@ func (r *reader) recreate(ctx context.Context) error {
 // pull fetches and handles batches until something interrupts it.
 func (r *reader) pull(ctx context.Context, cons jetstream.Consumer) error {
 	for {
-		batch, err := cons.Fetch(r.a.opts.Batch, jetstream.FetchMaxWait(r.a.opts.FetchWait), jetstream.FetchHeartbeat(r.a.opts.heartbeat()),
-			jetstream.FetchContext(ctx))
+		fctx, cancel := context.WithTimeout(ctx, r.a.opts.FetchWait)
+		batch, err := cons.Fetch(r.a.opts.Batch, jetstream.FetchHeartbeat(r.a.opts.heartbeat()), jetstream.FetchContext(fctx))
+		if err != nil {
+			cancel()
+			return err
+		}
+		err = r.drain(ctx, batch)
+		cancel()
 		if err != nil {
 			return err
 		}
-		if err := r.drain(ctx, batch); err != nil {
-			return err
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -253,7 +259,7 @@ func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntr
 		}
 		receipts = append(receipts, env)
 	}
-	if err := a.out.add(receipts...); err != nil {
+	if err := a.out.Load().add(receipts...); err != nil {
 		return err
 	}
 	a.recent.add(recs)
