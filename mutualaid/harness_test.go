@@ -89,27 +89,40 @@ func newHarness(t *testing.T, opts Options, extra ...*tocsinv1.Member) *harness 
 }
 
 // startService starts (or restarts) the service of node i, connected to
-// that node only, as a node's in-process service connection is.
+// that node only, as a node's in-process service connection is. A node
+// just restarted may take a moment to serve JetStream: it is retried.
 func (h *harness) startService(i int) {
 	t := h.t
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	js := testcluster.JetStream(t, h.c.Node(i).ClientURL(), nats.MaxReconnects(0))
-	reg, err := members.Open(ctx, js, members.DefaultVocabulary(), zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(ctx, Deps{JS: js, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
-		Signer: h.signers[fmt.Sprint("svc-aid-", i)]}, h.opts, zaptest.NewLogger(t).Named(fmt.Sprint("node-", i)))
-	if err != nil {
-		t.Fatal(err)
+	var (
+		s   *Service
+		reg *members.Registry
+		js  jetstream.JetStream
+		err error
+	)
+	for {
+		js = testcluster.JetStream(t, h.c.Node(i).ClientURL(), nats.MaxReconnects(0))
+		if reg, err = members.Open(ctx, js, members.DefaultVocabulary(), zaptest.NewLogger(t)); err == nil {
+			s, err = New(ctx, Deps{JS: js, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
+				Signer: h.signers[fmt.Sprint("svc-aid-", i)]}, h.opts, zaptest.NewLogger(t).Named(fmt.Sprint("node-", i)))
+			if err == nil {
+				break
+			}
+			reg.Close()
+		}
+		js.Conn().Close()
+		if ctx.Err() != nil {
+			t.Fatalf("start the service on node %d: %v", i, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	rctx, rcancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(rctx) }()
 	stop := func() { rcancel(); <-done; reg.Close(); js.Conn().Close() }
 	h.svc[i] = &runningService{s: s, stop: stop}
-	t.Cleanup(func() { rcancel(); <-done; reg.Close() })
+	t.Cleanup(stop)
 }
 
 // startRouter runs the alert router on node 0, for status reports (it
@@ -129,7 +142,8 @@ func (h *harness) startRouter() {
 }
 
 // send seals payload as sender and publishes it on sender's aid ingest
-// subject (status reports on the status subject) through node n.
+// subject (status reports on the status subject) through node n (any node
+// when n < 0).
 func (h *harness) send(n int, sender string, kind tocsinv1.Kind, payload proto.Message) *tocsinv1.Envelope {
 	h.t.Helper()
 	env, err := h.signers[sender].Seal(kind, payload)
@@ -144,8 +158,8 @@ func (h *harness) send(n int, sender string, kind tocsinv1.Kind, payload proto.M
 	return env
 }
 
-// publishOn publishes a sealed envelope on subject through node n,
-// retrying while the cluster briefly has no responder.
+// publishOn publishes a sealed envelope on subject through node n (any
+// node when n < 0), retrying while the cluster briefly has no responder.
 func (h *harness) publishOn(n int, subject string, env *tocsinv1.Envelope) {
 	h.t.Helper()
 	data, err := envelope.Marshal(env)
@@ -154,8 +168,12 @@ func (h *harness) publishOn(n int, subject string, env *tocsinv1.Envelope) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	js := h.js
+	if n >= 0 {
+		js = h.node[n%len(h.node)]
+	}
 	for {
-		_, err := h.node[n%len(h.node)].Publish(ctx, subject, data, jetstream.WithMsgID(env.GetId()))
+		_, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(env.GetId()))
 		if err == nil {
 			return
 		}
@@ -194,7 +212,7 @@ func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
 // ok sends and fails the test unless the service applies the message.
 func (h *harness) ok(sender string, kind tocsinv1.Kind, payload proto.Message) *tocsinv1.Envelope {
 	h.t.Helper()
-	env := h.send(0, sender, kind, payload)
+	env := h.send(-1, sender, kind, payload)
 	if o := h.outcome(sender, env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		h.t.Fatalf("%s by %s: outcome %v, want routed: %v", kind, sender, o.GetState(), o.GetRejection().GetProblems())
 	}
@@ -205,7 +223,7 @@ func (h *harness) ok(sender string, kind tocsinv1.Kind, payload proto.Message) *
 // unless it is refused with code.
 func (h *harness) refused(sender string, kind tocsinv1.Kind, payload proto.Message, code tocsinv1.RejectionCode) *tocsinv1.Problem {
 	h.t.Helper()
-	env := h.send(0, sender, kind, payload)
+	env := h.send(-1, sender, kind, payload)
 	return h.wantRejected(sender, env.GetId(), code)
 }
 

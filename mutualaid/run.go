@@ -87,7 +87,10 @@ func (s *Service) consume(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	cc.Drain()
-	<-cc.Closed()
+	select {
+	case <-cc.Closed():
+	case <-time.After(s.opts.AckWait): // the connection is gone: nothing to drain
+	}
 	for _, q := range queues {
 		close(q)
 	}

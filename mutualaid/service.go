@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -128,7 +129,7 @@ type Service struct {
 
 	// beforeCommit, when set (tests), runs after an atomic batch is staged
 	// and before its commit; an error abandons the batch there.
-	beforeCommit func() error
+	beforeCommit atomic.Pointer[func() error]
 }
 
 // New opens the buckets the service needs and makes sure the AID bucket

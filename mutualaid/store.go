@@ -115,8 +115,8 @@ func (s *Service) commit(ctx context.Context, writes ...write) error {
 		last := i == len(msgs)-1
 		if last {
 			m.Header.Set("Nats-Batch-Commit", "1")
-			if s.beforeCommit != nil {
-				if err := s.beforeCommit(); err != nil {
+			if hook := s.beforeCommit.Load(); hook != nil {
+				if err := (*hook)(); err != nil {
 					return err
 				}
 			}
