@@ -268,11 +268,28 @@ func (c *Cluster) WaitMeta(ctx context.Context) error {
 // WaitStreams waits until every named stream of account has a leader and
 // is current on every running node that holds a replica of it.
 func (c *Cluster) WaitStreams(ctx context.Context, account string, streams []string) error {
-	return poll(ctx, func() error { return c.streamsCurrent(account, streams) })
+	return poll(ctx, func() error { return c.StreamsCurrent(account, streams) })
 }
 
-func (c *Cluster) streamsCurrent(account string, streams []string) error {
-	nodes := c.Nodes()
+// StreamsCurrent reports the first stream that has no leader, or is not
+// current on a running node that holds a replica of it; nil when all are.
+func (c *Cluster) StreamsCurrent(account string, streams []string) error {
+	return streamsCurrent(c.Nodes(), account, streams)
+}
+
+// NodeStreamsCurrent is StreamsCurrent as one node of a real cluster sees
+// it: each stream has a leader somewhere and is current here if held here.
+func NodeStreamsCurrent(n *Node, account string, streams []string) error {
+	srv := n.Server()
+	for _, st := range streams {
+		if srv.JetStreamIsStreamAssigned(account, st) && !srv.JetStreamIsStreamCurrent(account, st) {
+			return fmt.Errorf("stream %s is not current on node %q (no leader yet, or catching up)", st, n.Name())
+		}
+	}
+	return nil
+}
+
+func streamsCurrent(nodes []*Node, account string, streams []string) error {
 	for _, st := range streams {
 		hasLeader := false
 		for _, n := range nodes {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/auth"
@@ -103,16 +104,48 @@ func (d *devAuth) serviceOption() (nats.Option, error) {
 	return auth.CredsOption(d.serviceCreds)
 }
 
-// admit seeds the registry with the cast and creates each member's
-// consumers, so that agents can start reading at once.
-func (d *devAuth) admit(ctx context.Context, reg *members.Registry, s *Server) error {
+// admit seeds the registry with the cast and makes sure each member's
+// consumers exist, so that agents can start reading at once. After a
+// restart the consumers exist but may still be electing leaders: what
+// does not answer within a few seconds is retried in the background until
+// run ends, and readiness does not wait for it.
+func (d *devAuth) admit(ctx, run context.Context, reg *members.Registry, s *Server) error {
 	if _, err := reg.Seed(ctx, d.members); err != nil {
 		return fmt.Errorf("seed demo members: %w", err)
 	}
+	var pending []*tocsinv1.Member
 	for _, m := range d.members {
-		if err := auth.EnsureConsumers(ctx, s.js, m); err != nil {
-			return err
+		if err := d.ensureConsumers(ctx, s, m); err != nil {
+			pending = append(pending, m)
 		}
 	}
+	if len(pending) == 0 {
+		return nil
+	}
+	s.log.Info("some members' consumers are not answering yet; retrying in the background", zap.Int("members", len(pending)))
+	go func() {
+		for wait := time.Second; len(pending) > 0; wait = min(2*wait, 30*time.Second) {
+			select {
+			case <-run.Done():
+				return
+			case <-time.After(wait):
+			}
+			var still []*tocsinv1.Member
+			for _, m := range pending {
+				if err := d.ensureConsumers(run, s, m); err != nil {
+					s.log.Debug("consumers not ready", zap.String("member", m.GetId()), zap.Error(err))
+					still = append(still, m)
+				}
+			}
+			pending = still
+		}
+		s.log.Info("every demo member's consumers are ready")
+	}()
 	return nil
+}
+
+func (d *devAuth) ensureConsumers(ctx context.Context, s *Server, m *tocsinv1.Member) error {
+	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return auth.EnsureConsumers(actx, s.js, m)
 }

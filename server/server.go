@@ -240,6 +240,14 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 			return s.notReady(err)
 		}
 	}
+	// After a restart the streams exist: let their leaders be elected and
+	// catch up before provisioning asks them anything.
+	if existing := s.assignedStreams(); len(existing) > 0 {
+		s.setProblem(fmt.Sprintf("waiting for %d streams to elect leaders and catch up", len(existing)))
+		if err := poll(rctx, func() error { return s.streamsCurrent(existing) }); err != nil {
+			return s.notReady(err)
+		}
+	}
 	s.setProblem("provisioning streams")
 	err = retry(rctx, func() error {
 		// Of a real cluster's nodes, the meta leader provisions and the
@@ -285,6 +293,30 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 
 func (s *Server) notReady(err error) error {
 	return fmt.Errorf("cluster not ready (dev clusters get %s): %w", s.opts.ReadyTimeout, err)
+}
+
+// assignedStreams lists the Tocsin streams the meta group already knows.
+func (s *Server) assignedStreams() []string {
+	srv := s.localNodes()[0].Server()
+	var out []string
+	for _, name := range broker.StreamNames() {
+		if !srv.JetStreamIsClustered() || srv.JetStreamIsStreamAssigned(s.account(), name) {
+			out = append(out, name)
+		}
+	}
+	if !srv.JetStreamIsClustered() {
+		return nil
+	}
+	return out
+}
+
+// streamsCurrent reports the first named stream that has no leader or is
+// behind on a local node holding a replica.
+func (s *Server) streamsCurrent(names []string) error {
+	if s.cluster != nil {
+		return s.cluster.StreamsCurrent(s.account(), names)
+	}
+	return broker.NodeStreamsCurrent(s.node, s.account(), names)
 }
 
 // waitPeers waits until the meta group sees enough nodes online to place

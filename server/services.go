@@ -132,7 +132,7 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		}()
 	}
 	if s.dev != nil {
-		return s.dev.admit(ctx, s.Registry(), s)
+		return s.dev.admit(ctx, run, s.Registry(), s)
 	}
 	return nil
 }

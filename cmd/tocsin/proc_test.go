@@ -177,12 +177,12 @@ func status(t *testing.T, server string, extra ...string) (statusJSON, string, i
 }
 
 // pollStatus polls status until ok accepts it.
-func pollStatus(t *testing.T, server string, timeout time.Duration, ok func(statusJSON) error) statusJSON {
+func pollStatus(t *testing.T, server string, timeout time.Duration, ok func(statusJSON) error, extra ...string) statusJSON {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
-		st, errOut, code := status(t, server)
+		st, errOut, code := status(t, server, extra...)
 		if code != 0 {
 			last = fmt.Errorf("exit %d: %s", code, errOut)
 		} else if last = ok(st); last == nil {
