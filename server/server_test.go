@@ -58,7 +58,7 @@ func TestDevClusterRoutesAMembersAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	bundle, err := os.ReadFile(filepath.Join("testdata", "c2-bundle.json"))
+	bundle, err := os.ReadFile(filepath.Join("..", "examples", "st-mary-ransomware.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
