@@ -21,7 +21,13 @@ type reader struct {
 	c   auth.Consumer
 	pos *position
 	log *zap.Logger
+	// floorAt is when the consumer's ack floor was last read.
+	floorAt time.Time
 }
+
+// floorEvery is how often, at most, a reader reads its consumer's ack
+// floor into its position while messages flow.
+const floorEvery = 2 * time.Second
 
 // errRetry is wrapped when a batch stopped on a transient failure.
 var errRetry = errors.New("batch interrupted")
@@ -70,6 +76,7 @@ func (r *reader) bind(ctx context.Context) (jetstream.Consumer, error) {
 		cancel()
 		if err == nil {
 			info := cons.CachedInfo()
+			r.savePosition(info)
 			r.a.status.bound(r.c.Name, true, info.NumPending+uint64(info.NumAckPending))
 			return cons, nil
 		}
@@ -122,12 +129,42 @@ func (r *reader) pull(ctx context.Context, cons jetstream.Consumer) error {
 		if err != nil {
 			return err
 		}
+		r.readFloor(ctx, cons, false)
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		if ctx.Err() != nil {
+			r.readFloor(context.WithoutCancel(ctx), cons, true)
 			return ctx.Err()
 		}
+	}
+}
+
+// readFloor reads the consumer's ack floor into the position, at most once
+// per floorEvery unless now is set. Every message at or below the floor
+// was acknowledged, and the agent acknowledges only what its sinks hold, so
+// the floor is where a lost consumer can safely start again. (The agent's
+// own last sequence is not: after a crash, messages delivered to the dead
+// process come back after newer ones.)
+func (r *reader) readFloor(ctx context.Context, cons jetstream.Consumer, now bool) {
+	if !now && time.Since(r.floorAt) < floorEvery {
+		return
+	}
+	_ = r.a.cl.Conn().FlushTimeout(time.Second) // the acks first
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return
+	}
+	r.savePosition(info)
+}
+
+// savePosition records the consumer's ack floor.
+func (r *reader) savePosition(info *jetstream.ConsumerInfo) {
+	r.floorAt = time.Now()
+	if err := r.pos.save(info.AckFloor.Stream); err != nil {
+		r.log.Warn("cannot save the consumer's position", zap.Error(err))
 	}
 }
 
@@ -183,8 +220,8 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 	var stop error
 	for i, m := range group {
 		meta, err := m.Metadata()
-		if err != nil || meta.Sequence.Stream <= r.pos.last {
-			continue // already written (a redelivery), or not a stream message
+		if err != nil {
+			continue // not a stream message
 		}
 		if d, _ := parseDestination(m.Subject()); d.lane != "" && !a.laneWanted(d.lane) {
 			continue
@@ -213,11 +250,7 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 		return err
 	}
 	if done > 0 {
-		meta, _ := group[done-1].Metadata()
-		if meta != nil {
-			if err := r.pos.save(meta.Sequence.Stream); err != nil {
-				r.log.Warn("cannot save the consumer's position", zap.Error(err))
-			}
+		if meta, _ := group[done-1].Metadata(); meta != nil {
 			a.status.progress(r.c.Name, r.pos.last, meta.NumPending, len(recs), len(bad))
 		}
 	}

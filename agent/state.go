@@ -9,11 +9,11 @@ import (
 	"strings"
 )
 
-// position is the last stream sequence the agent finished with (written,
-// quarantined or skipped) for one consumer: every message of its filter at
-// or below it is in the sinks. It is what a lost consumer is re-created
-// from. It is saved without fsync: after a power loss an older value
-// only makes the agent read again what its sinks already hold.
+// position is a consumer's ack floor as the agent last read it: every
+// message of its filter at or below it was acknowledged, so its sinks hold
+// it (or it was quarantined or filtered out). It is what a lost consumer is
+// re-created from. It is saved without fsync: after a power loss an older
+// value only makes the agent read again what its sinks already hold.
 type position struct {
 	path string
 	last uint64

@@ -138,7 +138,8 @@ func (t *tracker) stateLocked() (string, uint64) {
 		return "disconnected", pending
 	case !bound:
 		return "waiting", pending
-	case pending > 0:
+	case pending > 0 && t.line != "live":
+		// Once live, a message arriving is not a backlog.
 		return "catching-up", pending
 	}
 	return "live", 0
