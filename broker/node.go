@@ -200,7 +200,7 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 		}
 	}
 	if o.Standalone {
-		return so, nil
+		return so, o.applyTLS(so)
 	}
 	so.Cluster = server.ClusterOpts{
 		Name:      o.ClusterName,
@@ -215,7 +215,7 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 		}
 		so.Routes = append(so.Routes, u)
 	}
-	return so, nil
+	return so, o.applyTLS(so)
 }
 
 // routeURL builds a route URL for a host and port.

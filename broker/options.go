@@ -82,6 +82,14 @@ type NodeOptions struct {
 	// resolver directory (default "jwt" inside StoreDir). nil = no
 	// authentication (default): anyone who reaches the port may do anything.
 	Auth *auth.ServerAuth
+	// TLS requires TLS (MinTLSVersion or newer) of every client. nil = plain
+	// text (default): credentials still authenticate, but traffic is readable.
+	TLS *TLSOptions
+	// ClusterTLS requires mutual TLS on routes: a peer must present a
+	// certificate signed by ClusterTLS.CA to join. nil = routes in plain
+	// text without authentication (default): whoever reaches the route port
+	// joins the cluster.
+	ClusterTLS *TLSOptions
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
@@ -159,6 +167,14 @@ func (o NodeOptions) validate() error {
 		if err := o.Auth.Validate(); err != nil {
 			return bad("auth", "%v", err)
 		}
+	}
+	if o.TLS != nil {
+		if err := o.TLS.check("tls", false); err != nil {
+			return err
+		}
+	}
+	if o.ClusterTLS != nil && !o.Standalone {
+		return o.ClusterTLS.check("cluster.tls", true)
 	}
 	return nil
 }
