@@ -240,7 +240,7 @@ func TestTLSOptionsRefuseUnusableFiles(t *testing.T) {
 		o         NodeOptions
 		wantField string
 	}{
-		"route tls without ca": {NodeOptions{ClusterTLS: &TLSOptions{Cert: files.Cert, Key: files.Key}}, "cluster.tls.ca"},
+		"route tls without ca":   {NodeOptions{ClusterTLS: &TLSOptions{Cert: files.Cert, Key: files.Key}}, "cluster.tls.ca"},
 		"client tls without key": {NodeOptions{TLS: &TLSOptions{Cert: files.Cert}}, "tls"},
 		"missing cert file":      {NodeOptions{TLS: &TLSOptions{Cert: files.Cert + ".nope", Key: files.Key}}, "tls"},
 		"key of another cert":    {NodeOptions{TLS: &TLSOptions{Cert: files.Cert, Key: testTLS(t).Key}}, "tls"},
