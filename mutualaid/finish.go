@@ -66,36 +66,45 @@ type effect struct {
 // ROUTED outcome the sender waits for. Each step is idempotent, so a
 // redelivery after a crash anywhere in between completes the rest.
 func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelope, eff *effect) error {
-	if eff.audit != "" {
-		_, err := s.d.JS.Publish(ctx, eff.audit, data, jetstream.WithMsgID(env.GetId()), jetstream.WithExpectLastSequencePerSubject(0))
-		if err := casError(err); err != nil && !errors.Is(err, errConflict) {
-			return fmt.Errorf("audit %s: %w", eff.audit, err)
-		}
-	}
 	notify := slices.DeleteFunc(slices.Clone(eff.notify), func(id string) bool { return id == env.GetSender() })
 	slices.Sort(notify)
 	notify = slices.Compact(notify)
-	var futures []jetstream.PubAckFuture
-	for _, to := range notify {
-		msg := &nats.Msg{Subject: subjects.Inbox(to), Data: data, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(env.GetId(), "inbox."+to))
-		msg.Header.Set(alerts.HeaderKind, strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), "_", "-"))
-		msg.Header.Set(HeaderRequest, eff.request)
-		msg.Header.Set(HeaderEvent, string(eff.action))
-		if eff.tlp != "" {
-			msg.Header.Set(alerts.HeaderTLP, eff.tlp)
-		}
-		f, err := s.d.JS.PublishMsgAsync(msg)
-		if err != nil {
-			return fmt.Errorf("notify %s: %w", to, err)
-		}
-		futures = append(futures, f)
+	// The audit copy and the notices go out together; the outcome waits
+	// for all of them.
+	var msgs []*nats.Msg
+	if eff.audit != "" {
+		m := &nats.Msg{Subject: eff.audit, Data: data, Header: nats.Header{}}
+		m.Header.Set(jetstream.MsgIDHeader, env.GetId())
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+		msgs = append(msgs, m)
 	}
-	for _, f := range futures {
+	for _, to := range notify {
+		m := &nats.Msg{Subject: subjects.Inbox(to), Data: data, Header: nats.Header{}}
+		m.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(env.GetId(), "inbox."+to))
+		m.Header.Set(alerts.HeaderKind, strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), "_", "-"))
+		m.Header.Set(HeaderRequest, eff.request)
+		m.Header.Set(HeaderEvent, string(eff.action))
+		if eff.tlp != "" {
+			m.Header.Set(alerts.HeaderTLP, eff.tlp)
+		}
+		msgs = append(msgs, m)
+	}
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		f, err := s.d.JS.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("publish to %s: %w", m.Subject, err)
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return fmt.Errorf("notify: %w", err)
+			// The audit subject already holding the step is a redelivery.
+			if err := casError(err); !(i == 0 && eff.audit != "" && errors.Is(err, errConflict)) {
+				return fmt.Errorf("publish to %s: %w", msgs[i].Subject, err)
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -29,7 +29,7 @@ import (
 // with a fresh key), an aid service on every node and a router (for status
 // reports) on the first.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	c       *broker.Cluster
 	js      jetstream.JetStream   // on the whole cluster
 	node    []jetstream.JetStream // one per node, for spreading publishes
@@ -47,7 +47,7 @@ type runningService struct {
 
 // newHarness starts the cluster, registers the cast plus extra members and
 // starts a service on each node.
-func newHarness(t *testing.T, opts Options, extra ...*tocsinv1.Member) *harness {
+func newHarness(t testing.TB, opts Options, extra ...*tocsinv1.Member) *harness {
 	t.Helper()
 	c := testcluster.Start(t)
 	h := &harness{t: t, c: c, js: testcluster.JetStream(t, c.ClientURL()), signers: map[string]*envelope.Signer{}, opts: opts}
@@ -330,7 +330,7 @@ func (h *harness) inboxIDs(member string) map[string]bool {
 }
 
 // waitFor polls cond until it holds, failing the test after 60s.
-func waitFor(t *testing.T, cond func() bool, what string) {
+func waitFor(t testing.TB, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
