@@ -1,6 +1,7 @@
 package mutualaid
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -238,4 +239,29 @@ func (h *harness) waitCaughtUp(i int) {
 		}
 		return h.c.StreamsCurrent("$G", broker.StreamNames()) == nil
 	}, fmt.Sprintf("node %d to catch up", i))
+}
+
+// TestProvisioningAgainDoesNotBreakAccepts: provisioning the buckets again
+// (a node starting) turns atomic batches off on the AID stream; the next
+// accept turns them on again and goes through.
+func TestProvisioningAgainDoesNotBreakAccepts(t *testing.T) {
+	h := newHarness(t, Options{})
+	req := h.ok("st-mary", kReq, request(amber, nil, need("incident-response", 2))).GetId()
+	o := h.ok("ir-firm", kOff, offer(req, "incident-response", 2)).GetId()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := broker.Provision(ctx, h.js, h.c.Replicas()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := h.js.Stream(ctx, aidStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CachedInfo().Config.AllowAtomicPublish {
+		t.Log("provisioning kept atomic batches on: broker.Provision now sets them")
+	}
+	h.ok("st-mary", kDec, decide(aAccept, "", o, 0))
+	if c := h.capability("ir-firm", "ir-firm/incident-response"); c.Booked != 2 {
+		t.Fatalf("ir-firm has %d units booked, want 2", c.Booked)
+	}
 }

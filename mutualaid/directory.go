@@ -59,36 +59,27 @@ func (d *directory) follow(ctx context.Context, kv jetstream.KeyValue, loaded ch
 
 // apply puts one change into the copy.
 func (d *directory) apply(e jetstream.KeyValueEntry) {
-	key := e.Key()
-	gone := e.Operation() != jetstream.KeyValuePut
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch {
-	case strings.HasPrefix(key, requestPrefix):
-		id := strings.TrimPrefix(key, requestPrefix)
-		if gone {
-			delete(d.requests, id)
-			return
-		}
-		r, err := decodeJSON[Request](key, e.Value())
-		if err != nil {
-			d.log.Error("request record skipped", zap.Error(err))
-			return
-		}
-		d.requests[id] = r
-	case strings.HasPrefix(key, responderPrefix):
-		id := strings.TrimPrefix(key, responderPrefix)
-		if gone {
-			delete(d.responders, id)
-			return
-		}
-		r, err := decodeJSON[responderRecord](key, e.Value())
-		if err != nil {
-			d.log.Error("responder record skipped", zap.Error(err))
-			return
-		}
-		d.responders[id] = r
+	if id, ok := strings.CutPrefix(e.Key(), requestPrefix); ok {
+		applyTo(d, d.requests, id, e)
+	} else if id, ok := strings.CutPrefix(e.Key(), responderPrefix); ok {
+		applyTo(d, d.responders, id, e)
 	}
+}
+
+// applyTo puts entry e of record id into m (removes it when deleted).
+func applyTo[T any](d *directory, m map[string]*T, id string, e jetstream.KeyValueEntry) {
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(m, id)
+		return
+	}
+	v, err := decodeJSON[T](e.Key(), e.Value())
+	if err != nil {
+		d.log.Error("aid record skipped", zap.Error(err))
+		return
+	}
+	m[id] = v
 }
 
 // responder returns the copy's record of a responder, nil when none.

@@ -24,17 +24,7 @@ func TestRequestTransitions(t *testing.T) {
 		RequestCancelled: {},
 		RequestExpired:   {},
 	}
-	actions := []Action{ActOffer, ActAccept, ActClose, ActCancel, ActExpire}
-	for from, moves := range legal {
-		for _, a := range actions {
-			to, err := requestStep("R1", from, a)
-			want, ok := moves[a]
-			checkStep(t, "request", string(from), a, string(to), string(want), ok, err, allowedOf(moves))
-		}
-	}
-	if len(legal) != len(requestMoves) {
-		t.Fatalf("the test covers %d request states, the lifecycle has %d", len(legal), len(requestMoves))
-	}
+	checkTable(t, "request", requestMoves, legal, []Action{ActOffer, ActAccept, ActClose, ActCancel, ActExpire})
 }
 
 // TestOfferTransitions does the same for offers.
@@ -48,16 +38,22 @@ func TestOfferTransitions(t *testing.T) {
 		OfferDeclined:    {},
 		OfferDemobilised: {},
 	}
-	actions := []Action{ActAccept, ActDecline, ActWithdraw, ActMobilise, ActArrive, ActDemobilise}
+	checkTable(t, "offer", offerMoves, legal, []Action{ActAccept, ActDecline, ActWithdraw, ActMobilise, ActArrive, ActDemobilise})
+}
+
+// checkTable tries every action from every state of table against the
+// legal moves the test expects.
+func checkTable[S ~string](t *testing.T, what string, table map[S][]move[S], legal map[S]map[Action]S, actions []Action) {
+	t.Helper()
 	for from, moves := range legal {
 		for _, a := range actions {
-			to, err := offerStep("O1", from, a)
+			to, err := step(what, "X1", table, from, a)
 			want, ok := moves[a]
-			checkStep(t, "offer", string(from), a, string(to), string(want), ok, err, allowedOf(moves))
+			checkStep(t, what, string(from), a, string(to), string(want), ok, err, allowedOf(moves))
 		}
 	}
-	if len(legal) != len(offerMoves) {
-		t.Fatalf("the test covers %d offer states, the lifecycle has %d", len(legal), len(offerMoves))
+	if len(legal) != len(table) {
+		t.Fatalf("the test covers %d %s states, the lifecycle has %d", len(legal), what, len(table))
 	}
 }
 

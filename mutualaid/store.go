@@ -136,7 +136,15 @@ func (s *Service) commit(ctx context.Context, writes ...write) error {
 			return fmt.Errorf("atomic batch %s: the answer does not decode: %w", batch, err)
 		}
 		if ack.Error != nil {
-			return casError(ack.Error)
+			err := casError(ack.Error)
+			if errors.Is(err, errAtomicDisabled) {
+				// Provisioning turned it off: turn it on again; the
+				// message is retried.
+				if _, eerr := EnableAtomicPublish(ctx, s.d.JS); eerr != nil {
+					return fmt.Errorf("%w; %v", err, eerr)
+				}
+			}
+			return err
 		}
 	}
 	return nil

@@ -38,16 +38,17 @@ type aidSession struct {
 	ctx context.Context
 }
 
-// aidConnect connects for one command; the context bounds the whole
-// command (--timeout). Call the returned func when done.
-func (g *globals) aidConnect(parent context.Context, name string) (*aidSession, func(), error) {
-	ctx, cancel := context.WithTimeout(parent, g.timeout)
-	c, err := g.connectClient(ctx, name)
+// withAid runs f with a connection as the member of --creds, for one
+// command; --timeout bounds the whole command.
+func (g *globals) withAid(cmd *cobra.Command, f func(s *aidSession) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
+	defer cancel()
+	c, err := g.connectClient(ctx, cmd.CommandPath())
 	if err != nil {
-		cancel()
-		return nil, nil, err
+		return err
 	}
-	return &aidSession{g: g, c: c, ctx: ctx}, func() { c.Close(); cancel() }, nil
+	defer c.Close()
+	return f(&aidSession{g: g, c: c, ctx: ctx})
 }
 
 // publish seals payload, publishes it on the member's aid (or status)
@@ -116,4 +117,13 @@ func (s *aidSession) show(id string) (*mutualaid.ShowReply, error) {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// printRequestOf reads a request back through the read path and prints it.
+func (s *aidSession) printRequestOf(id string, full bool) error {
+	r, err := s.show(id)
+	if err != nil {
+		return err
+	}
+	return printRequest(s.g, r.Request, full)
 }

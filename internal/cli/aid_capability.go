@@ -44,18 +44,15 @@ func newAidCapabilityAddCmd(g *globals) *cobra.Command {
 				return usageErr("--lead-time %s is negative", leadTime)
 			}
 			p.Regions, p.LeadTime = regions, durationpb.New(leadTime)
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin aid capability add")
-			if err != nil {
-				return err
-			}
-			defer done()
-			if p.Id == "" {
-				p.Id = s.c.Member() + "/" + p.Type
-			}
-			if _, err := s.publish(tocsinv1.Kind_KIND_CAPABILITY, &p); err != nil {
-				return err
-			}
-			return s.printCapability(p.Id)
+			return g.withAid(cmd, func(s *aidSession) error {
+				if p.Id == "" {
+					p.Id = s.c.Member() + "/" + p.Type
+				}
+				if _, err := s.publish(tocsinv1.Kind_KIND_CAPABILITY, &p); err != nil {
+					return err
+				}
+				return s.printCapability(p.Id)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -76,15 +73,12 @@ func newAidCapabilityRemoveCmd(g *globals) *cobra.Command {
 		Short: "Remove a capability package: it is no longer matched or offered",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin aid capability remove")
-			if err != nil {
-				return err
-			}
-			defer done()
-			if _, err := s.publish(tocsinv1.Kind_KIND_CAPABILITY, &tocsinv1.AidCapability{Id: args[0], Removed: true}); err != nil {
-				return err
-			}
-			return s.printCapability(args[0])
+			return g.withAid(cmd, func(s *aidSession) error {
+				if _, err := s.publish(tocsinv1.Kind_KIND_CAPABILITY, &tocsinv1.AidCapability{Id: args[0], Removed: true}); err != nil {
+					return err
+				}
+				return s.printCapability(args[0])
+			})
 		},
 	}
 }
@@ -96,25 +90,22 @@ func newAidCapabilityListCmd(g *globals) *cobra.Command {
 		Short: "List your capabilities with their booked and free units (the liaison may name a responder)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin aid capability list")
-			if err != nil {
-				return err
-			}
-			defer done()
-			var r mutualaid.CapabilitiesReply
-			if err := s.ask(mutualaid.OpCapabilities, mutualaid.CapabilitiesQuery{Responder: responder}, &r); err != nil {
-				return err
-			}
-			if g.json {
-				return g.printJSON(r)
-			}
-			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tTYPE\tSTATE\tCAPACITY\tBOOKED\tFREE\tREGIONS\tLEAD TIME\tSOURCE")
-			for _, c := range r.Capabilities {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", c.ID, c.Type, c.State, c.Capacity, c.Booked, c.Free,
-					regionsOf(c.Regions), time.Duration(c.LeadTime), c.Source)
-			}
-			return w.Flush()
+			return g.withAid(cmd, func(s *aidSession) error {
+				var r mutualaid.CapabilitiesReply
+				if err := s.ask(mutualaid.OpCapabilities, mutualaid.CapabilitiesQuery{Responder: responder}, &r); err != nil {
+					return err
+				}
+				if g.json {
+					return g.printJSON(r)
+				}
+				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tTYPE\tSTATE\tCAPACITY\tBOOKED\tFREE\tREGIONS\tLEAD TIME\tSOURCE")
+				for _, c := range r.Capabilities {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", c.ID, c.Type, c.State, c.Capacity, c.Booked, c.Free,
+						regionsOf(c.Regions), time.Duration(c.LeadTime), c.Source)
+				}
+				return w.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&responder, "responder", "", "whose capabilities (default: yours)")

@@ -27,16 +27,13 @@ func newAidOfferCmd(g *globals) *cobra.Command {
 			if eta > 0 {
 				p.Eta = durationpb.New(eta)
 			}
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin aid offer")
-			if err != nil {
-				return err
-			}
-			defer done()
-			env, err := s.publish(tocsinv1.Kind_KIND_AID_OFFER, p)
-			if err != nil {
-				return err
-			}
-			return s.printOfferOf(env.GetId())
+			return g.withAid(cmd, func(s *aidSession) error {
+				env, err := s.publish(tocsinv1.Kind_KIND_AID_OFFER, p)
+				if err != nil {
+					return err
+				}
+				return s.printOfferOf(env.GetId())
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -94,22 +91,15 @@ func newAidStepCmds(g *globals) []*cobra.Command {
 				} else {
 					d.RequestId = args[0]
 				}
-				s, done, err := g.aidConnect(cmd.Context(), "tocsin aid "+cmd.Name())
-				if err != nil {
-					return err
-				}
-				defer done()
-				if _, err := s.publish(tocsinv1.Kind_KIND_AID_DECISION, d); err != nil {
-					return err
-				}
-				if st.offer {
-					return s.printOfferOf(args[0])
-				}
-				r, err := s.show(args[0])
-				if err != nil {
-					return err
-				}
-				return printRequest(g, r.Request, false)
+				return g.withAid(cmd, func(s *aidSession) error {
+					if _, err := s.publish(tocsinv1.Kind_KIND_AID_DECISION, d); err != nil {
+						return err
+					}
+					if st.offer {
+						return s.printOfferOf(args[0])
+					}
+					return s.printRequestOf(args[0], false)
+				})
 			},
 		}
 		if st.action == tocsinv1.AidAction_AID_ACTION_ACCEPT {

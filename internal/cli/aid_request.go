@@ -50,20 +50,13 @@ only to the --to organisations (required), even when others match.`,
 				return usageErr("--expires %s: give how long the request stays open, such as 48h", expires)
 			}
 			p.ExpiresAt = timestamppb.New(time.Now().Add(expires))
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin aid request")
-			if err != nil {
-				return err
-			}
-			defer done()
-			env, err := s.publish(tocsinv1.Kind_KIND_AID_REQUEST, p)
-			if err != nil {
-				return err
-			}
-			r, err := s.show(env.GetId())
-			if err != nil {
-				return err
-			}
-			return printRequest(g, r.Request, false)
+			return g.withAid(cmd, func(s *aidSession) error {
+				env, err := s.publish(tocsinv1.Kind_KIND_AID_REQUEST, p)
+				if err != nil {
+					return err
+				}
+				return s.printRequestOf(env.GetId(), false)
+			})
 		},
 	}
 	f := cmd.Flags()

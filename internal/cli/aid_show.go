@@ -17,16 +17,9 @@ func newAidShowCmd(g *globals) *cobra.Command {
 		Short: "Show a request (by its id or an offer's): needs, offers and the signed timeline",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin aid show")
-			if err != nil {
-				return err
-			}
-			defer done()
-			r, err := s.show(args[0])
-			if err != nil {
-				return err
-			}
-			return printRequest(g, r.Request, true)
+			return g.withAid(cmd, func(s *aidSession) error {
+				return s.printRequestOf(args[0], true)
+			})
 		},
 	}
 }
@@ -38,25 +31,22 @@ func newAidListCmd(g *globals) *cobra.Command {
 		Short: "List the requests you may see, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin aid list")
-			if err != nil {
-				return err
-			}
-			defer done()
-			var r mutualaid.ListReply
-			if err := s.ask(mutualaid.OpList, q, &r); err != nil {
-				return err
-			}
-			if g.json {
-				return g.printJSON(r)
-			}
-			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tSTATE\tURGENCY\tTLP\tREGION\tREQUESTER\tNEEDS\tOFFERS\tEXPIRES")
-			for _, req := range r.Requests {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", req.ID, req.State, req.Urgency, req.TLP, req.Region,
-					req.Requester, needsLine(req.Needs), len(req.Offers), req.ExpiresAt.Local().Format(time.DateTime))
-			}
-			return w.Flush()
+			return g.withAid(cmd, func(s *aidSession) error {
+				var r mutualaid.ListReply
+				if err := s.ask(mutualaid.OpList, q, &r); err != nil {
+					return err
+				}
+				if g.json {
+					return g.printJSON(r)
+				}
+				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tSTATE\tURGENCY\tTLP\tREGION\tREQUESTER\tNEEDS\tOFFERS\tEXPIRES")
+				for _, req := range r.Requests {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", req.ID, req.State, req.Urgency, req.TLP, req.Region,
+						req.Requester, needsLine(req.Needs), len(req.Offers), req.ExpiresAt.Local().Format(time.DateTime))
+				}
+				return w.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&q.Open, "open", false, "only requests still taking offers")

@@ -20,29 +20,26 @@ func newSituationCmd(g *globals) *cobra.Command {
 		Short: "The regional board: each facility's last status report, worst first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin situation")
-			if err != nil {
-				return err
-			}
-			defer done()
-			b, err := s.board(region)
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return g.printJSON(b)
-			}
-			fmt.Fprintf(g.stdout, "region %s: %d facilities reporting\n", b.Region, len(b.Facilities))
-			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "MEMBER\tNAME\tSTATE\tSYSTEMS\tSINCE\tNOTE")
-			for _, f := range b.Facilities {
-				state := f.State
-				if f.Exercise {
-					state += " (EXERCISE)"
+			return g.withAid(cmd, func(s *aidSession) error {
+				b, err := s.board(region)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Member, f.Name, state, orDash(strings.Join(f.Systems, ",")), f.At.Local().Format(time.DateTime), f.Note)
-			}
-			return w.Flush()
+				if g.json {
+					return g.printJSON(b)
+				}
+				fmt.Fprintf(g.stdout, "region %s: %d facilities reporting\n", b.Region, len(b.Facilities))
+				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "MEMBER\tNAME\tSTATE\tSYSTEMS\tSINCE\tNOTE")
+				for _, f := range b.Facilities {
+					state := f.State
+					if f.Exercise {
+						state += " (EXERCISE)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Member, f.Name, state, orDash(strings.Join(f.Systems, ",")), f.At.Local().Format(time.DateTime), f.Note)
+				}
+				return w.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&region, "region", "", "region (default: your own)")

@@ -28,25 +28,22 @@ func newStatusReportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return usageErr("--state: %v", err)
 			}
-			s, done, err := g.aidConnect(cmd.Context(), "tocsin status-report")
-			if err != nil {
-				return err
-			}
-			defer done()
-			env, err := s.c.Publish(s.ctx, tocsinv1.Kind_KIND_STATUS_REPORT,
-				&tocsinv1.StatusReport{State: st, Systems: systems, Note: note, Region: region, Exercise: exercise})
-			if err != nil {
-				return err
-			}
-			f, err := s.waitOnBoard(env.GetId(), region)
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return g.printJSON(f)
-			}
-			fmt.Fprintf(g.stdout, "reported %s (%s) at %s: on the regional board\n", f.State, orNone(f.Systems), f.At.Local().Format(time.DateTime))
-			return nil
+			return g.withAid(cmd, func(s *aidSession) error {
+				env, err := s.c.Publish(s.ctx, tocsinv1.Kind_KIND_STATUS_REPORT,
+					&tocsinv1.StatusReport{State: st, Systems: systems, Note: note, Region: region, Exercise: exercise})
+				if err != nil {
+					return err
+				}
+				f, err := s.waitOnBoard(env.GetId(), region)
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return g.printJSON(f)
+				}
+				fmt.Fprintf(g.stdout, "reported %s (%s) at %s: on the regional board\n", f.State, orNone(f.Systems), f.At.Local().Format(time.DateTime))
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
