@@ -158,6 +158,19 @@ func ingestFilters() []string {
 // Run consumes the ingest stream until ctx ends. Messages are processed by
 // Workers goroutines, one sender always on the same worker.
 func (r *Router) Run(ctx context.Context) error {
+	stop, err := r.Start(ctx)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop()
+	return nil
+}
+
+// Start creates (or binds) the shared durable consumer and starts
+// consuming; it returns once messages flow, with a function that drains
+// and waits for the workers.
+func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	cons, err := r.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, jetstream.ConsumerConfig{
 		Durable:        r.opts.Durable,
 		Description:    "the router: shared by every node",
@@ -169,7 +182,7 @@ func (r *Router) Run(ctx context.Context) error {
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return fmt.Errorf("alerts: router consumer: %w", err)
+		return nil, fmt.Errorf("alerts: router consumer: %w", err)
 	}
 	queues := make([]chan jetstream.Msg, r.opts.Workers)
 	var wg sync.WaitGroup
@@ -197,16 +210,19 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}))
 	if err != nil {
-		return fmt.Errorf("alerts: router consume: %w", err)
+		for _, q := range queues {
+			close(q)
+		}
+		return nil, fmt.Errorf("alerts: router consume: %w", err)
 	}
-	<-ctx.Done()
-	cc.Drain()
-	<-cc.Closed()
-	for _, q := range queues {
-		close(q)
-	}
-	wg.Wait()
-	return nil
+	return func() {
+		cc.Drain()
+		<-cc.Closed()
+		for _, q := range queues {
+			close(q)
+		}
+		wg.Wait()
+	}, nil
 }
 
 // process handles one message and acks it, or naks it for redelivery when

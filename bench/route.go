@@ -404,8 +404,12 @@ func tocsinPipeline(ctx context.Context, c *broker.Cluster, js jetstream.JetStre
 		if err != nil {
 			return 0, err
 		}
+		stop, err := r.Start(rctx)
+		if err != nil {
+			return 0, err
+		}
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = r.Run(rctx) }()
+		go func() { defer wg.Done(); <-rctx.Done(); stop() }()
 	}
 	start := time.Now()
 	if err := publishAll(ctx, js, msgs, func(m *nats.Msg) *nats.Msg { return m }); err != nil {
