@@ -101,7 +101,10 @@ func (s *Service) consume(ctx context.Context) error {
 // process handles one message and acks it, or naks it for redelivery when
 // a transient failure (the cluster, not the message) stopped it.
 func (s *Service) process(ctx context.Context, m jetstream.Msg) {
-	err := s.handle(ctx, m)
+	// Past AckWait the message goes to another node anyway: stop trying.
+	hctx, cancel := context.WithTimeout(ctx, s.opts.AckWait)
+	err := s.handle(hctx, m)
+	cancel()
 	if err == nil {
 		if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && ctx.Err() == nil {
 			s.log.Warn("ack", zap.String("subject", m.Subject()), zap.Error(err))
