@@ -10,8 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,6 +19,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -46,8 +45,8 @@ type Options struct {
 	// redelivers it (to this or another node). Default 30s.
 	AckWait time.Duration
 	// Workers is how many messages are processed at once. Messages of one
-	// sender always go to the same worker, so each publisher's order is
-	// kept. Default 32.
+	// sender are processed one after another, in order; different senders
+	// in parallel. Default 32.
 	Workers int
 }
 
@@ -155,8 +154,8 @@ func ingestFilters() []string {
 	return f
 }
 
-// Run consumes the ingest stream until ctx ends. Messages are processed by
-// Workers goroutines, one sender always on the same worker.
+// Run consumes the ingest stream until ctx ends. Up to Workers messages
+// are processed at once; each sender's in order.
 func (r *Router) Run(ctx context.Context) error {
 	stop, err := r.Start(ctx)
 	if err != nil {
@@ -184,44 +183,22 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerts: router consumer: %w", err)
 	}
-	queues := make([]chan jetstream.Msg, r.opts.Workers)
-	var wg sync.WaitGroup
-	for i := range queues {
-		queues[i] = make(chan jetstream.Msg, 256)
-		wg.Add(1)
-		go func(q chan jetstream.Msg) {
-			defer wg.Done()
-			for m := range q {
-				r.process(ctx, m)
-			}
-		}(queues[i])
-	}
+	exec := keyed.New(r.opts.Workers, func(m jetstream.Msg) { r.process(ctx, m) })
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		_, sender, _ := subjects.IngestSender(m.Subject())
-		h := fnv.New32a()
-		h.Write([]byte(sender))
-		select {
-		case queues[h.Sum32()%uint32(len(queues))] <- m:
-		case <-ctx.Done():
-		}
+		exec.Submit(sender, m)
 	}, jetstream.PullMaxMessages(512), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			r.log.Debug("consume", zap.Error(err))
 		}
 	}))
 	if err != nil {
-		for _, q := range queues {
-			close(q)
-		}
 		return nil, fmt.Errorf("alerts: router consume: %w", err)
 	}
 	return func() {
 		cc.Drain()
 		<-cc.Closed()
-		for _, q := range queues {
-			close(q)
-		}
-		wg.Wait()
+		exec.Wait()
 	}, nil
 }
 

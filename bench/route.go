@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -346,35 +348,18 @@ func rawPipeline(ctx context.Context, c *broker.Cluster, js jetstream.JetStream,
 }
 
 // runWorkers consumes with as many workers as the router has by default,
-// messages of one subject always on the same worker, as the router does.
+// each sender's messages in order, as the router does.
 func runWorkers(ctx context.Context, cons jetstream.Consumer, handle func(jetstream.Msg)) {
-	queues := make([]chan jetstream.Msg, 32)
-	var wg sync.WaitGroup
-	for i := range queues {
-		queues[i] = make(chan jetstream.Msg, 256)
-		wg.Add(1)
-		go func(q chan jetstream.Msg) {
-			defer wg.Done()
-			for m := range q {
-				handle(m)
-			}
-		}(queues[i])
-	}
+	exec := keyed.New(32, handle)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		h := 0
-		for _, b := range []byte(m.Subject()) {
-			h = h*31 + int(b)
-		}
-		queues[(h&0x7fffffff)%len(queues)] <- m
+		_, sender, _ := subjects.IngestSender(strings.TrimPrefix(m.Subject(), "raw.in."))
+		exec.Submit(sender, m)
 	}, jetstream.PullMaxMessages(512))
 	if err == nil {
 		<-ctx.Done()
 		cc.Stop()
 	}
-	for _, q := range queues {
-		close(q)
-	}
-	wg.Wait()
+	exec.Wait()
 }
 
 // tocsinPipeline publishes the alerts to ingest with a router on every
