@@ -35,7 +35,7 @@ only to the --to organisations (required), even when others match.`,
 			if p.Needs, err = parseNeeds(needs); err != nil {
 				return err
 			}
-			if p.Urgency, err = parseLane(urgency); err != nil {
+			if p.Urgency, err = parseLane("--urgency", urgency); err != nil {
 				return err
 			}
 			l, err := tlp.Parse(level)
@@ -97,11 +97,11 @@ func parseNeeds(items []string) ([]*tocsinv1.AidNeed, error) {
 	return out, nil
 }
 
-// parseLane reads a lane name.
-func parseLane(name string) (tocsinv1.Lane, error) {
+// parseLane reads a lane name given with flag.
+func parseLane(flag, name string) (tocsinv1.Lane, error) {
 	v, ok := tocsinv1.Lane_value["LANE_"+strings.ToUpper(name)]
 	if !ok || v == 0 {
-		return 0, usageErr("--urgency %q: use flash, urgent, routine or info", name)
+		return 0, usageErr("%s %q: use flash, urgent, routine or info", flag, name)
 	}
 	return tocsinv1.Lane(v), nil
 }
