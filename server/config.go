@@ -13,8 +13,10 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 )
 
-// NodeConfig is the YAML file of `tocsin node --config FILE`. Every field
-// is optional but name and store_dir; see deploy/ for a 3-machine example.
+// NodeConfig is the YAML file of `tocsin node --config FILE`. Required:
+// name, store_dir, auth with service_creds (or insecure_no_auth), tls and,
+// on a cluster, cluster.tls (or insecure_no_tls); see deploy/ for a
+// 3-machine example.
 type NodeConfig struct {
 	// Name is the node's unique server name. Required.
 	Name string `yaml:"name"`
@@ -32,6 +34,10 @@ type NodeConfig struct {
 		Advertise string `yaml:"advertise"`
 		// Routes are the other nodes' nats-route://HOST:PORT URLs.
 		Routes []string `yaml:"routes"`
+		// TLS is the routes' mutual TLS: only a node with a certificate
+		// signed by its ca may join. Required on a cluster unless
+		// insecure_no_tls.
+		TLS *TLSConfig `yaml:"tls"`
 	} `yaml:"cluster"`
 	// StoreDir is this node's JetStream data directory. Required.
 	StoreDir string `yaml:"store_dir"`
@@ -41,6 +47,45 @@ type NodeConfig struct {
 	HTTP string `yaml:"http"`
 	// MaxPayload is the largest message in bytes. Default 1 MiB.
 	MaxPayload int32 `yaml:"max_payload"`
+	// Auth is the directory with this node's copy of the authority's public
+	// part: operator.jwt, SYS.jwt, TOCSIN.jwt, ORGS.jwt (tocsin init writes
+	// it as nodes/<name>/). No seed is read. Required unless insecure_no_auth.
+	Auth string `yaml:"auth"`
+	// ServiceCreds is the .creds file this node's own services connect with
+	// (tocsin init writes nodes/<name>/service.creds). Required with auth.
+	ServiceCreds string `yaml:"service_creds"`
+	// InsecureNoAuth runs the node without authentication: whoever reaches
+	// the client port may read and write everything. For an isolated
+	// experiment only. Default false.
+	InsecureNoAuth bool `yaml:"insecure_no_auth"`
+	// TLS is the client listener's TLS. Required unless insecure_no_tls.
+	TLS *TLSConfig `yaml:"tls"`
+	// InsecureNoTLS runs the client and route listeners in plain text:
+	// traffic is readable, and whoever reaches the route port joins the
+	// cluster. For an isolated experiment only. Default false.
+	InsecureNoTLS bool `yaml:"insecure_no_tls"`
+}
+
+// TLSConfig is one listener's TLS in a node config: PEM files.
+type TLSConfig struct {
+	// Cert is the node's certificate; its SANs name every address clients
+	// or peers dial. Required.
+	Cert string `yaml:"cert"`
+	// Key is the certificate's private key. Required.
+	Key string `yaml:"key"`
+	// CA is the CA that signed the peers' certificates. Required for
+	// cluster.tls, and for tls with verify.
+	CA string `yaml:"ca"`
+	// Verify (tls only) also requires a client certificate signed by ca,
+	// on top of the client's credentials. Routes always verify. Default false.
+	Verify bool `yaml:"verify"`
+}
+
+func (t *TLSConfig) options() *broker.TLSOptions {
+	if t == nil {
+		return nil
+	}
+	return &broker.TLSOptions{Cert: t.Cert, Key: t.Key, CA: t.CA, Verify: t.Verify}
 }
 
 // LoadNodeConfig reads and checks a node's YAML config. Unknown fields are
@@ -70,7 +115,7 @@ func cleanYAMLError(err error) string {
 // Options converts the config into server options.
 func (c NodeConfig) Options() (Options, error) {
 	bad := func(field, format string, v ...any) (Options, error) {
-		return Options{}, fmt.Errorf("%w: %s: %s", broker.ErrInvalidOptions, field, fmt.Sprintf(format, v...))
+		return Options{}, configErr(field, format, v...)
 	}
 	n := broker.NodeOptions{
 		Name:             c.Name,
@@ -83,7 +128,7 @@ func (c NodeConfig) Options() (Options, error) {
 	}
 	var err error
 	if len(c.Cluster.Routes) == 0 {
-		if c.Cluster.Listen != "" || c.Cluster.Advertise != "" {
+		if c.Cluster.Listen != "" || c.Cluster.Advertise != "" || c.Cluster.TLS != nil {
 			return bad("cluster.routes", "empty: list the other nodes' nats-route://HOST:PORT URLs, or remove the cluster section to run a single node")
 		}
 		n.Standalone = true
@@ -101,7 +146,11 @@ func (c NodeConfig) Options() (Options, error) {
 	if n.SyncInterval, err = ParseSyncInterval(c.SyncInterval); err != nil {
 		return bad("sync_interval", "%v", err)
 	}
-	return Options{Node: &n, HTTPAddr: c.HTTP}, nil
+	if n.Auth, err = c.security(); err != nil {
+		return Options{}, err
+	}
+	n.TLS, n.ClusterTLS = c.TLS.options(), c.Cluster.TLS.options()
+	return Options{Node: &n, HTTPAddr: c.HTTP, ServiceCreds: c.ServiceCreds}, nil
 }
 
 // ParseSyncInterval reads "always" (or "") as zero, the always-sync

@@ -52,6 +52,10 @@ type DevOptions struct {
 	Port int
 	// SyncInterval as in broker.NodeOptions; zero means always. Default 0.
 	SyncInterval time.Duration
+	// TLS requires TLS of clients and mutual TLS on routes, with a local CA
+	// and certificate made in <DataDir>/tls (clients trust DevTLSCA).
+	// Default false.
+	TLS bool
 }
 
 func (o Options) withDefaults() Options {

@@ -31,6 +31,7 @@ type Server struct {
 	node    *broker.Node    // node mode
 	dev     *devAuth        // dev mode: keys, demo credentials
 	svcOpts []nats.Option   // how services connect (credentials)
+	nodeAcc string          // node mode: the account of streams and services
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -83,12 +84,20 @@ func (s *Server) startBroker(ctx context.Context) error {
 			return err
 		}
 		s.dev, s.svcOpts = dev, []nats.Option{opt}
+		var files *broker.TLSOptions
+		if d.TLS {
+			if files, err = prepareDevTLS(d.DataDir); err != nil {
+				return err
+			}
+		}
 		c, err := broker.StartCluster(ctx, broker.ClusterOptions{
 			Nodes:        d.Nodes,
 			DataDir:      d.DataDir,
 			BasePort:     d.Port,
 			SyncInterval: d.SyncInterval,
-			Configure:    func(_ int, o *broker.NodeOptions) { o.Auth = dev.server },
+			Configure: func(_ int, o *broker.NodeOptions) {
+				o.Auth, o.TLS, o.ClusterTLS = dev.server, files, files
+			},
 		}, s.log)
 		if err != nil {
 			return err
@@ -96,9 +105,11 @@ func (s *Server) startBroker(ctx context.Context) error {
 		s.cluster = c
 		return nil
 	}
-	if path := s.opts.ServiceCreds; path != "" {
-		s.svcOpts = []nats.Option{nats.UserCredentials(path)}
+	svc, account, err := nodeServices(s.opts)
+	if err != nil {
+		return err
 	}
+	s.svcOpts, s.nodeAcc = svc, account
 	n, err := broker.NewNode(*s.opts.Node, s.log)
 	if err != nil {
 		return err
@@ -112,7 +123,7 @@ func (s *Server) account() string {
 	if s.dev != nil {
 		return s.dev.authority.Account()
 	}
-	return "$G"
+	return s.nodeAcc
 }
 
 // CredsDir is where a dev cluster wrote the demo members' credentials.

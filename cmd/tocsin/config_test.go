@@ -26,7 +26,7 @@ func TestBadNodeConfigFailsFast(t *testing.T) {
 	}
 	ports := freePorts(t, 4)
 	good := func(extra string) string {
-		return fmt.Sprintf("name: n1\nlisten: 127.0.0.1:%d\ncluster:\n  listen: 127.0.0.1:%d\n  routes: [nats-route://127.0.0.1:%d]\nstore_dir: %s\nhttp: 127.0.0.1:%d\n%s",
+		return fmt.Sprintf("name: n1\nlisten: 127.0.0.1:%d\ncluster:\n  listen: 127.0.0.1:%d\n  routes: [nats-route://127.0.0.1:%d]\nstore_dir: %s\nhttp: 127.0.0.1:%d\ninsecure_no_auth: true\ninsecure_no_tls: true\n%s",
 			ports[0], ports[1], ports[3], filepath.Join(dir, "store"), ports[2], extra)
 	}
 	cases := []struct {
@@ -46,6 +46,7 @@ func TestBadNodeConfigFailsFast(t *testing.T) {
 		{"cluster without routes", strings.Replace(good(""), fmt.Sprintf("  routes: [nats-route://127.0.0.1:%d]\n", ports[3]), "", 1), []string{"cluster.routes"}},
 		{"missing name", strings.Replace(good(""), "name: n1\n", "", 1), []string{"name"}},
 	}
+	cases = append(cases, securityCases(t, good)...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "node.yaml")
@@ -75,4 +76,50 @@ func TestBadNodeConfigFailsFast(t *testing.T) {
 			}
 		})
 	}
+}
+
+// securityCases are configs that would run a node unauthenticated or in
+// plain text without saying so, or with credentials that are not a
+// service's: refused, with a way out in the message.
+func securityCases(t *testing.T, good func(string) string) []struct {
+	name, config string
+	want         []string
+} {
+	keys := filepath.Join(t.TempDir(), "keys")
+	if out, errOut, code := run(t, 60*time.Second, "init", "--dir", keys, "--nodes", "n1", "--tls-hosts", "127.0.0.1"); code != 0 {
+		t.Fatalf("tocsin init: exit %d\n%s%s", code, out, errOut)
+	}
+	node := filepath.Join(keys, "nodes", "n1")
+	tls := fmt.Sprintf("{cert: %s, key: %s, ca: %s}", filepath.Join(node, "tls", "cert.pem"), filepath.Join(node, "tls", "key.pem"), filepath.Join(node, "tls", "ca.pem"))
+	clientTLS := func(cfg string) string { return strings.Replace(cfg, "insecure_no_tls: true\n", "tls: "+tls+"\n", 1) }
+	secure := func(cfg string) string {
+		return strings.Replace(clientTLS(cfg), "  routes:", "  tls: "+tls+"\n  routes:", 1)
+	}
+	withAuth := func(authDir, creds string) string {
+		return strings.Replace(secure(good("")), "insecure_no_auth: true\n", fmt.Sprintf("auth: %s\nservice_creds: %s\n", authDir, creds), 1)
+	}
+	return []struct {
+		name, config string
+		want         []string
+	}{
+		{"no auth", strings.Replace(good(""), "insecure_no_auth: true\n", "", 1), []string{"auth: required", "tocsin init", "insecure_no_auth"}},
+		{"no tls", strings.Replace(good(""), "insecure_no_tls: true\n", "", 1), []string{"tls: required", "insecure_no_tls"}},
+		{"no route tls", clientTLS(good("")), []string{"cluster.tls: required", "route port"}},
+		{"tls and insecure_no_tls", secure(good("insecure_no_tls: true\n")), []string{"insecure_no_tls", "remove one"}},
+		{"auth dir without jwts", withAuth(t.TempDir(), filepath.Join(node, "service.creds")), []string{"auth", "operator.jwt"}},
+		{"auth without service_creds", strings.Replace(withAuth(node, "x"), "service_creds: x\n", "", 1), []string{"service_creds: required"}},
+		{"admin creds as service creds", withAuth(node, filepath.Join(keys, "admin.creds")), []string{"service_creds", "member or admin"}},
+		{"system creds as service creds", withAuth(node, filepath.Join(keys, "sys.creds")), []string{"service_creds", "no JetStream"}},
+		{"another authority's service creds", withAuth(node, otherServiceCreds(t)), []string{"service_creds", "does not hold"}},
+	}
+}
+
+// otherServiceCreds runs another tocsin init and returns its node's
+// service credentials.
+func otherServiceCreds(t *testing.T) string {
+	keys := filepath.Join(t.TempDir(), "other")
+	if _, errOut, code := run(t, 60*time.Second, "init", "--dir", keys, "--nodes", "n1"); code != 0 {
+		t.Fatalf("tocsin init: %s", errOut)
+	}
+	return filepath.Join(keys, "nodes", "n1", "service.creds")
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
@@ -55,21 +56,17 @@ func (f *alertFlags) build(defaultTLP string) (*tocsinv1.Alert, error) {
 		Title: f.title, Sectors: f.sectors, Recipients: f.to, RecommendedAction: f.action,
 		PatientSafetyImpact: f.impact, Contact: f.contact, Exercise: f.exercise,
 	}
-	lane, ok := tocsinv1.Lane_value["LANE_"+strings.ToUpper(f.lane)]
-	if !ok || lane == 0 {
-		return nil, usageErr("--lane %q: use flash, urgent, routine or info", f.lane)
+	var err error
+	if a.Lane, err = parseLane("--lane", f.lane); err != nil {
+		return nil, err
 	}
-	a.Lane = tocsinv1.Lane(lane)
 	spelled := f.tlp
 	if spelled == "" {
 		spelled = defaultTLP
 	}
-	if spelled == "" {
-		return nil, usageErr("--tlp is required: clear, green, amber, amber+strict or red")
-	}
-	level, err := tlp.Parse(spelled)
+	level, err := parseTLP(spelled)
 	if err != nil {
-		return nil, usageErr("--tlp: %v", err)
+		return nil, err
 	}
 	a.Tlp = level.Proto()
 	if f.file != "" {
@@ -174,9 +171,14 @@ type problemResult struct {
 	Message  string `json:"message"`
 }
 
-// connectClient connects as the member of --creds.
-func (g *globals) connectClient(ctx context.Context, name string) (*client.Client, error) {
-	c, err := client.Connect(ctx, client.Options{Servers: g.server, CredsFile: g.creds, Name: name, Timeout: g.timeout})
+// connectClient connects as the member of --creds, with --tls-ca and
+// extra connection options.
+func (g *globals) connectClient(ctx context.Context, name string, extra ...nats.Option) (*client.Client, error) {
+	tlsOpts, err := g.natsTLS()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Connect(ctx, client.Options{Servers: g.server, CredsFile: g.creds, Name: name, Timeout: g.timeout, NATS: append(tlsOpts, extra...)})
 	if errors.Is(err, client.ErrCreds) {
 		return nil, usageErr("%v", err)
 	}

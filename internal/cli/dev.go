@@ -21,6 +21,7 @@ func newDevCmd(g *globals) *cobra.Command {
 	var (
 		data, httpAddr, sync string
 		port, nodes          int
+		useTLS               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -28,7 +29,9 @@ func newDevCmd(g *globals) *cobra.Command {
 		Long: `Run a whole Tocsin cluster inside this process: 3 nodes on 127.0.0.1,
 client ports PORT..PORT+2, JetStream at R3, the demo members of the scenario
 seeded. Stop it with Ctrl-C (or SIGTERM): it drains, then stops; started again
-on the same --data it comes back with every message.`,
+on the same --data it comes back with every message. With --tls, clients need
+TLS and routes mutual TLS, with a local CA made in DATA/tls (clients: --tls-ca
+DATA/tls/ca.pem).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			interval, err := parseSync(sync)
@@ -40,7 +43,7 @@ on the same --data it comes back with every message.`,
 				return usageErr("--data %q: %v", data, err)
 			}
 			opts := server.Options{
-				Dev:      &server.DevOptions{DataDir: abs, Nodes: nodes, Port: port, SyncInterval: interval},
+				Dev:      &server.DevOptions{DataDir: abs, Nodes: nodes, Port: port, SyncInterval: interval, TLS: useTLS},
 				HTTPAddr: httpAddr,
 			}
 			return runServer(cmd.Context(), g, opts, func(s *server.Server) {
@@ -52,6 +55,9 @@ on the same --data it comes back with every message.`,
 				}
 				fmt.Fprintf(g.stdout, "data            %s\n", abs)
 				fmt.Fprintf(g.stdout, "credentials     %s/<member>.creds (the demo members; admin.creds for tocsin status)\n", s.CredsDir())
+				if useTLS {
+					fmt.Fprintf(g.stdout, "tls             clients trust %s (--tls-ca or $TOCSIN_TLS_CA)\n", server.DevTLSCA(abs))
+				}
 			})
 		},
 	}
@@ -61,6 +67,7 @@ on the same --data it comes back with every message.`,
 	f.IntVar(&port, "port", broker.DefaultClientPort, "first node's client port; the others use PORT+1, PORT+2")
 	f.IntVar(&nodes, "nodes", 3, "number of nodes")
 	f.StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval such as 2m`)
+	f.BoolVar(&useTLS, "tls", false, "require TLS of clients and mutual TLS on routes, with a local CA in DATA/tls")
 	return cmd
 }
 

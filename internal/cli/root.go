@@ -31,6 +31,7 @@ const DefaultServer = "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.
 type globals struct {
 	server   string
 	creds    string
+	tlsCA    string
 	json     bool
 	timeout  time.Duration
 	logLevel string
@@ -58,6 +59,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", envOr("TOCSIN_SERVER", DefaultServer), "cluster URL(s), comma-separated ($TOCSIN_SERVER)")
 	pf.StringVar(&g.creds, "creds", os.Getenv("TOCSIN_CREDS"), "NATS credentials file ($TOCSIN_CREDS)")
+	pf.StringVar(&g.tlsCA, "tls-ca", os.Getenv("TOCSIN_TLS_CA"), "CA certificate (PEM) to trust for the cluster's TLS ($TOCSIN_TLS_CA)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
 	pf.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the cluster")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level for long-running commands: debug, info, warn, error")
@@ -113,7 +115,7 @@ func (g *globals) logger() (*zap.Logger, error) {
 
 // connect opens a NATS connection to --server with --creds.
 func (g *globals) connect(ctx context.Context, name string) (*nats.Conn, error) {
-	opts := []nats.Option{nats.Name(name), nats.Timeout(g.timeout)}
+	opts := []nats.Option{nats.Name(name)}
 	if g.creds != "" {
 		if _, err := os.Stat(g.creds); err != nil {
 			return nil, usageErr("--creds %q: %v", g.creds, err)
@@ -123,11 +125,32 @@ func (g *globals) connect(ctx context.Context, name string) (*nats.Conn, error) 
 			opts = append(opts, nats.CustomInboxPrefix(auth.InboxPrefix(member)))
 		}
 	}
+	return g.dial(opts...)
+}
+
+// dial connects to --server with opts, --timeout and --tls-ca.
+func (g *globals) dial(opts ...nats.Option) (*nats.Conn, error) {
+	tlsOpts, err := g.natsTLS()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(append(opts, nats.Timeout(g.timeout)), tlsOpts...)
 	nc, err := nats.Connect(g.server, opts...)
 	if err != nil {
 		return nil, &exitError{ExitUnreachable, fmt.Errorf("cannot connect to %s: %w", g.server, err)}
 	}
 	return nc, nil
+}
+
+// natsTLS is the connection option that trusts --tls-ca, if given.
+func (g *globals) natsTLS() ([]nats.Option, error) {
+	if g.tlsCA == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(g.tlsCA); err != nil {
+		return nil, usageErr("--tls-ca %q: %v", g.tlsCA, err)
+	}
+	return []nats.Option{nats.RootCAs(g.tlsCA)}, nil
 }
 
 // printJSON writes v as indented JSON to stdout.

@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// addFlags are the flags of members add.
+type addFlags struct {
+	id, name, region, contact, file, out string
+	sectors, roles                       []string
+}
+
+func newMembersAddCmd(g *globals, run adminRun) *cobra.Command {
+	var f addFlags
+	cmd := &cobra.Command{
+		Use:   "add (--id ID --name NAME --sectors S,... --region R [--roles member] [--contact C] | --file member.yaml) --out FILE",
+		Short: "Admit a member: register it, create its consumers, issue its credentials",
+		Long: `Admit a member (or every member of a seed file, in the members seed format,
+without keys): each gets a new key and its credentials are written to --out
+(0600; a directory when the file lists several). Nothing is overwritten.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ms, err := f.members()
+			if err != nil {
+				return err
+			}
+			if f.out == "" {
+				return usageErr("--out is required: where the new member's credentials are written (0600)")
+			}
+			return run(true, func(ctx context.Context, s *adminSession, _ []string) error {
+				return addMembers(ctx, s, ms, f.out)
+			})(cmd, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.id, "id", "", "member id: lowercase letters, digits, dashes (st-luke)")
+	fl.StringVar(&f.name, "name", "", "organisation's display name")
+	fl.StringSliceVar(&f.sectors, "sectors", nil, "sectors it belongs to (comma-separated)")
+	fl.StringVar(&f.region, "region", "", "region (northeast)")
+	fl.StringSliceVar(&f.roles, "roles", []string{"member"}, "roles: member, responder, liaison, admin")
+	fl.StringVar(&f.contact, "contact", "", "24/7 contact")
+	fl.StringVar(&f.file, "file", "", "YAML list of members (the members seed format, without keys)")
+	fl.StringVar(&f.out, "out", "", "file for the credentials (a directory with --file of several members)")
+	return cmd
+}
+
+// members returns the members to add, validated, from the flags or file.
+func (f *addFlags) members() ([]*tocsinv1.Member, error) {
+	vocab := members.DefaultVocabulary()
+	if f.file != "" {
+		if f.id != "" || f.name != "" || len(f.sectors) > 0 || f.region != "" || f.contact != "" {
+			return nil, usageErr("--file and --id/--name/--sectors/--region/--contact: use one or the other")
+		}
+		ms, err := members.LoadSeed(f.file, vocab)
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		for _, m := range ms {
+			if len(m.GetKeys()) > 0 {
+				return nil, usageErr("%s: member %q lists keys: remove them; add issues each member a new key with its credentials", f.file, m.GetId())
+			}
+		}
+		return ms, nil
+	}
+	m, err := newMemberFromFlags(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := members.Validate(m, vocab); err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return []*tocsinv1.Member{m}, nil
+}
+
+// addMembers registers ms with new keys, writes their credentials and
+// applies the change. Nothing is written when a member exists or the
+// account JWTs could not admit them all.
+func addMembers(ctx context.Context, s *adminSession, ms []*tocsinv1.Member, out string) error {
+	for _, m := range ms {
+		if _, err := s.reg.Get(ctx, m.GetId()); err == nil {
+			return rejectedErr(fmt.Errorf("member %q already exists: ids are never reused; tocsin members rotate-key issues new credentials", m.GetId()))
+		} else if !errors.Is(err, members.ErrNotFound) {
+			return err
+		}
+	}
+	paths, err := credsPaths(out, ms)
+	if err != nil {
+		return err
+	}
+	creds := map[string][]byte{}
+	now := time.Now()
+	for _, m := range ms {
+		c, pub, err := s.a.IssueMember(m)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		creds[m.GetId()] = c
+		admitted(m, pub, now)
+	}
+	all, err := s.reg.List(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.a.AccountJWTs(append(all, ms...)); err != nil {
+		return rejectedErr(fmt.Errorf("cannot admit: %w", err))
+	}
+	var added []*tocsinv1.Member
+	var failed error
+	for _, m := range ms {
+		if failed = writeSecret(paths[m.GetId()], creds[m.GetId()]); failed != nil {
+			break
+		}
+		if failed = s.reg.Add(ctx, m); failed != nil {
+			os.Remove(paths[m.GetId()])
+			failed = rejectedErr(failed)
+			break
+		}
+		added = append(added, m)
+	}
+	if len(added) > 0 {
+		if err := s.apply(ctx, added); err != nil {
+			return err
+		}
+	}
+	if s.g.json {
+		res := make([]memberJSON, 0, len(added))
+		for _, m := range added {
+			j := toJSON(m)
+			j.Creds = paths[m.GetId()]
+			res = append(res, j)
+		}
+		if err := s.g.printJSON(res); err != nil {
+			return err
+		}
+	}
+	for _, m := range added {
+		if !s.g.json {
+			fmt.Fprintf(s.g.stdout, "added %s (%s): credentials in %s (0600); hand them to the member over a secure channel\n",
+				m.GetId(), describe(m), paths[m.GetId()])
+		}
+	}
+	return failed
+}

@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// pushUser is the system user's name with which account JWTs are pushed.
+const pushUser = "tocsin-push"
+
+// adminSession is an admin at work: the registry over the admin's
+// connection and, for changes, the keys that sign account JWTs and
+// credentials.
+type adminSession struct {
+	g    *globals
+	keys string
+	a    *auth.Authority
+	nc   *nats.Conn
+	reg  *members.Registry
+}
+
+// defaultKeys is --keys when not given: $TOCSIN_KEYS, else the keys of a
+// dev cluster in ./.dev.
+func defaultKeys() string {
+	return envOr("TOCSIN_KEYS", filepath.Join(".dev", "auth"))
+}
+
+// adminCreds is --creds, else the admin credentials next to the keys:
+// DIR/admin.creds (tocsin init) or DATA/creds/admin.creds (tocsin dev).
+func adminCreds(creds, keys string) string {
+	if creds != "" {
+		return creds
+	}
+	for _, p := range []string{filepath.Join(keys, "admin.creds"), filepath.Join(keys, "..", "creds", "admin.creds")} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// openAdmin connects with the admin's credentials and opens the registry;
+// with change set it also loads the keys and seeds the first admin's record
+// (tocsin init's admins.yaml) if the registry lacks it.
+func openAdmin(ctx context.Context, g *globals, keys string, change bool) (*adminSession, error) {
+	s := &adminSession{g: g, keys: keys}
+	if g.creds = adminCreds(g.creds, keys); g.creds == "" {
+		return nil, usageErr("--creds: an admin's .creds file is required (tocsin init wrote KEYS/admin.creds)")
+	}
+	if change {
+		a, err := auth.Load(keys)
+		if err != nil {
+			return nil, usageErr("--keys %q: %v; run where the keys are (tocsin init --dir, or DATA/auth of tocsin dev)", keys, err)
+		}
+		s.a = a
+	}
+	nc, err := g.connect(ctx, "tocsin members")
+	if err != nil {
+		return nil, err
+	}
+	s.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.reg, err = members.Open(ctx, js, members.DefaultVocabulary(), zap.NewNop()); err != nil {
+		s.close()
+		return nil, fmt.Errorf("%w; are these an admin's credentials?", err)
+	}
+	if change {
+		if err := s.seedAdmins(ctx); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *adminSession) close() {
+	if s.reg != nil {
+		s.reg.Close()
+	}
+	if s.nc != nil {
+		s.nc.Close()
+	}
+}
+
+// seedAdmins adds the admins of KEYS/admins.yaml the registry lacks.
+func (s *adminSession) seedAdmins(ctx context.Context) error {
+	path := filepath.Join(s.keys, adminsFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	admins, err := members.LoadSeed(path, members.DefaultVocabulary())
+	if err != nil {
+		return err
+	}
+	_, err = s.reg.Seed(ctx, admins)
+	return err
+}
+
+// connectAs connects with in-memory credentials (a service or system user).
+func (s *adminSession) connectAs(name string, creds []byte, inboxPrefix string) (*nats.Conn, error) {
+	opt, err := auth.CredsOption(creds)
+	if err != nil {
+		return nil, err
+	}
+	opts := []nats.Option{nats.Name(name), opt}
+	if inboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(inboxPrefix))
+	}
+	return s.g.dial(opts...)
+}
+
+// ensureConsumers creates the consumers of ms with a service connection
+// issued for the purpose: members cannot create their own.
+func (s *adminSession) ensureConsumers(ctx context.Context, ms []*tocsinv1.Member) error {
+	creds, err := s.a.IssueService("tocsin-members")
+	if err != nil {
+		return err
+	}
+	nc, err := s.connectAs("tocsin members (service)", creds, "")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.GetRevokedAt() == nil {
+			if err := auth.EnsureConsumers(ctx, js, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// push recomputes both account JWTs from the registry and pushes them to
+// every node, which applies them at once. It refuses a registry that would
+// leave no active admin. It returns the nodes that stored both.
+func (s *adminSession) push(ctx context.Context) ([]string, error) {
+	all, err := s.reg.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(all, func(m *tocsinv1.Member) bool {
+		return m.GetRevokedAt() == nil && members.HasRole(m, tocsinv1.Role_ROLE_ADMIN)
+	}) {
+		return nil, rejectedErr(errors.New("no active admin would be left to manage the registry: add another admin first"))
+	}
+	jwts, err := s.a.AccountJWTs(all)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.a.IssueSystemUser(pushUser)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := s.connectAs("tocsin members (push)", creds, auth.InboxPrefix(pushUser))
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	var nodes []string
+	for _, j := range jwts {
+		stored, err := auth.PushAccountNodes(ctx, nc, j, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%w; the registry is changed: run `tocsin members sync` to push again", err)
+		}
+		nodes = stored
+	}
+	slices.Sort(nodes)
+	return nodes, nil
+}
+
+// apply makes a registry change take effect: consumers for changed, then
+// the account JWTs on every node. It prints where they went.
+func (s *adminSession) apply(ctx context.Context, changed []*tocsinv1.Member) error {
+	if err := s.ensureConsumers(ctx, changed); err != nil {
+		return fmt.Errorf("%w; the registry is changed: run `tocsin members sync` to finish", err)
+	}
+	nodes, err := s.push(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.g.json {
+		fmt.Fprintf(s.g.stdout, "account JWTs applied on %d nodes (%s)\n", len(nodes), strings.Join(nodes, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/server"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// devCluster is a real dev cluster (operator mode, TLS) in this process.
+type devCluster struct {
+	t    *testing.T
+	data string
+	url  string
+}
+
+func startDevCluster(t *testing.T) *devCluster {
+	t.Helper()
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	s, err := server.New(ctx, server.Options{
+		Dev:     &server.DevOptions{DataDir: data, Port: broker.RandomPort, TLS: true},
+		NoHTTP:  true,
+		OnReady: func(*server.Server) { close(ready) },
+	}, zaptest.NewLogger(t).Named("dev"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Main(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.Exit()
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("dev cluster stopped: %v", err)
+	case <-time.After(90 * time.Second):
+		t.Fatal("dev cluster not ready after 90s")
+	}
+	return &devCluster{t: t, data: data, url: strings.Join(s.ClientURLs(), ",")}
+}
+
+// cli runs tocsin against the cluster with the admin's keys and TLS; args
+// may override --creds.
+func (d *devCluster) cli(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	full := append(args[:len(args):len(args)], "--server", d.url, "--tls-ca", server.DevTLSCA(d.data), "--timeout", "20s")
+	if args[0] == "members" {
+		full = append(full, "--keys", filepath.Join(d.data, "auth"))
+	}
+	code = Main(full, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// must runs tocsin and fails the test unless it exits 0.
+func (d *devCluster) must(args ...string) string {
+	d.t.Helper()
+	code, out, errOut := d.cli(args...)
+	if code != 0 {
+		d.t.Fatalf("tocsin %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// connect connects as the member of creds; closed is closed when the
+// connection ends.
+func (d *devCluster) connect(creds string) (*client.Client, chan struct{}, error) {
+	closed := make(chan struct{})
+	c, err := client.Connect(context.Background(), client.Options{Servers: d.url, CredsFile: creds, Timeout: 5 * time.Second,
+		NATS: []nats.Option{nats.RootCAs(server.DevTLSCA(d.data)), nats.NoReconnect(), nats.ClosedHandler(func(*nats.Conn) { close(closed) })}})
+	return c, closed, err
+}
+
+func waitClosed(t *testing.T, closed chan struct{}, who string) {
+	t.Helper()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s's open connection was not closed within 20s", who)
+	}
+}
+
+func wantRefused(t *testing.T, err error, who string) {
+	t.Helper()
+	if err == nil || !errors.Is(err, nats.ErrAuthorization) && !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+		t.Fatalf("%s connecting: %v, want an authorization violation", who, err)
+	}
+}
+
+func TestMembersAddListShowRevokeRotate(t *testing.T) {
+	d := startDevCluster(t)
+	dir := t.TempDir()
+
+	// list: the demo cast, as a table and as JSON.
+	if out := d.must("members", "list"); !strings.Contains(out, "st-mary") || !strings.Contains(out, "hhs-liaison") || !strings.Contains(out, "ROLES") {
+		t.Fatalf("members list:\n%s", out)
+	}
+	var listed []memberJSON
+	if err := json.Unmarshal([]byte(d.must("members", "list", "--json")), &listed); err != nil || len(listed) < 14 {
+		t.Fatalf("members list --json: %d members, %v", len(listed), err)
+	}
+
+	// add: registered, consumers created, credentials that connect.
+	creds := filepath.Join(dir, "st-luke.creds")
+	out := d.must("members", "add", "--id", "st-luke", "--name", "St. Luke's", "--sectors", "patient-care,health-it",
+		"--region", "northeast", "--contact", "soc@st-luke.example", "--out", creds)
+	if !strings.Contains(out, creds) || !strings.Contains(out, "applied on 3 nodes") {
+		t.Fatalf("members add:\n%s", out)
+	}
+	if info, err := os.Stat(creds); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v, want mode 0600", info, err)
+	}
+	luke, lukeClosed, err := d.connect(creds)
+	if err == nil {
+		defer luke.Close()
+	}
+	if err != nil {
+		t.Fatalf("the new member connects: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := luke.JetStream().Consumer(ctx, subjects.StreamSectors, auth.SectorConsumer("st-luke", "health-it")); err != nil {
+		t.Fatalf("the new member's consumer: %v", err)
+	}
+	var shown memberJSON
+	if err := json.Unmarshal([]byte(d.must("members", "show", "st-luke", "--json")), &shown); err != nil ||
+		shown.Status != "active" || len(shown.Keys) != 1 || shown.Contact != "soc@st-luke.example" {
+		t.Fatalf("members show --json: %+v %v", shown, err)
+	}
+
+	// Refusals: nothing written, a clear reason, the documented exit code.
+	badKey := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badKey, []byte("- id: bad-key\n  name: Bad\n  sectors: [pharma]\n  region: west\n  roles: [member]\n  keys:\n    - public_key: UNOTAKEY\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown sector", []string{"members", "add", "--id", "x-clinic", "--name", "X", "--sectors", "hosptial", "--region", "west", "--out", filepath.Join(dir, "x.creds")}, ExitUsage, "hosptial"},
+		{"duplicate id", []string{"members", "add", "--id", "st-mary", "--name", "Again", "--sectors", "pharma", "--region", "west", "--out", filepath.Join(dir, "dup.creds")}, ExitRejected, "already exists"},
+		{"malformed key", []string{"members", "add", "--file", badKey, "--out", filepath.Join(dir, "k.creds")}, ExitUsage, "not an NKey"},
+		{"bad id", []string{"members", "add", "--id", "St Mary", "--name", "X", "--sectors", "pharma", "--region", "west", "--out", filepath.Join(dir, "i.creds")}, ExitUsage, "not a member id"},
+		{"unknown member", []string{"members", "show", "nobody"}, ExitRejected, "no member"},
+		{"existing out file", []string{"members", "rotate-key", "st-luke", "--out", creds}, ExitUsage, "exists"},
+	} {
+		code, out, errOut := d.cli(tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("%s: exit %d (want %d)\n%s%s", tc.name, code, tc.code, out, errOut)
+		}
+	}
+	for _, f := range []string{"x.creds", "dup.creds", "k.creds", "i.creds"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s was written by a refused add", f)
+		}
+	}
+
+	// rotate-key: the old credentials' open connection is closed and they
+	// are refused; the new ones connect; the old key keeps its interval.
+	newCreds := filepath.Join(dir, "st-luke-2.creds")
+	d.must("members", "rotate-key", "st-luke", "--out", newCreds)
+	waitClosed(t, lukeClosed, "st-luke (old key)")
+	_, _, err = d.connect(creds)
+	wantRefused(t, err, "st-luke with the old key")
+	luke2, luke2Closed, err := d.connect(newCreds)
+	if err == nil {
+		defer luke2.Close()
+	}
+	if err != nil {
+		t.Fatalf("st-luke with the new key: %v", err)
+	}
+	if err := json.Unmarshal([]byte(d.must("members", "show", "st-luke", "--json")), &shown); err != nil ||
+		len(shown.Keys) != 2 || shown.Keys[0].NotAfter == "" || shown.Keys[1].NotAfter != "" {
+		t.Fatalf("after rotation: %+v %v, want the old key closed and the new one current", shown.Keys, err)
+	}
+
+	// revoke: cut off everywhere within seconds.
+	start := time.Now()
+	d.must("members", "revoke", "st-luke")
+	waitClosed(t, luke2Closed, "st-luke (revoked)")
+	_, _, err = d.connect(newCreds)
+	wantRefused(t, err, "revoked st-luke")
+	t.Logf("revoked and cut off in %s", time.Since(start).Round(time.Millisecond))
+	if out := d.must("members", "list"); !strings.Contains(out, "revoked") {
+		t.Fatalf("members list does not show the revocation:\n%s", out)
+	}
+	// The rest of the cast is untouched.
+	if c, _, err := d.connect(filepath.Join(d.data, "creds", "st-mary.creds")); err != nil {
+		t.Fatalf("st-mary after st-luke's revocation: %v", err)
+	} else {
+		c.Close()
+	}
+}
