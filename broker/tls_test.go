@@ -256,3 +256,34 @@ func TestTLSOptionsRefuseUnusableFiles(t *testing.T) {
 		}
 	}
 }
+
+// A node listens for clients and routes only: no leaf node, websocket,
+// MQTT or gateway listener (the NATS advisories about those listeners do
+// not reach it), and TLS never maps certificates to users (verify_and_map).
+func TestNodeListensOnlyForClientsAndRoutes(t *testing.T) {
+	files := testTLS(t)
+	c := startTLSCluster(t, files)
+	for _, n := range c.Nodes() {
+		v, err := n.Server().Varz(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Port == 0 || v.Cluster.Port == 0 {
+			t.Fatalf("%s: client port %d, route port %d: the control is broken", n.Name(), v.Port, v.Cluster.Port)
+		}
+		if v.LeafNode.Port != 0 || v.Websocket.Port != 0 || v.MQTT.Port != 0 || v.Gateway.Port != 0 {
+			t.Fatalf("%s listens on leaf %d, websocket %d, mqtt %d, gateway %d", n.Name(), v.LeafNode.Port, v.Websocket.Port, v.MQTT.Port, v.Gateway.Port)
+		}
+		if !v.TLSRequired || v.TLSVerify || !v.Cluster.TLSRequired || !v.Cluster.TLSVerify {
+			t.Fatalf("%s: clients: tls required %v, verify %v; routes: tls required %v, verify %v, want TLS for both and client certificates for routes only",
+				n.Name(), v.TLSRequired, v.TLSVerify, v.Cluster.TLSRequired, v.Cluster.TLSVerify)
+		}
+	}
+	so, err := c.Node(0).Options().serverOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if so.TLSMap || so.Cluster.TLSMap || so.NoAuthUser != "" {
+		t.Fatalf("tls map %v, route tls map %v, no_auth_user %q", so.TLSMap, so.Cluster.TLSMap, so.NoAuthUser)
+	}
+}
