@@ -158,32 +158,40 @@ func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
 }
 
 // messages returns the envelopes in stream whose subject matches filter,
-// with the Nats-Msg-Id of each.
+// with the Nats-Msg-Id of each. Under load a JetStream API request may
+// briefly find no responder (a leader change): the read is retried from
+// the start until a deadline.
 func (h *harness) messages(stream, filter string) (envs []*tocsinv1.Envelope, ids []string) {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// Under load a JetStream API request may briefly find no responder
-	// (a meta leader change): retry until the deadline.
-	var c jetstream.Consumer
-	var info *jetstream.ConsumerInfo
-	var err error
+	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if c, err = h.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}); err == nil {
-			if info, err = c.Info(ctx); err == nil {
-				break
-			}
+		envs, ids, err := h.tryMessages(stream, filter)
+		if err == nil {
+			return envs, ids
 		}
-		if ctx.Err() != nil {
+		if time.Now().After(deadline) {
 			h.t.Fatalf("read %s %s: %v", stream, filter, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (h *harness) tryMessages(stream, filter string) (envs []*tocsinv1.Envelope, ids []string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := h.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
 	pending := int(info.NumPending)
 	for len(envs) < pending {
 		batch, err := c.Fetch(pending-len(envs), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			h.t.Fatal(err)
+			return nil, nil, err
 		}
 		for m := range batch.Messages() {
 			env, err := envelope.Decode(m.Data(), 0)
@@ -194,10 +202,10 @@ func (h *harness) messages(stream, filter string) (envs []*tocsinv1.Envelope, id
 			ids = append(ids, m.Headers().Get(jetstream.MsgIDHeader))
 		}
 		if batch.Error() != nil {
-			h.t.Fatal(batch.Error())
+			return nil, nil, batch.Error()
 		}
 	}
-	return envs, ids
+	return envs, ids, nil
 }
 
 // rejections returns the problem codes of the rejections sent to member
