@@ -282,13 +282,14 @@ func printInit(w io.Writer, res *initResult, hosts []string) {
 	} {
 		fmt.Fprintf(w, "  %-22s %s\n", l[0], l[1])
 	}
-	fmt.Fprintf(w, "\ncopy to each node NODE the directory %s/NODE/ (for example to /etc/tocsin/auth, owner tocsin, mode 0700); it holds no seed:\n", filepath.Join(d, nodesDir))
+	fmt.Fprintf(w, "\ncopy to each node NODE the directory %s/NODE/ (for example to /etc/tocsin/auth, owner tocsin, mode 0700).\n"+
+		"It holds no operator or account seed; service.creds and tls/key.pem are that node's own secrets:\n", filepath.Join(d, nodesDir))
 	for _, l := range [][2]string{
 		{"operator.jwt SYS.jwt TOCSIN.jwt ORGS.jwt", "what the node trusts and preloads (config auth: /etc/tocsin/auth)"},
 		{serviceCredsFile, "the node's services (config service_creds: /etc/tocsin/auth/service.creds)"},
 		{"tls/cert.pem tls/key.pem tls/ca.pem", "the node's certificate for clients and routes (config tls: and cluster.tls:)"},
 	} {
-		fmt.Fprintf(w, "  %-40s %s\n", l[0], l[1])
+		fmt.Fprintf(w, "  %-42s %s\n", l[0], l[1])
 	}
 	fmt.Fprintf(w, "  nodes: %s\n", joinKeys(res.Nodes))
 	if len(hosts) == 0 {
