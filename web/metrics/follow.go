@@ -1,0 +1,200 @@
+package metrics
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Follower counts, cluster-wide, what flows through the streams and
+// buckets from the moment it starts: router and aid outcomes (ROUTED),
+// rejections by reason (REJECTIONS), receipts by state (ingested receipt
+// messages) and aid requests by state (AID). Every node follows the same
+// data, so these are the cluster's figures on each node: aggregate them
+// across nodes with max, not sum.
+type Follower struct {
+	js  jetstream.JetStream
+	log *zap.Logger
+
+	// Outcomes counts recorded outcomes by state (routed, duplicate,
+	// rejected, held).
+	Outcomes *Vec
+	// Rejections counts rejections by the kind refused and the first
+	// problem's reason code.
+	Rejections *Vec
+	// Receipts counts receipt messages by state (delivered, acknowledged,
+	// actioned).
+	Receipts *Vec
+	// AidRequests is the number of aid requests in each state.
+	AidRequests *Vec
+
+	mu  sync.Mutex
+	aid map[string]string // request key → state
+}
+
+// NewFollower returns a Follower reading through js.
+func NewFollower(js jetstream.JetStream, log *zap.Logger) *Follower {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Follower{js: js, log: log.Named("metrics"), aid: map[string]string{},
+		Outcomes:    NewCounter("tocsin_outcomes_total", "Outcomes recorded in ROUTED since this node started, by state (cluster-wide).", "state"),
+		Rejections:  NewCounter("tocsin_rejections_total", "Rejections sent since this node started, by kind refused and reason code (cluster-wide).", "kind", "code"),
+		Receipts:    NewCounter("tocsin_receipts_total", "Receipt messages ingested since this node started, by state (cluster-wide).", "state"),
+		AidRequests: NewGauge("tocsin_aid_requests", "Mutual-aid requests by state (cluster-wide).", "state"),
+	}
+}
+
+// Collectors are the Follower's metrics.
+func (f *Follower) Collectors() []Collector {
+	return []Collector{f.Outcomes, f.Rejections, f.Receipts, f.AidRequests}
+}
+
+// Run follows until ctx ends, each source restarted after a failure.
+func (f *Follower) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{
+		"outcomes": f.outcomes, "rejections": f.rejections, "receipts": f.receipts, "aid": f.aidRequests,
+	} {
+		wg.Go(func() { f.loop(ctx, name, run) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// loop runs one source again after each failure until ctx ends.
+func (f *Follower) loop(ctx context.Context, name string, run func(context.Context) error) {
+	wait := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		f.log.Debug("metrics source restarts", zap.String("source", name), zap.Error(err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// watch applies each update of a bucket's keys matching filter.
+func (f *Follower) watch(ctx context.Context, bucket, filter string, apply func(jetstream.KeyValueEntry), opts ...jetstream.WatchOpt) error {
+	kv, err := f.js.KeyValue(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	w, err := kv.Watch(ctx, filter, opts...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil
+			}
+			if e != nil {
+				apply(e)
+			}
+		}
+	}
+}
+
+func (f *Follower) outcomes(ctx context.Context) error {
+	return f.watch(ctx, broker.BucketRouted, ">", func(e jetstream.KeyValueEntry) {
+		var o tocsinv1.Outcome
+		if e.Operation() == jetstream.KeyValuePut && proto.Unmarshal(e.Value(), &o) == nil {
+			f.Outcomes.Inc(strings.ToLower(strings.TrimPrefix(o.GetState().String(), "OUTCOME_STATE_")))
+		}
+	}, jetstream.UpdatesOnly())
+}
+
+// follow reads new messages of a stream's subject until an error.
+func (f *Follower) follow(ctx context.Context, stream, filter string, handle func(*tocsinv1.Envelope)) error {
+	cons, err := f.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverNewPolicy})
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			return err
+		}
+		if env, err := envelope.Decode(m.Data(), 0); err == nil {
+			handle(env)
+		}
+	}
+}
+
+func (f *Follower) rejections(ctx context.Context) error {
+	return f.follow(ctx, subjects.StreamRejections, subjects.RejectionAll, func(env *tocsinv1.Envelope) {
+		var rej tocsinv1.Rejection
+		if proto.Unmarshal(env.GetPayload(), &rej) != nil {
+			return
+		}
+		code := "unspecified"
+		if ps := rej.GetProblems(); len(ps) > 0 {
+			code = codes.Name(ps[0].GetCode())
+		}
+		f.Rejections.Inc(strings.ToLower(strings.TrimPrefix(rej.GetRefKind().String(), "KIND_")), code)
+	})
+}
+
+func (f *Follower) receipts(ctx context.Context) error {
+	return f.follow(ctx, subjects.StreamIngest, subjects.Ingest(subjects.KindReceipt, "*"), func(env *tocsinv1.Envelope) {
+		var rc tocsinv1.Receipt
+		if env.GetKind() == tocsinv1.Kind_KIND_RECEIPT && proto.Unmarshal(env.GetPayload(), &rc) == nil {
+			f.Receipts.Inc(strings.ToLower(strings.TrimPrefix(rc.GetState().String(), "RECEIPT_STATE_")))
+		}
+	})
+}
+
+// aidRequests keeps the state of every request (the AID bucket's "req."
+// keys) and sets the gauge from it.
+func (f *Follower) aidRequests(ctx context.Context) error {
+	return f.watch(ctx, broker.BucketAid, "req.*", func(e jetstream.KeyValueEntry) {
+		var r struct {
+			State string `json:"state"`
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if e.Operation() != jetstream.KeyValuePut || json.Unmarshal(e.Value(), &r) != nil {
+			delete(f.aid, e.Key())
+		} else {
+			f.aid[e.Key()] = r.State
+		}
+		counts := map[string]int{}
+		for _, s := range f.aid {
+			counts[s]++
+		}
+		f.AidRequests.Reset()
+		for s, n := range counts {
+			f.AidRequests.Set(float64(n), s)
+		}
+	})
+}

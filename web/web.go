@@ -1,0 +1,241 @@
+// Package web is Tocsin's HTTP face on every node: TAXII 2.1 under
+// /taxii2/, the console under /console/ and Prometheus metrics at
+// /metrics. New builds it from the node's service connection, registry,
+// verifier, validator and service key; Run follows the streams it serves
+// from; Register mounts it on the server's mux. Callers authenticate as
+// members (package webauth) over TLS outside dev.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/web/console"
+	"github.com/tocsin-project/tocsin/web/metrics"
+	"github.com/tocsin-project/tocsin/web/relay"
+	"github.com/tocsin-project/tocsin/web/store"
+	"github.com/tocsin-project/tocsin/web/taxii"
+	"github.com/tocsin-project/tocsin/web/webauth"
+)
+
+// Deps are what the web face works with, all from one node.
+type Deps struct {
+	// JS is a JetStream context on the node's service connection.
+	JS jetstream.JetStream
+	// Registry is the member registry.
+	Registry *members.Registry
+	// Verifier verifies routed envelopes. It must list every node's
+	// service member among its relays (envelope.VerifyOptions.Relays), as
+	// the router's must, or relayed TAXII alerts do not verify.
+	Verifier *envelope.Verifier
+	// Validator reads the TLP markings of POSTed bundles; nil refuses POSTs.
+	Validator *stix.Validator
+	// ServiceKey is the node's service key (its service.nk seed): it signs
+	// relayed messages and console sessions.
+	ServiceKey nkeys.KeyPair
+	// ServiceID is the node's service member, "svc-<node>".
+	ServiceID string
+	// Status returns the cluster's status (the server's Status); nil hides
+	// the console's health page.
+	Status func(ctx context.Context) (any, error)
+	// Aid is the mutual-aid read path; nil uses the mutual-aid service's
+	// NATS read path on JS's connection.
+	Aid console.Aid
+	// Collectors are more metrics to expose (metrics.Router's, say).
+	Collectors []metrics.Collector
+}
+
+// Options configure the web face.
+type Options struct {
+	// AllowPlainHTTP accepts credentials over plain HTTP. Default false:
+	// set it in dev mode only; a node serves HTTPS.
+	AllowPlainHTTP bool
+	// SessionTTL is how long a console login lasts. Default 8h.
+	SessionTTL time.Duration
+	// TAXII configures the TAXII server. Default taxii.Options{}.
+	TAXII taxii.Options
+	// Console configures the console. Default console.Options{}.
+	Console console.Options
+	// ScrapeTimeout bounds one /metrics scrape. Default 5s.
+	ScrapeTimeout time.Duration
+}
+
+// Web is the HTTP face of one node.
+type Web struct {
+	d       Deps
+	log     *zap.Logger
+	store   *store.Store
+	tokens  *webauth.Tokens
+	taxii   *taxii.Server
+	console *console.Server
+	follow  *metrics.Follower
+	own     *metrics.Web
+	metrics http.Handler
+}
+
+// New builds the web face. It opens the WEBTOKENS and TAXIISTATUS buckets
+// (see BucketConfigs); Run starts following the streams.
+func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if d.JS == nil || d.Registry == nil || d.Verifier == nil || d.ServiceKey == nil || d.ServiceID == "" {
+		return nil, errors.New("web: needs JS, Registry, Verifier, ServiceKey and ServiceID")
+	}
+	log = log.Named("web")
+	signer, err := envelope.NewSigner(d.ServiceID, d.ServiceKey)
+	if err != nil {
+		return nil, fmt.Errorf("web: service key: %w", err)
+	}
+	tokens, err := webauth.OpenTokens(ctx, d.JS)
+	if err != nil {
+		return nil, err
+	}
+	status, err := d.JS.KeyValue(ctx, taxii.StatusBucket)
+	if err != nil {
+		return nil, fmt.Errorf("web: open bucket %s: %w; provision it (taxii.StatusBucketConfig)", taxii.StatusBucket, err)
+	}
+	reach, err := d.JS.KeyValue(ctx, broker.BucketReach)
+	if err != nil {
+		return nil, fmt.Errorf("web: open bucket %s: %w", broker.BucketReach, err)
+	}
+	rel, err := relay.New(ctx, d.JS, signer)
+	if err != nil {
+		return nil, err
+	}
+	if d.Aid == nil {
+		d.Aid = console.NATSAid{NC: d.JS.Conn()}
+	}
+	w := &Web{d: d, log: log, tokens: tokens, store: store.New(store.Deps{JS: d.JS, Verifier: d.Verifier}, log),
+		follow: metrics.NewFollower(d.JS, log), own: metrics.NewWeb()}
+	auth := webauth.New(d.Registry, tokens, d.ServiceKey, d.ServiceID, webauth.Options{AllowPlainHTTP: opts.AllowPlainHTTP, SessionTTL: opts.SessionTTL})
+	w.taxii = taxii.New(taxii.Deps{Store: w.store, Auth: auth, Relay: rel, Validator: d.Validator, Status: status}, opts.TAXII, log)
+	w.console = console.New(console.Deps{Store: w.store, Auth: auth, Relay: rel, Registry: d.Registry, Reach: reach, Aid: d.Aid,
+		Status: d.Status, Metrics: w.own}, opts.Console, log)
+	reg := &metrics.Registry{}
+	reg.Register(&metrics.Streams{JS: d.JS, Names: append(broker.StreamNames(), "KV_"+webauth.Bucket, "KV_"+taxii.StatusBucket)})
+	reg.Register(w.follow.Collectors()...)
+	reg.Register(w.own.Collectors()...)
+	reg.Register(storeStats(w.store))
+	reg.Register(d.Collectors...)
+	timeout := opts.ScrapeTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	w.metrics = metrics.Handler(reg, timeout)
+	return w, nil
+}
+
+// BucketConfigs are the buckets the web face needs besides Tocsin's own:
+// add them to broker.KVConfigs.
+func BucketConfigs(replicas int) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{webauth.BucketConfig(replicas), taxii.StatusBucketConfig(replicas)}
+}
+
+// Tokens issues and revokes access tokens.
+func (w *Web) Tokens() *webauth.Tokens { return w.tokens }
+
+// Store is the index of routed alerts and advisories.
+func (w *Web) Store() *store.Store { return w.store }
+
+// Run follows the streams and buckets the web face serves from until ctx
+// ends.
+func (w *Web) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	events, cancel := w.store.Subscribe(4096)
+	defer cancel()
+	wg.Go(func() { _ = w.store.Run(ctx) })
+	wg.Go(func() { _ = w.console.Run(ctx) })
+	wg.Go(func() { _ = w.follow.Run(ctx) })
+	wg.Go(func() { w.observe(ctx, events) })
+	wg.Wait()
+	return nil
+}
+
+// observe records the delivery latency of every copy routed while the
+// node is up (not the backlog read at start).
+func (w *Web) observe(ctx context.Context, events <-chan store.Event) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			if !w.store.IsReady() {
+				continue
+			}
+			dest := "sector"
+			if ev.Copy.Inbox != "" {
+				dest = "inbox"
+			}
+			w.own.Delivery.Observe(max(ev.Copy.Added.Sub(ev.Message.Signed), 0).Seconds(), ev.Message.Kind, ev.Message.Lane, dest)
+		}
+	}
+}
+
+// storeStats exposes the index's size.
+func storeStats(s *store.Store) metrics.Collector {
+	return metrics.CollectorFunc(func(context.Context) []metrics.Family {
+		st := s.Stats()
+		ready := 0.0
+		if s.IsReady() {
+			ready = 1
+		}
+		g := func(name, help string, v float64) metrics.Family {
+			return metrics.Family{Name: name, Help: help, Type: metrics.Gauge, Samples: []metrics.Sample{{Value: v}}}
+		}
+		return []metrics.Family{
+			g("tocsin_web_index_messages", "Routed alerts and advisories the web index holds.", float64(st.Messages)),
+			g("tocsin_web_index_objects", "STIX object entries the web index holds, over every destination.", float64(st.Entries)),
+			g("tocsin_web_index_refused", "Routed copies that did not verify and were not indexed.", float64(st.Refused)),
+			g("tocsin_web_index_ready", "1 once the web index has caught up with the streams.", ready),
+		}
+	})
+}
+
+// ServeHTTP serves /taxii2/, /console/ and /metrics.
+func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	area := "other"
+	var h http.Handler
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/taxii2/"):
+		area, h = "taxii", w.taxii
+	case strings.HasPrefix(p, "/console/"):
+		area, h = "console", w.console
+	case p == "/metrics":
+		area, h = "metrics", w.metrics
+	default:
+		h = http.RedirectHandler("/console/", http.StatusFound)
+	}
+	sw := &statusWriter{ResponseWriter: rw, code: http.StatusOK}
+	h.ServeHTTP(sw, r)
+	w.own.Requests.Inc(area, strconv.Itoa(sw.code))
+}
+
+// statusWriter remembers the status code.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+// WriteHeader records the code.
+func (s *statusWriter) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
