@@ -48,6 +48,10 @@ func memberServices() []memberService {
 		// has no JetStream, its implicit import of all of $JS.API.> from the
 		// system account, which would answer in TOCSIN's stead.
 		memberService{jsAPI + "INFO", false},
+		// The mutual-aid service's read path (requests, offers,
+		// capabilities) and the regional situation board: one answer each.
+		memberService{subjects.SvcAidPrefix + "*.*", false},
+		memberService{subjects.SvcSituationPrefix + "*", false},
 	)
 }
 

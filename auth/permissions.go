@@ -40,6 +40,12 @@ var permissionTable = []grant{
 	// it. A responder's offers are aid messages too (the aid service checks
 	// the responder role), so they need no line of their own.
 	{readers, ingest(subjects.KindAlert, subjects.KindReceipt, subjects.KindSighting, subjects.KindAid, subjects.KindStatus), nil},
+	// member, responder, liaison: ask the mutual-aid service and the
+	// situation board, as itself (the service answers only what the
+	// member may see).
+	{readers, func(m *tocsinv1.Member) []string {
+		return []string{subjects.SvcAid(m.GetId()), subjects.SvcSituation(m.GetId())}
+	}, nil},
 	// member, responder, liaison: look up, pull from and ack its own
 	// durable consumers: one per sector on SECTORS, its inbox on INBOX, its
 	// rejections on REJECTIONS (see Consumers). Tocsin creates them

@@ -119,6 +119,26 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 			return fmt.Errorf("provision bucket %s: %w", cfg.Bucket, err)
 		}
 	}
+	// An aid accept writes the request and the responder's capacity in one
+	// atomic batch, which the bucket's stream must allow; updating the KV
+	// config turns it off, so it is turned on again right after.
+	return allowAtomicPublish(ctx, js, "KV_"+BucketAid)
+}
+
+// allowAtomicPublish turns on atomic batch publishing on a stream.
+func allowAtomicPublish(ctx context.Context, js jetstream.JetStream, stream string) error {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("provision stream %s: %w", stream, err)
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.AllowAtomicPublish {
+		return nil
+	}
+	cfg.AllowAtomicPublish = true
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("allow atomic batches on %s: %w", stream, err)
+	}
 	return nil
 }
 

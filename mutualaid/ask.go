@@ -21,8 +21,8 @@ import (
 // The server's permissions let a member publish only on its own token, so
 // the service answers as that member may see: the subject is the identity.
 const (
-	queryPrefix     = subjects.Prefix + ".svc.aid."
-	situationPrefix = subjects.Prefix + ".svc.situation."
+	queryPrefix     = subjects.SvcAidPrefix
+	situationPrefix = subjects.SvcSituationPrefix
 )
 
 // Op is a read-path operation.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/mutualaid"
 )
 
 // Options configures a Tocsin server. Exactly one of Dev or Node is set.
@@ -34,6 +35,9 @@ type Options struct {
 	ServiceCreds string
 	// Router configures the router on every node. Default: alerts.Options{}.
 	Router alerts.Options
+	// Aid configures the mutual-aid service on every node. Default:
+	// mutualaid.Options{}.
+	Aid mutualaid.Options
 	// OnReady, when set, is called once the cluster is ready. Default nil.
 	OnReady func(*Server)
 	// DrainTimeout bounds the drain of the server's own client connections

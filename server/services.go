@@ -20,13 +20,16 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
-// services are what runs on one node besides the broker: the router.
+// services are what runs on one node besides the broker: the router and
+// the mutual-aid service.
 type services struct {
 	registry *members.Registry
 	router   *alerts.Router
+	aid      *mutualaid.Service
 }
 
 // newValidator builds the STIX validator with the pattern parser; nil (and
@@ -122,14 +125,21 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		if err != nil {
 			return err
 		}
+		aid, err := mutualaid.New(ctx, mutualaid.Deps{JS: js, Registry: reg, Verifier: verifier, Signer: signer},
+			s.opts.Aid, s.log.With(zap.String("node", n.Name())))
+		if err != nil {
+			return err
+		}
 		s.mu.Lock()
-		s.services = append(s.services, &services{registry: reg, router: router})
+		s.services = append(s.services, &services{registry: reg, router: router, aid: aid})
 		s.mu.Unlock()
-		go func() {
-			if err := router.Run(run); err != nil && run.Err() == nil {
-				errc <- fmt.Errorf("node %q: router: %w", n.Name(), err)
-			}
-		}()
+		for name, run1 := range map[string]func(context.Context) error{"router": router.Run, "mutual aid": aid.Run} {
+			go func() {
+				if err := run1(run); err != nil && run.Err() == nil {
+					errc <- fmt.Errorf("node %q: %s: %w", n.Name(), name, err)
+				}
+			}()
+		}
 	}
 	if s.dev != nil {
 		return s.dev.admit(ctx, run, s.Registry(), s)

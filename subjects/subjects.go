@@ -6,8 +6,11 @@
 //	tocsin.sector.<sector>.<lane>   routed alerts and advisories of a sector
 //	tocsin.inbox.<member>           a member's direct inbox (RED, AMBER+STRICT, aid, summaries)
 //	tocsin.rejection.<member>       why a member's message was refused
-//	tocsin.aid.<request>.<event>    the append-only mutual-aid audit trail
-//	tocsin.ops.<event>              operator alarms (flash cap exceeded)
+//	tocsin.aid.req.<request>.<action>.<id>  the append-only mutual-aid audit trail
+//	tocsin.aid.cap.<responder>.<id>         capability registrations (audit)
+//	tocsin.ops.<alarm>.<member>     operator alarms (flash cap exceeded)
+//	tocsin.svc.aid.<member>.<op>    a member's mutual-aid read requests
+//	tocsin.svc.situation.<member>   a member's regional-board requests
 package subjects
 
 import "strings"
@@ -80,3 +83,18 @@ const OpsAll = Prefix + ".ops.>"
 // RoutedMsgID is the Nats-Msg-Id of a routed copy: JetStream deduplicates
 // per stream, so each destination gets its own id.
 func RoutedMsgID(id, destination string) string { return id + ":" + destination }
+
+// Service request subjects: a member asks, the services on every node
+// answer; the member token is pinned by the member's permissions.
+const (
+	// SvcAidPrefix starts a member's mutual-aid read requests.
+	SvcAidPrefix = Prefix + ".svc.aid."
+	// SvcSituationPrefix starts a member's regional-board requests.
+	SvcSituationPrefix = Prefix + ".svc.situation."
+)
+
+// SvcAid matches member's mutual-aid read requests (any operation).
+func SvcAid(member string) string { return SvcAidPrefix + member + ".*" }
+
+// SvcSituation is member's regional-board request subject.
+func SvcSituation(member string) string { return SvcSituationPrefix + member }
