@@ -137,7 +137,11 @@ func (g *globals) dial(opts ...nats.Option) (*nats.Conn, error) {
 	opts = append(append(opts, nats.Timeout(g.timeout)), tlsOpts...)
 	nc, err := nats.Connect(g.server, opts...)
 	if err != nil {
-		return nil, &exitError{ExitUnreachable, fmt.Errorf("cannot connect to %s: %w", g.server, err)}
+		hint := ""
+		if strings.Contains(err.Error(), "x509") {
+			hint = "; pass the CA that signed the cluster's certificates with --tls-ca (tocsin init: KEYS/tls/ca.pem; tocsin dev --tls: DATA/tls/ca.pem)"
+		}
+		return nil, &exitError{ExitUnreachable, fmt.Errorf("cannot connect to %s: %w%s", g.server, err, hint)}
 	}
 	return nc, nil
 }
