@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,7 +134,8 @@ func newWorld(t *testing.T, extra ...*tocsinv1.Member) *world {
 		done := make(chan struct{}, 2)
 		go func() { _ = r.Run(rctx); done <- struct{}{} }()
 		go func() { _ = svc.Run(rctx); done <- struct{}{} }()
-		stop := func() { rcancel(); <-done; <-done; nodeReg.Close() }
+		var once sync.Once
+		stop := func() { once.Do(func() { rcancel(); <-done; <-done; nodeReg.Close() }) }
 		w.stops = append(w.stops, stop)
 		t.Cleanup(stop)
 	}
@@ -142,10 +144,7 @@ func newWorld(t *testing.T, extra ...*tocsinv1.Member) *world {
 
 // stopServices stops the router and the service of node i (before the
 // node itself is stopped).
-func (w *world) stopServices(i int) {
-	w.stops[i]()
-	w.stops[i] = func() {}
-}
+func (w *world) stopServices(i int) { w.stops[i]() }
 
 func uuid4() string {
 	var b [16]byte

@@ -1,0 +1,209 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// ErrNotRouted is wrapped when the message whose reach is asked for has no
+// routed outcome among the asker's own messages.
+var ErrNotRouted = errors.New("not a routed message of yours")
+
+// ReachReport is who has received and acted on a message, per sector.
+type ReachReport struct {
+	// ID is the message id.
+	ID string `json:"id"`
+	// Routed is when the router routed it; TLP its effective TLP.
+	Routed time.Time `json:"routed"`
+	TLP    string    `json:"tlp"`
+	// Sectors are the addressed sectors, each with its members.
+	Sectors []SectorReach `json:"sectors"`
+	// Recipients are the organisations reached through their inbox.
+	Recipients []MemberReach `json:"recipients,omitempty"`
+	// Organisations, Delivered, Acknowledged and Actioned count distinct
+	// organisations over every sector and recipient.
+	Organisations int `json:"organisations"`
+	Delivered     int `json:"delivered"`
+	Acknowledged  int `json:"acknowledged"`
+	Actioned      int `json:"actioned"`
+}
+
+// SectorReach is one sector's part of a ReachReport.
+type SectorReach struct {
+	Sector       string        `json:"sector"`
+	Members      []MemberReach `json:"members"`
+	Delivered    int           `json:"delivered"`
+	Acknowledged int           `json:"acknowledged"`
+	Actioned     int           `json:"actioned"`
+	// NotYet are the members with no receipt at all.
+	NotYet []string `json:"not_yet"`
+}
+
+// MemberReach is one organisation's receipts; zero times are states not
+// reached.
+type MemberReach struct {
+	Member       string    `json:"member"`
+	Name         string    `json:"name"`
+	Delivered    time.Time `json:"delivered,omitzero"`
+	Acknowledged time.Time `json:"acknowledged,omitzero"`
+	Actioned     time.Time `json:"actioned,omitzero"`
+}
+
+// Reach reports the receipts of message id, one the connected member sent
+// (the liaison's advisory): the router's outcome says which sectors and
+// recipients it addressed, the public directory which organisations were
+// members of those sectors when it was routed, and the REACH bucket what
+// each has sent back. It needs, besides the routed-outcome read every
+// member has, the directory request and direct gets on the REACH bucket.
+func Reach(ctx context.Context, cl *client.Client, id string) (*ReachReport, error) {
+	if !envelope.ValidID(id) {
+		return nil, fmt.Errorf("%q is not a message id", id)
+	}
+	o, err := cl.Outcome(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, fmt.Errorf("%w: %s has no message %s; reach shows the messages you sent", ErrNotRouted, cl.Member(), id)
+	}
+	if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		return nil, fmt.Errorf("%w: %s was %s, not routed", ErrNotRouted, id, o.GetState())
+	}
+	dir, err := FetchDirectory(ctx, cl.Conn())
+	if err != nil {
+		return nil, err
+	}
+	at := o.GetAt().AsTime()
+	byID := map[string]*tocsinv1.Member{}
+	for _, m := range dir {
+		byID[m.GetId()] = m
+	}
+	rep := &ReachReport{ID: id, Routed: at.UTC(), TLP: tlpName(o.GetTlp())}
+	bySector := map[string][]string{}
+	wanted := map[string]bool{}
+	for _, m := range dir {
+		if !members.Active(m, at) || !reads(m) {
+			continue
+		}
+		for _, s := range m.GetSectors() {
+			if slices.Contains(o.GetSectors(), s) {
+				bySector[s] = append(bySector[s], m.GetId())
+				wanted[m.GetId()] = true
+			}
+		}
+	}
+	for _, r := range o.GetRecipients() {
+		wanted[r] = true
+	}
+	receipts, err := readReach(ctx, cl, id, wanted)
+	if err != nil {
+		return nil, err
+	}
+	member := func(mid string) MemberReach {
+		r := receipts[mid]
+		return MemberReach{Member: mid, Name: byID[mid].GetName(), Delivered: r.Delivered, Acknowledged: r.Acknowledged, Actioned: r.Actioned}
+	}
+	for _, s := range o.GetSectors() {
+		sr := SectorReach{Sector: s, NotYet: []string{}}
+		ids := bySector[s]
+		slices.Sort(ids)
+		for _, mid := range ids {
+			mr := member(mid)
+			sr.Members = append(sr.Members, mr)
+			count(mr, &sr.Delivered, &sr.Acknowledged, &sr.Actioned)
+			if mr.Delivered.IsZero() {
+				sr.NotYet = append(sr.NotYet, mid)
+			}
+		}
+		rep.Sectors = append(rep.Sectors, sr)
+	}
+	for _, mid := range o.GetRecipients() {
+		rep.Recipients = append(rep.Recipients, member(mid))
+	}
+	for mid := range wanted {
+		rep.Organisations++
+		count(member(mid), &rep.Delivered, &rep.Acknowledged, &rep.Actioned)
+	}
+	return rep, nil
+}
+
+// reads reports whether m reads routed messages (member, responder, liaison).
+func reads(m *tocsinv1.Member) bool {
+	return members.HasRole(m, tocsinv1.Role_ROLE_MEMBER) || members.HasRole(m, tocsinv1.Role_ROLE_RESPONDER) ||
+		members.HasRole(m, tocsinv1.Role_ROLE_LIAISON)
+}
+
+func count(m MemberReach, delivered, acknowledged, actioned *int) {
+	if !m.Delivered.IsZero() {
+		*delivered++
+	}
+	if !m.Acknowledged.IsZero() {
+		*acknowledged++
+	}
+	if !m.Actioned.IsZero() {
+		*actioned++
+	}
+}
+
+func tlpName(t tocsinv1.TLP) string {
+	if t == tocsinv1.TLP_TLP_UNSPECIFIED {
+		return ""
+	}
+	return map[tocsinv1.TLP]string{tocsinv1.TLP_TLP_CLEAR: "clear", tocsinv1.TLP_TLP_GREEN: "green", tocsinv1.TLP_TLP_AMBER: "amber",
+		tocsinv1.TLP_TLP_AMBER_STRICT: "amber+strict", tocsinv1.TLP_TLP_RED: "red"}[t]
+}
+
+// reachGetSubject is the direct-get request for one REACH key.
+func reachGetSubject(id, member string) string {
+	return "$JS.API.DIRECT.GET.KV_" + broker.BucketReach + ".$KV." + broker.BucketReach + "." + alerts.ReachKey(id, member)
+}
+
+// readReach reads the REACH records of id for the members, 16 at a time.
+func readReach(ctx context.Context, cl *client.Client, id string, who map[string]bool) (map[string]alerts.Reach, error) {
+	out := map[string]alerts.Reach{}
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for mid := range who {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			msg, err := cl.Conn().RequestWithContext(ctx, reachGetSubject(id, mid), nil)
+			var rec alerts.Reach
+			switch {
+			case err != nil:
+			case msg.Header.Get("Status") == "404":
+				return
+			case msg.Header.Get("Status") != "":
+				err = fmt.Errorf("status %s %s", msg.Header.Get("Status"), msg.Header.Get("Description"))
+			default:
+				err = json.Unmarshal(msg.Data, &rec)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("read the receipts of %s for %s: %w", mid, id, err)
+				}
+				return
+			}
+			out[mid] = rec
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
