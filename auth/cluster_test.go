@@ -91,8 +91,17 @@ func startAuthCluster(t *testing.T) *authCluster {
 	if ac.svcJS, err = jetstream.New(ac.svc); err != nil {
 		t.Fatal(err)
 	}
-	if err := broker.Provision(ctx, ac.svcJS, c.Replicas()); err != nil {
-		t.Fatalf("provision as service: %v", err)
+	// Right after start a node may not have loaded the account yet ("JetStream
+	// not enabled for account") or a peer may not be placeable: retry.
+	for {
+		err := broker.Provision(ctx, ac.svcJS, c.Replicas())
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("provision as service: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if err := c.WaitStreams(ctx, a.Account(), broker.StreamNames()); err != nil {
 		t.Fatalf("streams: %v", err)

@@ -37,6 +37,8 @@ func TestPermissionsOfAMember(t *testing.T) {
 		"tocsin.ingest.receipt.st-mary",
 		"tocsin.ingest.sighting.st-mary",
 		"tocsin.ingest.status.st-mary",
+		"tocsin.svc.aid.st-mary.*",
+		"tocsin.svc.situation.st-mary",
 	}
 	if !reflect.DeepEqual([]string(p.Pub.Allow), wantPub) {
 		t.Fatalf("publish allow:\n%q\nwant\n%q", p.Pub.Allow, wantPub)
