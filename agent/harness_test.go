@@ -59,6 +59,16 @@ func member(id string, role tocsinv1.Role, sectors ...string) *tocsinv1.Member {
 // newWorld starts the cluster with the demo cast plus extra members.
 func newWorld(t *testing.T, extra ...*tocsinv1.Member) *world {
 	t.Helper()
+	cast, err := members.DemoSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newWorldOf(t, append(cast, extra...))
+}
+
+// newWorldOf starts the cluster with the members of cast.
+func newWorldOf(t *testing.T, cast []*tocsinv1.Member) *world {
+	t.Helper()
 	c := testcluster.Start(t)
 	w := &world{t: t, c: c, creds: map[string]string{}, signers: map[string]*envelope.Signer{}}
 	w.nc = testcluster.Connect(t, c.ClientURL())
@@ -72,11 +82,7 @@ func newWorld(t *testing.T, extra ...*tocsinv1.Member) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.reg.Close)
-	cast, err := members.DemoSeed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cast = append(append(cast, extra...), member("svc-test", tocsinv1.Role_ROLE_SERVICE))
+	cast = append(cast, member("svc-test", tocsinv1.Role_ROLE_SERVICE))
 	a, err := auth.Init(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
