@@ -111,6 +111,13 @@ func newMembersRevokeCmd(run adminRun) *cobra.Command {
 			if _, err := getMember(ctx, s, args[0]); err != nil {
 				return err
 			}
+			all, err := s.reg.List(ctx)
+			if err != nil {
+				return err
+			}
+			if err := keepsAnAdmin(all, args[0]); err != nil {
+				return err
+			}
 			m, err := s.reg.Revoke(ctx, args[0], time.Time{})
 			if err != nil {
 				return err
@@ -196,7 +203,16 @@ func newMemberFromFlags(f *addFlags) (*tocsinv1.Member, error) {
 		}
 		m.Roles = append(m.Roles, role)
 	}
-	return m, nil
+	return m, checkNotService(m)
+}
+
+// checkNotService refuses the service role: its credentials would be
+// unrestricted. Each node registers its own service member.
+func checkNotService(m *tocsinv1.Member) error {
+	if members.HasRole(m, tocsinv1.Role_ROLE_SERVICE) {
+		return usageErr("member %q: the service role is Tocsin's own (each node registers svc-<node>); its credentials would be unrestricted", m.GetId())
+	}
+	return nil
 }
 
 // admitted sets m's first key and creation time.

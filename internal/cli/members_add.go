@@ -68,6 +68,9 @@ func (f *addFlags) members() ([]*tocsinv1.Member, error) {
 			if len(m.GetKeys()) > 0 {
 				return nil, usageErr("%s: member %q lists keys: remove them; add issues each member a new key with its credentials", f.file, m.GetId())
 			}
+			if err := checkNotService(m); err != nil {
+				return nil, err
+			}
 		}
 		return ms, nil
 	}

@@ -160,10 +160,8 @@ func (s *adminSession) push(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(all, func(m *tocsinv1.Member) bool {
-		return m.GetRevokedAt() == nil && members.HasRole(m, tocsinv1.Role_ROLE_ADMIN)
-	}) {
-		return nil, rejectedErr(errors.New("no active admin would be left to manage the registry: add another admin first"))
+	if err := keepsAnAdmin(all, ""); err != nil {
+		return nil, err
 	}
 	jwts, err := s.a.AccountJWTs(all)
 	if err != nil {
@@ -188,6 +186,17 @@ func (s *adminSession) push(ctx context.Context) ([]string, error) {
 	}
 	slices.Sort(nodes)
 	return nodes, nil
+}
+
+// keepsAnAdmin refuses a registry in which, without member id (revoked
+// next; "" for none), no active admin would be left to manage it.
+func keepsAnAdmin(all []*tocsinv1.Member, id string) error {
+	if !slices.ContainsFunc(all, func(m *tocsinv1.Member) bool {
+		return m.GetId() != id && m.GetRevokedAt() == nil && members.HasRole(m, tocsinv1.Role_ROLE_ADMIN)
+	}) {
+		return rejectedErr(errors.New("no active admin would be left to manage the registry: add another admin first"))
+	}
+	return nil
 }
 
 // apply makes a registry change take effect: consumers for changed, then

@@ -164,13 +164,15 @@ func TestMembersAddListShowRevokeRotate(t *testing.T) {
 		{"bad id", []string{"members", "add", "--id", "St Mary", "--name", "X", "--sectors", "pharma", "--region", "west", "--out", filepath.Join(dir, "i.creds")}, ExitUsage, "not a member id"},
 		{"unknown member", []string{"members", "show", "nobody"}, ExitRejected, "no member"},
 		{"existing out file", []string{"members", "rotate-key", "st-luke", "--out", creds}, ExitUsage, "exists"},
+		{"service role", []string{"members", "add", "--id", "svc-x", "--name", "X", "--roles", "service", "--out", filepath.Join(dir, "s.creds")}, ExitUsage, "service role"},
+		{"the last admin", []string{"members", "revoke", "admin"}, ExitRejected, "no active admin"},
 	} {
 		code, out, errOut := d.cli(tc.args...)
 		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
 			t.Errorf("%s: exit %d (want %d)\n%s%s", tc.name, code, tc.code, out, errOut)
 		}
 	}
-	for _, f := range []string{"x.creds", "dup.creds", "k.creds", "i.creds"} {
+	for _, f := range []string{"x.creds", "dup.creds", "k.creds", "i.creds", "s.creds"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			t.Errorf("%s was written by a refused add", f)
 		}
