@@ -1,0 +1,131 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tocsin-project/tocsin/server"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// get fetches http://addr/path with its own timeout.
+func get(ctx context.Context, addr, path string, timeout time.Duration) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(body), err
+}
+
+// status is node n's own view of the cluster (its HTTP /status).
+func (c *cluster) status(ctx context.Context, n *node, timeout time.Duration) (*server.Status, error) {
+	code, body, err := get(ctx, n.httpAddr, "/status", timeout)
+	if err != nil {
+		return nil, fmt.Errorf("%s /status: %w", n.name, err)
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("%s /status: %d %s", n.name, code, strings.TrimSpace(body))
+	}
+	var st server.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		return nil, fmt.Errorf("%s /status is not JSON: %v", n.name, err)
+	}
+	return &st, nil
+}
+
+// ready reports whether node n's /readyz says plainly "ready" (not
+// degraded), and else what it says.
+func (c *cluster) ready(ctx context.Context, n *node) (bool, string) {
+	code, body, err := get(ctx, n.httpAddr, "/readyz", 5*time.Second)
+	if err != nil {
+		return false, err.Error()
+	}
+	body = strings.TrimSpace(body)
+	return code == http.StatusOK && body == "ready", body
+}
+
+// WaitHealthy waits until every node runs and says it is ready, not
+// degraded: all routes up, every peer online, every stream led.
+func (c *cluster) WaitHealthy(ctx context.Context) error {
+	return poll(ctx, 250*time.Millisecond, func() error {
+		for _, n := range c.nodes {
+			if !n.proc.Running() {
+				return fmt.Errorf("%s is not running", n.name)
+			}
+			if ok, why := c.ready(ctx, n); !ok {
+				return fmt.Errorf("%s: %s", n.name, why)
+			}
+		}
+		return nil
+	})
+}
+
+// routeMissing reports whether st names the route to addr as not connected.
+func routeMissing(st *server.Status, addr string) bool {
+	for _, p := range st.Problems {
+		if strings.Contains(p, "route nats-route://"+addr+" not connected") {
+			return true
+		}
+	}
+	return false
+}
+
+// ingestLeader asks every running node's /status which node leads the
+// INGEST stream.
+func (c *cluster) ingestLeader(ctx context.Context) (*node, error) {
+	var last error
+	for _, n := range c.nodes {
+		if !n.proc.Running() {
+			continue
+		}
+		st, err := c.status(ctx, n, 5*time.Second)
+		if err != nil {
+			last = err
+			continue
+		}
+		for _, s := range st.Streams {
+			if s.Name != subjects.StreamIngest || s.Leader == "" {
+				continue
+			}
+			for _, m := range c.nodes {
+				if m.name == s.Leader {
+					return m, nil
+				}
+			}
+			return nil, fmt.Errorf("%s says INGEST is led by %q, not a node of this cluster", n.name, s.Leader)
+		}
+		last = fmt.Errorf("%s does not know the INGEST leader", n.name)
+	}
+	return nil, fmt.Errorf("no node named the INGEST leader: %v", last)
+}
+
+// poll calls f every interval until it returns nil or ctx ends; the error
+// then says what was still wrong.
+func poll(ctx context.Context, interval time.Duration, f func() error) error {
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ctx.Err(), err)
+		case <-time.After(interval):
+		}
+	}
+}

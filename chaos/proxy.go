@@ -1,0 +1,225 @@
+package chaos
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// Proxy forwards TCP connections from its own loopback port to one target
+// address. It can be cut (every open connection is reset and new ones are
+// refused) and can delay every chunk of data by a latency, both ways.
+type Proxy struct {
+	name   string
+	target string
+	ln     net.Listener
+
+	mu       sync.Mutex
+	cut      bool
+	latency  time.Duration
+	conns    map[net.Conn]struct{}
+	accepted int
+	refused  int
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// NewProxy listens on a free loopback port and forwards to target.
+func NewProxy(name, target string) (*Proxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: %w", name, err)
+	}
+	p := &Proxy{name: name, target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
+	return p, nil
+}
+
+// Name names the proxy ("chaos-1→chaos-2").
+func (p *Proxy) Name() string { return p.name }
+
+// Addr is the HOST:PORT the proxy listens on.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Cut resets every open connection and refuses new ones until Heal.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	p.cut = true
+	open := p.takeConns()
+	p.mu.Unlock()
+	for _, c := range open {
+		reset(c)
+	}
+}
+
+// Heal lets connections through again.
+func (p *Proxy) Heal() {
+	p.mu.Lock()
+	p.cut = false
+	p.mu.Unlock()
+}
+
+// IsCut reports whether the proxy is cut.
+func (p *Proxy) IsCut() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cut
+}
+
+// SetLatency delays every chunk read from either side by d before it is
+// written to the other (0: none). It applies to data read from now on.
+func (p *Proxy) SetLatency(d time.Duration) {
+	p.mu.Lock()
+	p.latency = d
+	p.mu.Unlock()
+}
+
+// Open is the number of connections (each side counted once) open now.
+func (p *Proxy) Open() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns) / 2
+}
+
+// Stats returns how many connections were accepted and refused.
+func (p *Proxy) Stats() (accepted, refused int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted, p.refused
+}
+
+// Close stops listening and resets every connection.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	p.closed = true
+	open := p.takeConns()
+	p.mu.Unlock()
+	p.ln.Close()
+	for _, c := range open {
+		reset(c)
+	}
+	p.wg.Wait()
+}
+
+func (p *Proxy) takeConns() []net.Conn {
+	var open []net.Conn
+	for c := range p.conns {
+		open = append(open, c)
+		delete(p.conns, c)
+	}
+	return open
+}
+
+func (p *Proxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut || p.closed {
+			p.refused++
+			p.mu.Unlock()
+			reset(c)
+			continue
+		}
+		p.accepted++
+		p.mu.Unlock()
+		p.wg.Add(1)
+		go p.forward(c)
+	}
+}
+
+// forward dials the target and pipes both ways until either side ends.
+func (p *Proxy) forward(client net.Conn) {
+	defer p.wg.Done()
+	server, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+	if err != nil {
+		reset(client)
+		return
+	}
+	p.mu.Lock()
+	if p.cut || p.closed {
+		p.mu.Unlock()
+		reset(client)
+		reset(server)
+		return
+	}
+	p.conns[client], p.conns[server] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { p.pipe(server, client); done <- struct{}{} }()
+	go func() { p.pipe(client, server); done <- struct{}{} }()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, client)
+	delete(p.conns, server)
+	p.mu.Unlock()
+	client.Close()
+	server.Close()
+	<-done
+}
+
+// chunk is data read at one time, due for writing at due.
+type chunk struct {
+	data []byte
+	due  time.Time
+}
+
+// pipe copies src to dst, holding each chunk for the latency in force
+// when it was read.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	queue := make(chan chunk, 256)
+	go func() {
+		defer close(queue)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.mu.Lock()
+				d := p.latency
+				p.mu.Unlock()
+				queue <- chunk{data: append([]byte(nil), buf[:n]...), due: time.Now().Add(d)}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range queue {
+		if wait := time.Until(c.due); wait > 0 {
+			time.Sleep(wait)
+		}
+		if _, err := dst.Write(c.data); err != nil {
+			src.Close()
+			for range queue {
+			}
+			return
+		}
+	}
+	// src ended: end dst's write side so the far end sees EOF.
+	if tc, ok := dst.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	} else {
+		dst.Close()
+	}
+}
+
+// reset closes c with an RST rather than a FIN, as a broken network
+// path is seen by the far end.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// isClosed reports the error of a use of a closed connection.
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
+}
