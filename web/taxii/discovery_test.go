@@ -168,3 +168,11 @@ func TestCollections(t *testing.T) {
 		getJSON(t, e, "st-mary", "/taxii2/tocsin/collections/"+id+"/manifest/", http.StatusNotFound, nil)
 	}
 }
+
+// decode decodes a JSON body or fails.
+func decode(t *testing.T, body []byte, into any) {
+	t.Helper()
+	if err := json.Unmarshal(body, into); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+}

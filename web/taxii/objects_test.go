@@ -2,6 +2,7 @@ package taxii_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -67,7 +68,7 @@ func newObjectsFixture(t *testing.T) *objectsFixture {
 	e.Route("st-mary", tocsinv1.Kind_KIND_ALERT, &tocsinv1.Alert{Title: "BlackHarbor C2", Lane: tocsinv1.Lane_LANE_FLASH,
 		Sectors: []string{"patient-care"}, Tlp: tocsinv1.TLP_TLP_AMBER, StixBundle: webtest.Bundle(ind, mal, rel)})
 	time.Sleep(5 * time.Millisecond)
-	v2 := maps(ind)
+	v2 := maps.Clone(ind)
 	v2["modified"] = time.Now().UTC().Add(time.Second).Format("2006-01-02T15:04:05.000Z")
 	v2["pattern"] = "[ipv4-addr:value = '203.0.113.11']"
 	ind2 := webtest.Indicator("203.0.113.12", tlp.Green)
@@ -82,14 +83,6 @@ func newObjectsFixture(t *testing.T) *objectsFixture {
 	resp := getJSON(t, e, "riverside", coll("sector-patient-care", "objects"), http.StatusOK, &f.first)
 	f.firstHeader = resp.Header.Get("X-TAXII-Date-Added-First")
 	return f
-}
-
-func maps(m map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // coll is a collection endpoint path with a query.
