@@ -46,3 +46,8 @@ func CheckSighting(s *tocsinv1.Sighting) error {
 	}
 	return nil
 }
+
+// ReceiptStateName spells a receipt state as on the command line ("actioned").
+func ReceiptStateName(s tocsinv1.ReceiptState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "RECEIPT_STATE_"))
+}

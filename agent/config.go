@@ -1,0 +1,150 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the agent's YAML file (tocsin agent --config FILE). Every key
+// is also a flag of `tocsin agent`, spelled with dashes (webhook_format is
+// --webhook-format; sinks is the repeatable --sink). Unknown keys are
+// errors that name the key.
+//
+//	creds: /etc/tocsin/st-mary.creds       # the member's .creds file (required)
+//	server: nats://a:4222,nats://b:4222     # the cluster (default: the dev cluster)
+//	sectors: [patient-care]                 # default: every sector of the member
+//	lanes: [flash, urgent]                  # default: every lane
+//	sinks:                                  # at least one
+//	  - jsonl:/var/log/tocsin/alerts.jsonl
+//	  - webhook:https://soar.example/tocsin
+//	  - stix-dir:/var/lib/tocsin/bundles
+//	state: /var/lib/tocsin/state            # required: positions, outbox, quarantine
+//	http: 127.0.0.1:8787                    # default: no HTTP endpoint
+//	receipts: all                           # all, advisories or none
+//	webhook_secret_file: /etc/tocsin/hook.secret  # required with a webhook sink
+//	webhook_format: json                    # json (the record) or stix (the bundle)
+//	webhook_attempts: 8                     # posts before the dead-letter file
+//	jsonl_max_bytes: 104857600              # rotate the JSONL file at this size
+//	batch: 256                              # most messages fetched at once
+type Config struct {
+	// Creds is the member's .creds file. Required.
+	Creds string `yaml:"creds"`
+	// Server is the cluster's URLs, comma-separated.
+	Server string `yaml:"server"`
+	// Sectors to receive; default every sector of the member.
+	Sectors []string `yaml:"sectors"`
+	// Lanes to write; default every lane.
+	Lanes []string `yaml:"lanes"`
+	// Sinks are "jsonl:PATH", "webhook:URL" or "stix-dir:DIR". At least one.
+	Sinks []string `yaml:"sinks"`
+	// State is the agent's state directory. Required.
+	State string `yaml:"state"`
+	// HTTP is the local endpoint's address; default none.
+	HTTP string `yaml:"http"`
+	// Receipts is all (default), advisories or none.
+	Receipts string `yaml:"receipts"`
+	// WebhookSecretFile holds the HMAC secret of webhook sinks (required
+	// with one; $TOCSIN_WEBHOOK_SECRET is used when unset).
+	WebhookSecretFile string `yaml:"webhook_secret_file"`
+	// WebhookFormat is json (default) or stix.
+	WebhookFormat string `yaml:"webhook_format"`
+	// WebhookAttempts is how many posts before the dead-letter file; default 8.
+	WebhookAttempts int `yaml:"webhook_attempts"`
+	// JSONLMaxBytes rotates JSONL files at this size; default 100 MiB.
+	JSONLMaxBytes int64 `yaml:"jsonl_max_bytes"`
+	// Batch is the most messages fetched at once per consumer; default 256.
+	Batch int `yaml:"batch"`
+}
+
+// LoadConfig reads a YAML config; an unknown key is an error naming it.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: config: %v", ErrOptions, err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig parses a YAML config read from name.
+func ParseConfig(name string, data []byte) (Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // empty: an empty config
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return Config{}, fmt.Errorf("%w: config %s: %s", ErrOptions, name, strings.Join(te.Errors, "; "))
+		}
+		return Config{}, fmt.Errorf("%w: config %s: %v", ErrOptions, name, err)
+	}
+	return c, nil
+}
+
+// Options opens the sinks and returns the agent's options. The caller
+// adds Status and Vocabulary if it wants them.
+func (c Config) Options(log *zap.Logger) (Options, error) {
+	if c.State == "" {
+		return Options{}, fmt.Errorf("%w: a state directory is required (--state)", ErrOptions)
+	}
+	var sinks []Sink
+	fail := func(err error) (Options, error) {
+		for _, s := range sinks {
+			_ = s.Close()
+		}
+		return Options{}, err
+	}
+	for _, spec := range c.Sinks {
+		s, err := c.openSink(spec, log)
+		if err != nil {
+			return fail(err)
+		}
+		sinks = append(sinks, s)
+	}
+	return Options{CredsFile: c.Creds, Servers: c.Server, Sectors: c.Sectors, Lanes: c.Lanes, Sinks: sinks, StateDir: c.State,
+		HTTPAddr: c.HTTP, Receipts: c.Receipts, Batch: c.Batch}, nil
+}
+
+func (c Config) openSink(spec string, log *zap.Logger) (Sink, error) {
+	s, err := ParseSinkSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	switch s.Type {
+	case "jsonl":
+		return OpenJSONL(JSONLOptions{Path: s.Target, MaxBytes: c.JSONLMaxBytes})
+	case "stix-dir":
+		return OpenSTIXDir(s.Target)
+	}
+	secret, err := c.webhookSecret()
+	if err != nil {
+		return nil, err
+	}
+	return OpenWebhook(WebhookOptions{URL: s.Target, Secret: secret, Format: c.WebhookFormat, MaxAttempts: c.WebhookAttempts,
+		SpoolDir: filepath.Join(c.State, "webhook")}, log)
+}
+
+func (c Config) webhookSecret() ([]byte, error) {
+	if c.WebhookSecretFile == "" {
+		if s := os.Getenv("TOCSIN_WEBHOOK_SECRET"); s != "" {
+			return []byte(s), nil
+		}
+		return nil, fmt.Errorf("%w: a webhook sink needs a secret to sign with: --webhook-secret-file FILE or $TOCSIN_WEBHOOK_SECRET", ErrSinkSpec)
+	}
+	data, err := os.ReadFile(c.WebhookSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: webhook secret: %v", ErrSinkSpec, err)
+	}
+	secret := bytes.TrimSpace(data)
+	if len(secret) < 16 {
+		return nil, fmt.Errorf("%w: the webhook secret in %s is %d bytes; use at least 16 random bytes", ErrSinkSpec, c.WebhookSecretFile, len(secret))
+	}
+	return secret, nil
+}

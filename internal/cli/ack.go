@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+func init() { register(newAckCmd) }
+
+func newAckCmd(g *globals) *cobra.Command {
+	var (
+		actioned bool
+		note     string
+	)
+	cmd := &cobra.Command{
+		Use:   "ack ID [--actioned]",
+		Short: "Tell the sender (and the liaison) that you have read an alert or advisory, or acted on it",
+		Long: `Send a signed receipt for message ID: acknowledged (an analyst has read it) or,
+with --actioned, actioned (an analyst has acted on it). The agent already sends
+"delivered" when its sinks have the message. While the cluster is out of reach,
+POST the receipt to the agent's local endpoint instead: it keeps it in its outbox.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !envelope.ValidID(args[0]) {
+				return usageErr("%q is not a message id", args[0])
+			}
+			state := tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED
+			if actioned {
+				state = tocsinv1.ReceiptState_RECEIPT_STATE_ACTIONED
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
+			defer cancel()
+			cl, err := g.member(ctx, "tocsin ack")
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			env, err := publishOnce(ctx, cl, tocsinv1.Kind_KIND_RECEIPT, agent.NewReceipt(args[0], state, note))
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(map[string]string{"receipt": env.GetId(), "ref": args[0], "state": agent.ReceiptStateName(state)})
+			}
+			fmt.Fprintf(g.stdout, "%s %s (receipt %s)\n", agent.ReceiptStateName(state), args[0], env.GetId())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&actioned, "actioned", false, "you have acted on it, not only read it")
+	cmd.Flags().StringVar(&note, "note", "", "a short note (\"blocked at perimeter 02:31\")")
+	return cmd
+}
+
+// member connects as the member of --creds.
+func (g *globals) member(ctx context.Context, name string) (*client.Client, error) {
+	if g.creds == "" {
+		return nil, usageErr("--creds FILE is required (or $TOCSIN_CREDS)")
+	}
+	if _, err := os.Stat(g.creds); err != nil {
+		return nil, usageErr("--creds %q: %v", g.creds, err)
+	}
+	cl, err := client.Connect(ctx, client.Options{Servers: g.server, CredsFile: g.creds, Name: name, Timeout: g.timeout})
+	if errors.Is(err, client.ErrCreds) {
+		return nil, &exitError{ExitUsage, err}
+	}
+	if err != nil {
+		return nil, &exitError{ExitUnreachable, err}
+	}
+	return cl, nil
+}
+
+// publishOnce seals payload once and publishes it, retrying the same
+// envelope (same id, so the cluster keeps one) until it is acknowledged or
+// ctx ends.
+func publishOnce(ctx context.Context, cl *client.Client, kind tocsinv1.Kind, payload proto.Message) (*tocsinv1.Envelope, error) {
+	env, err := cl.Signer().Seal(kind, payload)
+	if err != nil {
+		return nil, err
+	}
+	wait := 100 * time.Millisecond
+	for {
+		err := cl.PublishEnvelope(ctx, env)
+		if err == nil {
+			return env, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%v; not sent: %w", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/client"
+)
+
+func init() { register(newAgentCmd) }
+
+func newAgentCmd(g *globals) *cobra.Command {
+	var (
+		config string
+		flags  agent.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "agent [--config agent.yaml]",
+		Short: "Run a member's agent: verified alerts and advisories into your SIEM, webhook and STIX folder, with receipts",
+		Long: `Run the member agent: it reads the alerts and advisories of the member's sectors
+and its direct inbox, verifies each (signature, sender, TLP), writes the good ones
+to every sink (--sink jsonl:PATH, webhook:URL, stix-dir:DIR; repeatable), sends a
+delivered receipt for each, and quarantines the rest in STATE/quarantine.jsonl.
+Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := agent.Config{}
+			if config != "" {
+				var err error
+				if cfg, err = agent.LoadConfig(config); err != nil {
+					return &exitError{ExitUsage, err}
+				}
+			}
+			mergeAgentFlags(cmd, g, &cfg, flags)
+			log, err := g.logger()
+			if err != nil {
+				return err
+			}
+			defer func() { _ = log.Sync() }()
+			opts, err := cfg.Options(log)
+			if err != nil {
+				return &exitError{ExitUsage, err}
+			}
+			opts.Status = g.stdout
+			a, err := agent.New(opts, log)
+			if err != nil {
+				for _, s := range opts.Sinks {
+					_ = s.Close()
+				}
+				if errors.Is(err, agent.ErrOptions) || errors.Is(err, client.ErrCreds) || errors.Is(err, agent.ErrLocked) {
+					return &exitError{ExitUsage, err}
+				}
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			if err := a.Run(ctx); err != nil {
+				if errors.Is(err, agent.ErrOptions) {
+					return &exitError{ExitUsage, err}
+				}
+				return err
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&config, "config", "", "agent config file (YAML); every key is also a flag")
+	f.StringSliceVar(&flags.Sectors, "sectors", nil, "sectors to receive (default: every sector of the member)")
+	f.StringSliceVar(&flags.Lanes, "lanes", nil, "lanes to write to the sinks (default: every lane)")
+	f.StringArrayVar(&flags.Sinks, "sink", nil, "a sink: jsonl:PATH, webhook:URL or stix-dir:DIR (repeatable)")
+	f.StringVar(&flags.State, "state", "", "state directory (positions, outbox, quarantine); one agent per directory")
+	f.StringVar(&flags.HTTP, "http", "", "local HTTP endpoint, HOST:PORT or :PORT for loopback (default: none)")
+	f.StringVar(&flags.Receipts, "receipts", "", "which messages get a delivered receipt: all, advisories or none (default all)")
+	f.StringVar(&flags.WebhookSecretFile, "webhook-secret-file", "", "file with the webhook HMAC secret ($TOCSIN_WEBHOOK_SECRET)")
+	f.StringVar(&flags.WebhookFormat, "webhook-format", "", "webhook body: json (the record) or stix (the bundle) (default json)")
+	f.IntVar(&flags.WebhookAttempts, "webhook-attempts", 0, "posts of a body before the dead-letter file (default 8)")
+	f.Int64Var(&flags.JSONLMaxBytes, "jsonl-max-bytes", 0, "rotate JSONL files at this size (default 100 MiB)")
+	f.IntVar(&flags.Batch, "batch", 0, "most messages fetched at once per consumer (default 256)")
+	return cmd
+}
+
+// mergeAgentFlags lays the flags given on the command line over the
+// config file; --server and --creds (global flags, with their environment
+// defaults) fill in what the file leaves empty.
+func mergeAgentFlags(cmd *cobra.Command, g *globals, cfg *agent.Config, flags agent.Config) {
+	changed := cmd.Flags().Changed
+	set := func(name string, apply func()) {
+		if changed(name) {
+			apply()
+		}
+	}
+	set("sectors", func() { cfg.Sectors = flags.Sectors })
+	set("lanes", func() { cfg.Lanes = flags.Lanes })
+	set("sink", func() { cfg.Sinks = flags.Sinks })
+	set("state", func() { cfg.State = flags.State })
+	set("http", func() { cfg.HTTP = flags.HTTP })
+	set("receipts", func() { cfg.Receipts = flags.Receipts })
+	set("webhook-secret-file", func() { cfg.WebhookSecretFile = flags.WebhookSecretFile })
+	set("webhook-format", func() { cfg.WebhookFormat = flags.WebhookFormat })
+	set("webhook-attempts", func() { cfg.WebhookAttempts = flags.WebhookAttempts })
+	set("jsonl-max-bytes", func() { cfg.JSONLMaxBytes = flags.JSONLMaxBytes })
+	set("batch", func() { cfg.Batch = flags.Batch })
+	if changed("server") || cfg.Server == "" {
+		cfg.Server = g.server
+	}
+	if changed("creds") || cfg.Creds == "" {
+		cfg.Creds = g.creds
+	}
+	for i, s := range cfg.Sectors {
+		cfg.Sectors[i] = strings.TrimSpace(s)
+	}
+}

@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tocsin-project/tocsin/agent"
+)
+
+func init() { register(newReachCmd) }
+
+func newReachCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reach ADVISORY_ID",
+		Short: "Show, per sector, who has received, acknowledged and acted on your advisory (liaison)",
+		Long: `Show the reach of a message you sent (the liaison's advisory): for each
+addressed sector, every member organisation with the time its agent delivered
+the message, the time an analyst acknowledged it and the time one acted on it,
+and who has sent nothing yet. Needs the liaison's credentials.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
+			defer cancel()
+			cl, err := g.member(ctx, "tocsin reach")
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			rep, err := agent.Reach(ctx, cl, args[0])
+			if errors.Is(err, agent.ErrNotRouted) {
+				return rejectedErr(err)
+			}
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(rep)
+			}
+			printReach(g, rep)
+			return nil
+		},
+	}
+}
+
+func printReach(g *globals, rep *agent.ReachReport) {
+	fmt.Fprintf(g.stdout, "%s, TLP:%s, routed %s: %d organisations, %d delivered, %d acknowledged, %d actioned\n",
+		rep.ID, strings.ToUpper(rep.TLP), rep.Routed.Local().Format(time.RFC3339), rep.Organisations, rep.Delivered, rep.Acknowledged, rep.Actioned)
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Local().Format("2006-01-02 15:04:05")
+	}
+	table := func(title string, ms []agent.MemberReach) {
+		fmt.Fprintln(g.stdout)
+		fmt.Fprintln(g.stdout, title)
+		w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "  MEMBER\tDELIVERED\tACKNOWLEDGED\tACTIONED")
+		for _, m := range ms {
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", m.Member, at(m.Delivered), at(m.Acknowledged), at(m.Actioned))
+		}
+		w.Flush()
+	}
+	for _, s := range rep.Sectors {
+		table(fmt.Sprintf("%s: %d of %d delivered, %d acknowledged, %d actioned", s.Sector, s.Delivered, len(s.Members), s.Acknowledged, s.Actioned), s.Members)
+		if len(s.NotYet) > 0 {
+			fmt.Fprintf(g.stdout, "  not yet: %s\n", strings.Join(s.NotYet, ", "))
+		}
+	}
+	if len(rep.Recipients) > 0 {
+		table("direct recipients", rep.Recipients)
+	}
+}
