@@ -12,6 +12,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ingest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -60,66 +61,50 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
 }
 
 func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, env *tocsinv1.Envelope) error {
-	subject := m.Subject()
-	if err := envelope.CheckSubjectSender(env, subject, subjects.Prefix+".ingest"); err != nil {
-		return reject{err}
-	}
-	if want := kindOfToken[token]; want != env.GetKind() {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
-			"a %s envelope on the %q ingest subject; publish it on %s", strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), token, subject)
-	}
 	routes := env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY
+	checker := ingest.Checker{Verifier: r.d.Verifier, MaxSkew: r.opts.MaxSkew}
 	if routes {
-		// An id is handled once, also after the duplicate window: a replay
-		// is dropped whatever else is wrong with it.
-		if o, err := r.Outcome(ctx, env.GetSender(), env.GetId()); err != nil {
-			return err
-		} else if o != nil {
-			r.log.Debug("already handled", zap.String("id", env.GetId()), zap.Stringer("outcome", o.GetState()))
+		// An id is routed once, also after the duplicate window.
+		checker.Handled = func(ctx context.Context, sender, id string) (bool, error) {
+			o, err := r.Outcome(ctx, sender, id)
+			return o != nil, err
+		}
+	}
+	v, err := checker.Check(ctx, m, env, func(k tocsinv1.Kind) error {
+		if kindOfToken[token] == k {
 			return nil
 		}
-	}
-	if id := m.Headers().Get(jetstream.MsgIDHeader); id != env.GetId() {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
-			"the Nats-Msg-Id header %q must equal the envelope id %q; publish with the envelope id as message id", id, env.GetId())
-	}
-	meta, err := m.Metadata()
-	if err != nil {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "no jetstream metadata: %v", err)
-	}
-	if err := envelope.CheckSkew(env, meta.Timestamp, r.opts.MaxSkew); err != nil {
-		return reject{err}
-	}
-	payload, err := envelope.PayloadFor(env.GetKind())
-	if err != nil {
-		return reject{err}
-	}
-	member, err := r.d.Verifier.Open(ctx, env, payload)
-	if err != nil {
-		if codes.Of(err) == tocsinv1.RejectionCode_REJECTION_CODE_UNSPECIFIED || isTransient(err) {
-			return err
+		right := "the subject of its kind"
+		for t, kk := range kindOfToken {
+			if kk == k {
+				right = subjects.Ingest(t, env.GetSender())
+			}
 		}
+		return codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"a %s envelope on the %q ingest subject; publish it on %s", strings.ToLower(strings.TrimPrefix(k.String(), "KIND_")), token, right)
+	})
+	switch {
+	case errors.Is(err, ingest.ErrHandled):
+		r.log.Debug("already handled", zap.String("id", env.GetId()))
+		return nil
+	case err != nil && ingest.Refusal(err):
 		return reject{err}
+	case err != nil:
+		return err
 	}
-	switch p := payload.(type) {
+	switch p := v.Payload.(type) {
 	case *tocsinv1.Alert:
-		return r.routeAlert(ctx, m, env, member, p)
+		return r.routeAlert(ctx, m, env, v.Member, p)
 	case *tocsinv1.Advisory:
-		return r.routeAdvisory(ctx, m, env, member, p)
+		return r.routeAdvisory(ctx, m, env, v.Member, p)
 	case *tocsinv1.Receipt:
-		return r.recordReceipt(ctx, env, member, p)
+		return r.recordReceipt(ctx, env, v.Member, p)
 	case *tocsinv1.Sighting:
-		return r.recordSighting(ctx, env, member, p)
+		return r.recordSighting(ctx, env, v.Member, p)
 	case *tocsinv1.StatusReport:
-		return r.recordStatus(ctx, env, member, p)
+		return r.recordStatus(ctx, env, v.Member, p)
 	}
 	return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "kind %s is not routed", env.GetKind())
-}
-
-// isTransient reports errors that come from the cluster, not the message.
-func isTransient(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.Is(err, jetstream.ErrKeyValueConfigRequired)
 }
 
 // rejectMsg sends the sender a signed Rejection on its rejection subject

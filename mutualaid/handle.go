@@ -11,6 +11,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ingest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -57,43 +58,29 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
 // dispatch checks the envelope as the router does (subject, kind, id,
 // skew, signature) and hands the payload to its handler.
 func (s *Service) dispatch(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envelope) error {
-	subject := m.Subject()
-	if err := envelope.CheckSubjectSender(env, subject, subjects.Prefix+".ingest"); err != nil {
-		return reject{err}
-	}
-	if !aidKinds[env.GetKind()] {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
-			"a %s envelope on the aid ingest subject, which takes aid requests, offers, decisions and capabilities only",
-			strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")))
-	}
-	if o, err := s.outcome(ctx, env.GetSender(), env.GetId()); err != nil {
-		return err
-	} else if o != nil {
-		s.log.Debug("already handled", zap.String("id", env.GetId()), zap.Stringer("outcome", o.GetState()))
-		return nil
-	}
-	if id := m.Headers().Get(jetstream.MsgIDHeader); id != env.GetId() {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
-			"the Nats-Msg-Id header %q must equal the envelope id %q; publish with the envelope id as message id", id, env.GetId())
-	}
-	meta, err := m.Metadata()
-	if err != nil {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "no jetstream metadata: %v", err)
-	}
-	if err := envelope.CheckSkew(env, meta.Timestamp, s.opts.MaxSkew); err != nil {
-		return reject{err}
-	}
-	payload, err := envelope.PayloadFor(env.GetKind())
-	if err != nil {
-		return reject{err}
-	}
-	member, err := s.d.Verifier.Open(ctx, env, payload)
-	if err != nil {
-		if codes.Of(err) == tocsinv1.RejectionCode_REJECTION_CODE_UNSPECIFIED || isTransient(err) {
-			return err
+	checker := ingest.Checker{Verifier: s.d.Verifier, MaxSkew: s.opts.MaxSkew,
+		Handled: func(ctx context.Context, sender, id string) (bool, error) {
+			o, err := s.outcome(ctx, sender, id)
+			return o != nil, err
+		}}
+	v, err := checker.Check(ctx, m, env, func(k tocsinv1.Kind) error {
+		if aidKinds[k] {
+			return nil
 		}
+		return codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"a %s envelope on the aid ingest subject, which takes aid requests, offers, decisions and capabilities only",
+			strings.ToLower(strings.TrimPrefix(k.String(), "KIND_")))
+	})
+	switch {
+	case errors.Is(err, ingest.ErrHandled):
+		s.log.Debug("already handled", zap.String("id", env.GetId()))
+		return nil
+	case err != nil && ingest.Refusal(err):
 		return reject{err}
+	case err != nil:
+		return err
 	}
+	member, payload := v.Member, v.Payload
 	in := &incoming{env: env, member: member}
 	var eff *effect
 	switch p := payload.(type) {
@@ -135,9 +122,4 @@ func retryConflicts(ctx context.Context, what string, attempt func() (*effect, e
 		}
 	}
 	return nil, fmt.Errorf("%s: too much contention, will retry", what)
-}
-
-// isTransient reports errors that come from the cluster, not the message.
-func isTransient(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }

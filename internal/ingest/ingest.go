@@ -1,0 +1,107 @@
+// Package ingest makes the checks every consumer of the INGEST stream makes
+// on a member's message before acting on it, in one order, so the router
+// and the mutual-aid service cannot drift apart.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// Checker checks ingested messages.
+type Checker struct {
+	// Verifier checks signatures against the member registry. Required.
+	Verifier *envelope.Verifier
+	// MaxSkew bounds the envelope time against the stream's timestamp.
+	// Default envelope.DefaultMaxSkew.
+	MaxSkew time.Duration
+	// Handled reports whether the message (sender, id) already has an
+	// outcome; nil skips that check.
+	Handled func(ctx context.Context, sender, id string) (bool, error)
+}
+
+// Verified is a message that passed every check.
+type Verified struct {
+	// Env is the decoded envelope.
+	Env *tocsinv1.Envelope
+	// Member is the sender's registry record.
+	Member *tocsinv1.Member
+	// Payload is the decoded payload of the envelope's kind.
+	Payload proto.Message
+}
+
+// ErrHandled is returned when the message already has an outcome: a
+// replay or a redelivery, to be acked and dropped.
+var ErrHandled = errors.New("already handled")
+
+// Check runs, in order: the envelope's sender must be the ingest subject's
+// sender token (the server's permissions bind the token to the
+// connection); the kind must be one kindOK accepts; a message already
+// handled is dropped (ErrHandled), whatever else is wrong with the replay;
+// the Nats-Msg-Id must equal the envelope id; the time skew against the
+// stream's own timestamp (once, here: an agent catching up hours later
+// still accepts what was valid then); the signature against the registry.
+//
+// A refusal is an error carrying a rejection code (codes.Of); any other
+// error comes from the cluster, not the message, and is worth a retry.
+func (c Checker) Check(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envelope, kindOK func(tocsinv1.Kind) error) (*Verified, error) {
+	if err := envelope.CheckSubjectSender(env, m.Subject(), subjects.Prefix+".ingest"); err != nil {
+		return nil, err
+	}
+	if err := kindOK(env.GetKind()); err != nil {
+		return nil, err
+	}
+	if c.Handled != nil {
+		done, err := c.Handled(ctx, env.GetSender(), env.GetId())
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return nil, ErrHandled
+		}
+	}
+	if id := m.Headers().Get(jetstream.MsgIDHeader); id != env.GetId() {
+		return nil, codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"the Nats-Msg-Id header %q must equal the envelope id %q; publish with the envelope id as message id", id, env.GetId())
+	}
+	meta, err := m.Metadata()
+	if err != nil {
+		return nil, codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "no jetstream metadata: %v", err)
+	}
+	skew := c.MaxSkew
+	if skew == 0 {
+		skew = envelope.DefaultMaxSkew
+	}
+	if err := envelope.CheckSkew(env, meta.Timestamp, skew); err != nil {
+		return nil, err
+	}
+	payload, err := envelope.PayloadFor(env.GetKind())
+	if err != nil {
+		return nil, err
+	}
+	member, err := c.Verifier.Open(ctx, env, payload)
+	if err != nil {
+		if !Refusal(err) {
+			return nil, fmt.Errorf("verify %s: %w", env.GetId(), err)
+		}
+		return nil, err
+	}
+	return &Verified{Env: env, Member: member, Payload: payload}, nil
+}
+
+// Refusal reports whether err refuses the message (it carries a rejection
+// code) rather than coming from the cluster.
+func Refusal(err error) bool {
+	return codes.Of(err) != tocsinv1.RejectionCode_REJECTION_CODE_UNSPECIFIED &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoStreamResponse)
+}
