@@ -113,6 +113,9 @@ func (d *devAuth) admit(ctx, run context.Context, reg *members.Registry, s *Serv
 	if _, err := reg.Seed(ctx, d.members); err != nil {
 		return fmt.Errorf("seed demo members: %w", err)
 	}
+	if err := d.pushRegistry(ctx, reg, s); err != nil {
+		return err
+	}
 	var pending []*tocsinv1.Member
 	for _, m := range d.members {
 		if err := d.ensureConsumers(ctx, s, m); err != nil {
@@ -148,4 +151,45 @@ func (d *devAuth) ensureConsumers(ctx context.Context, s *Server, m *tocsinv1.Me
 	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	return auth.EnsureConsumers(actx, s.js, m)
+}
+
+// pushRegistry makes the account JWTs follow the whole registry again: the
+// nodes started with JWTs for the demo cast alone, which would cut off
+// members added (or keep members revoked) with `tocsin members` before a
+// restart.
+func (d *devAuth) pushRegistry(ctx context.Context, reg *members.Registry, s *Server) error {
+	all, err := reg.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list members: %w", err)
+	}
+	var admitted []*tocsinv1.Member
+	for _, m := range all {
+		if !members.HasRole(m, tocsinv1.Role_ROLE_SERVICE) {
+			admitted = append(admitted, m)
+		}
+	}
+	jwts, err := d.authority.AccountJWTs(admitted)
+	if err != nil {
+		return fmt.Errorf("account JWTs of the registry: %w", err)
+	}
+	const pusher = "tocsin-dev-push"
+	creds, err := d.authority.IssueSystemUser(pusher)
+	if err != nil {
+		return err
+	}
+	opt, err := auth.CredsOption(creds)
+	if err != nil {
+		return err
+	}
+	nc, err := serviceConn(s.localNodes()[0], pusher, opt, nats.CustomInboxPrefix(auth.InboxPrefix(pusher)))
+	if err != nil {
+		return fmt.Errorf("system connection: %w", err)
+	}
+	defer nc.Close()
+	for _, j := range jwts {
+		if err := auth.PushAccount(ctx, nc, j); err != nil {
+			return fmt.Errorf("push account JWT: %w", err)
+		}
+	}
+	return nil
 }
