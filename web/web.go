@@ -152,6 +152,18 @@ func (w *Web) Tokens() *webauth.Tokens { return w.tokens }
 // Store is the index of routed alerts and advisories.
 func (w *Web) Store() *store.Store { return w.store }
 
+// Ready is closed once the index has caught up with the streams and the
+// metrics follow theirs.
+func (w *Web) Ready() <-chan struct{} {
+	ready := make(chan struct{})
+	go func() {
+		<-w.store.Ready()
+		<-w.follow.Started()
+		close(ready)
+	}()
+	return ready
+}
+
 // Run follows the streams and buckets the web face serves from until ctx
 // ends.
 func (w *Web) Run(ctx context.Context) error {

@@ -42,6 +42,9 @@ type Follower struct {
 
 	mu  sync.Mutex
 	aid map[string]string // request key → state
+
+	starting sync.WaitGroup
+	started  chan struct{}
 }
 
 // NewFollower returns a Follower reading through js.
@@ -49,7 +52,7 @@ func NewFollower(js jetstream.JetStream, log *zap.Logger) *Follower {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Follower{js: js, log: log.Named("metrics"), aid: map[string]string{},
+	return &Follower{js: js, log: log.Named("metrics"), aid: map[string]string{}, started: make(chan struct{}),
 		Outcomes:    NewCounter("tocsin_outcomes_total", "Outcomes recorded in ROUTED since this node started, by state (cluster-wide).", "state"),
 		Rejections:  NewCounter("tocsin_rejections_total", "Rejections sent since this node started, by kind refused and reason code (cluster-wide).", "kind", "code"),
 		Receipts:    NewCounter("tocsin_receipts_total", "Receipt messages ingested since this node started, by state (cluster-wide).", "state"),
@@ -62,13 +65,22 @@ func (f *Follower) Collectors() []Collector {
 	return []Collector{f.Outcomes, f.Rejections, f.Receipts, f.AidRequests}
 }
 
+// Started is closed once every source follows its stream or bucket:
+// what flows from then on is counted.
+func (f *Follower) Started() <-chan struct{} { return f.started }
+
 // Run follows until ctx ends, each source restarted after a failure.
 func (f *Follower) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{
+	sources := map[string]func(context.Context, func()) error{
 		"outcomes": f.outcomes, "rejections": f.rejections, "receipts": f.receipts, "aid": f.aidRequests,
-	} {
-		wg.Go(func() { f.loop(ctx, name, run) })
+	}
+	f.starting.Add(len(sources))
+	go func() { f.starting.Wait(); close(f.started) }()
+	for name, run := range sources {
+		var once sync.Once
+		up := func() { once.Do(f.starting.Done) }
+		wg.Go(func() { f.loop(ctx, name, func(ctx context.Context) error { return run(ctx, up) }) })
 	}
 	wg.Wait()
 	return nil
@@ -91,8 +103,9 @@ func (f *Follower) loop(ctx context.Context, name string, run func(context.Conte
 	}
 }
 
-// watch applies each update of a bucket's keys matching filter.
-func (f *Follower) watch(ctx context.Context, bucket, filter string, apply func(jetstream.KeyValueEntry), opts ...jetstream.WatchOpt) error {
+// watch applies each update of a bucket's keys matching filter; up is
+// called once the watch is in place.
+func (f *Follower) watch(ctx context.Context, bucket, filter string, up func(), apply func(jetstream.KeyValueEntry), opts ...jetstream.WatchOpt) error {
 	kv, err := f.js.KeyValue(ctx, bucket)
 	if err != nil {
 		return err
@@ -102,6 +115,7 @@ func (f *Follower) watch(ctx context.Context, bucket, filter string, apply func(
 		return err
 	}
 	defer func() { _ = w.Stop() }()
+	up()
 	for {
 		select {
 		case <-ctx.Done():
@@ -117,8 +131,8 @@ func (f *Follower) watch(ctx context.Context, bucket, filter string, apply func(
 	}
 }
 
-func (f *Follower) outcomes(ctx context.Context) error {
-	return f.watch(ctx, broker.BucketRouted, ">", func(e jetstream.KeyValueEntry) {
+func (f *Follower) outcomes(ctx context.Context, up func()) error {
+	return f.watch(ctx, broker.BucketRouted, ">", up, func(e jetstream.KeyValueEntry) {
 		var o tocsinv1.Outcome
 		if e.Operation() == jetstream.KeyValuePut && proto.Unmarshal(e.Value(), &o) == nil {
 			f.Outcomes.Inc(strings.ToLower(strings.TrimPrefix(o.GetState().String(), "OUTCOME_STATE_")))
@@ -126,8 +140,9 @@ func (f *Follower) outcomes(ctx context.Context) error {
 	}, jetstream.UpdatesOnly())
 }
 
-// follow reads new messages of a stream's subject until an error.
-func (f *Follower) follow(ctx context.Context, stream, filter string, handle func(*tocsinv1.Envelope)) error {
+// follow reads new messages of a stream's subject until an error; up is
+// called once the consumer is in place.
+func (f *Follower) follow(ctx context.Context, stream, filter string, up func(), handle func(*tocsinv1.Envelope)) error {
 	cons, err := f.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverNewPolicy})
 	if err != nil {
@@ -140,6 +155,7 @@ func (f *Follower) follow(ctx context.Context, stream, filter string, handle fun
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
+	up()
 	for {
 		m, err := it.Next()
 		if err != nil {
@@ -151,8 +167,8 @@ func (f *Follower) follow(ctx context.Context, stream, filter string, handle fun
 	}
 }
 
-func (f *Follower) rejections(ctx context.Context) error {
-	return f.follow(ctx, subjects.StreamRejections, subjects.RejectionAll, func(env *tocsinv1.Envelope) {
+func (f *Follower) rejections(ctx context.Context, up func()) error {
+	return f.follow(ctx, subjects.StreamRejections, subjects.RejectionAll, up, func(env *tocsinv1.Envelope) {
 		var rej tocsinv1.Rejection
 		if proto.Unmarshal(env.GetPayload(), &rej) != nil {
 			return
@@ -165,8 +181,8 @@ func (f *Follower) rejections(ctx context.Context) error {
 	})
 }
 
-func (f *Follower) receipts(ctx context.Context) error {
-	return f.follow(ctx, subjects.StreamIngest, subjects.Ingest(subjects.KindReceipt, "*"), func(env *tocsinv1.Envelope) {
+func (f *Follower) receipts(ctx context.Context, up func()) error {
+	return f.follow(ctx, subjects.StreamIngest, subjects.Ingest(subjects.KindReceipt, "*"), up, func(env *tocsinv1.Envelope) {
 		var rc tocsinv1.Receipt
 		if env.GetKind() == tocsinv1.Kind_KIND_RECEIPT && proto.Unmarshal(env.GetPayload(), &rc) == nil {
 			f.Receipts.Inc(strings.ToLower(strings.TrimPrefix(rc.GetState().String(), "RECEIPT_STATE_")))
@@ -176,8 +192,8 @@ func (f *Follower) receipts(ctx context.Context) error {
 
 // aidRequests keeps the state of every request (the AID bucket's "req."
 // keys) and sets the gauge from it.
-func (f *Follower) aidRequests(ctx context.Context) error {
-	return f.watch(ctx, broker.BucketAid, "req.*", func(e jetstream.KeyValueEntry) {
+func (f *Follower) aidRequests(ctx context.Context, up func()) error {
+	return f.watch(ctx, broker.BucketAid, "req.*", up, func(e jetstream.KeyValueEntry) {
 		var r struct {
 			State string `json:"state"`
 		}

@@ -154,7 +154,7 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL
 	select {
-	case <-w.Store().Ready():
+	case <-w.Ready():
 	case <-ctx.Done():
 		t.Fatal("the web index did not catch up")
 	}

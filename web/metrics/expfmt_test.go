@@ -1,0 +1,37 @@
+//go:build expfmt
+
+// Run with -tags expfmt once go.sum holds github.com/prometheus/common's
+// dependencies (go get github.com/prometheus/common@v0.72.0).
+
+package metrics_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/web/internal/webtest"
+)
+
+// TestExpfmtParses parses a live scrape with Prometheus's own parser.
+func TestExpfmtParses(t *testing.T) {
+	e := webtest.Start(t, webtest.Options{Aid: true})
+	e.Route("st-mary", tocsinv1.Kind_KIND_ALERT, &tocsinv1.Alert{Title: "C2", Lane: tocsinv1.Lane_LANE_FLASH, Sectors: []string{"patient-care"},
+		Tlp: tocsinv1.TLP_TLP_AMBER, StixBundle: webtest.Bundle(webtest.Indicator("203.0.113.90", tlp.Amber))})
+	scrape(t, e)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(scrape(t, e)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tocsin_stream_messages", "tocsin_consumer_pending", "tocsin_delivery_latency_seconds", "tocsin_web_requests_total"} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("no family %s", name)
+		}
+	}
+	t.Logf("%d families parsed by expfmt", len(fams))
+}
