@@ -85,7 +85,15 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 	})
 	switch {
 	case errors.Is(err, ingest.ErrHandled):
-		r.log.Debug("already handled", zap.String("id", env.GetId()))
+		// A redelivery of the same ingest message (a node died before its
+		// ack) is dropped quietly. A new ingest message with an id already
+		// handled is a replay: its sender is told, the outcome stands.
+		if meta, merr := m.Metadata(); merr == nil && meta.NumDelivered == 1 {
+			r.log.Info("replay dropped", zap.String("sender", env.GetSender()), zap.String("id", env.GetId()))
+			rej := &tocsinv1.Rejection{RefId: env.GetId(), RefKind: env.GetKind(), Subject: m.Subject(), Problems: codes.Problems(
+				codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_REPLAY, "message %s was already handled; this copy was dropped (its outcome stands)", env.GetId()))}
+			return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), "", tocsinv1.Kind_KIND_REJECTION, rej)
+		}
 		return nil
 	case err != nil && ingest.Refusal(err):
 		return reject{err}

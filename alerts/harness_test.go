@@ -280,3 +280,30 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// rawMessages returns the payloads in stream whose subject matches filter
+// (for streams that do not hold envelopes, such as OPS).
+func (h *harness) rawMessages(stream, filter string) ([][]byte, error) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := h.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out [][]byte
+	for len(out) < int(info.NumPending) {
+		batch, err := c.Fetch(int(info.NumPending)-len(out), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			out = append(out, m.Data())
+		}
+	}
+	return out, nil
+}

@@ -1,11 +1,15 @@
 package alerts
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/envelope"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/codes"
@@ -176,6 +180,7 @@ func TestRejectionsCarryTheirReasonCode(t *testing.T) {
 		}), subjects.KindAlert, "invalid-pattern"},
 		{"no bundle", seal(t, h, good(), func(a *tocsinv1.Alert) { a.StixBundle = nil }), subjects.KindAlert, "invalid-bundle"},
 		{"amber+strict without recipients", seal(t, h, good(), func(a *tocsinv1.Alert) { a.Tlp = tocsinv1.TLP_TLP_AMBER_STRICT }), subjects.KindAlert, "tlp-needs-recipients"},
+		{"expired time", seal(t, h, good(), func(*tocsinv1.Alert) {}, envelope.WithTime(time.Now().Add(-time.Hour))), subjects.KindAlert, "clock-skew"},
 		{"amend another's alert", seal(t, h, good(), func(a *tocsinv1.Alert) { a.Amends = "01NOSUCHALERT" }), subjects.KindAlert, "unknown-reference"},
 	}
 	for _, tc := range cases {
@@ -204,9 +209,23 @@ func TestRejectionsCarryTheirReasonCode(t *testing.T) {
 	if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("a good alert after the bad ones: %v", o.GetState())
 	}
-	// A replayed id is not routed twice, even after the stream's own dedupe.
+	// A replayed id is not routed twice, even past the stream's own dedupe
+	// (no message id), and its sender is told: replay.
 	h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), "", mustMarshal(t, ok))
 	h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), ok.GetId(), mustMarshal(t, ok))
+	waitFor(t, func() bool {
+		envs, _ := h.messages(subjects.StreamRejections, subjects.Rejection("st-mary"))
+		for _, e := range envs {
+			var rej tocsinv1.Rejection
+			if proto.Unmarshal(e.GetPayload(), &rej) == nil && rej.GetRefId() == ok.GetId() && codes.Name(rej.GetProblems()[0].GetCode()) == "replay" {
+				return true
+			}
+		}
+		return false
+	}, "a replay rejection for "+ok.GetId())
+	if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the replay changed the outcome to %v", o.GetState())
+	}
 	marker := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT, alertOf(bundle("198.51.100.99", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
 	h.outcome("st-mary", marker.GetId())
 	envs, _ := h.messages(subjects.StreamSectors, subjects.SectorAll("patient-care"))
@@ -221,10 +240,10 @@ func TestRejectionsCarryTheirReasonCode(t *testing.T) {
 	}
 }
 
-func seal(t *testing.T, h *harness, a *tocsinv1.Alert, change func(*tocsinv1.Alert)) *tocsinv1.Envelope {
+func seal(t *testing.T, h *harness, a *tocsinv1.Alert, change func(*tocsinv1.Alert), opts ...envelope.SealOption) *tocsinv1.Envelope {
 	t.Helper()
 	change(a)
-	env, err := h.signers["st-mary"].Seal(tocsinv1.Kind_KIND_ALERT, a)
+	env, err := h.signers["st-mary"].Seal(tocsinv1.Kind_KIND_ALERT, a, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,4 +256,41 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// Past its flash cap a publisher's flash alerts are held: outcome HELD,
+// the sender told (flash-cap), an operator alarm in OPS; other lanes flow.
+func TestFlashCapHoldsAndAlarms(t *testing.T) {
+	h := newHarness(t, 1, Options{FlashCap: 2})
+	var ids []string
+	for i := range 3 {
+		env := h.publish("valley-general", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+			alertOf(bundle(fmt.Sprintf("192.0.2.%d", i+1), tlp.Green), tlp.Green, tocsinv1.Lane_LANE_FLASH, []string{"patient-care"}, nil))
+		ids = append(ids, env.GetId())
+		h.outcome("valley-general", env.GetId()) // in order: each decided before the next
+	}
+	for i, id := range ids {
+		want := tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED
+		if i == 2 {
+			want = tocsinv1.OutcomeState_OUTCOME_STATE_HELD
+		}
+		if o := h.outcome("valley-general", id); o.GetState() != want {
+			t.Fatalf("flash alert %d: %v, want %v", i+1, o.GetState(), want)
+		}
+	}
+	if rej := h.rejection("valley-general", ids[2]); codes.Name(rej.GetProblems()[0].GetCode()) != "flash-cap" {
+		t.Fatalf("held alert's notice: %v", rej.GetProblems())
+	}
+	alarms, _ := h.rawMessages(subjects.StreamOps, subjects.OpsAll)
+	if len(alarms) != 1 || !strings.Contains(string(alarms[0]), ids[2]) {
+		t.Fatalf("operator alarms %q, want one naming %s", alarms, ids[2])
+	}
+	if envs, _ := h.messages(subjects.StreamSectors, subjects.Sector("patient-care", "flash")); len(envs) != 2 {
+		t.Fatalf("%d flash alerts reached the sector, want 2", len(envs))
+	}
+	urgent := h.publish("valley-general", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+		alertOf(bundle("192.0.2.99", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+	if o := h.outcome("valley-general", urgent.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("an urgent alert past the flash cap: %v", o.GetState())
+	}
 }
