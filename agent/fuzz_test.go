@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nkeys"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// FuzzCheck feeds arbitrary bytes (seeded with genuine envelopes) to the
+// checker as copies on a sector or inbox subject. Whatever comes in, the
+// checker never panics, never fails transiently (the directory is held),
+// and returns a record only for an envelope that verifies, with a TLP the
+// subject allows.
+func FuzzCheck(f *testing.F) {
+	signer := func(id string) *envelope.Signer {
+		kp, _ := nkeys.CreateUser()
+		s, _ := envelope.NewSigner(id, kp)
+		return s
+	}
+	stMary, svc := signer("st-mary"), signer("svc-a")
+	key := func(s *envelope.Signer) []*tocsinv1.SigningKey {
+		return []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
+	}
+	dir := newDirectory(nil, "", time.Hour, zap.NewNop())
+	dir.minRefresh = 1000 * time.Hour
+	dir.fetched = time.Now()
+	dir.set([]*tocsinv1.Member{
+		{Id: "st-mary", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}, Keys: key(stMary)},
+		{Id: "riverside", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
+		{Id: "svc-a", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}, Keys: key(svc)},
+	})
+	validator, err := stix.New(stix.Options{PatternCheck: func(string) error { return nil }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := &checker{me: "riverside", sectors: map[string]bool{"patient-care": true}, dir: dir,
+		verifier: envelope.NewVerifier(dir, envelope.VerifyOptions{}), validator: validator}
+	seal := func(s *envelope.Signer, kind tocsinv1.Kind, p proto.Message) []byte {
+		env, err := s.Seal(kind, p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		data, _ := proto.Marshal(env)
+		return data
+	}
+	green := alert("green", "patient-care")
+	red := alert("red", "patient-care")
+	red.Tlp, red.Recipients, red.StixBundle = tocsinv1.TLP_TLP_RED, []string{"riverside"}, stixBundle("c2.example", tlp.MarkingRed)
+	f.Add(seal(stMary, tocsinv1.Kind_KIND_ALERT, green), uint8(0))
+	f.Add(seal(stMary, tocsinv1.Kind_KIND_ALERT, red), uint8(1))
+	f.Add(seal(stMary, tocsinv1.Kind_KIND_ALERT, red), uint8(0))
+	f.Add(seal(svc, tocsinv1.Kind_KIND_SIGHTING_SUMMARY, &tocsinv1.SightingSummary{Sector: "patient-care", Organisations: 3}), uint8(2))
+	f.Add([]byte("garbage"), uint8(0))
+	subjectsOf := []string{subjects.Sector("patient-care", "routine"), subjects.Inbox("riverside"), subjects.Sector("patient-care", "info"),
+		subjects.Sector("pharma", "routine"), "tocsin.other"}
+	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
+		subject := subjectsOf[int(which)%len(subjectsOf)]
+		rec, err := c.check(context.Background(), subject, 1, data)
+		var rf *refusal
+		if err != nil {
+			if !errors.As(err, &rf) || rec != nil {
+				t.Fatalf("a failure that is not a refusal: %v", err)
+			}
+			return
+		}
+		env, derr := envelope.Decode(data, 0)
+		if derr != nil {
+			t.Fatalf("a record from bytes that do not decode: %v", derr)
+		}
+		if _, verr := c.verifier.Verify(context.Background(), env); verr != nil {
+			t.Fatalf("a record from an envelope that does not verify: %v", verr)
+		}
+		if rec.ID != env.GetId() || !rec.Verified {
+			t.Fatalf("record %+v of envelope %s", rec, env.GetId())
+		}
+		if d, _ := parseDestination(subject); d.sector != "" && (rec.TLP == "red" || rec.TLP == "amber+strict") {
+			t.Fatalf("a %s record from sector subject %s", rec.TLP, subject)
+		}
+	})
+}
