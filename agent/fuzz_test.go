@@ -57,7 +57,7 @@ func FuzzCheck(f *testing.F) {
 	}
 	green := alert("green", "patient-care")
 	red := alert("red", "patient-care")
-	red.Tlp, red.Recipients, red.StixBundle = tocsinv1.TLP_TLP_RED, []string{"riverside"}, stixBundle("c2.example", tlp.MarkingRed)
+	red.Tlp, red.Recipients, red.StixBundle = tocsinv1.TLP_TLP_RED, []string{"riverside"}, benchBundle("c2.example", tlp.MarkingRed)
 	f.Add(seal(stMary, tocsinv1.Kind_KIND_ALERT, green), uint8(0))
 	f.Add(seal(stMary, tocsinv1.Kind_KIND_ALERT, red), uint8(1))
 	f.Add(seal(stMary, tocsinv1.Kind_KIND_ALERT, red), uint8(0))

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -152,31 +151,10 @@ func newWorldOf(t *testing.T, cast []*tocsinv1.Member) *world {
 // node itself is stopped).
 func (w *world) stopServices(i int) { w.stops[i]() }
 
-func uuid4() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
-// stixBundle is a bundle with one indicator (a domain) marked with the
-// given marking id.
-func stixBundle(domain, marking string) []byte {
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	ind := map[string]any{
-		"type": "indicator", "spec_version": "2.1", "id": "indicator--" + uuid4(), "created": now, "modified": now,
-		"name": "C2 domain " + domain, "pattern": fmt.Sprintf("[domain-name:value = '%s']", domain), "pattern_type": "stix",
-		"valid_from": now, "object_marking_refs": []string{marking},
-	}
-	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid4(), "objects": []any{ind}})
-	return data
-}
-
 // alert is a GREEN routine alert for the sectors, with its own indicator.
 func alert(title string, sectors ...string) *tocsinv1.Alert {
 	return &tocsinv1.Alert{Title: title, Lane: tocsinv1.Lane_LANE_ROUTINE, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
-		StixBundle: stixBundle(uuid4()[:8]+".example", tlp.MarkingGreen), RecommendedAction: "block the domain", Contact: "soc@test.example"}
+		StixBundle: benchBundle(uuid4()[:8]+".example", tlp.MarkingGreen), RecommendedAction: "block the domain", Contact: "soc@test.example"}
 }
 
 // publish seals payloads as sender and publishes them on the ingest

@@ -71,7 +71,7 @@ func TestForgedNeverReachesASink(t *testing.T) {
 	}
 	withTLP := func(a *tocsinv1.Alert, level tocsinv1.TLP, marking string, to ...string) *tocsinv1.Alert {
 		a.Tlp, a.Recipients = level, to
-		a.StixBundle = stixBundle("c2.example", marking)
+		a.StixBundle = benchBundle("c2.example", marking)
 		return a
 	}
 	want := map[string]string{} // title → reason

@@ -1,0 +1,574 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/bench"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// FanoutOptions configures BenchFanout. The zero value of each field is
+// its default.
+type FanoutOptions struct {
+	// Agents is how many member agents run, each in its own connection,
+	// spread round-robin over the default sectors. Default 100.
+	Agents int
+	// Rate is the alerts published per second (each to every sector, so
+	// each reaches every agent). Default 5.
+	Rate float64
+	// Duration is how long alerts are published. Default 20s.
+	Duration time.Duration
+	// CatchUp is how many alerts the catch-up agent missed; default
+	// 100,000; negative skips the catch-up phase.
+	CatchUp int
+	// Receipts is the agents' receipt policy (see Options.Receipts).
+	// Default ReceiptsAll, as a real agent.
+	Receipts string
+	// DataDir holds the cluster, the agents' state and sinks. Required.
+	DataDir string
+	// Progress, when set, is told what the benchmark is doing.
+	Progress func(string)
+}
+
+// FanoutResult is what BenchFanout measured.
+type FanoutResult struct {
+	Agents   int           `json:"agents"`
+	Rate     float64       `json:"rate_per_sec"`
+	Duration time.Duration `json:"duration"`
+	// Tocsin is publish (seal) to the JSONL sink's fsync, through the
+	// router and each agent's verification.
+	Tocsin FanoutFigures `json:"tocsin"`
+	// Raw is publish to a plain pull consumer's receipt, N R1 consumers on
+	// one R3 stream, same rate and payload size.
+	Raw FanoutFigures `json:"raw"`
+	// CatchUp compares an agent catching up with a backlog and a plain
+	// durable consumer reading the same backlog.
+	CatchUp *CatchUpFigures `json:"catch_up,omitempty"`
+	// Memory is the process heap the consumers and connected agents add.
+	Memory MemoryFigures `json:"memory"`
+	// Setup is how long starting the agents took (consumers created on
+	// demand through the service).
+	Setup time.Duration `json:"setup"`
+}
+
+// FanoutFigures are one side of the fan-out comparison.
+type FanoutFigures struct {
+	Published int           `json:"published"`
+	Expected  int           `json:"expected_deliveries"`
+	Delivered int           `json:"delivered"`
+	Latency   bench.Latency `json:"latency"`
+	// PerSec is deliveries per second, first publish to last delivery.
+	PerSec float64 `json:"deliveries_per_sec"`
+}
+
+// CatchUpFigures compare catching up with a backlog.
+type CatchUpFigures struct {
+	Alerts      int           `json:"alerts"`
+	RouteTime   time.Duration `json:"route_time"`
+	AgentTime   time.Duration `json:"agent_time"`
+	AgentPerSec float64       `json:"agent_per_sec"`
+	RawTime     time.Duration `json:"raw_time"`
+	RawPerSec   float64       `json:"raw_per_sec"`
+}
+
+// MemoryFigures are heap deltas of the benchmark's own process, which
+// holds the three broker nodes and the agents.
+type MemoryFigures struct {
+	// ConsumersPerAgent is the broker's heap for one agent's R1 consumers
+	// (its sector and its inbox), before anyone connects.
+	ConsumersPerAgent int64 `json:"consumers_per_agent_bytes"`
+	// ConnectedPerAgent is the heap one connected, idle, live agent adds:
+	// the broker's side of its connection and pulls, and the agent itself.
+	ConnectedPerAgent int64 `json:"connected_per_agent_bytes"`
+	// RawConnectedPerConsumer is the same for a plain connection with one
+	// pull consumer, for comparison.
+	RawConnectedPerConsumer int64 `json:"raw_connected_per_consumer_bytes"`
+}
+
+func (o FanoutOptions) withDefaults() (FanoutOptions, error) {
+	if o.DataDir == "" {
+		return o, fmt.Errorf("%w: bench: a data directory is required", ErrOptions)
+	}
+	if o.Agents < 0 || o.Rate < 0 || o.Duration < 0 {
+		return o, fmt.Errorf("%w: bench: agents, rate and duration cannot be negative", ErrOptions)
+	}
+	if o.Agents == 0 {
+		o.Agents = 100
+	}
+	if o.Rate == 0 {
+		o.Rate = 5
+	}
+	if o.Duration == 0 {
+		o.Duration = 20 * time.Second
+	}
+	if o.CatchUp == 0 {
+		o.CatchUp = 100000
+	}
+	if o.Receipts == "" {
+		o.Receipts = ReceiptsAll
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	return o, nil
+}
+
+// BenchFanout measures N agents against raw JetStream fan-out to N
+// consumers on the same in-process 3-node cluster, in the same run:
+// publish-to-sink latency and delivered throughput at a steady publish
+// rate, catching up with a backlog, and memory per connected agent.
+func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*FanoutResult, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	sectors := members.DefaultVocabulary().Sectors
+	cast := []*tocsinv1.Member{
+		{Id: "bench-pub", Name: "publisher", Sectors: []string{"patient-care"}, Region: "northeast", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
+		{Id: "bench-catchup", Name: "catch-up agent", Sectors: []string{"federal"}, Region: "northeast", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
+		{Id: "svc-bench", Name: "bench services", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}},
+	}
+	var ids []string
+	for i := range o.Agents {
+		id := fmt.Sprintf("agent-%04d", i)
+		ids = append(ids, id)
+		cast = append(cast, &tocsinv1.Member{Id: id, Name: id, Sectors: []string{sectors[i%len(sectors)]}, Region: "northeast",
+			Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}})
+	}
+	o.Progress(fmt.Sprintf("starting a 3-node cluster with %d members", len(cast)))
+	b, err := startBenchCluster(ctx, o.DataDir, cast, log.Named("nats"))
+	if err != nil {
+		return nil, err
+	}
+	defer b.close()
+	res := &FanoutResult{Agents: o.Agents, Rate: o.Rate, Duration: o.Duration}
+	byID := map[string]*tocsinv1.Member{}
+	for _, m := range cast {
+		byID[m.GetId()] = m
+	}
+	m0 := heapInUse()
+	o.Progress("creating the agents' R1 consumers")
+	for _, id := range append(slices.Clone(ids), "bench-catchup") {
+		for _, c := range auth.Consumers(byID[id]) {
+			if c.Stream == subjects.StreamRejections {
+				continue
+			}
+			if err := retry(ctx, func(ctx context.Context) error {
+				_, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, ConsumerConfig(id, c, 0))
+				return err
+			}); err != nil {
+				return nil, fmt.Errorf("consumer %s: %w", c.Name, err)
+			}
+		}
+	}
+	m1 := heapInUse()
+	res.Memory.ConsumersPerAgent = (m1 - m0) / int64(o.Agents+1)
+
+	col := newCollector()
+	o.Progress(fmt.Sprintf("starting %d agents", o.Agents))
+	start := time.Now()
+	agents, err := startBenchAgents(ctx, b, o, ids, col.add)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitLive(ctx, agents.list); err != nil {
+		agents.stop()
+		return nil, err
+	}
+	res.Setup = time.Since(start)
+	res.Memory.ConnectedPerAgent = (heapInUse() - m1) / int64(o.Agents)
+
+	o.Progress(fmt.Sprintf("tocsin: %.1f alerts/s for %s to %d agents", o.Rate, o.Duration, o.Agents))
+	col.expect(o.Agents * int(o.Rate*o.Duration.Seconds()))
+	sent, err := publishAlerts(ctx, b, o.Rate, o.Duration, nil)
+	if err != nil {
+		agents.stop()
+		return nil, err
+	}
+	res.Tocsin = col.figures(ctx, sent, sent*o.Agents, o.Duration+2*time.Minute)
+	agents.stop()
+
+	o.Progress("raw: the same rate to as many plain consumers")
+	if res.Raw, res.Memory.RawConnectedPerConsumer, err = rawFanout(ctx, b, o); err != nil {
+		return nil, err
+	}
+	if o.CatchUp > 0 {
+		o.Progress(fmt.Sprintf("catch-up: routing %d alerts to a stopped agent", o.CatchUp))
+		if res.CatchUp, err = catchUp(ctx, b, o); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// retry runs f until it succeeds or ctx ends (a JetStream API call may
+// find no responder during a leader change).
+func retry(ctx context.Context, f func(context.Context) error) error {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := f(cctx)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
+}
+
+// benchAgents are running agents.
+type benchAgents struct {
+	list []*Agent
+	stop func()
+}
+
+func startBenchAgents(ctx context.Context, b *benchCluster, o FanoutOptions, ids []string, onWrite func([]*Record)) (*benchAgents, error) {
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	ba := &benchAgents{stop: func() { cancel(); wg.Wait() }}
+	for _, id := range ids {
+		dir := filepath.Join(o.DataDir, "agents", id)
+		j, err := OpenJSONL(JSONLOptions{Path: filepath.Join(dir, "alerts.jsonl")})
+		if err != nil {
+			ba.stop()
+			return nil, err
+		}
+		a, err := New(Options{CredsFile: b.creds[id], Servers: b.c.ClientURL(), StateDir: filepath.Join(dir, "state"), Sinks: []Sink{j},
+			Receipts: o.Receipts, Name: "bench " + id}, zap.NewNop())
+		if err != nil {
+			_ = j.Close()
+			ba.stop()
+			return nil, err
+		}
+		a.onWrite = onWrite
+		ba.list = append(ba.list, a)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = a.Run(actx) }()
+	}
+	return ba, nil
+}
+
+// waitLive waits until every agent is live.
+func waitLive(ctx context.Context, agents []*Agent) error {
+	for _, a := range agents {
+		for a.HTTPState().State != "live" {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("agent %s is %s: %w", a.Member(), a.HTTPState().State, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// collector gathers publish-to-sink latencies.
+type collector struct {
+	mu          sync.Mutex
+	lat         []time.Duration
+	first, last time.Time
+	want        int
+	done        chan struct{}
+}
+
+func newCollector() *collector { return &collector{done: make(chan struct{})} }
+
+func (c *collector) expect(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.want = n
+	c.lat = make([]time.Duration, 0, n)
+}
+
+func (c *collector) add(recs []*Record) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range recs {
+		c.lat = append(c.lat, now.Sub(r.Time))
+		if c.first.IsZero() || r.Time.Before(c.first) {
+			c.first = r.Time
+		}
+	}
+	c.last = now
+	if c.want > 0 && len(c.lat) >= c.want {
+		select {
+		case <-c.done:
+		default:
+			close(c.done)
+		}
+	}
+}
+
+// figures waits (at most timeout) for the expected deliveries and
+// summarises them.
+func (c *collector) figures(ctx context.Context, published, expected int, timeout time.Duration) FanoutFigures {
+	c.mu.Lock()
+	c.want = expected
+	if len(c.lat) >= expected {
+		close(c.done)
+	}
+	c.mu.Unlock()
+	select {
+	case <-c.done:
+	case <-time.After(timeout):
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := FanoutFigures{Published: published, Expected: expected, Delivered: len(c.lat), Latency: latencies(c.lat)}
+	if span := c.last.Sub(c.first); span > 0 {
+		f.PerSec = float64(len(c.lat)) / span.Seconds()
+	}
+	return f
+}
+
+// latencies sorts ds and returns its percentiles.
+func latencies(ds []time.Duration) bench.Latency {
+	if len(ds) == 0 {
+		return bench.Latency{}
+	}
+	slices.Sort(ds)
+	q := func(f float64) time.Duration { return ds[min(len(ds)-1, int(f*float64(len(ds))))] }
+	return bench.Latency{P50: q(0.5), P99: q(0.99), Max: ds[len(ds)-1]}
+}
+
+// publishAlerts publishes GREEN alerts as bench-pub at rate for d (to
+// every sector when sectors is nil), each with its own indicator so that
+// none is deduplicated, and returns how many were acknowledged.
+func publishAlerts(ctx context.Context, b *benchCluster, rate float64, d time.Duration, sectors []string) (int, error) {
+	n := int(rate * d.Seconds())
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	return publishN(ctx, b, n, sectors, func() { <-tick.C })
+}
+
+// publishN publishes n alerts, calling pace before each.
+func publishN(ctx context.Context, b *benchCluster, n int, sectors []string, pace func()) (int, error) {
+	signer := b.signers["bench-pub"]
+	var futures []jetstream.PubAckFuture
+	for i := range n {
+		pace()
+		a := &tocsinv1.Alert{Title: fmt.Sprint("bench alert ", i), Lane: tocsinv1.Lane_LANE_URGENT, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
+			StixBundle: benchBundle(fmt.Sprintf("c2-%d-%s.example", i, randomHex(4)), tlp.MarkingGreen), RecommendedAction: "block the domain"}
+		env, err := signer.Seal(tocsinv1.Kind_KIND_ALERT, a)
+		if err != nil {
+			return 0, err
+		}
+		data, _ := envelope.Marshal(env)
+		msg := nats.NewMsg(subjects.Ingest(subjects.KindAlert, "bench-pub"))
+		msg.Data = data
+		msg.Header.Set(jetstream.MsgIDHeader, env.GetId())
+		f, err := b.js.PublishMsgAsync(msg)
+		if err != nil {
+			return 0, err
+		}
+		futures = append(futures, f)
+	}
+	acked := 0
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+			acked++
+		case <-f.Err():
+		case <-ctx.Done():
+			return acked, ctx.Err()
+		}
+	}
+	return acked, nil
+}
+
+// benchBundle is a STIX bundle with one indicator for domain, marked.
+func benchBundle(domain, marking string) []byte {
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	ind := map[string]any{
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--" + uuid4(), "created": now, "modified": now,
+		"name": "C2 domain " + domain, "pattern": fmt.Sprintf("[domain-name:value = '%s']", domain), "pattern_type": "stix",
+		"valid_from": now, "object_marking_refs": []string{marking},
+	}
+	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid4(), "objects": []any{ind}})
+	return data
+}
+
+// uuid4 is a random (version 4) UUID.
+func uuid4() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+// rawFanout publishes at the same rate to a plain R3 stream read by as
+// many R1 durable pull consumers, each on its own connection.
+func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFigures, int64, error) {
+	const stream, subject = "BENCH_FANOUT", "bench.fanout"
+	if err := retry(ctx, func(ctx context.Context) error {
+		_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{subject}, Replicas: b.c.Replicas(),
+			Storage: jetstream.FileStorage})
+		return err
+	}); err != nil {
+		return FanoutFigures{}, 0, err
+	}
+	defer b.js.DeleteStream(context.WithoutCancel(ctx), stream)
+	m0 := heapInUse()
+	col := newCollector()
+	var stops []func()
+	defer func() {
+		for _, s := range stops {
+			s()
+		}
+	}()
+	for i := range o.Agents {
+		name := fmt.Sprint("raw-", i)
+		if err := retry(ctx, func(ctx context.Context) error {
+			_, err := b.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: name, AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1})
+			return err
+		}); err != nil {
+			return FanoutFigures{}, 0, err
+		}
+		nc, err := nats.Connect(b.c.ClientURL(), nats.MaxReconnects(-1))
+		if err != nil {
+			return FanoutFigures{}, 0, err
+		}
+		js, _ := jetstream.New(nc)
+		cons, err := js.Consumer(ctx, stream, name)
+		if err != nil {
+			nc.Close()
+			return FanoutFigures{}, 0, err
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) {
+			sent := time.Unix(0, int64(binary.BigEndian.Uint64(m.Data())))
+			_ = m.Ack()
+			col.add([]*Record{{Time: sent}})
+		})
+		if err != nil {
+			nc.Close()
+			return FanoutFigures{}, 0, err
+		}
+		stops = append(stops, func() { cc.Stop(); nc.Close() })
+	}
+	time.Sleep(time.Second) // every pull request in place
+	perConsumer := (heapInUse() - m0) / int64(o.Agents)
+	n := int(o.Rate * o.Duration.Seconds())
+	col.expect(n * o.Agents)
+	payload := make([]byte, 1500) // about an alert envelope
+	tick := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
+	defer tick.Stop()
+	sent := 0
+	for range n {
+		<-tick.C
+		binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
+		if _, err := b.js.Publish(ctx, subject, payload); err == nil {
+			sent++
+		}
+	}
+	return col.figures(ctx, sent, sent*o.Agents, 2*time.Minute), perConsumer, nil
+}
+
+// catchUp routes o.CatchUp alerts to the federal sector while its
+// catch-up agent is stopped, then times the agent catching up and a plain
+// durable consumer reading the same messages.
+func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFigures, error) {
+	f := &CatchUpFigures{Alerts: o.CatchUp}
+	start := time.Now()
+	if _, err := publishN(ctx, b, o.CatchUp, []string{"federal"}, func() {}); err != nil {
+		return nil, err
+	}
+	cons, err := b.js.Consumer(ctx, subjects.StreamSectors, auth.SectorConsumer("bench-catchup", "federal"))
+	if err != nil {
+		return nil, err
+	}
+	backlog := 0
+	for {
+		info, err := cons.Info(ctx)
+		if err == nil && info.NumPending >= uint64(o.CatchUp) {
+			backlog = int(info.NumPending) // with the fan-out phase's alerts
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	f.RouteTime = time.Since(start)
+	f.Alerts = backlog
+	col := newCollector()
+	col.expect(backlog)
+	start = time.Now()
+	agents, err := startBenchAgents(ctx, b, o, []string{"bench-catchup"}, col.add)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-col.done:
+	case <-ctx.Done():
+	}
+	f.AgentTime = time.Since(start)
+	agents.stop()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	f.AgentPerSec = float64(backlog) / f.AgentTime.Seconds()
+
+	raw, err := b.js.CreateOrUpdateConsumer(ctx, subjects.StreamSectors, jetstream.ConsumerConfig{Durable: "bench-raw-catchup",
+		FilterSubject: subjects.SectorAll("federal"), AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1})
+	if err != nil {
+		return nil, err
+	}
+	start = time.Now()
+	for got := 0; got < backlog; {
+		batch, err := raw.Fetch(256, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for m := range batch.Messages() {
+			_ = m.Ack()
+			n++
+		}
+		if n == 0 && batch.Error() != nil && !errors.Is(batch.Error(), nats.ErrTimeout) {
+			return nil, batch.Error()
+		}
+		got += n
+	}
+	f.RawTime = time.Since(start)
+	f.RawPerSec = float64(backlog) / f.RawTime.Seconds()
+	return f, nil
+}

@@ -1,0 +1,162 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/alerts/pattern"
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// benchCluster is the in-process cluster a benchmark runs on: 3 nodes,
+// provisioned, members registered with credentials, a router and the
+// agent service on every node.
+type benchCluster struct {
+	c       *broker.Cluster
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	creds   map[string]string
+	signers map[string]*envelope.Signer
+	stop    []func()
+}
+
+// startBenchCluster starts the cluster with cast registered.
+func startBenchCluster(ctx context.Context, dir string, cast []*tocsinv1.Member, log *zap.Logger) (_ *benchCluster, err error) {
+	c, err := broker.StartCluster(ctx, broker.ClusterOptions{DataDir: filepath.Join(dir, "nodes"), BasePort: broker.RandomPort}, log)
+	if err != nil {
+		return nil, err
+	}
+	b := &benchCluster{c: c, creds: map[string]string{}, signers: map[string]*envelope.Signer{}}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	if b.nc, err = nats.Connect(c.ClientURL(), nats.MaxReconnects(-1)); err != nil {
+		return nil, err
+	}
+	b.js, _ = jetstream.New(b.nc, jetstream.WithPublishAsyncMaxPending(512))
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = broker.Provision(pctx, b.js, c.Replicas())
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond) // right after start a peer may not be placeable yet
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	if err := c.WaitStreams(ctx, "$G", broker.StreamNames()); err != nil {
+		return nil, err
+	}
+	if err := b.register(ctx, dir, cast); err != nil {
+		return nil, err
+	}
+	return b, b.startServices(ctx)
+}
+
+// register issues credentials for every reader of cast, signing keys for
+// the rest, and seeds the registry.
+func (b *benchCluster) register(ctx context.Context, dir string, cast []*tocsinv1.Member) error {
+	a, err := auth.Init(filepath.Join(dir, "auth"))
+	if err != nil {
+		return err
+	}
+	credsDir := filepath.Join(dir, "creds")
+	if err := os.MkdirAll(credsDir, 0o700); err != nil {
+		return err
+	}
+	for _, m := range cast {
+		kp, _ := nkeys.CreateUser()
+		if reads(m) {
+			creds, err := a.IssueMemberWithKey(m, kp)
+			if err != nil {
+				return err
+			}
+			b.creds[m.GetId()] = filepath.Join(credsDir, m.GetId()+".creds")
+			if err := os.WriteFile(b.creds[m.GetId()], creds, 0o600); err != nil {
+				return err
+			}
+		}
+		if b.signers[m.GetId()], err = envelope.NewSigner(m.GetId(), kp); err != nil {
+			return err
+		}
+		m.Keys = []*tocsinv1.SigningKey{{PublicKey: b.signers[m.GetId()].KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
+	}
+	reg, err := members.Open(ctx, b.js, members.DefaultVocabulary(), zap.NewNop())
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	_, err = reg.Seed(ctx, cast)
+	return err
+}
+
+// startServices runs a router and the agent service on every node.
+func (b *benchCluster) startServices(ctx context.Context) error {
+	validator, err := stix.New(stix.Options{PatternCheck: func(p string) error { _, err := pattern.Parse(p); return err }})
+	if err != nil {
+		return err
+	}
+	for _, n := range b.c.Nodes() {
+		nc, err := nats.Connect(n.ClientURL(), nats.MaxReconnects(-1))
+		if err != nil {
+			return err
+		}
+		js, _ := jetstream.New(nc)
+		reg, err := members.Open(ctx, js, members.DefaultVocabulary(), zap.NewNop())
+		if err != nil {
+			nc.Close()
+			return err
+		}
+		r, err := alerts.New(ctx, alerts.Deps{JS: js, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
+			Validator: validator, Signer: b.signers["svc-bench"]}, alerts.Options{}, zap.NewNop())
+		if err != nil {
+			return errors.Join(err, closeAll(reg, nc))
+		}
+		svc, err := NewService(ServiceDeps{Conn: nc, JS: js, Registry: reg}, ServiceOptions{}, zap.NewNop())
+		if err != nil {
+			return errors.Join(err, closeAll(reg, nc))
+		}
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{}, 2)
+		go func() { _ = r.Run(rctx); done <- struct{}{} }()
+		go func() { _ = svc.Run(rctx); done <- struct{}{} }()
+		b.stop = append(b.stop, func() { cancel(); <-done; <-done; _ = closeAll(reg, nc) })
+	}
+	return nil
+}
+
+func closeAll(reg *members.Registry, nc *nats.Conn) error {
+	reg.Close()
+	nc.Close()
+	return nil
+}
+
+func (b *benchCluster) close() {
+	for _, s := range b.stop {
+		s()
+	}
+	if b.nc != nil {
+		b.nc.Close()
+	}
+	b.c.Shutdown()
+}
