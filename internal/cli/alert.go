@@ -255,9 +255,9 @@ func printOutcome(g *globals, id string, o *tocsinv1.Outcome) error {
 	default:
 		fmt.Fprintf(g.stdout, "rejected %s:\n", id)
 		for _, p := range res.Rejections {
-			where := ""
-			if p.ObjectID != "" || p.Path != "" {
-				where = fmt.Sprintf(" (%s %s)", p.ObjectID, p.Path)
+			where := strings.TrimSpace(p.ObjectID + " " + p.Path)
+			if where != "" {
+				where = " (" + where + ")"
 			}
 			fmt.Fprintf(g.stdout, "  %s: %s%s\n", p.Code, p.Message, where)
 		}
