@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,6 +71,8 @@ func (s *Server) reachOf(ctx context.Context, m *store.Message) (*reachView, err
 	}
 	view := &reachView{ID: m.ID, Title: m.Title, Kind: m.Kind, Groups: []reachGroup{}}
 	group := func(name string, who []*tocsinv1.Member) {
+		// The sender is not among those it reached.
+		who = slices.DeleteFunc(who, func(mem *tocsinv1.Member) bool { return mem.GetId() == m.Sender })
 		g := reachGroup{Sector: name, Members: len(who), Waiting: []string{}, Rows: []reachRow{}}
 		for _, mem := range who {
 			row := reachRow{Reach: alerts.Reach{Member: mem.GetId()}, Name: mem.GetName()}
