@@ -65,12 +65,24 @@ func addExports(ac *jwt.AccountClaims) {
 		}
 		ac.Exports.Add(e)
 	}
+	for _, s := range memberStreams {
+		ac.Exports.Add(&jwt.Export{Name: s, Subject: jwt.Subject(s), Type: jwt.Stream})
+	}
 }
+
+// memberStreams are the routed subjects TOCSIN exports to ORGS as streams,
+// for the live view (tocsin tail): each member's allow list then narrows
+// them to its own sectors and its own inbox. What was routed before a
+// subscription started is read through the member's consumers.
+var memberStreams = []string{subjects.SectorsAll, subjects.InboxAll}
 
 // addImports imports every member service from the TOCSIN account under
 // the same subject.
 func addImports(ac *jwt.AccountClaims, tocsin string) {
 	for _, s := range memberServices() {
 		ac.Imports.Add(&jwt.Import{Name: s.subject, Subject: jwt.Subject(s.subject), Account: tocsin, Type: jwt.Service})
+	}
+	for _, s := range memberStreams {
+		ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Stream})
 	}
 }

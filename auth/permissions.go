@@ -34,6 +34,9 @@ var permissionTable = []grant{
 	// nowhere else: not to "_INBOX.>", another member's prefix, or any
 	// tocsin subject (members read through consumers, not live subjects).
 	{everyRole, nil, ownInbox},
+	// member, responder, liaison: watch live (tocsin tail) what is routed
+	// to its own sectors and to its own direct inbox, nothing else.
+	{readers, nil, liveView},
 	// member, responder, liaison: publish as itself on
 	// tocsin.ingest.{alert,receipt,sighting,aid,status}.<id>. The subject
 	// names the sender, and the router checks the envelope's signer against
@@ -129,6 +132,14 @@ func hasAny(m *tocsinv1.Member, roles []tocsinv1.Role) bool {
 }
 
 func ownInbox(m *tocsinv1.Member) []string { return []string{InboxPrefix(m.GetId()) + ".>"} }
+
+func liveView(m *tocsinv1.Member) []string {
+	out := []string{subjects.Inbox(m.GetId())}
+	for _, s := range m.GetSectors() {
+		out = append(out, subjects.SectorAll(s))
+	}
+	return out
+}
 
 func ingest(kinds ...string) func(m *tocsinv1.Member) []string {
 	return func(m *tocsinv1.Member) []string {

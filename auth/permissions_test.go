@@ -43,7 +43,7 @@ func TestPermissionsOfAMember(t *testing.T) {
 	if !reflect.DeepEqual([]string(p.Pub.Allow), wantPub) {
 		t.Fatalf("publish allow:\n%q\nwant\n%q", p.Pub.Allow, wantPub)
 	}
-	if !reflect.DeepEqual([]string(p.Sub.Allow), []string{"_INBOX_st-mary.>"}) {
+	if !reflect.DeepEqual([]string(p.Sub.Allow), []string{"_INBOX_st-mary.>", "tocsin.inbox.st-mary", "tocsin.sector.health-it.>", "tocsin.sector.patient-care.>"}) {
 		t.Fatalf("subscribe allow %q", p.Sub.Allow)
 	}
 	if len(p.Pub.Deny) != 0 || len(p.Sub.Deny) != 0 || p.Resp != nil {

@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+func init() { register(newTailCmd) }
+
+// tailLine is one message as `tocsin tail --json` prints it.
+type tailLine struct {
+	Time     time.Time `json:"time"`
+	ID       string    `json:"id"`
+	Kind     string    `json:"kind"`
+	Sender   string    `json:"sender"`
+	Verified bool      `json:"verified"`
+	Reason   string    `json:"reason,omitempty"`
+	TLP      string    `json:"tlp,omitempty"`
+	Lane     string    `json:"lane,omitempty"`
+	Subject  string    `json:"subject"`
+	Title    string    `json:"title,omitempty"`
+	Exercise bool      `json:"exercise,omitempty"`
+	Summary  string    `json:"summary,omitempty"`
+}
+
+func newTailCmd(g *globals) *cobra.Command {
+	var sectors, lanes []string
+	cmd := &cobra.Command{
+		Use:   "tail [--sectors ...] [--lanes ...]",
+		Short: "Show alerts and advisories for your sectors and inbox as they arrive, verified sender and TLP first",
+		Long: `Watch, live, what the router delivers to your sectors and your direct inbox. Every
+message is verified against the member directory before it is shown. It shows what
+arrives from now on; your agent's consumers keep everything for catch-up.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			cctx, cancel := context.WithTimeout(ctx, g.timeout)
+			defer cancel()
+			c, err := g.connectClient(cctx, "tocsin tail")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			dir, err := agent.FetchDirectory(cctx, c.Conn())
+			if err != nil {
+				return &exitError{ExitUnreachable, fmt.Errorf("member directory: %w", err)}
+			}
+			reg := directoryOf(dir)
+			me, ok := reg[c.Member()]
+			if !ok {
+				return rejectedErr(fmt.Errorf("%s is not in the member directory", c.Member()))
+			}
+			if len(sectors) == 0 {
+				sectors = me.GetSectors()
+			}
+			verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{})
+			out := make(chan *nats.Msg, 256)
+			subjectsToWatch := []string{subjects.Inbox(c.Member())}
+			for _, s := range sectors {
+				subjectsToWatch = append(subjectsToWatch, subjects.SectorAll(s))
+			}
+			for _, s := range subjectsToWatch {
+				if _, err := c.Conn().ChanSubscribe(s, out); err != nil {
+					return err
+				}
+			}
+			if err := c.Conn().FlushTimeout(g.timeout); err != nil {
+				return &exitError{ExitUnreachable, err}
+			}
+			if err := c.Conn().LastError(); err != nil {
+				return rejectedErr(fmt.Errorf("watch %s: %w", strings.Join(subjectsToWatch, ", "), err))
+			}
+			if !g.json {
+				fmt.Fprintf(g.stderr, "watching %s as %s (Ctrl-C to stop)\n", strings.Join(subjectsToWatch, ", "), c.Member())
+			}
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case m := <-out:
+					line := describeDelivery(ctx, verifier, m)
+					if len(lanes) > 0 && line.Lane != "" && !slices.Contains(lanes, line.Lane) {
+						continue
+					}
+					printTail(g, line)
+				}
+			}
+		},
+	}
+	cmd.Flags().StringSliceVar(&sectors, "sectors", nil, "sectors to watch (default: all of yours)")
+	cmd.Flags().StringSliceVar(&lanes, "lanes", nil, "lanes to show: flash, urgent, routine, info (default: all)")
+	return cmd
+}
+
+// directory answers the verifier from a fetched copy of the directory.
+type directory map[string]*tocsinv1.Member
+
+func directoryOf(ms []*tocsinv1.Member) directory {
+	d := directory{}
+	for _, m := range ms {
+		d[m.GetId()] = m
+	}
+	return d
+}
+
+// Member implements envelope.Registry.
+func (d directory) Member(_ context.Context, id string) (*tocsinv1.Member, error) {
+	if m, ok := d[id]; ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("%w: %s", envelope.ErrUnknownMember, id)
+}
+
+// describeDelivery verifies one delivered message and says what it is.
+func describeDelivery(ctx context.Context, v *envelope.Verifier, m *nats.Msg) tailLine {
+	line := tailLine{Time: time.Now().UTC(), Subject: m.Subject, TLP: m.Header.Get(alerts.HeaderTLP)}
+	if t := strings.Split(m.Subject, "."); len(t) == 4 && t[1] == "sector" {
+		line.Lane = t[3]
+	}
+	env, err := envelope.Decode(m.Data, 0)
+	if err != nil {
+		line.Reason = codes.Name(codes.Of(err)) + ": " + err.Error()
+		return line
+	}
+	line.ID, line.Sender = env.GetId(), env.GetSender()
+	line.Kind = strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_"))
+	payload, err := envelope.PayloadFor(env.GetKind())
+	if err == nil {
+		_, err = v.Open(ctx, env, payload)
+	}
+	if err != nil {
+		line.Reason = codes.Name(codes.Of(err)) + ": " + err.Error()
+		return line
+	}
+	line.Verified = true
+	switch p := payload.(type) {
+	case *tocsinv1.Alert:
+		line.Title, line.Exercise = p.GetTitle(), p.GetExercise()
+		if l, err := tlp.FromProto(p.GetTlp()); err == nil && line.TLP == "" {
+			line.TLP = l.String()
+		}
+		if p.GetRevoked() {
+			line.Summary = "REVOKED " + p.GetAmends() + ": " + p.GetReason()
+		} else if p.GetAmends() != "" {
+			line.Summary = "amends " + p.GetAmends()
+		}
+	case *tocsinv1.Advisory:
+		line.Title, line.Exercise = p.GetTitle(), p.GetExercise()
+	case *tocsinv1.SightingSummary:
+		line.Summary = fmt.Sprintf("seen at %d other %s organisations (alert %s)", p.GetOrganisations(), p.GetSector(), p.GetAlertId())
+	default:
+		line.Summary = string(proto.MessageName(payload).Name())
+	}
+	return line
+}
+
+func printTail(g *globals, l tailLine) {
+	if g.json {
+		data, _ := json.Marshal(l)
+		fmt.Fprintln(g.stdout, string(data))
+		return
+	}
+	who := "verified from " + l.Sender
+	if !l.Verified {
+		who = "UNVERIFIED (" + l.Reason + ")"
+		if l.Sender != "" {
+			who += " claims " + l.Sender
+		}
+	}
+	tags := []string{l.Time.Local().Format("15:04:05"), who}
+	if l.TLP != "" {
+		tags = append(tags, "TLP:"+strings.ToUpper(l.TLP))
+	}
+	if l.Lane != "" {
+		tags = append(tags, strings.ToUpper(l.Lane))
+	}
+	tags = append(tags, l.Kind)
+	if l.Exercise {
+		tags = append(tags, "EXERCISE")
+	}
+	text := strings.TrimSpace(l.Title + "  " + l.Summary)
+	fmt.Fprintf(g.stdout, "%s  %s  [%s]\n", strings.Join(tags, "  "), text, l.ID)
+}
