@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ type proc struct {
 	bin  string
 	args []string
 	log  string
+	// env is added to the harness's environment.
+	env []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -46,6 +47,9 @@ func (p *proc) Start() error {
 	}
 	fmt.Fprintf(out, "=== %s start %s\n", time.Now().UTC().Format(time.RFC3339Nano), p.name)
 	cmd := exec.Command(p.bin, p.args...)
+	if len(p.env) > 0 {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// The children die with the harness, however it ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -188,6 +192,3 @@ func wait(ctx context.Context, done chan struct{}, what string) error {
 		return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 	}
 }
-
-// errNotRunning is returned when a fault needs a process that is down.
-var errNotRunning = errors.New("not running")

@@ -1,0 +1,79 @@
+package chaos
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// agentProc is one `tocsin agent` process and its JSONL sink.
+type agentProc struct {
+	spec AgentSpec
+	sink string
+	proc *proc
+	read *sinkReader
+}
+
+// newAgentProc prepares (does not start) the agent of spec with the
+// member's creds, its sink and state under dir.
+func newAgentProc(bin, dir, urls, ca, creds string, spec AgentSpec) *agentProc {
+	sink := filepath.Join(dir, "sinks", spec.Member+".jsonl")
+	args := []string{"agent", "--server", urls, "--creds", creds, "--tls-ca", ca,
+		"--sectors", strings.Join(spec.Sectors, ","), "--sink", "jsonl:" + sink,
+		"--state", filepath.Join(dir, "state", spec.Member), "--log-level", "warn"}
+	if len(spec.Lanes) > 0 {
+		args = append(args, "--lanes", strings.Join(spec.Lanes, ","))
+	}
+	p := newProc(spec.Member, bin, filepath.Join(dir, "logs", spec.Member+".log"), args...)
+	// tocsin agent does not apply --tls-ca (TestAgentTrustsTLSCA): until
+	// it does, the CA reaches it as the system's trust store.
+	p.env = []string{"SSL_CERT_FILE=" + ca}
+	return &agentProc{spec: spec, sink: sink, proc: p, read: newSinkReader(sink)}
+}
+
+// memberSeed is one member of the seed file tocsin members add reads.
+type memberSeed struct {
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Sectors []string `yaml:"sectors"`
+	Region  string   `yaml:"region"`
+	Roles   []string `yaml:"roles"`
+}
+
+// writeSeed writes the run's members (publishers, agents, the bad-input
+// sender) in the members seed format.
+func writeSeed(path string, publishers []string, agents []AgentSpec, fuzzer string) error {
+	var ms []memberSeed
+	add := func(id string, sectors []string) {
+		ms = append(ms, memberSeed{ID: id, Name: "Chaos " + id, Sectors: sectors, Region: "northeast", Roles: []string{"member"}})
+	}
+	for _, p := range publishers {
+		add(p, []string{"patient-care"})
+	}
+	for _, a := range agents {
+		add(a.Member, a.Sectors)
+	}
+	add(fuzzer, []string{"patient-care"})
+	data, err := yaml.Marshal(ms)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
+}
+
+// credsOf is where tocsin members add wrote a member's credentials.
+func credsOf(dir, member string) string { return filepath.Join(dir, member+".creds") }
+
+// admitArgs are the arguments of tocsin members add for the seed.
+func (c *cluster) admitArgs(seed, out string) []string {
+	return []string{"members", "add", "--file", seed, "--out", out, "--keys", c.keys, "--creds", c.AdminCreds(),
+		"--tls-ca", c.CA(), "--server", c.URLs(), "--timeout", "60s"}
+}
+
+func (a *agentProc) String() string { return fmt.Sprintf("agent %s", a.spec.Member) }

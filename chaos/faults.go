@@ -1,0 +1,112 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// The faults the nemesis injects.
+const (
+	// FaultKill SIGKILLs one node and restarts it after the hold.
+	FaultKill = "kill"
+	// FaultPause SIGSTOPs one node and SIGCONTs it after the hold.
+	FaultPause = "pause"
+	// FaultRollingRestart restarts every node in turn (SIGTERM, start,
+	// wait until the cluster is healthy again).
+	FaultRollingRestart = "rolling-restart"
+	// FaultPartition cuts one node off from the others through the route
+	// proxies, confirmed by the nodes' /status, and heals after the hold.
+	FaultPartition = "partition"
+	// FaultLatency delays every route by Options.Latency each way.
+	FaultLatency = "latency"
+	// FaultLeaderKill SIGKILLs the node that leads the INGEST stream.
+	FaultLeaderKill = "leader-kill"
+	// FaultAgentCrash SIGKILLs one member agent and restarts it.
+	FaultAgentCrash = "agent-crash"
+)
+
+// FaultNames lists every fault, in the order of the summary table.
+func FaultNames() []string {
+	return []string{FaultKill, FaultPause, FaultRollingRestart, FaultPartition, FaultLatency, FaultLeaderKill, FaultAgentCrash}
+}
+
+// injection is one fault in force: heal undoes it.
+type injection struct {
+	victim string
+	detail string
+	heal   func(ctx context.Context) error
+}
+
+// inject starts fault f on the world and returns how to heal it.
+func (w *world) inject(ctx context.Context, f string) (*injection, error) {
+	switch f {
+	case FaultKill, FaultLeaderKill:
+		n := w.cl.nodes[w.rng.IntN(nodeCount)]
+		detail := "random node"
+		if f == FaultLeaderKill {
+			leader, err := w.cl.ingestLeader(ctx)
+			if err != nil {
+				return nil, err
+			}
+			n, detail = leader, "INGEST leader"
+		}
+		if err := n.proc.Kill(ctx); err != nil {
+			return nil, err
+		}
+		return &injection{victim: n.name, detail: detail + " SIGKILLed", heal: func(context.Context) error { return n.proc.Start() }}, nil
+	case FaultPause:
+		n := w.cl.nodes[w.rng.IntN(nodeCount)]
+		if err := n.proc.Pause(); err != nil {
+			return nil, err
+		}
+		return &injection{victim: n.name, detail: "SIGSTOP", heal: func(context.Context) error { return n.proc.Resume() }}, nil
+	case FaultRollingRestart:
+		if err := w.rollingRestart(ctx); err != nil {
+			return nil, err
+		}
+		return &injection{victim: "every node", detail: "SIGTERM, start, healthy; one at a time", heal: func(context.Context) error { return nil }}, nil
+	case FaultPartition:
+		n := w.cl.nodes[w.rng.IntN(nodeCount)]
+		w.cl.Isolate(n)
+		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		how, err := w.cl.ConfirmIsolated(cctx, n)
+		if err != nil {
+			w.cl.HealNetwork()
+			return nil, fmt.Errorf("partition of %s not confirmed by the nodes: %w", n.name, err)
+		}
+		return &injection{victim: n.name, detail: "isolated, confirmed: " + how, heal: func(context.Context) error { w.cl.HealNetwork(); return nil }}, nil
+	case FaultLatency:
+		w.cl.SetLatency(w.opts.Latency)
+		return &injection{victim: "every route", detail: fmt.Sprintf("+%s each way", w.opts.Latency),
+			heal: func(context.Context) error { w.cl.SetLatency(0); return nil }}, nil
+	case FaultAgentCrash:
+		a := w.agents[w.rng.IntN(len(w.agents))]
+		if err := a.proc.Kill(ctx); err != nil {
+			return nil, err
+		}
+		return &injection{victim: a.spec.Member, detail: "SIGKILL, restarted after the hold", heal: func(context.Context) error { return a.proc.Start() }}, nil
+	}
+	return nil, fmt.Errorf("unknown fault %q", f)
+}
+
+// rollingRestart restarts the nodes one at a time, each after the cluster
+// is healthy again.
+func (w *world) rollingRestart(ctx context.Context) error {
+	for _, n := range w.cl.nodes {
+		if err := n.proc.Stop(ctx, 30*time.Second); err != nil {
+			return err
+		}
+		if err := n.proc.Start(); err != nil {
+			return err
+		}
+		hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := w.cl.WaitHealthy(hctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("after restarting %s: %w", n.name, err)
+		}
+	}
+	return nil
+}

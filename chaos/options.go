@@ -1,0 +1,114 @@
+package chaos
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrOptions is wrapped by every problem found in Options.
+var ErrOptions = errors.New("invalid chaos options")
+
+// Options configures a run. The zero value of every field but Binary and
+// Dir is a sensible default.
+type Options struct {
+	// Binary is the tocsin executable that runs the nodes, agents and
+	// tools. Required.
+	Binary string
+	// Dir is the run's directory: keys, configs, stores, logs, sinks,
+	// publisher logs. Required; it should be new or empty.
+	Dir string
+	// Duration is how long the nemesis injects faults; it always runs
+	// every fault of Faults at least once. Default 3m.
+	Duration time.Duration
+	// Seed makes the order of faults, their victims and the workload
+	// repeatable. Default 1.
+	Seed int64
+	// Sync is the nodes' sync_interval: "always" (default) or a duration
+	// such as "2m" (the NATS default).
+	Sync string
+	// Agents is how many member agents run. Default 4.
+	Agents int
+	// Publishers is how many members publish alerts. Default 3.
+	Publishers int
+	// Rate is the alerts a second each publisher sends. Default 4.
+	Rate float64
+	// Hold is how long each fault lasts before it is healed. Default 8s.
+	Hold time.Duration
+	// Recovery bounds the wait for a caught-up cluster after each heal;
+	// a slower recovery is reported, not lost. Default 90s.
+	Recovery time.Duration
+	// Drain bounds the final wait for every acknowledged alert to reach
+	// its sinks; what is still missing then is lost. Default 2m.
+	Drain time.Duration
+	// Faults are the faults to inject, by name (see FaultNames). Default
+	// all.
+	Faults []string
+	// Latency is what the latency fault adds to every route, each way.
+	// Default 150ms.
+	Latency time.Duration
+	// NoBadInput turns the bad-input campaign off.
+	NoBadInput bool
+	// Progress receives one line per event of the run. Default none.
+	Progress io.Writer
+}
+
+// withDefaults fills the zero fields and checks the others.
+func (o Options) withDefaults() (Options, error) {
+	bad := func(format string, v ...any) (Options, error) {
+		return o, fmt.Errorf("%w: %s", ErrOptions, fmt.Sprintf(format, v...))
+	}
+	switch {
+	case o.Binary == "":
+		return bad("the tocsin binary is required")
+	case o.Dir == "":
+		return bad("a run directory is required")
+	case o.Duration < 0 || o.Hold < 0 || o.Recovery < 0 || o.Drain < 0 || o.Rate < 0 || o.Agents < 0 || o.Publishers < 0 || o.Latency < 0:
+		return bad("durations, rate and counts cannot be negative; use 0 for the defaults")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.Duration, 3*time.Minute)
+	def(&o.Hold, 8*time.Second)
+	def(&o.Recovery, 90*time.Second)
+	def(&o.Drain, 2*time.Minute)
+	def(&o.Latency, 150*time.Millisecond)
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Sync == "" {
+		o.Sync = "always"
+	}
+	if o.Sync != "always" {
+		if d, err := time.ParseDuration(o.Sync); err != nil || d <= 0 {
+			return bad("sync %q: use \"always\" or a duration such as 2m", o.Sync)
+		}
+	}
+	if o.Agents == 0 {
+		o.Agents = 4
+	}
+	if o.Publishers == 0 {
+		o.Publishers = 3
+	}
+	if o.Rate == 0 {
+		o.Rate = 4
+	}
+	if len(o.Faults) == 0 {
+		o.Faults = FaultNames()
+	}
+	for _, f := range o.Faults {
+		if !slices.Contains(FaultNames(), f) {
+			return bad("fault %q: use %s", f, strings.Join(FaultNames(), ", "))
+		}
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	return o, nil
+}

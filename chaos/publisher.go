@@ -1,0 +1,129 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/envelope"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// memberConn connects as a member, reconnecting for ever (the nemesis
+// kills the node it is connected to).
+func memberConn(ctx context.Context, urls, creds, ca string) (*client.Client, error) {
+	return client.Connect(ctx, client.Options{Servers: urls, CredsFile: creds, Name: "tocsin chaos",
+		NATS: []nats.Option{nats.RootCAs(ca), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+			nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond)}})
+}
+
+// publishRaw publishes data on subject with msgID as Nats-Msg-Id, and
+// retries (same id, so JetStream keeps one copy) until a PubAck arrives,
+// stop is closed and giveUp has passed, or ctx ends.
+func publishRaw(ctx context.Context, js jetstream.JetStream, subject string, data []byte, msgID string, giveUp time.Duration) (*jetstream.PubAck, int, error) {
+	start := time.Now()
+	var last error
+	for tries := 1; ; tries++ {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ack, err := js.Publish(pctx, subject, data, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(subjects.StreamIngest))
+		cancel()
+		if err == nil {
+			return ack, tries, nil
+		}
+		last = err
+		if ctx.Err() != nil || time.Since(start) > giveUp {
+			return nil, tries, last
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// publisher is one member publishing alerts at a steady rate, one at a
+// time, each waiting for its PubAck.
+type publisher struct {
+	c      *client.Client
+	run    string
+	agents []AgentSpec
+	ledger *ledger
+	rng    *rand.Rand
+	log    *zap.Logger
+	n      int
+}
+
+// loop publishes rate alerts a second until stop is closed; an alert in
+// flight is finished (acknowledged or given up after giveUp).
+func (p *publisher) loop(ctx context.Context, stop <-chan struct{}, rate float64, giveUp time.Duration) error {
+	t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := p.publishOne(ctx, giveUp); err != nil {
+			return err
+		}
+	}
+}
+
+// publishOne publishes the publisher's next alert, addressed at random,
+// and logs it.
+func (p *publisher) publishOne(ctx context.Context, giveUp time.Duration) error {
+	_, err := p.publish(ctx, pickSpec(p.rng, p.agents), giveUp)
+	return err
+}
+
+// publishSpec publishes one alert of spec and fails unless it is
+// acknowledged.
+func (p *publisher) publishSpec(ctx context.Context, spec Spec, giveUp time.Duration) error {
+	acked, err := p.publish(ctx, spec, giveUp)
+	if err == nil && !acked {
+		err = fmt.Errorf("%s: no PubAck within %s", p.c.Member(), giveUp)
+	}
+	return err
+}
+
+// publish publishes the publisher's next alert, of spec, and logs the
+// attempt and its ack (or that it gave up).
+func (p *publisher) publish(ctx context.Context, spec Spec, giveUp time.Duration) (bool, error) {
+	p.n++
+	member := p.c.Member()
+	a, err := buildAlert(spec, p.run, member, p.n)
+	if err != nil {
+		return false, err
+	}
+	env, err := p.c.Signer().Seal(tocsinv1.Kind_KIND_ALERT, a)
+	if err != nil {
+		return false, err
+	}
+	data, err := envelope.Marshal(env)
+	if err != nil {
+		return false, err
+	}
+	id := env.GetId()
+	if err := p.ledger.record(PubEvent{Event: evAttempt, Publisher: member, N: p.n, ID: id, At: time.Now(), Spec: &spec}); err != nil {
+		return false, err
+	}
+	ack, tries, err := publishRaw(ctx, p.c.JetStream(), subjects.Ingest(subjects.KindAlert, member), data, id, giveUp)
+	if err != nil {
+		p.log.Debug("publish given up", zap.String("id", id), zap.Int("tries", tries), zap.Error(err))
+		return false, p.ledger.record(PubEvent{Event: evGaveUp, Publisher: member, N: p.n, ID: id, At: time.Now(), Tries: tries, Err: err.Error()})
+	}
+	if ack.Stream != subjects.StreamIngest {
+		return false, fmt.Errorf("PubAck of %s from stream %q, not %s", id, ack.Stream, subjects.StreamIngest)
+	}
+	return true, p.ledger.record(PubEvent{Event: evAck, Publisher: member, N: p.n, ID: id, At: time.Now(), Seq: ack.Sequence, Duplicate: ack.Duplicate, Tries: tries})
+}

@@ -1,0 +1,182 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/client"
+)
+
+// fuzzerID is the member that sends the bad input.
+const fuzzerID = "fuzzer"
+
+// world is everything a run starts: the cluster, the agents, the
+// publishers' connections and the bad-input sender.
+type world struct {
+	opts   Options
+	log    *zap.Logger
+	rng    *rand.Rand
+	run    string
+	cl     *cluster
+	agents []*agentProc
+	pubs   []*publisher
+	fuzz   *client.Client
+	ledger *ledger
+	creds  string
+	// warmUp says why the agents did not all write their warm-up alert.
+	warmUp string
+}
+
+// progress writes one line of the run's progress.
+func (w *world) progress(format string, v ...any) {
+	fmt.Fprintf(w.opts.Progress, "%s %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, v...))
+}
+
+// setup starts the cluster, admits the members, starts the agents and
+// connects the publishers and the bad-input sender.
+func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err error) {
+	w := &world{opts: opts, log: log, rng: rand.New(rand.NewPCG(uint64(opts.Seed), 0x7063)), ledger: newLedger(),
+		run: fmt.Sprintf("r%d", time.Now().Unix()%1e6), creds: filepath.Join(opts.Dir, "creds")}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	w.progress("tocsin init, 3 node configs (sync_interval %s), 9 route proxies", opts.Sync)
+	if w.cl, err = newCluster(ctx, opts.Binary, opts.Dir, opts.Sync, log); err != nil {
+		return nil, err
+	}
+	w.progress("starting 3 node processes")
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := w.cl.Start(sctx); err != nil {
+		return nil, fmt.Errorf("the cluster never became healthy: %w", err)
+	}
+	specs := agentCast(opts.Agents)
+	var pubIDs []string
+	for i := range opts.Publishers {
+		pubIDs = append(pubIDs, fmt.Sprintf("pub-%d", i+1))
+	}
+	seed := filepath.Join(opts.Dir, "members.yaml")
+	if err := writeSeed(seed, pubIDs, specs, fuzzerID); err != nil {
+		return nil, err
+	}
+	w.progress("tocsin members add: %d publishers, %d agents, %s", len(pubIDs), len(specs), fuzzerID)
+	if _, err := runTool(sctx, opts.Binary, w.cl.admitArgs(seed, w.creds)...); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"sinks", "state", "publishers"} {
+		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range specs {
+		a := newAgentProc(opts.Binary, opts.Dir, w.cl.URLs(), w.cl.CA(), credsOf(w.creds, s.Member), s)
+		if err := a.proc.Start(); err != nil {
+			return nil, err
+		}
+		w.agents = append(w.agents, a)
+	}
+	for i, id := range pubIDs {
+		c, err := memberConn(sctx, w.cl.URLs(), credsOf(w.creds, id), w.cl.CA())
+		if err != nil {
+			return nil, err
+		}
+		if err := w.ledger.open(id, filepath.Join(opts.Dir, "publishers", id+".jsonl")); err != nil {
+			c.Close()
+			return nil, err
+		}
+		w.pubs = append(w.pubs, &publisher{c: c, run: w.run, agents: specs, ledger: w.ledger, log: log,
+			rng: rand.New(rand.NewPCG(uint64(opts.Seed), uint64(i+1)))})
+	}
+	if w.fuzz, err = memberConn(sctx, w.cl.URLs(), credsOf(w.creds, fuzzerID), w.cl.CA()); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := w.agentsLive(wctx); err != nil {
+		// The run goes on: its check says what the agents missed.
+		w.warmUp = err.Error()
+		w.progress("warm-up: %v", err)
+	}
+	return w, nil
+}
+
+// agentsLive waits until every agent has written a first alert: one from
+// a warm-up publisher per agent, so the run starts with every path proven.
+func (w *world) agentsLive(ctx context.Context) error {
+	w.progress("warm-up: one alert to each agent's inbox")
+	p := w.pubs[0]
+	for _, a := range w.agents {
+		spec := Spec{TLP: "red", Lane: "urgent", Recipients: []string{a.spec.Member}}
+		if err := p.publishSpec(ctx, spec, time.Minute); err != nil {
+			return err
+		}
+	}
+	return poll(ctx, 250*time.Millisecond, func() error {
+		var missing []string
+		for _, a := range w.agents {
+			if err := a.read.Poll(); err != nil {
+				return err
+			}
+			for _, pa := range w.ledger.ackedBy(time.Now()) {
+				if a.spec.Receives(pa.Spec) && !a.read.Has(pa.ID) {
+					missing = append(missing, a.spec.Member)
+					break
+				}
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("agents without their warm-up alert: %s", strings.Join(missing, ", "))
+		}
+		return nil
+	})
+}
+
+// close stops everything the world started.
+func (w *world) close() {
+	for _, p := range w.pubs {
+		p.c.Close()
+	}
+	if w.fuzz != nil {
+		w.fuzz.Close()
+	}
+	for _, a := range w.agents {
+		a.proc.Cleanup()
+	}
+	if w.cl != nil {
+		w.cl.Close()
+	}
+	_ = w.ledger.Close()
+}
+
+// stopAgents stops every agent with SIGTERM.
+func (w *world) stopAgents(ctx context.Context) error {
+	var errs []error
+	for _, a := range w.agents {
+		if a.proc.Running() {
+			errs = append(errs, a.proc.Stop(ctx, 20*time.Second))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// crashes lists the exits of nodes and agents the harness did not cause.
+func (w *world) crashes() []string {
+	out := w.cl.Crashes()
+	for _, a := range w.agents {
+		out = append(out, a.proc.Crashes()...)
+	}
+	return out
+}
