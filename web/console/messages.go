@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/web/relay"
 	"github.com/tocsin-project/tocsin/web/store"
@@ -122,6 +121,6 @@ type summary struct {
 }
 
 func summaryOf(m *store.Message) summary {
-	return summary{ID: m.ID, Kind: m.Kind, Title: m.Title, Lane: m.Lane, TLP: tlp.Level(m.TLP).String(), Sender: m.Sender,
+	return summary{ID: m.ID, Kind: m.Kind, Title: m.Title, Lane: m.Lane, TLP: m.TLPName, Sender: m.Sender,
 		SenderName: m.SenderName, Via: m.Via, Exercise: m.Exercise, Signed: m.Signed, Added: m.Added}
 }

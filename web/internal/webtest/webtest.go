@@ -60,6 +60,8 @@ type Env struct {
 	Registry *members.Registry
 	// Signers are every member's own signer.
 	Signers map[string]*envelope.Signer
+	// Keys are every member's key pair.
+	Keys map[string]nkeys.KeyPair
 	// Service signs as ServiceID.
 	Service *envelope.Signer
 	Web     *web.Web
@@ -74,7 +76,7 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	c := testcluster.Start(t)
-	e := &Env{T: t, Cluster: c, JS: testcluster.JetStream(t, c.ClientURL()), Signers: map[string]*envelope.Signer{}, Tokens: map[string]string{}}
+	e := &Env{T: t, Cluster: c, JS: testcluster.JetStream(t, c.ClientURL()), Signers: map[string]*envelope.Signer{}, Keys: map[string]nkeys.KeyPair{}, Tokens: map[string]string{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, cfg := range web.BucketConfigs(c.Replicas()) {
@@ -91,7 +93,7 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	cast = append(cast, &tocsinv1.Member{Id: ServiceID, Name: "web under test", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
-	keys := map[string]nkeys.KeyPair{}
+	keys := e.Keys
 	for _, m := range cast {
 		kp, _ := nkeys.CreateUser()
 		s, err := envelope.NewSigner(m.GetId(), kp)
