@@ -26,6 +26,9 @@ var ErrNoBrowser = errors.New("no chromium found: install it (make chromium, or 
 // chromium-browser or google-chrome on PATH.
 func Find() (string, error) {
 	if p := os.Getenv("CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			return "", fmt.Errorf("CHROMIUM=%s: %w", p, err)
+		}
 		return p, nil
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
