@@ -476,14 +476,25 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 			sent := time.Unix(0, int64(binary.BigEndian.Uint64(m.Data())))
 			_ = m.Ack()
 			col.add([]*Record{{Time: sent}})
-		})
+		}, jetstream.PullExpiry(5*time.Second))
 		if err != nil {
 			nc.Close()
 			return FanoutFigures{}, 0, err
 		}
 		stops = append(stops, func() { cc.Stop(); nc.Close() })
 	}
-	time.Sleep(time.Second) // every pull request in place
+	// Every consumer has its pull request in place before the clock starts.
+	for i := range o.Agents {
+		if err := retry(ctx, func(ctx context.Context) error {
+			c, err := b.js.Consumer(ctx, stream, fmt.Sprint("raw-", i))
+			if err == nil && c.CachedInfo().NumWaiting == 0 {
+				err = errors.New("no pull request yet")
+			}
+			return err
+		}); err != nil {
+			return FanoutFigures{}, 0, err
+		}
+	}
 	perConsumer := (heapInUse() - m0) / int64(o.Agents)
 	n := int(o.Rate * o.Duration.Seconds())
 	col.expect(n * o.Agents)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"flag"
 	"testing"
 	"time"
 
@@ -27,5 +28,46 @@ func TestBenchFanoutRuns(t *testing.T) {
 	}
 	if res.Tocsin.Latency.P50 <= 0 || res.Raw.Latency.P50 <= 0 || res.CatchUp == nil || res.CatchUp.Alerts < 200 || res.CatchUp.AgentPerSec <= 0 {
 		t.Errorf("missing figures: %+v", res)
+	}
+}
+
+var (
+	fanoutAgents   = flag.Int("fanout.agents", 50, "BenchmarkFanout: agents")
+	fanoutRate     = flag.Float64("fanout.rate", 5, "BenchmarkFanout: alerts per second")
+	fanoutFor      = flag.Duration("fanout.duration", 10*time.Second, "BenchmarkFanout: publishing time")
+	fanoutCatchUp  = flag.Int("fanout.catchup", 5000, "BenchmarkFanout: alerts the catch-up agent missed (-1: none)")
+	fanoutReceipts = flag.String("fanout.receipts", ReceiptsAll, "BenchmarkFanout: the agents' receipts: all, advisories or none")
+)
+
+// BenchmarkFanout runs BenchFanout once per iteration (use -benchtime 1x)
+// and reports its figures; -fanout.agents 1000 -fanout.catchup 100000 is
+// the full run.
+func BenchmarkFanout(b *testing.B) {
+	for b.Loop() {
+		res, err := BenchFanout(context.Background(), FanoutOptions{Agents: *fanoutAgents, Rate: *fanoutRate, Duration: *fanoutFor,
+			CatchUp: *fanoutCatchUp, Receipts: *fanoutReceipts, DataDir: b.TempDir(), Progress: func(s string) { b.Log(s) }}, zap.NewNop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+		b.ReportMetric(ms(res.Tocsin.Latency.P50), "tocsin-p50-ms")
+		b.ReportMetric(ms(res.Tocsin.Latency.P99), "tocsin-p99-ms")
+		b.ReportMetric(ms(res.Tocsin.Latency.Max), "tocsin-max-ms")
+		b.ReportMetric(res.Tocsin.PerSec, "tocsin-deliveries/s")
+		b.ReportMetric(ms(res.Raw.Latency.P50), "raw-p50-ms")
+		b.ReportMetric(ms(res.Raw.Latency.P99), "raw-p99-ms")
+		b.ReportMetric(ms(res.Raw.Latency.Max), "raw-max-ms")
+		b.ReportMetric(res.Raw.PerSec, "raw-deliveries/s")
+		b.ReportMetric(float64(res.Memory.ConnectedPerAgent)/1024, "KiB/agent")
+		b.ReportMetric(float64(res.Memory.ConsumersPerAgent)/1024, "KiB-consumers/agent")
+		b.ReportMetric(float64(res.Memory.RawConnectedPerConsumer)/1024, "KiB/raw-consumer")
+		if res.CatchUp != nil {
+			b.ReportMetric(res.CatchUp.AgentPerSec, "catchup-agent/s")
+			b.ReportMetric(res.CatchUp.RawPerSec, "catchup-raw/s")
+		}
+		b.Logf("%+v", res)
+		if res.CatchUp != nil {
+			b.Logf("catch-up %+v", *res.CatchUp)
+		}
 	}
 }
