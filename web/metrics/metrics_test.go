@@ -3,8 +3,11 @@ package metrics_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -198,5 +201,51 @@ func TestExpositionFormat(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `lat_seconds_bucket{k="x",le="0.1"} 2`) || !strings.Contains(buf.String(), `lat_seconds_bucket{k="x",le="1"} 3`) {
 		t.Errorf("buckets:\n%s", buf.String())
+	}
+}
+
+// TestDashboardNamesExist checks that every metric the sample Grafana
+// dashboard queries is one the web face (or the router's counters)
+// exposes.
+func TestDashboardNamesExist(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Targets []struct{ Expr string } `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	e := webtest.Start(t, webtest.Options{NoRouter: true})
+	for _, line := range strings.Split(string(scrape(t, e)), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			known[strings.Fields(rest)[0]] = true
+		}
+	}
+	for _, c := range metrics.NewRouter().Collectors() {
+		for _, f := range c.Collect(context.Background()) {
+			known[f.Name] = true
+		}
+	}
+	name := regexp.MustCompile(`tocsin_[a-z_]+`)
+	queries := 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			queries++
+			for _, n := range name.FindAllString(tg.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_count"), "_sum")
+				if !known[base] {
+					t.Errorf("the dashboard queries %s, which nothing exposes: %s", n, tg.Expr)
+				}
+			}
+		}
+	}
+	if queries < 20 {
+		t.Fatalf("only %d queries in the dashboard", queries)
 	}
 }
