@@ -107,7 +107,7 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 	}
 	status, err := d.JS.KeyValue(ctx, taxii.StatusBucket)
 	if err != nil {
-		return nil, fmt.Errorf("web: open bucket %s: %w; provision it (taxii.StatusBucketConfig)", taxii.StatusBucket, err)
+		return nil, fmt.Errorf("web: open bucket %s: %w; provision it (BucketConfigs)", taxii.StatusBucket, err)
 	}
 	reach, err := d.JS.KeyValue(ctx, broker.BucketReach)
 	if err != nil {
@@ -140,10 +140,19 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 	return w, nil
 }
 
-// BucketConfigs are the buckets the web face needs besides Tocsin's own:
-// add them to broker.KVConfigs.
+// BucketConfigs are the buckets the web face needs besides Tocsin's own,
+// for broker.KVConfigs: WEBTOKENS (issued access tokens, hashed; key
+// "<member>.<token id>"; history 1, no TTL: each token has its own expiry)
+// and TAXIISTATUS (what each TAXII POST submitted, for its status; key
+// "<member>.<envelope id>"; history 1, 7 days).
 func BucketConfigs(replicas int) []jetstream.KeyValueConfig {
-	return []jetstream.KeyValueConfig{webauth.BucketConfig(replicas), taxii.StatusBucketConfig(replicas)}
+	kv := func(name, desc string, ttl time.Duration) jetstream.KeyValueConfig {
+		return jetstream.KeyValueConfig{Bucket: name, Description: desc, History: 1, TTL: ttl, Storage: jetstream.FileStorage, Replicas: replicas}
+	}
+	return []jetstream.KeyValueConfig{
+		kv(webauth.Bucket, "console and TAXII access tokens (hashed), by member and token id", 0),
+		kv(taxii.StatusBucket, "TAXII add-objects requests by member and envelope id, for their status", 7*24*time.Hour),
+	}
 }
 
 // Tokens issues and revokes access tokens.

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -78,8 +77,7 @@ func (s *Server) aidDecision(w http.ResponseWriter, r *http.Request, id *webauth
 		Action, Offer, Note string
 		Quantity            uint32
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10)).Decode(&in); err != nil {
-		apiError(w, http.StatusBadRequest, "send {\"action\": \"accept\", \"offer\": ...}")
+	if !readJSON(w, r, &in, `{"action": "accept", "offer": ...}`) {
 		return
 	}
 	action, ok := decisionActions[in.Action]

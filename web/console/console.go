@@ -22,6 +22,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/web/internal/respond"
 	"github.com/tocsin-project/tocsin/web/metrics"
 	"github.com/tocsin-project/tocsin/web/relay"
 	"github.com/tocsin-project/tocsin/web/store"
@@ -181,8 +182,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct{ Member, Token string }
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10)).Decode(&in); err != nil {
-		apiError(w, http.StatusBadRequest, "send {\"member\": ..., \"token\": ...}")
+	if !readJSON(w, r, &in, `{"member": ..., "token": ...}`) {
 		return
 	}
 	id, err := s.d.Auth.Login(w, r, strings.TrimSpace(in.Member), in.Token)
@@ -239,10 +239,17 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, _ *webauth.Ident
 
 // writeJSON answers v.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	respond.JSON(w, status, "application/json", v)
+}
+
+// readJSON decodes a small JSON body into v; on failure it answers 400
+// with hint (the body expected) and returns false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, hint string) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10)).Decode(v); err != nil {
+		apiError(w, http.StatusBadRequest, "send "+hint)
+		return false
+	}
+	return true
 }
 
 // apiError answers {"error": msg}.

@@ -82,8 +82,7 @@ var receiptStates = map[string]tocsinv1.ReceiptState{
 // the logged-in member, relayed via "console".
 func (s *Server) receipt(w http.ResponseWriter, r *http.Request, id *webauth.Identity) {
 	var in struct{ State, Note string }
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10)).Decode(&in); err != nil {
-		apiError(w, http.StatusBadRequest, "send {\"state\": \"acknowledged\"}")
+	if !readJSON(w, r, &in, `{"state": "acknowledged"}`) {
 		return
 	}
 	state, ok := receiptStates[in.State]

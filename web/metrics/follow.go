@@ -16,6 +16,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/web/internal/follow"
 )
 
 // Follower counts, cluster-wide, what flows through the streams and
@@ -143,28 +144,13 @@ func (f *Follower) outcomes(ctx context.Context, up func()) error {
 // follow reads new messages of a stream's subject until an error; up is
 // called once the consumer is in place.
 func (f *Follower) follow(ctx context.Context, stream, filter string, up func(), handle func(*tocsinv1.Envelope)) error {
-	cons, err := f.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverNewPolicy})
-	if err != nil {
-		return err
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	defer it.Stop()
-	up()
-	for {
-		m, err := it.Next()
-		if err != nil {
-			return err
-		}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverNewPolicy}
+	return follow.Stream(ctx, f.js, stream, cfg, up, func(m jetstream.Msg) error {
 		if env, err := envelope.Decode(m.Data(), 0); err == nil {
 			handle(env)
 		}
-	}
+		return nil
+	})
 }
 
 func (f *Follower) rejections(ctx context.Context, up func()) error {

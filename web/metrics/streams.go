@@ -62,10 +62,14 @@ func (s *Streams) Collect(ctx context.Context) []Family {
 			continue // bucket watchers are ephemeral
 		}
 		consumers := st.ListConsumers(ctx)
+		seen := map[string]bool{}
 		for ci := range consumers.Info() {
-			if ci.Config.Durable == "" {
+			// Listing pages by offset: a consumer made or deleted meanwhile
+			// can shift one into the next page too.
+			if ci.Config.Durable == "" || seen[ci.Name] {
 				continue // ordered and other ephemeral readers
 			}
+			seen[ci.Name] = true
 			cl := []string{"stream", name, "consumer", ci.Name}
 			pending.Samples = append(pending.Samples, Sample{Labels: cl, Value: float64(ci.NumPending)})
 			ackPending.Samples = append(ackPending.Samples, Sample{Labels: cl, Value: float64(ci.NumAckPending)})

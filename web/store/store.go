@@ -30,6 +30,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/web/internal/follow"
 )
 
 // Deps are what a Store reads with.
@@ -140,26 +141,11 @@ func (s *Store) read(ctx context.Context, stream string, next *uint64) error {
 	if st.CachedInfo().State.LastSeq < *next {
 		s.caughtUp(stream)
 	}
-	cons, err := s.d.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: *next})
-	if err != nil {
-		return err
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	defer it.Stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			return err
-		}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: *next}
+	return follow.Stream(ctx, s.d.JS, stream, cfg, func() {}, func(msg jetstream.Msg) error {
 		meta, err := msg.Metadata()
 		if err != nil {
-			continue
+			return nil
 		}
 		if err := s.index(ctx, stream, msg, meta); err != nil {
 			return err
@@ -168,7 +154,8 @@ func (s *Store) read(ctx context.Context, stream string, next *uint64) error {
 		if meta.NumPending == 0 {
 			s.caughtUp(stream)
 		}
-	}
+		return nil
+	})
 }
 
 func (s *Store) caughtUp(stream string) {

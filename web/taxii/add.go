@@ -1,7 +1,6 @@
 package taxii
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/web/internal/ids"
 	"github.com/tocsin-project/tocsin/web/relay"
 )
 
@@ -110,10 +110,7 @@ func asBundle(body []byte) ([]byte, []objectRef, error) {
 		if doc.Type != "" {
 			return nil, nil, fmt.Errorf("a %q is neither a bundle nor an envelope", doc.Type)
 		}
-		var b [16]byte
-		_, _ = rand.Read(b[:])
-		b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-		bundle, _ = json.Marshal(map[string]any{"type": "bundle", "id": fmt.Sprintf("bundle--%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), "objects": doc.Objects})
+		bundle, _ = json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + ids.V4(), "objects": doc.Objects})
 	}
 	refs := make([]objectRef, 0, len(doc.Objects))
 	for _, raw := range doc.Objects {

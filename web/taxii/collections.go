@@ -1,13 +1,12 @@
 package taxii
 
 import (
-	"crypto/sha1"
-	"fmt"
 	"net/http"
 	"slices"
 
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/web/internal/ids"
 	"github.com/tocsin-project/tocsin/web/store"
 )
 
@@ -27,16 +26,8 @@ type collection struct {
 // namespace is the UUIDv5 namespace of Tocsin's collection ids.
 var namespace = [16]byte{0x5d, 0x1b, 0x3f, 0x2a, 0x8c, 0x41, 0x4e, 0x0f, 0x9a, 0x6e, 0x2b, 0x7c, 0x10, 0xd4, 0x83, 0x55}
 
-// uuid5 returns the RFC 9562 version 5 UUID of name in namespace.
-func uuid5(name string) string {
-	h := sha1.New()
-	h.Write(namespace[:])
-	h.Write([]byte(name))
-	b := h.Sum(nil)[:16]
-	b[6] = b[6]&0x0f | 0x50
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+// uuid5 is the collection id of name: the same on every node.
+func uuid5(name string) string { return ids.V5(namespace, name) }
 
 // canPublish reports whether m may publish alerts (the router's rule).
 func canPublish(m *tocsinv1.Member) bool {

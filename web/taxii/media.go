@@ -1,11 +1,12 @@
 package taxii
 
 import (
-	"encoding/json"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/tocsin-project/tocsin/web/internal/respond"
 )
 
 // Media types (TAXII 2.1, section 1.6.8).
@@ -80,9 +81,4 @@ func fail(w http.ResponseWriter, status int, title, description string) {
 }
 
 // writeJSON writes v as a TAXII resource.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", MediaTAXII)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { respond.JSON(w, status, MediaTAXII, v) }

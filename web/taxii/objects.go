@@ -104,19 +104,26 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, m *tocsinv1.Member,
 	return page, true
 }
 
-// taxiiEnvelope is TAXII's envelope resource.
-type taxiiEnvelope struct {
-	More    bool              `json:"more"`
-	Next    string            `json:"next,omitempty"`
-	Objects []json.RawMessage `json:"objects,omitempty"`
+// pageResource is a page in TAXII's shape: more, next, and the items
+// under key (left out when there are none: the empty envelope).
+func pageResource[T any](page *store.Page, key string, item func(store.Entry) T) map[string]any {
+	res := map[string]any{"more": page.More}
+	if page.Next != "" {
+		res["next"] = page.Next
+	}
+	if len(page.Entries) > 0 {
+		items := make([]T, 0, len(page.Entries))
+		for _, e := range page.Entries {
+			items = append(items, item(e))
+		}
+		res[key] = items
+	}
+	return res
 }
 
-func envelopeOf(page *store.Page) taxiiEnvelope {
-	env := taxiiEnvelope{More: page.More, Next: page.Next}
-	for _, e := range page.Entries {
-		env.Objects = append(env.Objects, e.Object.Raw)
-	}
-	return env
+// envelopeOf is TAXII's envelope resource of a page.
+func envelopeOf(page *store.Page) map[string]any {
+	return pageResource(page, "objects", func(e store.Entry) json.RawMessage { return e.Object.Raw })
 }
 
 // objects is GET collections/{id}/objects/.
@@ -140,15 +147,9 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request, m *tocsinv1.Me
 	if !ok {
 		return
 	}
-	res := struct {
-		More    bool             `json:"more"`
-		Next    string           `json:"next,omitempty"`
-		Objects []manifestRecord `json:"objects,omitempty"`
-	}{More: page.More, Next: page.Next}
-	for _, e := range page.Entries {
-		res.Objects = append(res.Objects, manifestRecord{ID: e.Object.ID, DateAdded: store.FormatTime(e.Added), Version: e.Object.VersionText, MediaType: MediaSTIX})
-	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, pageResource(page, "objects", func(e store.Entry) manifestRecord {
+		return manifestRecord{ID: e.Object.ID, DateAdded: store.FormatTime(e.Added), Version: e.Object.VersionText, MediaType: MediaSTIX}
+	}))
 }
 
 // exists reports whether collection c of m holds any version of object id.
@@ -187,13 +188,5 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request, m *tocsinv1.Me
 	if !ok {
 		return
 	}
-	res := struct {
-		More     bool     `json:"more"`
-		Next     string   `json:"next,omitempty"`
-		Versions []string `json:"versions,omitempty"`
-	}{More: page.More, Next: page.Next}
-	for _, e := range page.Entries {
-		res.Versions = append(res.Versions, e.Object.VersionText)
-	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, pageResource(page, "versions", func(e store.Entry) string { return e.Object.VersionText }))
 }

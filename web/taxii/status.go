@@ -20,19 +20,6 @@ import (
 // "<member>.<envelope id>".
 const StatusBucket = "TAXIISTATUS"
 
-// StatusBucketConfig is the TAXIISTATUS bucket as broker.Provision should
-// create it: history 1, 7 days TTL, file storage.
-func StatusBucketConfig(replicas int) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      StatusBucket,
-		Description: "TAXII add-objects requests by member and envelope id, for their status",
-		History:     1,
-		TTL:         7 * 24 * time.Hour,
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
-	}
-}
-
 // objectRef is one submitted object.
 type objectRef struct {
 	ID      string `json:"id"`

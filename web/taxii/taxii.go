@@ -35,7 +35,7 @@ type Deps struct {
 	Relay *relay.Relay
 	// Validator reads a POSTed bundle's TLP markings; nil refuses POSTs.
 	Validator *stix.Validator
-	// Status is the TAXIISTATUS bucket (StatusBucketConfig).
+	// Status is the TAXIISTATUS bucket (web.BucketConfigs).
 	Status jetstream.KeyValue
 }
 

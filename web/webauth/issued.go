@@ -23,18 +23,6 @@ import (
 // id>", value the Issued record (the secret's SHA-256, never the secret).
 const Bucket = "WEBTOKENS"
 
-// BucketConfig is the WEBTOKENS bucket as broker.Provision should create
-// it: history 1, no TTL (each token carries its own expiry), file storage.
-func BucketConfig(replicas int) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      Bucket,
-		Description: "console and TAXII access tokens (hashed), by member and token id",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    replicas,
-	}
-}
-
 // Issued is the stored record of an access token.
 type Issued struct {
 	// Member is the member the token authenticates.
@@ -72,7 +60,7 @@ const cacheFor = 5 * time.Second
 func OpenTokens(ctx context.Context, js jetstream.JetStream) (*Tokens, error) {
 	kv, err := js.KeyValue(ctx, Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("webauth: open bucket %s: %w; provision it (webauth.BucketConfig)", Bucket, err)
+		return nil, fmt.Errorf("webauth: open bucket %s: %w; provision it (web.BucketConfigs)", Bucket, err)
 	}
 	return &Tokens{kv: kv, cache: map[string]cachedIssued{}}, nil
 }

@@ -7,7 +7,6 @@ package webtest
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -36,6 +35,7 @@ import (
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web"
+	"github.com/tocsin-project/tocsin/web/internal/ids"
 )
 
 // ServiceID is the test node's service member.
@@ -224,22 +224,16 @@ func (e *Env) PublishRaw(subject string, env *tocsinv1.Envelope) {
 // Outcome polls the router's outcome of sender's message id.
 func (e *Env) Outcome(sender, id string) *tocsinv1.Outcome {
 	e.T.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	kv, err := e.JS.KeyValue(ctx, broker.BucketRouted)
+	kv, err := e.JS.KeyValue(context.Background(), broker.BucketRouted)
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	for {
-		if o, err := alerts.GetOutcome(ctx, kv, sender, id); err == nil && o != nil {
-			return o
-		}
-		select {
-		case <-ctx.Done():
-			e.T.Fatalf("no outcome for %s/%s", sender, id)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	var o *tocsinv1.Outcome
+	Eventually(e.T, 30*time.Second, func() bool {
+		o, _ = alerts.GetOutcome(context.Background(), kv, sender, id)
+		return o != nil
+	}, "the outcome of %s/%s", sender, id)
+	return o
 }
 
 // Route publishes an alert or advisory, checks that it was routed, and
@@ -307,13 +301,7 @@ func (e *Env) Do(member, method, path string, body io.Reader, header http.Header
 }
 
 // UUID returns a random version 4 UUID.
-func UUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+func UUID() string { return ids.V4() }
 
 // Now is a STIX timestamp of now.
 func Now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
