@@ -29,11 +29,10 @@ type messageView struct {
 	*store.Message
 	Verified bool         `json:"verified"`
 	Objects  []objectView `json:"objects"`
-	Count    int          `json:"object_count"`
 }
 
 func viewOf(m *store.Message, withObjects bool) messageView {
-	v := messageView{Message: m, Verified: true, Count: len(m.Objects)}
+	v := messageView{Message: m, Verified: true}
 	if withObjects {
 		v.Objects = []objectView{}
 		for _, o := range m.Objects {

@@ -70,8 +70,11 @@ type Message struct {
 	Sectors []string `json:"sectors"`
 	// Inboxes are the members whose inbox copies were seen.
 	Inboxes []string `json:"inboxes,omitempty"`
-	// Objects are the STIX objects of its bundle, in bundle order.
+	// Objects are the STIX objects of its bundle, in bundle order (as a
+	// reader gets it from Message: only those it may read).
 	Objects []*Object `json:"-"`
+	// ObjectCount is the number of objects in the bundle, all of them.
+	ObjectCount int `json:"object_count"`
 }
 
 // newMessage builds a Message from a verified envelope and its payload.
@@ -90,6 +93,7 @@ func newMessage(env *tocsinv1.Envelope, sender *tocsinv1.Member, payload proto.M
 		m.Exercise, m.Body, m.RecommendedAction = p.GetExercise(), p.GetBody(), p.GetRecommendedAction()
 	}
 	m.Objects = parseBundle(bundle, m.Signed)
+	m.ObjectCount = len(m.Objects)
 	level, err := tlp.FromProto(own)
 	if err != nil {
 		level = tlp.Red // fail closed

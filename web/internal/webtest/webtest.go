@@ -54,9 +54,13 @@ type Options struct {
 
 // Env is a running web face on a cluster.
 type Env struct {
-	T        testing.TB
-	Cluster  *broker.Cluster
-	JS       jetstream.JetStream
+	// T is the test.
+	T testing.TB
+	// Cluster is the 3-node cluster.
+	Cluster *broker.Cluster
+	// JS is a JetStream context with the service's rights.
+	JS jetstream.JetStream
+	// Registry is the member registry, the demo cast in it.
 	Registry *members.Registry
 	// Signers are every member's own signer.
 	Signers map[string]*envelope.Signer
@@ -64,7 +68,8 @@ type Env struct {
 	Keys map[string]nkeys.KeyPair
 	// Service signs as ServiceID.
 	Service *envelope.Signer
-	Web     *web.Web
+	// Web is the web face under test.
+	Web *web.Web
 	// URL is the web face's base URL.
 	URL string
 	// Tokens are every member's issued access token.
