@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,7 +128,9 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 	w.console = console.New(console.Deps{Store: w.store, Auth: auth, Relay: rel, Registry: d.Registry, Reach: reach, Aid: d.Aid,
 		Status: d.Status, Metrics: w.own}, opts.Console, log)
 	reg := &metrics.Registry{}
-	reg.Register(&metrics.Streams{JS: d.JS, Names: append(broker.StreamNames(), "KV_"+webauth.Bucket, "KV_"+taxii.StatusBucket)})
+	names := append(broker.StreamNames(), "KV_"+webauth.Bucket, "KV_"+taxii.StatusBucket)
+	slices.Sort(names)
+	reg.Register(&metrics.Streams{JS: d.JS, Names: slices.Compact(names)})
 	reg.Register(w.follow.Collectors()...)
 	reg.Register(w.own.Collectors()...)
 	reg.Register(storeStats(w.store))
