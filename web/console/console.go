@@ -94,6 +94,9 @@ type Server struct {
 	log  *zap.Logger
 	mux  *http.ServeMux
 	hub  *hub
+	// stopped is closed when Run ends: open event streams end with it, so
+	// that the HTTP server's shutdown does not wait for them.
+	stopped chan struct{}
 }
 
 // New returns the console; Run feeds its event streams.
@@ -101,7 +104,7 @@ func New(d Deps, opts Options, log *zap.Logger) *Server {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{d: d, opts: opts.withDefaults(), log: log.Named("console"), mux: http.NewServeMux()}
+	s := &Server{d: d, opts: opts.withDefaults(), log: log.Named("console"), mux: http.NewServeMux(), stopped: make(chan struct{})}
 	s.hub = newHub(s.opts.MaxStreams)
 	p := s.opts.Prefix
 	api := p + "api/"

@@ -85,8 +85,9 @@ func (h *hub) broadcast(ev event) {
 }
 
 // Run feeds the event streams from the store and the REACH bucket until
-// ctx ends.
+// ctx ends; the open streams end with it. Call it once.
 func (s *Server) Run(ctx context.Context) error {
+	defer close(s.stopped)
 	events, cancel := s.d.Store.Subscribe(1024)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -160,6 +161,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *webauth.Iden
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-s.stopped:
 			return
 		case <-c.gone:
 			return
