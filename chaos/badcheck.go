@@ -51,14 +51,21 @@ type BadInputReport struct {
 	// bad message's publish to its REJECTED outcome.
 	RejectionP50Seconds float64 `json:"rejection_p50_seconds"`
 	RejectionMaxSeconds float64 `json:"rejection_max_seconds"`
-	// Failures say what did not come to what was expected (capped).
+	// Failures say what did not come to what was expected (the first
+	// five of each class).
 	Failures     []string `json:"failures,omitempty"`
 	FailureCount int      `json:"failure_count"`
+	perClass     map[string]int
 }
 
-func (r *BadInputReport) fail(format string, v ...any) {
+// fail records a failure of class; the first few of each class are kept.
+func (r *BadInputReport) fail(class, format string, v ...any) {
 	r.FailureCount++
-	if len(r.Failures) < maxFindings {
+	if r.perClass == nil {
+		r.perClass = map[string]int{}
+	}
+	r.perClass[class]++
+	if r.perClass[class] <= 5 {
 		r.Failures = append(r.Failures, fmt.Sprintf(format, v...))
 	}
 }
@@ -163,7 +170,7 @@ func judgeBadInput(events []BadEvent, outcomes map[string]*tocsinv1.Outcome, rej
 		switch e.Expect {
 		case expectRefused:
 			if e.Acked {
-				r.fail("%s %s (%d bytes) was acknowledged: it should have been refused", e.Class, e.MsgID, e.Bytes)
+				r.fail(e.Class, "%s %s (%d bytes) was acknowledged: it should have been refused", e.Class, e.MsgID, e.Bytes)
 				break
 			}
 			ok = true
@@ -171,7 +178,7 @@ func judgeBadInput(events []BadEvent, outcomes map[string]*tocsinv1.Outcome, rej
 			bc.Example = e.Err
 		case expectRejected:
 			if !e.Acked {
-				r.fail("%s %s was never acknowledged (%s): not judged", e.Class, e.MsgID, e.Err)
+				r.fail(e.Class, "%s %s was never acknowledged (%s): not judged", e.Class, e.MsgID, e.Err)
 				break
 			}
 			if e.EnvID == "" {
@@ -185,11 +192,11 @@ func judgeBadInput(events []BadEvent, outcomes map[string]*tocsinv1.Outcome, rej
 			rejs := rejections[e.EnvID]
 			switch {
 			case o == nil:
-				r.fail("%s %s: no outcome", e.Class, e.EnvID)
+				r.fail(e.Class, "%s %s: no outcome", e.Class, e.EnvID)
 			case o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED:
-				r.fail("%s %s was not rejected: outcome %s", e.Class, e.EnvID, o.GetState())
+				r.fail(e.Class, "%s %s was not rejected: outcome %s", e.Class, e.EnvID, o.GetState())
 			case len(rejs) == 0:
-				r.fail("%s %s was rejected but its rejection is not in REJECTIONS", e.Class, e.EnvID)
+				r.fail(e.Class, "%s %s was rejected but its rejection is not in REJECTIONS", e.Class, e.EnvID)
 			default:
 				ok = true
 				code, msg := problemText(o.GetRejection())
@@ -207,13 +214,13 @@ func judgeBadInput(events []BadEvent, outcomes map[string]*tocsinv1.Outcome, rej
 			}
 			switch {
 			case !e.Acked:
-				r.fail("%s of %s was never acknowledged (%s)", e.Class, e.ReplayOf, e.Err)
+				r.fail(e.Class, "%s of %s was never acknowledged (%s)", e.Class, e.ReplayOf, e.Err)
 			case e.Class == "replay-same-msgid" && !e.Duplicate:
-				r.fail("replay of %s with the same message id was stored again (PubAck not a duplicate)", e.ReplayOf)
+				r.fail(e.Class, "replay of %s with the same message id was stored again (PubAck not a duplicate)", e.ReplayOf)
 			case e.Class == "replay-new-msgid" && code != "replay":
-				r.fail("replay of %s with a new message id: rejection %q, want one with reason replay", e.ReplayOf, code)
+				r.fail(e.Class, "replay of %s with a new message id: rejection %q, want one with reason replay", e.ReplayOf, code)
 			case o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED:
-				r.fail("%s of %s: the original's outcome is %s, not routed", e.Class, e.ReplayOf, o.GetState())
+				r.fail(e.Class, "%s of %s: the original's outcome is %s, not routed", e.Class, e.ReplayOf, o.GetState())
 			default:
 				ok = true
 				if e.Class == "replay-same-msgid" {
@@ -233,12 +240,12 @@ func judgeBadInput(events []BadEvent, outcomes map[string]*tocsinv1.Outcome, rej
 	}
 	r.UndecodableRejections = len(rejections[""])
 	if r.UndecodableRejections < r.Undecodable {
-		r.fail("%d undecodable messages were acknowledged, but only %d rejections without an id are in REJECTIONS", r.Undecodable, r.UndecodableRejections)
+		r.fail("undecodable", "%d undecodable messages were acknowledged, but only %d rejections without an id are in REJECTIONS", r.Undecodable, r.UndecodableRejections)
 	}
 	for agent, lines := range sinks {
 		for _, l := range lines {
 			if l.Sender == fuzzerID && !originals[l.ID] {
-				r.fail("bad input %s reached %s's sink", l.ID, agent)
+				r.fail("delivered", "bad input %s reached %s's sink", l.ID, agent)
 			}
 		}
 	}
