@@ -7,7 +7,7 @@ DATA      ?= .dev
 FUZZTIME  ?= 5s
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean
+.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt
 
 all: build
 
@@ -57,6 +57,14 @@ fuzz:
 ## bench: the benchmarks (see docs/PERFORMANCE.md)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./...
+
+## chromium: install Chromium if missing, run the console browser tests (screenshots in web/artifacts/browser)
+chromium: schemas
+	@./scripts/chromium.sh
+
+## web-expfmt: parse a live /metrics with Prometheus's expfmt
+web-expfmt: schemas
+	@./scripts/web-expfmt.sh
 
 clean:
 	rm -rf bin

@@ -36,6 +36,12 @@ const (
 	// BucketFlash counts each publisher's flash alerts per window
 	// (key = "<sender>.<window start unix>"), for the flash cap. 2h TTL.
 	BucketFlash = "FLASH"
+	// BucketWebTokens keeps the web face's issued access tokens, hashed
+	// (key "<member>.<token id>"); each token carries its own expiry.
+	BucketWebTokens = "WEBTOKENS"
+	// BucketTAXIIStatus keeps what each TAXII POST submitted, for its
+	// status resource (key "<member>.<envelope id>"). 7 days.
+	BucketTAXIIStatus = "TAXIISTATUS"
 )
 
 const day = 24 * time.Hour
@@ -103,6 +109,8 @@ func KVConfigs(replicas int) []jetstream.KeyValueConfig {
 		kv(BucketAid, "mutual-aid requests, offers and capacity", 16, 0),
 		kv(BucketSituation, "last status report per facility", 8, 0),
 		kv(BucketFlash, "flash alerts per publisher and window", 1, 2*time.Hour),
+		kv(BucketWebTokens, "console and TAXII access tokens (hashed), by member and token id", 1, 0),
+		kv(BucketTAXIIStatus, "TAXII add-objects requests by member and envelope id, for their status", 1, 7*day),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/web"
 )
 
 // devAuth is operator-mode authentication for a dev cluster: the keys in
@@ -189,6 +190,25 @@ func (d *devAuth) pushRegistry(ctx context.Context, reg *members.Registry, s *Se
 	for _, j := range jwts {
 		if err := auth.PushAccount(ctx, nc, j); err != nil {
 			return fmt.Errorf("push account JWT: %w", err)
+		}
+	}
+	return nil
+}
+
+// consoleTokens issues every demo member a console and TAXII access token,
+// once, in <creds>/<member>.token (0600).
+func (d *devAuth) consoleTokens(ctx context.Context, face *web.Web) error {
+	for _, m := range d.members {
+		path := filepath.Join(d.credsDir, m.GetId()+".token")
+		if _, err := os.Stat(path); err == nil {
+			continue
+		}
+		tok, err := face.Tokens().Issue(ctx, m.GetId(), "tocsin dev", 0)
+		if err != nil {
+			return fmt.Errorf("console token for %s: %w", m.GetId(), err)
+		}
+		if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+			return err
 		}
 	}
 	return nil

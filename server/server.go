@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/web"
 )
 
 // StatusSubject is the request subject every node answers with its Status.
@@ -44,6 +45,8 @@ type Server struct {
 	problem  string
 
 	exitOnce sync.Once
+
+	web web.Deferred // the HTTP face: TAXII, console, metrics
 }
 
 // New validates opts, starts the local broker node(s) and binds the HTTP
@@ -500,6 +503,7 @@ func drain(nc *nats.Conn, timeout time.Duration) {
 // routes serves health and readiness.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	web.Register(mux, &s.web)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		for _, n := range s.localNodes() {
 			if err := n.Err(); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
+	"github.com/tocsin-project/tocsin/web"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -50,30 +51,30 @@ func newValidator(log *zap.Logger) *stix.Validator {
 // serviceSigner loads (or creates) a node's service key from dir and
 // registers it as the member "svc-<node>" with the service role, so that
 // what the node signs (rejections, summaries) verifies like anything else.
-func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string) (*envelope.Signer, error) {
+func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string) (*envelope.Signer, nkeys.KeyPair, error) {
 	path := filepath.Join(dir, "service.nk")
 	seed, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		kp, err := nkeys.CreateUser()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if seed, err = kp.Seed(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := os.WriteFile(path, seed, 0o600); err != nil {
-			return nil, fmt.Errorf("write service key %s: %w", path, err)
+			return nil, nil, fmt.Errorf("write service key %s: %w", path, err)
 		}
 	} else if err != nil {
-		return nil, fmt.Errorf("read service key %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read service key %s: %w", path, err)
 	}
 	id := "svc-" + node
 	signer, err := envelope.SignerFromSeed(id, seed)
 	if err != nil {
-		return nil, fmt.Errorf("service key %s: %w", path, err)
+		return nil, nil, fmt.Errorf("service key %s: %w", path, err)
 	}
 	key := &tocsinv1.SigningKey{PublicKey: signer.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Minute))}
 	_, err = reg.Update(ctx, id, func(m *tocsinv1.Member) error {
@@ -95,9 +96,13 @@ func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("register service member %s: %w", id, err)
+		return nil, nil, fmt.Errorf("register service member %s: %w", id, err)
 	}
-	return signer, nil
+	kp, err := nkeys.FromSeed(seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("service key %s: %w", path, err)
+	}
+	return signer, kp, nil
 }
 
 // startServices opens the registry and starts a router on every local
@@ -105,6 +110,8 @@ func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string)
 // until run ends; their errors go to errc.
 func (s *Server) startServices(ctx, run context.Context, errc chan<- error) error {
 	validator := newValidator(s.log)
+	relays := s.relays()
+	var face *web.Web
 	for i, n := range s.localNodes() {
 		nc := s.conns[i]
 		js, err := jetstream.New(nc)
@@ -115,11 +122,19 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		if err != nil {
 			return fmt.Errorf("node %q: member registry: %w", n.Name(), err)
 		}
-		signer, err := serviceSigner(ctx, reg, n.Options().StoreDir, n.Name())
+		signer, kp, err := serviceSigner(ctx, reg, n.Options().StoreDir, n.Name())
 		if err != nil {
 			return err
 		}
-		verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{})
+		verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{Relays: relays})
+		if i == 0 && s.httpSrv != nil {
+			face, err = web.New(ctx, web.Deps{JS: js, Registry: reg, Verifier: verifier, Validator: validator, ServiceKey: kp, ServiceID: signer.Sender(),
+				Status: func(ctx context.Context) (any, error) { return s.Status(ctx) }},
+				web.Options{AllowPlainHTTP: s.dev != nil}, s.log)
+			if err != nil {
+				return fmt.Errorf("node %q: web: %w", n.Name(), err)
+			}
+		}
 		router, err := alerts.New(ctx, alerts.Deps{JS: js, Registry: reg, Verifier: verifier, Validator: validator, Signer: signer},
 			s.opts.Router, s.log.With(zap.String("node", n.Name())))
 		if err != nil {
@@ -141,10 +156,37 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 			}()
 		}
 	}
+	if face != nil {
+		go func() { _ = face.Run(run) }()
+		s.web.Set(face)
+	}
 	if s.dev != nil {
-		return s.dev.admit(ctx, run, s.Registry(), s)
+		if err := s.dev.admit(ctx, run, s.Registry(), s); err != nil {
+			return err
+		}
+		if face != nil {
+			return s.dev.consoleTokens(ctx, face)
+		}
 	}
 	return nil
+}
+
+// relays are the service members allowed to sign for members (TAXII
+// submissions, console receipts and decisions): every node's "svc-<node>".
+func (s *Server) relays() []string {
+	var out []string
+	if s.cluster != nil {
+		for _, n := range s.localNodes() {
+			out = append(out, "svc-"+n.Name())
+		}
+		return out
+	}
+	if st, err := nodeStatus(s.node); err == nil {
+		for _, n := range st.Nodes {
+			out = append(out, "svc-"+n.Name)
+		}
+	}
+	return out
 }
 
 // Registry is the member registry of the first local node's services; nil
