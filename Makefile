@@ -7,7 +7,7 @@ DATA      ?= .dev
 FUZZTIME  ?= 5s
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt
+.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt browser
 
 all: build
 
@@ -20,7 +20,11 @@ run: build
 	./$(BIN) dev --data $(DATA)
 
 ## test: everything CI checks
-test: schemas proto-check vet fmt-check unit fuzz-short
+test: schemas proto-check vet fmt-check browser unit fuzz-short
+
+# browser: Debian's chromium for the console's browser tests, installed when missing
+browser:
+	@./scripts/chromium.sh --install
 
 unit: schemas
 	$(GO) test $(TESTFLAGS) ./...
