@@ -28,8 +28,8 @@ func checkCase() CheckInput {
 	return CheckInput{
 		Published: pub,
 		Agents:    []AgentSpec{{Member: "agt-1", Sectors: []string{"patient-care"}}, {Member: "agt-4", Sectors: []string{"pharma"}}},
-		Phases: []*Phase{{Fault: "none", Start: t0, RecoverySeconds: 1}, {Fault: FaultKill, Start: t0.Add(2500 * time.Millisecond), RecoverySeconds: 3}},
-		Outcomes: map[string]string{"a": "routed", "b": "routed", "c": "routed", "d": "routed", "e": "routed"},
+		Phases:    []*Phase{{Fault: "none", Start: t0, RecoverySeconds: 1}, {Fault: FaultKill, Start: t0.Add(2500 * time.Millisecond), RecoverySeconds: 3}},
+		Outcomes:  map[string]string{"a": "routed", "b": "routed", "c": "routed", "d": "routed", "e": "routed"},
 		Sinks: map[string][]SinkLine{
 			"agt-1": {line("a"), line("c"), line("e"), line("f")},
 			"agt-4": {line("d")},
