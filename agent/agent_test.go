@@ -126,8 +126,8 @@ func TestCatchUpAfterStop(t *testing.T) {
 			payloads = append(payloads, alert("both sectors", "patient-care", "health-it"))
 		}
 	}
-	envs := w.publish("st-mary", tocsinv1.Kind_KIND_ALERT, payloads...)
-	w.routed("st-mary", envs)
+	envs := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, payloads...)
+	w.Routed("st-mary", envs)
 
 	j, s, wh = sinks(t, dir, h)
 	opts.Sinks = []Sink{j, s, wh}
@@ -183,7 +183,7 @@ func TestCatchUpAfterStop(t *testing.T) {
 	// Every alert has bridge's delivered receipt in REACH.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kv, err := w.js.KeyValue(ctx, broker.BucketReach)
+	kv, err := w.JS.KeyValue(ctx, broker.BucketReach)
 	if err != nil {
 		t.Fatal(err)
 	}

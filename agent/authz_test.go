@@ -35,7 +35,9 @@ import (
 // with exactly them.
 var agentServiceImports = []string{DirectorySubject, consumerSubjectAll}
 
-func agentPermissions(member string) []string { return []string{DirectorySubject, ConsumerSubject(member)} }
+func agentPermissions(member string) []string {
+	return []string{DirectorySubject, ConsumerSubject(member)}
+}
 
 // amendAccounts adds the agent's exports, imports and permission rows to
 // the account JWTs of AccountJWTs and signs them again with the operator

@@ -170,7 +170,11 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	}
 	m0 := heapInUse()
 	o.Progress("creating the agents' R1 consumers")
-	for _, id := range append(slices.Clone(ids), "bench-catchup") {
+	began := time.Now()
+	for i, id := range append(slices.Clone(ids), "bench-catchup") {
+		if i > 0 && i%250 == 0 {
+			o.Progress(fmt.Sprintf("%d agents' consumers in %s", i, time.Since(began).Round(time.Millisecond)))
+		}
 		for _, c := range auth.Consumers(byID[id]) {
 			if c.Stream == subjects.StreamRejections {
 				continue
@@ -223,9 +227,11 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	return res, nil
 }
 
-// retry runs f until it succeeds or ctx ends (a JetStream API call may
-// find no responder during a leader change).
+// retry runs f until it succeeds, for at most a minute (a JetStream API
+// call may find no responder during a leader change).
 func retry(ctx context.Context, f func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := f(cctx)
@@ -446,6 +452,7 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 		return FanoutFigures{}, 0, err
 	}
 	defer b.js.DeleteStream(context.WithoutCancel(ctx), stream)
+	time.Sleep(3 * time.Second) // what the stopped agents held is released
 	m0 := heapInUse()
 	col := newCollector()
 	var stops []func()

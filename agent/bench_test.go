@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"flag"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -39,13 +41,22 @@ var (
 	fanoutReceipts = flag.String("fanout.receipts", ReceiptsAll, "BenchmarkFanout: the agents' receipts: all, advisories or none")
 )
 
+// benchLog shows the servers' warnings when -v is given.
+func benchLog() *zap.Logger {
+	if !testing.Verbose() {
+		return zap.NewNop()
+	}
+	l, _ := zap.NewDevelopment(zap.IncreaseLevel(zap.WarnLevel))
+	return l
+}
+
 // BenchmarkFanout runs BenchFanout once per iteration (use -benchtime 1x)
 // and reports its figures; -fanout.agents 1000 -fanout.catchup 100000 is
 // the full run.
 func BenchmarkFanout(b *testing.B) {
 	for b.Loop() {
 		res, err := BenchFanout(context.Background(), FanoutOptions{Agents: *fanoutAgents, Rate: *fanoutRate, Duration: *fanoutFor,
-			CatchUp: *fanoutCatchUp, Receipts: *fanoutReceipts, DataDir: b.TempDir(), Progress: func(s string) { b.Log(s) }}, zap.NewNop())
+			CatchUp: *fanoutCatchUp, Receipts: *fanoutReceipts, DataDir: b.TempDir(), Progress: func(s string) { fmt.Fprintln(os.Stderr, time.Now().Format(time.TimeOnly), s) }}, benchLog())
 		if err != nil {
 			b.Fatal(err)
 		}

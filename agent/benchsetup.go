@@ -22,6 +22,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // benchCluster is the in-process cluster a benchmark runs on: 3 nodes,
@@ -52,16 +53,7 @@ func startBenchCluster(ctx context.Context, dir string, cast []*tocsinv1.Member,
 		return nil, err
 	}
 	b.js, _ = jetstream.New(b.nc, jetstream.WithPublishAsyncMaxPending(512))
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = broker.Provision(pctx, b.js, c.Replicas())
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(200 * time.Millisecond) // right after start a peer may not be placeable yet
-	}
-	if err != nil {
+	if err := retry(ctx, func(ctx context.Context) error { return provision(ctx, b.js, c.Replicas()) }); err != nil {
 		return nil, fmt.Errorf("provision: %w", err)
 	}
 	if err := c.WaitStreams(ctx, "$G", broker.StreamNames()); err != nil {
@@ -71,6 +63,33 @@ func startBenchCluster(ctx context.Context, dir string, cast []*tocsinv1.Member,
 		return nil, err
 	}
 	return b, b.startServices(ctx)
+}
+
+// memberConsumers is the consumer limit of the streams members read.
+// nats-server applies a default of 1,000 consumers per stream when neither
+// the stream nor the account sets one (an account's "no limit" counts as
+// not set), and every member has a consumer per sector on SECTORS and one
+// on INBOX: more than 1,000 members need the streams' own limit.
+const memberConsumers = 100_000
+
+// provision is broker.Provision with memberConsumers on the streams
+// members read.
+func provision(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	for _, cfg := range broker.StreamConfigs(replicas) {
+		switch cfg.Name {
+		case subjects.StreamSectors, subjects.StreamInbox, subjects.StreamRejections:
+			cfg.MaxConsumers = memberConsumers
+		}
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("stream %s: %w", cfg.Name, err)
+		}
+	}
+	for _, cfg := range broker.KVConfigs(replicas) {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return fmt.Errorf("bucket %s: %w", cfg.Bucket, err)
+		}
+	}
+	return nil
 }
 
 // register issues credentials for every reader of cast, signing keys for

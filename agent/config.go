@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
 )
@@ -20,6 +21,7 @@ import (
 //
 //	creds: /etc/tocsin/st-mary.creds       # the member's .creds file (required)
 //	server: nats://a:4222,nats://b:4222     # the cluster (default: the dev cluster)
+//	tls_ca: /etc/tocsin/ca.pem              # CA of the cluster's TLS certificates
 //	sectors: [patient-care]                 # default: every sector of the member
 //	lanes: [flash, urgent]                  # default: every lane
 //	sinks:                                  # at least one
@@ -39,6 +41,9 @@ type Config struct {
 	Creds string `yaml:"creds"`
 	// Server is the cluster's URLs, comma-separated.
 	Server string `yaml:"server"`
+	// TLSCA is the CA certificate (PEM) the cluster's TLS certificates
+	// are checked against; default the system's roots.
+	TLSCA string `yaml:"tls_ca"`
 	// Sectors to receive; default every sector of the member.
 	Sectors []string `yaml:"sectors"`
 	// Lanes to write; default every lane.
@@ -108,8 +113,15 @@ func (c Config) Options(log *zap.Logger) (Options, error) {
 		}
 		sinks = append(sinks, s)
 	}
-	return Options{CredsFile: c.Creds, Servers: c.Server, Sectors: c.Sectors, Lanes: c.Lanes, Sinks: sinks, StateDir: c.State,
-		HTTPAddr: c.HTTP, Receipts: c.Receipts, Batch: c.Batch}, nil
+	o := Options{CredsFile: c.Creds, Servers: c.Server, Sectors: c.Sectors, Lanes: c.Lanes, Sinks: sinks, StateDir: c.State,
+		HTTPAddr: c.HTTP, Receipts: c.Receipts, Batch: c.Batch}
+	if c.TLSCA != "" {
+		if _, err := os.Stat(c.TLSCA); err != nil {
+			return fail(fmt.Errorf("%w: tls_ca: %v", ErrOptions, err))
+		}
+		o.NATS = append(o.NATS, nats.RootCAs(c.TLSCA))
+	}
+	return o, nil
 }
 
 func (c Config) openSink(spec string, log *zap.Logger) (Sink, error) {

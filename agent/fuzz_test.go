@@ -24,37 +24,7 @@ import (
 // and returns a record only for an envelope that verifies, with a TLP the
 // subject allows.
 func FuzzCheck(f *testing.F) {
-	signer := func(id string) *envelope.Signer {
-		kp, _ := nkeys.CreateUser()
-		s, _ := envelope.NewSigner(id, kp)
-		return s
-	}
-	stMary, svc := signer("st-mary"), signer("svc-a")
-	key := func(s *envelope.Signer) []*tocsinv1.SigningKey {
-		return []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
-	}
-	dir := newDirectory(nil, "", time.Hour, zap.NewNop())
-	dir.minRefresh = 1000 * time.Hour
-	dir.fetched = time.Now()
-	dir.set([]*tocsinv1.Member{
-		{Id: "st-mary", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}, Keys: key(stMary)},
-		{Id: "riverside", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
-		{Id: "svc-a", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}, Keys: key(svc)},
-	})
-	validator, err := stix.New(stix.Options{PatternCheck: func(string) error { return nil }})
-	if err != nil {
-		f.Fatal(err)
-	}
-	c := &checker{me: "riverside", sectors: map[string]bool{"patient-care": true}, dir: dir,
-		verifier: envelope.NewVerifier(dir, envelope.VerifyOptions{}), validator: validator}
-	seal := func(s *envelope.Signer, kind tocsinv1.Kind, p proto.Message) []byte {
-		env, err := s.Seal(kind, p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		data, _ := proto.Marshal(env)
-		return data
-	}
+	c, seal, stMary, svc := fixtureChecker(f)
 	green := alert("green", "patient-care")
 	red := alert("red", "patient-care")
 	red.Tlp, red.Recipients, red.StixBundle = tocsinv1.TLP_TLP_RED, []string{"riverside"}, benchBundle("c2.example", tlp.MarkingRed)
@@ -89,4 +59,53 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("a %s record from sector subject %s", rec.TLP, subject)
 		}
 	})
+}
+
+// BenchmarkCheck is what verifying one routed alert costs an agent.
+func BenchmarkCheck(b *testing.B) {
+	c, seal, stMary, _ := fixtureChecker(b)
+	data := seal(stMary, tocsinv1.Kind_KIND_ALERT, alert("green", "patient-care"))
+	subject := subjects.Sector("patient-care", "routine")
+	for b.Loop() {
+		if _, err := c.check(context.Background(), subject, 1, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// fixtureChecker is riverside's checker over a directory held in memory
+// (st-mary, riverside, a service), and a sealer.
+func fixtureChecker(f testing.TB) (*checker, func(*envelope.Signer, tocsinv1.Kind, proto.Message) []byte, *envelope.Signer, *envelope.Signer) {
+	signer := func(id string) *envelope.Signer {
+		kp, _ := nkeys.CreateUser()
+		s, _ := envelope.NewSigner(id, kp)
+		return s
+	}
+	stMary, svc := signer("st-mary"), signer("svc-a")
+	key := func(s *envelope.Signer) []*tocsinv1.SigningKey {
+		return []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
+	}
+	dir := newDirectory(nil, "", time.Hour, zap.NewNop())
+	dir.minRefresh = 1000 * time.Hour
+	dir.fetched = time.Now()
+	dir.set([]*tocsinv1.Member{
+		{Id: "st-mary", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}, Keys: key(stMary)},
+		{Id: "riverside", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
+		{Id: "svc-a", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}, Keys: key(svc)},
+	})
+	validator, err := stix.New(stix.Options{PatternCheck: func(string) error { return nil }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := &checker{me: "riverside", sectors: map[string]bool{"patient-care": true}, dir: dir,
+		verifier: envelope.NewVerifier(dir, envelope.VerifyOptions{}), validator: validator}
+	seal := func(s *envelope.Signer, kind tocsinv1.Kind, p proto.Message) []byte {
+		env, err := s.Seal(kind, p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		data, _ := proto.Marshal(env)
+		return data
+	}
+	return c, seal, stMary, svc
 }

@@ -90,7 +90,7 @@ func startHelper(t *testing.T, c helperConfig, logPath string) *exec.Cmd {
 func TestKilledWhileWriting(t *testing.T) {
 	w := newWorld(t)
 	dir := t.TempDir()
-	c := helperConfig{Creds: w.creds["valley-general"], Servers: w.c.ClientURL(), State: filepath.Join(dir, "state"),
+	c := helperConfig{Creds: w.Creds["valley-general"], Servers: w.C.ClientURL(), State: filepath.Join(dir, "state"),
 		JSONL: filepath.Join(dir, "siem", "alerts.jsonl"), STIXDir: filepath.Join(dir, "bundles")}
 	logPath := filepath.Join(dir, "agent.log")
 	defer func() {
@@ -109,7 +109,7 @@ func TestKilledWhileWriting(t *testing.T) {
 		for range total / 3 {
 			ps = append(ps, alert(fmt.Sprintf("chunk %d", chunk), "patient-care"))
 		}
-		envs = append(envs, w.publish("st-mary", tocsinv1.Kind_KIND_ALERT, ps...)...)
+		envs = append(envs, w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, ps...)...)
 		// Kill as soon as the file grows past the middle of this chunk's
 		// share: the agent is then writing, syncing or acknowledging.
 		mark := chunk*total/3 + total/6
@@ -122,12 +122,12 @@ func TestKilledWhileWriting(t *testing.T) {
 		t.Logf("killed at %d records", count())
 		cmd = startHelper(t, c, logPath)
 	}
-	w.routed("st-mary", envs)
+	w.Routed("st-mary", envs)
 	defer func() {
 		if t.Failed() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if cons, err := w.js.Consumer(ctx, "SECTORS", "valley-general-patient-care"); err == nil {
+			if cons, err := w.JS.Consumer(ctx, "SECTORS", "valley-general-patient-care"); err == nil {
 				info := cons.CachedInfo()
 				t.Logf("consumer: pending %d, ack pending %d, redelivered %d, delivered %+v, ack floor %+v", info.NumPending, info.NumAckPending,
 					info.NumRedelivered, info.Delivered, info.AckFloor)

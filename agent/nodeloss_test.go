@@ -36,12 +36,12 @@ func TestConsumerNodeDies(t *testing.T) {
 		}
 		return ps
 	}
-	envs := w.publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(200, "before")...)
+	envs := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(200, "before")...)
 	waitFor(t, 60*time.Second, "200 alerts", func() bool { return count() >= 200 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cons, err := w.js.Consumer(ctx, "SECTORS", "hilltop-patient-care")
+	cons, err := w.JS.Consumer(ctx, "SECTORS", "hilltop-patient-care")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestConsumerNodeDies(t *testing.T) {
 		t.Fatalf("consumer replicas %d, cluster %+v: want an R1 consumer", info.Config.Replicas, info.Cluster)
 	}
 	victim := -1
-	for i, n := range w.c.Nodes() {
+	for i, n := range w.C.Nodes() {
 		if n.Name() == info.Cluster.Leader {
 			victim = i
 		}
@@ -59,22 +59,22 @@ func TestConsumerNodeDies(t *testing.T) {
 		t.Fatalf("the consumer's node %q is not in the cluster", info.Cluster.Leader)
 	}
 	t.Logf("stopping %s, which holds hilltop-patient-care", info.Cluster.Leader)
-	w.stopServices(victim)
-	w.c.StopNode(victim)
-	during := w.publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(300, "during")...)
+	w.StopServices(victim)
+	w.C.StopNode(victim)
+	during := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(300, "during")...)
 	envs = append(envs, during...)
-	w.routed("st-mary", envs)
+	w.Routed("st-mary", envs)
 	waitFor(t, 90*time.Second, "500 alerts", func() bool { return count() >= 500 })
 	if !strings.Contains(status.String(), "re-created from stream sequence") {
 		t.Errorf("no status line about the consumer's re-creation:\n%s", status)
 	}
 
-	if err := w.c.RestartNode(victim); err != nil {
+	if err := w.C.RestartNode(victim); err != nil {
 		t.Fatal(err)
 	}
-	after := w.publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(50, "after")...)
+	after := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(50, "after")...)
 	envs = append(envs, after...)
-	w.routed("st-mary", envs)
+	w.Routed("st-mary", envs)
 	waitFor(t, 60*time.Second, "550 alerts", func() bool { return count() >= 550 })
 	time.Sleep(2 * time.Second)
 	seen := map[string]int{}

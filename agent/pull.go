@@ -26,8 +26,9 @@ type reader struct {
 }
 
 // floorEvery is how often, at most, a reader reads its consumer's ack
-// floor into its position while messages flow.
-const floorEvery = 2 * time.Second
+// floor into its position while messages flow: a CONSUMER.INFO request per
+// consumer, so not too often with a thousand agents.
+const floorEvery = 10 * time.Second
 
 // errRetry is wrapped when a batch stopped on a transient failure.
 var errRetry = errors.New("batch interrupted")
@@ -124,7 +125,7 @@ func (r *reader) pull(ctx context.Context, cons jetstream.Consumer) error {
 			cancel()
 			return err
 		}
-		err = r.drain(ctx, batch)
+		err = r.drain(ctx, cons, batch)
 		cancel()
 		if err != nil {
 			return err
@@ -171,7 +172,7 @@ func (r *reader) savePosition(info *jetstream.ConsumerInfo) {
 // drain handles the messages of one pull as they arrive: whatever has
 // arrived is handled together as soon as the next one is not there yet, so
 // a lone flash alert is written at once and a backlog in large groups.
-func (r *reader) drain(ctx context.Context, batch jetstream.MessageBatch) error {
+func (r *reader) drain(ctx context.Context, cons jetstream.Consumer, batch jetstream.MessageBatch) error {
 	msgs := batch.Messages()
 	var group []jetstream.Msg
 	for {
@@ -188,6 +189,7 @@ func (r *reader) drain(ctx context.Context, batch jetstream.MessageBatch) error 
 					return err
 				}
 				group = group[:0]
+				r.readFloor(ctx, cons, false)
 				continue
 			}
 		}

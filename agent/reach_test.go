@@ -42,8 +42,8 @@ func TestReachOfAnAdvisory(t *testing.T) {
 	}
 	adv := &tocsinv1.Advisory{Title: "Block these indicators; patch the VPN appliance", Lane: tocsinv1.Lane_LANE_URGENT,
 		Sectors: []string{"patient-care", "health-it"}, Tlp: tocsinv1.TLP_TLP_AMBER, RecommendedAction: "patch now"}
-	env := w.publish("hhs", tocsinv1.Kind_KIND_ADVISORY, adv)[0]
-	w.routed("hhs", []*tocsinv1.Envelope{env})
+	env := w.Publish("hhs", tocsinv1.Kind_KIND_ADVISORY, adv)[0]
+	w.Routed("hhs", []*tocsinv1.Envelope{env})
 	for _, id := range withAgent {
 		a := agents[id]
 		waitFor(t, 30*time.Second, id+" to write the advisory", func() bool { return len(a.recent.last(1)) == 1 })
@@ -62,7 +62,7 @@ func TestReachOfAnAdvisory(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cl, err := client.Connect(ctx, client.Options{Servers: w.c.ClientURL(), CredsFile: w.creds[manual]})
+	cl, err := client.Connect(ctx, client.Options{Servers: w.C.ClientURL(), CredsFile: w.Creds[manual]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestReachOfAnAdvisory(t *testing.T) {
 	if _, err := cl.Publish(ctx, tocsinv1.Kind_KIND_RECEIPT, NewReceipt(env.GetId(), tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, "")); err != nil {
 		t.Fatal(err)
 	}
-	liaison, err := client.Connect(ctx, client.Options{Servers: w.c.ClientURL(), CredsFile: w.creds["hhs"]})
+	liaison, err := client.Connect(ctx, client.Options{Servers: w.C.ClientURL(), CredsFile: w.Creds["hhs"]})
 	if err != nil {
 		t.Fatal(err)
 	}

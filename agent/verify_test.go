@@ -43,7 +43,7 @@ func TestForgedNeverReachesASink(t *testing.T) {
 		msg.Header.Set(jetstream.MsgIDHeader, envelope.NewID())
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := w.js.PublishMsg(ctx, msg); err != nil {
+		if _, err := w.JS.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -55,7 +55,7 @@ func TestForgedNeverReachesASink(t *testing.T) {
 		return data
 	}
 	sealed := func(sender string, kind tocsinv1.Kind, p proto.Message) []byte {
-		env, err := w.signers[sender].Seal(kind, p)
+		env, err := w.Signers[sender].Seal(kind, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,11 @@ func TestForgedNeverReachesASink(t *testing.T) {
 		return a
 	}
 	want := map[string]string{} // title → reason
-	bad := func(reason string, a *tocsinv1.Alert) *tocsinv1.Alert { a.Title = reason + " " + a.Title; want[a.Title] = reason; return a }
+	bad := func(reason string, a *tocsinv1.Alert) *tocsinv1.Alert {
+		a.Title = reason + " " + a.Title
+		want[a.Title] = reason
+		return a
+	}
 
 	// Forged: st-mary's name, a key that is not st-mary's.
 	env, _ := stranger("st-mary").Seal(tocsinv1.Kind_KIND_ALERT, bad("unknown-key", alert("forged", "patient-care")))
@@ -84,7 +88,7 @@ func TestForgedNeverReachesASink(t *testing.T) {
 	env, _ = stranger("nobody").Seal(tocsinv1.Kind_KIND_ALERT, bad("unknown-sender", alert("stranger", "patient-care")))
 	raw(pc, encode(env))
 	// Tampered: genuinely signed, then the payload changed.
-	env, _ = w.signers["st-mary"].Seal(tocsinv1.Kind_KIND_ALERT, bad("bad-signature", alert("tampered", "patient-care")))
+	env, _ = w.Signers["st-mary"].Seal(tocsinv1.Kind_KIND_ALERT, bad("bad-signature", alert("tampered", "patient-care")))
 	var p tocsinv1.Alert
 	_ = proto.Unmarshal(env.Payload, &p)
 	p.RecommendedAction = "disable the firewall"
@@ -113,8 +117,8 @@ func TestForgedNeverReachesASink(t *testing.T) {
 	// Genuine: a RED alert naming riverside in its inbox, and a routed alert.
 	raw(subjects.Inbox("riverside"), sealed("st-mary", tocsinv1.Kind_KIND_ALERT,
 		withTLP(alert("red for riverside"), tocsinv1.TLP_TLP_RED, tlp.MarkingRed, "riverside")))
-	good := w.publish("st-mary", tocsinv1.Kind_KIND_ALERT, alert("genuine", "patient-care"))
-	w.routed("st-mary", good)
+	good := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alert("genuine", "patient-care"))
+	w.Routed("st-mary", good)
 
 	waitFor(t, 30*time.Second, "the genuine alerts", func() bool { return len(jsonlRecords(t, filepath.Join(dir, "alerts.jsonl"))) >= 2 })
 	time.Sleep(500 * time.Millisecond)

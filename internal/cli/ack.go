@@ -62,7 +62,7 @@ POST the receipt to the agent's local endpoint instead: it keeps it in its outbo
 	return cmd
 }
 
-// member connects as the member of --creds.
+// member connects as the member of --creds (trusting --tls-ca).
 func (g *globals) member(ctx context.Context, name string) (*client.Client, error) {
 	if g.creds == "" {
 		return nil, usageErr("--creds FILE is required (or $TOCSIN_CREDS)")
@@ -70,7 +70,11 @@ func (g *globals) member(ctx context.Context, name string) (*client.Client, erro
 	if _, err := os.Stat(g.creds); err != nil {
 		return nil, usageErr("--creds %q: %v", g.creds, err)
 	}
-	cl, err := client.Connect(ctx, client.Options{Servers: g.server, CredsFile: g.creds, Name: name, Timeout: g.timeout})
+	tlsOpts, err := g.natsTLS()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.Connect(ctx, client.Options{Servers: g.server, CredsFile: g.creds, Name: name, Timeout: g.timeout, NATS: tlsOpts})
 	if errors.Is(err, client.ErrCreds) {
 		return nil, &exitError{ExitUsage, err}
 	}

@@ -86,8 +86,8 @@ Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 }
 
 // mergeAgentFlags lays the flags given on the command line over the
-// config file; --server and --creds (global flags, with their environment
-// defaults) fill in what the file leaves empty.
+// config file; --server, --creds and --tls-ca (global flags, with their
+// environment defaults) fill in what the file leaves empty.
 func mergeAgentFlags(cmd *cobra.Command, g *globals, cfg *agent.Config, flags agent.Config) {
 	changed := cmd.Flags().Changed
 	set := func(name string, apply func()) {
@@ -111,6 +111,9 @@ func mergeAgentFlags(cmd *cobra.Command, g *globals, cfg *agent.Config, flags ag
 	}
 	if changed("creds") || cfg.Creds == "" {
 		cfg.Creds = g.creds
+	}
+	if changed("tls-ca") || cfg.TLSCA == "" {
+		cfg.TLSCA = g.tlsCA
 	}
 	for i, s := range cfg.Sectors {
 		cfg.Sectors[i] = strings.TrimSpace(s)
