@@ -72,10 +72,23 @@ func TestAccountJWTsPutEachMemberInItsAccountWithItsPermissions(t *testing.T) {
 	if len(tocsin.Exports) == 0 || len(tocsin.Exports) != len(orgs.Imports) {
 		t.Fatalf("%d exports, %d imports", len(tocsin.Exports), len(orgs.Imports))
 	}
+	streams := 0
 	for _, imp := range orgs.Imports {
-		if imp.Account != a.Account() || imp.Type != jwt.Service {
+		if imp.Account != a.Account() {
 			t.Fatalf("import %+v", imp)
 		}
+		// Services, but for the two live views (sector and inbox subjects).
+		if imp.Type == jwt.Stream {
+			streams++
+			if s := string(imp.Subject); s != "tocsin.sector.>" && s != "tocsin.inbox.>" {
+				t.Fatalf("stream import %+v", imp)
+			}
+		} else if imp.Type != jwt.Service {
+			t.Fatalf("import %+v", imp)
+		}
+	}
+	if streams != 2 {
+		t.Fatalf("%d stream imports, want the sector and inbox views", streams)
 	}
 	for _, m := range members {
 		home, other := orgs, tocsin
