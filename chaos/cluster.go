@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tocsin-project/tocsin/chaos/lazyfs"
 	"github.com/tocsin-project/tocsin/server"
 )
 
@@ -23,6 +24,10 @@ type node struct {
 	httpAddr  string
 	listen    string // the real route listener, reached only through proxies
 	proc      *proc
+	// store is the node's store on a lazy file system (nil: a plain
+	// directory); backing is the directory under it.
+	store   *lazyfs.FS
+	backing string
 }
 
 // cluster is three node processes on loopback, with auth and TLS from
@@ -41,8 +46,9 @@ type cluster struct {
 const nodeCount = 3
 
 // newCluster runs tocsin init in dir/keys and writes the nodes' configs;
-// it starts nothing.
-func newCluster(ctx context.Context, bin, dir, sync string, log *zap.Logger) (*cluster, error) {
+// it starts nothing. With lazy, each node's store is a lazy file system
+// (see package lazyfs) that a power loss can take unsynced writes from.
+func newCluster(ctx context.Context, bin, dir, sync string, lazy bool, log *zap.Logger) (*cluster, error) {
 	c := &cluster{bin: bin, dir: dir, keys: filepath.Join(dir, "keys"), log: log}
 	names := make([]string, nodeCount)
 	for i := range names {
@@ -67,6 +73,13 @@ func newCluster(ctx context.Context, bin, dir, sync string, log *zap.Logger) (*c
 		return nil, err
 	}
 	for _, n := range c.nodes {
+		if lazy {
+			n.backing = filepath.Join(dir, "store-backing", n.name)
+			if n.store, err = lazyfs.Mount(n.backing, filepath.Join(dir, "store", n.name)); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
 		if err := c.writeConfig(n, sync); err != nil {
 			c.Close()
 			return nil, err
@@ -192,6 +205,11 @@ func (c *cluster) Close() {
 	}
 	for _, p := range c.adverts {
 		p.Close()
+	}
+	for _, n := range c.nodes {
+		if n.store != nil {
+			_ = n.store.Unmount()
+		}
 	}
 }
 

@@ -45,7 +45,7 @@ func sharedCluster(t *testing.T) *cluster {
 		if shared.dir, shared.err = os.MkdirTemp("", "tocsin-chaos-shared-"); shared.err != nil {
 			return
 		}
-		if shared.c, shared.err = newCluster(ctx, tocsinBin, shared.dir, "always", zap.NewNop()); shared.err != nil {
+		if shared.c, shared.err = newCluster(ctx, tocsinBin, shared.dir, "always", false, zap.NewNop()); shared.err != nil {
 			return
 		}
 		if shared.err = shared.c.Start(ctx); shared.err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,23 +45,33 @@ func testContext(t *testing.T, d time.Duration) context.Context {
 // killed when the test ends.
 func startCluster(t *testing.T, ctx context.Context, sync string) *cluster {
 	t.Helper()
-	c, err := newCluster(ctx, tocsinBin, t.TempDir(), sync, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	c, err := newCluster(ctx, tocsinBin, t.TempDir(), sync, false, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		c.Close()
-		if t.Failed() {
-			for _, n := range c.nodes {
-				data, _ := os.ReadFile(n.proc.log)
-				t.Logf("%s log:\n%s", n.name, tail(data, 4000))
-			}
-		}
-	})
+	t.Cleanup(func() { c.Close(); dumpLogs(t, c) })
 	if err := c.Start(ctx); err != nil {
 		t.Fatalf("start the cluster: %v", err)
 	}
 	return c
+}
+
+// dumpLogs logs the end of each node's log when the test failed.
+func dumpLogs(t *testing.T, c *cluster) {
+	if !t.Failed() {
+		return
+	}
+	for _, n := range c.nodes {
+		data, _ := os.ReadFile(n.proc.log)
+		t.Logf("%s log:\n%s", n.name, tail(data, 4000))
+	}
+}
+
+// lastLine is the last line of the file at path: a process's last word.
+func lastLine(path string) string {
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return lines[len(lines)-1]
 }
 
 // tail is the last n bytes of data.

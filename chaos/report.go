@@ -128,6 +128,7 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 		r.BadInput = judgeBadInput(events, got, rejections, sinks, originals)
 	}
 	r.Crashes = w.crashes()
+	r.Notes = append(r.Notes, w.notes...)
 	if w.warmUp != "" {
 		r.Failures = append(r.Failures, "warm-up: "+w.warmUp)
 	}

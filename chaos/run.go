@@ -72,7 +72,7 @@ func Run(ctx context.Context, opts Options, log *zap.Logger) (*Report, error) {
 		if cycle > 0 && time.Since(faultsFrom) >= opts.Duration {
 			break
 		}
-		for _, f := range w.shuffled(opts.Faults) {
+		for _, f := range w.shuffled(w.opts.Faults) {
 			if ctx.Err() != nil {
 				break
 			}

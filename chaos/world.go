@@ -7,11 +7,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/chaos/lazyfs"
 	"github.com/tocsin-project/tocsin/client"
 )
 
@@ -33,6 +35,8 @@ type world struct {
 	creds  string
 	// warmUp says why the agents did not all write their warm-up alert.
 	warmUp string
+	// notes are observations for the report.
+	notes []string
 }
 
 // progress writes one line of the run's progress.
@@ -53,8 +57,16 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	w.progress("tocsin init, 3 node configs (sync_interval %s), 9 route proxies", opts.Sync)
-	if w.cl, err = newCluster(ctx, opts.Binary, opts.Dir, opts.Sync, log); err != nil {
+	lazy := slices.Contains(opts.Faults, FaultPowerLoss)
+	if lazy {
+		if err := lazyfs.Available(filepath.Join(opts.Dir, "lazyfs-probe")); err != nil {
+			lazy = false
+			w.opts.Faults = slices.DeleteFunc(slices.Clone(opts.Faults), func(f string) bool { return f == FaultPowerLoss })
+			w.notes = append(w.notes, "power-loss not injected: "+err.Error())
+		}
+	}
+	w.progress("tocsin init, 3 node configs (sync_interval %s, stores on lazy file systems: %v), 9 route proxies", opts.Sync, lazy)
+	if w.cl, err = newCluster(ctx, opts.Binary, opts.Dir, opts.Sync, lazy, log); err != nil {
 		return nil, err
 	}
 	w.progress("starting 3 node processes")
