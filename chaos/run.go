@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -227,10 +228,14 @@ func (w *world) healAll(ctx context.Context) error {
 	return nil
 }
 
-// shuffled is faults in a random order.
+// shuffled is faults in a random order, except that a power loss, which
+// takes the most from the cluster, comes last.
 func (w *world) shuffled(faults []string) []string {
-	out := append([]string(nil), faults...)
+	out := slices.DeleteFunc(slices.Clone(faults), func(f string) bool { return f == FaultPowerLoss })
 	w.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	if slices.Contains(faults, FaultPowerLoss) {
+		out = append(out, FaultPowerLoss)
+	}
 	return out
 }
 
