@@ -28,9 +28,6 @@ func newAgentProc(bin, dir, urls, ca, creds string, spec AgentSpec) *agentProc {
 		args = append(args, "--lanes", strings.Join(spec.Lanes, ","))
 	}
 	p := newProc(spec.Member, bin, filepath.Join(dir, "logs", spec.Member+".log"), args...)
-	// tocsin agent does not apply --tls-ca (TestAgentTrustsTLSCA): until
-	// it does, the CA reaches it as the system's trust store.
-	p.env = []string{"SSL_CERT_FILE=" + ca}
 	return &agentProc{spec: spec, sink: sink, proc: p, read: newSinkReader(sink)}
 }
 

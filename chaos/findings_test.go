@@ -110,14 +110,12 @@ func TestBundleThatIsNotUTF8IsRejected(t *testing.T) {
 	}
 }
 
-// startReader runs `tocsin agent` for reader against the shared cluster;
-// env is added to its environment.
-func startReader(t *testing.T, env ...string) (sink, log string) {
+// startReader runs `tocsin agent` for reader against the shared cluster.
+func startReader(t *testing.T) (sink, log string) {
 	t.Helper()
 	dir := t.TempDir()
 	spec := AgentSpec{Member: readerID, Sectors: []string{"patient-care"}}
 	a := newAgentProc(tocsinBin, dir, shared.c.URLs(), shared.c.CA(), credsOf(shared.creds, readerID), spec)
-	a.proc.env = env
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +126,9 @@ func startReader(t *testing.T, env ...string) (sink, log string) {
 	return a.sink, a.proc.log
 }
 
-// `tocsin agent --tls-ca CA` must trust the cluster's CA, as every other
-// client command does; it ignores the flag and cannot connect to a node
-// cluster (TLS is required there). Fix: agent.Config gets tls_ca
-// (--tls-ca, default the global flag) and agent.Options.NATS gets
-// nats.RootCAs(it), as cli's globals.natsTLS does.
+// `tocsin agent --tls-ca CA` trusts the cluster's CA, as every other
+// client command does. (The first chaos runs found it ignored the flag and
+// could not connect to a node cluster, where TLS is required.)
 func TestAgentTrustsTLSCA(t *testing.T) {
 	sharedCluster(t)
 	_, log := startReader(t)
@@ -154,12 +150,10 @@ func TestAgentTrustsTLSCA(t *testing.T) {
 // are neither answered by the nodes (agent.Service is not started in
 // server/services.go) nor allowed by the member's permissions (auth's
 // permission table and exports; agent/authz_test.go lists the rows).
-// The CA is given through SSL_CERT_FILE here, so that this test shows the
-// second problem even before TestAgentTrustsTLSCA passes.
 func TestAgentProcessWritesAlertOnNodeCluster(t *testing.T) {
 	sharedCluster(t)
 	ctx := testContext(t, 2*time.Minute)
-	sink, log := startReader(t, "SSL_CERT_FILE="+shared.c.CA())
+	sink, log := startReader(t)
 	c := connectAs(t, ctx, finderID)
 	a, err := buildAlert(Spec{TLP: "green", Lane: "urgent", Sectors: []string{"patient-care"}}, "findings", finderID, 1)
 	if err != nil {
