@@ -18,8 +18,6 @@ type proc struct {
 	bin  string
 	args []string
 	log  string
-	// env is added to the harness's environment.
-	env []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -47,9 +45,6 @@ func (p *proc) Start() error {
 	}
 	fmt.Fprintf(out, "=== %s start %s\n", time.Now().UTC().Format(time.RFC3339Nano), p.name)
 	cmd := exec.Command(p.bin, p.args...)
-	if len(p.env) > 0 {
-		cmd.Env = append(os.Environ(), p.env...)
-	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// The children die with the harness, however it ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
