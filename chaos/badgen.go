@@ -118,21 +118,21 @@ func (c *campaign) oversized(context.Context) (*badMsg, error) {
 	return &badMsg{class: "oversized", data: d, msgID: id, envID: id, expect: expectRefused}, nil
 }
 
-// deepJSON nests arrays 100,000 deep in a custom property.
+// deepJSON nests arrays 20,000 deep in a custom property.
 func (c *campaign) deepJSON(context.Context) (*badMsg, error) {
-	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	deep := strings.Repeat("[", 20000) + strings.Repeat("]", 20000)
 	return c.withBundle("deep-json", c.bundleWith(`"x_deep":`+deep))
 }
 
-// deepObjects nests objects 50,000 deep as the bundle's objects.
+// deepObjects nests objects 10,000 deep as the bundle's objects.
 func (c *campaign) deepObjects(context.Context) (*badMsg, error) {
-	deep := strings.Repeat(`{"a":`, 50000) + "1" + strings.Repeat("}", 50000)
+	deep := strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)
 	return c.withBundle("deep-json-objects", []byte(fmt.Sprintf(`{"type":"bundle","id":"bundle--%s","objects":[%s]}`, uuid4(), deep)))
 }
 
-// hugeArray is a bundle of 200,000 empty objects (600 KB).
+// hugeArray is a bundle of 20,000 empty objects, twice the limit.
 func (c *campaign) hugeArray(context.Context) (*badMsg, error) {
-	objs := strings.TrimSuffix(strings.Repeat("{},", 200000), ",")
+	objs := strings.TrimSuffix(strings.Repeat("{},", 20000), ",")
 	return c.withBundle("huge-array", []byte(fmt.Sprintf(`{"type":"bundle","id":"bundle--%s","objects":[%s]}`, uuid4(), objs)))
 }
 
@@ -239,27 +239,27 @@ func (c *campaign) wrongKind(context.Context) (*badMsg, error) {
 		subject: subjects.Ingest(subjects.KindAlert, fuzzerID)}, nil
 }
 
-// slowPatternLong is 240 KB of OR'ed comparisons that only fails to parse
+// slowPatternLong is 128 KB of OR'ed comparisons that only fails to parse
 // at its very end.
 func (c *campaign) slowPatternLong(context.Context) (*badMsg, error) {
 	var b strings.Builder
-	for b.Len() < 240<<10 {
+	for b.Len() < 128<<10 {
 		fmt.Fprintf(&b, "[domain-name:value = 'a%d.example'] OR ", b.Len())
 	}
 	b.WriteString("[domain-name:value = ")
 	return c.withBundle("slow-pattern-long", c.bundleWithPattern(b.String()))
 }
 
-// slowPatternDeep nests parentheses 100,000 deep.
+// slowPatternDeep nests parentheses 20,000 deep.
 func (c *campaign) slowPatternDeep(context.Context) (*badMsg, error) {
-	p := strings.Repeat("(", 100000) + "[domain-name:value = 'a.example']" + strings.Repeat(")", 100000)
+	p := strings.Repeat("(", 20000) + "[domain-name:value = 'a.example']" + strings.Repeat(")", 20000)
 	return c.withBundle("slow-pattern-deep", c.bundleWithPattern(p))
 }
 
-// slowPatternHuge is one comparison with a 300 KB string: longer than any
-// pattern may be.
+// slowPatternHuge is one comparison with a 260 KB string: longer than any
+// pattern may be (256 KB).
 func (c *campaign) slowPatternHuge(context.Context) (*badMsg, error) {
-	p := "[domain-name:value = '" + strings.Repeat("a", 300<<10) + "']"
+	p := "[domain-name:value = '" + strings.Repeat("a", 260<<10) + "']"
 	return c.withBundle("slow-pattern-huge", c.bundleWithPattern(p))
 }
 

@@ -74,12 +74,40 @@ type campaign struct {
 	thief  *envelope.Signer
 	forger *envelope.Signer
 
+	budget *budget
+
 	mu     sync.Mutex
 	events []BadEvent
 }
 
+// bigBad is the size from which a piece of bad input counts against the
+// budget: smaller pieces go at full speed.
+const bigBad = 16 << 10
+
+// budget paces the large pieces of bad input, which INGEST keeps for
+// seven days (and so the run's disk), to bytesPerSecond on average.
+type budget struct {
+	bytesPerSecond float64
+	start          time.Time
+	spent          float64
+}
+
+// take reports whether n more bytes fit now; refused pieces are never
+// stored and always fit.
+func (b *budget) take(n int, refused bool) bool {
+	if n < bigBad || refused {
+		return true
+	}
+	if b.spent+float64(n) > b.bytesPerSecond*time.Since(b.start).Seconds() {
+		return false
+	}
+	b.spent += float64(n)
+	return true
+}
+
 func newCampaign(w *world, path string) *campaign {
 	return &campaign{w: w, path: path, rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), 0xbad)),
+		budget: &budget{bytesPerSecond: float64(w.opts.BadBytesPerSecond), start: time.Now()},
 		pub: &publisher{c: w.fuzz, run: w.run, agents: agentCast(w.opts.Agents), ledger: w.ledger, log: w.log,
 			rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), 0xf00))}}
 }
@@ -111,7 +139,7 @@ func (c *campaign) run(ctx context.Context, stop <-chan struct{}) error {
 		if err != nil {
 			return fmt.Errorf("bad input %d: %w", i, err)
 		}
-		if m == nil {
+		if m == nil || !c.budget.take(len(m.data), m.expect == expectRefused) {
 			continue
 		}
 		c.send(ctx, i, m)

@@ -52,6 +52,10 @@ type Options struct {
 	Latency time.Duration
 	// NoBadInput turns the bad-input campaign off.
 	NoBadInput bool
+	// BadBytesPerSecond paces the large pieces of bad input (16 KiB and
+	// more), which INGEST keeps for 7 days and so fill the run's disk; the
+	// small ones go at full speed. Default 128 KiB/s.
+	BadBytesPerSecond int
 	// Progress receives one line per event of the run. Default none.
 	Progress io.Writer
 }
@@ -95,6 +99,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Publishers == 0 {
 		o.Publishers = 3
+	}
+	if o.BadBytesPerSecond <= 0 {
+		o.BadBytesPerSecond = 128 << 10
 	}
 	if o.Rate == 0 {
 		o.Rate = 4

@@ -28,6 +28,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 		jsonPath string
 		dir      string
 		keep     bool
+		badKiB   int
 	)
 	cmd := &cobra.Command{
 		Use:   "chaos [--duration D] [--seed N] [--json FILE] [--sync always|2m]",
@@ -44,7 +45,7 @@ nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
 			if err != nil {
 				return fmt.Errorf("find this binary: %w", err)
 			}
-			o.Binary = bin
+			o.Binary, o.BadBytesPerSecond = bin, badKiB<<10
 			temporary := dir == ""
 			if temporary {
 				if dir, err = os.MkdirTemp("", "tocsin-chaos-"); err != nil {
@@ -101,6 +102,7 @@ nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
 	f.DurationVar(&o.Latency, "latency", 150*time.Millisecond, "latency the latency fault adds to each route, each way")
 	f.StringSliceVar(&o.Faults, "faults", nil, "faults to inject (default all): "+fmt.Sprint(chaos.FaultNames()))
 	f.BoolVar(&o.NoBadInput, "no-bad-input", false, "do not run the bad-input campaign")
+	f.IntVar(&badKiB, "bad-kib", 128, "KiB a second of large bad input (16 KiB and more, kept 7 days by INGEST); smaller pieces go at full speed")
 	f.StringVar(&dir, "dir", "", "run directory (default: a temporary one, removed after a pass unless --keep)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary run directory")
 	return cmd
