@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -65,13 +64,6 @@ func dumpLogs(t *testing.T, c *cluster) {
 		data, _ := os.ReadFile(n.proc.log)
 		t.Logf("%s log:\n%s", n.name, tail(data, 4000))
 	}
-}
-
-// lastLine is the last line of the file at path: a process's last word.
-func lastLine(path string) string {
-	data, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	return lines[len(lines)-1]
 }
 
 // tail is the last n bytes of data.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -61,8 +62,8 @@ func (p *proc) Start() error {
 		defer p.mu.Unlock()
 		p.err = err
 		if !p.expect {
-			p.crashes = append(p.crashes, fmt.Sprintf("%s exited on its own at %s: %v (see %s)",
-				p.name, time.Now().UTC().Format(time.RFC3339), err, p.log))
+			p.crashes = append(p.crashes, fmt.Sprintf("%s exited on its own at %s (%v): %s",
+				p.name, time.Now().UTC().Format(time.RFC3339), err, lastLine(p.log)))
 		}
 		p.cmd = nil
 		close(done)
@@ -177,6 +178,16 @@ func (p *proc) Cleanup() {
 		case <-time.After(10 * time.Second):
 		}
 	}
+}
+
+// lastLine is the last line of the file at path: a process's last word.
+func lastLine(path string) string {
+	data, _ := os.ReadFile(path)
+	if len(data) > 4096 {
+		data = data[len(data)-4096:]
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return lines[len(lines)-1]
 }
 
 func wait(ctx context.Context, done chan struct{}, what string) error {

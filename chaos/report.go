@@ -35,6 +35,9 @@ type Report struct {
 	// (-1: not caught up within Options.Drain).
 	DrainSeconds float64         `json:"drain_seconds"`
 	BadInput     *BadInputReport `json:"bad_input,omitempty"`
+	// Refused are rejections sent to the legitimate publishers: none is
+	// expected (a retry is deduplicated by JetStream, not refused).
+	Refused []Finding `json:"refused_legitimate,omitempty"`
 	// Crashes are node or agent exits the harness did not cause.
 	Crashes []string `json:"crashes,omitempty"`
 	// Notes are observations that do not fail the run.
@@ -60,6 +63,7 @@ func (r *Report) judge(faults []string) {
 	add(t.Duplicates > 0, "%d deliveries written twice to one sink", t.Duplicates)
 	add(t.Unexpected > 0, "%d unexpected deliveries", t.Unexpected)
 	add(t.NotRouted > 0, "%d acknowledged alerts not routed", t.NotRouted)
+	add(len(r.Refused) > 0, "%d rejections sent to legitimate publishers", len(r.Refused))
 	add(len(r.Crashes) > 0, "%d unexpected process exits: %s", len(r.Crashes), strings.Join(r.Crashes, "; "))
 	if r.BadInput != nil {
 		add(r.BadInput.FailureCount > 0, "%d pieces of bad input not handled as they must be", r.BadInput.FailureCount)
@@ -110,6 +114,18 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 	in := CheckInput{Published: published, Agents: r.Agents, Sinks: sinks, Phases: phases,
 		Outcomes: outcomes(ctx, conns, published), Ignore: []string{fuzzerID}}
 	r.CheckResult = *Check(in)
+	for _, p := range w.pubs {
+		rejs, err := readRejections(ctx, p.c)
+		if err != nil {
+			return nil, err
+		}
+		for id, rs := range rejs {
+			for _, rej := range rs {
+				code, msg := problemText(rej)
+				r.Refused = appendCapped(r.Refused, Finding{ID: id, Publisher: p.c.Member(), Detail: code + ": " + msg})
+			}
+		}
+	}
 	if bad != nil {
 		events := bad.Events()
 		octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -219,7 +235,7 @@ func (r *Report) PrintTable(out io.Writer) {
 	for _, group := range []struct {
 		name string
 		fs   []Finding
-	}{{"lost", r.Lost}, {"gap", r.Gaps}, {"duplicate", r.Duplicates}, {"unexpected", r.Unexpected}, {"not routed", r.NotRouted}} {
+	}{{"lost", r.Lost}, {"gap", r.Gaps}, {"duplicate", r.Duplicates}, {"unexpected", r.Unexpected}, {"not routed", r.NotRouted}, {"refused", r.Refused}} {
 		for i, f := range group.fs {
 			if i == 10 {
 				fmt.Fprintf(out, "  ... (%d more %s in the JSON report)\n", len(group.fs)-10, group.name)

@@ -131,9 +131,14 @@ func (w *world) baseline(ctx context.Context) *Phase {
 	return ph
 }
 
-// runFault injects f, holds it, heals it and waits for recovery.
+// runFault injects f, holds it, heals it and waits for recovery. What an
+// earlier fault left behind (a node that exited on its own) is healed
+// first, so that each fault meets a whole cluster.
 func (w *world) runFault(ctx context.Context, f string) *Phase {
 	ph := &Phase{Fault: f, Start: time.Now()}
+	if err := w.healAll(ctx); err != nil {
+		ph.Err = "heal before: " + err.Error()
+	}
 	inj, err := w.inject(ctx, f)
 	if err != nil {
 		ph.Err = err.Error()
