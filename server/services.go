@@ -205,3 +205,41 @@ func (s *Server) Registry() *members.Registry {
 func serviceConn(n *broker.Node, name string, opts ...nats.Option) (*nats.Conn, error) {
 	return nats.Connect("", append([]nats.Option{nats.InProcessServer(n.Server()), nats.Name(name), nats.MaxReconnects(-1)}, opts...)...)
 }
+
+// writeSynced writes data to path durably: a temporary file, fsync, rename,
+// fsync of the directory. A power loss leaves the old file or the new one,
+// never a missing or torn key (the node signs with it, and the registry
+// holds its public half).
+func writeSynced(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
