@@ -1,8 +1,3 @@
-//go:build expfmt
-
-// Run with -tags expfmt once go.sum holds github.com/prometheus/common's
-// dependencies (go get github.com/prometheus/common@v0.72.0).
-
 package metrics_test
 
 import (
