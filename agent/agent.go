@@ -112,6 +112,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer a.cl.Close()
 	consumers, err := a.start(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
 	out := a.out.Load()

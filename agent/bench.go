@@ -213,6 +213,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	}
 	res.Tocsin = col.figures(ctx, sent, sent*o.Agents, o.Duration+2*time.Minute)
 	agents.stop()
+	agents, col = nil, nil // released before the raw side's memory is measured
 
 	o.Progress("raw: the same rate to as many plain consumers")
 	if res.Raw, res.Memory.RawConnectedPerConsumer, err = rawFanout(ctx, b, o); err != nil {
