@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/envelope"
@@ -158,11 +159,10 @@ func count(m MemberReach, delivered, acknowledged, actioned *int) {
 }
 
 func tlpName(t tocsinv1.TLP) string {
-	if t == tocsinv1.TLP_TLP_UNSPECIFIED {
-		return ""
+	if l, err := tlp.FromProto(t); err == nil {
+		return l.String()
 	}
-	return map[tocsinv1.TLP]string{tocsinv1.TLP_TLP_CLEAR: "clear", tocsinv1.TLP_TLP_GREEN: "green", tocsinv1.TLP_TLP_AMBER: "amber",
-		tocsinv1.TLP_TLP_AMBER_STRICT: "amber+strict", tocsinv1.TLP_TLP_RED: "red"}[t]
+	return ""
 }
 
 // reachGetSubject is the direct-get request for one REACH key.
