@@ -48,8 +48,8 @@ type Record struct {
 	Subject string `json:"subject"`
 	Seq     uint64 `json:"seq"`
 
-	// Title, Action, Impact and Contact are the words for the person on
-	// call (alerts and advisories).
+	// Title, Body (advisories), Action, Impact and Contact are the words
+	// for the person on call.
 	Title   string `json:"title,omitempty"`
 	Body    string `json:"body,omitempty"`
 	Action  string `json:"action,omitempty"`
@@ -67,8 +67,8 @@ type Record struct {
 	// JSON.
 	Payload json.RawMessage `json:"payload,omitempty"`
 
-	// ref reports whether the record gets delivery receipts (alerts and
-	// advisories).
+	// receipted reports whether the record gets a delivered receipt
+	// (alerts and advisories).
 	receipted bool
 }
 
