@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -16,12 +15,12 @@ import (
 
 // DirectorySubject is the request subject every node answers with a page
 // of the public member directory (members.PublicView of every record).
-const DirectorySubject = subjects.Prefix + ".svc.directory"
+const DirectorySubject = subjects.SvcDirectory
 
 // ConsumerSubject is the request subject with which member asks for one of
 // its consumers to be created again; the service takes the member from the
 // subject, which the member's permissions pin to its own id.
-func ConsumerSubject(member string) string { return subjects.Prefix + ".svc.consumer." + member }
+func ConsumerSubject(member string) string { return subjects.SvcConsumer(member) }
 
 // consumerSubjectAll matches every member's consumer requests.
 const consumerSubjectAll = subjects.Prefix + ".svc.consumer.*"
@@ -65,22 +64,7 @@ type consumerReply struct {
 // 0) or from startSeq. It is what auth.EnsureConsumers should create, so
 // that a consumer re-created after a node loss is the same as the first.
 func ConsumerConfig(member string, c auth.Consumer, startSeq uint64) jetstream.ConsumerConfig {
-	cfg := jetstream.ConsumerConfig{
-		Durable:       c.Name,
-		Description:   "reads " + c.Filter + " for " + member,
-		FilterSubject: c.Filter,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
-		MaxDeliver:    -1,
-		MaxAckPending: 1024,
-		Replicas:      1,
-	}
-	if startSeq > 1 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = startSeq
-	}
-	return cfg
+	return auth.ConsumerConfig(member, c, startSeq)
 }
 
 // maxDirectoryPage bounds the encoded members of one directory page, well

@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -56,25 +58,45 @@ func consumerOwners(members []*tocsinv1.Member) map[string][]string {
 	return owners
 }
 
-// EnsureConsumers creates or updates m's consumers (Consumers) as durable
-// pull consumers with explicit acks that start at the beginning of their
-// stream. Tocsin calls it, with a service connection, when a member is
-// admitted or its sectors change, before pushing the account JWTs that let
-// the member read them: members cannot create consumers themselves. A
-// consumer of a sector m left is not deleted (m can no longer use it).
+// ConsumerConfig is the configuration of member's consumer c: a durable
+// pull consumer with explicit acks, at one replica (a member's consumers
+// number in the thousands across a cluster; R3 consumers cost raft groups
+// that 1,000 agents cannot afford, so the agent re-creates a lost one from
+// its own ack floor, see agent/DESIGN.md), starting at startSeq when it is
+// above 1, else at the beginning of the stream.
+func ConsumerConfig(member string, c Consumer, startSeq uint64) jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:       c.Name,
+		Description:   "reads " + c.Filter + " for " + member,
+		FilterSubject: c.Filter,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxDeliver:    -1,
+		MaxAckPending: 1024,
+		Replicas:      1,
+	}
+	if startSeq > 1 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = startSeq
+	}
+	return cfg
+}
+
+// EnsureConsumers creates m's consumers (Consumers) that do not exist yet,
+// with ConsumerConfig. Existing ones are left alone: an agent may have had
+// one re-created from its own position. Tocsin calls it, with a service
+// connection, when a member is admitted or its sectors change, before
+// pushing the account JWTs that let the member read them: members cannot
+// create consumers themselves. A consumer of a sector m left is not
+// deleted (m can no longer use it).
 func EnsureConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv1.Member) error {
 	if err := CheckMember(m); err != nil {
 		return err
 	}
 	for _, c := range Consumers(m) {
-		_, err := js.CreateOrUpdateConsumer(ctx, c.Stream, jetstream.ConsumerConfig{
-			Durable:       c.Name,
-			Description:   "reads " + c.Filter + " for " + m.GetId(),
-			FilterSubject: c.Filter,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-			AckPolicy:     jetstream.AckExplicitPolicy,
-		})
-		if err != nil {
+		_, err := js.CreateConsumer(ctx, c.Stream, ConsumerConfig(m.GetId(), c, 0))
+		if err != nil && !errors.Is(err, jetstream.ErrConsumerExists) {
 			return fmt.Errorf("consumer %s on %s for member %q: %w", c.Name, c.Stream, m.GetId(), err)
 		}
 	}

@@ -52,6 +52,10 @@ func memberServices() []memberService {
 		// capabilities) and the regional situation board: one answer each.
 		memberService{subjects.SvcAidPrefix + "*.*", false},
 		memberService{subjects.SvcSituationPrefix + "*", false},
+		// The public member directory and the re-creation of a member's
+		// own consumer (agent service).
+		memberService{subjects.SvcDirectory, false},
+		memberService{subjects.SvcConsumerPrefix + "*", false},
 	)
 }
 

@@ -45,9 +45,11 @@ var permissionTable = []grant{
 	{readers, ingest(subjects.KindAlert, subjects.KindReceipt, subjects.KindSighting, subjects.KindAid, subjects.KindStatus), nil},
 	// member, responder, liaison: ask the mutual-aid service and the
 	// situation board, as itself (the service answers only what the
-	// member may see).
+	// member may see); fetch the public member directory; ask for one of
+	// its own consumers to be re-created from its ack floor.
 	{readers, func(m *tocsinv1.Member) []string {
-		return []string{subjects.SvcAid(m.GetId()), subjects.SvcSituation(m.GetId())}
+		return []string{subjects.SvcAid(m.GetId()), subjects.SvcSituation(m.GetId()),
+			subjects.SvcDirectory, subjects.SvcConsumer(m.GetId())}
 	}, nil},
 	// member, responder, liaison: look up, pull from and ack its own
 	// durable consumers: one per sector on SECTORS, its inbox on INBOX, its

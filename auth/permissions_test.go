@@ -38,6 +38,8 @@ func TestPermissionsOfAMember(t *testing.T) {
 		"tocsin.ingest.sighting.st-mary",
 		"tocsin.ingest.status.st-mary",
 		"tocsin.svc.aid.st-mary.*",
+		"tocsin.svc.consumer.st-mary",
+		"tocsin.svc.directory",
 		"tocsin.svc.situation.st-mary",
 	}
 	if !reflect.DeepEqual([]string(p.Pub.Allow), wantPub) {

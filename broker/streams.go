@@ -46,6 +46,9 @@ const (
 
 const day = 24 * time.Hour
 
+// maxMemberConsumers bounds the consumers of a stream members read.
+const maxMemberConsumers = 100_000
+
 // StreamConfigs returns the streams Tocsin needs at the given replica count.
 // Every stream is file-backed; MaxMsgSize matches the server's max payload.
 func StreamConfigs(replicas int) []jetstream.StreamConfig {
@@ -85,6 +88,12 @@ func StreamConfigs(replicas int) []jetstream.StreamConfig {
 	aid.DenyDelete, aid.DenyPurge = true, true
 	// OPS: operator alarms such as a publisher past its flash cap. 30 days.
 	ops := base(subjects.StreamOps, subjects.OpsAll, "operator alarms", 30*day)
+	// Every member has a consumer per sector on SECTORS and one each on
+	// INBOX and REJECTIONS; nats-server allows 1,000 consumers per stream
+	// unless the stream sets its own limit.
+	for _, st := range []*jetstream.StreamConfig{&sectors, &inbox, &rejections} {
+		st.MaxConsumers = maxMemberConsumers
+	}
 	return []jetstream.StreamConfig{ingest, sectors, inbox, rejections, aid, ops}
 }
 

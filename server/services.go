@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/pattern"
 	"github.com/tocsin-project/tocsin/alerts/stix"
@@ -21,8 +22,8 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
-	"github.com/tocsin-project/tocsin/web"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/web"
 )
 
 // services are what runs on one node besides the broker: the router and
@@ -148,7 +149,11 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		s.mu.Lock()
 		s.services = append(s.services, &services{registry: reg, router: router, aid: aid})
 		s.mu.Unlock()
-		for name, run1 := range map[string]func(context.Context) error{"router": router.Run, "mutual aid": aid.Run} {
+		members, err := agent.NewService(agent.ServiceDeps{Conn: nc, JS: js, Registry: reg}, agent.ServiceOptions{}, s.log.With(zap.String("node", n.Name())))
+		if err != nil {
+			return err
+		}
+		for name, run1 := range map[string]func(context.Context) error{"router": router.Run, "mutual aid": aid.Run, "directory and consumers": members.Run} {
 			go func() {
 				if err := run1(run); err != nil && run.Err() == nil {
 					errc <- fmt.Errorf("node %q: %s: %w", n.Name(), name, err)

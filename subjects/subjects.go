@@ -98,3 +98,13 @@ func SvcAid(member string) string { return SvcAidPrefix + member + ".*" }
 
 // SvcSituation is member's regional-board request subject.
 func SvcSituation(member string) string { return SvcSituationPrefix + member }
+
+// SvcDirectory is where any member asks for the public member directory.
+const SvcDirectory = Prefix + ".svc.directory"
+
+// SvcConsumerPrefix starts a member's request to re-create one of its own
+// consumers from its ack floor (the node that held it is gone).
+const SvcConsumerPrefix = Prefix + ".svc.consumer."
+
+// SvcConsumer is member's consumer re-creation request subject.
+func SvcConsumer(member string) string { return SvcConsumerPrefix + member }
