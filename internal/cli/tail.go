@@ -60,7 +60,7 @@ arrives from now on; your agent's consumers keep everything for catch-up.`,
 				return err
 			}
 			defer c.Close()
-			dir, err := agent.FetchDirectory(cctx, c.Conn())
+			dir, err := fetchDirectory(cctx, c.Conn())
 			if err != nil {
 				return &exitError{ExitUnreachable, fmt.Errorf("member directory: %w", err)}
 			}
@@ -109,6 +109,22 @@ arrives from now on; your agent's consumers keep everything for catch-up.`,
 	cmd.Flags().StringSliceVar(&sectors, "sectors", nil, "sectors to watch (default: all of yours)")
 	cmd.Flags().StringSliceVar(&lanes, "lanes", nil, "lanes to show: flash, urgent, routine, info (default: all)")
 	return cmd
+}
+
+// fetchDirectory fetches the member directory, retrying while no node
+// answers yet (a node starting, an account update being applied).
+func fetchDirectory(ctx context.Context, nc *nats.Conn) ([]*tocsinv1.Member, error) {
+	for {
+		dir, err := agent.FetchDirectory(ctx, nc)
+		if err == nil || ctx.Err() != nil {
+			return dir, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // directory answers the verifier from a fetched copy of the directory.
