@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/tocsin-project/tocsin/alerts/stixschemas"
@@ -53,6 +54,12 @@ func (v *Validator) ValidateBundle(data []byte) (*Result, error) {
 	r := &Result{TLP: tlp.Clear}
 	if len(data) > v.opts.MaxBundleBytes {
 		r.add(CodeOversized, "", "", fmt.Sprintf("the bundle is %d bytes, over the limit of %d: split it into smaller bundles", len(data), v.opts.MaxBundleBytes))
+		return r, nil
+	}
+	if !utf8.Valid(data) {
+		// JSON text is UTF-8 (RFC 8259 section 8.1); a member's SIEM must
+		// never be handed bytes that are not.
+		r.add(CodeInvalidBundle, "", "", "the bundle is not valid UTF-8: encode it as UTF-8 JSON")
 		return r, nil
 	}
 	doc, err := decode(data, v.opts.MaxDepth)
