@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
@@ -25,67 +24,6 @@ import (
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
-
-// agentServiceImports are the TOCSIN subjects the agent needs exported to
-// the ORGS account besides what auth exports today (each answered with one
-// response); agentPermissions the publish rows a reader (member,
-// responder, liaison) needs besides its current ones. The lead wires both
-// into auth (exports.go, permissions.go); this test grants them by
-// amending the account JWTs auth makes, and proves that the agent works
-// with exactly them.
-var agentServiceImports = []string{DirectorySubject, consumerSubjectAll}
-
-func agentPermissions(member string) []string {
-	return []string{DirectorySubject, ConsumerSubject(member)}
-}
-
-// amendAccounts adds the agent's exports, imports and permission rows to
-// the account JWTs of AccountJWTs and signs them again with the operator
-// signing key of the authority in dir.
-func amendAccounts(t *testing.T, dir string, jwts []string) []string {
-	t.Helper()
-	seed, err := os.ReadFile(filepath.Join(dir, auth.OperatorSignerFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, err := nkeys.FromSeed(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	var tocsinKey string
-	for _, token := range jwts {
-		ac, err := jwt.DecodeAccountClaims(token)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch ac.Name {
-		case "TOCSIN":
-			tocsinKey = ac.Subject
-			for _, s := range agentServiceImports {
-				ac.Exports.Add(&jwt.Export{Name: s, Subject: jwt.Subject(s), Type: jwt.Service, ResponseType: jwt.ResponseTypeSingleton})
-			}
-		case "ORGS":
-			for _, s := range agentServiceImports {
-				ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsinKey, Type: jwt.Service})
-			}
-			for key, scope := range ac.SigningKeys {
-				us, ok := scope.(*jwt.UserScope)
-				if !ok {
-					continue
-				}
-				us.Template.Pub.Allow.Add(agentPermissions(us.Role)...)
-				ac.SigningKeys[key] = us
-			}
-		}
-		signed, err := ac.Encode(op)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, signed)
-	}
-	return out
-}
 
 // TestAgentWithMemberPermissions runs the agent with a member's .creds on
 // a cluster in operator mode, where the server enforces the permissions:
@@ -127,7 +65,9 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sa := a.ServerAuth(amendAccounts(t, dir, jwts))
+	// The rows the agent needs (directory, consumer re-creation) are auth's
+	// own exports and grants: the JWTs are used as auth makes them.
+	sa := a.ServerAuth(jwts)
 	c, err := broker.StartCluster(ctx, broker.ClusterOptions{DataDir: t.TempDir(), BasePort: broker.RandomPort,
 		Configure: func(_ int, o *broker.NodeOptions) { o.Auth = sa }}, zap.NewNop())
 	if err != nil {

@@ -342,7 +342,11 @@ func (c *collector) figures(ctx context.Context, published, expected int, timeou
 	c.mu.Lock()
 	c.want = expected
 	if len(c.lat) >= expected {
-		close(c.done)
+		select {
+		case <-c.done:
+		default:
+			close(c.done)
+		}
 	}
 	c.mu.Unlock()
 	select {
