@@ -232,3 +232,23 @@ func (c *cluster) SetLatency(d time.Duration) {
 		p.SetLatency(d)
 	}
 }
+
+// RollingRestart restarts the nodes one at a time (SIGTERM, start), each
+// after the cluster is healthy again.
+func (c *cluster) RollingRestart(ctx context.Context) error {
+	for _, n := range c.nodes {
+		if err := n.proc.Stop(ctx, 30*time.Second); err != nil {
+			return err
+		}
+		if err := n.proc.Start(); err != nil {
+			return err
+		}
+		hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := c.WaitHealthy(hctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("after restarting %s: %w", n.name, err)
+		}
+	}
+	return nil
+}

@@ -30,9 +30,13 @@ const (
 	FaultPowerLoss = "power-loss"
 )
 
-// FaultNames lists every fault, in the order of the summary table.
-func FaultNames() []string {
-	return []string{FaultKill, FaultPause, FaultRollingRestart, FaultPartition, FaultLatency, FaultLeaderKill, FaultAgentCrash, FaultPowerLoss}
+// FaultNames lists every fault.
+func FaultNames() []string { return append(DefaultFaults(), FaultPowerLoss) }
+
+// DefaultFaults are the faults a run injects unless told otherwise: all
+// but the power loss, which needs root and FUSE and is asked for by name.
+func DefaultFaults() []string {
+	return []string{FaultKill, FaultPause, FaultRollingRestart, FaultPartition, FaultLatency, FaultLeaderKill, FaultAgentCrash}
 }
 
 // injection is one fault in force: heal undoes it.
@@ -66,7 +70,7 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 		}
 		return &injection{victim: n.name, detail: "SIGSTOP", heal: func(context.Context) error { return n.proc.Resume() }}, nil
 	case FaultRollingRestart:
-		if err := w.rollingRestart(ctx); err != nil {
+		if err := w.cl.RollingRestart(ctx); err != nil {
 			return nil, err
 		}
 		return &injection{victim: "every node", detail: "SIGTERM, start, healthy; one at a time", heal: func(context.Context) error { return nil }}, nil
@@ -108,22 +112,3 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 	return nil, fmt.Errorf("unknown fault %q", f)
 }
 
-// rollingRestart restarts the nodes one at a time, each after the cluster
-// is healthy again.
-func (w *world) rollingRestart(ctx context.Context) error {
-	for _, n := range w.cl.nodes {
-		if err := n.proc.Stop(ctx, 30*time.Second); err != nil {
-			return err
-		}
-		if err := n.proc.Start(); err != nil {
-			return err
-		}
-		hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		err := w.cl.WaitHealthy(hctx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("after restarting %s: %w", n.name, err)
-		}
-	}
-	return nil
-}

@@ -45,7 +45,7 @@ type Options struct {
 	// its sinks; what is still missing then is lost. Default 2m.
 	Drain time.Duration
 	// Faults are the faults to inject, by name (see FaultNames). Default
-	// all.
+	// DefaultFaults: all but the power loss.
 	Faults []string
 	// Latency is what the latency fault adds to every route, each way.
 	// Default 150ms.
@@ -107,7 +107,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Rate = 4
 	}
 	if len(o.Faults) == 0 {
-		o.Faults = FaultNames()
+		o.Faults = DefaultFaults()
 	}
 	for _, f := range o.Faults {
 		if !slices.Contains(FaultNames(), f) {

@@ -17,11 +17,14 @@ import (
 )
 
 // memberConn connects as a member, reconnecting for ever (the nemesis
-// kills the node it is connected to).
+// kills the node it is connected to). Asynchronous errors (a refused
+// reconnect) are not printed: what a publish or a read returns says what
+// matters.
 func memberConn(ctx context.Context, urls, creds, ca string) (*client.Client, error) {
 	return client.Connect(ctx, client.Options{Servers: urls, CredsFile: creds, Name: "tocsin chaos",
 		NATS: []nats.Option{nats.RootCAs(ca), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-			nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond)}})
+			nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond),
+			nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})}})
 }
 
 // publishRaw publishes data on subject with msgID as Nats-Msg-Id, and

@@ -107,33 +107,51 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 		sinks[a.spec.Member] = lines
 		r.Notes = append(r.Notes, junk...)
 	}
-	conns := map[string]*client.Client{fuzzerID: w.fuzz}
+	// Fresh connections: the workload's may have been closed by a fault.
+	conns := map[string]*client.Client{}
+	ids := []string{fuzzerID}
 	for _, p := range w.pubs {
-		conns[p.c.Member()] = p.c
+		ids = append(ids, p.c.Member())
+	}
+	for _, id := range ids {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		c, err := memberConn(cctx, w.cl.URLs(), credsOf(w.creds, id), w.cl.CA())
+		cancel()
+		if err != nil {
+			r.Failures = append(r.Failures, fmt.Sprintf("cannot check as %s: %v", id, err))
+			continue
+		}
+		defer c.Close()
+		conns[id] = c
 	}
 	in := CheckInput{Published: published, Agents: r.Agents, Sinks: sinks, Phases: phases,
 		Outcomes: outcomes(ctx, conns, published), Ignore: []string{fuzzerID}}
 	r.CheckResult = *Check(in)
-	for _, p := range w.pubs {
-		rejs, err := readRejections(ctx, p.c)
-		if err != nil {
-			return nil, err
+	for _, id := range ids[1:] {
+		c := conns[id]
+		if c == nil {
+			continue
 		}
-		for id, rs := range rejs {
+		rejs, err := readRejections(ctx, c)
+		if err != nil {
+			r.Failures = append(r.Failures, fmt.Sprintf("cannot read %s's rejections: %v", id, err))
+			continue
+		}
+		for ref, rs := range rejs {
 			for _, rej := range rs {
 				code, msg := problemText(rej)
-				r.Refused = appendCapped(r.Refused, Finding{ID: id, Publisher: p.c.Member(), Detail: code + ": " + msg})
+				r.Refused = appendCapped(r.Refused, Finding{ID: ref, Publisher: id, Detail: code + ": " + msg})
 			}
 		}
 	}
-	if bad != nil {
+	if fuzz := conns[fuzzerID]; bad != nil && fuzz != nil {
 		events := bad.Events()
 		octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		got := waitBadOutcomes(octx, w.fuzz, events)
+		got := waitBadOutcomes(octx, fuzz, events)
 		cancel()
-		rejections, err := readRejections(ctx, w.fuzz)
+		rejections, err := readRejections(ctx, fuzz)
 		if err != nil {
-			return nil, err
+			r.Failures = append(r.Failures, fmt.Sprintf("cannot read the bad input's rejections: %v", err))
 		}
 		originals := map[string]bool{}
 		for _, p := range published {

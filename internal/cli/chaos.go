@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -99,8 +100,11 @@ nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
 	f.IntVar(&o.Publishers, "publishers", 3, "publishing members")
 	f.Float64Var(&o.Rate, "rate", 4, "alerts a second per publisher")
 	f.DurationVar(&o.Hold, "hold", 8*time.Second, "how long each fault lasts")
+	f.DurationVar(&o.Recovery, "recovery", 90*time.Second, "longest wait for a caught-up cluster after each heal (slower is reported)")
+	f.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait for every acknowledged alert after the last heal (then what is missing is lost)")
 	f.DurationVar(&o.Latency, "latency", 150*time.Millisecond, "latency the latency fault adds to each route, each way")
-	f.StringSliceVar(&o.Faults, "faults", nil, "faults to inject (default all): "+fmt.Sprint(chaos.FaultNames()))
+	f.StringSliceVar(&o.Faults, "faults", nil, fmt.Sprintf("faults to inject (default %s; also %s: needs root and /dev/fuse)",
+		strings.Join(chaos.DefaultFaults(), ","), chaos.FaultPowerLoss))
 	f.BoolVar(&o.NoBadInput, "no-bad-input", false, "do not run the bad-input campaign")
 	f.IntVar(&badKiB, "bad-kib", 128, "KiB a second of large bad input (16 KiB and more, kept 7 days by INGEST); smaller pieces go at full speed")
 	f.StringVar(&dir, "dir", "", "run directory (default: a temporary one, removed after a pass unless --keep)")
