@@ -111,4 +111,3 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 	}
 	return nil, fmt.Errorf("unknown fault %q", f)
 }
-
