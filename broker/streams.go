@@ -127,12 +127,18 @@ func KVConfigs(replicas int) []jetstream.KeyValueConfig {
 // running it again on a provisioned cluster changes nothing.
 func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error {
 	for _, cfg := range StreamConfigs(replicas) {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := withCallTimeout(ctx, func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateStream(ctx, cfg)
+			return err
+		}); err != nil {
 			return fmt.Errorf("provision stream %s: %w", cfg.Name, err)
 		}
 	}
 	for _, cfg := range KVConfigs(replicas) {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+		if err := withCallTimeout(ctx, func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+			return err
+		}); err != nil {
 			return fmt.Errorf("provision bucket %s: %w", cfg.Bucket, err)
 		}
 	}
@@ -176,13 +182,31 @@ func StreamNames() []string {
 // has the wrong replica count; nil when Provision has nothing left to do.
 func CheckProvisioned(ctx context.Context, js jetstream.JetStream, replicas int) error {
 	for _, name := range StreamNames() {
-		s, err := js.Stream(ctx, name)
+		var r int
+		err := withCallTimeout(ctx, func(ctx context.Context) error {
+			s, err := js.Stream(ctx, name)
+			if err == nil {
+				r = s.CachedInfo().Config.Replicas
+			}
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}
-		if r := s.CachedInfo().Config.Replicas; r != replicas {
+		if r != replicas {
 			return fmt.Errorf("stream %s has %d replicas, want %d", name, r, replicas)
 		}
 	}
 	return nil
+}
+
+// CallTimeout bounds one JetStream API call made while provisioning: each
+// call gets its own, so that slow routes (a cluster across a continent)
+// slow provisioning down without making every attempt fail.
+const CallTimeout = 5 * time.Second
+
+func withCallTimeout(ctx context.Context, f func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
+	return f(cctx)
 }

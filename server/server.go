@@ -267,8 +267,8 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 		// Of a real cluster's nodes, the meta leader provisions and the
 		// others wait for it: concurrent creates of one stream from every
 		// node only queue work on the meta leader.
-		actx, cancel := context.WithTimeout(rctx, 2*time.Second)
-		defer cancel()
+		// Each JetStream call has its own timeout (broker.CallTimeout).
+		actx := rctx
 		if s.node != nil && !s.node.Server().JetStreamIsLeader() {
 			err := broker.CheckProvisioned(actx, js, s.replicas())
 			if err != nil {

@@ -154,11 +154,7 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 			return err
 		}
 		for name, run1 := range map[string]func(context.Context) error{"router": router.Run, "mutual aid": aid.Run, "directory and consumers": members.Run} {
-			go func() {
-				if err := run1(run); err != nil && run.Err() == nil {
-					errc <- fmt.Errorf("node %q: %s: %w", n.Name(), name, err)
-				}
-			}()
+			go s.keepRunning(run, errc, n.Name(), name, run1)
 		}
 	}
 	if face != nil {
@@ -247,4 +243,30 @@ func writeSynced(path string, data []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// keepRunning runs a node's service until run ends. A node of a real
+// cluster retries a failed start (a JetStream call timed out while its
+// peers lost quorum right after start) for as long as it runs, with
+// backoff, logging each failure; a dev cluster, all in this process,
+// reports the failure instead.
+func (s *Server) keepRunning(run context.Context, errc chan<- error, node, name string, f func(context.Context) error) {
+	wait := time.Second
+	for {
+		err := f(run)
+		if err == nil || run.Err() != nil {
+			return
+		}
+		if s.dev != nil {
+			errc <- fmt.Errorf("node %q: %s: %w", node, name, err)
+			return
+		}
+		s.log.Error("service stopped; restarting it", zap.String("node", node), zap.String("service", name), zap.Error(err), zap.Duration("in", wait))
+		select {
+		case <-run.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }
