@@ -178,13 +178,12 @@ func (w *world) recover(ctx context.Context, ph *Phase) {
 
 // waitCaughtUp waits until every node says ready (not degraded), every
 // agent runs, and every alert acknowledged at or before t is in every
-// sink that should hold it.
+// sink that should hold it. A process that exited on its own meanwhile
+// (a crash, already recorded) is started again, so that the run goes on.
 func (w *world) waitCaughtUp(ctx context.Context, t time.Time) error {
 	return poll(ctx, 500*time.Millisecond, func() error {
-		for _, a := range w.agents {
-			if !a.proc.Running() {
-				return fmt.Errorf("%s is not running", a)
-			}
+		if err := w.healAll(ctx); err != nil {
+			return err
 		}
 		for _, n := range w.cl.nodes {
 			if ok, why := w.cl.ready(ctx, n); !ok {
