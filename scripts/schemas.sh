@@ -75,6 +75,7 @@ fi
 echo "stix schemas: copying from $src" >&2
 # Replace the copied tree (keeping the committed placeholder) with exactly the
 # pinned files; LICENSE goes next to the package and inside the embedded tree.
+mkdir -p "$dest/schemas"
 find "$dest/schemas" -mindepth 1 ! -name .keep -delete
 while read -r _ path; do
   path=${path#./}
