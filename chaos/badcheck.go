@@ -78,32 +78,40 @@ func readRejections(ctx context.Context, c *client.Client) (map[string][]*tocsin
 		return nil, fmt.Errorf("%s's rejections consumer: %w", c.Member(), err)
 	}
 	out := map[string][]*tocsinv1.Rejection{}
+	err = fetchAll(cons, func(m jetstream.Msg) error {
+		env, err := envelope.Decode(m.Data(), 0)
+		if err != nil {
+			return fmt.Errorf("a rejection that is no envelope: %w", err)
+		}
+		var rej tocsinv1.Rejection
+		if err := proto.Unmarshal(env.GetPayload(), &rej); err != nil {
+			return fmt.Errorf("rejection %s: %w", env.GetId(), err)
+		}
+		out[rej.GetRefId()] = append(out[rej.GetRefId()], &rej)
+		return m.Ack()
+	})
+	return out, err
+}
+
+// fetchAll pulls every message cons has now and calls f with each.
+func fetchAll(cons jetstream.Consumer, f func(jetstream.Msg) error) error {
 	for {
 		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n := 0
 		for m := range batch.Messages() {
 			n++
-			env, err := envelope.Decode(m.Data(), 0)
-			if err != nil {
-				return nil, fmt.Errorf("a rejection that is no envelope: %w", err)
-			}
-			var rej tocsinv1.Rejection
-			if err := proto.Unmarshal(env.GetPayload(), &rej); err != nil {
-				return nil, fmt.Errorf("rejection %s: %w", env.GetId(), err)
-			}
-			out[rej.GetRefId()] = append(out[rej.GetRefId()], &rej)
-			if err := m.Ack(); err != nil {
-				return nil, err
+			if err := f(m); err != nil {
+				return err
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
+			return err
 		}
 		if n == 0 {
-			return out, nil
+			return nil
 		}
 	}
 }

@@ -267,39 +267,18 @@ func (c *campaign) slowPatternHuge(context.Context) (*badMsg, error) {
 // routed, and sends it again twice: with the same message id (JetStream
 // drops it) and with a new one (the router must drop it).
 func (c *campaign) replay(ctx context.Context) (*badMsg, error) {
-	spec := Spec{TLP: "green", Lane: "urgent", Sectors: []string{"patient-care"}}
-	a, err := buildAlert(spec, c.w.run, fuzzerID, c.pub.n+1)
-	if err != nil {
-		return nil, err
-	}
-	env, err := c.pub.c.Signer().Seal(tocsinv1.Kind_KIND_ALERT, a)
-	if err != nil {
-		return nil, err
-	}
-	data, err := envelope.Marshal(env)
-	if err != nil {
-		return nil, err
-	}
-	c.pub.n++
-	id := env.GetId()
-	if err := c.w.ledger.record(PubEvent{Event: evAttempt, Publisher: fuzzerID, N: c.pub.n, ID: id, At: time.Now(), Spec: &spec}); err != nil {
-		return nil, err
-	}
-	ack, tries, err := publishRaw(ctx, c.w.fuzz.JetStream(), subjects.Ingest(subjects.KindAlert, fuzzerID), data, id, giveUp)
-	if err != nil {
-		return nil, c.w.ledger.record(PubEvent{Event: evGaveUp, Publisher: fuzzerID, N: c.pub.n, ID: id, At: time.Now(), Tries: tries, Err: err.Error()})
-	}
-	if err := c.w.ledger.record(PubEvent{Event: evAck, Publisher: fuzzerID, N: c.pub.n, ID: id, At: time.Now(), Seq: ack.Sequence, Tries: tries}); err != nil {
+	orig, err := c.pub.publish(ctx, Spec{TLP: "green", Lane: "urgent", Sectors: []string{"patient-care"}}, giveUp)
+	if err != nil || !orig.acked {
 		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	o, err := c.w.fuzz.WaitOutcome(wctx, id)
+	o, err := c.w.fuzz.WaitOutcome(wctx, orig.id)
 	cancel()
 	if err != nil || o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		return nil, nil // not routed yet: the checker judges the original
 	}
-	c.send(ctx, -1, &badMsg{class: "replay-same-msgid", data: data, msgID: id, envID: id, expect: expectDropped, replayOf: id})
-	return &badMsg{class: "replay-new-msgid", data: data, msgID: envelope.NewID(), envID: id, expect: expectDropped, replayOf: id}, nil
+	c.send(ctx, -1, &badMsg{class: "replay-same-msgid", data: orig.data, msgID: orig.id, envID: orig.id, expect: expectDropped, replayOf: orig.id})
+	return &badMsg{class: "replay-new-msgid", data: orig.data, msgID: envelope.NewID(), envID: orig.id, expect: expectDropped, replayOf: orig.id}, nil
 }
 
 // bundleWith is a bundle of one valid indicator with extra JSON members.

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -38,23 +37,11 @@ func ingestIDs(ctx context.Context, c *cluster) (map[string]bool, error) {
 		return nil, err
 	}
 	ids := map[string]bool{}
-	for {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			ids[m.Headers().Get(jetstream.MsgIDHeader)] = true
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
-		}
-		if n == 0 {
-			return ids, nil
-		}
-	}
+	err = fetchAll(cons, func(m jetstream.Msg) error {
+		ids[m.Headers().Get(jetstream.MsgIDHeader)] = true
+		return nil
+	})
+	return ids, err
 }
 
 // powerLossRun publishes alerts for a few seconds on three node processes

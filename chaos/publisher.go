@@ -92,41 +92,49 @@ func (p *publisher) publishOne(ctx context.Context, giveUp time.Duration) error 
 // publishSpec publishes one alert of spec and fails unless it is
 // acknowledged.
 func (p *publisher) publishSpec(ctx context.Context, spec Spec, giveUp time.Duration) error {
-	acked, err := p.publish(ctx, spec, giveUp)
-	if err == nil && !acked {
+	sent, err := p.publish(ctx, spec, giveUp)
+	if err == nil && !sent.acked {
 		err = fmt.Errorf("%s: no PubAck within %s", p.c.Member(), giveUp)
 	}
 	return err
 }
 
+// sent is an alert a publisher published.
+type sent struct {
+	id    string
+	data  []byte
+	acked bool
+}
+
 // publish publishes the publisher's next alert, of spec, and logs the
 // attempt and its ack (or that it gave up).
-func (p *publisher) publish(ctx context.Context, spec Spec, giveUp time.Duration) (bool, error) {
+func (p *publisher) publish(ctx context.Context, spec Spec, giveUp time.Duration) (sent, error) {
 	p.n++
 	member := p.c.Member()
 	a, err := buildAlert(spec, p.run, member, p.n)
 	if err != nil {
-		return false, err
+		return sent{}, err
 	}
 	env, err := p.c.Signer().Seal(tocsinv1.Kind_KIND_ALERT, a)
 	if err != nil {
-		return false, err
+		return sent{}, err
 	}
 	data, err := envelope.Marshal(env)
 	if err != nil {
-		return false, err
+		return sent{}, err
 	}
-	id := env.GetId()
-	if err := p.ledger.record(PubEvent{Event: evAttempt, Publisher: member, N: p.n, ID: id, At: time.Now(), Spec: &spec}); err != nil {
-		return false, err
+	s := sent{id: env.GetId(), data: data}
+	if err := p.ledger.record(PubEvent{Event: evAttempt, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Spec: &spec}); err != nil {
+		return s, err
 	}
-	ack, tries, err := publishRaw(ctx, p.c.JetStream(), subjects.Ingest(subjects.KindAlert, member), data, id, giveUp)
+	ack, tries, err := publishRaw(ctx, p.c.JetStream(), subjects.Ingest(subjects.KindAlert, member), data, s.id, giveUp)
 	if err != nil {
-		p.log.Debug("publish given up", zap.String("id", id), zap.Int("tries", tries), zap.Error(err))
-		return false, p.ledger.record(PubEvent{Event: evGaveUp, Publisher: member, N: p.n, ID: id, At: time.Now(), Tries: tries, Err: err.Error()})
+		p.log.Debug("publish given up", zap.String("id", s.id), zap.Int("tries", tries), zap.Error(err))
+		return s, p.ledger.record(PubEvent{Event: evGaveUp, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Tries: tries, Err: err.Error()})
 	}
 	if ack.Stream != subjects.StreamIngest {
-		return false, fmt.Errorf("PubAck of %s from stream %q, not %s", id, ack.Stream, subjects.StreamIngest)
+		return s, fmt.Errorf("PubAck of %s from stream %q, not %s", s.id, ack.Stream, subjects.StreamIngest)
 	}
-	return true, p.ledger.record(PubEvent{Event: evAck, Publisher: member, N: p.n, ID: id, At: time.Now(), Seq: ack.Sequence, Duplicate: ack.Duplicate, Tries: tries})
+	s.acked = true
+	return s, p.ledger.record(PubEvent{Event: evAck, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Seq: ack.Sequence, Duplicate: ack.Duplicate, Tries: tries})
 }
