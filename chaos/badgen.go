@@ -106,7 +106,7 @@ func (c *campaign) empty(context.Context) (*badMsg, error) {
 // publish itself is refused.
 func (c *campaign) oversized(context.Context) (*badMsg, error) {
 	a := c.validAlert()
-	a.Title = strings.Repeat("x", 1<<20+4096)
+	a.Title = strings.Repeat("x", envelope.DefaultMaxSize+4096)
 	data, err := proto.Marshal(a)
 	if err != nil {
 		return nil, err

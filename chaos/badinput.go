@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/envelope"
@@ -165,18 +163,12 @@ func (c *campaign) send(ctx context.Context, n int, m *badMsg) {
 	c.mu.Unlock()
 }
 
-// publishBad is publishRaw, except that a publish the client or server
-// refuses outright (too large) is not retried.
+// publishBad is publishRaw, except that a message larger than the
+// cluster's max payload is published once: its refusal is the point.
 func publishBad(ctx context.Context, js jetstream.JetStream, subject string, data []byte, msgID string) (*jetstream.PubAck, int, error) {
-	if len(data) > 1<<20 {
-		_, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
-		if err == nil {
-			return nil, 1, errors.New("an oversized message was acknowledged")
-		}
-		if errors.Is(err, nats.ErrMaxPayload) {
-			return nil, 1, err
-		}
-		return nil, 1, err
+	if len(data) > envelope.DefaultMaxSize {
+		ack, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
+		return ack, 1, err
 	}
 	return publishRaw(ctx, js, subject, data, msgID, 30*time.Second)
 }
