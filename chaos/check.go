@@ -62,6 +62,10 @@ type Row struct {
 	// RecoverySeconds is the slowest recovery after a heal; -1 when one
 	// did not recover in time.
 	RecoverySeconds float64 `json:"recovery_seconds"`
+	// DeliveryP99Seconds and DeliveryMaxSeconds are the time from an
+	// alert's PubAck to its line in a sink (the agent's received time).
+	DeliveryP99Seconds float64 `json:"delivery_p99_seconds"`
+	DeliveryMaxSeconds float64 `json:"delivery_max_seconds"`
 }
 
 // maxFindings bounds each list of findings in a report (the counts are
@@ -115,6 +119,8 @@ func Check(in CheckInput) *CheckResult {
 		}
 		return name
 	}
+	// delays are the seconds from PubAck to sink line, by row.
+	delays := map[string][]float64{}
 	byID := map[string]*Published{}
 	for _, p := range in.Published {
 		byID[p.ID] = p
@@ -144,6 +150,8 @@ func Check(in CheckInput) *CheckResult {
 			}
 			if p.Acked.IsZero() {
 				res.DeliveredUnacked++
+			} else if !l.Received.IsZero() {
+				delays[r.Fault] = append(delays[r.Fault], l.Received.Sub(p.Acked).Seconds())
 			}
 			switch {
 			case !a.Receives(p.Spec):
@@ -187,6 +195,8 @@ func Check(in CheckInput) *CheckResult {
 	res.Total = Row{Fault: "total"}
 	for _, name := range order {
 		r := rows[name]
+		r.DeliveryP99Seconds, r.DeliveryMaxSeconds = percentile(delays[name], 0.99), percentile(delays[name], 1)
+		delays["total"] = append(delays["total"], delays[name]...)
 		res.Table = append(res.Table, *r)
 		t := &res.Total
 		t.Injections += r.Injections
@@ -204,7 +214,18 @@ func Check(in CheckInput) *CheckResult {
 			t.RecoverySeconds = max(t.RecoverySeconds, r.RecoverySeconds)
 		}
 	}
+	res.Total.DeliveryP99Seconds, res.Total.DeliveryMaxSeconds = percentile(delays["total"], 0.99), percentile(delays["total"], 1)
 	return res
+}
+
+// percentile is the q-quantile (0 to 1) of xs, 0 for none.
+func percentile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
 func (res *CheckResult) unexpected(r *Row, f Finding) {

@@ -41,10 +41,14 @@ func checkCase() CheckInput {
 func TestCheckCleanRun(t *testing.T) {
 	in := checkCase()
 	in.Sinks["agt-1"] = append(in.Sinks["agt-1"], line2(in, "b"))
+	in.Sinks["agt-4"][0].Received = in.Published[3].Acked.Add(2 * time.Second)
 	res := Check(in)
 	tot := res.Total
 	if tot.Operations != 6 || tot.Acknowledged != 5 || tot.Expected != 5 || tot.Delivered != 5 || tot.Lost+tot.Duplicates+tot.Unexpected+tot.NotRouted != 0 {
 		t.Fatalf("clean run judged %+v", tot)
+	}
+	if res.Total.DeliveryMaxSeconds != 2 || res.Table[1].DeliveryMaxSeconds != 2 {
+		t.Fatalf("delivery max %v (kill %v), want the 2s of d", res.Total.DeliveryMaxSeconds, res.Table[1].DeliveryMaxSeconds)
 	}
 	if res.DeliveredUnacked != 1 {
 		t.Fatalf("the unacknowledged f written: %d, want 1 (allowed, counted)", res.DeliveredUnacked)

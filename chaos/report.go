@@ -217,14 +217,14 @@ func (r *Report) PrintTable(out io.Writer) {
 	fmt.Fprintf(out, "sync_interval %s, seed %d, faults for %s, %d publishers at %.1f/s, %d agents; %s\n\n",
 		r.Sync, r.Seed, r.Duration, r.Publishers, r.Rate, len(r.Agents), r.Finished.Sub(r.Started).Round(time.Second))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "fault\tinjections\toperations\tacknowledged\texpected\tdelivered\tlost\tduplicates\tunexpected\tnot routed\trecovery s\t")
+	fmt.Fprintln(w, "fault\tinjections\toperations\tacknowledged\texpected\tdelivered\tlost\tduplicates\tunexpected\tnot routed\trecovery s\tdelivery p99 s\tmax s\t")
 	for _, row := range append(append([]Row(nil), r.Table...), r.Total) {
 		rec := fmt.Sprintf("%.1f", row.RecoverySeconds)
 		if row.RecoverySeconds < 0 {
 			rec = "slow"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", row.Fault, row.Injections, row.Operations, row.Acknowledged,
-			row.Expected, row.Delivered, row.Lost, row.Duplicates, row.Unexpected, row.NotRouted, rec)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%.1f\t%.1f\t\n", row.Fault, row.Injections, row.Operations, row.Acknowledged,
+			row.Expected, row.Delivered, row.Lost, row.Duplicates, row.Unexpected, row.NotRouted, rec, row.DeliveryP99Seconds, row.DeliveryMaxSeconds)
 	}
 	w.Flush()
 	fmt.Fprintf(out, "\ndrain after the last heal: %.1fs; gaps in a publisher's order: %d; delivered though never acknowledged: %d\n",
