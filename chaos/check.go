@@ -25,6 +25,9 @@ type CheckInput struct {
 	// Ignore are senders whose sink lines another check judges (the
 	// bad-input sender's).
 	Ignore []string
+	// SlowAfter is the delivery time (PubAck to sink line) past which a
+	// delivery counts as slow; 0: none does.
+	SlowAfter time.Duration
 }
 
 // Finding is one alert that went wrong.
@@ -87,6 +90,9 @@ type CheckResult struct {
 	// DeliveredUnacked counts deliveries of alerts whose publisher never
 	// got a PubAck (allowed: the write may have landed).
 	DeliveredUnacked int `json:"delivered_unacknowledged"`
+	// Slow are deliveries that took longer than CheckInput.SlowAfter.
+	Slow      []Finding `json:"slow,omitempty"`
+	SlowCount int       `json:"slow_count"`
 }
 
 // Check compares what was acknowledged with what was delivered.
@@ -151,7 +157,13 @@ func Check(in CheckInput) *CheckResult {
 			if p.Acked.IsZero() {
 				res.DeliveredUnacked++
 			} else if !l.Received.IsZero() {
-				delays[r.Fault] = append(delays[r.Fault], l.Received.Sub(p.Acked).Seconds())
+				d := l.Received.Sub(p.Acked)
+				delays[r.Fault] = append(delays[r.Fault], d.Seconds())
+				if in.SlowAfter > 0 && d > in.SlowAfter {
+					res.SlowCount++
+					f.Detail = fmt.Sprintf("written %s after its PubAck", d.Round(time.Second))
+					res.Slow = appendCapped(res.Slow, f)
+				}
 			}
 			switch {
 			case !a.Receives(p.Spec):

@@ -47,6 +47,10 @@ type Options struct {
 	// Faults are the faults to inject, by name (see FaultNames). Default
 	// DefaultFaults: all but the power loss.
 	Faults []string
+	// SlowDelivery is the longest an acknowledged alert may take to reach
+	// a sink before the run fails: twice the router's and the agents' ack
+	// wait (30s each) and a half. Default 90s.
+	SlowDelivery time.Duration
 	// Latency is what the latency fault adds to every route, each way.
 	// Default 150ms.
 	Latency time.Duration
@@ -70,7 +74,7 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("the tocsin binary is required")
 	case o.Dir == "":
 		return bad("a run directory is required")
-	case o.Duration < 0 || o.Hold < 0 || o.Recovery < 0 || o.Drain < 0 || o.Rate < 0 || o.Agents < 0 || o.Publishers < 0 || o.Latency < 0:
+	case o.Duration < 0 || o.Hold < 0 || o.Recovery < 0 || o.Drain < 0 || o.Rate < 0 || o.SlowDelivery < 0 || o.Agents < 0 || o.Publishers < 0 || o.Latency < 0:
 		return bad("durations, rate and counts cannot be negative; use 0 for the defaults")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -83,6 +87,7 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.Recovery, 90*time.Second)
 	def(&o.Drain, 2*time.Minute)
 	def(&o.Latency, 150*time.Millisecond)
+	def(&o.SlowDelivery, 90*time.Second)
 	if o.Seed == 0 {
 		o.Seed = 1
 	}

@@ -23,13 +23,15 @@ type Report struct {
 	Sync string `json:"sync"`
 	Seed int64  `json:"seed"`
 	// Duration is how long faults were injected (Options.Duration).
-	Duration   string      `json:"duration"`
-	Started    time.Time   `json:"started"`
-	Finished   time.Time   `json:"finished"`
-	Agents     []AgentSpec `json:"agents"`
-	Publishers int         `json:"publishers"`
-	Rate       float64     `json:"rate_per_publisher"`
-	Phases     []*Phase    `json:"phases"`
+	Duration string `json:"duration"`
+	// SlowDelivery is Options.SlowDelivery.
+	SlowDelivery string      `json:"slow_delivery"`
+	Started      time.Time   `json:"started"`
+	Finished     time.Time   `json:"finished"`
+	Agents       []AgentSpec `json:"agents"`
+	Publishers   int         `json:"publishers"`
+	Rate         float64     `json:"rate_per_publisher"`
+	Phases       []*Phase    `json:"phases"`
 	CheckResult
 	// DrainSeconds is how long the final drain took after the last heal
 	// (-1: not caught up within Options.Drain).
@@ -63,6 +65,7 @@ func (r *Report) judge(faults []string) {
 	add(t.Duplicates > 0, "%d deliveries written twice to one sink", t.Duplicates)
 	add(t.Unexpected > 0, "%d unexpected deliveries", t.Unexpected)
 	add(t.NotRouted > 0, "%d acknowledged alerts not routed", t.NotRouted)
+	add(r.SlowCount > 0, "%d deliveries slower than %s after their PubAck (the slowest %.0fs)", r.SlowCount, r.SlowDelivery, t.DeliveryMaxSeconds)
 	add(len(r.Refused) > 0, "%d rejections sent to legitimate publishers", len(r.Refused))
 	add(len(r.Crashes) > 0, "%d unexpected process exits: %s", len(r.Crashes), strings.Join(r.Crashes, "; "))
 	if r.BadInput != nil {
@@ -83,7 +86,7 @@ func (r *Report) judge(faults []string) {
 
 // check reads the run's files and judges them.
 func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Report, error) {
-	r := &Report{Sync: w.opts.Sync, Seed: w.opts.Seed, Duration: w.opts.Duration.String(), Publishers: len(w.pubs),
+	r := &Report{Sync: w.opts.Sync, Seed: w.opts.Seed, Duration: w.opts.Duration.String(), SlowDelivery: w.opts.SlowDelivery.String(), Publishers: len(w.pubs),
 		Rate: w.opts.Rate, Phases: phases, Dir: w.opts.Dir}
 	paths, err := filepath.Glob(filepath.Join(w.opts.Dir, "publishers", "*.jsonl"))
 	if err != nil {
@@ -125,7 +128,7 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 		conns[id] = c
 	}
 	in := CheckInput{Published: published, Agents: r.Agents, Sinks: sinks, Phases: phases,
-		Outcomes: outcomes(ctx, conns, published), Ignore: []string{fuzzerID}}
+		Outcomes: outcomes(ctx, conns, published), Ignore: []string{fuzzerID}, SlowAfter: w.opts.SlowDelivery}
 	r.CheckResult = *Check(in)
 	for _, id := range ids[1:] {
 		c := conns[id]
@@ -253,7 +256,7 @@ func (r *Report) PrintTable(out io.Writer) {
 	for _, group := range []struct {
 		name string
 		fs   []Finding
-	}{{"lost", r.Lost}, {"gap", r.Gaps}, {"duplicate", r.Duplicates}, {"unexpected", r.Unexpected}, {"not routed", r.NotRouted}, {"refused", r.Refused}} {
+	}{{"lost", r.Lost}, {"gap", r.Gaps}, {"duplicate", r.Duplicates}, {"unexpected", r.Unexpected}, {"not routed", r.NotRouted}, {"refused", r.Refused}, {"slow", r.Slow}} {
 		for i, f := range group.fs {
 			if i == 10 {
 				fmt.Fprintf(out, "  ... (%d more %s in the JSON report)\n", len(group.fs)-10, group.name)

@@ -102,6 +102,7 @@ nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
 	f.DurationVar(&o.Hold, "hold", 8*time.Second, "how long each fault lasts")
 	f.DurationVar(&o.Recovery, "recovery", 90*time.Second, "longest wait for a caught-up cluster after each heal (slower is reported)")
 	f.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait for every acknowledged alert after the last heal (then what is missing is lost)")
+	f.DurationVar(&o.SlowDelivery, "slow-delivery", 90*time.Second, "fail when an acknowledged alert takes longer than this to reach a sink")
 	f.DurationVar(&o.Latency, "latency", 150*time.Millisecond, "latency the latency fault adds to each route, each way")
 	f.StringSliceVar(&o.Faults, "faults", nil, fmt.Sprintf("faults to inject (default %s; also %s: needs root and /dev/fuse)",
 		strings.Join(chaos.DefaultFaults(), ","), chaos.FaultPowerLoss))
