@@ -42,6 +42,7 @@ func TestCheckCleanRun(t *testing.T) {
 	in := checkCase()
 	in.Sinks["agt-1"] = append(in.Sinks["agt-1"], line2(in, "b"))
 	in.Sinks["agt-4"][0].Received = in.Published[3].Acked.Add(2 * time.Second)
+	in.SlowAfter = time.Second
 	res := Check(in)
 	tot := res.Total
 	if tot.Operations != 6 || tot.Acknowledged != 5 || tot.Expected != 5 || tot.Delivered != 5 || tot.Lost+tot.Duplicates+tot.Unexpected+tot.NotRouted != 0 {
@@ -49,6 +50,9 @@ func TestCheckCleanRun(t *testing.T) {
 	}
 	if res.Total.DeliveryMaxSeconds != 2 || res.Table[1].DeliveryMaxSeconds != 2 {
 		t.Fatalf("delivery max %v (kill %v), want the 2s of d", res.Total.DeliveryMaxSeconds, res.Table[1].DeliveryMaxSeconds)
+	}
+	if res.SlowCount != 1 || res.Slow[0].ID != "d" {
+		t.Fatalf("slow deliveries %d %+v, want d (2s, over 1s)", res.SlowCount, res.Slow)
 	}
 	if res.DeliveredUnacked != 1 {
 		t.Fatalf("the unacknowledged f written: %d, want 1 (allowed, counted)", res.DeliveredUnacked)
