@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/internal/freeport"
 )
 
 // ClusterOptions configures an N-node cluster inside one process on one
@@ -48,28 +49,6 @@ type Cluster struct {
 	nodes []*Node
 	specs []NodeOptions // the options each node was started with, ports fixed
 	ports []int         // free ports picked for RandomPort: client, route per node
-}
-
-// freePorts asks the kernel for n free TCP ports on host. Every route must be
-// known before the first node starts (a clustered JetStream node refuses to
-// start without routes), so random ports are picked ahead.
-func freePorts(host string, n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port on %s: %w", host, err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func (o ClusterOptions) withDefaults() ClusterOptions {
@@ -110,7 +89,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions, log *zap.Logger) (*C
 	}
 	c := &Cluster{opts: opts, log: log}
 	if opts.BasePort == RandomPort || opts.BaseClusterPort == RandomPort {
-		ports, err := freePorts(opts.Host, 2*opts.Nodes)
+		ports, err := freeport.Pick(opts.Host, 2*opts.Nodes)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tocsin-project/tocsin/chaos/lazyfs"
+	"github.com/tocsin-project/tocsin/internal/freeport"
 	"github.com/tocsin-project/tocsin/server"
 )
 
@@ -57,7 +58,7 @@ func newCluster(ctx context.Context, bin, dir, sync string, lazy bool, log *zap.
 	if _, err := runTool(ctx, bin, "init", "--dir", c.keys, "--nodes", strings.Join(names, ","), "--tls-hosts", "127.0.0.1,localhost"); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3 * nodeCount)
+	ports, err := freeport.Pick("127.0.0.1", 3*nodeCount)
 	if err != nil {
 		return nil, err
 	}
