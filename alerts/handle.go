@@ -62,7 +62,7 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
 
 func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, env *tocsinv1.Envelope) error {
 	routes := env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY
-	checker := ingest.Checker{Verifier: r.d.Verifier, MaxSkew: r.opts.MaxSkew}
+	checker := ingest.Checker{Verifier: r.d.Verifier, MaxSkew: r.opts.MaxSkew, FirstDeliveryIsNew: r.firstIsNew}
 	if routes {
 		// An id is routed once, also after the duplicate window.
 		checker.Handled = func(ctx context.Context, sender, id string) (bool, error) {
@@ -116,7 +116,11 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 }
 
 // rejectMsg sends the sender a signed Rejection on its rejection subject
-// and, for alerts and advisories, records the REJECTED outcome.
+// and then, for alerts and advisories, records the REJECTED outcome. In
+// that order: a redelivery of a message that has an outcome is dropped
+// quietly, so a router that died between the two must have sent the
+// rejection already (its redelivery sends it again, deduplicated by
+// message id, and records the outcome).
 func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error) error {
 	rej := &tocsinv1.Rejection{
 		RefId:    env.GetId(),
@@ -126,17 +130,18 @@ func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *toc
 	}
 	r.log.Info("rejected", zap.String("sender", sender), zap.String("id", env.GetId()),
 		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()))
-	if env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY) {
-		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}
-		if err := r.putOutcome(ctx, sender, o); err != nil {
-			return err
-		}
-	}
 	msgID := subjects.RoutedMsgID(env.GetId(), "rejection")
 	if env.GetId() == "" {
 		msgID = "" // undecodable: nothing to deduplicate on
 	}
-	return r.sendSigned(ctx, subjects.Rejection(sender), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
+	if err := r.sendSigned(ctx, subjects.Rejection(sender), msgID, tocsinv1.Kind_KIND_REJECTION, rej); err != nil {
+		return err
+	}
+	if env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY) {
+		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}
+		return r.putOutcome(ctx, sender, o)
+	}
+	return nil
 }
 
 // sendSigned seals payload with the router's key and publishes it.

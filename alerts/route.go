@@ -91,9 +91,12 @@ func (r *Router) destinationsFor(ctx context.Context, level tlp.Level, sectors, 
 
 // organisations counts the distinct active members that receive d.
 func (r *Router) organisations(d destinations) []string {
+	if len(d.inboxes) == 0 {
+		return r.d.Registry.IDsInSectors(d.sectors) // sorted, each once
+	}
 	seen := map[string]bool{}
-	for _, m := range r.d.Registry.InSectors(d.sectors) {
-		seen[m.GetId()] = true
+	for _, id := range r.d.Registry.IDsInSectors(d.sectors) {
+		seen[id] = true
 	}
 	for _, id := range d.inboxes {
 		seen[id] = true

@@ -103,6 +103,10 @@ type Router struct {
 
 	sectors map[string]bool
 	lanes   map[string]bool
+
+	// firstIsNew: INGEST's duplicate window exceeds twice MaxSkew, so a
+	// first delivery needs no outcome look-up (ingest.Checker).
+	firstIsNew bool
 }
 
 // ErrSchemasMissing is returned by New's caller check and carried by
@@ -170,6 +174,9 @@ func (r *Router) Run(ctx context.Context) error {
 // consuming; it returns once messages flow, with a function that drains
 // and waits for the workers.
 func (r *Router) Start(ctx context.Context) (stop func(), err error) {
+	if err := r.checkDuplicateWindow(ctx); err != nil {
+		return nil, err
+	}
 	cons, err := r.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, jetstream.ConsumerConfig{
 		Durable:        r.opts.Durable,
 		Description:    "the router: shared by every node",
@@ -200,6 +207,23 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 		<-cc.Closed()
 		exec.Wait()
 	}, nil
+}
+
+// checkDuplicateWindow reads INGEST's duplicate window: longer than twice
+// MaxSkew, a first delivery cannot repeat a handled message and is routed
+// without looking its id up; otherwise every message is looked up.
+func (r *Router) checkDuplicateWindow(ctx context.Context) error {
+	s, err := r.d.JS.Stream(ctx, subjects.StreamIngest)
+	if err != nil {
+		return fmt.Errorf("alerts: read the %s stream: %w", subjects.StreamIngest, err)
+	}
+	dup := s.CachedInfo().Config.Duplicates
+	r.firstIsNew = dup > 2*r.opts.MaxSkew
+	if !r.firstIsNew {
+		r.log.Warn("the ingest duplicate window is not longer than twice the clock-skew bound: every message's id is looked up before routing, which costs a round trip; re-provision the streams or lower MaxSkew",
+			zap.Duration("duplicates", dup), zap.Duration("max_skew", r.opts.MaxSkew))
+	}
+	return nil
 }
 
 // process handles one message and acks it, or naks it for redelivery when

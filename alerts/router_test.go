@@ -12,6 +12,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -209,34 +210,52 @@ func TestRejectionsCarryTheirReasonCode(t *testing.T) {
 	if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("a good alert after the bad ones: %v", o.GetState())
 	}
-	// A replayed id is not routed twice, even past the stream's own dedupe
-	// (no message id), and its sender is told: replay.
-	h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), "", mustMarshal(t, ok))
-	h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), ok.GetId(), mustMarshal(t, ok))
-	waitFor(t, func() bool {
-		envs, _ := h.messages(subjects.StreamRejections, subjects.Rejection("st-mary"))
-		for _, e := range envs {
-			var rej tocsinv1.Rejection
-			if proto.Unmarshal(e.GetPayload(), &rej) == nil && rej.GetRefId() == ok.GetId() && codes.Name(rej.GetProblems()[0].GetCode()) == "replay" {
-				return true
+}
+
+// TestReplayIsNeverRoutedTwice: a replayed id is not routed twice, even
+// past the stream's own dedupe (a new message id), and its sender is told:
+// replay. With the default skew bound a first delivery is routed without
+// looking its id up; a skew bound as long as half the ingest duplicate
+// window makes the router look every id up, with the same result.
+func TestReplayIsNeverRoutedTwice(t *testing.T) {
+	for _, skew := range []time.Duration{0, broker.IngestDuplicates / 2} {
+		t.Run(fmt.Sprintf("max skew %v", skew), func(t *testing.T) {
+			h := newHarness(t, 2, Options{MaxSkew: skew})
+			good := func() *tocsinv1.Alert {
+				return alertOf(bundle("203.0.113.7", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil)
 			}
-		}
-		return false
-	}, "a replay rejection for "+ok.GetId())
-	if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
-		t.Fatalf("the replay changed the outcome to %v", o.GetState())
-	}
-	marker := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT, alertOf(bundle("198.51.100.99", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
-	h.outcome("st-mary", marker.GetId())
-	envs, _ := h.messages(subjects.StreamSectors, subjects.SectorAll("patient-care"))
-	n := 0
-	for _, e := range envs {
-		if e.GetId() == ok.GetId() {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Fatalf("a replayed alert was routed %d times, want once", n)
+			ok := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT, good())
+			if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+				t.Fatalf("the original: %v", o.GetState())
+			}
+			h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), "", mustMarshal(t, ok))
+			h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), ok.GetId(), mustMarshal(t, ok))
+			waitFor(t, func() bool {
+				envs, _ := h.messages(subjects.StreamRejections, subjects.Rejection("st-mary"))
+				for _, e := range envs {
+					var rej tocsinv1.Rejection
+					if proto.Unmarshal(e.GetPayload(), &rej) == nil && rej.GetRefId() == ok.GetId() && codes.Name(rej.GetProblems()[0].GetCode()) == "replay" {
+						return true
+					}
+				}
+				return false
+			}, "a replay rejection for "+ok.GetId())
+			if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+				t.Fatalf("the replay changed the outcome to %v", o.GetState())
+			}
+			marker := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT, alertOf(bundle("198.51.100.99", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+			h.outcome("st-mary", marker.GetId())
+			envs, _ := h.messages(subjects.StreamSectors, subjects.SectorAll("patient-care"))
+			n := 0
+			for _, e := range envs {
+				if e.GetId() == ok.GetId() {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("a replayed alert was routed %d times, want once", n)
+			}
+		})
 	}
 }
 

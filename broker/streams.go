@@ -49,6 +49,10 @@ const day = 24 * time.Hour
 // maxMemberConsumers bounds the consumers of a stream members read.
 const maxMemberConsumers = 100_000
 
+// IngestDuplicates is INGEST's duplicate window: longer than twice the
+// router's default clock-skew bound, see StreamConfigs.
+const IngestDuplicates = 15 * time.Minute
+
 // StreamConfigs returns the streams Tocsin needs at the given replica count.
 // Every stream is file-backed; MaxMsgSize matches the server's max payload.
 func StreamConfigs(replicas int) []jetstream.StreamConfig {
@@ -69,10 +73,15 @@ func StreamConfigs(replicas int) []jetstream.StreamConfig {
 	}
 	// INGEST: what members publish, read by the router's shared durable
 	// consumer. Limits retention (not work-queue) so an operator can replay
-	// and audit; 7 days; discard old. The 10-minute duplicate window drops a
-	// retried publish; beyond it BucketRouted still stops a second routing.
+	// and audit; 7 days; discard old. The 15-minute duplicate window
+	// (IngestDuplicates) drops a second publish of an id; it is longer than
+	// twice the router's clock-skew bound (5 minutes each way), so a copy of
+	// an envelope is either dropped here or refused as skewed, and the
+	// router need not look an id up before its first delivery. Redeliveries
+	// are still checked against BucketRouted.
 	ingest := base(subjects.StreamIngest, subjects.IngestAll, "messages published by members, before routing", 7*day)
 	ingest.AllowDirect = false // members must not read each other's ingest
+	ingest.Duplicates = IngestDuplicates
 	// SECTORS: routed alerts and advisories per sector and lane. 30 days, so
 	// an agent that was away a month catches up; discard old.
 	sectors := base(subjects.StreamSectors, subjects.SectorsAll, "routed alerts and advisories by sector and lane", 30*day)

@@ -75,17 +75,35 @@ func (r *Registry) Member(ctx context.Context, id string) (*tocsinv1.Member, err
 // InSectors returns, from the cache, the members of any of sectors that are
 // active now and not revoked, sorted by id. No sectors gives none.
 func (r *Registry) InSectors(sectors []string) []*tocsinv1.Member {
-	t := time.Now()
 	var out []*tocsinv1.Member
-	r.mu.RLock()
-	for _, c := range r.cache {
-		if c.m.RevokedAt == nil && Active(c.m, t) && slices.ContainsFunc(c.m.Sectors, func(s string) bool { return slices.Contains(sectors, s) }) {
-			out = append(out, proto.CloneOf(c.m))
-		}
-	}
-	r.mu.RUnlock()
+	r.eachInSectors(sectors, func(m *tocsinv1.Member) { out = append(out, proto.CloneOf(m)) })
 	sortByID(out)
 	return out
+}
+
+// IDsInSectors is InSectors's ids, without copying the records: the
+// router counts who a message reaches on every alert.
+func (r *Registry) IDsInSectors(sectors []string) []string {
+	var out []string
+	r.eachInSectors(sectors, func(m *tocsinv1.Member) { out = append(out, m.Id) })
+	slices.Sort(out)
+	return out
+}
+
+// eachInSectors calls f, under the read lock, with every cached member of
+// any of sectors that is active now and not revoked. f must not keep m.
+func (r *Registry) eachInSectors(sectors []string, f func(m *tocsinv1.Member)) {
+	if len(sectors) == 0 {
+		return
+	}
+	t := time.Now()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, c := range r.cache {
+		if c.m.RevokedAt == nil && Active(c.m, t) && slices.ContainsFunc(c.m.Sectors, func(s string) bool { return slices.Contains(sectors, s) }) {
+			f(c.m)
+		}
+	}
 }
 
 // sortByID sorts ms by id.

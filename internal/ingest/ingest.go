@@ -28,6 +28,13 @@ type Checker struct {
 	// Handled reports whether the message (sender, id) already has an
 	// outcome; nil skips that check.
 	Handled func(ctx context.Context, sender, id string) (bool, error)
+	// FirstDeliveryIsNew skips Handled on a first delivery whose
+	// Nats-Msg-Id is its envelope id: such a message cannot repeat an
+	// earlier one when the stream's duplicate window is longer than twice
+	// MaxSkew (a second publish of the id inside the window is dropped by
+	// the stream, one after it is refused as skewed). Redeliveries and
+	// messages with another message id are still checked. Default false.
+	FirstDeliveryIsNew bool
 }
 
 // Verified is a message that passed every check.
@@ -47,7 +54,8 @@ var ErrHandled = errors.New("already handled")
 // Check runs, in order: the envelope's sender must be the ingest subject's
 // sender token (the server's permissions bind the token to the
 // connection); the kind must be one kindOK accepts; a message already
-// handled is dropped (ErrHandled), whatever else is wrong with the replay;
+// handled (looked up unless FirstDeliveryIsNew rules a repeat out) is
+// dropped (ErrHandled), whatever else is wrong with the replay;
 // the Nats-Msg-Id must equal the envelope id; the time skew against the
 // stream's own timestamp (once, here: an agent catching up hours later
 // still accepts what was valid then); the signature against the registry.
@@ -61,7 +69,7 @@ func (c Checker) Check(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envel
 	if err := kindOK(env.GetKind()); err != nil {
 		return nil, err
 	}
-	if c.Handled != nil {
+	if c.Handled != nil && c.mayRepeat(m, env) {
 		done, err := c.Handled(ctx, env.GetSender(), env.GetId())
 		if err != nil {
 			return nil, err
@@ -97,6 +105,15 @@ func (c Checker) Check(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envel
 		return nil, err
 	}
 	return &Verified{Env: env, Member: member, Payload: payload}, nil
+}
+
+// mayRepeat reports whether m may repeat a message already handled.
+func (c Checker) mayRepeat(m jetstream.Msg, env *tocsinv1.Envelope) bool {
+	if !c.FirstDeliveryIsNew || m.Headers().Get(jetstream.MsgIDHeader) != env.GetId() {
+		return true
+	}
+	meta, err := m.Metadata()
+	return err != nil || meta.NumDelivered > 1
 }
 
 // Refusal reports whether err refuses the message (it carries a rejection
