@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -308,27 +309,11 @@ func rawPipeline(ctx context.Context, c *broker.Cluster, js jetstream.JetStream,
 		go func() {
 			defer wg.Done()
 			runWorkers(rctx, cons, func(m jetstream.Msg) {
-				id := m.Headers().Get(jetstream.MsgIDHeader)
-				if _, err := kvs[broker.BucketDedupe].Create(rctx, "p."+id+"."+benchSector, m.Data()[:64]); err != nil {
-					return
-				}
-				out := &nats.Msg{Subject: "raw.out." + benchSector, Data: m.Data(), Header: nats.Header{}}
-				out.Header.Set(jetstream.MsgIDHeader, id+":"+benchSector)
-				f, err := njs.PublishMsgAsync(out)
-				if err != nil {
-					return
-				}
-				if _, err := kvs[broker.BucketSightings].Create(rctx, "i."+id, m.Data()[:64]); err != nil {
-					return
-				}
-				select {
-				case <-f.Ok():
-				case <-f.Err():
-					return
-				case <-rctx.Done():
-					return
-				}
-				if _, err := kvs[broker.BucketRouted].Create(rctx, id, m.Data()[:64]); err != nil {
+				// Like the router, every write tolerates its own earlier
+				// attempt, so a redelivery finishes the work; anything
+				// else is retried.
+				if err := rawRoute(rctx, njs, kvs, m); err != nil {
+					_ = m.NakWithDelay(100 * time.Millisecond)
 					return
 				}
 				_ = m.DoubleAck(rctx)
@@ -345,6 +330,40 @@ func rawPipeline(ctx context.Context, c *broker.Cluster, js jetstream.JetStream,
 		return 0, err
 	}
 	return float64(len(msgs)) / time.Since(start).Seconds(), nil
+}
+
+// rawRoute makes the router's replicated writes for m: the dedupe claim;
+// the copy to the sector stream while the indicator index is created; the
+// outcome record.
+func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstream.KeyValue, m jetstream.Msg) error {
+	id := m.Headers().Get(jetstream.MsgIDHeader)
+	create := func(bucket, key string) error {
+		_, err := kvs[bucket].Create(ctx, key, m.Data()[:64])
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return nil
+		}
+		return err
+	}
+	if err := create(broker.BucketDedupe, "p."+id+"."+benchSector); err != nil {
+		return err
+	}
+	out := &nats.Msg{Subject: "raw.out." + benchSector, Data: m.Data(), Header: nats.Header{}}
+	out.Header.Set(jetstream.MsgIDHeader, id+":"+benchSector)
+	f, err := js.PublishMsgAsync(out)
+	if err != nil {
+		return err
+	}
+	if err := create(broker.BucketSightings, "i."+id); err != nil {
+		return err
+	}
+	select {
+	case <-f.Ok():
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return create(broker.BucketRouted, id)
 }
 
 // runWorkers consumes with as many workers as the router has by default,
