@@ -110,7 +110,7 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 	}
 	o.Progress("raw jetstream: pipeline (publish, consume, publish the copy, ack)")
 	before, _ := totalMessages(ctx, js)
-	if res.RawPipelineRate, err = rawPipeline(ctx, c, js, msgs); err != nil {
+	if res.RawPipelineRate, err = rawPipeline(ctx, c, nc, js, msgs); err != nil {
 		return nil, err
 	}
 	after, _ := totalMessages(ctx, js)
@@ -121,6 +121,9 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 
 	o.Progress("tocsin: the router on every node")
 	before, _ = totalMessages(ctx, js)
+	if err := placeLeaders(ctx, nc, js, c, tocsinHot); err != nil {
+		return nil, err
+	}
 	if res.TocsinRate, err = tocsinPipeline(ctx, c, js, env, msgs, log); err != nil {
 		return nil, err
 	}
@@ -267,7 +270,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg, f
 // ingest message on every node with a shared durable; create the dedupe
 // key; publish the copy to the sector stream while creating the indicator
 // index key; create the outcome key; ack the ingest message.
-func rawPipeline(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, msgs []*nats.Msg) (float64, error) {
+func rawPipeline(ctx context.Context, c *broker.Cluster, nc *nats.Conn, js jetstream.JetStream, msgs []*nats.Msg) (float64, error) {
 	for _, kc := range broker.KVConfigs(c.Replicas()) {
 		if kc.Bucket != broker.BucketRouted && kc.Bucket != broker.BucketDedupe && kc.Bucket != broker.BucketSightings {
 			continue
@@ -284,6 +287,9 @@ func rawPipeline(ctx context.Context, c *broker.Cluster, js jetstream.JetStream,
 		if _, err := js.CreateStream(ctx, sc); err != nil {
 			return 0, err
 		}
+	}
+	if err := placeLeaders(ctx, nc, js, c, rawHot); err != nil {
+		return 0, err
 	}
 	var wg sync.WaitGroup
 	rctx, cancel := context.WithCancel(ctx)

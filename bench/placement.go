@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tocsin-project/tocsin/broker"
+)
+
+// The five streams an alert is written to, in the order of the router's
+// pipeline, for each side of the comparison.
+var (
+	tocsinHot = []string{"INGEST", "KV_" + broker.BucketDedupe, "SECTORS", "KV_" + broker.BucketSightings, "KV_" + broker.BucketRouted}
+	rawHot    = []string{"RAW_IN", "KV_RAW_" + broker.BucketDedupe, "RAW_OUT", "KV_RAW_" + broker.BucketSightings, "KV_RAW_" + broker.BucketRouted}
+)
+
+// placeLeaders moves the leader of streams[i] to node i mod N, so that
+// both pipelines of a comparison write through the same placement: which
+// node happens to lead which stream otherwise decides the ratio as much
+// as the code does (three busy leaders on one node halve its throughput).
+func placeLeaders(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, c *broker.Cluster, streams []string) error {
+	nodes := c.Nodes()
+	if len(nodes) < 2 {
+		return nil
+	}
+	for i, name := range streams {
+		want := nodes[i%len(nodes)].Name()
+		if err := moveLeader(ctx, nc, js, name, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveLeader asks stream name's leader to step down in favour of want,
+// and waits until want leads it.
+func moveLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name, want string) error {
+	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": want}})
+	deadline := time.Now().Add(30 * time.Second)
+	for asked := false; ; {
+		s, err := js.Stream(ctx, name)
+		if err == nil && s.CachedInfo().Cluster != nil && s.CachedInfo().Cluster.Leader == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stream %s: leader never moved to %s: %v", name, want, err)
+		}
+		if err == nil && !asked {
+			if _, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+name, req); err == nil {
+				asked = true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if asked && time.Now().Add(20*time.Second).After(deadline) {
+			asked = false // ask again: the election may have picked another node
+		}
+	}
+}
