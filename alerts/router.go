@@ -39,8 +39,14 @@ type Options struct {
 	FlashWindow time.Duration
 	// MaxMessageBytes is the largest envelope accepted. Default 1 MiB.
 	MaxMessageBytes int
-	// Durable is the shared durable consumer's name. Default "router".
+	// Durable is the name of the shared durable consumer of alerts and
+	// advisories. Default "router".
 	Durable string
+	// RecordsDurable is the name of the shared durable consumer of
+	// receipts, sightings and status reports: their own consumer, so that
+	// the receipts an advisory causes (one per member) never queue in
+	// front of the next alert. Default Durable + "-records".
+	RecordsDurable string
 	// AckWait is how long a message may be in processing before JetStream
 	// redelivers it (to this or another node). Default 30s.
 	AckWait time.Duration
@@ -68,6 +74,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Durable == "" {
 		o.Durable = "router"
+	}
+	if o.RecordsDurable == "" {
+		o.RecordsDurable = o.Durable + "-records"
 	}
 	if o.AckWait == 0 {
 		o.AckWait = 30 * time.Second
@@ -148,11 +157,17 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Router, e
 	return r, nil
 }
 
-// ingestFilters are the ingest kinds the router handles (aid has its own
-// service).
-func ingestFilters() []string {
+// routedKinds are the ingest kinds the router fans out; recordKinds those
+// it records. Aid has its own service.
+var (
+	routedKinds = []string{subjects.KindAlert, subjects.KindAdvisory}
+	recordKinds = []string{subjects.KindReceipt, subjects.KindSighting, subjects.KindStatus}
+)
+
+// ingestFilters are the ingest subjects of kinds.
+func ingestFilters(kinds []string) []string {
 	var f []string
-	for _, k := range []string{subjects.KindAlert, subjects.KindAdvisory, subjects.KindReceipt, subjects.KindSighting, subjects.KindStatus} {
+	for _, k := range kinds {
 		f = append(f, subjects.Ingest(k, "*"))
 	}
 	return f
@@ -170,17 +185,33 @@ func (r *Router) Run(ctx context.Context) error {
 	return nil
 }
 
-// Start creates (or binds) the shared durable consumer and starts
-// consuming; it returns once messages flow, with a function that drains
-// and waits for the workers.
+// Start creates (or binds) the shared durable consumers, one for alerts
+// and advisories and one for receipts, sightings and status reports, and
+// starts consuming; it returns once messages flow, with a function that
+// drains both and waits for the workers.
 func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	if err := r.checkDuplicateWindow(ctx); err != nil {
 		return nil, err
 	}
+	stopRouted, err := r.consume(ctx, r.opts.Durable, "the router's alerts and advisories: shared by every node", routedKinds)
+	if err != nil {
+		return nil, err
+	}
+	stopRecords, err := r.consume(ctx, r.opts.RecordsDurable, "the router's receipts, sightings and status reports: shared by every node", recordKinds)
+	if err != nil {
+		stopRouted()
+		return nil, err
+	}
+	return func() { stopRouted(); stopRecords() }, nil
+}
+
+// consume binds the durable consumer name of the ingest kinds and hands
+// its messages to Workers workers, each sender's in order.
+func (r *Router) consume(ctx context.Context, name, desc string, kinds []string) (stop func(), err error) {
 	cons, err := r.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, jetstream.ConsumerConfig{
-		Durable:        r.opts.Durable,
-		Description:    "the router: shared by every node",
-		FilterSubjects: ingestFilters(),
+		Durable:        name,
+		Description:    desc,
+		FilterSubjects: ingestFilters(kinds),
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        r.opts.AckWait,
 		MaxDeliver:     -1,
@@ -188,7 +219,7 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("alerts: router consumer: %w", err)
+		return nil, fmt.Errorf("alerts: router consumer %s: %w", name, err)
 	}
 	exec := keyed.New(r.opts.Workers, func(m jetstream.Msg) { r.process(ctx, m) })
 	cc, err := cons.Consume(func(m jetstream.Msg) {
@@ -196,11 +227,11 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 		exec.Submit(sender, m)
 	}, jetstream.PullMaxMessages(512), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			r.log.Debug("consume", zap.Error(err))
+			r.log.Debug("consume", zap.String("consumer", name), zap.Error(err))
 		}
 	}))
 	if err != nil {
-		return nil, fmt.Errorf("alerts: router consume: %w", err)
+		return nil, fmt.Errorf("alerts: router consume %s: %w", name, err)
 	}
 	return func() {
 		cc.Drain()
