@@ -19,6 +19,10 @@ build: schemas
 run: build
 	./$(BIN) dev --data $(DATA)
 
+## demo: play "the night St. Mary's went down" on a cluster of its own, every step checked (data in .demo)
+demo: build
+	./$(BIN) demo --data .demo
+
 ## test: everything CI checks
 test: schemas proto-check vet fmt-check browser unit fuzz-short
 
