@@ -399,7 +399,9 @@ func publishN(ctx context.Context, b *benchCluster, n int, sectors []string, pac
 		msg := nats.NewMsg(subjects.Ingest(subjects.KindAlert, "bench-pub"))
 		msg.Data = data
 		msg.Header.Set(jetstream.MsgIDHeader, env.GetId())
-		f, err := b.js.PublishMsgAsync(msg)
+		// A backlog of 100,000 outruns the router: wait for room rather
+		// than fail the run.
+		f, err := b.js.PublishMsgAsync(msg, jetstream.WithStallWait(time.Minute))
 		if err != nil {
 			return 0, err
 		}

@@ -23,7 +23,16 @@ type JSONLOptions struct {
 	// MaxBytes rotates the file before a write would take it past this
 	// size. Default 100 MiB.
 	MaxBytes int64
+	// Remember is how far back the duplicate index reaches: rotated files
+	// last written before it are not indexed, so the index (and the start-up
+	// scan) stays bounded however long the agent runs. An id can come back
+	// only while its stream keeps it, so the default is the sector and
+	// inbox streams' 30 days plus a day.
+	Remember time.Duration
 }
+
+// DefaultRemember is JSONLOptions.Remember's default.
+const DefaultRemember = 31 * 24 * time.Hour
 
 // JSONL is a sink that appends one JSON object per record and line to a
 // file, fsyncing each batch before it returns. At start it indexes the ids
@@ -50,6 +59,12 @@ func OpenJSONL(opts JSONLOptions) (*JSONL, error) {
 	if opts.MaxBytes == 0 {
 		opts.MaxBytes = 100 << 20
 	}
+	if opts.Remember < 0 {
+		return nil, fmt.Errorf("%w: jsonl: Remember %s is negative; use 0 for the default", ErrSinkSpec, opts.Remember)
+	}
+	if opts.Remember == 0 {
+		opts.Remember = DefaultRemember
+	}
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("jsonl sink: %w", err)
 	}
@@ -58,7 +73,11 @@ func OpenJSONL(opts JSONLOptions) (*JSONL, error) {
 	if err != nil {
 		return nil, err
 	}
+	horizon := time.Now().Add(-opts.Remember)
 	for _, p := range rotated {
+		if st, err := os.Stat(p); err == nil && st.ModTime().Before(horizon) {
+			continue // older than anything a stream can still deliver
+		}
 		if err := s.index(p, false); err != nil {
 			return nil, err
 		}

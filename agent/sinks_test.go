@@ -3,11 +3,13 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -96,6 +98,28 @@ func TestJSONLRotatesAndIndexesRotatedFiles(t *testing.T) {
 	j.Close()
 	if n := len(jsonlRecords(t, path)); n != 21 {
 		t.Fatalf("%d records after rewriting old ids, want 21", n)
+	}
+	// Rotated files older than Remember are not indexed: the index stays
+	// bounded. id-0 is in the oldest file; backdate it past the horizon.
+	files, _ = filepath.Glob(path + ".*")
+	slices.Sort(files)
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(files[0], old, old); err != nil {
+		t.Fatal(err)
+	}
+	j, err = OpenJSONL(JSONLOptions{Path: path, MaxBytes: 600, Remember: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Write(ctx, recs("id-0", "id-19")); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if n := len(jsonlRecords(t, path)); n != 22 {
+		t.Fatalf("%d records: id-0 (past the horizon) should be written again and id-19 not, want 22", n)
+	}
+	if _, err := OpenJSONL(JSONLOptions{Path: path, Remember: -time.Hour}); !errors.Is(err, ErrSinkSpec) {
+		t.Fatalf("negative Remember: %v", err)
 	}
 }
 
