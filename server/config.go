@@ -15,8 +15,8 @@ import (
 
 // NodeConfig is the YAML file of `tocsin node --config FILE`. Required:
 // name, store_dir, auth with service_creds (or insecure_no_auth), tls and,
-// on a cluster, cluster.tls (or insecure_no_tls); see deploy/ for a
-// 3-machine example.
+// on a cluster, cluster.tls (or insecure_no_tls); http_tls serves the HTTP
+// face over HTTPS. See deploy/ for a 3-machine example.
 type NodeConfig struct {
 	// Name is the node's unique server name. Required.
 	Name string `yaml:"name"`
@@ -43,8 +43,17 @@ type NodeConfig struct {
 	StoreDir string `yaml:"store_dir"`
 	// SyncInterval is "always" (the default) or a duration such as "2m".
 	SyncInterval string `yaml:"sync_interval"`
-	// HTTP is the health, readiness and metrics listener. Default 127.0.0.1:8080.
+	// HTTP is the listener of health, readiness, status, metrics, TAXII and
+	// the console, HOST:PORT. Default 127.0.0.1:8080.
 	HTTP string `yaml:"http"`
+	// HTTPTLS serves HTTPS on the http address (TLS 1.2 or newer): TAXII
+	// and the console accept credentials only over it. cert and key are
+	// required: the node's tls files of tocsin init (their SANs are its
+	// --tls-hosts; members trust its ca.pem), or a certificate of a CA your
+	// browsers already trust. ca with verify also requires a client
+	// certificate signed by ca. Default: plain HTTP, on which TAXII and the
+	// console refuse every credential.
+	HTTPTLS *TLSConfig `yaml:"http_tls"`
 	// MaxPayload is the largest message in bytes. Default 1 MiB.
 	MaxPayload int32 `yaml:"max_payload"`
 	// Auth is the directory with this node's copy of the authority's public
@@ -74,9 +83,9 @@ type TLSConfig struct {
 	// Key is the certificate's private key. Required.
 	Key string `yaml:"key"`
 	// CA is the CA that signed the peers' certificates. Required for
-	// cluster.tls, and for tls with verify.
+	// cluster.tls, and for tls and http_tls with verify.
 	CA string `yaml:"ca"`
-	// Verify (tls only) also requires a client certificate signed by ca,
+	// Verify (tls and http_tls) also requires a client certificate signed by ca,
 	// on top of the client's credentials. Routes always verify. Default false.
 	Verify bool `yaml:"verify"`
 }
@@ -150,7 +159,13 @@ func (c NodeConfig) Options() (Options, error) {
 		return Options{}, err
 	}
 	n.TLS, n.ClusterTLS = c.TLS.options(), c.Cluster.TLS.options()
-	return Options{Node: &n, HTTPAddr: c.HTTP, ServiceCreds: c.ServiceCreds}, nil
+	o := Options{Node: &n, HTTPAddr: c.HTTP, ServiceCreds: c.ServiceCreds, HTTPTLS: c.HTTPTLS.options()}
+	if o.HTTPTLS != nil {
+		if _, err := httpsConfig(o.HTTPTLS, nil); err != nil {
+			return Options{}, err
+		}
+	}
+	return o, nil
 }
 
 // ParseSyncInterval reads "always" (or "") as zero, the always-sync

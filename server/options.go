@@ -21,11 +21,16 @@ type Options struct {
 	Dev *DevOptions
 	// Node runs one node of a multi-machine cluster (tocsin node). Default nil.
 	Node *broker.NodeOptions
-	// HTTPAddr is where /healthz, /readyz and later the console listen.
-	// Default 127.0.0.1:8080; "" with NoHTTP disables it.
+	// HTTPAddr is where /healthz, /readyz, /status, /metrics, TAXII and the
+	// console listen. Default 127.0.0.1:8080; "" with NoHTTP disables it.
 	HTTPAddr string
 	// NoHTTP disables the HTTP listener. Default false.
 	NoHTTP bool
+	// HTTPTLS serves HTTPS on HTTPAddr (TLS 1.2 or newer) with this
+	// certificate and key; with Verify, clients must also present a
+	// certificate signed by CA. Outside dev, TAXII and the console accept
+	// credentials only over it. Default nil: plain HTTP.
+	HTTPTLS *broker.TLSOptions
 	// ReadyTimeout bounds how long Main waits for the cluster to become
 	// ready (meta leader, streams current) before it gives up. Default 60s.
 	ReadyTimeout time.Duration

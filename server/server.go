@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,7 @@ type Server struct {
 
 	httpLn  net.Listener
 	httpSrv *http.Server
+	https   bool // httpSrv serves TLS (Options.HTTPTLS)
 
 	mu       sync.Mutex
 	conns    []*nats.Conn // one service connection per local node
@@ -61,6 +63,13 @@ func New(ctx context.Context, opts Options, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: log, problem: "starting"}
+	var tlsCfg *tls.Config
+	if opts.HTTPTLS != nil && !opts.NoHTTP {
+		var err error
+		if tlsCfg, err = httpsConfig(opts.HTTPTLS, log); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.startBroker(ctx); err != nil {
 		return nil, err
 	}
@@ -70,8 +79,14 @@ func New(ctx context.Context, opts Options, log *zap.Logger) (*Server, error) {
 			s.stopBroker()
 			return nil, fmt.Errorf("%w: http: cannot listen on %s: %v; is another tocsin running? pick another address with --http", broker.ErrInvalidOptions, opts.HTTPAddr, err)
 		}
-		s.httpLn = ln
-		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+		s.httpLn, s.https = ln, tlsCfg != nil
+		// The server's own log lines are about callers (a failed TLS
+		// handshake, a broken connection): debug, not the operator's alarm.
+		errLog, _ := zap.NewStdLogAt(log.Named("http"), zap.DebugLevel)
+		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg, ErrorLog: errLog}
+		if s.dev == nil && tlsCfg == nil {
+			log.Warn("http: plain HTTP: TAXII and the console refuse every credential outside dev; set http_tls in the node config to serve HTTPS")
+		}
 	}
 	return s, nil
 }
@@ -171,6 +186,18 @@ func (s *Server) HTTPAddr() string {
 	return s.httpLn.Addr().String()
 }
 
+// HTTPURL is the HTTP listener's base URL, https:// with HTTPTLS, "" when
+// disabled.
+func (s *Server) HTTPURL() string {
+	switch {
+	case s.httpLn == nil:
+		return ""
+	case s.https:
+		return "https://" + s.HTTPAddr()
+	}
+	return "http://" + s.HTTPAddr()
+}
+
 // Cluster is the in-process cluster in dev mode, nil in node mode.
 func (s *Server) Cluster() *broker.Cluster { return s.cluster }
 
@@ -181,7 +208,12 @@ func (s *Server) Main(ctx context.Context) error {
 	errc := make(chan error, 4)
 	if s.httpSrv != nil {
 		go func() {
-			if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serve := s.httpSrv.Serve
+			if s.https {
+				// The certificate comes from TLSConfig.GetCertificate.
+				serve = func(ln net.Listener) error { return s.httpSrv.ServeTLS(ln, "", "") }
+			}
+			if err := serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("http: %w", err)
 			}
 		}()
@@ -298,7 +330,7 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 	s.mu.Lock()
 	s.ready, s.problem = true, ""
 	s.mu.Unlock()
-	s.log.Info("cluster ready", zap.Strings("clients", s.ClientURLs()), zap.String("http", s.HTTPAddr()))
+	s.log.Info("cluster ready", zap.Strings("clients", s.ClientURLs()), zap.String("http", s.HTTPURL()))
 	if s.opts.OnReady != nil {
 		s.opts.OnReady(s)
 	}

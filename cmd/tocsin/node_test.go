@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,8 +55,8 @@ func loopbackConfigs(t *testing.T) loopbackCluster {
 		if err := yaml.Unmarshal(data, &c); err != nil {
 			t.Fatalf("deploy/node-%d.yaml: %v", i+1, err)
 		}
-		if len(c.Cluster.Routes) != 2 || c.SyncInterval != "always" || c.Auth == "" || c.ServiceCreds == "" || c.TLS == nil || c.Cluster.TLS == nil || c.InsecureNoAuth || c.InsecureNoTLS {
-			t.Fatalf("deploy/node-%d.yaml: want 2 routes, sync_interval always, auth, service_creds, tls and cluster.tls, got %+v", i+1, c)
+		if len(c.Cluster.Routes) != 2 || c.SyncInterval != "always" || c.Auth == "" || c.ServiceCreds == "" || c.TLS == nil || c.Cluster.TLS == nil || c.HTTPTLS == nil || c.InsecureNoAuth || c.InsecureNoTLS {
+			t.Fatalf("deploy/node-%d.yaml: want 2 routes, sync_interval always, auth, service_creds, tls, cluster.tls and http_tls, got %+v", i+1, c)
 		}
 		c.Listen = fmt.Sprintf("127.0.0.1:%d", ports[3*i])
 		c.Cluster.Listen = fmt.Sprintf("127.0.0.1:%d", ports[3*i+1])
@@ -71,7 +73,7 @@ func loopbackConfigs(t *testing.T) loopbackCluster {
 		nodeDir := filepath.Join(lc.keys, "nodes", c.Name)
 		onLoopback := func(p string) string { return strings.Replace(p, "/etc/tocsin/auth", nodeDir, 1) }
 		c.Auth, c.ServiceCreds = onLoopback(c.Auth), onLoopback(c.ServiceCreds)
-		for _, tc := range []*server.TLSConfig{c.TLS, c.Cluster.TLS} {
+		for _, tc := range []*server.TLSConfig{c.TLS, c.Cluster.TLS, c.HTTPTLS} {
 			tc.Cert, tc.Key, tc.CA = onLoopback(tc.Cert), onLoopback(tc.Key), onLoopback(tc.CA)
 		}
 		out, err := yaml.Marshal(c)
@@ -89,9 +91,18 @@ func loopbackConfigs(t *testing.T) loopbackCluster {
 	return lc
 }
 
-func httpGet(t *testing.T, url string) (int, string) {
+// httpsGet GETs url from a node's HTTP face (HTTPS, http_tls of the
+// deploy configs), trusting the CA of tocsin init.
+func (lc loopbackCluster) httpsGet(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	pem, err := os.ReadFile(filepath.Join(lc.keys, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(url)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -122,7 +133,7 @@ func TestNodeProcessesFromDeployConfigsFormOneCluster(t *testing.T) {
 		}
 		return fmt.Errorf("problems do not name the missing route: %v", st.Problems)
 	}, lc.client()...)
-	code, body := httpGet(t, "http://"+httpAddrs[0]+"/readyz")
+	code, body := lc.httpsGet(t, "https://"+httpAddrs[0]+"/readyz")
 	if code == http.StatusOK && !strings.Contains(body, "degraded") || !strings.Contains(body, "not connected") && !strings.Contains(body, "provisioning") {
 		t.Fatalf("/readyz with a peer missing: %d %q, want it to say what is missing", code, body)
 	}
@@ -155,7 +166,7 @@ func TestNodeProcessesFromDeployConfigsFormOneCluster(t *testing.T) {
 	for _, a := range httpAddrs {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			code, body := httpGet(t, "http://"+a+"/readyz")
+			code, body := lc.httpsGet(t, "https://"+a+"/readyz")
 			if code == http.StatusOK && strings.TrimSpace(body) == "ready" {
 				break
 			}

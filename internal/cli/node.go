@@ -28,8 +28,8 @@ routes, store dir, sync interval, http). See deploy/ for a 3-machine example.`,
 			}
 			return runServer(cmd.Context(), g, opts, func(s *server.Server) {
 				fmt.Fprintf(g.stdout, "node %s %s\n", opts.Node.Name, s.ClientURLs()[0])
-				if a := s.HTTPAddr(); a != "" {
-					fmt.Fprintf(g.stdout, "http %s\n", a)
+				if u := s.HTTPURL(); u != "" {
+					fmt.Fprintf(g.stdout, "http %s\n", u)
 				}
 			})
 		},

@@ -31,7 +31,8 @@ var (
 	// ErrBadCredentials is wrapped by every refusal of credentials.
 	ErrBadCredentials = errors.New("credentials refused")
 	// ErrPlainHTTP: credentials over plain HTTP where TLS is required.
-	ErrPlainHTTP = errors.New("credentials over plain http are refused: use https")
+	ErrPlainHTTP = errors.New("credentials over plain http are refused: use https (a node serves it when its config sets http_tls); " +
+		"a token sent in the clear is exposed: have it revoked (tocsin token revoke)")
 )
 
 // Kind says how a request was authenticated.
