@@ -87,6 +87,8 @@ func forbiddenRows() []forbidden {
 		{name: "read the reach bucket", kind: "req", subject: "$JS.API.DIRECT.GET.KV_REACH.$KV.REACH.m1." + victim, allowed: []string{"hhs-liaison"}},
 		{name: "read the member registry", kind: "req", subject: "$JS.API.DIRECT.GET.KV_MEMBERS.$KV.MEMBERS." + victim, allowed: []string{"admin"}},
 		{name: "write the member registry", kind: "pub", subject: "$KV.MEMBERS." + victim, allowed: []string{"admin"}},
+		{name: "read the access tokens", kind: "req", subject: "$JS.API.DIRECT.GET.KV_WEBTOKENS.$KV.WEBTOKENS." + victim + ".t1", allowed: []string{"admin"}},
+		{name: "issue an access token", kind: "pub", subject: "$KV.WEBTOKENS.<self>.t1", allowed: []string{"admin"}},
 		{name: "ask for cluster status", kind: "req", subject: auth.StatusSubject, allowed: []string{"admin"}},
 		{name: "purge another account's JetStream (CVE-2025-30215)", kind: "req", subject: "$JS.API.ACCOUNT.PURGE.<account>"},
 		{name: "remove a JetStream server (CVE-2025-30215)", kind: "req", subject: "$JS.API.SERVER.REMOVE", body: `{"peer":"tocsin-1"}`},

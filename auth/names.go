@@ -20,6 +20,11 @@ const (
 	kvRoutedPrefix = "$KV.ROUTED."
 	// kvReachStream is the stream behind the REACH bucket.
 	kvReachStream = "KV_REACH"
+	// kvWebTokensStream is the stream behind the WEBTOKENS bucket (the web
+	// face's issued access tokens, hashed).
+	kvWebTokensStream = "KV_WEBTOKENS"
+	// kvWebTokensPrefix is the subject prefix of WEBTOKENS keys.
+	kvWebTokensPrefix = "$KV.WEBTOKENS."
 	// StatusSubject is the cluster status request subject.
 	StatusSubject = subjects.Prefix + ".svc.status"
 )

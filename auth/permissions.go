@@ -70,6 +70,9 @@ var permissionTable = []grant{
 	// admin: the member registry bucket MEMBERS (put, get, watch, history);
 	// not the right to push account JWTs, which takes a system-account user.
 	{admin, registry, nil},
+	// admin: the access tokens of the web face, bucket WEBTOKENS (issue,
+	// list, revoke: tocsin token), with the same rights as on MEMBERS.
+	{admin, webTokens, nil},
 	// admin: ask the cluster for its status (request/reply).
 	{admin, func(*tocsinv1.Member) []string { return []string{StatusSubject} }, nil},
 }
@@ -180,15 +183,22 @@ func reachRead(*tocsinv1.Member) []string {
 // info), put/delete/purge of a key, get (direct or message get), and watch
 // (an ordered push consumer delivering to the admin's own inbox, with flow
 // control).
-func registry(*tocsinv1.Member) []string {
+func registry(*tocsinv1.Member) []string { return bucketRights(kvMembersStream, kvMembersPrefix) }
+
+// webTokens is what a KeyValue handle on WEBTOKENS needs, as registry.
+func webTokens(*tocsinv1.Member) []string { return bucketRights(kvWebTokensStream, kvWebTokensPrefix) }
+
+// bucketRights are the subjects of a KeyValue handle on the bucket behind
+// stream, whose keys are under prefix.
+func bucketRights(stream, prefix string) []string {
 	return []string{
-		kvMembersPrefix + ">",
-		jsStreamInfo + kvMembersStream,
-		jsDirectGet + kvMembersStream,
-		jsDirectGet + kvMembersStream + ".>",
-		jsMsgGet + kvMembersStream,
-		jsConsCreate + kvMembersStream + ".>",
-		jsConsDelete + kvMembersStream + ".>",
-		jsFC + kvMembersStream + ".>",
+		prefix + ">",
+		jsStreamInfo + stream,
+		jsDirectGet + stream,
+		jsDirectGet + stream + ".>",
+		jsMsgGet + stream,
+		jsConsCreate + stream + ".>",
+		jsConsDelete + stream + ".>",
+		jsFC + stream + ".>",
 	}
 }

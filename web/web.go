@@ -26,6 +26,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/web/console"
+	"github.com/tocsin-project/tocsin/web/internal/follow"
 	"github.com/tocsin-project/tocsin/web/metrics"
 	"github.com/tocsin-project/tocsin/web/relay"
 	"github.com/tocsin-project/tocsin/web/store"
@@ -177,7 +178,8 @@ func (w *Web) Ready() <-chan struct{} {
 }
 
 // Run follows the streams and buckets the web face serves from until ctx
-// ends.
+// ends: the index, the metrics' sources, and WEBTOKENS, so that a revoked
+// access token stops working here as soon as the bucket replicates it.
 func (w *Web) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	events, cancel := w.store.Subscribe(4096)
@@ -185,6 +187,7 @@ func (w *Web) Run(ctx context.Context) error {
 	wg.Go(func() { _ = w.store.Run(ctx) })
 	wg.Go(func() { _ = w.console.Run(ctx) })
 	wg.Go(func() { _ = w.follow.Run(ctx) })
+	wg.Go(func() { follow.Retry(ctx, w.log, webauth.Bucket, w.tokens.Follow) })
 	wg.Go(func() { w.observe(ctx, events) })
 	wg.Wait()
 	return nil

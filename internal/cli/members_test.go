@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,9 @@ type devCluster struct {
 	t    *testing.T
 	data string
 	url  string
+	// ca, keys and creds are what cli passes as --tls-ca, --keys (to
+	// members) and, unless "" or in the args, --creds.
+	ca, keys, creds string
 }
 
 func startDevCluster(t *testing.T) *devCluster {
@@ -56,16 +60,19 @@ func startDevCluster(t *testing.T) *devCluster {
 	case <-time.After(90 * time.Second):
 		t.Fatal("dev cluster not ready after 90s")
 	}
-	return &devCluster{t: t, data: data, url: strings.Join(s.ClientURLs(), ",")}
+	return &devCluster{t: t, data: data, url: strings.Join(s.ClientURLs(), ","), ca: server.DevTLSCA(data), keys: filepath.Join(data, "auth")}
 }
 
 // cli runs tocsin against the cluster with the admin's keys and TLS; args
 // may override --creds.
 func (d *devCluster) cli(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	full := append(args[:len(args):len(args)], "--server", d.url, "--tls-ca", server.DevTLSCA(d.data), "--timeout", "20s")
+	full := append(args[:len(args):len(args)], "--server", d.url, "--tls-ca", d.ca, "--timeout", "20s")
 	if args[0] == "members" {
-		full = append(full, "--keys", filepath.Join(d.data, "auth"))
+		full = append(full, "--keys", d.keys)
+	}
+	if d.creds != "" && !slices.Contains(args, "--creds") {
+		full = append(full, "--creds", d.creds)
 	}
 	code = Main(full, &out, &errOut)
 	return code, out.String(), errOut.String()

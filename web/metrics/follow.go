@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -81,27 +80,10 @@ func (f *Follower) Run(ctx context.Context) error {
 	for name, run := range sources {
 		var once sync.Once
 		up := func() { once.Do(f.starting.Done) }
-		wg.Go(func() { f.loop(ctx, name, func(ctx context.Context) error { return run(ctx, up) }) })
+		wg.Go(func() { follow.Retry(ctx, f.log, name, func(ctx context.Context) error { return run(ctx, up) }) })
 	}
 	wg.Wait()
 	return nil
-}
-
-// loop runs one source again after each failure until ctx ends.
-func (f *Follower) loop(ctx context.Context, name string, run func(context.Context) error) {
-	wait := 200 * time.Millisecond
-	for ctx.Err() == nil {
-		err := run(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		f.log.Debug("metrics source restarts", zap.String("source", name), zap.Error(err))
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
-	}
 }
 
 // watch applies each update of a bucket's keys matching filter; up is
@@ -111,25 +93,7 @@ func (f *Follower) watch(ctx context.Context, bucket, filter string, up func(), 
 	if err != nil {
 		return err
 	}
-	w, err := kv.Watch(ctx, filter, opts...)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = w.Stop() }()
-	up()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil
-			}
-			if e != nil {
-				apply(e)
-			}
-		}
-	}
+	return follow.Bucket(ctx, kv, filter, up, apply, opts...)
 }
 
 func (f *Follower) outcomes(ctx context.Context, up func()) error {

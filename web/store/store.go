@@ -117,19 +117,7 @@ func (s *Store) IsReady() bool {
 // the last one indexed when the consumer has to be made again.
 func (s *Store) follow(ctx context.Context, stream string) {
 	var next uint64 = 1
-	wait := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := s.read(ctx, stream, &next)
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Debug("following again", zap.String("stream", stream), zap.Uint64("from", next), zap.Error(err))
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
-	}
+	follow.Retry(ctx, s.log, stream, func(ctx context.Context) error { return s.read(ctx, stream, &next) })
 }
 
 // read consumes stream from sequence *next until an error.

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/web/internal/follow"
 )
 
 // Bucket is the KV bucket of issued access tokens: key "<member>.<token
@@ -53,7 +54,9 @@ type cachedIssued struct {
 	at  time.Time
 }
 
-// cacheFor bounds how long a revoked token may still work on this node.
+// cacheFor bounds how long a revoked token may still work on a node
+// whose watch of the bucket (Follow) is broken; with the watch, a revoke
+// reaches every node as fast as the bucket replicates it.
 const cacheFor = 5 * time.Second
 
 // OpenTokens opens the WEBTOKENS bucket of js.
@@ -70,8 +73,18 @@ func OpenTokens(ctx context.Context, js jetstream.JetStream) (*Tokens, error) {
 // once. Use it as the password of HTTP Basic with the member id as user
 // name, or as a bearer token.
 func (t *Tokens) Issue(ctx context.Context, member, label string, ttl time.Duration) (string, error) {
+	token, _, err := t.IssueRecord(ctx, member, label, ttl)
+	return token, err
+}
+
+// IssueRecord is Issue, also returning the stored record: a read right
+// after the write may be answered by a replica that has not applied it.
+func (t *Tokens) IssueRecord(ctx context.Context, member, label string, ttl time.Duration) (string, *Issued, error) {
 	if !envelope.ValidMemberID(member) {
-		return "", fmt.Errorf("webauth: %q is not a member id", member)
+		return "", nil, fmt.Errorf("webauth: %q is not a member id", member)
+	}
+	if ttl < 0 {
+		return "", nil, fmt.Errorf("webauth: a token's lifetime is positive, or 0 for until revoked, not %s", ttl)
 	}
 	var idb [8]byte
 	var secret [32]byte
@@ -83,37 +96,94 @@ func (t *Tokens) Issue(ctx context.Context, member, label string, ttl time.Durat
 		rec.Expires = rec.Created.Add(ttl)
 	}
 	data, _ := json.Marshal(rec)
-	if _, err := t.kv.Create(ctx, member+"."+rec.ID, data); err != nil {
-		return "", fmt.Errorf("webauth: store token: %w", err)
+	if _, err := t.kv.Create(ctx, rec.Key(), data); err != nil {
+		return "", nil, fmt.Errorf("webauth: store token: %w", err)
 	}
-	return IssuedPrefix + member + "." + rec.ID + "." + s, nil
+	return IssuedPrefix + rec.Key() + "." + s, &rec, nil
 }
 
-// Revoke deletes a token by its id ("<member>.<token id>", as Issued and
-// List name it).
+// ErrNoToken: no issued token has the id asked for (never issued, or
+// revoked).
+var ErrNoToken = errors.New("no such access token")
+
+// Revoke deletes a token by its id ("<member>.<token id>", as Issued.Key
+// and List name it). Every node refuses it once its watch (Follow) sees
+// the delete, within cacheFor at most.
 func (t *Tokens) Revoke(ctx context.Context, tokenID string) error {
 	if err := t.kv.Delete(ctx, tokenID); err != nil {
 		return fmt.Errorf("webauth: revoke %s: %w", tokenID, err)
 	}
-	t.mu.Lock()
-	delete(t.cache, tokenID)
-	t.mu.Unlock()
+	t.forget(tokenID)
 	return nil
 }
 
-// List returns member's tokens (without secrets).
-func (t *Tokens) List(ctx context.Context, member string) ([]Issued, error) {
-	keys, err := t.kv.ListKeysFiltered(ctx, member+".*")
+// Get returns the record of a token by its id, read from the bucket;
+// ErrNoToken when there is none.
+func (t *Tokens) Get(ctx context.Context, tokenID string) (*Issued, error) {
+	member, id, ok := strings.Cut(tokenID, ".")
+	if !ok || !envelope.ValidMemberID(member) || id == "" || strings.Contains(id, ".") {
+		return nil, fmt.Errorf("%w: %q is not a token id; want <member>.<id>, as tocsin token list shows", ErrNoToken, tokenID)
+	}
+	t.forget(tokenID)
+	rec, err := t.get(ctx, tokenID)
 	if err != nil {
 		return nil, err
 	}
+	if rec == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoToken, tokenID)
+	}
+	return rec, nil
+}
+
+// List returns member's tokens (without secrets), every member's for "",
+// read from the bucket.
+func (t *Tokens) List(ctx context.Context, member string) ([]Issued, error) {
+	filter := member + ".*"
+	if member == "" {
+		filter = "*.*"
+	}
+	keys, err := t.kv.ListKeysFiltered(ctx, filter)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoKeysFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("webauth: list tokens: %w", err)
+	}
 	var out []Issued
 	for k := range keys.Keys() {
-		if rec, err := t.get(ctx, k); err == nil && rec != nil {
+		t.forget(k)
+		rec, err := t.get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
 			out = append(out, *rec)
 		}
 	}
 	return out, nil
+}
+
+// Key is the token's id, its key in the bucket: "<member>.<id>".
+func (i Issued) Key() string { return i.Member + "." + i.ID }
+
+// Follow watches the bucket until ctx ends, dropping what this node cached
+// of every token that changes: a revoke takes effect here as soon as the
+// bucket replicates it. It returns the watch's error, if any; meanwhile
+// cached records still expire after cacheFor.
+func (t *Tokens) Follow(ctx context.Context) error {
+	err := follow.Bucket(ctx, t.kv, ">", func() {}, func(e jetstream.KeyValueEntry) { t.forget(e.Key()) },
+		jetstream.UpdatesOnly(), jetstream.MetaOnly())
+	if err != nil {
+		return fmt.Errorf("webauth: watch %s: %w", Bucket, err)
+	}
+	return nil
+}
+
+// forget drops a token's cached record.
+func (t *Tokens) forget(key string) {
+	t.mu.Lock()
+	delete(t.cache, key)
+	t.mu.Unlock()
 }
 
 // check returns the record of an issued token after checking its secret
