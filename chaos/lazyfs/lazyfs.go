@@ -16,11 +16,13 @@ package lazyfs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // FS is one mounted lazy file system.
@@ -98,7 +100,43 @@ func Mount(backing, mountpoint string) (*FS, error) {
 	fs := &FS{backing: backing, mountpoint: mountpoint, dev: dev, nodes: map[uint64]string{rootID: ""}, ids: map[string]uint64{"": rootID},
 		nextID: rootID + 1, handles: map[uint64]*handle{}, nextFH: 1, files: map[uint64]*fileState{}, done: make(chan struct{})}
 	go fs.serve()
+	if err := fs.settlePoll(); err != nil {
+		_ = fs.Unmount()
+		return nil, fmt.Errorf("lazyfs: %s: %w", mountpoint, err)
+	}
 	return fs, nil
+}
+
+// settlePoll makes the kernel stop asking the file system whether its
+// files can be polled. It asks the first time a file of the mount is added
+// to an epoll set, and the Go runtime adds every file it opens to its
+// netpoller from inside the runtime, as if running Go code: when the
+// process that serves the mount opens a file on it (the tests do), a stop
+// of the world for the garbage collector can then wait for that goroutine
+// while it waits for the answer of a serving goroutine that the stop keeps
+// from running. Asked once here through a system call the runtime knows
+// may block, the file system answers ENOSYS, and the kernel does not ask
+// this mount again.
+func (fs *FS) settlePoll() error {
+	probe := filepath.Join(fs.mountpoint, ".lazyfs-poll-probe")
+	fd, err := syscall.Open(probe, syscall.O_CREAT|syscall.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("create the poll probe: %w", err)
+	}
+	defer syscall.Close(fd)
+	defer syscall.Unlink(probe)
+	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(ep)
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
+	// syscall.EpollCtl is a raw system call (the runtime is not told it
+	// may block): this is the blocking kind.
+	if _, _, e := syscall.Syscall6(syscall.SYS_EPOLL_CTL, uintptr(ep), syscall.EPOLL_CTL_ADD, uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0); e != 0 && e != syscall.EPERM {
+		return fmt.Errorf("poll the probe: %w", e)
+	}
+	return nil
 }
 
 // Mountpoint is where the file system is mounted.
@@ -181,7 +219,10 @@ func (fs *FS) state(ino uint64, size int64) *fileState {
 }
 
 // replacing notes that [off, off+n) of a file with state st is about to
-// be overwritten or cut, saving what it held below the durable size.
+// be overwritten or cut, saving what it held below the durable size. The
+// file may be shorter than its durable size (cut since the fsync, then
+// written again, as os.WriteFile does): what lies past its end was saved
+// by the cut.
 func (st *fileState) replacing(f *os.File, off, n int64) error {
 	st.dirty = true
 	if off >= st.durable {
@@ -189,10 +230,13 @@ func (st *fileState) replacing(f *os.File, off, n int64) error {
 	}
 	end := min(off+n, st.durable)
 	old := make([]byte, end-off)
-	if _, err := f.ReadAt(old, off); err != nil {
+	k, err := f.ReadAt(old, off)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	st.undo = append(st.undo, undo{off: off, data: old})
+	if k > 0 {
+		st.undo = append(st.undo, undo{off: off, data: old[:k]})
+	}
 	return nil
 }
 

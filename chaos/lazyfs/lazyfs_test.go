@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -22,6 +23,17 @@ func mount(t *testing.T) (*FS, string) {
 	}
 	t.Cleanup(func() { _ = fs.Unmount() })
 	return fs, backing
+}
+
+// losePower unmounts fs and undoes what it was not told to sync.
+func losePower(t *testing.T, fs *FS) {
+	t.Helper()
+	if err := fs.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.LoseUnsynced(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // What was fsynced survives a power loss; what was written, overwritten or
@@ -66,12 +78,7 @@ func TestLoseUnsyncedKeepsOnlyWhatWasSynced(t *testing.T) {
 	if st := fs.Stats(); st.Writes < 4 || st.Fsyncs != 1 {
 		t.Fatalf("stats %+v: want the writes and the one fsync seen", st)
 	}
-	if err := fs.Unmount(); err != nil {
-		t.Fatal(err)
-	}
-	if err := fs.LoseUnsynced(); err != nil {
-		t.Fatal(err)
-	}
+	losePower(t, fs)
 	got, _ = os.ReadFile(filepath.Join(backing, "stream", "msgs", "1.blk"))
 	if string(got) != "synced-" {
 		t.Fatalf("after the loss the block holds %q, want %q", got, "synced-")
@@ -82,5 +89,149 @@ func TestLoseUnsyncedKeepsOnlyWhatWasSynced(t *testing.T) {
 	}
 	if st := fs.Stats(); st.LostFiles != 2 {
 		t.Fatalf("lost files %d, want 2", st.LostFiles)
+	}
+}
+
+// writeDurably writes data to path the way a key must be written to
+// survive a power loss: a temporary file, fsync, rename, fsync of the
+// directory.
+func writeDurably(t *testing.T, path, data string) {
+	t.Helper()
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		t.Fatal(err)
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A file written to a temporary name, fsynced, renamed into place and its
+// directory fsynced survives a power loss, whether it is new or replaces
+// a synced or an unsynced file: the rename carries the synced data with
+// it. A file written in place without fsync comes back empty.
+func TestLoseUnsyncedKeepsSyncedFileRenamedIntoPlace(t *testing.T) {
+	fs, backing := mount(t)
+	mnt := fs.Mountpoint()
+	writeDurably(t, filepath.Join(mnt, "new.nk"), "SUAnew")
+	writeDurably(t, filepath.Join(mnt, "replaced.nk"), "SUAold")
+	writeDurably(t, filepath.Join(mnt, "replaced.nk"), "SUAreplacement")
+	if err := os.WriteFile(filepath.Join(mnt, "unsynced.nk"), []byte("SUAunsynced"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeDurably(t, filepath.Join(mnt, "over-unsynced.nk"), "SUAfirst")
+	if err := os.WriteFile(filepath.Join(mnt, "over-unsynced.nk"), []byte("SUAtorn, never synced"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeDurably(t, filepath.Join(mnt, "over-unsynced.nk"), "SUAlast")
+	if err := os.WriteFile(filepath.Join(mnt, "in-place.nk"), []byte("SUAin-place"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	losePower(t, fs)
+	for name, want := range map[string]string{"new.nk": "SUAnew", "replaced.nk": "SUAreplacement", "over-unsynced.nk": "SUAlast", "in-place.nk": "", "unsynced.nk": ""} {
+		got, err := os.ReadFile(filepath.Join(backing, name))
+		if err != nil || string(got) != want {
+			t.Errorf("after the loss %s holds %q (%v), want %q", name, got, err, want)
+		}
+	}
+	entries, err := os.ReadDir(backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 5 {
+		t.Errorf("after the loss the directory holds %d entries, want the 5 files and no temporary one", len(entries))
+	}
+}
+
+// rewrite replaces the content of path in place as NATS rewrites its
+// state files: opened write-only and truncated, written, and fsynced when
+// synced is set.
+func rewrite(t *testing.T, path, data string, synced bool) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(data); err != nil {
+		t.Fatalf("rewrite %s: %v", filepath.Base(path), err)
+	}
+	if synced {
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A file opened write-only and truncated can be written again after it
+// was synced, and after a power loss and a new mount (every file then
+// durable as found); a power loss takes it back to its last fsync.
+func TestWriteOnlyRewriteOfSyncedFile(t *testing.T) {
+	fs, backing := mount(t)
+	state := filepath.Join(fs.Mountpoint(), "o.dat")
+	rewrite(t, state, "first, synced", true)
+	rewrite(t, state, "second, synced", true)
+	rewrite(t, state, "3rd", false)
+	losePower(t, fs)
+	if got, _ := os.ReadFile(filepath.Join(backing, "o.dat")); string(got) != "second, synced" {
+		t.Fatalf("after the loss o.dat holds %q, want the last synced content", got)
+	}
+	again, err := Mount(backing, fs.Mountpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = again.Unmount() })
+	rewrite(t, state, "after the loss", false)
+	losePower(t, again)
+	if got, _ := os.ReadFile(filepath.Join(backing, "o.dat")); string(got) != "second, synced" {
+		t.Fatalf("after the second loss o.dat holds %q, want the content found at the mount", got)
+	}
+}
+
+// The process that serves a mount can open files on it while the garbage
+// collector stops the world: the first open of a file of a mount used to
+// wait, inside the Go runtime, for the answer to the kernel's poll
+// question, which a stopped serving goroutine could not give (the test
+// process hung). Each round is a new mount, whose first open asks.
+func TestServingProcessOpensFilesDuringGC(t *testing.T) {
+	stop := make(chan struct{})
+	gcDone := make(chan struct{})
+	go func() {
+		defer close(gcDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	defer func() { close(stop); <-gcDone }()
+	for i := range 40 {
+		fs, _ := mount(t)
+		if err := os.WriteFile(filepath.Join(fs.Mountpoint(), "f"), []byte{byte(i)}, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Unmount(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

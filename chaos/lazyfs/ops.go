@@ -193,8 +193,14 @@ func (fs *FS) init(b []byte) ([]byte, syscall.Errno) {
 // open opens path for a new handle; entry, for CREATE, answers the entry
 // before the handle.
 func (fs *FS) open(path string, flags int, mode uint32, entry func() ([]byte, syscall.Errno)) ([]byte, syscall.Errno) {
-	// Truncation arrives as SETATTR; writes come with their offsets.
+	// Truncation arrives as SETATTR; writes come with their offsets. A
+	// handle opened for writing only is opened for reading too: a write
+	// below the durable size first saves the bytes it replaces (the
+	// kernel has checked the caller's access mode already).
 	flags &^= os.O_TRUNC | os.O_APPEND | syscall.O_NOCTTY
+	if flags&syscall.O_ACCMODE == os.O_WRONLY {
+		flags = flags&^syscall.O_ACCMODE | os.O_RDWR
+	}
 	f, err := os.OpenFile(path, flags, os.FileMode(mode&0o7777))
 	if err != nil {
 		return nil, errno(err)
