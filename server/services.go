@@ -54,23 +54,9 @@ func newValidator(log *zap.Logger) *stix.Validator {
 // what the node signs (rejections, summaries) verifies like anything else.
 func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string) (*envelope.Signer, nkeys.KeyPair, error) {
 	path := filepath.Join(dir, "service.nk")
-	seed, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		kp, err := nkeys.CreateUser()
-		if err != nil {
-			return nil, nil, err
-		}
-		if seed, err = kp.Seed(); err != nil {
-			return nil, nil, err
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(path, seed, 0o600); err != nil {
-			return nil, nil, fmt.Errorf("write service key %s: %w", path, err)
-		}
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("read service key %s: %w", path, err)
+	seed, err := serviceSeed(path)
+	if err != nil {
+		return nil, nil, err
 	}
 	id := "svc-" + node
 	signer, err := envelope.SignerFromSeed(id, seed)
@@ -104,6 +90,33 @@ func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string)
 		return nil, nil, fmt.Errorf("service key %s: %w", path, err)
 	}
 	return signer, kp, nil
+}
+
+// serviceSeed reads the service key's seed at path, or creates a key and
+// writes its seed there durably (writeSynced): a key written and lost in
+// a power failure would leave the node unable to start.
+func serviceSeed(path string) ([]byte, error) {
+	seed, err := os.ReadFile(path)
+	if err == nil {
+		return seed, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read service key %s: %w", path, err)
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, err
+	}
+	if seed, err = kp.Seed(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := writeSynced(path, seed); err != nil {
+		return nil, fmt.Errorf("write service key %s: %w", path, err)
+	}
+	return seed, nil
 }
 
 // startServices opens the registry and starts a router on every local
