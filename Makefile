@@ -7,7 +7,7 @@ DATA      ?= .dev
 FUZZTIME  ?= 5s
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt browser
+.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt browser chaos chaos-short
 
 all: build
 
@@ -61,6 +61,21 @@ fuzz-short:
 ## fuzz: every fuzz target for longer (FUZZTIME=10m make fuzz)
 fuzz:
 	@./scripts/fuzz.sh $(if $(filter 5s,$(FUZZTIME)),2m,$(FUZZTIME))
+
+## chaos-short: every fault once, with bad input, on real processes (part of make test; docs/RELIABILITY.md)
+chaos-short: schemas
+	TOCSIN_CHAOS=short $(GO) test -count=1 -timeout 10m -run '^TestShortChaos$$' ./chaos
+
+## chaos: the long chaos run, sync_interval always then 2m (make chaos DURATION=30m CHAOS_SEED=7); JSON in $(CHAOS_OUT)
+DURATION  ?= 30m
+CHAOS_SEED ?= 1
+CHAOS_OUT ?= bin/chaos
+chaos: build
+	@mkdir -p $(CHAOS_OUT); rc=0; \
+	for sync in always 2m; do \
+		echo "== sync_interval $$sync: tocsin chaos --duration $(DURATION) --seed $(CHAOS_SEED) (JSON: $(CHAOS_OUT)/chaos-$$sync.json)"; \
+		./$(BIN) chaos --duration $(DURATION) --seed $(CHAOS_SEED) --sync $$sync --json $(CHAOS_OUT)/chaos-$$sync.json || rc=$$?; \
+	done; exit $$rc
 
 ## bench: the benchmarks (see docs/PERFORMANCE.md)
 bench: build
