@@ -54,6 +54,8 @@ type Options struct {
 	// sender are processed one after another, in order; different senders
 	// in parallel. Default 32.
 	Workers int
+	// Observe is told about every message handled (observe.go). Default nil.
+	Observe Observer
 }
 
 func (o Options) withDefaults() Options {
@@ -260,7 +262,9 @@ func (r *Router) checkDuplicateWindow(ctx context.Context) error {
 // process handles one message and acks it, or naks it for redelivery when
 // a transient failure (the cluster, not the message) stopped it.
 func (r *Router) process(ctx context.Context, m jetstream.Msg) {
+	start := time.Now()
 	err := r.handle(ctx, m)
+	r.observe(m, start, err)
 	if err == nil {
 		if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			r.log.Warn("ack", zap.String("subject", m.Subject()), zap.Error(err))

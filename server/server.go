@@ -18,6 +18,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/web"
+	"github.com/tocsin-project/tocsin/web/metrics"
 )
 
 // StatusSubject is the request subject every node answers with its Status.
@@ -48,7 +49,8 @@ type Server struct {
 
 	exitOnce sync.Once
 
-	web web.Deferred // the HTTP face: TAXII, console, metrics
+	web           web.Deferred    // the HTTP face: TAXII, console, metrics
+	routerMetrics *metrics.Router // what the local routers report (observeRouters)
 }
 
 // New validates opts, starts the local broker node(s) and binds the HTTP
@@ -63,6 +65,7 @@ func New(ctx context.Context, opts Options, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, log: log, problem: "starting"}
+	s.observeRouters()
 	var tlsCfg *tls.Config
 	if opts.HTTPTLS != nil && !opts.NoHTTP {
 		var err error

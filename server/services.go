@@ -143,7 +143,7 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{Relays: relays})
 		if i == 0 && s.httpSrv != nil {
 			face, err = web.New(ctx, web.Deps{JS: js, Registry: reg, Verifier: verifier, Validator: validator, ServiceKey: kp, ServiceID: signer.Sender(),
-				Status: func(ctx context.Context) (any, error) { return s.Status(ctx) }},
+				Status: func(ctx context.Context) (any, error) { return s.Status(ctx) }, Collectors: s.routerMetrics.Collectors()},
 				web.Options{AllowPlainHTTP: s.dev != nil}, s.log)
 			if err != nil {
 				return fmt.Errorf("node %q: web: %w", n.Name(), err)

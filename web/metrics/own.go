@@ -47,36 +47,37 @@ func runtimeFamilies(context.Context) []Family {
 	}
 }
 
-// Router are the counters a node's router keeps about its own work, for
-// the router to increment (alerts.Options.Metrics, to wire): unlike the
-// Follower's, they are per node, so sum them across nodes.
+// Router are the figures of a node's router about its own work, fed by
+// alerts.Options.Observe (Observe): unlike the Follower's, they are per
+// node, so sum them across nodes. Outcomes and rejections by reason are
+// the Follower's, cluster-wide.
 type Router struct {
-	// Outcomes counts handled messages by kind and outcome state.
-	Outcomes *Vec
-	// Rejections counts rejections by reason code.
-	Rejections *Vec
+	// Handled counts the messages handled, by ingest kind and result:
+	// "done" (routed, recorded or refused) or "retry" (a transient failure
+	// of the cluster; the message is delivered again).
+	Handled *Vec
 	// Handling is the time to handle one message, by kind.
 	Handling *Vec
 }
 
-// NewRouter returns the router's counters.
+// NewRouter returns the router's metrics.
 func NewRouter() *Router {
 	return &Router{
-		Outcomes:   NewCounter("tocsin_router_outcomes_total", "Messages this node's router decided, by kind and outcome.", "kind", "state"),
-		Rejections: NewCounter("tocsin_router_rejections_total", "Messages this node's router refused, by reason code.", "code"),
+		Handled: NewCounter("tocsin_router_handled_total", "Ingested messages this node's router handled, by kind and result (done, or retry after a transient failure).", "kind", "result"),
 		Handling: NewHistogram("tocsin_router_handle_seconds", "Time this node's router took to handle one message, by kind.",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}, "kind"),
 	}
 }
 
-// Outcome counts a decided message ("alert", "routed").
-func (r *Router) Outcome(kind, state string) { r.Outcomes.Inc(kind, state) }
-
-// Rejected counts a refusal by its reason code ("invalid-bundle").
-func (r *Router) Rejected(code string) { r.Rejections.Inc(code) }
-
-// Handled records how long handling one message of kind took.
-func (r *Router) Handled(kind string, d time.Duration) { r.Handling.Observe(d.Seconds(), kind) }
+// Observe records one handled message; it is an alerts.Observer.
+func (r *Router) Observe(kind string, took time.Duration, err error) {
+	result := "done"
+	if err != nil {
+		result = "retry"
+	}
+	r.Handled.Inc(kind, result)
+	r.Handling.Observe(took.Seconds(), kind)
+}
 
 // Collectors are the router's metrics.
-func (r *Router) Collectors() []Collector { return []Collector{r.Outcomes, r.Rejections, r.Handling} }
+func (r *Router) Collectors() []Collector { return []Collector{r.Handled, r.Handling} }

@@ -1,8 +1,8 @@
 // Package webtest runs the web face for tests on a real cluster: a
 // provisioned 3-node cluster, the demo cast registered with fresh keys and
 // issued access tokens, a router (and optionally the mutual-aid service)
-// accepting the test node's relays, and the web face on an httptest
-// server.
+// accepting the test node's relays and reporting to the web face's
+// metrics, and the web face on an httptest server.
 package webtest
 
 import (
@@ -36,6 +36,7 @@ import (
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web"
 	"github.com/tocsin-project/tocsin/web/internal/ids"
+	"github.com/tocsin-project/tocsin/web/metrics"
 )
 
 // ServiceID is the test node's service member.
@@ -130,8 +131,10 @@ func Start(t testing.TB, opts Options) *Env {
 			<-done
 		}
 	})
+	routerMetrics := metrics.NewRouter()
 	if !opts.NoRouter {
-		r, err := alerts.New(ctx, alerts.Deps{JS: e.JS, Registry: reg, Verifier: verifier, Validator: validator, Signer: e.Service}, alerts.Options{}, log.Named("router"))
+		r, err := alerts.New(ctx, alerts.Deps{JS: e.JS, Registry: reg, Verifier: verifier, Validator: validator, Signer: e.Service},
+			alerts.Options{Observe: routerMetrics.Observe}, log.Named("router"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +152,7 @@ func Start(t testing.TB, opts Options) *Env {
 	w, err := web.New(ctx, web.Deps{JS: e.JS, Registry: reg, Verifier: verifier, Validator: validator, ServiceKey: keys[ServiceID], ServiceID: ServiceID,
 		Status: func(context.Context) (any, error) {
 			return map[string]any{"node": "n1", "meta_leader": "n1", "nodes": []map[string]any{{"name": "n1", "up": true}}}, nil
-		}}, wopts, log)
+		}, Collectors: routerMetrics.Collectors()}, wopts, log)
 	if err != nil {
 		t.Fatal(err)
 	}
