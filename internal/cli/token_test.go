@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"go.yaml.in/yaml/v3"
@@ -288,6 +290,33 @@ func TestTokensAcrossARealClusterOverHTTPS(t *testing.T) {
 		if code, body, err := get(hc, base+"/console/api/me", "", "", session); err != nil || code != http.StatusOK || !strings.Contains(body, `"st-luke"`) {
 			t.Fatalf("%s: the session of node 1: %d %v %s", base, code, err, body)
 		}
+	}
+
+	// Every node's /metrics, over HTTPS: the routers' work, summed over
+	// the nodes (the one that took the alert from the shared consumer).
+	var handled float64
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	for _, base := range rc.https {
+		code, body, err := get(hc, base+"/metrics", "", "")
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("%s/metrics: %d %v", base, code, err)
+		}
+		fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s/metrics: %v", base, err)
+		}
+		for _, m := range fams["tocsin_router_handled_total"].GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["kind"] == "alert" && labels["result"] == "done" {
+				handled += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if handled < 1 {
+		t.Fatalf("the nodes' routers handled %v alerts, want at least 1", handled)
 	}
 
 	// Plain HTTP with credentials: refused, saying why.
