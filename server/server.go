@@ -341,7 +341,10 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 }
 
 func (s *Server) notReady(err error) error {
-	return fmt.Errorf("cluster not ready (dev clusters get %s): %w", s.opts.ReadyTimeout, err)
+	if s.cluster == nil { // a node keeps trying until it is stopped: no bound to name
+		return fmt.Errorf("node not ready: %w", err)
+	}
+	return fmt.Errorf("cluster not ready within %s: %w", s.opts.ReadyTimeout, err)
 }
 
 // assignedStreams lists the Tocsin streams the meta group already knows.
