@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +78,26 @@ func TestDevClusterRoutesAMembersAlert(t *testing.T) {
 	}
 	if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED || len(o.GetSectors()) != 2 {
 		t.Fatalf("outcome %v to %v (%v), want routed to 2 sectors", o.GetState(), o.GetSectors(), o.GetRejection())
+	}
+}
+
+// A dev cluster's service whose start timed out (a loaded machine) is
+// started again; any other failure stops the cluster.
+func TestDevServiceRetriesATimeout(t *testing.T) {
+	s := &Server{dev: &devAuth{}, log: zaptest.NewLogger(t)}
+	errc := make(chan error, 1)
+	calls := 0
+	s.keepRunning(context.Background(), errc, "tocsin-1", "router", func(context.Context) error {
+		if calls++; calls == 1 {
+			return fmt.Errorf("alerts: router consumer router: %w", context.DeadlineExceeded)
+		}
+		return nil
+	})
+	if calls != 2 || len(errc) != 0 {
+		t.Fatalf("%d starts, %d failures reported; want the timeout retried once and nothing reported", calls, len(errc))
+	}
+	s.keepRunning(context.Background(), errc, "tocsin-1", "router", func(context.Context) error { return errors.New("bad config") })
+	if err := <-errc; err == nil || !strings.Contains(err.Error(), "bad config") {
+		t.Fatalf("reported %v, want the failure", err)
 	}
 }
