@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,11 +52,13 @@ func (c *cluster) sightings(ctx context.Context, indicator, sector string) (int,
 
 // lastRejection is the last signed rejection sent to member.
 func (c *cluster) lastRejection(ctx context.Context, member string) (*tocsinv1.Rejection, error) {
-	s, err := c.js.Stream(ctx, subjects.StreamRejections)
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.GetLastMsgForSubject(ctx, subjects.Rejection(member))
+	m, err := settle(ctx, func() (*jetstream.RawStreamMsg, error) {
+		s, err := c.js.Stream(ctx, subjects.StreamRejections)
+		if err != nil {
+			return nil, err
+		}
+		return s.GetLastMsgForSubject(ctx, subjects.Rejection(member))
+	})
 	if err != nil {
 		return nil, fmt.Errorf("no rejection for %s in %s: %w", member, subjects.StreamRejections, err)
 	}
@@ -69,15 +72,17 @@ func (c *cluster) lastRejection(ctx context.Context, member string) (*tocsinv1.R
 
 // ingested counts the messages in INGEST by subject.
 func (c *cluster) ingested(ctx context.Context) (map[string]uint64, error) {
-	s, err := c.js.Stream(ctx, subjects.StreamIngest)
-	if err != nil {
-		return nil, err
-	}
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subjects.Prefix+".ingest.>"))
-	if err != nil {
-		return nil, err
-	}
-	return info.State.Subjects, nil
+	return settle(ctx, func() (map[string]uint64, error) {
+		s, err := c.js.Stream(ctx, subjects.StreamIngest)
+		if err != nil {
+			return nil, err
+		}
+		info, err := s.Info(ctx, jetstream.WithSubjectFilter(subjects.Prefix+".ingest.>"))
+		if err != nil {
+			return nil, err
+		}
+		return info.State.Subjects, nil
+	})
 }
 
 // routedCopy is one routed copy of a message: its stream subject and id.
@@ -86,54 +91,44 @@ type routedCopy struct {
 	id      string
 }
 
-// copies reads every message of stream on the subjects filters.
+// copies reads, by sequence, every message of stream whose subject one of
+// filters ("a.b" or "a.>") matches.
 func (c *cluster) copies(ctx context.Context, stream string, filters ...string) ([]routedCopy, error) {
-	s, err := c.js.Stream(ctx, stream)
-	if err != nil {
-		return nil, err
-	}
-	var total uint64
-	for _, f := range filters {
-		info, err := s.Info(ctx, jetstream.WithSubjectFilter(f))
+	return settle(ctx, func() ([]routedCopy, error) {
+		s, err := c.js.Stream(ctx, stream)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range info.State.Subjects {
-			total += n
-		}
-	}
-	if total == 0 {
-		return nil, nil
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: filters})
-	if err != nil {
-		return nil, err
-	}
-	var out []routedCopy
-	for {
-		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			env, err := envelope.Decode(m.Data(), 0)
+		st := s.CachedInfo().State
+		var out []routedCopy
+		for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
 			if err != nil {
-				return nil, fmt.Errorf("%s holds a message that is not an envelope (%s): %w", stream, m.Subject(), err)
+				return nil, fmt.Errorf("read %s #%d: %w", stream, seq, err)
 			}
-			out = append(out, routedCopy{subject: m.Subject(), id: env.GetId()})
-			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
-				return out, nil
+			if !slices.ContainsFunc(filters, func(f string) bool { return matches(f, m.Subject) }) {
+				continue
 			}
+			env, err := envelope.Decode(m.Data, 0)
+			if err != nil {
+				return nil, fmt.Errorf("%s #%d is not an envelope: %w", stream, seq, err)
+			}
+			out = append(out, routedCopy{subject: m.Subject, id: env.GetId()})
 		}
-		if err := batch.Error(); err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("%s: %d messages expected on %s, %d read", stream, total, strings.Join(filters, " "), len(out))
-		}
+		return out, nil
+	})
+}
+
+// matches reports whether subject matches filter, an exact subject or a
+// prefix ending in ">".
+func matches(filter, subject string) bool {
+	if prefix, ok := strings.CutSuffix(filter, ">"); ok {
+		return strings.HasPrefix(subject, prefix)
 	}
+	return filter == subject
 }
 
 // routedTo returns the ids routed to member: the copies on its sectors'
@@ -193,19 +188,21 @@ func (c *cluster) reading(ctx context.Context, ms []*tocsinv1.Member) ([]string,
 
 // consumersOn lists the consumers of members' agents whose leader is node.
 func (c *cluster) consumersOn(ctx context.Context, ms []*tocsinv1.Member, node string) ([]string, error) {
-	var on []string
-	for _, m := range ms {
-		for _, cs := range agentConsumers(m) {
-			info, err := c.consumerInfo(ctx, cs)
-			if err != nil {
-				return nil, err
-			}
-			if info.Cluster != nil && info.Cluster.Leader == node {
-				on = append(on, cs.Name)
+	return settle(ctx, func() ([]string, error) {
+		var on []string
+		for _, m := range ms {
+			for _, cs := range agentConsumers(m) {
+				info, err := c.consumerInfo(ctx, cs)
+				if err != nil {
+					return nil, err
+				}
+				if info.Cluster != nil && info.Cluster.Leader == node {
+					on = append(on, cs.Name)
+				}
 			}
 		}
-	}
-	return on, nil
+		return on, nil
+	})
 }
 
 func (c *cluster) consumerInfo(ctx context.Context, cs auth.Consumer) (*jetstream.ConsumerInfo, error) {

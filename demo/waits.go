@@ -2,10 +2,14 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/alerts"
 )
@@ -83,19 +87,49 @@ func (w *world) receipts(ctx context.Context, id string, members []string, what 
 	return nil
 }
 
-// poll calls f every 50ms until it reports done, fails, or ctx ends.
+// poll calls f every 50ms until it reports done, fails for good, or ctx
+// ends. A transient error is tried again.
 func poll(ctx context.Context, f func() (bool, error)) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
+	var last error
 	for {
 		done, err := f()
-		if err != nil || done {
+		switch {
+		case err != nil && !transient(err):
 			return err
+		case err == nil && done:
+			return nil
 		}
+		last = err
 		select {
 		case <-ctx.Done():
+			if last != nil {
+				return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+			}
 			return ctx.Err()
 		case <-t.C:
 		}
 	}
+}
+
+// settle returns what read returns once it succeeds, trying a transient
+// error again until ctx ends.
+func settle[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	var v T
+	err := poll(ctx, func() (bool, error) {
+		var err error
+		v, err = read()
+		return err == nil, err
+	})
+	return v, err
+}
+
+// transient reports the errors of a cluster busy for a moment (a leader
+// moving, a request that found no one to answer yet), which a check
+// tries again.
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat) || (errors.As(err, &apiErr) && apiErr.Code == 503)
 }
