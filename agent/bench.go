@@ -80,6 +80,12 @@ type FanoutFigures struct {
 	PerSec float64 `json:"deliveries_per_sec"`
 }
 
+// String is one line of the figures, for progress output.
+func (f FanoutFigures) String() string {
+	return fmt.Sprintf("%d of %d delivered, p50 %s p99 %s max %s, %.0f deliveries/s", f.Delivered, f.Expected,
+		f.Latency.P50.Round(time.Millisecond), f.Latency.P99.Round(time.Millisecond), f.Latency.Max.Round(time.Millisecond), f.PerSec)
+}
+
 // CatchUpFigures compare catching up with a backlog.
 type CatchUpFigures struct {
 	Alerts      int           `json:"alerts"`
@@ -212,6 +218,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 		return nil, err
 	}
 	res.Tocsin = col.figures(ctx, sent, sent*o.Agents, o.Duration+2*time.Minute)
+	o.Progress("tocsin: " + res.Tocsin.String())
 	agents.stop()
 	agents, col = nil, nil // released before the raw side's memory is measured
 
@@ -219,6 +226,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	if res.Raw, res.Memory.RawConnectedPerConsumer, err = rawFanout(ctx, b, o); err != nil {
 		return nil, err
 	}
+	o.Progress("raw: " + res.Raw.String())
 	if o.CatchUp > 0 {
 		o.Progress(fmt.Sprintf("catch-up: routing %d alerts to a stopped agent", o.CatchUp))
 		if res.CatchUp, err = catchUp(ctx, b, o); err != nil {
@@ -553,6 +561,7 @@ func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFig
 		}
 	}
 	f.RouteTime = time.Since(start)
+	o.Progress(fmt.Sprintf("catch-up: %d waiting, routed in %s; starting the agent", backlog, f.RouteTime.Round(time.Millisecond)))
 	f.Alerts = backlog
 	col := newCollector()
 	col.expect(backlog)
@@ -571,6 +580,7 @@ func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFig
 		return nil, ctx.Err()
 	}
 	f.AgentPerSec = float64(backlog) / f.AgentTime.Seconds()
+	o.Progress(fmt.Sprintf("catch-up: the agent wrote %d in %s (%.0f/s); now a plain durable consumer", backlog, f.AgentTime.Round(time.Millisecond), f.AgentPerSec))
 
 	raw, err := b.js.CreateOrUpdateConsumer(ctx, subjects.StreamSectors, jetstream.ConsumerConfig{Durable: "bench-raw-catchup",
 		FilterSubject: subjects.SectorAll("federal"), AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1})
