@@ -156,6 +156,10 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 		{Id: "bench-catchup", Name: "catch-up agent", Sectors: []string{"federal"}, Region: "northeast", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
 		{Id: "svc-bench", Name: "bench services", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}},
 	}
+	for _, id := range backlogSenders {
+		cast = append(cast, &tocsinv1.Member{Id: id, Name: "backlog publisher", Sectors: []string{"patient-care"}, Region: "northeast",
+			Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}})
+	}
 	var ids []string
 	for i := range o.Agents {
 		id := fmt.Sprintf("agent-%04d", i)
@@ -388,15 +392,25 @@ func publishAlerts(ctx context.Context, b *benchCluster, rate float64, d time.Du
 	n := int(rate * d.Seconds())
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer tick.Stop()
-	return publishN(ctx, b, n, sectors, func() { <-tick.C })
+	return publishN(ctx, b, []string{"bench-pub"}, n, sectors, func() { <-tick.C })
 }
 
-// publishN publishes n alerts, calling pace before each.
-func publishN(ctx context.Context, b *benchCluster, n int, sectors []string, pace func()) (int, error) {
-	signer := b.signers["bench-pub"]
+// backlogSenders publish the catch-up backlog.
+var backlogSenders = func() []string {
+	var ids []string
+	for i := range 16 {
+		ids = append(ids, fmt.Sprintf("bench-backlog-%02d", i))
+	}
+	return ids
+}()
+
+// publishN publishes n alerts from senders in turn, calling pace before
+// each.
+func publishN(ctx context.Context, b *benchCluster, senders []string, n int, sectors []string, pace func()) (int, error) {
 	var futures []jetstream.PubAckFuture
 	for i := range n {
 		pace()
+		signer := b.signers[senders[i%len(senders)]]
 		a := &tocsinv1.Alert{Title: fmt.Sprint("bench alert ", i), Lane: tocsinv1.Lane_LANE_URGENT, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
 			StixBundle: benchBundle(fmt.Sprintf("c2-%d-%s.example", i, randomHex(4)), tlp.MarkingGreen), RecommendedAction: "block the domain"}
 		env, err := signer.Seal(tocsinv1.Kind_KIND_ALERT, a)
@@ -404,7 +418,7 @@ func publishN(ctx context.Context, b *benchCluster, n int, sectors []string, pac
 			return 0, err
 		}
 		data, _ := envelope.Marshal(env)
-		msg := nats.NewMsg(subjects.Ingest(subjects.KindAlert, "bench-pub"))
+		msg := nats.NewMsg(subjects.Ingest(subjects.KindAlert, signer.Sender()))
 		msg.Data = data
 		msg.Header.Set(jetstream.MsgIDHeader, env.GetId())
 		// A backlog of 100,000 outruns the router: wait for room rather
@@ -540,7 +554,10 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFigures, error) {
 	f := &CatchUpFigures{Alerts: o.CatchUp}
 	start := time.Now()
-	if _, err := publishN(ctx, b, o.CatchUp, []string{"federal"}, func() {}); err != nil {
+	// The router takes each sender's messages in order, one at a time: a
+	// backlog from one sender would take minutes to route, so sixteen
+	// members publish it.
+	if _, err := publishN(ctx, b, backlogSenders, o.CatchUp, []string{"federal"}, func() {}); err != nil {
 		return nil, err
 	}
 	cons, err := b.js.Consumer(ctx, subjects.StreamSectors, auth.SectorConsumer("bench-catchup", "federal"))
