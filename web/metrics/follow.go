@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -40,8 +41,9 @@ type Follower struct {
 	// AidRequests is the number of aid requests in each state.
 	AidRequests *Vec
 
-	mu  sync.Mutex
-	aid map[string]string // request key → state
+	mu      sync.Mutex
+	aid     map[string]string         // request key → state
+	cursors map[string]*atomic.Uint64 // followed stream source → next sequence
 
 	starting sync.WaitGroup
 	started  chan struct{}
@@ -106,15 +108,44 @@ func (f *Follower) outcomes(ctx context.Context, up func()) error {
 }
 
 // follow reads new messages of a stream's subject until an error; up is
-// called once the consumer is in place.
+// called once the consumer is in place. The first call starts after the
+// stream's last message; a call after a failure starts after the last
+// message handled, so that nothing published in between is missed (an
+// ordered consumer "from new" would skip it).
 func (f *Follower) follow(ctx context.Context, stream, filter string, up func(), handle func(*tocsinv1.Envelope)) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverNewPolicy}
+	next := f.cursor(stream + " " + filter)
+	if next.Load() == 0 {
+		s, err := f.js.Stream(ctx, stream)
+		if err != nil {
+			return err
+		}
+		next.Store(s.CachedInfo().State.LastSeq + 1)
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next.Load()}
 	return follow.Stream(ctx, f.js, stream, cfg, up, func(m jetstream.Msg) error {
 		if env, err := envelope.Decode(m.Data(), 0); err == nil {
 			handle(env)
 		}
+		if meta, err := m.Metadata(); err == nil {
+			next.Store(meta.Sequence.Stream + 1)
+		}
 		return nil
 	})
+}
+
+// cursor is the next stream sequence of a followed source.
+func (f *Follower) cursor(source string) *atomic.Uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cursors == nil {
+		f.cursors = map[string]*atomic.Uint64{}
+	}
+	c, ok := f.cursors[source]
+	if !ok {
+		c = new(atomic.Uint64)
+		f.cursors[source] = c
+	}
+	return c
 }
 
 func (f *Follower) rejections(ctx context.Context, up func()) error {
