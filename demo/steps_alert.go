@@ -223,6 +223,7 @@ func redNote(ctx context.Context, w *world) (string, error) {
 		return "", fmt.Errorf("%s to sectors %v and recipients %v, tlp %s; the story says routed to %s only, tlp red",
 			p.Outcome, p.Sectors, p.Recipients, p.TLP, list(to))
 	}
+	w.ids["red"] = p.ID
 	last, err := w.sinks(ctx, p.ID, to, true)
 	if err != nil {
 		return "", err

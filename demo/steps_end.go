@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/tocsin-project/tocsin/alerts"
 )
 
 func nothingLost(ctx context.Context, w *world) (string, error) {
@@ -52,6 +54,9 @@ func nothingLost(ctx context.Context, w *world) (string, error) {
 	if err := w.hooksHaveAll(ctx); err != nil {
 		return "", err
 	}
+	if err := w.countReceipts(ctx); err != nil {
+		return "", err
+	}
 	if msgs, err := w.messages(ctx); err == nil {
 		w.sum.Messages = msgs
 	} else {
@@ -63,6 +68,41 @@ func nothingLost(ctx context.Context, w *world) (string, error) {
 	}
 	return fmt.Sprintf("%d agents: %d messages routed to them, every one in their JSONL feeds and webhooks: none missing, none twice",
 		d.Agents, d.Routed), nil
+}
+
+// countReceipts counts, from the REACH bucket, the receipts of the
+// messages that ask for them, once every organisation reached has sent its
+// delivered receipt.
+func (w *world) countReceipts(ctx context.Context) error {
+	for _, m := range []struct {
+		key, what string
+		to        []string
+	}{
+		{"alert", "the flash alert", w.inSectors("patient-care", "health-it")},
+		{"advisory", "the advisory", w.inSectors(w.sectors()...)},
+		{"red", "the TLP:RED note", []string{irFirm, staffing}},
+	} {
+		id := w.ids[m.key]
+		if err := w.receipts(ctx, id, m.to, "delivered", func(r alerts.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
+			return err
+		}
+		rc := Receipts{Message: m.what, ID: id, Organisations: len(m.to)}
+		for _, who := range m.to {
+			r, err := settle(ctx, func() (alerts.Reach, error) { return w.c.reach(ctx, id, who) })
+			if err != nil {
+				return err
+			}
+			rc.Delivered++
+			if !r.Acknowledged.IsZero() {
+				rc.Acknowledged++
+			}
+			if !r.Actioned.IsZero() {
+				rc.Actioned++
+			}
+		}
+		w.sum.Receipts = append(w.sum.Receipts, rc)
+	}
+	return nil
 }
 
 // hooksHaveAll waits until every agent's webhook receiver has every

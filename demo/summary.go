@@ -23,6 +23,9 @@ type Summary struct {
 	Steps []*Step `json:"steps"`
 	// Messages counts what members sent, by kind, from the INGEST stream.
 	Messages map[string]uint64 `json:"messages"`
+	// Receipts are, for each message that asked for them, how many of the
+	// organisations it reached sent each receipt (the REACH bucket).
+	Receipts []Receipts `json:"receipts"`
 	// Reach is the advisory's reach per sector at the end.
 	Reach []SectorReach `json:"reach"`
 	// Aid is the mutual-aid request's signed timeline.
@@ -44,6 +47,16 @@ type Step struct {
 	Outcome  string   `json:"outcome,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	Millis   int64    `json:"millis"`
+}
+
+// Receipts counts one message's receipts.
+type Receipts struct {
+	Message       string `json:"message"`
+	ID            string `json:"id"`
+	Organisations int    `json:"organisations"`
+	Delivered     int    `json:"delivered"`
+	Acknowledged  int    `json:"acknowledged"`
+	Actioned      int    `json:"actioned"`
 }
 
 // SectorReach is the advisory's receipts in one sector.
@@ -107,6 +120,13 @@ func (s *Summary) print(out io.Writer) {
 			parts[i] = fmt.Sprintf("%s %d", k, s.Messages[k])
 		}
 		row("messages sent", strings.Join(parts, ", "))
+	}
+	for i, r := range s.Receipts {
+		label := ""
+		if i == 0 {
+			label = "receipts"
+		}
+		row(label, fmt.Sprintf("%-16s %d of %d delivered, %d acknowledged, %d actioned", r.Message, r.Delivered, r.Organisations, r.Acknowledged, r.Actioned))
 	}
 	for i, r := range s.Reach {
 		label := ""
