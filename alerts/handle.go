@@ -87,12 +87,23 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 	case errors.Is(err, ingest.ErrHandled):
 		// A redelivery of the same ingest message (a node died before its
 		// ack) is dropped quietly. A new ingest message with an id already
-		// handled is a replay: its sender is told, the outcome stands.
-		if meta, merr := m.Metadata(); merr == nil && meta.NumDelivered == 1 {
+		// handled is a replay: its sender is told, the outcome stands. The
+		// message that was handled carries its envelope id as message id
+		// (the checker refuses any other), so a copy under another message
+		// id is told on every delivery, not only the first: a first
+		// delivery can fail before the rejection is sent (a lookup timed
+		// out while a node was down), and the copies of one rejection are
+		// deduplicated by the copy's INGEST sequence.
+		meta, merr := m.Metadata()
+		if merr != nil {
+			return merr
+		}
+		if meta.NumDelivered == 1 || m.Headers().Get(jetstream.MsgIDHeader) != env.GetId() {
 			r.log.Info("replay dropped", zap.String("sender", env.GetSender()), zap.String("id", env.GetId()))
 			rej := &tocsinv1.Rejection{RefId: env.GetId(), RefKind: env.GetKind(), Subject: m.Subject(), Problems: codes.Problems(
 				codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_REPLAY, "message %s was already handled; this copy was dropped (its outcome stands)", env.GetId()))}
-			return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), "", tocsinv1.Kind_KIND_REJECTION, rej)
+			msgID := subjects.RoutedMsgID(env.GetId(), fmt.Sprintf("replay-%d", meta.Sequence.Stream))
+			return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
 		}
 		return nil
 	case err != nil && ingest.Refusal(err):

@@ -46,3 +46,46 @@ func TestRejectionIsSentBeforeTheOutcomeIsRecorded(t *testing.T) {
 		t.Fatalf("rejection %q, want unknown-tlp", got)
 	}
 }
+
+// A replay whose first delivery fails before its rejection is sent (here
+// REJECTIONS is gone for a moment) is told on a redelivery: only a
+// redelivery of the message that was handled stays quiet (found by the
+// chaos harness, where lookups time out while a node is down).
+func TestReplayIsToldAfterAFailedFirstDelivery(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ok := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+		alertOf(bundle("203.0.113.9", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+	if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the original: %v", o.GetState())
+	}
+	rejections, err := h.js.Stream(ctx, subjects.StreamRejections)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := rejections.CachedInfo().Config
+	if err := h.js.DeleteStream(ctx, subjects.StreamRejections); err != nil {
+		t.Fatal(err)
+	}
+	router, err := h.js.Consumer(ctx, subjects.StreamIngest, "router")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries := func() uint64 {
+		info, err := router.Info(ctx)
+		if err != nil {
+			return 0
+		}
+		return info.Delivered.Consumer
+	}
+	before := deliveries()
+	h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), "replay-of-"+ok.GetId(), mustMarshal(t, ok))
+	waitFor(t, func() bool { return deliveries() >= before+2 }, "the router to get the replay a second time")
+	if _, err := h.js.CreateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := codes.Name(h.rejection("st-mary", ok.GetId()).GetProblems()[0].GetCode()); got != "replay" {
+		t.Fatalf("rejection %q, want replay", got)
+	}
+}
