@@ -21,6 +21,7 @@ import (
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/bench"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -446,21 +447,12 @@ func publishN(ctx context.Context, b *benchCluster, senders []string, n int, sec
 func benchBundle(domain, marking string) []byte {
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	ind := map[string]any{
-		"type": "indicator", "spec_version": "2.1", "id": "indicator--" + uuid4(), "created": now, "modified": now,
+		"type": "indicator", "spec_version": "2.1", "id": "indicator--" + ids.V4(), "created": now, "modified": now,
 		"name": "C2 domain " + domain, "pattern": fmt.Sprintf("[domain-name:value = '%s']", domain), "pattern_type": "stix",
 		"valid_from": now, "object_marking_refs": []string{marking},
 	}
-	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid4(), "objects": []any{ind}})
+	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + ids.V4(), "objects": []any{ind}})
 	return data
-}
-
-// uuid4 is a random (version 4) UUID.
-func uuid4() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func randomHex(n int) string {

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/internal/testworld"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -57,7 +58,7 @@ func runService(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, reg 
 // alert is a GREEN routine alert for the sectors, with its own indicator.
 func alert(title string, sectors ...string) *tocsinv1.Alert {
 	return &tocsinv1.Alert{Title: title, Lane: tocsinv1.Lane_LANE_ROUTINE, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
-		StixBundle: benchBundle(uuid4()[:8]+".example", tlp.MarkingGreen), RecommendedAction: "block the domain", Contact: "soc@test.example"}
+		StixBundle: benchBundle(ids.V4()[:8]+".example", tlp.MarkingGreen), RecommendedAction: "block the domain", Contact: "soc@test.example"}
 }
 
 // agentOptions are test defaults: quick pulls.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -99,7 +100,7 @@ func TestForgedNeverReachesASink(t *testing.T) {
 	raw(pc, sealed("st-mary", tocsinv1.Kind_KIND_ALERT, bad(ReasonTLP, withTLP(alert("amber marked red", "patient-care"), tocsinv1.TLP_TLP_AMBER, tlp.MarkingRed))))
 	// A marking nobody knows: the TLP cannot be determined.
 	raw(pc, sealed("st-mary", tocsinv1.Kind_KIND_ALERT, bad("unknown-marking", withTLP(alert("unknown marking", "patient-care"), tocsinv1.TLP_TLP_GREEN,
-		"marking-definition--"+uuid4()))))
+		"marking-definition--"+ids.V4()))))
 	// Misaddressed: a pharma alert on patient-care; a flash alert on the
 	// routine lane; a RED alert for lakeside in riverside's inbox.
 	raw(pc, sealed("st-mary", tocsinv1.Kind_KIND_ALERT, bad(ReasonNotAddressed, alert("for pharma", "pharma"))))

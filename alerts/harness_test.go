@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -230,19 +230,11 @@ func (h *harness) rejection(member, id string) *tocsinv1.Rejection {
 	return nil
 }
 
-func uuid() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
 // bundle is a realistic STIX 2.1 bundle: a C2 indicator, the ransomware it
 // indicates, and the relationship, each marked with the TLP given.
 func bundle(ip string, level tlp.Level) []byte {
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	ind, mal := "indicator--"+uuid(), "malware--"+uuid()
+	ind, mal := "indicator--"+ids.V4(), "malware--"+ids.V4()
 	marking := []string{tlp.MarkingID(level)}
 	objs := []map[string]any{
 		{"type": "indicator", "spec_version": "2.1", "id": ind, "created": now, "modified": now, "name": "C2 address " + ip,
@@ -250,10 +242,10 @@ func bundle(ip string, level tlp.Level) []byte {
 			"indicator_types": []string{"malicious-activity"}, "object_marking_refs": marking},
 		{"type": "malware", "spec_version": "2.1", "id": mal, "created": now, "modified": now, "name": "BlackHarbor ransomware",
 			"is_family": true, "malware_types": []string{"ransomware"}, "object_marking_refs": marking},
-		{"type": "relationship", "spec_version": "2.1", "id": "relationship--" + uuid(), "created": now, "modified": now,
+		{"type": "relationship", "spec_version": "2.1", "id": "relationship--" + ids.V4(), "created": now, "modified": now,
 			"relationship_type": "indicates", "source_ref": ind, "target_ref": mal, "object_marking_refs": marking},
 	}
-	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid(), "objects": objs})
+	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + ids.V4(), "objects": objs})
 	return data
 }
 

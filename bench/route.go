@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -210,7 +210,7 @@ func (s *alertSource) seal(n int) ([]*nats.Msg, error) {
 
 func benchBundle(i int) []byte {
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	ind := "indicator--" + uuid4()
+	ind := "indicator--" + ids.V4()
 	mark := []string{tlp.MarkingGreen}
 	objs := []map[string]any{
 		{"type": "indicator", "spec_version": "2.1", "id": ind, "created": now, "modified": now, "valid_from": now,
@@ -218,19 +218,11 @@ func benchBundle(i int) []byte {
 			"pattern": fmt.Sprintf("[ipv4-addr:value = '10.%d.%d.%d']", i/65536%256, i/256%256, i%256), "pattern_type": "stix",
 			"indicator_types": []string{"malicious-activity"}, "object_marking_refs": mark,
 			"kill_chain_phases": []map[string]string{{"kill_chain_name": "mitre-attack", "phase_name": "command-and-control"}}},
-		{"type": "malware", "spec_version": "2.1", "id": "malware--" + uuid4(), "created": now, "modified": now,
+		{"type": "malware", "spec_version": "2.1", "id": "malware--" + ids.V4(), "created": now, "modified": now,
 			"name": "BlackHarbor", "is_family": true, "malware_types": []string{"ransomware"}, "object_marking_refs": mark},
 	}
-	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid4(), "objects": objs})
+	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + ids.V4(), "objects": objs})
 	return data
-}
-
-func uuid4() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // rawPublish async-publishes copies of msgs to a scratch stream and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -127,13 +128,13 @@ func (c *campaign) deepJSON(context.Context) (*badMsg, error) {
 // deepObjects nests objects 10,000 deep as the bundle's objects.
 func (c *campaign) deepObjects(context.Context) (*badMsg, error) {
 	deep := strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)
-	return c.withBundle("deep-json-objects", []byte(fmt.Sprintf(`{"type":"bundle","id":"bundle--%s","objects":[%s]}`, uuid4(), deep)))
+	return c.withBundle("deep-json-objects", []byte(fmt.Sprintf(`{"type":"bundle","id":"bundle--%s","objects":[%s]}`, ids.V4(), deep)))
 }
 
 // hugeArray is a bundle of 20,000 empty objects, twice the limit.
 func (c *campaign) hugeArray(context.Context) (*badMsg, error) {
 	objs := strings.TrimSuffix(strings.Repeat("{},", 20000), ",")
-	return c.withBundle("huge-array", []byte(fmt.Sprintf(`{"type":"bundle","id":"bundle--%s","objects":[%s]}`, uuid4(), objs)))
+	return c.withBundle("huge-array", []byte(fmt.Sprintf(`{"type":"bundle","id":"bundle--%s","objects":[%s]}`, ids.V4(), objs)))
 }
 
 // invalidUTF8Title is an alert payload whose title is not UTF-8: no

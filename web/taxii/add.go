@@ -12,8 +12,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/web/internal/ids"
 	"github.com/tocsin-project/tocsin/web/relay"
 )
 

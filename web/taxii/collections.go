@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/web/internal/ids"
 	"github.com/tocsin-project/tocsin/web/store"
 )
 

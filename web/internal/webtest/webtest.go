@@ -29,13 +29,13 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web"
-	"github.com/tocsin-project/tocsin/web/internal/ids"
 	"github.com/tocsin-project/tocsin/web/metrics"
 )
 

@@ -1,5 +1,5 @@
-// Package ids makes the UUIDs the web face needs (RFC 9562): random ones
-// for STIX bundles and tests, name-based ones for TAXII collection ids.
+// Package ids makes the UUIDs Tocsin needs (RFC 9562): random ones for
+// STIX objects and bundles, name-based ones for TAXII collection ids.
 package ids
 
 import (
