@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts/pattern"
 	"github.com/tocsin-project/tocsin/alerts/stix"
@@ -54,13 +52,11 @@ func newHarness(t *testing.T, routers int, opts Options) *harness {
 	}
 	cast = append(cast, &tocsinv1.Member{Id: "svc-test", Name: "router under test", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
 	for _, m := range cast {
-		kp, _ := nkeys.CreateUser()
-		s, err := envelope.NewSigner(m.GetId(), kp)
+		s, _, err := envelope.NewMemberKey(m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h.signers[m.GetId()] = s
-		m.Keys = []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
 	}
 	if _, err := reg.Seed(ctx, cast); err != nil {
 		t.Fatal(err)

@@ -11,9 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/pattern"
@@ -167,12 +165,10 @@ func newAlertSource(ctx context.Context, js jetstream.JetStream) (*alertSource, 
 	}
 	cast = append(cast, &tocsinv1.Member{Id: "svc-bench", Name: "bench router", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
 	for _, m := range cast {
-		kp, _ := nkeys.CreateUser()
-		s, err := envelope.NewSigner(m.GetId(), kp)
+		s, _, err := envelope.NewMemberKey(m)
 		if err != nil {
 			return nil, err
 		}
-		m.Keys = []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
 		if m.GetId() == "svc-bench" {
 			src.service = s
 		} else {

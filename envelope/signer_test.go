@@ -181,3 +181,26 @@ func TestSealRefuses(t *testing.T) {
 		t.Errorf("Seal() with a wrong payload = %v, want a MALFORMED *codes.Error", err)
 	}
 }
+
+// TestNewMemberKey: the member's only key is the new one, valid already,
+// and what it seals verifies against the member.
+func TestNewMemberKey(t *testing.T) {
+	m := member("st-mary", tocsinv1.Role_ROLE_MEMBER, key(testSigner(t, "st-mary", 1), time.Time{}, time.Time{}))
+	s, kp, err := NewMemberKey(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, _ := kp.PublicKey(); len(m.Keys) != 1 || m.Keys[0].PublicKey != s.KeyID() || pub != s.KeyID() || !m.Keys[0].NotBefore.AsTime().Before(time.Now()) {
+		t.Fatalf("keys %v, signer %s", m.Keys, s.KeyID())
+	}
+	env, err := s.Seal(tocsinv1.Kind_KIND_RECEIPT, &tocsinv1.Receipt{RefId: "x", State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewVerifier(newRegistry(m), VerifyOptions{}).Verify(context.Background(), env); err != nil {
+		t.Fatalf("a sealed envelope does not verify: %v", err)
+	}
+	if _, _, err := NewMemberKey(&tocsinv1.Member{Id: "Not A Member"}); err == nil {
+		t.Fatal("a malformed member id got a key")
+	}
+}

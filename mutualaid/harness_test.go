@@ -9,11 +9,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nkeys"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/broker"
@@ -68,13 +66,11 @@ func newHarness(t testing.TB, opts Options, extra ...*tocsinv1.Member) *harness 
 		cast = append(cast, &tocsinv1.Member{Id: fmt.Sprint("svc-aid-", i), Name: "aid service under test", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
 	}
 	for _, m := range cast {
-		kp, _ := nkeys.CreateUser()
-		s, err := envelope.NewSigner(m.GetId(), kp)
+		s, _, err := envelope.NewMemberKey(m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		h.signers[m.GetId()] = s
-		m.Keys = []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
 	}
 	if _, err := reg.Seed(ctx, cast); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/pattern"
@@ -101,13 +100,11 @@ func Start(t testing.TB, opts Options) *Env {
 	cast = append(cast, &tocsinv1.Member{Id: ServiceID, Name: "web under test", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
 	keys := e.Keys
 	for _, m := range cast {
-		kp, _ := nkeys.CreateUser()
-		s, err := envelope.NewSigner(m.GetId(), kp)
+		s, kp, err := envelope.NewMemberKey(m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		keys[m.GetId()], e.Signers[m.GetId()] = kp, s
-		m.Keys = []*tocsinv1.SigningKey{{PublicKey: s.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
 	}
 	e.Service = e.Signers[ServiceID]
 	if _, err := reg.Seed(ctx, cast); err != nil {
