@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -33,6 +34,20 @@ type reject struct{ err error }
 
 func (r reject) Error() string { return r.err.Error() }
 
+// rejectCopy is the refusal of a copy (see copyOf), the message at INGEST
+// sequence seq: it goes back to the sender and is not recorded.
+type rejectCopy struct {
+	err error
+	seq uint64
+}
+
+func (r rejectCopy) Error() string { return r.err.Error() }
+
+// later asks for a message again after a delay: it is judged then.
+type later struct{ after time.Duration }
+
+func (l later) Error() string { return fmt.Sprintf("judged again in %s", l.after) }
+
 func refuse(c tocsinv1.RejectionCode, format string, v ...any) error {
 	return reject{codes.Errorf(c, format, v...)}
 }
@@ -50,12 +65,16 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
 	}
 	env, err := envelope.Decode(m.Data(), r.opts.MaxMessageBytes)
 	if err != nil {
-		return r.rejectMsg(ctx, sender, subject, nil, err)
+		return r.rejectMsg(ctx, sender, subject, nil, err, 0)
 	}
 	err = r.dispatch(ctx, m, token, env)
 	var rj reject
 	if errors.As(err, &rj) {
-		return r.rejectMsg(ctx, sender, subject, env, rj.err)
+		return r.rejectMsg(ctx, sender, subject, env, rj.err, 0)
+	}
+	var rc rejectCopy
+	if errors.As(err, &rc) {
+		return r.rejectMsg(ctx, sender, subject, env, rc.err, rc.seq)
 	}
 	return err
 }
@@ -106,6 +125,8 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 			return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
 		}
 		return nil
+	case err != nil && ingest.Refusal(err) && m.Headers().Get(jetstream.MsgIDHeader) != env.GetId():
+		return r.copyOf(m, err)
 	case err != nil && ingest.Refusal(err):
 		return reject{err}
 	case err != nil:
@@ -126,13 +147,33 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 	return refuse(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED, "kind %s is not routed", env.GetKind())
 }
 
+// copyOf judges a refused message whose message id is not its envelope's:
+// a copy, of a message still in flight (a replay published right after
+// its original, which another node's router handles) or of none. The
+// envelope id's outcome belongs to the message that carries the id, so a
+// copy records none, and it is judged on a delivery an ack wait after its
+// first, when its original has been handled (the copy is then a replay,
+// and its sender is told so) or the id is nobody's.
+func (r *Router) copyOf(m jetstream.Msg, err error) error {
+	meta, merr := m.Metadata()
+	if merr != nil {
+		return merr
+	}
+	if meta.NumDelivered == 1 {
+		return later{r.opts.AckWait}
+	}
+	return rejectCopy{err, meta.Sequence.Stream}
+}
+
 // rejectMsg sends the sender a signed Rejection on its rejection subject
 // and then, for alerts and advisories, records the REJECTED outcome. In
 // that order: a redelivery of a message that has an outcome is dropped
 // quietly, so a router that died between the two must have sent the
 // rejection already (its redelivery sends it again, deduplicated by
-// message id, and records the outcome).
-func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error) error {
+// message id, and records the outcome). A copy (copySeq, its INGEST
+// sequence, not 0) records no outcome, and its rejection is deduplicated
+// apart from the one of the message that carries its id.
+func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error, copySeq uint64) error {
 	rej := &tocsinv1.Rejection{
 		RefId:    env.GetId(),
 		RefKind:  env.GetKind(),
@@ -142,13 +183,16 @@ func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *toc
 	r.log.Info("rejected", zap.String("sender", sender), zap.String("id", env.GetId()),
 		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()))
 	msgID := subjects.RoutedMsgID(env.GetId(), "rejection")
+	if copySeq != 0 {
+		msgID = subjects.RoutedMsgID(env.GetId(), fmt.Sprintf("rejection-%d", copySeq))
+	}
 	if env.GetId() == "" {
 		msgID = "" // undecodable: nothing to deduplicate on
 	}
 	if err := r.sendSigned(ctx, subjects.Rejection(sender), msgID, tocsinv1.Kind_KIND_REJECTION, rej); err != nil {
 		return err
 	}
-	if env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY) {
+	if copySeq == 0 && env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY) {
 		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}
 		return r.putOutcome(ctx, sender, o)
 	}

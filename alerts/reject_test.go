@@ -39,7 +39,7 @@ func TestRejectionIsSentBeforeTheOutcomeIsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	cause := codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_TLP, "tlp 42 is not a TLP 2.0 level")
-	if err := r.rejectMsg(ctx, "st-mary", subjects.Ingest(subjects.KindAlert, "st-mary"), env, cause); err == nil {
+	if err := r.rejectMsg(ctx, "st-mary", subjects.Ingest(subjects.KindAlert, "st-mary"), env, cause, 0); err == nil {
 		t.Fatal("the outcome could not be recorded, yet rejectMsg reported success: the message would be acknowledged")
 	}
 	if got := codes.Name(h.rejection("st-mary", env.GetId()).GetProblems()[0].GetCode()); got != "unknown-tlp" {
@@ -87,5 +87,28 @@ func TestReplayIsToldAfterAFailedFirstDelivery(t *testing.T) {
 	}
 	if got := codes.Name(h.rejection("st-mary", ok.GetId()).GetProblems()[0].GetCode()); got != "replay" {
 		t.Fatalf("rejection %q, want replay", got)
+	}
+}
+
+// A copy of an envelope under another message id takes no outcome: judged
+// an ack wait after its first delivery, it is refused (its message id must
+// be the envelope id), and the message that carries the id, published
+// after it, is still routed. (A copy that recorded REJECTED for the id
+// made its original a handled message, never routed; the chaos harness
+// found a replay racing its original.)
+func TestCopyUnderAnotherMessageIDTakesNoOutcome(t *testing.T) {
+	h := newHarness(t, 1, Options{AckWait: 2 * time.Second})
+	env, err := h.signers["st-mary"].Seal(tocsinv1.Kind_KIND_ALERT,
+		alertOf(bundle("203.0.113.10", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), "copy-of-"+env.GetId(), mustMarshal(t, env))
+	if got := codes.Name(h.rejection("st-mary", env.GetId()).GetProblems()[0].GetCode()); got != "malformed" {
+		t.Fatalf("the copy: rejection %q, want malformed (message id)", got)
+	}
+	h.publishEnv("st-mary", subjects.KindAlert, env)
+	if o := h.outcome("st-mary", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the original after its copy: outcome %v, want routed", o.GetState())
 	}
 }

@@ -274,6 +274,11 @@ func (r *Router) process(ctx context.Context, m jetstream.Msg) {
 	if ctx.Err() != nil {
 		return // shutting down: another node gets it after AckWait
 	}
+	var l later
+	if errors.As(err, &l) {
+		_ = m.NakWithDelay(l.after)
+		return
+	}
 	r.log.Warn("transient failure, will retry", zap.String("subject", m.Subject()), zap.Error(err))
 	_ = m.NakWithDelay(time.Second)
 }
