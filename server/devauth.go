@@ -182,7 +182,7 @@ func (d *devAuth) pushRegistry(ctx context.Context, reg *members.Registry, s *Se
 	if err != nil {
 		return err
 	}
-	nc, err := serviceConn(s.localNodes()[0], pusher, opt, nats.CustomInboxPrefix(auth.InboxPrefix(pusher)))
+	nc, err := serviceConn(s.localNodes()[0], pusher, s.log, opt, nats.CustomInboxPrefix(auth.InboxPrefix(pusher)))
 	if err != nil {
 		return fmt.Errorf("system connection: %w", err)
 	}

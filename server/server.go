@@ -266,7 +266,7 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 		}
 	}
 	for _, n := range s.localNodes() {
-		nc, err := serviceConn(n, "tocsin-service-"+n.Name(), s.svcOpts...)
+		nc, err := serviceConn(n, "tocsin-service-"+n.Name(), s.log, s.svcOpts...)
 		if err != nil {
 			return fmt.Errorf("service connection to node %q: %w", n.Name(), err)
 		}

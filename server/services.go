@@ -215,9 +215,19 @@ func (s *Server) Registry() *members.Registry {
 }
 
 // serviceConn returns a new in-process connection to node n with the
-// service's rights (opts carry its credentials).
-func serviceConn(n *broker.Node, name string, opts ...nats.Option) (*nats.Conn, error) {
-	return nats.Connect("", append([]nats.Option{nats.InProcessServer(n.Server()), nats.Name(name), nats.MaxReconnects(-1)}, opts...)...)
+// service's rights (opts carry its credentials). Its asynchronous errors
+// (a consumer whose node went away, a slow consumer) go to log, not to
+// standard error.
+func serviceConn(n *broker.Node, name string, log *zap.Logger, opts ...nats.Option) (*nats.Conn, error) {
+	base := []nats.Option{nats.InProcessServer(n.Server()), nats.Name(name), nats.MaxReconnects(-1),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Debug("connection error", zap.String("connection", name), zap.String("subject", subject), zap.Error(err))
+		})}
+	return nats.Connect("", append(base, opts...)...)
 }
 
 // writeSynced writes data to path durably: a temporary file, fsync, rename,
