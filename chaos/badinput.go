@@ -106,7 +106,7 @@ func (b *budget) take(n int, refused bool) bool {
 func newCampaign(w *world, path string) *campaign {
 	return &campaign{w: w, path: path, rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), 0xbad)),
 		budget: &budget{bytesPerSecond: float64(w.opts.BadBytesPerSecond), start: time.Now()},
-		pub: &publisher{c: w.fuzz, run: w.run, agents: agentCast(w.opts.Agents), ledger: w.ledger, log: w.log,
+		pub: &publisher{c: w.fuzz, run: w.run, agents: agentCast(w.opts.Agents), ledger: w.ledger, log: w.log, progress: w.progress,
 			rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), 0xf00))}}
 }
 
@@ -152,7 +152,10 @@ func (c *campaign) send(ctx context.Context, n int, m *badMsg) {
 		subject = subjects.Ingest(subjects.KindAlert, fuzzerID)
 	}
 	ev := BadEvent{Class: m.class, N: n, MsgID: m.msgID, EnvID: m.envID, Expect: m.expect, ReplayOf: m.replayOf, Bytes: len(m.data), At: time.Now()}
-	ack, _, err := publishBad(ctx, c.w.fuzz.JetStream(), subject, m.data, m.msgID)
+	ack, tries, err := publishBad(ctx, c.w.fuzz.JetStream(), subject, m.data, m.msgID)
+	if took := time.Since(ev.At); took > slowPublish {
+		c.w.progress("bad input %s %s: %d tries in %.1fs (%v)", m.class, m.msgID, tries, took.Seconds(), err)
+	}
 	if err != nil {
 		ev.Err = err.Error()
 	} else {

@@ -61,7 +61,13 @@ type publisher struct {
 	rng    *rand.Rand
 	log    *zap.Logger
 	n      int
+	// progress gets a line about a publish slower than slowPublish.
+	progress func(format string, v ...any)
 }
+
+// slowPublish is how long a publish may take before the run's progress
+// says so: it holds its publisher (and, at the end, the run) up.
+const slowPublish = 10 * time.Second
 
 // loop publishes rate alerts a second until stop is closed; an alert in
 // flight is finished (acknowledged or given up after giveUp).
@@ -127,7 +133,15 @@ func (p *publisher) publish(ctx context.Context, spec Spec, giveUp time.Duration
 	if err := p.ledger.record(PubEvent{Event: evAttempt, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Spec: &spec}); err != nil {
 		return s, err
 	}
+	start := time.Now()
 	ack, tries, err := publishRaw(ctx, p.c.JetStream(), subjects.Ingest(subjects.KindAlert, member), data, s.id, giveUp)
+	if took := time.Since(start); took > slowPublish {
+		how := "acknowledged"
+		if err != nil {
+			how = "given up: " + err.Error()
+		}
+		p.progress("%s #%d (%s): %s after %d tries in %.1fs", member, p.n, s.id, how, tries, took.Seconds())
+	}
 	if err != nil {
 		p.log.Debug("publish given up", zap.String("id", s.id), zap.Int("tries", tries), zap.Error(err))
 		return s, p.ledger.record(PubEvent{Event: evGaveUp, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Tries: tries, Err: err.Error()})

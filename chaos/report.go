@@ -135,7 +135,7 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 		if c == nil {
 			continue
 		}
-		rejs, err := readRejections(ctx, c)
+		rejs, err := readRejections(ctx, c, nil)
 		if err != nil {
 			r.Failures = append(r.Failures, fmt.Sprintf("cannot read %s's rejections: %v", id, err))
 			continue
@@ -148,21 +148,19 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 		}
 	}
 	if fuzz := conns[fuzzerID]; bad != nil && fuzz != nil {
-		events := bad.Events()
-		octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		got := waitBadOutcomes(octx, fuzz, events)
-		cancel()
-		rejections, err := readRejections(ctx, fuzz)
-		if err != nil {
-			r.Failures = append(r.Failures, fmt.Sprintf("cannot read the bad input's rejections: %v", err))
-		}
 		originals := map[string]bool{}
 		for _, p := range published {
 			if p.Publisher == fuzzerID {
 				originals[p.ID] = true
 			}
 		}
-		r.BadInput = judgeBadInput(events, got, rejections, sinks, originals)
+		octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		report, err := waitBadInput(octx, fuzz, bad.Events(), sinks, originals)
+		cancel()
+		if err != nil {
+			r.Failures = append(r.Failures, fmt.Sprintf("cannot read the bad input's rejections: %v", err))
+		}
+		r.BadInput = report
 	}
 	r.Crashes = w.crashes()
 	r.Notes = append(r.Notes, w.notes...)

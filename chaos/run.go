@@ -83,8 +83,10 @@ func Run(ctx context.Context, opts Options, log *zap.Logger) (*Report, error) {
 			break
 		}
 	}
+	stopping := time.Now()
 	close(stop)
 	wg.Wait()
+	w.progress("workload stopped in %.1fs", time.Since(stopping).Seconds())
 	close(errs)
 	for err := range errs {
 		if err != nil {

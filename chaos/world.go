@@ -109,7 +109,7 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 			c.Close()
 			return nil, err
 		}
-		w.pubs = append(w.pubs, &publisher{c: c, run: w.run, agents: specs, ledger: w.ledger, log: log,
+		w.pubs = append(w.pubs, &publisher{c: c, run: w.run, agents: specs, ledger: w.ledger, log: log, progress: w.progress,
 			rng: rand.New(rand.NewPCG(uint64(opts.Seed), uint64(i+1)))})
 	}
 	if w.fuzz, err = memberConn(sctx, w.cl.URLs(), credsOf(w.creds, fuzzerID), w.cl.CA()); err != nil {
