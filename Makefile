@@ -24,7 +24,7 @@ demo: build
 	./$(BIN) demo --data .demo
 
 ## test: everything CI checks
-test: schemas proto-check vet fmt-check browser unit fuzz-short
+test: schemas proto-check vet fmt-check browser unit fuzz-short chaos-short
 
 # browser: Debian's chromium for the console's browser tests, installed when missing
 browser:
@@ -64,7 +64,7 @@ fuzz:
 
 ## chaos-short: every fault once, with bad input, on real processes (part of make test; docs/RELIABILITY.md)
 chaos-short: schemas
-	TOCSIN_CHAOS=short $(GO) test -count=1 -timeout 10m -run '^TestShortChaos$$' ./chaos
+	TOCSIN_CHAOS=short $(GO) test -v -count=1 -timeout 10m -run '^TestShortChaos$$' ./chaos
 
 ## chaos: the long chaos run, sync_interval always then 2m (make chaos DURATION=30m CHAOS_SEED=7); JSON in $(CHAOS_OUT)
 DURATION  ?= 30m
