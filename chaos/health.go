@@ -115,16 +115,21 @@ func (c *cluster) ingestLeader(ctx context.Context) (*node, error) {
 }
 
 // poll calls f every interval until it returns nil or ctx ends; the error
-// then says what was still wrong.
+// then says what was still wrong: f's last error from before ctx ended (a
+// call cut short by the end of ctx says only that).
 func poll(ctx context.Context, interval time.Duration, f func() error) error {
+	var wrong error
 	for {
 		err := f()
 		if err == nil {
 			return nil
 		}
+		if wrong == nil || ctx.Err() == nil {
+			wrong = err
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %v", ctx.Err(), err)
+			return fmt.Errorf("%w: %v", ctx.Err(), wrong)
 		case <-time.After(interval):
 		}
 	}
