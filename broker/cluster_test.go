@@ -90,9 +90,21 @@ func TestClusterSurvivesOneNodeDownAndCatchesUp(t *testing.T) {
 	subject := subjects.Ingest(subjects.KindAlert, "st-mary")
 	publish := func(from, to int) {
 		t.Helper()
+		// As a member's client does: each attempt waits a few seconds and
+		// is retried with the same message id (a PubAck can be lost while
+		// the client reconnects and its reply subject reaches the stream
+		// leader's node); the stream drops the duplicates.
 		for i := from; i < to; i++ {
-			if _, err := js.Publish(ctx, subject, []byte(fmt.Sprint(i)), jetstream.WithMsgID(fmt.Sprint("m", i))); err != nil {
-				t.Fatalf("publish %d: %v", i, err)
+			for {
+				actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				_, err := js.Publish(actx, subject, []byte(fmt.Sprint(i)), jetstream.WithMsgID(fmt.Sprint("m", i)))
+				cancel()
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("publish %d: %v", i, err)
+				}
 			}
 		}
 	}

@@ -155,11 +155,34 @@ func (c *Client) PublishEnvelope(ctx context.Context, env *tocsinv1.Envelope) er
 	if err != nil {
 		return err
 	}
-	_, err = c.js.Publish(ctx, subjects.Ingest(token, c.member), data, jetstream.WithMsgID(env.GetId()))
-	if err != nil {
-		return fmt.Errorf("publish %s %s: %w", env.GetKind(), env.GetId(), err)
+	// A PubAck can be lost (a node lost while the connection moves, a
+	// stream electing its leader): each attempt waits publishAttempt and
+	// the same message id is sent again until ctx ends; the stream keeps
+	// one copy.
+	for {
+		actx, cancel := context.WithTimeout(ctx, publishAttempt)
+		_, err = c.js.Publish(actx, subjects.Ingest(token, c.member), data, jetstream.WithMsgID(env.GetId()))
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || !retryable(err) {
+			return fmt.Errorf("publish %s %s: %w", env.GetKind(), env.GetId(), err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return nil
+}
+
+// publishAttempt is how long one publish waits for its PubAck.
+const publishAttempt = 4 * time.Second
+
+// retryable reports whether a publish may succeed if sent again.
+func retryable(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrConnectionReconnecting)
 }
 
 // Outcome returns the router's outcome of one of the member's messages,

@@ -112,7 +112,11 @@ func (c *cluster) killNode(i int) { c.srv.Cluster().StopNode(i) }
 func (c *cluster) serving(ctx context.Context) error {
 	want := len(broker.StreamNames())
 	for {
-		st, err := c.srv.Status(ctx)
+		// Each look gets its own few seconds: an answer lost while the
+		// cluster re-forms must not use up the whole wait.
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		st, err := c.srv.Status(actx)
+		cancel()
 		if err == nil && st.Serving() && len(st.Streams) == want {
 			return nil
 		}
