@@ -89,6 +89,17 @@ func newAidCluster(t *testing.T) *aidCluster {
 		}
 		runUntilCleanup(t, s.Run)
 	}
+	// The services subscribe as they start: wait until one answers, as an
+	// operator waits for /readyz, before the story begins.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var out, errOut bytes.Buffer
+		if Main([]string{"aid", "capability", "list", "--server", c.ClientURL(), "--creds", ac.creds["ir-firm"], "--json", "--timeout", "5s"}, &out, &errOut) == ExitOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no aid service answered within a minute: %s", errOut.String())
+		}
+	}
 	return ac
 }
 
