@@ -207,6 +207,12 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	return func() { stopRouted(); stopRecords() }, nil
 }
 
+// consumeExpiry is how long one pull request of the router lives: a pull
+// sent before the consumer's leader was ready is lost, and the client asks
+// again only when it expires (30 s by default: that long a router would
+// stand idle right after start).
+const consumeExpiry = 5 * time.Second
+
 // consume binds the durable consumer name of the ingest kinds and hands
 // its messages to Workers workers, each sender's in order.
 func (r *Router) consume(ctx context.Context, name, desc string, kinds []string) (stop func(), err error) {
@@ -227,7 +233,7 @@ func (r *Router) consume(ctx context.Context, name, desc string, kinds []string)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		_, sender, _ := subjects.IngestSender(m.Subject())
 		exec.Submit(sender, m)
-	}, jetstream.PullMaxMessages(512), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	}, jetstream.PullMaxMessages(512), jetstream.PullExpiry(consumeExpiry), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			r.log.Debug("consume", zap.String("consumer", name), zap.Error(err))
 		}

@@ -181,9 +181,17 @@ const publishAttempt = 4 * time.Second
 
 // retryable reports whether a publish may succeed if sent again.
 func retryable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == errDuplicateInProcess {
+		return true // the earlier attempt is still being stored: wait for it
+	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrConnectionReconnecting)
 }
+
+// errDuplicateInProcess is JetStream's "duplicate message id is in
+// process": a publish of the same id is still being stored.
+const errDuplicateInProcess jetstream.ErrorCode = 10158
 
 // Outcome returns the router's outcome of one of the member's messages,
 // nil while there is none yet.
