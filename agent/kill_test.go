@@ -150,7 +150,7 @@ func TestKilledWhileWriting(t *testing.T) {
 	}()
 	// An agent killed between its sinks leaves an alert in the JSONL file
 	// and not yet in the STIX folder; its message comes back (after the
-	// consumer's 30 s ack wait when the dead process had pulled it) and
+	// consumer's 10 s ack wait when the dead process had pulled it) and
 	// the folder gets it then. Wait for both sinks.
 	bundleCount := func() int { b, _ := filepath.Glob(filepath.Join(c.STIXDir, "*.json")); return len(b) }
 	waitFor(t, 120*time.Second, "every alert in the JSONL file and the STIX folder", func() bool { return count() >= total && bundleCount() >= total })

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/internal/inprogress"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -219,6 +220,7 @@ func nakAll(msgs <-chan jetstream.Msg) {
 // where it happened: what came before is finished, the rest is given back.
 func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 	a := r.a
+	defer inprogress.Keep(auth.ConsumerAckWait/3, group...)()
 	var recs []*Record
 	var bad []QuarantineEntry
 	done := len(group)
@@ -237,7 +239,7 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 		case err != nil:
 			done, stop = i, fmt.Errorf("%w at stream sequence %d: %v", errRetry, meta.Sequence.Stream, err)
 		case a.laneWanted(rec.Lane):
-			rec.Received = time.Now().UTC()
+			rec.Received, rec.Routed, rec.Delivery = time.Now().UTC(), meta.Timestamp.UTC(), meta.NumDelivered
 			recs = append(recs, rec)
 		}
 		if stop != nil {

@@ -41,8 +41,13 @@ type Record struct {
 	Exercise bool `json:"exercise"`
 	// Time is when the sender created the message.
 	Time time.Time `json:"time"`
+	// Routed is when the cluster stored the routed copy (its stream time).
+	Routed time.Time `json:"routed"`
 	// Received is when this agent wrote it.
 	Received time.Time `json:"received"`
+	// Delivery is 1 when the copy reached the agent on its first delivery,
+	// more after a redelivery (a crash or a lost acknowledgement on the way).
+	Delivery uint64 `json:"delivery"`
 	// Subject and Seq say which routed copy delivered it (the stream
 	// sequence of that copy).
 	Subject string `json:"subject"`

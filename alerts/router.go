@@ -19,6 +19,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/inprogress"
 	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -47,8 +48,11 @@ type Options struct {
 	// the receipts an advisory causes (one per member) never queue in
 	// front of the next alert. Default Durable + "-records".
 	RecordsDurable string
-	// AckWait is how long a message may be in processing before JetStream
-	// redelivers it (to this or another node). Default 30s.
+	// AckWait is how long JetStream waits for a message's acknowledgement
+	// before it redelivers it (to this or another node): how soon the
+	// messages of a router that died come back. A message whose handling
+	// runs long is kept in progress every AckWait/3, so this bounds no
+	// handling. Default 10s.
 	AckWait time.Duration
 	// Workers is how many messages are processed at once. Messages of one
 	// sender are processed one after another, in order; different senders
@@ -81,7 +85,7 @@ func (o Options) withDefaults() Options {
 		o.RecordsDurable = o.Durable + "-records"
 	}
 	if o.AckWait == 0 {
-		o.AckWait = 30 * time.Second
+		o.AckWait = 10 * time.Second
 	}
 	if o.Workers == 0 {
 		o.Workers = 32
@@ -269,7 +273,9 @@ func (r *Router) checkDuplicateWindow(ctx context.Context) error {
 // a transient failure (the cluster, not the message) stopped it.
 func (r *Router) process(ctx context.Context, m jetstream.Msg) {
 	start := time.Now()
+	release := inprogress.Keep(r.opts.AckWait/3, m)
 	err := r.handle(ctx, m)
+	release()
 	r.observe(m, start, err)
 	if err == nil {
 		if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
@@ -278,7 +284,8 @@ func (r *Router) process(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if ctx.Err() != nil {
-		return // shutting down: another node gets it after AckWait
+		_ = m.Nak() // shutting down: another node takes it now
+		return
 	}
 	var l later
 	if errors.As(err, &l) {

@@ -58,6 +58,12 @@ func consumerOwners(members []*tocsinv1.Member) map[string][]string {
 	return owners
 }
 
+// ConsumerAckWait is the AckWait of every member consumer: how soon what a
+// crashed agent had pulled, or a message whose acknowledgement was lost
+// with a node, comes back. The agent keeps a group in progress every
+// third of it while its sinks work, so a slow sink is not redelivered.
+const ConsumerAckWait = 10 * time.Second
+
 // ConsumerConfig is the configuration of member's consumer c: a durable
 // pull consumer with explicit acks, at one replica (a member's consumers
 // number in the thousands across a cluster; R3 consumers cost raft groups
@@ -71,7 +77,7 @@ func ConsumerConfig(member string, c Consumer, startSeq uint64) jetstream.Consum
 		FilterSubject: c.Filter,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
+		AckWait:       ConsumerAckWait,
 		MaxDeliver:    -1,
 		MaxAckPending: 1024,
 		Replicas:      1,

@@ -93,6 +93,9 @@ type CheckResult struct {
 	// Slow are deliveries that took longer than CheckInput.SlowAfter.
 	Slow      []Finding `json:"slow,omitempty"`
 	SlowCount int       `json:"slow_count"`
+	// Slowest is the slowest delivery of all (slow or not); nil when none.
+	Slowest *Finding `json:"slowest,omitempty"`
+	slowest time.Duration
 }
 
 // Check compares what was acknowledged with what was delivered.
@@ -159,9 +162,14 @@ func Check(in CheckInput) *CheckResult {
 			} else if !l.Received.IsZero() {
 				d := l.Received.Sub(p.Acked)
 				delays[r.Fault] = append(delays[r.Fault], d.Seconds())
+				f.Detail = fmt.Sprintf("written %s after its PubAck (routed after %s; agent delivery %d)",
+					d.Round(100*time.Millisecond), l.Routed.Sub(p.Acked).Round(100*time.Millisecond), l.Delivery)
+				if d > res.slowest {
+					slowest := f
+					res.slowest, res.Slowest = d, &slowest
+				}
 				if in.SlowAfter > 0 && d > in.SlowAfter {
 					res.SlowCount++
-					f.Detail = fmt.Sprintf("written %s after its PubAck", d.Round(time.Second))
 					res.Slow = appendCapped(res.Slow, f)
 				}
 			}

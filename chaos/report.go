@@ -65,7 +65,10 @@ func (r *Report) judge(faults []string) {
 	add(t.Duplicates > 0, "%d deliveries written twice to one sink", t.Duplicates)
 	add(t.Unexpected > 0, "%d unexpected deliveries", t.Unexpected)
 	add(t.NotRouted > 0, "%d acknowledged alerts not routed", t.NotRouted)
-	add(r.SlowCount > 0, "%d deliveries slower than %s after their PubAck (the slowest %.0fs)", r.SlowCount, r.SlowDelivery, t.DeliveryMaxSeconds)
+	if r.SlowCount > 0 && r.Slowest != nil {
+		add(true, "%d deliveries slower than %s after their PubAck (the slowest: %s, %s to %s, %s)", r.SlowCount, r.SlowDelivery,
+			r.Slowest.Phase, r.Slowest.Publisher, r.Slowest.Agent, r.Slowest.Detail)
+	}
 	add(len(r.Refused) > 0, "%d rejections sent to legitimate publishers", len(r.Refused))
 	add(len(r.Crashes) > 0, "%d unexpected process exits: %s", len(r.Crashes), strings.Join(r.Crashes, "; "))
 	if r.BadInput != nil {
@@ -230,6 +233,9 @@ func (r *Report) PrintTable(out io.Writer) {
 	w.Flush()
 	fmt.Fprintf(out, "\ndrain after the last heal: %.1fs; gaps in a publisher's order: %d; delivered though never acknowledged: %d\n",
 		r.DrainSeconds, r.GapCount, r.DeliveredUnacked)
+	if s := r.Slowest; s != nil {
+		fmt.Fprintf(out, "slowest delivery: %s, %s #%d to %s, %s\n", s.Phase, s.Publisher, s.N, s.Agent, s.Detail)
+	}
 	if b := r.BadInput; b != nil {
 		fmt.Fprintf(out, "\nbad input: %d sent, rejection p50 %.2fs max %.2fs, %d undecodable (%d rejections without id)\n",
 			b.Sent, b.RejectionP50Seconds, b.RejectionMaxSeconds, b.Undecodable, b.UndecodableRejections)

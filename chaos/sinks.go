@@ -25,7 +25,9 @@ type SinkLine struct {
 	Exercise   bool      `json:"exercise"`
 	Subject    string    `json:"subject"`
 	Seq        uint64    `json:"seq"`
+	Routed     time.Time `json:"routed"`
 	Received   time.Time `json:"received"`
+	Delivery   uint64    `json:"delivery"`
 }
 
 // sinkReader reads an agent's JSONL sink as it grows, following rotated
