@@ -179,7 +179,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	for _, m := range cast {
 		byID[m.GetId()] = m
 	}
-	m0 := heapInUse()
+	m0 := liveHeap()
 	o.Progress("creating the agents' R1 consumers")
 	began := time.Now()
 	for i, id := range append(slices.Clone(ids), "bench-catchup") {
@@ -198,7 +198,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 			}
 		}
 	}
-	m1 := heapInUse()
+	m1 := liveHeap()
 	res.Memory.ConsumersPerAgent = (m1 - m0) / int64(o.Agents+1)
 
 	col := newCollector()
@@ -213,7 +213,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 		return nil, err
 	}
 	res.Setup = time.Since(start)
-	res.Memory.ConnectedPerAgent = (heapInUse() - m1) / int64(o.Agents)
+	res.Memory.ConnectedPerAgent = (liveHeap() - m1) / int64(o.Agents)
 
 	o.Progress(fmt.Sprintf("tocsin: %.1f alerts/s for %s to %d agents", o.Rate, o.Duration, o.Agents))
 	col.expect(o.Agents * int(o.Rate*o.Duration.Seconds()))
@@ -257,12 +257,14 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 	}
 }
 
-func heapInUse() int64 {
+// liveHeap is the bytes of live objects after a full collection: what is
+// held, whatever part-used spans freed objects leave behind.
+func liveHeap() int64 {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapInuse)
+	return int64(ms.HeapAlloc)
 }
 
 // benchAgents are running agents.
@@ -474,7 +476,7 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 	}
 	defer b.js.DeleteStream(context.WithoutCancel(ctx), stream)
 	time.Sleep(3 * time.Second) // what the stopped agents held is released
-	m0 := heapInUse()
+	m0 := liveHeap()
 	col := newCollector()
 	var stops []func()
 	defer func() {
@@ -523,7 +525,7 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 			return FanoutFigures{}, 0, err
 		}
 	}
-	perConsumer := (heapInUse() - m0) / int64(o.Agents)
+	perConsumer := (liveHeap() - m0) / int64(o.Agents)
 	n := int(o.Rate * o.Duration.Seconds())
 	col.expect(n * o.Agents)
 	payload := make([]byte, 1500) // about an alert envelope

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/inprogress"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -338,6 +340,9 @@ func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntr
 			return fmt.Errorf("sink %s: %w", s.Name(), err)
 		}
 	}
+	if a.onWrite != nil {
+		a.onWrite(recs)
+	}
 	var owed []*Record
 	for _, rec := range recs {
 		if !rec.receipted || a.opts.Receipts == ReceiptsNone || (a.opts.Receipts == ReceiptsAdvisories && rec.Kind != "advisory") {
@@ -347,20 +352,21 @@ func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntr
 			owed = append(owed, rec)
 		}
 	}
-	receipts := make([]*tocsinv1.Envelope, len(owed))
-	errs := make([]error, len(owed))
-	each(len(owed), func(i int) {
-		receipts[i], errs[i] = a.cl.Signer().Seal(tocsinv1.Kind_KIND_RECEIPT, NewReceipt(owed[i].ID, tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, ""))
-	})
-	if err := errors.Join(errs...); err != nil {
-		return err
+	var receipts []*tocsinv1.Envelope
+	for chunk := range slices.Chunk(owed, alerts.MaxReceiptRefs) {
+		rc := NewReceipt(chunk[0].ID, tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, "")
+		for _, rec := range chunk[1:] {
+			rc.MoreRefIds = append(rc.MoreRefIds, rec.ID)
+		}
+		env, err := a.cl.Signer().Seal(tocsinv1.Kind_KIND_RECEIPT, rc)
+		if err != nil {
+			return err
+		}
+		receipts = append(receipts, env)
 	}
 	if err := a.out.Load().add(receipts...); err != nil {
 		return err
 	}
 	a.recent.add(recs)
-	if a.onWrite != nil {
-		a.onWrite(recs)
-	}
 	return nil
 }

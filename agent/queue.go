@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // queue is a durable FIFO on disk: an append-only log of frames and a
@@ -23,7 +24,10 @@ import (
 type queue struct {
 	path, cursorPath string
 	// durableCursor fsyncs every cursor update (a lost update re-handles
-	// frames after a power loss).
+	// frames after a power loss). Without it the cursor file is written at
+	// most every lazyCursorEvery, and at close: a crash re-handles what the
+	// last second handled, which suits frames whose handling is idempotent
+	// (the outbox's: a re-sent envelope is a duplicate the cluster drops).
 	durableCursor bool
 	compactAt     int64
 	// beforeCompact, when set, runs before the log is truncated.
@@ -34,7 +38,14 @@ type queue struct {
 	size   int64
 	cursor int64
 	notify chan struct{}
+	// cursorAt is when the cursor file was last written; cursorDirty that
+	// the cursor moved since (lazy cursors only).
+	cursorAt    time.Time
+	cursorDirty bool
 }
+
+// lazyCursorEvery is how often a queue without a durable cursor writes it.
+const lazyCursorEvery = time.Second
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -201,9 +212,19 @@ func (q *queue) advance(off int64) error {
 			return err
 		}
 		q.size, q.cursor = 0, 0
-		return writeFileAtomic(q.cursorPath, []byte("0\n"), true)
+		return q.writeCursor(true)
 	}
-	return writeFileAtomic(q.cursorPath, []byte(strconv.FormatInt(off, 10)+"\n"), q.durableCursor)
+	if !q.durableCursor && time.Since(q.cursorAt) < lazyCursorEvery {
+		q.cursorDirty = true
+		return nil
+	}
+	return q.writeCursor(q.durableCursor)
+}
+
+// writeCursor writes the cursor file. The lock is held.
+func (q *queue) writeCursor(sync bool) error {
+	q.cursorAt, q.cursorDirty = time.Now(), false
+	return writeFileAtomic(q.cursorPath, []byte(strconv.FormatInt(q.cursor, 10)+"\n"), sync)
 }
 
 // pending returns how many bytes of frames are not yet handled.
@@ -216,4 +237,14 @@ func (q *queue) pending() int64 {
 // wait returns a channel that receives after the next append.
 func (q *queue) wait() <-chan struct{} { return q.notify }
 
-func (q *queue) close() error { return q.f.Close() }
+func (q *queue) close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.cursorDirty {
+		if err := q.writeCursor(true); err != nil {
+			q.f.Close()
+			return err
+		}
+	}
+	return q.f.Close()
+}

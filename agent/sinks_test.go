@@ -354,3 +354,54 @@ func TestOptionsDefaultsAndChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestLazyCursorRehandlesOnlyAfterACrash: a queue without a durable cursor
+// writes it at most once a second; a crash (no close) re-handles what was
+// handled since, a close loses nothing.
+func TestLazyCursorRehandlesOnlyAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	q, err := openQueue(dir, "q", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.append([]byte("one"), []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		_, next, err := q.peek(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.advance(next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.f.Close() // a crash: the second advance is not on disk yet
+	if q, err = openQueue(dir, "q", false); err != nil {
+		t.Fatal(err)
+	}
+	items, next, _ := q.peek(10)
+	if len(items) != 1 || string(items[0]) != "two" {
+		t.Fatalf("after a crash: %q, want the frame handled in the last second again", items)
+	}
+	if err := q.advance(next); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.append([]byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	_, next, _ = q.peek(1)
+	if err := q.advance(next); err != nil { // within the second: lazy
+		t.Fatal(err)
+	}
+	if err := q.close(); err != nil {
+		t.Fatal(err)
+	}
+	if q, err = openQueue(dir, "q", false); err != nil {
+		t.Fatal(err)
+	}
+	defer q.close()
+	if items, _, _ := q.peek(10); len(items) != 0 {
+		t.Fatalf("after a close: %q, want nothing left", items)
+	}
+}

@@ -2,12 +2,10 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
+	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/envelope"
@@ -26,46 +24,56 @@ type Reach struct {
 // ReachKey is the REACH bucket key of a member's receipts for a message.
 func ReachKey(refID, member string) string { return refID + "." + member }
 
-// recordReceipt merges a receipt into the member's reach record: each
-// state keeps the time it was first reached.
+// MaxReceiptRefs is the most messages one receipt may cover (its ref_id
+// and more_ref_ids).
+const MaxReceiptRefs = 1024
+
+// receiptWriters is how many reach records of one receipt are written at
+// once.
+const receiptWriters = 16
+
+// recordReceipt merges a receipt into the member's reach record of every
+// message it covers: each state keeps the time it was first reached.
 func (r *Router) recordReceipt(ctx context.Context, env *tocsinv1.Envelope, member *tocsinv1.Member, rc *tocsinv1.Receipt) error {
-	if !envelope.ValidID(rc.GetRefId()) {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "a receipt names the message it is for (ref_id)")
+	refs := append([]string{rc.GetRefId()}, rc.GetMoreRefIds()...)
+	if len(refs) > MaxReceiptRefs {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "a receipt covers at most %d messages, this one %d; send several", MaxReceiptRefs, len(refs))
+	}
+	for _, id := range refs {
+		if !envelope.ValidID(id) {
+			return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "a receipt names the messages it is for (ref_id, more_ref_ids): %q is not a message id", id)
+		}
 	}
 	at := env.GetTime().AsTime()
 	if rc.GetAt() != nil {
 		at = rc.GetAt().AsTime()
 	}
-	key := ReachKey(rc.GetRefId(), member.GetId())
-	for range 20 {
-		rec := Reach{Member: member.GetId()}
-		var rev uint64
-		e, err := r.reach.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		case err != nil:
-			return err
-		default:
-			rev = e.Revision()
-			_ = json.Unmarshal(e.Value(), &rec)
-		}
-		if !mergeReceipt(&rec, rc.GetState(), at) {
-			return nil
-		}
-		data, _ := json.Marshal(rec)
-		if rev == 0 {
-			_, err = r.reach.Create(ctx, key, data)
-		} else {
-			_, err = r.reach.Update(ctx, key, data, rev)
-		}
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongRevision(err) {
-			return err
-		}
+	if len(refs) == 1 {
+		return r.mergeReach(ctx, refs[0], member.GetId(), rc.GetState(), at)
 	}
-	return fmt.Errorf("reach %s: too much contention", key)
+	errs := make([]error, len(refs))
+	sem := make(chan struct{}, receiptWriters)
+	var wg sync.WaitGroup
+	for i, id := range refs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = r.mergeReach(ctx, id, member.GetId(), rc.GetState(), at)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...) // a failure has the whole receipt redelivered: merging again changes nothing
+}
+
+// mergeReach merges state, reached at at, into member's reach record of
+// message refID.
+func (r *Router) mergeReach(ctx context.Context, refID, member string, state tocsinv1.ReceiptState, at time.Time) error {
+	// The first receipt of a member for a message (nearly all of them) is
+	// created without a look-up.
+	_, _, err := updateJSON(ctx, r.reach, ReachKey(refID, member), true,
+		func() Reach { return Reach{Member: member} },
+		func(rec *Reach) bool { return mergeReceipt(rec, state, at) })
+	return err
 }
 
 // mergeReceipt sets the time of state (and of the states it implies) when

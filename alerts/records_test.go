@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -58,4 +59,63 @@ func TestReceiptsNeverHoldAnAlertBack(t *testing.T) {
 		}
 		return true
 	}, "every receipt recorded after the consumer resumed")
+}
+
+// TestOneReceiptCoversAGroup: a receipt with more_ref_ids records every
+// message it names; a later receipt for one of them merges; a receipt over
+// the limit or naming a bad id is rejected with invalid-field and records
+// nothing.
+func TestOneReceiptCoversAGroup(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reach, err := h.js.KeyValue(ctx, broker.BucketReach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := []string{envelope.NewID(), envelope.NewID(), envelope.NewID()}
+	h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
+		&tocsinv1.Receipt{RefId: refs[0], MoreRefIds: refs[1:], State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED})
+	h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
+		&tocsinv1.Receipt{RefId: refs[1], State: tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED})
+	read := func(ref string) (Reach, bool) {
+		e, err := reach.Get(ctx, ReachKey(ref, "riverside"))
+		if err != nil {
+			return Reach{}, false
+		}
+		var r Reach
+		_ = json.Unmarshal(e.Value(), &r)
+		return r, true
+	}
+	waitFor(t, func() bool {
+		for _, ref := range refs {
+			if r, ok := read(ref); !ok || r.Delivered.IsZero() {
+				return false
+			}
+		}
+		r, _ := read(refs[1])
+		return !r.Acknowledged.IsZero()
+	}, "every message of the group delivered, the second acknowledged")
+	if r, _ := read(refs[0]); !r.Acknowledged.IsZero() {
+		t.Fatalf("the first message shows acknowledged though only the second was: %+v", r)
+	}
+
+	tooMany := make([]string, MaxReceiptRefs)
+	for i := range tooMany {
+		tooMany[i] = envelope.NewID()
+	}
+	for name, rc := range map[string]*tocsinv1.Receipt{
+		"over the limit": {RefId: envelope.NewID(), MoreRefIds: tooMany},
+		"a bad id":       {RefId: envelope.NewID(), MoreRefIds: []string{"../etc"}},
+	} {
+		rc.State = tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED
+		env := h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT, rc)
+		rej := h.rejection("riverside", env.GetId())
+		if len(rej.GetProblems()) == 0 || rej.GetProblems()[0].GetCode() != tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD {
+			t.Fatalf("%s: rejection %v, want invalid-field", name, rej.GetProblems())
+		}
+		if _, ok := read(rc.GetRefId()); ok {
+			t.Fatalf("%s: a rejected receipt recorded its first message", name)
+		}
+	}
 }

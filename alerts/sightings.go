@@ -59,43 +59,21 @@ func (r *Router) addSighting(ctx context.Context, first firstAlert, sector, org 
 		return nil
 	}
 	key := sightingKey(first.PatternKey, sector)
-	for range 20 {
-		set := sightingSet{AlertID: first.AlertID, Originator: first.Originator, Orgs: map[string]bool{}}
-		var rev uint64
-		e, err := r.sightings.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		case err != nil:
-			return err
-		default:
-			rev = e.Revision()
-			if err := json.Unmarshal(e.Value(), &set); err != nil {
-				return fmt.Errorf("sighting set %s is corrupt: %w", key, err)
+	set, changed, err := updateJSON(ctx, r.sightings, key, false,
+		func() sightingSet {
+			return sightingSet{AlertID: first.AlertID, Originator: first.Originator, Orgs: map[string]bool{}}
+		},
+		func(set *sightingSet) bool {
+			if was, ok := set.Orgs[org]; ok && (was || !named) {
+				return false // already counted
 			}
-		}
-		if was, ok := set.Orgs[org]; ok && (was || !named) {
-			return nil // already counted
-		}
-		set.Orgs[org] = named
-		data, _ := json.Marshal(set)
-		if rev == 0 {
-			_, err = r.sightings.Create(ctx, key, data)
-		} else {
-			_, err = r.sightings.Update(ctx, key, data, rev)
-		}
-		if err == nil {
-			return r.sendSummary(ctx, set, sector)
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongRevision(err) {
-			return err
-		}
+			set.Orgs[org] = named
+			return true
+		})
+	if err != nil || !changed {
+		return err
 	}
-	return fmt.Errorf("sighting set %s: too much contention", key)
-}
-
-func isWrongRevision(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+	return r.sendSummary(ctx, set, sector)
 }
 
 // sendSummary tells the originator (inbox) and the sector (lane info) how

@@ -484,7 +484,12 @@ type Receipt struct {
 	// When the state was reached at the recipient.
 	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
 	// Optional free text ("blocked at perimeter 02:31").
-	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// Further alerts and advisories this receipt covers, in the same state
+	// at the same time: an agent sends one receipt for each group of
+	// messages its sinks wrote together (a catch-up writes hundreds at
+	// once). At most 1,023, so that a receipt covers 1,024 messages.
+	MoreRefIds    []string `protobuf:"bytes,5,rep,name=more_ref_ids,json=moreRefIds,proto3" json:"more_ref_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -545,6 +550,13 @@ func (x *Receipt) GetNote() string {
 		return x.Note
 	}
 	return ""
+}
+
+func (x *Receipt) GetMoreRefIds() []string {
+	if x != nil {
+		return x.MoreRefIds
+	}
+	return nil
 }
 
 // Sighting reports that the sender saw an indicator in its own environment.
@@ -753,12 +765,14 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"\vstix_bundle\x18\x06 \x01(\fR\n" +
 	"stixBundle\x12-\n" +
 	"\x12recommended_action\x18\a \x01(\tR\x11recommendedAction\x12\x1a\n" +
-	"\bexercise\x18\b \x01(\bR\bexercise\"\x8f\x01\n" +
+	"\bexercise\x18\b \x01(\bR\bexercise\"\xb1\x01\n" +
 	"\aReceipt\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.tocsin.v1.ReceiptStateR\x05state\x12*\n" +
 	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"\xf2\x01\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\x12 \n" +
+	"\fmore_ref_ids\x18\x05 \x03(\tR\n" +
+	"moreRefIds\"\xf2\x01\n" +
 	"\bSighting\x12!\n" +
 	"\findicator_id\x18\x01 \x01(\tR\vindicatorId\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\rR\x05count\x129\n" +
