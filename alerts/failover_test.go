@@ -1,11 +1,18 @@
 package alerts
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap/zaptest"
+
 	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/testcluster"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -44,5 +51,41 @@ func TestNodeLossMidFlightLosesNothingAndDuplicatesNothing(t *testing.T) {
 	}
 	if len(envs) != n {
 		t.Fatalf("sector holds %d alerts, want %d", len(envs), n)
+	}
+}
+
+// TestLostPubAckIsNotWaitedForForever: when the PubAcks of an alert's
+// copies never come (here a silent subscriber holds the sector subjects in
+// place of the stream, as a stream leader lost with its node leaves a
+// publish unanswered), the router gives up after pubAckWait, and sends
+// them again on the redelivery, instead of holding the alert, and its
+// sender's later messages, until the process ends.
+func TestLostPubAckIsNotWaitedForForever(t *testing.T) {
+	h := newHarness(t, 0, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.js.DeleteStream(ctx, subjects.StreamSectors); err != nil {
+		t.Fatal(err)
+	}
+	nc := testcluster.Connect(t, h.c.Node(0).ClientURL())
+	if _, err := nc.Subscribe(subjects.SectorAll("patient-care"), func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(ctx, Deps{JS: testcluster.JetStream(t, h.c.Node(0).ClientURL()), Registry: h.reg,
+		Verifier: envelope.NewVerifier(h.reg, envelope.VerifyOptions{}), Signer: h.signers["svc-test"]}, Options{}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = r.publishCopies(ctx, []byte("x"), envelope.NewID(), "alert", "urgent", tlp.Green, destinations{sectors: []string{"patient-care"}})
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "no PubAck") {
+		t.Fatalf("publishing to a subject nobody acknowledges: %v after %s, want the PubAck wait to run out", err, took)
+	}
+	if took > 2*pubAckWait {
+		t.Fatalf("gave up after %s, want about %s", took, pubAckWait)
 	}
 }

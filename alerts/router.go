@@ -269,12 +269,20 @@ func (r *Router) checkDuplicateWindow(ctx context.Context) error {
 	return nil
 }
 
+// handleTimeout bounds the handling of one message, which is kept in
+// progress meanwhile: past it the handling is abandoned and the message
+// given back, so that no call stuck on a lost node holds an alert (and
+// every later message of its sender on this node) for longer.
+const handleTimeout = 20 * time.Second
+
 // process handles one message and acks it, or naks it for redelivery when
 // a transient failure (the cluster, not the message) stopped it.
 func (r *Router) process(ctx context.Context, m jetstream.Msg) {
 	start := time.Now()
 	release := inprogress.Keep(r.opts.AckWait/3, m)
-	err := r.handle(ctx, m)
+	hctx, cancel := context.WithTimeout(ctx, handleTimeout)
+	err := r.handle(hctx, m)
+	cancel()
 	release()
 	r.observe(m, start, err)
 	if err == nil {
