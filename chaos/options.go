@@ -48,8 +48,9 @@ type Options struct {
 	// DefaultFaults: all but the power loss.
 	Faults []string
 	// SlowDelivery is the longest an acknowledged alert may take to reach
-	// a sink before the run fails: twice the router's and the agents' ack
-	// wait (30s each) and a half. Default 90s.
+	// a sink before the run fails: room for a router's and an agent's ack
+	// wait (10s each), a handling given up (20s) and a node's restart on a
+	// loaded machine, several times over. Default 90s.
 	SlowDelivery time.Duration
 	// Latency is what the latency fault adds to every route, each way.
 	// Default 150ms.
