@@ -57,8 +57,10 @@ type Options struct {
 	// the most unacknowledged at once per consumer). Default 256.
 	Batch int
 	// FetchWait is how long an idle pull waits for messages before it is
-	// renewed. Default 30s; heartbeats every FetchWait/6 (at most 5s)
-	// detect a lost consumer sooner.
+	// renewed. It also bounds what an agent restart costs: messages sent
+	// to a pull request of the process that ended come back only an ack
+	// wait later (docs/AGENT.md). Default 10s; heartbeats every
+	// FetchWait/4 (at most 5s) detect a lost consumer sooner.
 	FetchWait time.Duration
 	// DirectoryRefresh is how often the member directory is fetched again.
 	// Default 5m.
@@ -125,7 +127,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Batch = 256
 	}
 	if o.FetchWait == 0 {
-		o.FetchWait = 30 * time.Second
+		o.FetchWait = 10 * time.Second
 	}
 	if o.FetchWait < 600*time.Millisecond {
 		return bad("FetchWait %s is too short; use at least 600ms", o.FetchWait)
@@ -143,4 +145,4 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // heartbeat is the idle heartbeat of a pull.
-func (o Options) heartbeat() time.Duration { return min(o.FetchWait/6, 5*time.Second) }
+func (o Options) heartbeat() time.Duration { return min(o.FetchWait/4, 5*time.Second) }

@@ -331,7 +331,7 @@ func TestOptionsDefaultsAndChecks(t *testing.T) {
 	sink, _ := OpenSTIXDir(t.TempDir())
 	base := Options{CredsFile: "x.creds", Servers: "nats://x", StateDir: "s", Sinks: []Sink{sink}}
 	o, err := base.withDefaults()
-	if err != nil || o.Batch != 256 || o.Receipts != ReceiptsAll || o.FetchWait != 30*time.Second || o.Recent != 100 {
+	if err != nil || o.Batch != 256 || o.Receipts != ReceiptsAll || o.FetchWait != 10*time.Second || o.Recent != 100 {
 		t.Fatalf("%+v, %v", o, err)
 	}
 	o.HTTPAddr = ":8787"
