@@ -554,8 +554,12 @@ func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFig
 	if _, err := publishN(ctx, b, backlogSenders, o.CatchUp, []string{"federal"}, func() {}); err != nil {
 		return nil, err
 	}
-	cons, err := b.js.Consumer(ctx, subjects.StreamSectors, auth.SectorConsumer("bench-catchup", "federal"))
-	if err != nil {
+	var cons jetstream.Consumer
+	if err := retry(ctx, func(ctx context.Context) error {
+		var err error
+		cons, err = b.js.Consumer(ctx, subjects.StreamSectors, auth.SectorConsumer("bench-catchup", "federal"))
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	backlog := 0
@@ -593,9 +597,13 @@ func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFig
 	f.AgentPerSec = float64(backlog) / f.AgentTime.Seconds()
 	o.Progress(fmt.Sprintf("catch-up: the agent wrote %d in %s (%.0f/s); now a plain durable consumer", backlog, f.AgentTime.Round(time.Millisecond), f.AgentPerSec))
 
-	raw, err := b.js.CreateOrUpdateConsumer(ctx, subjects.StreamSectors, jetstream.ConsumerConfig{Durable: "bench-raw-catchup",
-		FilterSubject: subjects.SectorAll("federal"), AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1})
-	if err != nil {
+	var raw jetstream.Consumer
+	if err := retry(ctx, func(ctx context.Context) error {
+		var err error
+		raw, err = b.js.CreateOrUpdateConsumer(ctx, subjects.StreamSectors, jetstream.ConsumerConfig{Durable: "bench-raw-catchup",
+			FilterSubject: subjects.SectorAll("federal"), AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1})
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	start = time.Now()
@@ -609,8 +617,13 @@ func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFig
 			_ = m.Ack()
 			n++
 		}
-		if n == 0 && batch.Error() != nil && !errors.Is(batch.Error(), nats.ErrTimeout) {
-			return nil, batch.Error()
+		switch err := batch.Error(); {
+		case n > 0 || err == nil || errors.Is(err, nats.ErrTimeout):
+		case errors.Is(err, nats.ErrNoResponders) && ctx.Err() == nil:
+			// A consumer just created may not answer yet on a loaded machine.
+			time.Sleep(100 * time.Millisecond)
+		default:
+			return nil, err
 		}
 		got += n
 	}
