@@ -257,6 +257,26 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 	}
 }
 
+// settledHeap is liveHeap once it stops falling (what stopped agents and
+// their closed connections held is released over some seconds), or after
+// 30 s.
+func settledHeap(ctx context.Context) int64 {
+	prev := liveHeap()
+	for range 30 {
+		select {
+		case <-ctx.Done():
+			return prev
+		case <-time.After(time.Second):
+		}
+		h := liveHeap()
+		if h > prev-prev/100 {
+			return min(h, prev)
+		}
+		prev = h
+	}
+	return prev
+}
+
 // liveHeap is the bytes of live objects after a full collection: what is
 // held, whatever part-used spans freed objects leave behind.
 func liveHeap() int64 {
@@ -475,8 +495,7 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 		return FanoutFigures{}, 0, err
 	}
 	defer b.js.DeleteStream(context.WithoutCancel(ctx), stream)
-	time.Sleep(3 * time.Second) // what the stopped agents held is released
-	m0 := liveHeap()
+	m0 := settledHeap(ctx) // what the stopped agents held is released first
 	col := newCollector()
 	var stops []func()
 	defer func() {
