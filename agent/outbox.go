@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -116,17 +115,13 @@ func (o *outbox) publish(ctx context.Context, items [][]byte) error {
 		}
 		futures = append(futures, f)
 	}
-	timeout := time.NewTimer(30 * time.Second)
-	defer timeout.Stop()
-	for _, f := range futures {
+	for _, f := range futures { // a lost PubAck fails after broker.AsyncPubAckTimeout
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			return err
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-timeout.C:
-			return errors.New("outbox: no acknowledgement within 30s")
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -154,28 +153,20 @@ func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane 
 			return err
 		}
 	}
-	timeout := time.NewTimer(pubAckWait)
-	defer timeout.Stop()
 	for _, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return err
-		case <-timeout.C:
-			return fmt.Errorf("routed copies of %s: no PubAck within %s (a stream leader lost?); sending them again", id, pubAckWait)
+			// A PubAck lost with a node fails here after the JetStream
+			// context's async timeout (broker.JetStream); the copies are
+			// sent again under the same message ids on the redelivery.
+			return fmt.Errorf("routed copy of %s to %s: %w", id, f.Msg().Subject, err)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 	return nil
 }
-
-// pubAckWait is how long the router waits for the PubAcks of an alert's
-// copies. An asynchronous publish has no deadline of its own: a PubAck lost
-// with a node would hold the alert, and every later message of its sender
-// on this node, until the process ends. The copies are sent again under the
-// same message ids, so those already stored are dropped as duplicates.
-const pubAckWait = 5 * time.Second
 
 // recordRouted records the ROUTED outcome and logs it.
 func (r *Router) recordRouted(ctx context.Context, sender, id string, level tlp.Level, d destinations, orgs []string) error {

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -97,7 +98,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s as %s: %w", opts.Servers, member, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := broker.JetStream(nc)
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -277,7 +277,7 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 			return err
 		}
 	}
-	js, err := jetstream.New(s.conns[0])
+	js, err := broker.JetStream(s.conns[0])
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -128,7 +127,7 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 	var face *web.Web
 	for i, n := range s.localNodes() {
 		nc := s.conns[i]
-		js, err := jetstream.New(nc)
+		js, err := broker.JetStream(nc)
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ func Connect(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
 // JetStream connects and returns a JetStream context.
 func JetStream(t testing.TB, url string, opts ...nats.Option) jetstream.JetStream {
 	t.Helper()
-	js, err := jetstream.New(Connect(t, url, opts...))
+	js, err := broker.JetStream(Connect(t, url, opts...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,23 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// AsyncPubAckTimeout is how long an asynchronous publish of Tocsin's
+// services and clients waits for its PubAck before its future fails with
+// jetstream.ErrAsyncPublishTimeout. Without it a future waits for good: a
+// PubAck lost with a node held a routed alert, and every later message of
+// its sender on that node, for 96 s in a chaos run. A publish that timed out
+// is sent again under the same message id, so a copy already stored is
+// dropped as a duplicate.
+const AsyncPubAckTimeout = 5 * time.Second
+
+// JetStream is the JetStream context every Tocsin service and client
+// uses: nats.go's, with AsyncPubAckTimeout on asynchronous publishes.
+func JetStream(nc *nats.Conn, opts ...jetstream.JetStreamOpt) (jetstream.JetStream, error) {
+	return jetstream.New(nc, append([]jetstream.JetStreamOpt{jetstream.WithPublishAsyncTimeout(AsyncPubAckTimeout)}, opts...)...)
+}
