@@ -170,7 +170,7 @@ func checkSignature(env *tocsinv1.Envelope) error {
 		return codes.Errorf(malformed, "envelope %s: key_id %s does not decode as an NKey user key", env.Id, env.KeyId)
 	}
 	digest := Digest(env)
-	if len(env.Signature) != ed25519.SignatureSize || !ed25519.Verify(pub, digest[:], env.Signature) {
+	if len(env.Signature) != ed25519.SignatureSize || !verifyEd25519(pub, digest[:], env.Signature) {
 		return codes.Errorf(badSignature, "envelope %s: the signature does not verify with key %s; the envelope was altered after signing or signed with another key",
 			env.Id, env.KeyId)
 	}
