@@ -2,8 +2,10 @@ package stix
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestDecode(t *testing.T) {
@@ -57,5 +59,60 @@ func TestDecodeKeepsNumbersExact(t *testing.T) {
 	}
 	if got := v.(map[string]any)["n"]; got != any(jsonNumber("12345678901234567890.5")) {
 		t.Errorf("n = %#v", got)
+	}
+}
+
+// decodeSamples are documents on every branch of the parser: escapes,
+// surrogate pairs and unpaired surrogates, numbers at their grammar's
+// edges, and malformed text of each kind.
+var decodeSamples = []string{
+	`{"a": [1, {"b": "c"}], "d": null, "e": true, "f": false}`,
+	`  [ ]  `, `{}`, `""`, `0`, `-0`, `-0.5e+10`, `1E3`, `12345678901234567890.5`,
+	`"\"\\\/\b\f\n\r\t"`, `"\u00e9\u20AC"`, `"\ud83d\ude00"`, `"\ud83d"`, `"\ud83dx"`, `"\ude00\ud83d"`,
+	`"\ud83d\u0041"`, `"\ud83d\ud83d\ude00"`, `"é ✓ 😀"`, `{"a\u0062": 1}`,
+	`01`, `-`, `1.`, `.5`, `1e`, `1e+`, `+1`, `0x10`, `tru`, `nul`, `falsey`, `[1,]`, `{"a":1,}`, `{"a" 1}`,
+	`{"a":1 "b":2}`, `[1 2]`, `"abc`, `"a\`, `"\x"`, `"\u12"`, `"\u12g4"`, "\"a\tb\"", `{1: 2}`, `{"a"}`, `]`, `}`,
+	`[] []`, `{} x`, ``, `   `, `[[[[[]]]]]`, `{"a": {"b": {"c": {"d": {}}}}}`,
+	`{"a": 1, "a": 2}`, `{"a": 1, "b": {"c": 1, "c": 2}}`, `{"a": 1, "a"`, `{a: 1, "b": 1, "b": 2}`,
+}
+
+// TestDecodeMatchesEncodingJSON: decode builds what encoding/json (after
+// the old duplicate-key scan) builds, and refuses what it refuses.
+func TestDecodeMatchesEncodingJSON(t *testing.T) {
+	for _, in := range decodeSamples {
+		compareDecoders(t, []byte(in), 5)
+	}
+}
+
+// FuzzDecodeMatchesEncodingJSON: no document makes decode and the
+// reference disagree on a value, or on whether it is refused.
+func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
+	for _, in := range decodeSamples {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !utf8.Valid(data) {
+			return // ValidateBundle refuses it before decoding
+		}
+		compareDecoders(t, data, 6)
+	})
+}
+
+func compareDecoders(t *testing.T, data []byte, depth int) {
+	t.Helper()
+	got, err := decode(data, depth)
+	want, werr := referenceDecode(data, depth)
+	if (err == nil) != (werr == nil) {
+		t.Fatalf("%q: decode error %v, encoding/json error %v", data, err, werr)
+	}
+	if err != nil {
+		var de *decodeError
+		if !errors.As(err, &de) {
+			t.Fatalf("%q: error %v is not a decodeError", data, err)
+		}
+		return
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: decode built %#v, encoding/json %#v", data, got, want)
 	}
 }
