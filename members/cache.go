@@ -42,6 +42,7 @@ func (r *Registry) apply(e jetstream.KeyValueEntry) {
 	if c, ok := r.cache[e.Key()]; ok && c.rev >= e.Revision() {
 		return
 	}
+	r.gen++
 	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
 		delete(r.cache, e.Key())
 		r.log.Info("member record deleted", zap.String("member", e.Key()), zap.Uint64("revision", e.Revision()))
@@ -78,15 +79,6 @@ func (r *Registry) InSectors(sectors []string) []*tocsinv1.Member {
 	var out []*tocsinv1.Member
 	r.eachInSectors(sectors, func(m *tocsinv1.Member) { out = append(out, proto.CloneOf(m)) })
 	sortByID(out)
-	return out
-}
-
-// IDsInSectors is InSectors's ids, without copying the records: the
-// router counts who a message reaches on every alert.
-func (r *Registry) IDsInSectors(sectors []string) []string {
-	var out []string
-	r.eachInSectors(sectors, func(m *tocsinv1.Member) { out = append(out, m.Id) })
-	slices.Sort(out)
 	return out
 }
 

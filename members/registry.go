@@ -27,6 +27,10 @@ type Registry struct {
 
 	mu    sync.RWMutex
 	cache map[string]cached
+	// gen counts the changes made to cache (under mu).
+	gen uint64
+	// sectors keeps IDsInSectors's answers for the current gen.
+	sectors sectorMemo
 	// live is true while the watcher runs; when it stops, lookups go to
 	// the bucket rather than trust a copy nobody updates any more.
 	live atomic.Bool
