@@ -79,12 +79,31 @@ type FanoutFigures struct {
 	Latency   bench.Latency `json:"latency"`
 	// PerSec is deliveries per second, first publish to last delivery.
 	PerSec float64 `json:"deliveries_per_sec"`
+	// Slowest is the delivery that took longest.
+	Slowest Slowest `json:"slowest"`
+}
+
+// Slowest is one delivery: how long it took, and where the time went.
+type Slowest struct {
+	Latency time.Duration `json:"latency"`
+	// Routed is publish to the routed copy's stream time (Tocsin only).
+	Routed time.Duration `json:"routed,omitempty"`
+	// Delivery is the delivery count of the message when it was written:
+	// more than 1 when an earlier delivery was lost (Tocsin only).
+	Delivery uint64 `json:"delivery,omitempty"`
+}
+
+func (s Slowest) String() string {
+	if s.Delivery == 0 {
+		return s.Latency.Round(time.Millisecond).String()
+	}
+	return fmt.Sprintf("%s (routed after %s, delivery %d)", s.Latency.Round(time.Millisecond), s.Routed.Round(time.Millisecond), s.Delivery)
 }
 
 // String is one line of the figures, for progress output.
 func (f FanoutFigures) String() string {
 	return fmt.Sprintf("%d of %d delivered, p50 %s p99 %s max %s, %.0f deliveries/s", f.Delivered, f.Expected,
-		f.Latency.P50.Round(time.Millisecond), f.Latency.P99.Round(time.Millisecond), f.Latency.Max.Round(time.Millisecond), f.PerSec)
+		f.Latency.P50.Round(time.Millisecond), f.Latency.P99.Round(time.Millisecond), f.Slowest, f.PerSec)
 }
 
 // CatchUpFigures compare catching up with a backlog.
@@ -340,6 +359,7 @@ type collector struct {
 	first, last time.Time
 	want        int
 	done        chan struct{}
+	slowest     Slowest
 }
 
 func newCollector() *collector { return &collector{done: make(chan struct{})} }
@@ -356,7 +376,14 @@ func (c *collector) add(recs []*Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range recs {
-		c.lat = append(c.lat, now.Sub(r.Time))
+		lat := now.Sub(r.Time)
+		c.lat = append(c.lat, lat)
+		if lat > c.slowest.Latency {
+			c.slowest = Slowest{Latency: lat, Delivery: r.Delivery}
+			if !r.Routed.IsZero() {
+				c.slowest.Routed = r.Routed.Sub(r.Time)
+			}
+		}
 		if c.first.IsZero() || r.Time.Before(c.first) {
 			c.first = r.Time
 		}
@@ -391,7 +418,7 @@ func (c *collector) figures(ctx context.Context, published, expected int, timeou
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f := FanoutFigures{Published: published, Expected: expected, Delivered: len(c.lat), Latency: latencies(c.lat)}
+	f := FanoutFigures{Published: published, Expected: expected, Delivered: len(c.lat), Latency: latencies(c.lat), Slowest: c.slowest}
 	if span := c.last.Sub(c.first); span > 0 {
 		f.PerSec = float64(len(c.lat)) / span.Seconds()
 	}

@@ -31,6 +31,10 @@ func TestBenchFanoutRuns(t *testing.T) {
 	if res.Tocsin.Latency.P50 <= 0 || res.Raw.Latency.P50 <= 0 || res.CatchUp == nil || res.CatchUp.Alerts < 200 || res.CatchUp.AgentPerSec <= 0 {
 		t.Errorf("missing figures: %+v", res)
 	}
+	// The slowest delivery is the maximum, split into routing and delivery.
+	if sl := res.Tocsin.Slowest; sl.Latency != res.Tocsin.Latency.Max || sl.Delivery < 1 || sl.Routed <= 0 || sl.Routed > sl.Latency {
+		t.Errorf("slowest tocsin delivery %+v, max %s", sl, res.Tocsin.Latency.Max)
+	}
 }
 
 var (

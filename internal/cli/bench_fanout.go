@@ -83,6 +83,9 @@ func printFanout(g *globals, r *agent.FanoutResult) error {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f\n", row.name, row.f.Published, row.f.Expected, row.f.Delivered,
 			ms(row.f.Latency.P50), ms(row.f.Latency.P99), ms(row.f.Latency.Max), row.f.PerSec)
 	}
+	if sl := r.Tocsin.Slowest; sl.Delivery > 0 {
+		fmt.Fprintf(w, "\nslowest tocsin delivery: %s\n", sl)
+	}
 	if r.Raw.Latency.P99 > 0 {
 		fmt.Fprintf(w, "\np99 tocsin / raw: %.2f (goal: at most 2)\n", float64(r.Tocsin.Latency.P99)/float64(r.Raw.Latency.P99))
 	}
