@@ -81,6 +81,9 @@ type FanoutFigures struct {
 	PerSec float64 `json:"deliveries_per_sec"`
 	// Slowest is the delivery that took longest.
 	Slowest Slowest `json:"slowest"`
+	// IOPressure is the share of the phase during which some task of the
+	// machine waited for IO (Linux PSI "some"; -1 where unknown).
+	IOPressure float64 `json:"io_pressure"`
 }
 
 // Slowest is one delivery: how long it took, and where the time went.
@@ -116,18 +119,23 @@ type CatchUpFigures struct {
 	RawPerSec   float64       `json:"raw_per_sec"`
 }
 
-// MemoryFigures are heap deltas of the benchmark's own process, which
-// holds the three broker nodes and the agents.
+// MemoryFigures are heap figures of the benchmark's own process, which
+// holds the three broker nodes and the agents, split by whether
+// nats-server's code allocated the bytes (liveHeapSplit).
 type MemoryFigures struct {
 	// ConsumersPerAgent is the broker's heap for one agent's R1 consumers
 	// (its sector and its inbox), before anyone connects.
-	ConsumersPerAgent int64 `json:"consumers_per_agent_bytes"`
-	// ConnectedPerAgent is the heap one connected, idle, live agent adds:
-	// the broker's side of its connection and pulls, and the agent itself.
-	ConnectedPerAgent int64 `json:"connected_per_agent_bytes"`
-	// RawConnectedPerConsumer is the same for a plain connection with one
-	// pull consumer, for comparison.
-	RawConnectedPerConsumer int64 `json:"raw_connected_per_consumer_bytes"`
+	ConsumersPerAgent int64 `json:"broker_consumers_per_agent_bytes"`
+	// ConnectedPerAgent is the broker's heap one connected, idle, live
+	// agent adds on top: its connection, subscriptions and pull requests.
+	ConnectedPerAgent int64 `json:"broker_connection_per_agent_bytes"`
+	// AgentPerAgent is the heap of one agent itself (its NATS client,
+	// verifier, sinks and state): what its own process holds.
+	AgentPerAgent int64 `json:"agent_heap_per_agent_bytes"`
+	// RawConnectedPerConsumer is the broker's heap for a plain connection
+	// with one R1 pull consumer, for comparison with ConsumersPerAgent +
+	// ConnectedPerAgent.
+	RawConnectedPerConsumer int64 `json:"raw_broker_per_consumer_bytes"`
 }
 
 func (o FanoutOptions) withDefaults() (FanoutOptions, error) {
@@ -170,6 +178,8 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	if log == nil {
 		log = zap.NewNop()
 	}
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = benchHeapRate
 	sectors := members.DefaultVocabulary().Sectors
 	cast := []*tocsinv1.Member{
 		{Id: "bench-pub", Name: "publisher", Sectors: []string{"patient-care"}, Region: "northeast", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
@@ -198,7 +208,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	for _, m := range cast {
 		byID[m.GetId()] = m
 	}
-	m0 := liveHeap()
+	m0 := liveHeapSplit()
 	o.Progress("creating the agents' R1 consumers")
 	began := time.Now()
 	for i, id := range append(slices.Clone(ids), "bench-catchup") {
@@ -217,8 +227,8 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 			}
 		}
 	}
-	m1 := liveHeap()
-	res.Memory.ConsumersPerAgent = (m1 - m0) / int64(o.Agents+1)
+	m1 := liveHeapSplit()
+	res.Memory.ConsumersPerAgent = m1.minus(m0).broker / int64(o.Agents+1)
 
 	col := newCollector()
 	o.Progress(fmt.Sprintf("starting %d agents", o.Agents))
@@ -232,16 +242,20 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 		return nil, err
 	}
 	res.Setup = time.Since(start)
-	res.Memory.ConnectedPerAgent = (liveHeap() - m1) / int64(o.Agents)
+	connected := liveHeapSplit().minus(m1)
+	res.Memory.ConnectedPerAgent = connected.broker / int64(o.Agents)
+	res.Memory.AgentPerAgent = connected.other / int64(o.Agents)
 
 	o.Progress(fmt.Sprintf("tocsin: %.1f alerts/s for %s to %d agents", o.Rate, o.Duration, o.Agents))
 	col.expect(o.Agents * int(o.Rate*o.Duration.Seconds()))
+	io := startPressure()
 	sent, err := publishAlerts(ctx, b, o.Rate, o.Duration, nil)
 	if err != nil {
 		agents.stop()
 		return nil, err
 	}
 	res.Tocsin = col.figures(ctx, sent, sent*o.Agents, o.Duration+2*time.Minute)
+	res.Tocsin.IOPressure = io.share()
 	o.Progress("tocsin: " + res.Tocsin.String())
 	agents.stop()
 	agents, col = nil, nil // released before the raw side's memory is measured
@@ -274,36 +288,6 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// settledHeap is liveHeap once it stops falling (what stopped agents and
-// their closed connections held is released over some seconds), or after
-// 30 s.
-func settledHeap(ctx context.Context) int64 {
-	prev := liveHeap()
-	for range 30 {
-		select {
-		case <-ctx.Done():
-			return prev
-		case <-time.After(time.Second):
-		}
-		h := liveHeap()
-		if h > prev-prev/100 {
-			return min(h, prev)
-		}
-		prev = h
-	}
-	return prev
-}
-
-// liveHeap is the bytes of live objects after a full collection: what is
-// held, whatever part-used spans freed objects leave behind.
-func liveHeap() int64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
 }
 
 // benchAgents are running agents.
@@ -522,7 +506,7 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 		return FanoutFigures{}, 0, err
 	}
 	defer b.js.DeleteStream(context.WithoutCancel(ctx), stream)
-	m0 := settledHeap(ctx) // what the stopped agents held is released first
+	m0 := settledHeapSplit(ctx) // what the stopped agents' connections held is released first
 	col := newCollector()
 	var stops []func()
 	defer func() {
@@ -571,10 +555,11 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 			return FanoutFigures{}, 0, err
 		}
 	}
-	perConsumer := (liveHeap() - m0) / int64(o.Agents)
+	perConsumer := liveHeapSplit().minus(m0).broker / int64(o.Agents)
 	n := int(o.Rate * o.Duration.Seconds())
 	col.expect(n * o.Agents)
 	payload := make([]byte, 1500) // about an alert envelope
+	io := startPressure()
 	tick := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
 	defer tick.Stop()
 	sent := 0
@@ -585,7 +570,9 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 			sent++
 		}
 	}
-	return col.figures(ctx, sent, sent*o.Agents, 2*time.Minute), perConsumer, nil
+	f := col.figures(ctx, sent, sent*o.Agents, 2*time.Minute)
+	f.IOPressure = io.share()
+	return f, perConsumer, nil
 }
 
 // catchUp routes o.CatchUp alerts to the federal sector while its

@@ -31,6 +31,11 @@ func TestBenchFanoutRuns(t *testing.T) {
 	if res.Tocsin.Latency.P50 <= 0 || res.Raw.Latency.P50 <= 0 || res.CatchUp == nil || res.CatchUp.Alerts < 200 || res.CatchUp.AgentPerSec <= 0 {
 		t.Errorf("missing figures: %+v", res)
 	}
+	// Each memory figure is measured: the broker's part of the heap grows
+	// with consumers and connections, the agents' with agents.
+	if m := res.Memory; m.ConsumersPerAgent <= 0 || m.ConnectedPerAgent <= 0 || m.AgentPerAgent <= 0 || m.RawConnectedPerConsumer <= 0 {
+		t.Errorf("memory figures not all positive: %+v", m)
+	}
 	// The slowest delivery is the maximum, split into routing and delivery.
 	if sl := res.Tocsin.Slowest; sl.Latency != res.Tocsin.Latency.Max || sl.Delivery < 1 || sl.Routed <= 0 || sl.Routed > sl.Latency {
 		t.Errorf("slowest tocsin delivery %+v, max %s", sl, res.Tocsin.Latency.Max)
@@ -73,7 +78,8 @@ func BenchmarkFanout(b *testing.B) {
 		b.ReportMetric(ms(res.Raw.Latency.P99), "raw-p99-ms")
 		b.ReportMetric(ms(res.Raw.Latency.Max), "raw-max-ms")
 		b.ReportMetric(res.Raw.PerSec, "raw-deliveries/s")
-		b.ReportMetric(float64(res.Memory.ConnectedPerAgent)/1024, "KiB/agent")
+		b.ReportMetric(float64(res.Memory.ConnectedPerAgent)/1024, "KiB-connection/agent")
+		b.ReportMetric(float64(res.Memory.AgentPerAgent)/1024, "KiB-agent-heap/agent")
 		b.ReportMetric(float64(res.Memory.ConsumersPerAgent)/1024, "KiB-consumers/agent")
 		b.ReportMetric(float64(res.Memory.RawConnectedPerConsumer)/1024, "KiB/raw-consumer")
 		if res.CatchUp != nil {

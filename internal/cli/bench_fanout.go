@@ -75,13 +75,13 @@ was not delivered to every agent.`,
 func printFanout(g *globals, r *agent.FanoutResult) error {
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "%d agents, %.1f alerts/s for %s (agents started in %s)\n\n", r.Agents, r.Rate, r.Duration, r.Setup.Round(time.Millisecond))
-	fmt.Fprintln(w, "\tpublished\texpected\tdelivered\tp50\tp99\tmax\tdeliveries/s")
+	fmt.Fprintln(w, "\tpublished\texpected\tdelivered\tp50\tp99\tmax\tdeliveries/s\tio pressure")
 	for _, row := range []struct {
 		name string
 		f    agent.FanoutFigures
 	}{{"tocsin agents (publish to sink)", r.Tocsin}, {"raw consumers (publish to consume)", r.Raw}} {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f\n", row.name, row.f.Published, row.f.Expected, row.f.Delivered,
-			ms(row.f.Latency.P50), ms(row.f.Latency.P99), ms(row.f.Latency.Max), row.f.PerSec)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f\t%s\n", row.name, row.f.Published, row.f.Expected, row.f.Delivered,
+			ms(row.f.Latency.P50), ms(row.f.Latency.P99), ms(row.f.Latency.Max), row.f.PerSec, percent(row.f.IOPressure))
 	}
 	if sl := r.Tocsin.Slowest; sl.Delivery > 0 {
 		fmt.Fprintf(w, "\nslowest tocsin delivery: %s\n", sl)
@@ -94,7 +94,16 @@ func printFanout(g *globals, r *agent.FanoutResult) error {
 			c.Alerts, c.AgentPerSec, c.AgentTime.Round(time.Millisecond), c.RawPerSec, c.RawTime.Round(time.Millisecond), c.AgentPerSec/c.RawPerSec)
 	}
 	m := r.Memory
-	fmt.Fprintf(w, "memory: an agent's R1 consumers %d KiB of broker heap; a connected agent %d KiB; a plain connection with one consumer %d KiB\n",
-		m.ConsumersPerAgent/1024, m.ConnectedPerAgent/1024, m.RawConnectedPerConsumer/1024)
+	fmt.Fprintf(w, "broker heap per agent: %d KiB (its R1 consumers %d KiB, its connection and pulls %d KiB); a plain connection with one R1 consumer: %d KiB\n",
+		(m.ConsumersPerAgent+m.ConnectedPerAgent)/1024, m.ConsumersPerAgent/1024, m.ConnectedPerAgent/1024, m.RawConnectedPerConsumer/1024)
+	fmt.Fprintf(w, "an agent's own heap: %d KiB\n", m.AgentPerAgent/1024)
 	return w.Flush()
+}
+
+// percent spells a share as a percentage, or "n/a" when unknown.
+func percent(share float64) string {
+	if share < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f%%", 100*share)
 }
