@@ -35,7 +35,7 @@ import (
 //	webhook_format: json                    # json (the record) or stix (the bundle)
 //	webhook_attempts: 8                     # posts before the dead-letter file
 //	jsonl_max_bytes: 104857600              # rotate the JSONL file at this size
-//	batch: 256                              # most messages fetched at once
+//	batch: 1024                             # most messages fetched at once
 type Config struct {
 	// Creds is the member's .creds file. Required.
 	Creds string `yaml:"creds"`
@@ -65,7 +65,7 @@ type Config struct {
 	WebhookAttempts int `yaml:"webhook_attempts"`
 	// JSONLMaxBytes rotates JSONL files at this size; default 100 MiB.
 	JSONLMaxBytes int64 `yaml:"jsonl_max_bytes"`
-	// Batch is the most messages fetched at once per consumer; default 256.
+	// Batch is the most messages fetched at once per consumer; default and at most 1024.
 	Batch int `yaml:"batch"`
 }
 

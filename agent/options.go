@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"github.com/tocsin-project/tocsin/auth"
 	"io"
 	"net"
 	"time"
@@ -54,7 +55,9 @@ type Options struct {
 	// default), ReceiptsAdvisories or ReceiptsNone.
 	Receipts string
 	// Batch is the most messages one pull of one consumer fetches (and so
-	// the most unacknowledged at once per consumer). Default 256.
+	// the most unacknowledged at once per consumer). Default, and at most,
+	// auth.ConsumerMaxAckPending (1,024): a catch-up in fetches of 256
+	// went at 0.49 of a plain consumer's rate, in fetches of 1,024 at 0.82.
 	Batch int
 	// FetchWait is how long an idle pull waits for messages before it is
 	// renewed. It also bounds what an agent restart costs: messages sent
@@ -124,7 +127,10 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	if o.Batch == 0 {
-		o.Batch = 256
+		o.Batch = auth.ConsumerMaxAckPending
+	}
+	if o.Batch > auth.ConsumerMaxAckPending {
+		return bad("Batch %d is over the %d messages a member consumer hands out unacknowledged; use at most %d", o.Batch, auth.ConsumerMaxAckPending, auth.ConsumerMaxAckPending)
 	}
 	if o.FetchWait == 0 {
 		o.FetchWait = 10 * time.Second

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tocsin-project/tocsin/auth"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -331,7 +332,7 @@ func TestOptionsDefaultsAndChecks(t *testing.T) {
 	sink, _ := OpenSTIXDir(t.TempDir())
 	base := Options{CredsFile: "x.creds", Servers: "nats://x", StateDir: "s", Sinks: []Sink{sink}}
 	o, err := base.withDefaults()
-	if err != nil || o.Batch != 256 || o.Receipts != ReceiptsAll || o.FetchWait != 10*time.Second || o.Recent != 100 {
+	if err != nil || o.Batch != auth.ConsumerMaxAckPending || o.Receipts != ReceiptsAll || o.FetchWait != 10*time.Second || o.Recent != 100 {
 		t.Fatalf("%+v, %v", o, err)
 	}
 	o.HTTPAddr = ":8787"
@@ -345,6 +346,7 @@ func TestOptionsDefaultsAndChecks(t *testing.T) {
 		"bad lane":   func(o *Options) { o.Lanes = []string{"flsh"} },
 		"receipts":   func(o *Options) { o.Receipts = "some" },
 		"negative":   func(o *Options) { o.Batch = -1 },
+		"big batch":  func(o *Options) { o.Batch = auth.ConsumerMaxAckPending + 1 },
 		"short wait": func(o *Options) { o.FetchWait = time.Millisecond },
 	} {
 		o := base

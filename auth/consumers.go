@@ -58,6 +58,10 @@ func consumerOwners(members []*tocsinv1.Member) map[string][]string {
 	return owners
 }
 
+// ConsumerMaxAckPending is how many messages a member consumer hands out
+// unacknowledged at once: the agent's largest fetch.
+const ConsumerMaxAckPending = 1024
+
 // ConsumerAckWait is the AckWait of every member consumer: how soon what a
 // crashed agent had pulled, or a message whose acknowledgement was lost
 // with a node, comes back. The agent keeps a group in progress every
@@ -79,7 +83,7 @@ func ConsumerConfig(member string, c Consumer, startSeq uint64) jetstream.Consum
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       ConsumerAckWait,
 		MaxDeliver:    -1,
-		MaxAckPending: 1024,
+		MaxAckPending: ConsumerMaxAckPending,
 		Replicas:      1,
 	}
 	if startSeq > 1 {

@@ -81,7 +81,7 @@ Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 	f.StringVar(&flags.WebhookFormat, "webhook-format", "", "webhook body: json (the record) or stix (the bundle) (default json)")
 	f.IntVar(&flags.WebhookAttempts, "webhook-attempts", 0, "posts of a body before the dead-letter file (default 8)")
 	f.Int64Var(&flags.JSONLMaxBytes, "jsonl-max-bytes", 0, "rotate JSONL files at this size (default 100 MiB)")
-	f.IntVar(&flags.Batch, "batch", 0, "most messages fetched at once per consumer (default 256)")
+	f.IntVar(&flags.Batch, "batch", 0, "most messages fetched at once per consumer (default and at most 1024)")
 	return cmd
 }
 
