@@ -506,7 +506,6 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 		return FanoutFigures{}, 0, err
 	}
 	defer b.js.DeleteStream(context.WithoutCancel(ctx), stream)
-	m0 := settledHeapSplit(ctx) // what the stopped agents' connections held is released first
 	col := newCollector()
 	var stops []func()
 	defer func() {
@@ -555,7 +554,10 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 			return FanoutFigures{}, 0, err
 		}
 	}
-	perConsumer := liveHeapSplit().minus(m0).broker / int64(o.Agents)
+	// The broker's heap for the plain connections and their consumers is
+	// what closing and deleting them gives back (measured growing, it
+	// would include what the stopped agents are still giving back).
+	with := liveHeapSplit()
 	n := int(o.Rate * o.Duration.Seconds())
 	col.expect(n * o.Agents)
 	payload := make([]byte, 1500) // about an alert envelope
@@ -572,7 +574,14 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 	}
 	f := col.figures(ctx, sent, sent*o.Agents, 2*time.Minute)
 	f.IOPressure = io.share()
-	return f, perConsumer, nil
+	for _, s := range stops {
+		s()
+	}
+	stops = nil
+	if err := b.js.DeleteStream(context.WithoutCancel(ctx), stream); err != nil {
+		return f, 0, err
+	}
+	return f, with.minus(settledHeapSplit(ctx)).broker / int64(o.Agents), nil
 }
 
 // catchUp routes o.CatchUp alerts to the federal sector while its
@@ -634,14 +643,16 @@ func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFig
 	if err := retry(ctx, func(ctx context.Context) error {
 		var err error
 		raw, err = b.js.CreateOrUpdateConsumer(ctx, subjects.StreamSectors, jetstream.ConsumerConfig{Durable: "bench-raw-catchup",
-			FilterSubject: subjects.SectorAll("federal"), AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1})
+			FilterSubject: subjects.SectorAll("federal"), AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1,
+			MaxAckPending: auth.ConsumerMaxAckPending})
 		return err
 	}); err != nil {
 		return nil, err
 	}
 	start = time.Now()
 	for got := 0; got < backlog; {
-		batch, err := raw.Fetch(256, jetstream.FetchMaxWait(5*time.Second))
+		// Fetches as large as the agent's (Options.Batch's default).
+		batch, err := raw.Fetch(auth.ConsumerMaxAckPending, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			return nil, err
 		}
