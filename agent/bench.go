@@ -81,6 +81,9 @@ type FanoutFigures struct {
 	PerSec float64 `json:"deliveries_per_sec"`
 	// Slowest is the delivery that took longest.
 	Slowest Slowest `json:"slowest"`
+	// Redelivered counts the deliveries written on a second or later
+	// delivery: each waited out an ack wait (Tocsin only).
+	Redelivered int `json:"redelivered"`
 	// IOPressure is the share of the phase during which some task of the
 	// machine waited for IO (Linux PSI "some"; -1 where unknown).
 	IOPressure float64 `json:"io_pressure"`
@@ -344,6 +347,7 @@ type collector struct {
 	want        int
 	done        chan struct{}
 	slowest     Slowest
+	redelivered int
 }
 
 func newCollector() *collector { return &collector{done: make(chan struct{})} }
@@ -362,6 +366,9 @@ func (c *collector) add(recs []*Record) {
 	for _, r := range recs {
 		lat := now.Sub(r.Time)
 		c.lat = append(c.lat, lat)
+		if r.Delivery > 1 {
+			c.redelivered++
+		}
 		if lat > c.slowest.Latency {
 			c.slowest = Slowest{Latency: lat, Delivery: r.Delivery}
 			if !r.Routed.IsZero() {
@@ -402,7 +409,7 @@ func (c *collector) figures(ctx context.Context, published, expected int, timeou
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f := FanoutFigures{Published: published, Expected: expected, Delivered: len(c.lat), Latency: latencies(c.lat), Slowest: c.slowest}
+	f := FanoutFigures{Published: published, Expected: expected, Delivered: len(c.lat), Latency: latencies(c.lat), Slowest: c.slowest, Redelivered: c.redelivered}
 	if span := c.last.Sub(c.first); span > 0 {
 		f.PerSec = float64(len(c.lat)) / span.Seconds()
 	}

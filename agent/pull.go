@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -122,29 +121,44 @@ func (r *reader) recreate(ctx context.Context) error {
 	return nil
 }
 
-// pull fetches and handles batches until something interrupts it.
+// pull consumes and handles messages until something interrupts it. One
+// subscription receives every pull request's messages (jetstream's
+// Consume): with a fetch per request, a message the server sent to a
+// request the agent had just given up on (its deadline a moment before the
+// server's expiry, which a busy server sends late) was lost and came back
+// only an ack wait later, 2 % of the deliveries of a loaded 1,000-agent run.
 func (r *reader) pull(ctx context.Context, cons jetstream.Consumer) error {
-	for {
-		fctx, cancel := context.WithTimeout(ctx, r.a.opts.FetchWait)
-		batch, err := cons.Fetch(r.a.opts.Batch, jetstream.FetchHeartbeat(r.a.opts.heartbeat()), jetstream.FetchContext(fctx))
-		if err != nil {
-			cancel()
-			return err
-		}
-		err = r.drain(ctx, cons, batch)
-		cancel()
-		if err != nil {
-			return err
-		}
-		r.readFloor(ctx, cons, false)
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-		if ctx.Err() != nil {
-			r.readFloor(context.WithoutCancel(ctx), cons, true)
-			return ctx.Err()
-		}
+	// MaxAckPending bounds what the server hands out unacknowledged, so
+	// the callback never waits for room.
+	msgs := make(chan jetstream.Msg, auth.ConsumerMaxAckPending+r.a.opts.Batch)
+	failed := make(chan error, 1)
+	cc, err := cons.Consume(func(m jetstream.Msg) { msgs <- m },
+		jetstream.PullMaxMessages(r.a.opts.Batch), jetstream.PullExpiry(r.a.opts.FetchWait), jetstream.PullHeartbeat(r.a.opts.heartbeat()),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			// Missed heartbeats may mean the consumer went with its node:
+			// bind again (and have it re-created) rather than wait.
+			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerDeleted) ||
+				errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConnectionClosed) {
+				select {
+				case failed <- err:
+				default:
+				}
+			}
+		}))
+	if err != nil {
+		return err
 	}
+	err = r.drain(ctx, cons, msgs, failed)
+	cc.Stop()
+	select { // no callback runs after this
+	case <-cc.Closed():
+	case <-time.After(time.Second):
+	}
+	nakAll(msgs)
+	if ctx.Err() != nil {
+		r.readFloor(context.WithoutCancel(ctx), cons, true)
+	}
+	return err
 }
 
 // readFloor reads the consumer's ack floor into the position, at most once
@@ -175,44 +189,52 @@ func (r *reader) savePosition(info *jetstream.ConsumerInfo) {
 	}
 }
 
-// drain handles the messages of one pull as they arrive: whatever has
-// arrived is handled together as soon as the next one is not there yet, so
-// a lone flash alert is written at once and a backlog in large groups.
-func (r *reader) drain(ctx context.Context, cons jetstream.Consumer, batch jetstream.MessageBatch) error {
-	msgs := batch.Messages()
+// drain handles messages as they arrive: whatever has arrived is handled
+// together (at most Batch) as soon as the next one is not there yet, so a
+// lone flash alert is written at once and a backlog in large groups. It
+// returns when the consumption failed or ctx ends.
+func (r *reader) drain(ctx context.Context, cons jetstream.Consumer, msgs <-chan jetstream.Msg, failed <-chan error) error {
+	floor := time.NewTicker(floorEvery)
+	defer floor.Stop()
 	var group []jetstream.Msg
 	for {
-		var m jetstream.Msg
-		var ok bool
 		if len(group) == 0 {
-			m, ok = <-msgs
-		} else {
 			select {
-			case m, ok = <-msgs:
-			default:
-				if err := r.handle(ctx, group); err != nil {
-					nakAll(msgs)
-					return err
-				}
-				group = group[:0]
+			case m := <-msgs:
+				group = append(group, m)
+			case err := <-failed:
+				return err
+			case <-floor.C:
 				r.readFloor(ctx, cons, false)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		select {
+		case m := <-msgs:
+			if group = append(group, m); len(group) < r.a.opts.Batch {
 				continue
 			}
+		default:
 		}
-		if !ok {
-			if len(group) == 0 {
-				return nil
-			}
-			return r.handle(ctx, group)
+		if err := r.handle(ctx, group); err != nil {
+			return err
 		}
-		group = append(group, m)
+		group = group[:0]
+		r.readFloor(ctx, cons, false)
 	}
 }
 
-// nakAll gives back what else arrives in an interrupted pull.
+// nakAll gives back what arrived and was not handled.
 func nakAll(msgs <-chan jetstream.Msg) {
-	for m := range msgs {
-		_ = m.NakWithDelay(time.Second)
+	for {
+		select {
+		case m := <-msgs:
+			_ = m.NakWithDelay(time.Second)
+		default:
+			return
+		}
 	}
 }
 

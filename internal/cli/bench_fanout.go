@@ -84,7 +84,7 @@ func printFanout(g *globals, r *agent.FanoutResult) error {
 			ms(row.f.Latency.P50), ms(row.f.Latency.P99), ms(row.f.Latency.Max), row.f.PerSec, percent(row.f.IOPressure))
 	}
 	if sl := r.Tocsin.Slowest; sl.Delivery > 0 {
-		fmt.Fprintf(w, "\nslowest tocsin delivery: %s\n", sl)
+		fmt.Fprintf(w, "\nslowest tocsin delivery: %s; %d deliveries written on a redelivery\n", sl, r.Tocsin.Redelivered)
 	}
 	if r.Raw.Latency.P99 > 0 {
 		fmt.Fprintf(w, "\np99 tocsin / raw: %.2f (goal: at most 2)\n", float64(r.Tocsin.Latency.P99)/float64(r.Raw.Latency.P99))
