@@ -13,14 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/broker"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // hook is a webhook receiver that fails until healthy is set and counts
@@ -200,18 +198,10 @@ func TestCatchUpAfterStop(t *testing.T) {
 		}
 	}
 	// ... through one receipt per group the sinks wrote, not one per alert.
-	ingest, err := w.JS.Stream(ctx, subjects.StreamIngest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	receiptSubject := subjects.Ingest(subjects.KindReceipt, "bridge")
-	info, err := ingest.Info(ctx, jetstream.WithSubjectFilter(receiptSubject))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("1,000 alerts caught up, %d receipts sent", info.State.Subjects[receiptSubject])
-	if n := info.State.Subjects[receiptSubject]; n == 0 || n > 100 {
-		t.Fatalf("%d receipts on %s for 1,000 alerts caught up; want one per group written (at most 100)", n, receiptSubject)
+	n := receiptsSent(ctx, t, w, "bridge")
+	t.Logf("1,000 alerts caught up, %d receipts sent", n)
+	if n == 0 || n > 100 {
+		t.Fatalf("%d receipts from bridge for 1,000 alerts caught up; want one per group written (at most 100)", n)
 	}
 	if q, err := os.ReadFile(QuarantinePath(opts.StateDir)); err == nil && len(q) > 0 {
 		t.Fatalf("quarantine is not empty:\n%s", q)

@@ -48,18 +48,24 @@ func TestLiveReceiptsCoverSeveralGroups(t *testing.T) {
 			return err == nil
 		})
 	}
-	ingest, err := w.JS.Stream(ctx, subjects.StreamIngest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subject := subjects.Ingest(subjects.KindReceipt, "bridge")
-	info, err := ingest.Info(ctx, jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := info.State.Subjects[subject]
+	got := receiptsSent(ctx, t, w, "bridge")
 	t.Logf("%d alerts written one group each, %d receipts", n, got)
 	if got == 0 || got > n-2 {
 		t.Fatalf("%d receipts for %d alerts written one at a time; want them shared (at most %d)", got, n, n-2)
 	}
+}
+
+// receiptsSent counts the receipts member has sent, on INGEST.
+func receiptsSent(ctx context.Context, t *testing.T, w *world, member string) uint64 {
+	t.Helper()
+	ingest, err := w.JS.Stream(ctx, subjects.StreamIngest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := subjects.Ingest(subjects.KindReceipt, member)
+	info, err := ingest.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Subjects[subject]
 }
