@@ -38,16 +38,7 @@ func TestLiveReceiptsCoverSeveralGroups(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	kv, err := w.JS.KeyValue(ctx, broker.BucketReach)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range envs {
-		waitFor(t, 30*time.Second, "the alert's delivered receipt", func() bool {
-			_, err := kv.Get(ctx, alerts.ReachKey(e.GetId(), "bridge"))
-			return err == nil
-		})
-	}
+	waitReceipted(ctx, t, w, envs, "bridge")
 	got := receiptsSent(ctx, t, w, "bridge")
 	t.Logf("%d alerts written one group each, %d receipts", n, got)
 	if got == 0 || got > n-2 {
@@ -68,4 +59,24 @@ func receiptsSent(ctx context.Context, t *testing.T, w *world, member string) ui
 		t.Fatal(err)
 	}
 	return info.State.Subjects[subject]
+}
+
+// waitReceipted waits (until ctx ends) for member's delivered receipt of
+// every one of envs in REACH.
+func waitReceipted(ctx context.Context, t *testing.T, w *world, envs []*tocsinv1.Envelope, member string) {
+	t.Helper()
+	kv, err := w.JS.KeyValue(ctx, broker.BucketReach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range envs {
+		for {
+			if _, err := kv.Get(ctx, alerts.ReachKey(e.GetId(), member)); err == nil {
+				break
+			} else if ctx.Err() != nil {
+				t.Fatalf("no delivered receipt of %s from %s: %v", e.GetId(), member, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
