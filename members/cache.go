@@ -92,10 +92,15 @@ func (r *Registry) eachInSectors(sectors []string, f func(m *tocsinv1.Member)) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, c := range r.cache {
-		if c.m.RevokedAt == nil && Active(c.m, t) && slices.ContainsFunc(c.m.Sectors, func(s string) bool { return slices.Contains(sectors, s) }) {
+		if unrevokedIn(c.m, sectors) && Active(c.m, t) {
 			f(c.m)
 		}
 	}
+}
+
+// unrevokedIn reports whether m is not revoked and in any of sectors.
+func unrevokedIn(m *tocsinv1.Member, sectors []string) bool {
+	return m.RevokedAt == nil && slices.ContainsFunc(m.Sectors, func(s string) bool { return slices.Contains(sectors, s) })
 }
 
 // sortByID sorts ms by id.

@@ -47,7 +47,7 @@ func (r *Registry) IDsInSectors(sectors []string) []string {
 	}
 	a = sectorAnswer{}
 	for _, c := range r.cache {
-		if c.m.RevokedAt != nil || !slices.ContainsFunc(c.m.Sectors, func(s string) bool { return slices.Contains(sectors, s) }) {
+		if !unrevokedIn(c.m, sectors) {
 			continue
 		}
 		if Active(c.m, t) {
