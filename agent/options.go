@@ -3,13 +3,13 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"github.com/tocsin-project/tocsin/auth"
 	"io"
 	"net"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/members"
 )
 
@@ -56,8 +56,9 @@ type Options struct {
 	Receipts string
 	// Batch is the most messages one pull of one consumer fetches (and so
 	// the most unacknowledged at once per consumer). Default, and at most,
-	// auth.ConsumerMaxAckPending (1,024): a catch-up in fetches of 256
-	// went at 0.49 of a plain consumer's rate, in fetches of 1,024 at 0.82.
+	// auth.ConsumerMaxAckPending (1,024): a 100,000-alert catch-up in pulls
+	// of 256 went at 0.47-0.51 of a plain consumer's rate, in pulls of
+	// 1,024 at 0.60-0.83 (docs/AGENT.md).
 	Batch int
 	// FetchWait is how long an idle pull waits for messages before it is
 	// renewed. It also bounds what an agent restart costs: messages sent
