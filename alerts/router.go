@@ -41,7 +41,7 @@ type Options struct {
 	// MaxMessageBytes is the largest envelope accepted. Default 1 MiB.
 	MaxMessageBytes int
 	// Durable is the name of the shared durable consumer of alerts and
-	// advisories. Default "router".
+	// advisories. Default DefaultDurable.
 	Durable string
 	// RecordsDurable is the name of the shared durable consumer of
 	// receipts, sightings and status reports: their own consumer, so that
@@ -62,6 +62,10 @@ type Options struct {
 	Observe Observer
 }
 
+// DefaultDurable is the name of the routers' shared durable consumer of
+// alerts and advisories.
+const DefaultDurable = "router"
+
 func (o Options) withDefaults() Options {
 	if len(o.Vocabulary.Sectors) == 0 {
 		o.Vocabulary = members.DefaultVocabulary()
@@ -79,7 +83,7 @@ func (o Options) withDefaults() Options {
 		o.MaxMessageBytes = envelope.DefaultMaxSize
 	}
 	if o.Durable == "" {
-		o.Durable = "router"
+		o.Durable = DefaultDurable
 	}
 	if o.RecordsDurable == "" {
 		o.RecordsDurable = o.Durable + "-records"

@@ -40,18 +40,45 @@ func placeLeaders(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, c 
 // moveLeader asks stream name's leader to step down in favour of want,
 // and waits until want leads it.
 func moveLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name, want string) error {
+	return moveRaftLeader(ctx, nc, "stream "+name, "$JS.API.STREAM.LEADER.STEPDOWN."+name, want, func() (*jetstream.ClusterInfo, error) {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return s.CachedInfo().Cluster, nil
+	})
+}
+
+// moveConsumerLeader moves the leader of stream's durable consumer to
+// want. The consumer leader hands out every message of the pipeline, so
+// its node carries the pull requests and deliveries: both sides of a
+// comparison place it on the same node.
+func moveConsumerLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, consumer, want string) error {
+	return moveRaftLeader(ctx, nc, "consumer "+stream+" > "+consumer, "$JS.API.CONSUMER.LEADER.STEPDOWN."+stream+"."+consumer, want,
+		func() (*jetstream.ClusterInfo, error) {
+			c, err := js.Consumer(ctx, stream, consumer)
+			if err != nil {
+				return nil, err
+			}
+			return c.CachedInfo().Cluster, nil
+		})
+}
+
+// moveRaftLeader asks the leader behind the stepdown subject to step down
+// in favour of want, and waits until info says want leads.
+func moveRaftLeader(ctx context.Context, nc *nats.Conn, what, stepdown, want string, info func() (*jetstream.ClusterInfo, error)) error {
 	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": want}})
 	deadline := time.Now().Add(30 * time.Second)
 	for asked := false; ; {
-		s, err := js.Stream(ctx, name)
-		if err == nil && s.CachedInfo().Cluster != nil && s.CachedInfo().Cluster.Leader == want {
+		ci, err := info()
+		if err == nil && ci != nil && ci.Leader == want {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("stream %s: leader never moved to %s: %v", name, want, err)
+			return fmt.Errorf("%s: leader never moved to %s: %v", what, want, err)
 		}
 		if err == nil && !asked {
-			if _, err := nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+name, req); err == nil {
+			if _, err := nc.RequestWithContext(ctx, stepdown, req); err == nil {
 				asked = true
 			}
 		}

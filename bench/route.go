@@ -2,11 +2,7 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -14,28 +10,44 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/alerts/pattern"
-	"github.com/tocsin-project/tocsin/alerts/stix"
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
-	"github.com/tocsin-project/tocsin/envelope"
-	"github.com/tocsin-project/tocsin/internal/ids"
-	"github.com/tocsin-project/tocsin/internal/keyed"
-	"github.com/tocsin-project/tocsin/members"
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // RouteOptions configures the router benchmark.
 type RouteOptions struct {
-	// Alerts per pipeline. Default 5,000.
+	// Alerts per pipeline, counted. Default 5,000.
 	Alerts int
+	// Rounds is how many turns each pipeline takes, Alerts/Rounds alerts
+	// a turn, alternating which goes first: a machine that slows down or
+	// speeds up during the run then weighs on both sides alike. Default 4.
+	Rounds int
+	// Warmup alerts go through each pipeline before the counted rounds
+	// (connections, pull requests, caches, the heap). Default 200.
+	Warmup int
 	// SyncInterval of the cluster; zero means always. Default 0.
 	SyncInterval time.Duration
 	// DataDir holds the cluster's stores. Required.
 	DataDir string
-	// Progress, when set, gets a line as each step starts.
+	// Progress, when set, gets a line as each step starts and ends.
 	Progress func(string)
+}
+
+func (o RouteOptions) withDefaults() RouteOptions {
+	if o.Alerts <= 0 {
+		o.Alerts = 5000
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 4
+	}
+	o.Rounds = min(o.Rounds, o.Alerts)
+	if o.Warmup <= 0 {
+		o.Warmup = 200
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	return o
 }
 
 // RouteResult compares Tocsin's router with raw JetStream doing the same
@@ -43,6 +55,7 @@ type RouteOptions struct {
 type RouteResult struct {
 	Sync   string `json:"sync"`
 	Alerts int    `json:"alerts"`
+	Rounds int    `json:"rounds"`
 	// AlertBytes is the size of one sealed alert envelope.
 	AlertBytes int `json:"alert_bytes"`
 	// RawPublishRate is a single raw async publish of the same envelopes.
@@ -55,6 +68,9 @@ type RouteResult struct {
 	// RatioPipeline is TocsinRate / RawPipelineRate: what Tocsin's logic
 	// (verify, validate, TLP, dedupe decisions, outcome check) costs.
 	RatioPipeline float64 `json:"ratio_vs_raw_pipeline"`
+	// RoundRatios is the same ratio in each round, in order: how much it
+	// moves within one run.
+	RoundRatios []float64 `json:"round_ratios"`
 	// RatioPublish is TocsinRate / RawPublishRate.
 	RatioPublish float64 `json:"ratio_vs_raw_publish"`
 	// WritesPerAlert counts the replicated stream writes (KV included) one
@@ -66,16 +82,12 @@ type RouteResult struct {
 
 const benchSector = "patient-care"
 
-// Route runs the router benchmark on a fresh 3-node cluster: the raw
-// publish, the raw pipeline and Tocsin's router, each with Alerts
-// one-indicator alerts of about 1 KiB to one sector.
+// Route runs the router benchmark on a fresh 3-node cluster: a raw async
+// publish, then the raw pipeline and Tocsin's router, both set up at once
+// and fed Alerts one-indicator alerts of about 1 KiB to one sector in
+// alternating rounds.
 func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, error) {
-	if o.Alerts == 0 {
-		o.Alerts = 5000
-	}
-	if o.Progress == nil {
-		o.Progress = func(string) {}
-	}
+	o = o.withDefaults()
 	c, err := broker.StartCluster(ctx, broker.ClusterOptions{DataDir: o.DataDir, BasePort: broker.RandomPort, SyncInterval: o.SyncInterval}, log)
 	if err != nil {
 		return nil, err
@@ -90,46 +102,112 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 	if err := provision(ctx, js, c); err != nil {
 		return nil, err
 	}
-	env, err := newAlertSource(ctx, js)
+	src, err := newAlertSource(ctx, js)
 	if err != nil {
 		return nil, err
 	}
-	res := &RouteResult{Sync: SyncName(o.SyncInterval), Alerts: o.Alerts}
-	o.Progress(fmt.Sprintf("sealing %d alerts", o.Alerts))
-	msgs, err := env.seal(o.Alerts)
+	res := &RouteResult{Sync: SyncName(o.SyncInterval), Alerts: o.Alerts, Rounds: o.Rounds}
+	o.Progress(fmt.Sprintf("sealing %d alerts", o.Warmup+o.Alerts))
+	msgs, err := src.seal(o.Warmup + o.Alerts)
 	if err != nil {
 		return nil, err
 	}
+	warm, msgs := msgs[:o.Warmup], msgs[o.Warmup:]
 	res.AlertBytes = len(msgs[0].Data)
 
 	o.Progress("raw jetstream: async publish")
 	if res.RawPublishRate, err = rawPublish(ctx, js, msgs); err != nil {
 		return nil, err
 	}
-	o.Progress("raw jetstream: pipeline (publish, consume, publish the copy, ack)")
-	before, _ := totalMessages(ctx, js)
-	if res.RawPipelineRate, err = rawPipeline(ctx, c, nc, js, msgs); err != nil {
+	o.Progress("setting up both pipelines: raw (publish, consume, the same writes, ack) and the router on every node")
+	raw, err := startRaw(ctx, c, js)
+	if err != nil {
 		return nil, err
 	}
-	after, _ := totalMessages(ctx, js)
-	res.RawWritesPerAlert = float64(after-before) / float64(o.Alerts)
-	for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
-		_ = js.DeleteKeyValue(ctx, "RAW_"+b)
-	}
-
-	o.Progress("tocsin: the router on every node")
-	before, _ = totalMessages(ctx, js)
-	if err := placeLeaders(ctx, nc, js, c, tocsinHot); err != nil {
+	defer raw.stop()
+	tocsin, err := startTocsin(ctx, c, src, log)
+	if err != nil {
 		return nil, err
 	}
-	if res.TocsinRate, err = tocsinPipeline(ctx, c, js, env, msgs, log); err != nil {
+	defer tocsin.stop()
+	if err := place(ctx, nc, js, c); err != nil {
 		return nil, err
 	}
-	after, _ = totalMessages(ctx, js)
-	res.WritesPerAlert = float64(after-before) / float64(o.Alerts)
+	o.Progress(fmt.Sprintf("warm-up: %d alerts through each", o.Warmup))
+	for _, p := range []*pipeline{raw, tocsin} {
+		if _, err := p.run(ctx, js, warm); err != nil {
+			return nil, err
+		}
+	}
+	if err := rounds(ctx, js, o, res, raw, tocsin, msgs); err != nil {
+		return nil, err
+	}
+	res.RawPipelineRate, res.TocsinRate = raw.rate(), tocsin.rate()
 	res.RatioPipeline = res.TocsinRate / res.RawPipelineRate
 	res.RatioPublish = res.TocsinRate / res.RawPublishRate
 	return res, nil
+}
+
+// place gives both pipelines the same placement: the leaders of the five
+// streams an alert is written to on nodes 1, 2, 3, 1, 2 in the order of
+// the pipeline, and the leader of the consumer every alert is read from on
+// node 1.
+func place(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, c *broker.Cluster) error {
+	for _, hot := range [][]string{rawHot, tocsinHot} {
+		if err := placeLeaders(ctx, nc, js, c, hot); err != nil {
+			return err
+		}
+	}
+	first := c.Nodes()[0].Name()
+	if err := moveConsumerLeader(ctx, nc, js, "RAW_IN", "raw", first); err != nil {
+		return err
+	}
+	return moveConsumerLeader(ctx, nc, js, subjects.StreamIngest, alerts.DefaultDurable, first)
+}
+
+// rounds feeds msgs to the two pipelines in o.Rounds turns each, the
+// first of each pair alternating, and counts the replicated writes each
+// side made.
+func rounds(ctx context.Context, js jetstream.JetStream, o RouteOptions, res *RouteResult, raw, tocsin *pipeline, msgs []*nats.Msg) error {
+	sides := []*pipeline{raw, tocsin}
+	var before [2]uint64
+	for i, p := range sides {
+		before[i], _ = countMessages(ctx, js, p.writes)
+	}
+	for r := range o.Rounds {
+		batch := msgs[r*len(msgs)/o.Rounds : (r+1)*len(msgs)/o.Rounds]
+		order := sides
+		if r%2 == 1 {
+			order = []*pipeline{tocsin, raw}
+		}
+		took := map[*pipeline]time.Duration{}
+		for _, p := range order {
+			d, err := p.run(ctx, js, batch)
+			if err != nil {
+				return err
+			}
+			took[p] = d
+			p.took += d
+			p.alerts += len(batch)
+		}
+		ratio := took[raw].Seconds() / took[tocsin].Seconds()
+		res.RoundRatios = append(res.RoundRatios, ratio)
+		o.Progress(fmt.Sprintf("round %d of %d: %d alerts each; raw %.0f/s, tocsin %.0f/s (%.2f)", r+1, o.Rounds, len(batch),
+			float64(len(batch))/took[raw].Seconds(), float64(len(batch))/took[tocsin].Seconds(), ratio))
+	}
+	for i, p := range sides {
+		after, err := countMessages(ctx, js, p.writes)
+		if err != nil {
+			return err
+		}
+		w := float64(after-before[i]) / float64(len(msgs))
+		if p == raw {
+			res.RawWritesPerAlert = w
+		} else {
+			res.WritesPerAlert = w
+		}
+	}
+	return nil
 }
 
 func provision(ctx context.Context, js jetstream.JetStream, c *broker.Cluster) error {
@@ -143,82 +221,6 @@ func provision(ctx context.Context, js jetstream.JetStream, c *broker.Cluster) e
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// alertSource holds the benchmark's members and signers.
-type alertSource struct {
-	reg     *members.Registry
-	signers []*envelope.Signer
-	service *envelope.Signer
-}
-
-func newAlertSource(ctx context.Context, js jetstream.JetStream) (*alertSource, error) {
-	reg, err := members.Open(ctx, js, members.DefaultVocabulary(), nil)
-	if err != nil {
-		return nil, err
-	}
-	src := &alertSource{reg: reg}
-	var cast []*tocsinv1.Member
-	for i := range 64 {
-		cast = append(cast, &tocsinv1.Member{Id: fmt.Sprintf("hospital-%d", i), Name: "bench hospital", Sectors: []string{benchSector},
-			Region: "northeast", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}})
-	}
-	cast = append(cast, &tocsinv1.Member{Id: "svc-bench", Name: "bench router", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
-	for _, m := range cast {
-		s, _, err := envelope.NewMemberKey(m)
-		if err != nil {
-			return nil, err
-		}
-		if m.GetId() == "svc-bench" {
-			src.service = s
-		} else {
-			src.signers = append(src.signers, s)
-		}
-	}
-	if _, err := reg.Seed(ctx, cast); err != nil {
-		return nil, err
-	}
-	return src, nil
-}
-
-// seal makes n signed alerts, each with its own C2 address.
-func (s *alertSource) seal(n int) ([]*nats.Msg, error) {
-	msgs := make([]*nats.Msg, 0, n)
-	for i := range n {
-		signer := s.signers[i%len(s.signers)]
-		a := &tocsinv1.Alert{Title: "C2 of BlackHarbor ransomware", Lane: tocsinv1.Lane_LANE_URGENT, Sectors: []string{benchSector},
-			Tlp: tocsinv1.TLP_TLP_GREEN, StixBundle: benchBundle(i), RecommendedAction: "block at the perimeter"}
-		env, err := signer.Seal(tocsinv1.Kind_KIND_ALERT, a)
-		if err != nil {
-			return nil, err
-		}
-		data, err := envelope.Marshal(env)
-		if err != nil {
-			return nil, err
-		}
-		m := nats.NewMsg(subjects.Ingest(subjects.KindAlert, signer.Sender()))
-		m.Data = data
-		m.Header.Set(jetstream.MsgIDHeader, env.GetId())
-		msgs = append(msgs, m)
-	}
-	return msgs, nil
-}
-
-func benchBundle(i int) []byte {
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	ind := "indicator--" + ids.V4()
-	mark := []string{tlp.MarkingGreen}
-	objs := []map[string]any{
-		{"type": "indicator", "spec_version": "2.1", "id": ind, "created": now, "modified": now, "valid_from": now,
-			"name": "BlackHarbor C2", "description": "Command and control address seen in the vendor VPN compromise at a northeast hospital.",
-			"pattern": fmt.Sprintf("[ipv4-addr:value = '10.%d.%d.%d']", i/65536%256, i/256%256, i%256), "pattern_type": "stix",
-			"indicator_types": []string{"malicious-activity"}, "object_marking_refs": mark,
-			"kill_chain_phases": []map[string]string{{"kill_chain_name": "mitre-attack", "phase_name": "command-and-control"}}},
-		{"type": "malware", "spec_version": "2.1", "id": "malware--" + ids.V4(), "created": now, "modified": now,
-			"name": "BlackHarbor", "is_family": true, "malware_types": []string{"ransomware"}, "object_marking_refs": mark},
-	}
-	data, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + ids.V4(), "objects": objs})
-	return data
 }
 
 // rawPublish async-publishes copies of msgs to a scratch stream and
@@ -251,198 +253,4 @@ func publishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg, f
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// rawPipeline makes the same replicated writes per alert as the router,
-// in the same order and with the same waits, without its logic: consume the
-// ingest message on every node with a shared durable; create the dedupe
-// key; publish the copy to the sector stream while creating the indicator
-// index key; create the outcome key; ack the ingest message.
-func rawPipeline(ctx context.Context, c *broker.Cluster, nc *nats.Conn, js jetstream.JetStream, msgs []*nats.Msg) (float64, error) {
-	for _, kc := range broker.KVConfigs(c.Replicas()) {
-		if kc.Bucket != broker.BucketRouted && kc.Bucket != broker.BucketDedupe && kc.Bucket != broker.BucketSightings {
-			continue
-		}
-		kc.Bucket = "RAW_" + kc.Bucket
-		if _, err := js.CreateKeyValue(ctx, kc); err != nil {
-			return 0, err
-		}
-	}
-	for _, sc := range []jetstream.StreamConfig{
-		{Name: "RAW_IN", Subjects: []string{"raw.in.>"}, Replicas: 3, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
-		{Name: "RAW_OUT", Subjects: []string{"raw.out.>"}, Replicas: 3, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
-	} {
-		if _, err := js.CreateStream(ctx, sc); err != nil {
-			return 0, err
-		}
-	}
-	if err := placeLeaders(ctx, nc, js, c, rawHot); err != nil {
-		return 0, err
-	}
-	var wg sync.WaitGroup
-	rctx, cancel := context.WithCancel(ctx)
-	defer func() { cancel(); wg.Wait() }()
-	for _, n := range c.Nodes() {
-		nc, err := nats.Connect(n.ClientURL())
-		if err != nil {
-			return 0, err
-		}
-		defer nc.Close()
-		njs, _ := jetstream.New(nc)
-		cons, err := njs.CreateOrUpdateConsumer(ctx, "RAW_IN", jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
-		if err != nil {
-			return 0, err
-		}
-		kvs := map[string]jetstream.KeyValue{}
-		for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
-			if kvs[b], err = njs.KeyValue(ctx, "RAW_"+b); err != nil {
-				return 0, err
-			}
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runWorkers(rctx, cons, func(m jetstream.Msg) {
-				// Like the router, every write tolerates its own earlier
-				// attempt, so a redelivery finishes the work; anything
-				// else is retried.
-				if err := rawRoute(rctx, njs, kvs, m); err != nil {
-					_ = m.NakWithDelay(100 * time.Millisecond)
-					return
-				}
-				_ = m.DoubleAck(rctx)
-			})
-		}()
-	}
-	start := time.Now()
-	if err := publishAll(ctx, js, msgs, func(m *nats.Msg) *nats.Msg {
-		return &nats.Msg{Subject: "raw.in." + m.Subject, Data: m.Data, Header: m.Header}
-	}); err != nil {
-		return 0, err
-	}
-	if err := waitCount(ctx, js, "RAW_OUT", uint64(len(msgs))); err != nil {
-		return 0, err
-	}
-	return float64(len(msgs)) / time.Since(start).Seconds(), nil
-}
-
-// rawRoute makes the router's replicated writes for m: the dedupe claim;
-// the copy to the sector stream while the indicator index is created; the
-// outcome record.
-func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstream.KeyValue, m jetstream.Msg) error {
-	id := m.Headers().Get(jetstream.MsgIDHeader)
-	create := func(bucket, key string) error {
-		_, err := kvs[bucket].Create(ctx, key, m.Data()[:64])
-		if errors.Is(err, jetstream.ErrKeyExists) {
-			return nil
-		}
-		return err
-	}
-	if err := create(broker.BucketDedupe, "p."+id+"."+benchSector); err != nil {
-		return err
-	}
-	out := &nats.Msg{Subject: "raw.out." + benchSector, Data: m.Data(), Header: nats.Header{}}
-	out.Header.Set(jetstream.MsgIDHeader, id+":"+benchSector)
-	f, err := js.PublishMsgAsync(out)
-	if err != nil {
-		return err
-	}
-	if err := create(broker.BucketSightings, "i."+id); err != nil {
-		return err
-	}
-	select {
-	case <-f.Ok():
-	case err := <-f.Err():
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return create(broker.BucketRouted, id)
-}
-
-// runWorkers consumes with as many workers as the router has by default,
-// each sender's messages in order, as the router does.
-func runWorkers(ctx context.Context, cons jetstream.Consumer, handle func(jetstream.Msg)) {
-	exec := keyed.New(32, handle)
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		_, sender, _ := subjects.IngestSender(strings.TrimPrefix(m.Subject(), "raw.in."))
-		exec.Submit(sender, m)
-	}, jetstream.PullMaxMessages(512))
-	if err == nil {
-		<-ctx.Done()
-		cc.Stop()
-	}
-	exec.Wait()
-}
-
-// tocsinPipeline publishes the alerts to ingest with a router on every
-// node and waits until every copy is on the sector stream.
-func tocsinPipeline(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, src *alertSource, msgs []*nats.Msg, log *zap.Logger) (float64, error) {
-	validator, err := stix.New(stix.Options{PatternCheck: func(p string) error { _, err := pattern.Parse(p); return err }})
-	if err != nil {
-		return 0, err
-	}
-	var wg sync.WaitGroup
-	rctx, cancel := context.WithCancel(ctx)
-	defer func() { cancel(); wg.Wait() }()
-	for _, n := range c.Nodes() {
-		nc, err := nats.Connect(n.ClientURL())
-		if err != nil {
-			return 0, err
-		}
-		defer nc.Close()
-		njs, _ := jetstream.New(nc)
-		reg, err := members.Open(ctx, njs, members.DefaultVocabulary(), nil)
-		if err != nil {
-			return 0, err
-		}
-		defer reg.Close()
-		r, err := alerts.New(ctx, alerts.Deps{JS: njs, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
-			Validator: validator, Signer: src.service}, alerts.Options{}, log)
-		if err != nil {
-			return 0, err
-		}
-		stop, err := r.Start(rctx)
-		if err != nil {
-			return 0, err
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); <-rctx.Done(); stop() }()
-	}
-	start := time.Now()
-	if err := publishAll(ctx, js, msgs, func(m *nats.Msg) *nats.Msg { return m }); err != nil {
-		return 0, err
-	}
-	if err := waitCount(ctx, js, subjects.StreamSectors, uint64(len(msgs))); err != nil {
-		return 0, err
-	}
-	return float64(len(msgs)) / time.Since(start).Seconds(), nil
-}
-
-// waitCount polls until stream holds at least n messages.
-func waitCount(ctx context.Context, js jetstream.JetStream, stream string, n uint64) error {
-	for {
-		s, err := js.Stream(ctx, stream)
-		if err == nil && s.CachedInfo().State.Msgs >= n {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("stream %s never reached %d messages: %w", stream, n, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// totalMessages sums every stream's message count (KV buckets included).
-func totalMessages(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	var total uint64
-	lister := js.ListStreams(ctx)
-	for info := range lister.Info() {
-		if info.Config.Name == "RAW_PUB" {
-			continue
-		}
-		total += info.State.Msgs
-	}
-	return total, lister.Err()
 }

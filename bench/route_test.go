@@ -6,7 +6,35 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 )
+
+// TestRouteRuns runs the router benchmark small, so that the function
+// `tocsin bench route` calls keeps working: every alert through both
+// pipelines, in the rounds asked for, with the same five replicated
+// writes per alert on each side.
+func TestRouteRuns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := Route(ctx, RouteOptions{Alerts: 300, Rounds: 3, Warmup: 20, DataDir: t.TempDir(), SyncInterval: benchSync,
+		Progress: func(s string) { t.Log(s) }}, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	if r.RawPipelineRate <= 0 || r.TocsinRate <= 0 || r.RawPublishRate <= 0 || r.RatioPipeline <= 0 {
+		t.Errorf("missing rates: %+v", r)
+	}
+	if len(r.RoundRatios) != 3 || r.Rounds != 3 || r.Alerts != 300 {
+		t.Errorf("rounds %d, ratios %v, alerts %d; want 3 rounds of 100", r.Rounds, r.RoundRatios, r.Alerts)
+	}
+	// Five replicated writes per alert (ingest, copy, dedupe claim,
+	// indicator index, outcome) on both sides: the warm-up is not counted
+	// and neither side's writes leak into the other's count.
+	if r.WritesPerAlert != 5 || r.RawWritesPerAlert != 5 {
+		t.Errorf("replicated writes per alert: tocsin %.2f, raw %.2f; want 5 and 5", r.WritesPerAlert, r.RawWritesPerAlert)
+	}
+}
 
 // BenchmarkRoute reports Tocsin's routed alerts per second and its ratio to
 // a raw JetStream pipeline making the same replicated writes, same run.

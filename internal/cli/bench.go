@@ -28,8 +28,8 @@ func newBenchCmd(g *globals) *cobra.Command {
 
 func newBenchRouteCmd(g *globals) *cobra.Command {
 	var (
-		alerts int
-		sync   string
+		alerts, rounds int
+		sync           string
 	)
 	cmd := &cobra.Command{
 		Use:   "route",
@@ -48,7 +48,7 @@ func newBenchRouteCmd(g *globals) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Minute)
 			defer cancel()
 			start := time.Now()
-			r, err := bench.Route(ctx, bench.RouteOptions{Alerts: alerts, SyncInterval: interval, DataDir: dir,
+			r, err := bench.Route(ctx, bench.RouteOptions{Alerts: alerts, Rounds: rounds, SyncInterval: interval, DataDir: dir,
 				Progress: func(line string) { fmt.Fprintln(g.stderr, line) }}, zap.NewNop())
 			if err != nil {
 				return err
@@ -63,10 +63,19 @@ func newBenchRouteCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(w, "raw async publish\t%.0f\t1\t%.2f\n", r.RawPublishRate, r.RatioPublish)
 			fmt.Fprintf(w, "raw pipeline (same writes, no logic)\t%.0f\t%.1f\t%.2f\n", r.RawPipelineRate, r.RawWritesPerAlert, r.RatioPipeline)
 			fmt.Fprintf(w, "tocsin router\t%.0f\t%.1f\t1.00\n", r.TocsinRate, r.WritesPerAlert)
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			per := make([]string, len(r.RoundRatios))
+			for i, x := range r.RoundRatios {
+				per[i] = fmt.Sprintf("%.2f", x)
+			}
+			_, err = fmt.Fprintf(g.stdout, "\nTocsin / raw pipeline in each of the %d rounds (alternating which goes first): %s\n", r.Rounds, strings.Join(per, ", "))
+			return err
 		},
 	}
 	cmd.Flags().IntVar(&alerts, "alerts", 5000, "alerts per pipeline")
+	cmd.Flags().IntVar(&rounds, "rounds", 4, "turns each pipeline takes, alternating which goes first")
 	cmd.Flags().StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval`)
 	return cmd
 }

@@ -1,0 +1,276 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/alerts/pattern"
+	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/keyed"
+	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// pipeline is one side of the router comparison, set up and consuming on
+// every node: batches of alerts are published to it in turns with the
+// other side.
+type pipeline struct {
+	name string
+	// out is the stream every alert's copy lands on; copies counts them.
+	out    string
+	copies uint64
+	// rewrite gives the message published for a sealed alert.
+	rewrite func(*nats.Msg) *nats.Msg
+	// writes reports whether a stream is one this side writes to.
+	writes func(stream string) bool
+	// took is the time its counted batches took; alerts their number.
+	took   time.Duration
+	alerts int
+	stop   func()
+}
+
+// run publishes msgs to the pipeline and waits until each has its copy.
+func (p *pipeline) run(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) (time.Duration, error) {
+	start := time.Now()
+	if err := publishAll(ctx, js, msgs, p.rewrite); err != nil {
+		return 0, fmt.Errorf("%s: %w", p.name, err)
+	}
+	p.copies += uint64(len(msgs))
+	if err := waitCount(ctx, js, p.out, p.copies); err != nil {
+		return 0, fmt.Errorf("%s: %w", p.name, err)
+	}
+	return time.Since(start), nil
+}
+
+// rate is the pipeline's alerts per second over its counted batches.
+func (p *pipeline) rate() float64 {
+	if p.took <= 0 {
+		return 0
+	}
+	return float64(p.alerts) / p.took.Seconds()
+}
+
+// startRaw sets up the raw pipeline: the same replicated writes per alert
+// as the router, in the same order and with the same waits, without its
+// logic: consume the ingest message on every node with a shared durable;
+// create the dedupe key; publish the copy to the sector stream while
+// creating the indicator index key; create the outcome key; ack the ingest
+// message.
+func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream) (*pipeline, error) {
+	for _, kc := range broker.KVConfigs(c.Replicas()) {
+		if kc.Bucket != broker.BucketRouted && kc.Bucket != broker.BucketDedupe && kc.Bucket != broker.BucketSightings {
+			continue
+		}
+		kc.Bucket = "RAW_" + kc.Bucket
+		if _, err := js.CreateKeyValue(ctx, kc); err != nil {
+			return nil, err
+		}
+	}
+	for _, sc := range []jetstream.StreamConfig{
+		{Name: "RAW_IN", Subjects: []string{"raw.in.>"}, Replicas: 3, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
+		{Name: "RAW_OUT", Subjects: []string{"raw.out.>"}, Replicas: 3, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
+	} {
+		if _, err := js.CreateStream(ctx, sc); err != nil {
+			return nil, err
+		}
+	}
+	var (
+		wg    sync.WaitGroup
+		conns []*nats.Conn
+	)
+	rctx, cancel := context.WithCancel(ctx)
+	p := &pipeline{name: "raw pipeline", out: "RAW_OUT",
+		rewrite: func(m *nats.Msg) *nats.Msg {
+			return &nats.Msg{Subject: "raw.in." + m.Subject, Data: m.Data, Header: m.Header}
+		},
+		writes: isRawStream,
+		stop: func() {
+			cancel()
+			wg.Wait()
+			for _, nc := range conns {
+				nc.Close()
+			}
+		}}
+	for _, n := range c.Nodes() {
+		nc, err := nats.Connect(n.ClientURL())
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		conns = append(conns, nc)
+		njs, _ := jetstream.New(nc)
+		cons, err := njs.CreateOrUpdateConsumer(ctx, "RAW_IN", jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		kvs := map[string]jetstream.KeyValue{}
+		for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
+			if kvs[b], err = njs.KeyValue(ctx, "RAW_"+b); err != nil {
+				p.stop()
+				return nil, err
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runWorkers(rctx, cons, func(m jetstream.Msg) {
+				// Like the router, every write tolerates its own earlier
+				// attempt, so a redelivery finishes the work; anything
+				// else is retried.
+				if err := rawRoute(rctx, njs, kvs, m); err != nil {
+					_ = m.NakWithDelay(100 * time.Millisecond)
+					return
+				}
+				_ = m.DoubleAck(rctx)
+			})
+		}()
+	}
+	return p, nil
+}
+
+// isRawStream reports whether stream is one the raw pipeline writes.
+func isRawStream(stream string) bool {
+	return strings.HasPrefix(stream, "RAW_") || strings.HasPrefix(stream, "KV_RAW_")
+}
+
+// rawRoute makes the router's replicated writes for m: the dedupe claim;
+// the copy to the sector stream while the indicator index is created; the
+// outcome record.
+func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstream.KeyValue, m jetstream.Msg) error {
+	id := m.Headers().Get(jetstream.MsgIDHeader)
+	create := func(bucket, key string) error {
+		_, err := kvs[bucket].Create(ctx, key, m.Data()[:64])
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return nil
+		}
+		return err
+	}
+	if err := create(broker.BucketDedupe, "p."+id+"."+benchSector); err != nil {
+		return err
+	}
+	out := &nats.Msg{Subject: "raw.out." + benchSector, Data: m.Data(), Header: nats.Header{}}
+	out.Header.Set(jetstream.MsgIDHeader, id+":"+benchSector)
+	f, err := js.PublishMsgAsync(out)
+	if err != nil {
+		return err
+	}
+	if err := create(broker.BucketSightings, "i."+id); err != nil {
+		return err
+	}
+	select {
+	case <-f.Ok():
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return create(broker.BucketRouted, id)
+}
+
+// runWorkers consumes with as many workers as the router has by default,
+// each sender's messages in order, as the router does.
+func runWorkers(ctx context.Context, cons jetstream.Consumer, handle func(jetstream.Msg)) {
+	exec := keyed.New(32, handle)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		_, sender, _ := subjects.IngestSender(strings.TrimPrefix(m.Subject(), "raw.in."))
+		exec.Submit(sender, m)
+	}, jetstream.PullMaxMessages(512))
+	if err == nil {
+		<-ctx.Done()
+		cc.Stop()
+	}
+	exec.Wait()
+}
+
+// startTocsin starts Tocsin's router on every node, each on its own
+// connection, as a node runs it.
+func startTocsin(ctx context.Context, c *broker.Cluster, src *alertSource, log *zap.Logger) (*pipeline, error) {
+	validator, err := stix.New(stix.Options{PatternCheck: func(p string) error { _, err := pattern.Parse(p); return err }})
+	if err != nil {
+		return nil, err
+	}
+	var (
+		wg      sync.WaitGroup
+		closers []func()
+	)
+	rctx, cancel := context.WithCancel(ctx)
+	p := &pipeline{name: "tocsin router", out: subjects.StreamSectors,
+		rewrite: func(m *nats.Msg) *nats.Msg { return m },
+		writes:  func(stream string) bool { return !isRawStream(stream) },
+		stop: func() {
+			cancel()
+			wg.Wait()
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}}
+	for _, n := range c.Nodes() {
+		nc, err := nats.Connect(n.ClientURL())
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		closers = append(closers, nc.Close)
+		njs, _ := jetstream.New(nc)
+		reg, err := members.Open(ctx, njs, members.DefaultVocabulary(), nil)
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		closers = append(closers, reg.Close)
+		r, err := alerts.New(ctx, alerts.Deps{JS: njs, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
+			Validator: validator, Signer: src.service}, alerts.Options{}, log)
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		stop, err := r.Start(rctx)
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); <-rctx.Done(); stop() }()
+	}
+	return p, nil
+}
+
+// waitCount polls until stream holds at least n messages.
+func waitCount(ctx context.Context, js jetstream.JetStream, stream string, n uint64) error {
+	for {
+		s, err := js.Stream(ctx, stream)
+		if err == nil && s.CachedInfo().State.Msgs >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stream %s never reached %d messages: %w", stream, n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// countMessages sums the message counts (KV buckets included) of the
+// streams that match.
+func countMessages(ctx context.Context, js jetstream.JetStream, match func(stream string) bool) (uint64, error) {
+	var total uint64
+	lister := js.ListStreams(ctx)
+	for info := range lister.Info() {
+		if info.Config.Name != "RAW_PUB" && match(info.Config.Name) {
+			total += info.State.Msgs
+		}
+	}
+	return total, lister.Err()
+}
