@@ -78,6 +78,10 @@ type RouteResult struct {
 	WritesPerAlert float64 `json:"replicated_writes_per_alert"`
 	// RawWritesPerAlert is the same for the raw pipeline.
 	RawWritesPerAlert float64 `json:"raw_writes_per_alert"`
+	// RecordBytes is the size of the router's record in each bucket an
+	// alert writes, measured after the warm-up; the raw pipeline writes
+	// records as large (and its copies carry the router's headers).
+	RecordBytes map[string]int `json:"record_bytes"`
 }
 
 const benchSector = "patient-care"
@@ -120,7 +124,8 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 		return nil, err
 	}
 	o.Progress("setting up both pipelines: raw (publish, consume, the same writes, ack) and the router on every node")
-	raw, err := startRaw(ctx, c, js)
+	sizes := &recordSizes{}
+	raw, err := startRaw(ctx, c, js, sizes)
 	if err != nil {
 		return nil, err
 	}
@@ -134,15 +139,22 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 		return nil, err
 	}
 	o.Progress(fmt.Sprintf("warm-up: %d alerts through each", o.Warmup))
-	for _, p := range []*pipeline{raw, tocsin} {
+	for _, p := range []*pipeline{tocsin, raw} {
 		if _, err := p.run(ctx, js, warm); err != nil {
 			return nil, err
+		}
+		if p == tocsin {
+			// The raw pipeline's records are as large as the router's.
+			if err := sizes.measure(ctx, js); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := rounds(ctx, js, o, res, raw, tocsin, msgs); err != nil {
 		return nil, err
 	}
 	res.RawPipelineRate, res.TocsinRate = raw.rate(), tocsin.rate()
+	res.RecordBytes = sizes.bytes
 	res.RatioPipeline = res.TocsinRate / res.RawPipelineRate
 	res.RatioPublish = res.TocsinRate / res.RawPublishRate
 	return res, nil

@@ -31,6 +31,9 @@ func TestRouteRuns(t *testing.T) {
 	// Five replicated writes per alert (ingest, copy, dedupe claim,
 	// indicator index, outcome) on both sides: the warm-up is not counted
 	// and neither side's writes leak into the other's count.
+	if len(r.RecordBytes) != 3 {
+		t.Errorf("record sizes %v: want the three buckets an alert writes", r.RecordBytes)
+	}
 	if r.WritesPerAlert != 5 || r.RawWritesPerAlert != 5 {
 		t.Errorf("replicated writes per alert: tocsin %.2f, raw %.2f; want 5 and 5", r.WritesPerAlert, r.RawWritesPerAlert)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/pattern"
 	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/keyed"
@@ -67,7 +68,10 @@ func (p *pipeline) rate() float64 {
 // create the dedupe key; publish the copy to the sector stream while
 // creating the indicator index key; create the outcome key; ack the ingest
 // message.
-func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream) (*pipeline, error) {
+//
+// Its records are as large as the router's (recordSizes): until they are
+// known, 64 bytes each.
+func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, sizes *recordSizes) (*pipeline, error) {
 	for _, kc := range broker.KVConfigs(c.Replicas()) {
 		if kc.Bucket != broker.BucketRouted && kc.Bucket != broker.BucketDedupe && kc.Bucket != broker.BucketSightings {
 			continue
@@ -129,7 +133,7 @@ func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream) (*
 				// Like the router, every write tolerates its own earlier
 				// attempt, so a redelivery finishes the work; anything
 				// else is retried.
-				if err := rawRoute(rctx, njs, kvs, m); err != nil {
+				if err := rawRoute(rctx, njs, kvs, sizes, m); err != nil {
 					_ = m.NakWithDelay(100 * time.Millisecond)
 					return
 				}
@@ -146,12 +150,13 @@ func isRawStream(stream string) bool {
 }
 
 // rawRoute makes the router's replicated writes for m: the dedupe claim;
-// the copy to the sector stream while the indicator index is created; the
-// outcome record.
-func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstream.KeyValue, m jetstream.Msg) error {
+// the copy to the sector stream, with the router's headers, while the
+// indicator index is created; the outcome record. Each record is as large
+// as the router's.
+func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstream.KeyValue, sizes *recordSizes, m jetstream.Msg) error {
 	id := m.Headers().Get(jetstream.MsgIDHeader)
 	create := func(bucket, key string) error {
-		_, err := kvs[bucket].Create(ctx, key, m.Data()[:64])
+		_, err := kvs[bucket].Create(ctx, key, m.Data()[:min(sizes.of(bucket), len(m.Data()))])
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return nil
 		}
@@ -162,6 +167,8 @@ func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstr
 	}
 	out := &nats.Msg{Subject: "raw.out." + benchSector, Data: m.Data(), Header: nats.Header{}}
 	out.Header.Set(jetstream.MsgIDHeader, id+":"+benchSector)
+	out.Header.Set(alerts.HeaderKind, "alert")
+	out.Header.Set(alerts.HeaderTLP, tlp.Green.String())
 	f, err := js.PublishMsgAsync(out)
 	if err != nil {
 		return err
@@ -177,6 +184,52 @@ func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstr
 		return ctx.Err()
 	}
 	return create(broker.BucketRouted, id)
+}
+
+// recordSizes are the sizes of the router's records in the buckets an
+// alert writes (dedupe claim, indicator index, outcome), for the raw
+// pipeline to write records as large.
+type recordSizes struct {
+	mu    sync.Mutex
+	bytes map[string]int
+}
+
+func (r *recordSizes) of(bucket string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n, ok := r.bytes[bucket]; ok {
+		return n
+	}
+	return 64
+}
+
+// measure reads one record of each bucket the router wrote.
+func (r *recordSizes) measure(ctx context.Context, js jetstream.JetStream) error {
+	sizes := map[string]int{}
+	for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
+		kv, err := js.KeyValue(ctx, b)
+		if err != nil {
+			return err
+		}
+		keys, err := kv.ListKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("bucket %s: %w", b, err)
+		}
+		for k := range keys.Keys() {
+			if e, err := kv.Get(ctx, k); err == nil {
+				sizes[b] = len(e.Value())
+				_ = keys.Stop()
+				break
+			}
+		}
+		if _, ok := sizes[b]; !ok {
+			return fmt.Errorf("bucket %s: no record of the router to measure", b)
+		}
+	}
+	r.mu.Lock()
+	r.bytes = sizes
+	r.mu.Unlock()
+	return nil
 }
 
 // runWorkers consumes with as many workers as the router has by default,
