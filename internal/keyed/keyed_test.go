@@ -2,6 +2,7 @@ package keyed
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,5 +62,64 @@ func TestOrderPerKeyAndParallelismAcrossKeys(t *testing.T) {
 	}
 	if p := peak.Load(); p < 2 || p > 4 {
 		t.Fatalf("peak parallelism %d, want 2..4 (limit 4)", p)
+	}
+}
+
+// A key with a backlog takes turns with the keys that arrive behind it
+// instead of running its whole backlog first.
+func TestKeysTakeTurns(t *testing.T) {
+	var order []string
+	release := make(chan struct{})
+	e := New(1, func(s string) {
+		if s == "a1" {
+			<-release // b1 is submitted while a1 runs
+		}
+		order = append(order, s)
+	})
+	for _, s := range []string{"a1", "a2", "a3"} {
+		e.Submit("a", s)
+	}
+	e.Submit("b", "b1")
+	close(release)
+	e.Wait()
+	if got := fmt.Sprint(order); got != "[a1 b1 a2 a3]" {
+		t.Fatalf("ran %s, want [a1 b1 a2 a3]", got)
+	}
+}
+
+// The workers stay between bursts (a goroutine per burst grows its stack
+// again each time), at most limit of them; Wait makes them leave, and an
+// item submitted after Wait still runs.
+func TestWorkersStayUntilWait(t *testing.T) {
+	base := runtime.NumGoroutine()
+	var ran atomic.Int32
+	e := New(3, func(int) { ran.Add(1) })
+	for burst := range 20 {
+		for k := range 10 {
+			e.Submit(fmt.Sprint(k), burst)
+		}
+		waitFor(t, func() bool { return ran.Load() == int32(10*(burst+1)) })
+		if n := runtime.NumGoroutine() - base; n < 1 || n > 3 {
+			t.Fatalf("burst %d: %d workers, want 1..3 staying", burst, n)
+		}
+	}
+	e.Wait()
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= base })
+	e.Submit("late", 0)
+	e.Wait()
+	if ran.Load() != 201 {
+		t.Fatalf("%d items ran, want 201", ran.Load())
+	}
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= base })
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
