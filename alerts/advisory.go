@@ -42,7 +42,7 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS, "%v", err)
 	}
 	d := r.destinationsFor(ctx, level, a.GetSectors(), nil)
-	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "advisory", lane, level, d); err != nil {
+	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "advisory", lane, level, d, nil); err != nil {
 		return err
 	}
 	return r.recordRouted(ctx, env.GetSender(), env.GetId(), level, d, r.organisations(d))

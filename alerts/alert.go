@@ -104,26 +104,13 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 		}
 		index = func() error { return r.indexIndicators(ctx, res, own) }
 	}
-	// The copies and the indicator index are independent writes: make them
-	// at once, and record the outcome only when both are acknowledged.
-	if err := both(func() error { return r.publishCopies(ctx, m.Data(), env.GetId(), "alert", lane, level, d) }, index); err != nil {
+	// The copies and the indicator index are independent writes: the index
+	// is made while the copies are in flight, and the outcome recorded only
+	// when both are acknowledged.
+	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "alert", lane, level, d, index); err != nil {
 		return err
 	}
 	return r.recordRouted(ctx, env.GetSender(), env.GetId(), level, d, r.organisations(d))
-}
-
-// both runs f and g (g may be nil) concurrently and returns the first error.
-func both(f, g func() error) error {
-	if g == nil {
-		return f()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- g() }()
-	err := f()
-	if gerr := <-errc; err == nil {
-		err = gerr
-	}
-	return err
 }
 
 // amendTarget finds the alert an amendment or revocation refers to: it must

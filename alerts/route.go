@@ -127,9 +127,10 @@ func (r *Router) validateBundle(bundle []byte) (*stix.Result, error) {
 }
 
 // publishCopies publishes the original signed envelope to every
-// destination, each copy with its own message id "<id>:<destination>", and
-// waits until every copy is acknowledged.
-func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane string, level tlp.Level, d destinations) error {
+// destination, each copy with its own message id "<id>:<destination>",
+// runs meanwhile (when not nil) while the copies are in flight, and waits
+// until every copy is acknowledged.
+func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane string, level tlp.Level, d destinations, meanwhile func() error) error {
 	var futures []jetstream.PubAckFuture
 	send := func(subject, dest string) error {
 		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
@@ -150,6 +151,11 @@ func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane 
 	}
 	for _, to := range d.inboxes {
 		if err := send(subjects.Inbox(to), "inbox."+to); err != nil {
+			return err
+		}
+	}
+	if meanwhile != nil {
+		if err := meanwhile(); err != nil {
 			return err
 		}
 	}
