@@ -77,7 +77,7 @@ func newBenchRouteCmd(g *globals) *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().IntVar(&alerts, "alerts", 5000, "alerts per pipeline")
+	cmd.Flags().IntVar(&alerts, "alerts", 20000, "alerts per pipeline (long rounds: a round of a few hundred milliseconds measures its ramp and its tail more than the rate)")
 	cmd.Flags().IntVar(&rounds, "rounds", 4, "turns each pipeline takes, alternating which goes first")
 	cmd.Flags().StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval`)
 	return cmd
