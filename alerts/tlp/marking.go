@@ -113,7 +113,10 @@ func (d Definitions) Resolve(id string) (l Level, isTLP bool, err error) {
 	def, carried := d[id]
 	switch {
 	case isCanon:
-		if named, ok := FromName(def.TLP); carried && ok {
+		if !carried {
+			return canon, true, nil
+		}
+		if named, ok := FromName(def.TLP); ok {
 			return max(canon, named), true, nil
 		}
 		return canon, true, nil
