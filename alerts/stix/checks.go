@@ -1,9 +1,6 @@
 package stix
 
-import (
-	"fmt"
-	"sort"
-)
+import "fmt"
 
 // The checks the schemas cannot make, run on objects the schema accepted.
 
@@ -34,29 +31,44 @@ func checkSpecVersion(r *Result, base, id string, obj map[string]any) {
 // pairs of timestamps out of order. props are the type's properties, true
 // for timestamps.
 func checkTimes(r *Result, base, id string, obj map[string]any, props map[string]bool) {
-	times := map[string]instant{}
-	names := make([]string, 0, len(obj))
-	for k := range obj {
-		if props[k] {
-			names = append(names, k)
-		}
+	// An object has a handful of timestamps: they are kept on the stack,
+	// sorted by name for a stable order of problems.
+	type stamp struct {
+		name string
+		at   instant
+		ok   bool
 	}
-	sort.Strings(names) // a stable order of problems
-	for _, k := range names {
-		s, ok := obj[k].(string)
-		if !ok {
+	var buf [8]stamp
+	stamps := buf[:0]
+	for k, v := range obj {
+		if _, isString := v.(string); !isString || !props[k] {
 			continue
 		}
-		t, err := parseInstant(s)
+		stamps = append(stamps, stamp{name: k})
+		for i := len(stamps) - 1; i > 0 && stamps[i-1].name > stamps[i].name; i-- {
+			stamps[i-1], stamps[i] = stamps[i], stamps[i-1]
+		}
+	}
+	for i := range stamps {
+		k := stamps[i].name
+		t, err := parseInstant(obj[k].(string))
 		if err != nil {
 			r.add(CodeInvalidTimestamp, id, base+"/"+k, fmt.Sprintf("%s: %v; give a real UTC date and time", k, err))
 			continue
 		}
-		times[k] = t
+		stamps[i].at, stamps[i].ok = t, true
+	}
+	find := func(name string) (instant, bool) {
+		for _, s := range stamps {
+			if s.name == name {
+				return s.at, s.ok
+			}
+		}
+		return instant{}, false
 	}
 	for _, o := range timeOrders {
-		a, okA := times[o.first]
-		b, okB := times[o.second]
+		a, okA := find(o.first)
+		b, okB := find(o.second)
 		if !okA || !okB {
 			continue
 		}

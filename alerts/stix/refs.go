@@ -119,27 +119,39 @@ func checkOwnID(r *Result, base string, o Object) {
 }
 
 // checkReferences reports the references of obj that point at a type the
-// property does not allow ("bad-reference").
+// property does not allow ("bad-reference"). It runs on every object of
+// every alert: the rule lookups build no strings, and a path is written
+// only for a problem.
 func checkReferences(r *Result, base, typ, id string, obj map[string]any) {
+	var buf [96]byte
 	for prop, val := range obj {
-		allowed, ok := refRules[typ+"."+prop]
+		key := append(append(append(buf[:0], typ...), '.'), prop...)
+		allowed, ok := refRules[string(key)] // no allocation: Go looks maps up by the bytes
 		if !ok {
-			allowed, ok = refRules["."+prop]
+			allowed, ok = refRules[string(key[len(typ):])]
 		}
 		if !ok {
 			continue
 		}
 		switch val := val.(type) {
 		case string:
-			checkReference(r, base+"/"+prop, id, prop, val, allowed)
+			if !refAllowed(val, allowed) {
+				checkReference(r, base+"/"+prop, id, prop, val, allowed)
+			}
 		case []any:
 			for i, item := range val {
-				if s, ok := item.(string); ok {
+				if s, ok := item.(string); ok && !refAllowed(s, allowed) {
 					checkReference(r, base+"/"+prop+"/"+strconv.Itoa(i), id, prop, s, allowed)
 				}
 			}
 		}
 	}
+}
+
+// refAllowed reports whether ref names a type that allowed admits.
+func refAllowed(ref string, allowed []string) bool {
+	target := idType(ref)
+	return target != "" && allows(allowed, target)
 }
 
 func checkReference(r *Result, path, id, prop, ref string, allowed []string) {
