@@ -69,3 +69,20 @@ func reportObjects(b *testing.B, perOp int) {
 		b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*perOp), "ns/object")
 	}
 }
+
+// BenchmarkValidateAlertBundle is ValidateBundle on the scenario's alert
+// (examples/st-mary-ransomware.json): what the router and every agent do
+// for each alert.
+func BenchmarkValidateAlertBundle(b *testing.B) {
+	v := validator(b)
+	data := readFile(b, filepath.Join("..", "..", "examples", "st-mary-ransomware.json"))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := v.ValidateBundle(data)
+		if err != nil || !r.Valid() {
+			b.Fatal(err, r.Problems)
+		}
+	}
+}

@@ -94,7 +94,7 @@ func (p *parser) value() (any, error) {
 	case c == '[':
 		return p.array()
 	case c == '"':
-		return p.string()
+		return p.stringValue()
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	case c == 't':
@@ -260,9 +260,14 @@ func (p *parser) string() (string, error) {
 	for p.i < len(p.data) {
 		switch c := p.data[p.i]; {
 		case c == '"':
-			s := string(p.data[start:p.i])
+			b := p.data[start:p.i]
 			p.i++
-			return s, nil
+			if len(b) <= internMaxLen {
+				if s, ok := internedStrings[string(b)]; ok {
+					return s, nil
+				}
+			}
+			return string(b), nil
 		case c == '\\':
 			return p.escaped(start)
 		case c < 0x20:
