@@ -64,11 +64,11 @@ func (p *parser) stringValue() (any, error) {
 			break
 		}
 		if c == '"' {
+			p.i = end + 1
 			if v, ok := internedValues[string(p.data[start:end])]; ok {
-				p.i = end + 1
 				return v, nil
 			}
-			break
+			return string(p.data[start:end]), nil
 		}
 	}
 	return p.string()
