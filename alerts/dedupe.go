@@ -32,9 +32,12 @@ type firstAlert struct {
 func patternKey(ps []stix.Pattern) string {
 	canon := make([]string, 0, len(ps))
 	for _, p := range ps {
-		c := strings.TrimSpace(p.Pattern)
-		if parsed, err := pattern.Parse(p.Pattern); err == nil {
-			c = parsed.String()
+		c := p.Canonical // the validator's parse, when it made one
+		if c == "" {
+			c = strings.TrimSpace(p.Pattern)
+			if parsed, err := pattern.Parse(p.Pattern); err == nil {
+				c = parsed.String()
+			}
 		}
 		canon = append(canon, p.Type+":"+c)
 	}

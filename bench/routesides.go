@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/alerts/pattern"
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
@@ -250,7 +249,7 @@ func runWorkers(ctx context.Context, cons jetstream.Consumer, handle func(jetstr
 // startTocsin starts Tocsin's router on every node, each on its own
 // connection, as a node runs it.
 func startTocsin(ctx context.Context, c *broker.Cluster, src *alertSource, log *zap.Logger) (*pipeline, error) {
-	validator, err := stix.New(stix.Options{PatternCheck: func(p string) error { _, err := pattern.Parse(p); return err }})
+	validator, err := stix.New(stix.Options{})
 	if err != nil {
 		return nil, err
 	}

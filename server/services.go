@@ -15,7 +15,6 @@ import (
 
 	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/alerts/pattern"
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
@@ -37,10 +36,7 @@ type services struct {
 // a logged error) when the binary has no schemas, so the router refuses
 // alerts with a clear reason instead of the node failing to start.
 func newValidator(log *zap.Logger) *stix.Validator {
-	v, err := stix.New(stix.Options{PatternCheck: func(p string) error {
-		_, err := pattern.Parse(p)
-		return err
-	}})
+	v, err := stix.New(stix.Options{}) // patterns parsed with pattern.Parse, the default
 	if err != nil {
 		log.Error("stix validation unavailable: every alert will be refused", zap.Error(err))
 		return nil

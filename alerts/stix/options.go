@@ -3,8 +3,6 @@ package stix
 import (
 	"errors"
 	"fmt"
-
-	"github.com/tocsin-project/tocsin/alerts/pattern"
 )
 
 // CustomPolicy says what to do with custom objects and custom properties.
@@ -52,7 +50,8 @@ type Options struct {
 	// *pattern.Error ("invalid-pattern" or "invalid-hash"), or
 	// "invalid-pattern" for any other error. Default nil: pattern.Parse, the
 	// STIX 2.1 patterning grammar plus the checks it cannot make (hash
-	// lengths). To skip patterns, give a func that returns nil.
+	// lengths), whose canonical form the Result then carries
+	// (Pattern.Canonical). To skip patterns, give a func that returns nil.
 	PatternCheck func(pattern string) error
 	// PatternTypes are the pattern_type values besides "stix" that are
 	// accepted, unchecked (for example "sigma", "yara"). Default none: any
@@ -81,12 +80,6 @@ func (o Options) withDefaults() (Options, error) {
 		}
 		if *f.value == 0 {
 			*f.value = f.def
-		}
-	}
-	if o.PatternCheck == nil {
-		o.PatternCheck = func(s string) error {
-			_, err := pattern.Parse(s)
-			return err
 		}
 	}
 	if o.MaxDepth < 3 {

@@ -12,9 +12,10 @@ import (
 func (v *Validator) checkPattern(r *Result, base, id string, obj map[string]any) {
 	typ, _ := obj["pattern_type"].(string)
 	pat, _ := obj["pattern"].(string)
+	var canonical string
 	switch {
 	case typ == "stix":
-		if err := v.opts.PatternCheck(pat); err != nil {
+		if err := v.parsePattern(pat, &canonical); err != nil {
 			code := CodeInvalidPattern
 			var perr *pattern.Error
 			if errors.As(err, &perr) && perr.Code == pattern.CodeInvalidHash {
@@ -27,5 +28,19 @@ func (v *Validator) checkPattern(r *Result, base, id string, obj map[string]any)
 		r.add(CodeUnsupportedPatternType, id, base+"/pattern_type", fmt.Sprintf("pattern_type %q is not accepted here: send a STIX pattern (pattern_type \"stix\")", typ))
 		return
 	}
-	r.Patterns = append(r.Patterns, Pattern{IndicatorID: id, Pattern: pat, Type: typ, Path: base + "/pattern"})
+	r.Patterns = append(r.Patterns, Pattern{IndicatorID: id, Pattern: pat, Type: typ, Path: base + "/pattern", Canonical: canonical})
+}
+
+// parsePattern runs Options.PatternCheck, or by default parses the pattern
+// and sets canonical to its canonical form.
+func (v *Validator) parsePattern(pat string, canonical *string) error {
+	if v.opts.PatternCheck != nil {
+		return v.opts.PatternCheck(pat)
+	}
+	parsed, err := pattern.Parse(pat)
+	if err != nil {
+		return err
+	}
+	*canonical = parsed.String()
+	return nil
 }

@@ -87,6 +87,10 @@ type Pattern struct {
 	Pattern, Type string
 	// Path is the JSON pointer of the pattern in the bundle.
 	Path string
+	// Canonical is the STIX pattern as pattern.Parse prints it (spacing and
+	// keyword case made uniform), when the validator parsed it with its
+	// default PatternCheck; empty otherwise.
+	Canonical string
 }
 
 // Result is the outcome of ValidateBundle.

@@ -62,6 +62,43 @@ func TestOptions(t *testing.T) {
 	}
 }
 
+// With the default pattern check, each STIX pattern comes back in the
+// canonical form pattern.Parse prints (the router's dedupe key is made of
+// them, so the pattern is parsed once); with a PatternCheck of the
+// caller's, the validator has no parse to give.
+func TestPatternsCarryTheirCanonicalForm(t *testing.T) {
+	bundle := []byte(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[
+		{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+		"created":"2026-11-24T02:14:00.000Z","modified":"2026-11-24T02:14:00.000Z","valid_from":"2026-11-24T02:14:00Z",
+		"pattern":"[ ipv4-addr:value  =  '198.51.100.7' ]  OR [domain-name:value = 'c2.example']","pattern_type":"stix"}]}`)
+	parsed, err := pattern.Parse("[ ipv4-addr:value  =  '198.51.100.7' ]  OR [domain-name:value = 'c2.example']")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"default check", Options{}, parsed.String()},
+		{"caller's check", Options{PatternCheck: func(string) error { return nil }}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := New(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := v.ValidateBundle(bundle)
+			if err != nil || !r.Valid() {
+				t.Fatalf("%v %+v", err, r.Problems)
+			}
+			if len(r.Patterns) != 1 || r.Patterns[0].Canonical != tt.want {
+				t.Fatalf("patterns %+v; want one with Canonical %q", r.Patterns, tt.want)
+			}
+		})
+	}
+}
+
 func TestNewRejectsBadOptions(t *testing.T) {
 	for _, opts := range []Options{{MaxBundleBytes: -1}, {MaxObjects: -5}, {MaxDepth: -1}, {MaxDepth: 2}, {Custom: CustomReject + 1}} {
 		if _, err := New(opts); err == nil {
@@ -89,7 +126,8 @@ func TestResult(t *testing.T) {
 	if err != nil || !r.Valid() {
 		t.Fatal(err, r.Problems)
 	}
-	want := Pattern{IndicatorID: "indicator--6f1a3c0e-2d4b-4e8f-9a1c-3b5d7e9f1a2c", Pattern: "[ipv4-addr:value = '198.51.100.7']", Type: "stix", Path: "/objects/0/pattern"}
+	want := Pattern{IndicatorID: "indicator--6f1a3c0e-2d4b-4e8f-9a1c-3b5d7e9f1a2c", Pattern: "[ipv4-addr:value = '198.51.100.7']", Type: "stix", Path: "/objects/0/pattern",
+		Canonical: "[ipv4-addr:value = '198.51.100.7']"}
 	if len(r.Patterns) != 1 || r.Patterns[0] != want {
 		t.Errorf("patterns %+v; want %+v", r.Patterns, want)
 	}
