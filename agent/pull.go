@@ -42,12 +42,12 @@ type reader struct {
 // Delivered receipts are sealed for every group written in the last
 // receiptEvery, or as soon as receiptBatch are owed: one outbox fsync and
 // one replicated write for them all. A receipt for each group doubled the
-// fan-out's p99 on a busy disk (docs/AGENT.md). The held messages stay
-// well inside the consumers' MaxAckPending and AckWait.
-const (
-	receiptEvery = 2 * time.Second
-	receiptBatch = 256
-)
+// fan-out's p99 on a busy disk (docs/AGENT.md). Only the messages that owe
+// a receipt are held, so they stay well inside the consumers'
+// MaxAckPending and AckWait. receiptEvery is a variable for the tests.
+var receiptEvery = 2 * time.Second
+
+const receiptBatch = 256
 
 // floorEvery is how often, at most, a reader reads its consumer's ack
 // floor into its position while messages flow: a CONSUMER.INFO request per
@@ -276,6 +276,7 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 	a := r.a
 	defer inprogress.Keep(auth.ConsumerAckWait/3, group...)()
 	var recs []*Record
+	var recMsgs []jetstream.Msg // the message of each record
 	var bad []QuarantineEntry
 	done := len(group)
 	var stop error
@@ -294,7 +295,7 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 			done, stop = i, fmt.Errorf("%w at stream sequence %d: %v", errRetry, meta.Sequence.Stream, err)
 		case a.laneWanted(rec.Lane):
 			rec.Received, rec.Routed, rec.Delivery = time.Now().UTC(), meta.Timestamp.UTC(), meta.NumDelivered
-			recs = append(recs, rec)
+			recs, recMsgs = append(recs, rec), append(recMsgs, m)
 		}
 		if stop != nil {
 			break
@@ -312,14 +313,28 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 			a.status.progress(r.c.Name, r.pos.last, meta.NumPending, len(recs), len(bad))
 		}
 	}
+	// A message whose record owes a delivered receipt is held until the
+	// receipt is in the outbox (flush); the others are done.
+	hold := map[jetstream.Msg]bool{}
 	if len(owed) > 0 {
 		if len(r.held) == 0 {
 			r.heldSince = time.Now()
 		}
 		r.owed, r.owedAt = append(r.owed, owed...), time.Now()
-		r.held = append(r.held, group[:done]...)
-	} else {
-		for _, m := range group[:done] {
+		owes := make(map[string]bool, len(owed))
+		for _, id := range owed {
+			owes[id] = true
+		}
+		for k, rec := range recs {
+			if owes[rec.ID] {
+				hold[recMsgs[k]] = true
+			}
+		}
+	}
+	for _, m := range group[:done] {
+		if hold[m] {
+			r.held = append(r.held, m)
+		} else {
 			_ = m.Ack()
 		}
 	}

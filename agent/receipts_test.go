@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/broker"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -43,6 +45,58 @@ func TestLiveReceiptsCoverSeveralGroups(t *testing.T) {
 	t.Logf("%d alerts written one group each, %d receipts", n, got)
 	if got == 0 || got > n-2 {
 		t.Fatalf("%d receipts for %d alerts written one at a time; want them shared (at most %d)", got, n, n-2)
+	}
+}
+
+// TestHeldMessagesNeverStallTheConsumer: with receipts for advisories
+// only, a backlog with an advisory every 50 messages is caught up without
+// waiting for receiptEvery. Only the messages that owe a receipt are held
+// until it is sealed; holding every message of a group that owed one filled
+// the consumer's MaxAckPending (1,024) with alerts and stopped the catch-up
+// until the receipts were due.
+func TestHeldMessagesNeverStallTheConsumer(t *testing.T) {
+	every := receiptEvery
+	receiptEvery = time.Hour // a stall outlasts the test
+	defer func() { receiptEvery = every }()
+	w := newWorld(t, member("bridge", tocsinv1.Role_ROLE_MEMBER, "patient-care"))
+	dir := t.TempDir()
+	j, _, _ := sinks(t, dir, newHook(t, "s3cret"))
+	opts := w.agentOptions("bridge", filepath.Join(dir, "state"), j)
+	opts.Receipts = ReceiptsAdvisories
+	a, stop := w.start(opts) // creates the consumers
+	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return a.HTTPState().State == "live" })
+	stop()
+
+	const rounds, alertsPerRound = 24, 49
+	for range rounds {
+		adv := w.Publish("hhs-liaison", tocsinv1.Kind_KIND_ADVISORY, &tocsinv1.Advisory{Title: "patch the VPN appliance",
+			Lane: tocsinv1.Lane_LANE_ROUTINE, Sectors: []string{"patient-care"}, Tlp: tocsinv1.TLP_TLP_GREEN, RecommendedAction: "patch now"})
+		w.Routed("hhs-liaison", adv)
+		var payloads []proto.Message
+		for range alertsPerRound {
+			payloads = append(payloads, alert("in the backlog", "patient-care"))
+		}
+		w.Routed("st-mary", w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, payloads...))
+	}
+	const total = rounds * (1 + alertsPerRound)
+	j, _, _ = sinks(t, dir, newHook(t, "s3cret"))
+	opts.Sinks = []Sink{j}
+	start := time.Now()
+	_, stop = w.start(opts)
+	defer stop()
+	waitFor(t, 90*time.Second, "the backlog in the JSONL file", func() bool {
+		return len(jsonlRecords(t, filepath.Join(dir, "siem", "alerts.jsonl"))) >= total
+	})
+	took := time.Since(start)
+	t.Logf("caught up %d messages (%d advisories) in %s", total, rounds, took.Round(time.Millisecond))
+	// Held alerts came back after the consumers' ack wait, delivered again.
+	for _, r := range jsonlRecords(t, filepath.Join(dir, "siem", "alerts.jsonl")) {
+		if r.Delivery != 1 {
+			t.Fatalf("%s written on delivery %d after %s: held past the ack wait", r.ID, r.Delivery, took.Round(time.Millisecond))
+		}
+	}
+	if took >= auth.ConsumerAckWait {
+		t.Fatalf("the catch-up took %s, past the consumers' ack wait (%s): it waited for held messages", took, auth.ConsumerAckWait)
 	}
 }
 
