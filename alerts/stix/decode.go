@@ -263,8 +263,8 @@ func (p *parser) string() (string, error) {
 			b := p.data[start:p.i]
 			p.i++
 			if len(b) <= internMaxLen {
-				if s, ok := internedStrings[string(b)]; ok {
-					return s, nil
+				if v, ok := interned[string(b)]; ok {
+					return v.(string), nil
 				}
 			}
 			return string(b), nil

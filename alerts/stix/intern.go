@@ -7,13 +7,13 @@ import "github.com/tocsin-project/tocsin/alerts/tlp"
 // once, instead of allocating a copy of each (about a third of the
 // allocations of decoding an alert's bundle, which the router and every
 // agent do for every alert). The values are the same either way.
-var internedStrings, internedValues = internTables()
+var interned = internTable()
 
 // internMaxLen bounds the strings looked up: longer ones (descriptions,
 // patterns, most ids) are never interned.
 const internMaxLen = 64
 
-func internTables() (map[string]string, map[string]any) {
+func internTable() map[string]any {
 	common := []string{
 		// Properties.
 		"type", "spec_version", "id", "created", "modified", "created_by_ref", "revoked", "labels", "confidence",
@@ -45,13 +45,11 @@ func internTables() (map[string]string, map[string]any) {
 		tlp.MarkingClear, tlp.MarkingGreen, tlp.MarkingAmber, tlp.MarkingAmberStrict, tlp.MarkingRed,
 		tlp.MarkingV1White, tlp.MarkingV1Green, tlp.MarkingV1Amber, tlp.MarkingV1Red,
 	}
-	strs := make(map[string]string, len(common))
-	vals := make(map[string]any, len(common))
+	m := make(map[string]any, len(common))
 	for _, s := range common {
-		strs[s] = s
-		vals[s] = s
+		m[s] = s // boxed once; a key comes back out with v.(string), which does not allocate
 	}
-	return strs, vals
+	return m
 }
 
 // stringValue reads a string literal as a JSON value; p.i is at its
@@ -65,7 +63,7 @@ func (p *parser) stringValue() (any, error) {
 		}
 		if c == '"' {
 			p.i = end + 1
-			if v, ok := internedValues[string(p.data[start:end])]; ok {
+			if v, ok := interned[string(p.data[start:end])]; ok {
 				return v, nil
 			}
 			return string(p.data[start:end]), nil
