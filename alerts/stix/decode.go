@@ -57,6 +57,7 @@ type parser struct {
 	i        int
 	maxDepth int
 	stack    []frame
+	pairs    []pair // the members of the open objects, not yet in their maps
 }
 
 func (p *parser) space() {
@@ -152,10 +153,16 @@ func (p *parser) object() (any, error) {
 	if err := p.open(true); err != nil {
 		return nil, err
 	}
-	m := map[string]any{}
 	if p.end('}') {
-		return m, nil
+		return map[string]any{}, nil
 	}
+	// The members are gathered as pairs and the map is made at its size
+	// once the object closes: a map grown member by member is made three
+	// times for a typical STIX object of 9 to 16 properties. Past
+	// smallObject members they go straight into a map, so that looking
+	// for a duplicate key stays cheap.
+	base := len(p.pairs)
+	var big map[string]any
 	for {
 		p.space()
 		if p.i >= len(p.data) || p.data[p.i] != '"' {
@@ -165,7 +172,7 @@ func (p *parser) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, dup := m[key]; dup {
+		if p.seen(base, big, key) {
 			return nil, &decodeError{path: stackPath(p.stack[:len(p.stack)-1]) + "/" + escapeToken(key),
 				err: fmt.Errorf("duplicate key %q: keep only one", key)}
 		}
@@ -175,19 +182,62 @@ func (p *parser) object() (any, error) {
 			return nil, p.syntax("after object key")
 		}
 		p.i++
-		v, err := p.value()
+		v, err := p.value() // its own members go after ours, and are gone when it returns
 		if err != nil {
 			return nil, err
 		}
-		m[key] = v
+		if big != nil {
+			big[key] = v
+		} else if p.pairs = append(p.pairs, pair{key, v}); len(p.pairs)-base > smallObject {
+			big = p.collect(base, 2*smallObject)
+		}
 		if p.next() {
 			continue
 		}
 		if p.end('}') {
-			return m, nil
+			if big == nil {
+				big = p.collect(base, len(p.pairs)-base)
+			}
+			return big, nil
 		}
 		return nil, p.syntax("after object key:value pair")
 	}
+}
+
+// smallObject is how many members an object gathers as pairs before they
+// go into its map.
+const smallObject = 32
+
+// pair is an object member not yet in its map.
+type pair struct {
+	key string
+	val any
+}
+
+// seen reports whether the object whose pairs start at base, or whose map
+// is big, already has key.
+func (p *parser) seen(base int, big map[string]any, key string) bool {
+	if big != nil {
+		_, ok := big[key]
+		return ok
+	}
+	for _, kv := range p.pairs[base:] {
+		if kv.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// collect moves the pairs from base on into a new map of the given size.
+func (p *parser) collect(base, size int) map[string]any {
+	m := make(map[string]any, size)
+	for _, kv := range p.pairs[base:] {
+		m[kv.key] = kv.val
+	}
+	clear(p.pairs[base:])
+	p.pairs = p.pairs[:base]
+	return m
 }
 
 func (p *parser) array() (any, error) {
