@@ -87,7 +87,7 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 	if orig == nil && res != nil && len(res.Patterns) > 0 {
 		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: patternKey(res.Patterns), Sectors: d.sectors}
 		if len(d.sectors) > 0 {
-			fresh, first, err := r.dedupeSectors(ctx, env, res, d.sectors)
+			fresh, first, err := r.dedupeSectors(ctx, env, own.PatternKey, d.sectors)
 			if err != nil {
 				return err
 			}

@@ -26,6 +26,48 @@ type firstAlert struct {
 	Sectors    []string `json:"sectors,omitempty"`
 }
 
+// marshal is the record's JSON, as encoding/json writes it. Routing writes
+// one or two per alert; building them by hand spares the reflection.
+func (f firstAlert) marshal() []byte {
+	if !plain(f.AlertID) || !plain(f.Originator) || !plain(f.PatternKey) || slices.ContainsFunc(f.Sectors, func(s string) bool { return !plain(s) }) {
+		data, _ := json.Marshal(f)
+		return data
+	}
+	b := make([]byte, 0, 64+len(f.AlertID)+len(f.Originator)+len(f.PatternKey)+16*len(f.Sectors))
+	b = append(b, `{"alert_id":"`...)
+	b = append(b, f.AlertID...)
+	b = append(b, `","originator":"`...)
+	b = append(b, f.Originator...)
+	b = append(b, `","pattern_key":"`...)
+	b = append(b, f.PatternKey...)
+	b = append(b, '"')
+	if len(f.Sectors) > 0 {
+		b = append(b, `,"sectors":[`...)
+		for i, s := range f.Sectors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, s...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// plain reports whether s is written in JSON as it is, between quotes:
+// printable ASCII that encoding/json does not escape.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
 // patternKey is the dedupe identity of a bundle's indicators: a hash of
 // their canonical patterns, sorted, so that two bundles whose patterns
 // differ only in spacing or keyword case are the same.
@@ -47,15 +89,14 @@ func patternKey(ps []stix.Pattern) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// dedupeSectors claims the alert's pattern set in each sector. A sector
+// dedupeSectors claims the alert's pattern set (its patternKey) in each
+// sector. A sector
 // where an earlier alert already carried the same patterns within the
 // dedupe window is not broadcast to again: the re-publisher is counted as
 // a sighting of the first alert there. It returns the sectors still to
 // route to and, if any were skipped, the first alert's id.
-func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, res *stix.Result, sectors []string) ([]string, *firstAlert, error) {
-	key := patternKey(res.Patterns)
-	rec := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: key}
-	data, _ := json.Marshal(rec)
+func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, key string, sectors []string) ([]string, *firstAlert, error) {
+	data := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: key}.marshal()
 	var fresh []string
 	var first *firstAlert
 	for _, s := range sectors {
@@ -89,7 +130,7 @@ func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, res 
 // first carried its pattern set and in which sectors, so that sightings of
 // the indicator are counted against that first alert.
 func (r *Router) indexIndicators(ctx context.Context, res *stix.Result, rec firstAlert) error {
-	data, _ := json.Marshal(rec)
+	data := rec.marshal()
 	for _, p := range res.Patterns {
 		if _, err := r.sightings.Create(ctx, indicatorKey(p.IndicatorID), data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 			return err
