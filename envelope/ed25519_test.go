@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math/big"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -89,10 +90,14 @@ func verifyCases(t testing.TB) [][3][]byte {
 // crypto/ed25519's verdict on every case, valid or not.
 func TestVerifyMatchesStdlib(t *testing.T) {
 	accepted := 0
+	var keys keyCache
 	for i, c := range verifyCases(t) {
 		want := ed25519.Verify(c[0], c[1], c[2])
-		if got := verifyEd25519(c[0], c[1], c[2]); got != want {
-			t.Errorf("case %d: key %x sig %x: voi says %v, crypto/ed25519 says %v", i, c[0], c[2], got, want)
+		// Twice: with the key expanded for this call, then from the cache.
+		for _, pass := range []string{"first", "cached"} {
+			if got := keys.verify(c[0], c[1], c[2]); got != want {
+				t.Errorf("case %d (%s key): key %x sig %x: voi says %v, crypto/ed25519 says %v", i, pass, c[0], c[2], got, want)
+			}
 		}
 		if want {
 			accepted++
@@ -111,15 +116,57 @@ func FuzzVerifyMatchesStdlib(f *testing.F) {
 	for _, c := range verifyCases(f) {
 		f.Add(c[0], c[1], c[2])
 	}
+	var keys keyCache // shared by the inputs: keys come from the cache too
 	f.Fuzz(func(t *testing.T, pub, msg, sig []byte) {
 		if len(pub) != ed25519.PublicKeySize {
-			if verifyEd25519(pub, msg, sig) {
+			if keys.verify(pub, msg, sig) {
 				t.Fatalf("a %d-byte key verified", len(pub))
 			}
 			return
 		}
-		if got, want := verifyEd25519(pub, msg, sig), ed25519.Verify(pub, msg, sig); got != want {
-			t.Fatalf("key %x msg %x sig %x: voi says %v, crypto/ed25519 says %v", pub, msg, sig, got, want)
+		want := ed25519.Verify(pub, msg, sig)
+		for range 2 {
+			if got := keys.verify(pub, msg, sig); got != want {
+				t.Fatalf("key %x msg %x sig %x: voi says %v, crypto/ed25519 says %v", pub, msg, sig, got, want)
+			}
 		}
 	})
+}
+
+// TestKeyCacheStaysBoundedAndRight: a keyCache holds at most
+// maxExpandedKeys keys, keeps verifying right once it starts over, never
+// answers for one key with another's expansion, and is safe for
+// concurrent use.
+func TestKeyCacheStaysBoundedAndRight(t *testing.T) {
+	var keys keyCache
+	msg := []byte("tocsin envelope digest")
+	type signed struct{ pub, sig []byte }
+	var all []signed
+	for i := range maxExpandedKeys + 10 {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0], seed[1] = byte(i), byte(i>>8)
+		priv := ed25519.NewKeyFromSeed(seed)
+		all = append(all, signed{priv.Public().(ed25519.PublicKey), ed25519.Sign(priv, msg)})
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < len(all); i += 4 {
+				s, other := all[i], all[(i+1)%len(all)]
+				if !keys.verify(s.pub, msg, s.sig) {
+					t.Errorf("key %d: its own signature does not verify", i)
+				}
+				if keys.verify(s.pub, msg, other.sig) || keys.verify(other.pub, msg, s.sig) {
+					t.Errorf("key %d: another key's signature verifies", i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	keys.mu.RLock()
+	n := len(keys.keys)
+	keys.mu.RUnlock()
+	if n == 0 || n > maxExpandedKeys {
+		t.Errorf("%d keys cached; want between 1 and %d", n, maxExpandedKeys)
+	}
 }

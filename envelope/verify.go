@@ -40,6 +40,7 @@ type VerifyOptions struct {
 type Verifier struct {
 	reg    Registry
 	relays []string
+	keys   keyCache
 }
 
 // NewVerifier returns a Verifier that looks keys up in reg.
@@ -77,7 +78,7 @@ func (v *Verifier) Verify(ctx context.Context, env *tocsinv1.Envelope) (*tocsinv
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSignature(env); err != nil {
+	if err := v.checkSignature(env); err != nil {
 		return nil, err
 	}
 	if err := checkValidity(env, keys); err != nil {
@@ -164,13 +165,13 @@ func revoked(m *tocsinv1.Member) bool {
 }
 
 // checkSignature verifies env's signature against its key id.
-func checkSignature(env *tocsinv1.Envelope) error {
+func (v *Verifier) checkSignature(env *tocsinv1.Envelope) error {
 	pub, err := nkeys.Decode(nkeys.PrefixByteUser, []byte(env.KeyId))
 	if err != nil || len(pub) != ed25519.PublicKeySize {
 		return codes.Errorf(malformed, "envelope %s: key_id %s does not decode as an NKey user key", env.Id, env.KeyId)
 	}
 	digest := Digest(env)
-	if len(env.Signature) != ed25519.SignatureSize || !verifyEd25519(pub, digest[:], env.Signature) {
+	if len(env.Signature) != ed25519.SignatureSize || !v.keys.verify(pub, digest[:], env.Signature) {
 		return codes.Errorf(badSignature, "envelope %s: the signature does not verify with key %s; the envelope was altered after signing or signed with another key",
 			env.Id, env.KeyId)
 	}
