@@ -79,6 +79,17 @@ type RouteResult struct {
 	WritesPerAlert float64 `json:"replicated_writes_per_alert"`
 	// RawWritesPerAlert is the same for the raw pipeline.
 	RawWritesPerAlert float64 `json:"raw_writes_per_alert"`
+	// RawCPUPerAlert and TocsinCPUPerAlert are the CPU time, in µs, the
+	// whole process (the three servers, the clients, the pipeline) used
+	// per alert during each side's rounds: one side runs at a time, so it
+	// is that side's whole cost. RawCoresBusy and TocsinCoresBusy are the
+	// cores kept busy on average meanwhile: near the machine's core count,
+	// the rate is bound by CPU and the rate ratio follows the CPU ratio.
+	// Zero where the platform does not report CPU time.
+	RawCPUPerAlert    float64 `json:"raw_cpu_us_per_alert"`
+	TocsinCPUPerAlert float64 `json:"tocsin_cpu_us_per_alert"`
+	RawCoresBusy      float64 `json:"raw_cores_busy"`
+	TocsinCoresBusy   float64 `json:"tocsin_cores_busy"`
 	// RecordBytes is the size of the router's record in each bucket an
 	// alert writes, measured after the warm-up; the raw pipeline writes
 	// records as large (and its copies carry the router's headers).
@@ -155,6 +166,8 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 		return nil, err
 	}
 	res.RawPipelineRate, res.TocsinRate = raw.rate(), tocsin.rate()
+	res.RawCPUPerAlert, res.RawCoresBusy = raw.cpuPerAlert()
+	res.TocsinCPUPerAlert, res.TocsinCoresBusy = tocsin.cpuPerAlert()
 	res.RecordBytes = sizes.bytes
 	res.RatioPipeline = res.TocsinRate / res.RawPipelineRate
 	res.RatioPublish = res.TocsinRate / res.RawPublishRate
@@ -195,12 +208,13 @@ func rounds(ctx context.Context, js jetstream.JetStream, o RouteOptions, res *Ro
 		}
 		took := map[*pipeline]time.Duration{}
 		for _, p := range order {
-			d, err := p.run(ctx, js, batch)
+			t, err := p.run(ctx, js, batch)
 			if err != nil {
 				return err
 			}
-			took[p] = d
-			p.took += d
+			took[p] = t.took
+			p.took += t.took
+			p.cpu += t.cpu
 			p.alerts += len(batch)
 		}
 		ratio := took[raw].Seconds() / took[tocsin].Seconds()

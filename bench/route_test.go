@@ -25,6 +25,9 @@ func TestRouteRuns(t *testing.T) {
 	if r.RawPipelineRate <= 0 || r.TocsinRate <= 0 || r.RawPublishRate <= 0 || r.RatioPipeline <= 0 {
 		t.Errorf("missing rates: %+v", r)
 	}
+	if processCPU() > 0 && (r.RawCPUPerAlert <= 0 || r.TocsinCPUPerAlert <= 0 || r.RawCoresBusy <= 0 || r.TocsinCoresBusy <= 0) {
+		t.Errorf("CPU per alert not measured: %+v", r)
+	}
 	if len(r.RoundRatios) != 3 || r.Rounds != 3 || r.Alerts != 300 {
 		t.Errorf("rounds %d, ratios %v, alerts %d; want 3 rounds of 100", r.Rounds, r.RoundRatios, r.Alerts)
 	}

@@ -34,23 +34,29 @@ type pipeline struct {
 	rewrite func(*nats.Msg) *nats.Msg
 	// writes reports whether a stream is one this side writes to.
 	writes func(stream string) bool
-	// took is the time its counted batches took; alerts their number.
+	// took is the time its counted batches took, cpu the process's CPU
+	// time meanwhile; alerts their number.
 	took   time.Duration
+	cpu    time.Duration
 	alerts int
 	stop   func()
 }
 
+// turn is one batch through a pipeline: how long it took and the CPU time
+// the whole process (cluster, clients, the pipeline) used meanwhile.
+type turn struct{ took, cpu time.Duration }
+
 // run publishes msgs to the pipeline and waits until each has its copy.
-func (p *pipeline) run(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) (time.Duration, error) {
-	start := time.Now()
+func (p *pipeline) run(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) (turn, error) {
+	start, cpu := time.Now(), processCPU()
 	if err := publishAll(ctx, js, msgs, p.rewrite); err != nil {
-		return 0, fmt.Errorf("%s: %w", p.name, err)
+		return turn{}, fmt.Errorf("%s: %w", p.name, err)
 	}
 	p.copies += uint64(len(msgs))
 	if err := waitCount(ctx, js, p.out, p.copies); err != nil {
-		return 0, fmt.Errorf("%s: %w", p.name, err)
+		return turn{}, fmt.Errorf("%s: %w", p.name, err)
 	}
-	return time.Since(start), nil
+	return turn{took: time.Since(start), cpu: processCPU() - cpu}, nil
 }
 
 // rate is the pipeline's alerts per second over its counted batches.
@@ -59,6 +65,16 @@ func (p *pipeline) rate() float64 {
 		return 0
 	}
 	return float64(p.alerts) / p.took.Seconds()
+}
+
+// cpuPerAlert is the process's CPU time per alert in µs over the
+// pipeline's counted batches, and coresBusy the cores it kept busy on
+// average: zero where the platform does not report CPU time.
+func (p *pipeline) cpuPerAlert() (cpuPerAlert, coresBusy float64) {
+	if p.alerts == 0 || p.took <= 0 {
+		return 0, 0
+	}
+	return float64(p.cpu.Microseconds()) / float64(p.alerts), p.cpu.Seconds() / p.took.Seconds()
 }
 
 // startRaw sets up the raw pipeline: the same replicated writes per alert

@@ -60,10 +60,12 @@ func newBenchRouteCmd(g *globals) *cobra.Command {
 			}
 			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "sync %s, %d alerts of %d B, one indicator, one sector, R3\n\n", r.Sync, r.Alerts, r.AlertBytes)
-			fmt.Fprintln(w, "pipeline\talerts/s\treplicated writes/alert\tTocsin ratio")
-			fmt.Fprintf(w, "raw async publish\t%.0f\t1\t%.2f\n", r.RawPublishRate, r.RatioPublish)
-			fmt.Fprintf(w, "raw pipeline (same writes, no logic)\t%.0f\t%.1f\t%.2f\n", r.RawPipelineRate, r.RawWritesPerAlert, r.RatioPipeline)
-			fmt.Fprintf(w, "tocsin router\t%.0f\t%.1f\t1.00\n", r.TocsinRate, r.WritesPerAlert)
+			fmt.Fprintln(w, "pipeline\talerts/s\treplicated writes/alert\tTocsin ratio\tCPU µs/alert\tcores busy")
+			fmt.Fprintf(w, "raw async publish\t%.0f\t1\t%.2f\t-\t-\n", r.RawPublishRate, r.RatioPublish)
+			fmt.Fprintf(w, "raw pipeline (same writes, no logic)\t%.0f\t%.1f\t%.2f\t%s\t%s\n", r.RawPipelineRate, r.RawWritesPerAlert, r.RatioPipeline,
+				orDash(measured(r.RawCPUPerAlert, "%.0f")), orDash(measured(r.RawCoresBusy, "%.2f")))
+			fmt.Fprintf(w, "tocsin router\t%.0f\t%.1f\t1.00\t%s\t%s\n", r.TocsinRate, r.WritesPerAlert,
+				orDash(measured(r.TocsinCPUPerAlert, "%.0f")), orDash(measured(r.TocsinCoresBusy, "%.2f")))
 			if err := w.Flush(); err != nil {
 				return err
 			}
@@ -81,6 +83,14 @@ func newBenchRouteCmd(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&rounds, "rounds", 4, "turns each pipeline takes, alternating which goes first")
 	cmd.Flags().StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval`)
 	return cmd
+}
+
+// measured formats x, or gives "" when it was not measured (zero).
+func measured(x float64, format string) string {
+	if x == 0 {
+		return ""
+	}
+	return fmt.Sprintf(format, x)
 }
 
 func newBenchRawCmd(g *globals) *cobra.Command {
