@@ -90,11 +90,11 @@ func patternKey(ps []stix.Pattern) string {
 }
 
 // dedupeSectors claims the alert's pattern set (its patternKey) in each
-// sector. A sector
-// where an earlier alert already carried the same patterns within the
-// dedupe window is not broadcast to again: the re-publisher is counted as
-// a sighting of the first alert there. It returns the sectors still to
-// route to and, if any were skipped, the first alert's id.
+// sector. A sector where an earlier alert already carried the same
+// patterns within the dedupe window is not broadcast to again: the
+// re-publisher is counted as a sighting of the first alert there. It
+// returns the sectors still to route to and, if any were skipped, the
+// first alert's id.
 func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, key string, sectors []string) ([]string, *firstAlert, error) {
 	data := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: key}.marshal()
 	var fresh []string

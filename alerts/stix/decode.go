@@ -157,8 +157,8 @@ func (p *parser) object() (any, error) {
 		return map[string]any{}, nil
 	}
 	// The members are gathered as pairs and the map is made at its size
-	// once the object closes: a map grown member by member is made three
-	// times for a typical STIX object of 9 to 16 properties. Past
+	// once the object closes: a map grown member by member is made two or
+	// three times for a typical STIX object of 9 to 16 properties. Past
 	// smallObject members they go straight into a map, so that looking
 	// for a duplicate key stays cheap.
 	base := len(p.pairs)
