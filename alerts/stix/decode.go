@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -33,7 +34,10 @@ func (e *decodeError) Unwrap() error { return e.err }
 // reads the bytes three times (TestDecodeMatchesEncodingJSON and
 // FuzzDecodeMatchesEncodingJSON hold the two to the same values).
 func decode(data []byte, maxDepth int) (any, error) {
-	p := parser{data: data, maxDepth: maxDepth}
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	p := parser{data: data, maxDepth: maxDepth, stack: sc.stack[:0], pairs: sc.pairs[:0]}
+	defer func() { sc.stack, sc.pairs = p.stack, p.pairs }()
 	v, err := p.value()
 	if err != nil {
 		return nil, err
@@ -43,6 +47,22 @@ func decode(data []byte, maxDepth int) (any, error) {
 		return nil, &decodeError{err: errors.New("not valid JSON: unexpected data after the end of the JSON value")}
 	}
 	return v, nil
+}
+
+// scratch is a parser's working room, kept between documents: a bundle is
+// decoded for every alert the router routes.
+type scratch struct {
+	stack []frame
+	pairs []pair
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{stack: make([]frame, 0, 16), pairs: make([]pair, 0, 64)} }}
+
+// put gives sc back to the pool, holding no values of the document.
+func (sc *scratch) put() {
+	clear(sc.stack[:cap(sc.stack)])
+	clear(sc.pairs[:cap(sc.pairs)])
+	scratchPool.Put(sc)
 }
 
 // frame is one open object or array, for the JSON pointer of errors.
