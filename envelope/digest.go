@@ -3,7 +3,7 @@ package envelope
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
+	"sync"
 
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -20,32 +20,39 @@ const DigestSize = sha256.Size
 // payload and via, in that order. The signature field itself is not covered.
 // See the package documentation for the exact encoding.
 func Digest(env *tocsinv1.Envelope) [DigestSize]byte {
-	h := sha256.New()
-	h.Write([]byte(Domain))
-	var num [12]byte
-	field(h, []byte(env.GetId()))
-	binary.BigEndian.PutUint64(num[:8], uint64(int64(env.GetKind())))
-	field(h, num[:8])
-	field(h, []byte(env.GetSender()))
-	field(h, []byte(env.GetKeyId()))
+	bp := digestBufs.Get().(*[]byte)
+	b := append((*bp)[:0], Domain...)
+	b = field(b, env.GetId())
+	b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(b, 8), uint64(int64(env.GetKind())))
+	b = field(b, env.GetSender())
+	b = field(b, env.GetKeyId())
 	if t := env.GetTime(); t != nil {
-		binary.BigEndian.PutUint64(num[:8], uint64(t.GetSeconds()))
-		binary.BigEndian.PutUint32(num[8:], uint32(t.GetNanos()))
-		field(h, num[:12])
+		b = binary.BigEndian.AppendUint64(b, 12)
+		b = binary.BigEndian.AppendUint64(b, uint64(t.GetSeconds()))
+		b = binary.BigEndian.AppendUint32(b, uint32(t.GetNanos()))
 	} else {
-		field(h, nil)
+		b = field(b, "")
 	}
-	field(h, env.GetPayload())
-	field(h, []byte(env.GetVia()))
-	var sum [DigestSize]byte
-	h.Sum(sum[:0])
+	b = field(b, env.GetPayload())
+	b = field(b, env.GetVia())
+	sum := sha256.Sum256(b)
+	if cap(b) <= maxDigestBuf {
+		*bp = b
+		digestBufs.Put(bp)
+	}
 	return sum
 }
 
-// field writes b to h preceded by its length as an 8-byte big-endian integer.
-func field(h hash.Hash, b []byte) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-	h.Write(n[:])
-	h.Write(b)
+// digestBufs keep the buffers digests are computed over: every envelope
+// routed, received or sealed has one.
+var digestBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxDigestBuf is the largest buffer kept for another digest.
+const maxDigestBuf = 64 << 10
+
+// field appends f to b preceded by its length as an 8-byte big-endian
+// integer.
+func field[T []byte | string](b []byte, f T) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+	return append(b, f...)
 }
