@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/nats-io/nkeys"
 )
 
 // edgePoints are the encodings that split Ed25519 implementations: the
@@ -86,6 +88,21 @@ func verifyCases(t testing.TB) [][3][]byte {
 	return cases
 }
 
+// verifyPub verifies through keys as the verifier does: the public key
+// named by its NKey text, looked up (and expanded on first use), then the
+// signature checked with it.
+func verifyPub(t testing.TB, keys *keyCache, pub, msg, sig []byte) bool {
+	keyID, err := nkeys.Encode(nkeys.PrefixByteUser, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, ok := keys.lookup(string(keyID))
+	if ok != (len(pub) == ed25519.PublicKeySize) {
+		t.Fatalf("a %d-byte key looked up: %v", len(pub), ok)
+	}
+	return ok && verifyExpanded(k, msg, sig)
+}
+
 // TestVerifyMatchesStdlib: curve25519-voi with stdlibRules gives
 // crypto/ed25519's verdict on every case, valid or not.
 func TestVerifyMatchesStdlib(t *testing.T) {
@@ -95,7 +112,7 @@ func TestVerifyMatchesStdlib(t *testing.T) {
 		want := ed25519.Verify(c[0], c[1], c[2])
 		// Twice: with the key expanded for this call, then from the cache.
 		for _, pass := range []string{"first", "cached"} {
-			if got := keys.verify(c[0], c[1], c[2]); got != want {
+			if got := verifyPub(t, &keys, c[0], c[1], c[2]); got != want {
 				t.Errorf("case %d (%s key): key %x sig %x: voi says %v, crypto/ed25519 says %v", i, pass, c[0], c[2], got, want)
 			}
 		}
@@ -119,14 +136,14 @@ func FuzzVerifyMatchesStdlib(f *testing.F) {
 	var keys keyCache // shared by the inputs: keys come from the cache too
 	f.Fuzz(func(t *testing.T, pub, msg, sig []byte) {
 		if len(pub) != ed25519.PublicKeySize {
-			if keys.verify(pub, msg, sig) {
+			if verifyPub(t, &keys, pub, msg, sig) {
 				t.Fatalf("a %d-byte key verified", len(pub))
 			}
 			return
 		}
 		want := ed25519.Verify(pub, msg, sig)
 		for range 2 {
-			if got := keys.verify(pub, msg, sig); got != want {
+			if got := verifyPub(t, &keys, pub, msg, sig); got != want {
 				t.Fatalf("key %x msg %x sig %x: voi says %v, crypto/ed25519 says %v", pub, msg, sig, got, want)
 			}
 		}
@@ -153,10 +170,10 @@ func TestKeyCacheStaysBoundedAndRight(t *testing.T) {
 		wg.Go(func() {
 			for i := w; i < len(all); i += 4 {
 				s, other := all[i], all[(i+1)%len(all)]
-				if !keys.verify(s.pub, msg, s.sig) {
+				if !verifyPub(t, &keys, s.pub, msg, s.sig) {
 					t.Errorf("key %d: its own signature does not verify", i)
 				}
-				if keys.verify(s.pub, msg, other.sig) || keys.verify(other.pub, msg, s.sig) {
+				if verifyPub(t, &keys, s.pub, msg, other.sig) || verifyPub(t, &keys, other.pub, msg, s.sig) {
 					t.Errorf("key %d: another key's signature verifies", i)
 				}
 			}

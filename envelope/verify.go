@@ -2,13 +2,11 @@ package envelope
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/nats-io/nkeys"
 	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"google.golang.org/protobuf/proto"
@@ -166,12 +164,12 @@ func revoked(m *tocsinv1.Member) bool {
 
 // checkSignature verifies env's signature against its key id.
 func (v *Verifier) checkSignature(env *tocsinv1.Envelope) error {
-	pub, err := nkeys.Decode(nkeys.PrefixByteUser, []byte(env.KeyId))
-	if err != nil || len(pub) != ed25519.PublicKeySize {
+	key, ok := v.keys.lookup(env.KeyId)
+	if !ok {
 		return codes.Errorf(malformed, "envelope %s: key_id %s does not decode as an NKey user key", env.Id, env.KeyId)
 	}
 	digest := Digest(env)
-	if len(env.Signature) != ed25519.SignatureSize || !v.keys.verify(pub, digest[:], env.Signature) {
+	if !verifyExpanded(key, digest[:], env.Signature) {
 		return codes.Errorf(badSignature, "envelope %s: the signature does not verify with key %s; the envelope was altered after signing or signed with another key",
 			env.Id, env.KeyId)
 	}
