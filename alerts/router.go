@@ -216,6 +216,11 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	return func() { stopRouted(); stopRecords() }, nil
 }
 
+// apiTimeout bounds the JetStream API calls Start makes. Its context may
+// be the router's whole lifetime: a reply lost while a leader moves would
+// otherwise hold Start until that context ends.
+const apiTimeout = 10 * time.Second
+
 // consumeExpiry is how long one pull request of the router lives: a pull
 // sent before the consumer's leader was ready is lost, and the client asks
 // again only when it expires (30 s by default: that long a router would
@@ -225,7 +230,9 @@ const consumeExpiry = 5 * time.Second
 // consume binds the durable consumer name of the ingest kinds and hands
 // its messages to Workers workers, each sender's in order.
 func (r *Router) consume(ctx context.Context, name, desc string, kinds []string) (stop func(), err error) {
-	cons, err := r.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, jetstream.ConsumerConfig{
+	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	cons, err := r.d.JS.CreateOrUpdateConsumer(cctx, subjects.StreamIngest, jetstream.ConsumerConfig{
 		Durable:        name,
 		Description:    desc,
 		FilterSubjects: ingestFilters(kinds),
@@ -261,7 +268,9 @@ func (r *Router) consume(ctx context.Context, name, desc string, kinds []string)
 // MaxSkew, a first delivery cannot repeat a handled message and is routed
 // without looking its id up; otherwise every message is looked up.
 func (r *Router) checkDuplicateWindow(ctx context.Context) error {
-	s, err := r.d.JS.Stream(ctx, subjects.StreamIngest)
+	sctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	s, err := r.d.JS.Stream(sctx, subjects.StreamIngest)
 	if err != nil {
 		return fmt.Errorf("alerts: read the %s stream: %w", subjects.StreamIngest, err)
 	}

@@ -41,7 +41,9 @@ func placeLeaders(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, c 
 // and waits until want leads it.
 func moveLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name, want string) error {
 	return moveRaftLeader(ctx, nc, "stream "+name, "$JS.API.STREAM.LEADER.STEPDOWN."+name, want, func() (*jetstream.ClusterInfo, error) {
-		s, err := js.Stream(ctx, name)
+		sctx, cancel := bounded(ctx)
+		defer cancel()
+		s, err := js.Stream(sctx, name)
 		if err != nil {
 			return nil, err
 		}
@@ -56,7 +58,9 @@ func moveLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name
 func moveConsumerLeader(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream, consumer, want string) error {
 	return moveRaftLeader(ctx, nc, "consumer "+stream+" > "+consumer, "$JS.API.CONSUMER.LEADER.STEPDOWN."+stream+"."+consumer, want,
 		func() (*jetstream.ClusterInfo, error) {
-			c, err := js.Consumer(ctx, stream, consumer)
+			cctx, cancel := bounded(ctx)
+			defer cancel()
+			c, err := js.Consumer(cctx, stream, consumer)
 			if err != nil {
 				return nil, err
 			}
@@ -78,7 +82,10 @@ func moveRaftLeader(ctx context.Context, nc *nats.Conn, what, stepdown, want str
 			return fmt.Errorf("%s: leader never moved to %s: %v", what, want, err)
 		}
 		if err == nil && !asked {
-			if _, err := nc.RequestWithContext(ctx, stepdown, req); err == nil {
+			rctx, cancel := bounded(ctx)
+			_, err := nc.RequestWithContext(rctx, stepdown, req)
+			cancel()
+			if err == nil {
 				asked = true
 			}
 		}

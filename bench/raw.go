@@ -116,14 +116,18 @@ func rawCase(ctx context.Context, c *broker.Cluster, size int, o RawOptions) (Ra
 	sjs, _ := jetstream.New(subNC)
 	name := fmt.Sprintf("RAW_%d", size)
 	subject := "raw." + name
-	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject}, Replicas: c.Replicas(), Storage: jetstream.FileStorage})
-	if err != nil {
+	if err := retry(ctx, "create stream "+name, func(ctx context.Context) error {
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subject}, Replicas: c.Replicas(), Storage: jetstream.FileStorage})
+		return err
+	}); err != nil {
 		return res, err
 	}
 	defer js.DeleteStream(context.Background(), name)
-	_ = s
-	cons, err := sjs.CreateOrUpdateConsumer(ctx, name, jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000})
-	if err != nil {
+	var cons jetstream.Consumer
+	if err := retry(ctx, "create the consumer of "+name, func(ctx context.Context) (err error) {
+		cons, err = sjs.CreateOrUpdateConsumer(ctx, name, jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 10000})
+		return err
+	}); err != nil {
 		return res, err
 	}
 	delivery := make([]time.Duration, 0, o.Messages)

@@ -238,22 +238,16 @@ func rounds(ctx context.Context, js jetstream.JetStream, o RouteOptions, res *Ro
 }
 
 func provision(ctx context.Context, js jetstream.JetStream, c *broker.Cluster) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := broker.Provision(actx, js, c.Replicas())
-		cancel()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return retry(ctx, "provision the streams", func(ctx context.Context) error { return broker.Provision(ctx, js, c.Replicas()) })
 }
 
 // rawPublish async-publishes copies of msgs to a scratch stream and
 // returns the acknowledged rate.
 func rawPublish(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) (float64, error) {
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW_PUB", Subjects: []string{"raw.pub"}, Replicas: 3, Storage: jetstream.FileStorage}); err != nil {
+	if err := retry(ctx, "create stream RAW_PUB", func(ctx context.Context) error {
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW_PUB", Subjects: []string{"raw.pub"}, Replicas: 3, Storage: jetstream.FileStorage})
+		return err
+	}); err != nil {
 		return 0, err
 	}
 	defer js.DeleteStream(context.Background(), "RAW_PUB")

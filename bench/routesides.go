@@ -92,7 +92,10 @@ func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, si
 			continue
 		}
 		kc.Bucket = "RAW_" + kc.Bucket
-		if _, err := js.CreateKeyValue(ctx, kc); err != nil {
+		if err := retry(ctx, "create bucket "+kc.Bucket, func(ctx context.Context) error {
+			_, err := js.CreateKeyValue(ctx, kc)
+			return err
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -100,7 +103,10 @@ func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, si
 		{Name: "RAW_IN", Subjects: []string{"raw.in.>"}, Replicas: 3, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
 		{Name: "RAW_OUT", Subjects: []string{"raw.out.>"}, Replicas: 3, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute},
 	} {
-		if _, err := js.CreateStream(ctx, sc); err != nil {
+		if err := retry(ctx, "create stream "+sc.Name, func(ctx context.Context) error {
+			_, err := js.CreateStream(ctx, sc)
+			return err
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -129,17 +135,19 @@ func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, si
 		}
 		conns = append(conns, nc)
 		njs, _ := jetstream.New(nc)
-		cons, err := njs.CreateOrUpdateConsumer(ctx, "RAW_IN", jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
-		if err != nil {
+		var cons jetstream.Consumer
+		kvs := map[string]jetstream.KeyValue{}
+		if err := retry(ctx, "the raw pipeline's consumer and buckets", func(ctx context.Context) (err error) {
+			cons, err = njs.CreateOrUpdateConsumer(ctx, "RAW_IN", jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
+			for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
+				if err == nil {
+					kvs[b], err = njs.KeyValue(ctx, "RAW_"+b)
+				}
+			}
+			return err
+		}); err != nil {
 			p.stop()
 			return nil, err
-		}
-		kvs := map[string]jetstream.KeyValue{}
-		for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
-			if kvs[b], err = njs.KeyValue(ctx, "RAW_"+b); err != nil {
-				p.stop()
-				return nil, err
-			}
 		}
 		wg.Add(1)
 		go func() {
@@ -220,6 +228,10 @@ func (r *recordSizes) of(bucket string) int {
 
 // measure reads one record of each bucket the router wrote.
 func (r *recordSizes) measure(ctx context.Context, js jetstream.JetStream) error {
+	return retry(ctx, "measure the router's records", func(ctx context.Context) error { return r.measureOnce(ctx, js) })
+}
+
+func (r *recordSizes) measureOnce(ctx context.Context, js jetstream.JetStream) error {
 	sizes := map[string]int{}
 	for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
 		kv, err := js.KeyValue(ctx, b)
@@ -292,20 +304,30 @@ func startTocsin(ctx context.Context, c *broker.Cluster, src *alertSource, log *
 		}
 		closers = append(closers, nc.Close)
 		njs, _ := jetstream.New(nc)
-		reg, err := members.Open(ctx, njs, members.DefaultVocabulary(), nil)
-		if err != nil {
+		var reg *members.Registry
+		if err := retry(ctx, "open the member registry", func(ctx context.Context) (err error) {
+			reg, err = members.Open(ctx, njs, members.DefaultVocabulary(), nil)
+			return err
+		}); err != nil {
 			p.stop()
 			return nil, err
 		}
 		closers = append(closers, reg.Close)
-		r, err := alerts.New(ctx, alerts.Deps{JS: njs, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
-			Validator: validator, Signer: src.service}, alerts.Options{}, log)
-		if err != nil {
+		var r *alerts.Router
+		if err := retry(ctx, "set up the router", func(ctx context.Context) (err error) {
+			r, err = alerts.New(ctx, alerts.Deps{JS: njs, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
+				Validator: validator, Signer: src.service}, alerts.Options{}, log)
+			return err
+		}); err != nil {
 			p.stop()
 			return nil, err
 		}
-		stop, err := r.Start(rctx)
-		if err != nil {
+		// Start makes its API calls bounded and consumes until rctx ends.
+		var stop func()
+		if err := retry(ctx, "start the router", func(context.Context) (err error) {
+			stop, err = r.Start(rctx)
+			return err
+		}); err != nil {
 			p.stop()
 			return nil, err
 		}
@@ -318,7 +340,9 @@ func startTocsin(ctx context.Context, c *broker.Cluster, src *alertSource, log *
 // waitCount polls until stream holds at least n messages.
 func waitCount(ctx context.Context, js jetstream.JetStream, stream string, n uint64) error {
 	for {
-		s, err := js.Stream(ctx, stream)
+		sctx, cancel := bounded(ctx)
+		s, err := js.Stream(sctx, stream)
+		cancel()
 		if err == nil && s.CachedInfo().State.Msgs >= n {
 			return nil
 		}
@@ -334,11 +358,15 @@ func waitCount(ctx context.Context, js jetstream.JetStream, stream string, n uin
 // streams that match.
 func countMessages(ctx context.Context, js jetstream.JetStream, match func(stream string) bool) (uint64, error) {
 	var total uint64
-	lister := js.ListStreams(ctx)
-	for info := range lister.Info() {
-		if info.Config.Name != "RAW_PUB" && match(info.Config.Name) {
-			total += info.State.Msgs
+	err := retry(ctx, "count the streams' messages", func(ctx context.Context) error {
+		total = 0
+		lister := js.ListStreams(ctx)
+		for info := range lister.Info() {
+			if info.Config.Name != "RAW_PUB" && match(info.Config.Name) {
+				total += info.State.Msgs
+			}
 		}
-	}
-	return total, lister.Err()
+		return lister.Err()
+	})
+	return total, err
 }
