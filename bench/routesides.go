@@ -27,8 +27,10 @@ import (
 // other side.
 type pipeline struct {
 	name string
-	// out is the stream every alert's copy lands on; copies counts them.
+	// out is the stream every alert's copy lands on, done the stream of
+	// its outcome record, the last of its writes; copies counts alerts.
 	out    string
+	done   string
 	copies uint64
 	// rewrite gives the message published for a sealed alert.
 	rewrite func(*nats.Msg) *nats.Msg
@@ -46,15 +48,19 @@ type pipeline struct {
 // the whole process (cluster, clients, the pipeline) used meanwhile.
 type turn struct{ took, cpu time.Duration }
 
-// run publishes msgs to the pipeline and waits until each has its copy.
+// run publishes msgs to the pipeline and waits until each has its copy and
+// its outcome: every write of the batch is made, and none is left to fall
+// into the next batch's count.
 func (p *pipeline) run(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) (turn, error) {
 	start, cpu := time.Now(), processCPU()
 	if err := publishAll(ctx, js, msgs, p.rewrite); err != nil {
 		return turn{}, fmt.Errorf("%s: %w", p.name, err)
 	}
 	p.copies += uint64(len(msgs))
-	if err := waitCount(ctx, js, p.out, p.copies); err != nil {
-		return turn{}, fmt.Errorf("%s: %w", p.name, err)
+	for _, stream := range []string{p.out, p.done} {
+		if err := waitCount(ctx, js, stream, p.copies); err != nil {
+			return turn{}, fmt.Errorf("%s: %w", p.name, err)
+		}
 	}
 	return turn{took: time.Since(start), cpu: processCPU() - cpu}, nil
 }
@@ -115,7 +121,7 @@ func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, si
 		conns []*nats.Conn
 	)
 	rctx, cancel := context.WithCancel(ctx)
-	p := &pipeline{name: "raw pipeline", out: "RAW_OUT",
+	p := &pipeline{name: "raw pipeline", out: "RAW_OUT", done: "KV_RAW_" + broker.BucketRouted,
 		rewrite: func(m *nats.Msg) *nats.Msg {
 			return &nats.Msg{Subject: "raw.in." + m.Subject, Data: m.Data, Header: m.Header}
 		},
@@ -286,7 +292,7 @@ func startTocsin(ctx context.Context, c *broker.Cluster, src *alertSource, log *
 		closers []func()
 	)
 	rctx, cancel := context.WithCancel(ctx)
-	p := &pipeline{name: "tocsin router", out: subjects.StreamSectors,
+	p := &pipeline{name: "tocsin router", out: subjects.StreamSectors, done: "KV_" + broker.BucketRouted,
 		rewrite: func(m *nats.Msg) *nats.Msg { return m },
 		writes:  func(stream string) bool { return !isRawStream(stream) },
 		stop: func() {
