@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,22 +20,65 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// devArgs are the arguments of a `tocsin dev` on free ports.
+// devArgs are the arguments of a `tocsin dev` on free ports: the three
+// client ports from the base and the three route ports 2,000 above it are
+// all free when picked.
 func devArgs(t *testing.T, data string) (args []string, url string) {
-	ports := freePorts(t, 1)
-	base := 20000 + ports[0]%20000 // a base with room for +2 (client) and +2000+2 (routes)
-	free := freePorts(t, 1)
-	return []string{"dev", "--data", data, "--port", fmt.Sprint(base), "--http", fmt.Sprintf("127.0.0.1:%d", free[0]), "--log-level", "info"},
-		fmt.Sprintf("nats://127.0.0.1:%d,nats://127.0.0.1:%d", base, base+1)
+	t.Helper()
+	for range 100 {
+		ports := freePorts(t, 1)
+		base := 20000 + ports[0]%20000 // a base with room for +2 (client) and +2000+2 (routes)
+		if !portsFree(base, base+1, base+2, base+2000, base+2001, base+2002) {
+			continue
+		}
+		free := freePorts(t, 1)
+		return []string{"dev", "--data", data, "--port", fmt.Sprint(base), "--http", fmt.Sprintf("127.0.0.1:%d", free[0]), "--log-level", "info"},
+			fmt.Sprintf("nats://127.0.0.1:%d,nats://127.0.0.1:%d", base, base+1)
+	}
+	t.Fatal("no base port with its six ports free in 100 tries; stop other clusters on this machine")
+	return nil, ""
+}
+
+// portsFree reports whether each port can be listened on now.
+func portsFree(ports ...int) bool {
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
+}
+
+// startDev starts `tocsin dev` on data and waits until it is ready. Its
+// ports are free when picked but bound only by the child, so another test
+// process can take one in between: a start that fails on a port in use is
+// made again, on other ports and an empty data directory.
+func startDev(t *testing.T, data string, timeout time.Duration) (dev *proc, args []string, url string) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		args, url = devArgs(t, data)
+		dev = start(t, args...)
+		err := dev.wait("ready in", timeout)
+		if err == nil {
+			return dev, args, url
+		}
+		if attempt == 3 || !strings.Contains(dev.Output(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: a port was taken before tocsin dev bound it; starting again on other ports", attempt)
+		if err := os.RemoveAll(data); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // `tocsin dev` stopped with SIGTERM and started again on the same data dir
 // keeps every acknowledged message.
 func TestDevRestartKeepsEveryMessage(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "dev")
-	args, url := devArgs(t, data)
-	dev := start(t, args...)
-	dev.waitFor(t, "ready in", 60*time.Second)
+	dev, args, url := startDev(t, data, 60*time.Second)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

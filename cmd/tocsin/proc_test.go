@@ -80,18 +80,26 @@ func start(t *testing.T, args ...string) *proc {
 // waitFor polls the output until it contains s.
 func (p *proc) waitFor(t *testing.T, s string, timeout time.Duration) {
 	t.Helper()
+	if err := p.wait(s, timeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait polls the output until it contains s, and says why not when it
+// never does.
+func (p *proc) wait(s string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if strings.Contains(p.Output(), s) {
-			return
+			return nil
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("tocsin exited (%v) before printing %q", p.err, s)
+			return fmt.Errorf("tocsin exited (%v) before printing %q", p.err, s)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("tocsin did not print %q within %s", s, timeout)
+	return fmt.Errorf("tocsin did not print %q within %s", s, timeout)
 }
 
 // stop sends SIGTERM and waits for a clean exit.

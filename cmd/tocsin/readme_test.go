@@ -59,9 +59,7 @@ func TestReadmeTour(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	args, _ := devArgs(t, filepath.Join(work, ".dev"))
-	dev := start(t, args...)
-	dev.waitFor(t, "ready in", 90*time.Second)
+	_, args, _ := startDev(t, filepath.Join(work, ".dev"), 90*time.Second)
 	port, err := strconv.Atoi(args[slices.Index(args, "--port")+1])
 	if err != nil {
 		t.Fatal(err)
