@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/bench"
+	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/members"
@@ -472,11 +473,9 @@ func publishN(ctx context.Context, b *benchCluster, senders []string, n int, sec
 	}
 	acked := 0
 	for _, f := range futures {
-		select {
-		case <-f.Ok():
+		if err := broker.AwaitPubAck(ctx, f); err == nil {
 			acked++
-		case <-f.Err():
-		case <-ctx.Done():
+		} else if ctx.Err() != nil {
 			return acked, ctx.Err()
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -116,12 +117,8 @@ func (o *outbox) publish(ctx context.Context, items [][]byte) error {
 		futures = append(futures, f)
 	}
 	for _, f := range futures { // a lost PubAck fails after broker.AsyncPubAckTimeout
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
+		if err := broker.AwaitPubAck(ctx, f); err != nil {
 			return err
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 	return nil

@@ -205,12 +205,8 @@ func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstr
 	if err := create(broker.BucketSightings, "i."+id); err != nil {
 		return err
 	}
-	select {
-	case <-f.Ok():
-	case err := <-f.Err():
+	if err := broker.AwaitPubAck(ctx, f); err != nil {
 		return err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	return create(broker.BucketRouted, id)
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,4 +21,18 @@ const AsyncPubAckTimeout = 5 * time.Second
 // uses: nats.go's, with AsyncPubAckTimeout on asynchronous publishes.
 func JetStream(nc *nats.Conn, opts ...jetstream.JetStreamOpt) (jetstream.JetStream, error) {
 	return jetstream.New(nc, append([]jetstream.JetStreamOpt{jetstream.WithPublishAsyncTimeout(AsyncPubAckTimeout)}, opts...)...)
+}
+
+// AwaitPubAck waits for an asynchronous publish's PubAck: nil when the
+// stream stored the message, the publish's error (a timeout after
+// AsyncPubAckTimeout, a conflict, ...) when it did not, or ctx's error.
+func AwaitPubAck(ctx context.Context, f jetstream.PubAckFuture) error {
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

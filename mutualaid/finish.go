@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -98,15 +99,13 @@ func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelop
 		futures[i] = f
 	}
 	for i, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			// The audit subject already holding the step is a redelivery.
-			if err := casError(err); !(i == 0 && eff.audit != "" && errors.Is(err, errConflict)) {
-				return fmt.Errorf("publish to %s: %w", msgs[i].Subject, err)
-			}
-		case <-ctx.Done():
+		err := broker.AwaitPubAck(ctx, f)
+		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// The audit subject already holding the step is a redelivery.
+		if err := casError(err); err != nil && !(i == 0 && eff.audit != "" && errors.Is(err, errConflict)) {
+			return fmt.Errorf("publish to %s: %w", msgs[i].Subject, err)
 		}
 	}
 	o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED, Recipients: notify, Organisations: uint32(len(notify))}

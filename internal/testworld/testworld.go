@@ -184,13 +184,11 @@ func (w *World) Publish(sender string, kind tocsinv1.Kind, payloads ...proto.Mes
 		}
 		envs, futures = append(envs, env), append(futures, f)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			w.t.Fatalf("publish: %v", err)
-		case <-time.After(30 * time.Second):
-			w.t.Fatal("publish: no PubAck in 30s")
+		if err := broker.AwaitPubAck(ctx, f); err != nil {
+			w.t.Fatalf("publish: %v (PubAcks waited for up to 30s)", err)
 		}
 	}
 	return envs
