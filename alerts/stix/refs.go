@@ -136,12 +136,12 @@ func checkReferences(r *Result, base, typ, id string, obj map[string]any) {
 		switch val := val.(type) {
 		case string:
 			if !refAllowed(val, allowed) {
-				checkReference(r, base+"/"+prop, id, prop, val, allowed)
+				badReference(r, base+"/"+prop, id, prop, val, allowed)
 			}
 		case []any:
 			for i, item := range val {
 				if s, ok := item.(string); ok && !refAllowed(s, allowed) {
-					checkReference(r, base+"/"+prop+"/"+strconv.Itoa(i), id, prop, s, allowed)
+					badReference(r, base+"/"+prop+"/"+strconv.Itoa(i), id, prop, s, allowed)
 				}
 			}
 		}
@@ -154,11 +154,9 @@ func refAllowed(ref string, allowed []string) bool {
 	return target != "" && allows(allowed, target)
 }
 
-func checkReference(r *Result, path, id, prop, ref string, allowed []string) {
+// badReference reports ref, which refAllowed refused, as a bad reference.
+func badReference(r *Result, path, id, prop, ref string, allowed []string) {
 	target := idType(ref)
-	if target != "" && allows(allowed, target) {
-		return
-	}
 	what := "is not a STIX identifier"
 	if target != "" {
 		what = "points at " + article(target) + " " + target
