@@ -315,7 +315,7 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 	}
 	// A message whose record owes a delivered receipt is held until the
 	// receipt is in the outbox (flush); the others are done.
-	hold := map[jetstream.Msg]bool{}
+	var hold map[jetstream.Msg]bool // nil, nothing held, unless some are owed
 	if len(owed) > 0 {
 		if len(r.held) == 0 {
 			r.heldSince = time.Now()
@@ -325,6 +325,7 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 		for _, id := range owed {
 			owes[id] = true
 		}
+		hold = make(map[jetstream.Msg]bool, len(owed))
 		for k, rec := range recs {
 			if owes[rec.ID] {
 				hold[recMsgs[k]] = true
