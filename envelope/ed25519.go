@@ -23,7 +23,7 @@ const maxExpandedKeys = 8192
 // every signature (about 8 µs of 45 on this project's machines). Every
 // envelope the router routes and every copy an agent writes is checked
 // here, so it uses curve25519-voi (the verifier of CometBFT and Oasis),
-// about 1.7 times as fast as crypto/ed25519 on amd64 (docs/PERFORMANCE.md).
+// about 1.5 times as fast as crypto/ed25519 on amd64 (docs/PERFORMANCE.md).
 // Signing stays with crypto/ed25519. The zero value is ready; it is safe
 // for concurrent use.
 type keyCache struct {
