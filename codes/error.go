@@ -90,16 +90,25 @@ func Problem(err error) *tocsinv1.Problem {
 // into a Problem, in order; an *Error's own causes are not searched. When the
 // tree holds no *Error the result is the single MALFORMED Problem(err).
 func Problems(err error) []*tocsinv1.Problem {
-	if err == nil {
-		return nil
-	}
 	var out []*tocsinv1.Problem
+	each(err, func(e error) { out = append(out, Problem(e)) })
+	return out
+}
+
+// each calls f with every error of err that Problems lists: each *Error of
+// its tree, or err itself when it holds none.
+func each(err error, f func(error)) {
+	if err == nil {
+		return
+	}
+	found := false
 	var walk func(error)
 	walk = func(err error) {
 		switch x := err.(type) {
 		case nil:
 		case *Error:
-			out = append(out, Problem(x))
+			found = true
+			f(x)
 		case interface{ Unwrap() []error }:
 			for _, e := range x.Unwrap() {
 				walk(e)
@@ -109,8 +118,7 @@ func Problems(err error) []*tocsinv1.Problem {
 		}
 	}
 	walk(err)
-	if len(out) == 0 {
-		return []*tocsinv1.Problem{Problem(err)}
+	if !found {
+		f(err)
 	}
-	return out
 }

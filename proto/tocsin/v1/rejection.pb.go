@@ -350,10 +350,16 @@ type Rejection struct {
 	RefId string `protobuf:"bytes,1,opt,name=ref_id,json=refId,proto3" json:"ref_id,omitempty"`
 	// The refused envelope's kind, when known.
 	RefKind Kind `protobuf:"varint,2,opt,name=ref_kind,json=refKind,proto3,enum=tocsin.v1.Kind" json:"ref_kind,omitempty"`
-	// Every reason found; the first is the main one.
+	// The reasons found, the first the main one: at most the first 100
+	// (codes.MaxProblems), each cut to a bounded length, so that a rejection
+	// always fits in the max payload with its envelope and the outcome that
+	// embeds it.
 	Problems []*Problem `protobuf:"bytes,3,rep,name=problems,proto3" json:"problems,omitempty"`
 	// The ingest subject the message arrived on.
-	Subject       string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	// How many problems were found in all; more than len(problems) when the
+	// list was cut. 0 from senders older than this field: count problems.
+	ProblemCount  uint32 `protobuf:"varint,5,opt,name=problem_count,json=problemCount,proto3" json:"problem_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -414,6 +420,13 @@ func (x *Rejection) GetSubject() string {
 		return x.Subject
 	}
 	return ""
+}
+
+func (x *Rejection) GetProblemCount() uint32 {
+	if x != nil {
+		return x.ProblemCount
+	}
+	return 0
 }
 
 // Outcome is the router's durable record of an ingested message: it makes
@@ -545,12 +558,13 @@ const file_tocsin_v1_rejection_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.tocsin.v1.RejectionCodeR\x04code\x12\x1b\n" +
 	"\tobject_id\x18\x02 \x01(\tR\bobjectId\x12\x12\n" +
 	"\x04path\x18\x03 \x01(\tR\x04path\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"\x98\x01\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xbd\x01\n" +
 	"\tRejection\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12*\n" +
 	"\bref_kind\x18\x02 \x01(\x0e2\x0f.tocsin.v1.KindR\arefKind\x12.\n" +
 	"\bproblems\x18\x03 \x03(\v2\x12.tocsin.v1.ProblemR\bproblems\x12\x18\n" +
-	"\asubject\x18\x04 \x01(\tR\asubject\"\xd4\x02\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\x12#\n" +
+	"\rproblem_count\x18\x05 \x01(\rR\fproblemCount\"\xd4\x02\n" +
 	"\aOutcome\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.tocsin.v1.OutcomeStateR\x05state\x12!\n" +
