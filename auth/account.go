@@ -14,9 +14,9 @@ import (
 
 // MaxAccountJWTBytes is the largest account JWT AccountJWTs signs: the
 // server's default max payload (broker.DefaultMaxPayload), since a pushed
-// JWT travels as one message. Each member adds its scope to its account's
-// JWT (about 1.6 KB for a member of two sectors, so about 650 such members
-// fit in ORGS).
+// JWT travels as one message. A member's own account JWT is a few KB (its
+// imports and its scoped signing key), so only a member of thousands of
+// sectors could reach it.
 const MaxAccountJWTBytes = 1 << 20
 
 // memberConnectionTypes are the only ways a member's credentials may
@@ -24,60 +24,73 @@ const MaxAccountJWTBytes = 1 << 20
 // whole server in under the member's name), not MQTT or websocket.
 var memberConnectionTypes = []string{jwt.ConnectionTypeStandard}
 
-// inTocsin reports whether m's users live in the TOCSIN account (admins and
-// services: Tocsin's own operators) rather than in ORGS (organisations).
+// inTocsin reports whether m's users live in the TOCSIN account (Tocsin's
+// own services) rather than in an account of m's own.
 func inTocsin(m *tocsinv1.Member) bool {
-	return slices.ContainsFunc(m.GetRoles(), func(r tocsinv1.Role) bool {
-		return r == tocsinv1.Role_ROLE_ADMIN || r == tocsinv1.Role_ROLE_SERVICE
-	})
+	return slices.Contains(m.GetRoles(), tocsinv1.Role_ROLE_SERVICE)
 }
 
-// home returns the name and key pair of the account m's users live in.
-func (a *Authority) home(m *tocsinv1.Member) (string, nkeys.KeyPair) {
+// home returns the name and public key of the account m's users live in:
+// TOCSIN for services, else m's own account (MemberAccount).
+func (a *Authority) home(m *tocsinv1.Member) (name, pub string, err error) {
 	if inTocsin(m) {
-		return tocsinAccountName, a.account
+		return tocsinAccountName, a.Account(), nil
 	}
-	return orgsAccountName, a.orgs
+	kp, err := a.memberAccountKey(m.GetId())
+	if err != nil {
+		return "", "", err
+	}
+	return m.GetId(), mustPublic(kp), nil
 }
 
-// AccountJWTs signs the two account JWTs that follow the registry, TOCSIN
-// first, then ORGS. Their claims follow from members alone (only issue
-// times and ids change):
+// MemberAccount is the public key of the account member id's users log in
+// to. Every member (admins included; services excepted) has an account of
+// its own, derived from the TOCSIN account seed, so nothing per member is
+// stored and the same id always has the same account.
+func (a *Authority) MemberAccount(id string) (string, error) {
+	if err := checkToken("member id", id); err != nil {
+		return "", err
+	}
+	kp, err := a.memberAccountKey(id)
+	if err != nil {
+		return "", err
+	}
+	return mustPublic(kp), nil
+}
+
+// AccountJWTs signs the account JWTs that follow the registry: TOCSIN
+// first, then one for each member that is not a service, in the order of
+// members. Their claims follow from members alone (only issue times and
+// ids change):
 //
 // TOCSIN: JetStream enabled without limits; the unscoped service signing
-// key; a scoped signing key for each admin or service member; the member
-// services exported to ORGS.
+// key; a scoped signing key for each service member; every member service
+// and the routed subjects exported (TOCSIN's claims do not depend on who
+// is a member, so admitting one does not change them).
 //
-// ORGS: no JetStream; the member services imported from TOCSIN; a scoped
-// signing key for every other member.
+// A member's account: no JetStream; imported from TOCSIN, exactly the
+// subjects its permissions let it publish to (as services) and the routed
+// subjects it may watch (as streams), nothing of any other member; one
+// scoped signing key whose template is the member's Permissions. Whatever
+// reply subject a member names, the answer is published in its own
+// account, where no other member is.
 //
-// In both: each scope's template is the member's Permissions, connection
-// type STANDARD only; bearer tokens are refused; revocations list every
-// key with not_after set, at not_after (a replaced key may no longer
-// connect, though its old signatures still verify), and every key of a
-// revoked member, at revoked_at or not_after, whichever is later. A revoked
-// member's scoped key is left out, so none of its credentials can connect
-// whatever their issue time. To re-admit a member, give it a new key: the
-// revocations keep its old credentials out.
+// In all: connection type STANDARD only; bearer tokens are refused;
+// revocations list every key with not_after set, at not_after (a replaced
+// key may no longer connect, though its old signatures still verify), and
+// every key of a revoked member, at revoked_at or not_after, whichever is
+// later. A revoked member's scoped key is left out, so none of its
+// credentials can connect whatever their issue time. To re-admit a member,
+// give it a new key: the revocations keep its old credentials out.
 //
 // It fails on an invalid member, a duplicate id, two members whose
 // consumer names would collide, or a JWT over MaxAccountJWTBytes. Push
-// both with PushAccount.
+// them with PushAccounts.
 func (a *Authority) AccountJWTs(members []*tocsinv1.Member) ([]string, error) {
-	tocsin := jwt.NewAccountClaims(a.Account())
-	tocsin.Name = tocsinAccountName
-	tocsin.Limits.JetStreamLimits = jwt.JetStreamLimits{
-		MemoryStorage: jwt.NoLimit, DiskStorage: jwt.NoLimit,
-		Streams: jwt.NoLimit, Consumer: jwt.NoLimit, MaxAckPending: jwt.NoLimit,
-	}
-	tocsin.SigningKeys.Add(mustPublic(a.service))
-	addExports(tocsin)
-	orgs := jwt.NewAccountClaims(a.OrgsAccount())
-	orgs.Name = orgsAccountName
-	addImports(orgs, a.Account())
-	claims := map[string]*jwt.AccountClaims{tocsinAccountName: tocsin, orgsAccountName: orgs}
+	tocsin := a.tocsinClaims()
 	seen := map[string]bool{}
 	var active []*tocsinv1.Member
+	own := make([]*jwt.AccountClaims, 0, len(members))
 	for _, m := range members {
 		if err := CheckMember(m); err != nil {
 			return nil, err
@@ -86,8 +99,15 @@ func (a *Authority) AccountJWTs(members []*tocsinv1.Member) ([]string, error) {
 			return nil, fmt.Errorf("%w: member id %q appears twice in the registry", ErrInvalidMember, m.GetId())
 		}
 		seen[m.GetId()] = true
-		name, _ := a.home(m)
-		revokeKeys(claims[name], m)
+		ac := tocsin
+		if !inTocsin(m) {
+			var err error
+			if ac, err = a.memberClaims(m); err != nil {
+				return nil, err
+			}
+			own = append(own, ac)
+		}
+		revokeKeys(ac, m)
 		if m.GetRevokedAt() != nil {
 			continue
 		}
@@ -95,26 +115,64 @@ func (a *Authority) AccountJWTs(members []*tocsinv1.Member) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		claims[name].SigningKeys.AddScopedSigner(scope)
+		ac.SigningKeys.AddScopedSigner(scope)
 		active = append(active, m)
 	}
 	if err := checkConsumerCollisions(active); err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, ac := range []*jwt.AccountClaims{tocsin, orgs} {
-		ac.Limits.DisallowBearer = true
-		token, err := ac.Encode(a.opSigner)
+	out := make([]string, 0, 1+len(own))
+	for _, ac := range append([]*jwt.AccountClaims{tocsin}, own...) {
+		token, err := a.encodeAccount(ac)
 		if err != nil {
-			return nil, fmt.Errorf("%w: sign account jwt %s: %v", ErrKeyMaterial, ac.Name, err)
-		}
-		if len(token) > MaxAccountJWTBytes {
-			return nil, fmt.Errorf("%w: account %s is %d bytes with %d scoped members, over the %d-byte max payload it must be pushed in; fewer members per account are needed",
-				ErrAccountTooLarge, ac.Name, len(token), scopes(ac), MaxAccountJWTBytes)
+			return nil, err
 		}
 		out = append(out, token)
 	}
 	return out, nil
+}
+
+// tocsinClaims are the TOCSIN account's claims without service members.
+func (a *Authority) tocsinClaims() *jwt.AccountClaims {
+	ac := jwt.NewAccountClaims(a.Account())
+	ac.Name = tocsinAccountName
+	ac.Limits.JetStreamLimits = jwt.JetStreamLimits{
+		MemoryStorage: jwt.NoLimit, DiskStorage: jwt.NoLimit,
+		Streams: jwt.NoLimit, Consumer: jwt.NoLimit, MaxAckPending: jwt.NoLimit,
+	}
+	ac.SigningKeys.Add(mustPublic(a.service))
+	addExports(ac)
+	return ac
+}
+
+// memberClaims are m's own account's claims, without its scope and
+// revocations: its imports from TOCSIN.
+func (a *Authority) memberClaims(m *tocsinv1.Member) (*jwt.AccountClaims, error) {
+	_, pub, err := a.home(m)
+	if err != nil {
+		return nil, err
+	}
+	ac := jwt.NewAccountClaims(pub)
+	ac.Name = m.GetId()
+	if err := addImports(ac, a.Account(), m); err != nil {
+		return nil, err
+	}
+	return ac, nil
+}
+
+// encodeAccount signs ac with the operator signing key, refusing bearer
+// tokens, and checks that it fits in one message.
+func (a *Authority) encodeAccount(ac *jwt.AccountClaims) (string, error) {
+	ac.Limits.DisallowBearer = true
+	token, err := ac.Encode(a.opSigner)
+	if err != nil {
+		return "", fmt.Errorf("%w: sign account jwt %s: %v", ErrKeyMaterial, ac.Name, err)
+	}
+	if len(token) > MaxAccountJWTBytes {
+		return "", fmt.Errorf("%w: account %s is %d bytes (%d imports, %d scoped signing keys), over the %d-byte max payload it must be pushed in; give the member fewer sectors",
+			ErrAccountTooLarge, ac.Name, len(token), len(ac.Imports), scopes(ac), MaxAccountJWTBytes)
+	}
+	return token, nil
 }
 
 // memberScope is m's scoped signing key with m's permissions as template.
@@ -123,7 +181,10 @@ func (a *Authority) memberScope(m *tocsinv1.Member) (*jwt.UserScope, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, _ := a.home(m)
+	name, _, err := a.home(m)
+	if err != nil {
+		return nil, err
+	}
 	signer, err := a.memberSigner(name, m.GetId())
 	if err != nil {
 		return nil, err
@@ -134,6 +195,12 @@ func (a *Authority) memberScope(m *tocsinv1.Member) (*jwt.UserScope, error) {
 	scope.Template.Permissions = perms
 	scope.Template.AllowedConnectionTypes.Add(memberConnectionTypes...)
 	return scope, nil
+}
+
+// memberAccountKey derives member id's account identity key (see
+// MemberAccount).
+func (a *Authority) memberAccountKey(id string) (nkeys.KeyPair, error) {
+	return a.derive(memberAccountDerivation + id)
 }
 
 // revokeKeys enters m's revocations (see AccountJWTs).

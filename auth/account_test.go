@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,23 +17,33 @@ import (
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
-func decodeAccounts(t *testing.T, jwts []string) (tocsin, orgs *jwt.AccountClaims) {
+// decodeAccounts decodes AccountJWTs' answer: TOCSIN, then each member's
+// own account by member id.
+func decodeAccounts(t *testing.T, jwts []string) (tocsin *jwt.AccountClaims, own map[string]*jwt.AccountClaims) {
 	t.Helper()
-	if len(jwts) != 2 {
-		t.Fatalf("%d account jwts, want TOCSIN and ORGS", len(jwts))
+	if len(jwts) == 0 {
+		t.Fatal("no account jwts, want TOCSIN first")
 	}
 	var err error
 	if tocsin, err = jwt.DecodeAccountClaims(jwts[0]); err != nil {
 		t.Fatal(err)
 	}
-	if orgs, err = jwt.DecodeAccountClaims(jwts[1]); err != nil {
-		t.Fatal(err)
+	own = map[string]*jwt.AccountClaims{}
+	for _, j := range jwts[1:] {
+		ac, err := jwt.DecodeAccountClaims(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own[ac.Name] = ac
 	}
-	return tocsin, orgs
+	return tocsin, own
 }
 
 func scopeOf(t *testing.T, ac *jwt.AccountClaims, member string) *jwt.UserScope {
 	t.Helper()
+	if ac == nil {
+		return nil
+	}
 	for _, s := range ac.SigningKeys {
 		if us, ok := s.(*jwt.UserScope); ok && us.Role == member {
 			return us
@@ -43,7 +54,7 @@ func scopeOf(t *testing.T, ac *jwt.AccountClaims, member string) *jwt.UserScope 
 
 // initWithMembers creates an authority and signs the account JWTs of the
 // test registry.
-func initWithMembers(t *testing.T) (a *auth.Authority, members []*tocsinv1.Member, tocsin, orgs *jwt.AccountClaims) {
+func initWithMembers(t *testing.T) (a *auth.Authority, members []*tocsinv1.Member, tocsin *jwt.AccountClaims, own map[string]*jwt.AccountClaims) {
 	t.Helper()
 	a, err := auth.Init(t.TempDir())
 	if err != nil {
@@ -54,50 +65,33 @@ func initWithMembers(t *testing.T) (a *auth.Authority, members []*tocsinv1.Membe
 	if err != nil {
 		t.Fatal(err)
 	}
-	tocsin, orgs = decodeAccounts(t, jwts)
-	return a, members, tocsin, orgs
+	tocsin, own = decodeAccounts(t, jwts)
+	return a, members, tocsin, own
 }
 
-func TestAccountJWTsPutEachMemberInItsAccountWithItsPermissions(t *testing.T) {
-	a, members, tocsin, orgs := initWithMembers(t)
-	if tocsin.Subject != a.Account() || orgs.Subject != a.OrgsAccount() {
-		t.Fatalf("subjects %s %s", tocsin.Subject, orgs.Subject)
+func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T) {
+	a, members, tocsin, own := initWithMembers(t)
+	if tocsin.Subject != a.Account() || !tocsin.Limits.IsJSEnabled() || !tocsin.Limits.DisallowBearer {
+		t.Fatalf("TOCSIN %s: want JetStream enabled and bearer tokens refused", tocsin.Subject)
 	}
-	if !tocsin.Limits.IsJSEnabled() || orgs.Limits.IsJSEnabled() {
-		t.Fatal("JetStream must be enabled in TOCSIN only")
-	}
-	if !tocsin.Limits.DisallowBearer || !orgs.Limits.DisallowBearer {
-		t.Fatal("bearer tokens must be refused in both accounts")
-	}
-	if len(tocsin.Exports) == 0 || len(tocsin.Exports) != len(orgs.Imports) {
-		t.Fatalf("%d exports, %d imports", len(tocsin.Exports), len(orgs.Imports))
-	}
-	streams := 0
-	for _, imp := range orgs.Imports {
-		if imp.Account != a.Account() {
-			t.Fatalf("import %+v", imp)
-		}
-		// Services, but for the two live views (sector and inbox subjects).
-		if imp.Type == jwt.Stream {
-			streams++
-			if s := string(imp.Subject); s != "tocsin.sector.>" && s != "tocsin.inbox.>" {
-				t.Fatalf("stream import %+v", imp)
-			}
-		} else if imp.Type != jwt.Service {
-			t.Fatalf("import %+v", imp)
-		}
-	}
-	if streams != 2 {
-		t.Fatalf("%d stream imports, want the sector and inbox views", streams)
+	if len(own) != len(members) {
+		t.Fatalf("%d member accounts for %d members: every member (admins too) has its own", len(own), len(members))
 	}
 	for _, m := range members {
-		home, other := orgs, tocsin
-		if slices.Contains(m.Roles, tocsinv1.Role_ROLE_ADMIN) {
-			home, other = tocsin, orgs
+		ac := own[m.Id]
+		want, err := a.MemberAccount(m.Id)
+		if err != nil {
+			t.Fatal(err)
 		}
-		scope := scopeOf(t, home, m.Id)
-		if scope == nil || scopeOf(t, other, m.Id) != nil {
-			t.Fatalf("%s: scoped key not (only) in its home account", m.Id)
+		if ac == nil || ac.Subject != want {
+			t.Fatalf("%s: no account of its own (%v)", m.Id, ac)
+		}
+		if ac.Limits.IsJSEnabled() || !ac.Limits.DisallowBearer {
+			t.Fatalf("%s: JetStream must be enabled in TOCSIN only, bearer tokens refused everywhere", m.Id)
+		}
+		scope := scopeOf(t, ac, m.Id)
+		if scope == nil || scopeOf(t, tocsin, m.Id) != nil || len(ac.SigningKeys) != 1 {
+			t.Fatalf("%s: scoped key not (only) in its own account", m.Id)
 		}
 		perms, err := auth.Permissions(m)
 		if err != nil {
@@ -109,6 +103,43 @@ func TestAccountJWTsPutEachMemberInItsAccountWithItsPermissions(t *testing.T) {
 		if !reflect.DeepEqual([]string(scope.Template.AllowedConnectionTypes), []string{jwt.ConnectionTypeStandard}) {
 			t.Fatalf("%s: connection types %v, want STANDARD only (no leaf node, MQTT or websocket)", m.Id, scope.Template.AllowedConnectionTypes)
 		}
+		// Its imports are exactly what its permissions name, from TOCSIN:
+		// every publish subject as a service (and JetStream account info),
+		// every routed subject it may watch as a stream.
+		var services, streams []string
+		for _, imp := range ac.Imports {
+			if imp.Account != a.Account() {
+				t.Fatalf("%s: import %+v not from TOCSIN", m.Id, imp)
+			}
+			switch imp.Type {
+			case jwt.Service:
+				services = append(services, string(imp.Subject))
+			case jwt.Stream:
+				streams = append(streams, string(imp.Subject))
+			default:
+				t.Fatalf("%s: import %+v", m.Id, imp)
+			}
+		}
+		wantServices := append([]string{"$JS.API.INFO"}, perms.Pub.Allow...)
+		var wantStreams []string
+		for _, s := range perms.Sub.Allow {
+			if !strings.HasPrefix(s, "_INBOX_") {
+				wantStreams = append(wantStreams, s)
+			}
+		}
+		slices.Sort(services)
+		slices.Sort(wantServices)
+		if !reflect.DeepEqual(services, wantServices) || !reflect.DeepEqual(streams, wantStreams) {
+			t.Fatalf("%s: imports services %v streams %v, want %v and %v", m.Id, services, streams, wantServices, wantStreams)
+		}
+		for _, s := range append(services, streams...) {
+			own := strings.Contains(s, m.Id) || slices.ContainsFunc(m.Sectors, func(sec string) bool { return strings.Contains(s, "."+sec+".") })
+			shared := slices.ContainsFunc([]string{"$KV.", "$JS.API.DIRECT.GET.KV_REACH", "$JS.API.DIRECT.GET.KV_MEMBERS", "$JS.API.DIRECT.GET.KV_WEBTOKENS"},
+				func(p string) bool { return strings.HasPrefix(s, p) })
+			if strings.ContainsAny(s, "*>") && !own && !shared {
+				t.Fatalf("%s: import %s is a wildcard beyond the member's own subjects", m.Id, s)
+			}
+		}
 	}
 	// The same registry gives the same claims; only issue time and id differ.
 	again, err := a.AccountJWTs(members)
@@ -116,12 +147,28 @@ func TestAccountJWTsPutEachMemberInItsAccountWithItsPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	t2, o2 := decodeAccounts(t, again)
-	for _, pair := range [][2]*jwt.AccountClaims{{tocsin, t2}, {orgs, o2}} {
+	pairs := [][2]*jwt.AccountClaims{{tocsin, t2}}
+	for id := range own {
+		pairs = append(pairs, [2]*jwt.AccountClaims{own[id], o2[id]})
+	}
+	for _, pair := range pairs {
 		x, y := *pair[0], *pair[1]
 		x.IssuedAt, y.IssuedAt, x.ID, y.ID = 0, 0, "", ""
 		if !reflect.DeepEqual(x, y) {
 			t.Fatalf("account %s differs between two calls", x.Name)
 		}
+	}
+	// TOCSIN does not depend on the registry: admitting a member changes
+	// only the member's own account.
+	empty, err := a.AccountJWTs(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0, _ := decodeAccounts(t, empty)
+	x, y := *t0, *tocsin
+	x.IssuedAt, y.IssuedAt, x.ID, y.ID = 0, 0, "", ""
+	if !reflect.DeepEqual(x, y) {
+		t.Fatal("TOCSIN's claims changed with the registry")
 	}
 }
 
@@ -142,7 +189,8 @@ func TestAccountJWTsRevokeRevokedMembersAndReplacedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, orgs := decodeAccounts(t, jwts)
+	_, own := decodeAccounts(t, jwts)
+	orgs := own[mary.Id]
 	if got := orgs.Revocations[replaced]; got != revokedAt.Add(-time.Hour).Unix() {
 		t.Fatalf("replaced key revoked at %d, want its not_after", got)
 	}
@@ -154,7 +202,8 @@ func TestAccountJWTsRevokeRevokedMembersAndReplacedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, orgs = decodeAccounts(t, jwts)
+	_, own = decodeAccounts(t, jwts)
+	orgs = own[mary.Id]
 	if scopeOf(t, orgs, mary.Id) != nil {
 		t.Fatal("a revoked member keeps its scoped signing key")
 	}
@@ -188,9 +237,9 @@ func TestAccountJWTsRefuseBadRegistries(t *testing.T) {
 	}
 }
 
-// TestAccountJWTSizePerMember measures how the ORGS account JWT grows with
-// the registry, and checks that a registry too large to push is refused
-// with the figures rather than failing later at the server.
+// TestAccountJWTSizePerMember measures a member's own account JWT and
+// the whole registry's, and checks that an account too large to push is
+// refused with the figures rather than failing later at the server.
 func TestAccountJWTSizePerMember(t *testing.T) {
 	if auth.MaxAccountJWTBytes != broker.DefaultMaxPayload {
 		t.Fatalf("MaxAccountJWTBytes %d, broker.DefaultMaxPayload %d", auth.MaxAccountJWTBytes, broker.DefaultMaxPayload)
@@ -199,35 +248,34 @@ func TestAccountJWTSizePerMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	registry := func(n int) []*tocsinv1.Member {
-		var reg []*tocsinv1.Member
-		for i := range n {
-			reg = append(reg, &tocsinv1.Member{
-				Id: fmt.Sprintf("hospital-%04d", i), Sectors: []string{"patient-care", "public-health"},
-				Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER},
-			})
+	member := func(i, sectors int) *tocsinv1.Member {
+		m := &tocsinv1.Member{Id: fmt.Sprintf("hospital-%05d", i), Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}
+		for s := range sectors {
+			m.Sectors = append(m.Sectors, fmt.Sprintf("sector-%04d", s))
 		}
-		return reg
+		return m
 	}
-	size := func(n int) int {
-		jwts, err := a.AccountJWTs(registry(n))
-		if err != nil {
-			t.Fatalf("%d members: %v", n, err)
-		}
-		return len(jwts[1])
+	var reg []*tocsinv1.Member
+	for i := range 10000 {
+		reg = append(reg, member(i, 2))
 	}
-	empty, hundred := size(0), size(100)
-	perMember := (hundred - empty) / 100
-	fits := (auth.MaxAccountJWTBytes - empty) / perMember
-	t.Logf("ORGS account JWT: %d bytes empty, %d with 100 two-sector members: %d bytes per member; %d fit in %d bytes",
-		empty, hundred, perMember, fits, auth.MaxAccountJWTBytes)
-	if perMember > 2048 {
-		t.Fatalf("%d bytes per member: a scope grew", perMember)
+	start := time.Now()
+	jwts, err := a.AccountJWTs(reg)
+	if err != nil {
+		t.Fatalf("10,000 members: %v", err)
 	}
-	size(fits * 9 / 10)
-	_, err = a.AccountJWTs(registry(1000))
+	total := 0
+	for _, j := range jwts[1:] {
+		total += len(j)
+	}
+	t.Logf("10,000 two-sector members: %d account JWTs signed in %v, %d bytes each on average, TOCSIN %d bytes",
+		len(jwts), time.Since(start).Round(time.Millisecond), total/10000, len(jwts[0]))
+	if per := total / 10000; per > 16<<10 {
+		t.Fatalf("%d bytes per member account: an import table grew", per)
+	}
+	_, err = a.AccountJWTs([]*tocsinv1.Member{member(0, 3000)})
 	if !errors.Is(err, auth.ErrAccountTooLarge) {
-		t.Fatalf("1,000 two-sector members: %v, want ErrAccountTooLarge", err)
+		t.Fatalf("a member of 3,000 sectors: %v, want ErrAccountTooLarge", err)
 	}
-	t.Logf("1,000 members: %v", err)
+	t.Logf("3,000 sectors: %v", err)
 }

@@ -84,7 +84,11 @@ func TestNatsRequestInfoCannotBeSpoofed(t *testing.T) {
 	ac := startAuthCluster(t)
 	ctx := testContext(t, 30*time.Second)
 	mary := ac.member("st-mary", 1)
-	forged := `{"acc":"` + ac.a.OrgsAccount() + `","user":"` + victim + `","svc":"` + ac.a.Account() + `"}`
+	victimAccount, err := ac.a.MemberAccount(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := `{"acc":"` + victimAccount + `","user":"` + victim + `","svc":"` + ac.a.Account() + `"}`
 	msg := nats.NewMsg("tocsin.ingest.alert.st-mary")
 	msg.Header.Set("Nats-Request-Info", forged)
 	msg.Data = []byte("forged identity")

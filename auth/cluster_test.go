@@ -186,14 +186,12 @@ func (ac *authCluster) push() {
 		ac.t.Fatalf("account jwts: %v", err)
 	}
 	ctx := testContext(ac.t, 10*time.Second)
-	for _, j := range jwts {
-		nodes, err := auth.PushAccountNodes(ctx, ac.sys, j, 3)
-		if err != nil {
-			ac.t.Fatalf("push: %v", err)
-		}
-		if len(nodes) != 3 {
-			ac.t.Fatalf("pushed to %v, want 3 nodes", nodes)
-		}
+	nodes, err := auth.PushAccounts(ctx, ac.sys, jwts, 3)
+	if err != nil {
+		ac.t.Fatalf("push: %v", err)
+	}
+	if len(nodes) != 3 {
+		ac.t.Fatalf("pushed to %v, want 3 nodes", nodes)
 	}
 }
 

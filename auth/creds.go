@@ -37,12 +37,15 @@ func (a *Authority) IssueMemberWithKey(m *tocsinv1.Member, user nkeys.KeyPair) (
 	if m.GetRevokedAt() != nil {
 		return nil, fmt.Errorf("%w: %q was revoked at %s; a revoked member gets no credentials", ErrRevoked, m.GetId(), m.GetRevokedAt().AsTime())
 	}
-	name, home := a.home(m)
+	name, home, err := a.home(m)
+	if err != nil {
+		return nil, err
+	}
 	signer, err := a.memberSigner(name, m.GetId())
 	if err != nil {
 		return nil, err
 	}
-	uc, err := newUser(user, m.GetId(), mustPublic(home))
+	uc, err := newUser(user, m.GetId(), home)
 	if err != nil {
 		return nil, err
 	}

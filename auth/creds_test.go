@@ -29,16 +29,17 @@ func decodeCreds(t *testing.T, creds []byte) (*jwt.UserClaims, nkeys.KeyPair) {
 }
 
 func TestIssuedCredentials(t *testing.T) {
-	a, members, tocsin, orgs := initWithMembers(t)
+	a, members, tocsin, own := initWithMembers(t)
 	for _, m := range members {
 		creds, pub, err := a.IssueMember(m)
 		if err != nil {
 			t.Fatal(err)
 		}
 		uc, kp := decodeCreds(t, creds)
-		home, account := orgs, a.OrgsAccount()
-		if m.Id == "admin" {
-			home, account = tocsin, a.Account()
+		home := own[m.Id]
+		account, err := a.MemberAccount(m.Id)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if got, _ := kp.PublicKey(); got != pub || uc.Subject != pub {
 			t.Fatalf("%s: creds key %s, jwt subject %s, returned %s: the .creds key is the member's signing key", m.Id, got, uc.Subject, pub)

@@ -1,15 +1,19 @@
 package auth
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/nats-io/jwt/v2"
 
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
-// memberService is one TOCSIN subject the ORGS account imports as a service.
-// Together they are everything a member organisation can reach in the
-// TOCSIN account, whatever its own allow lists say; the allow lists then
-// narrow each to the member's own consumers, subjects and keys.
+// memberService is one TOCSIN subject (a wildcard) exported as a service
+// to the members' accounts. Together they are everything any member can
+// reach in the TOCSIN account; each member's account imports only the
+// literal parts of them its permissions name (addImports).
 type memberService struct {
 	subject string
 	// many: a request may get many responses (a pull batch, a batch get),
@@ -17,7 +21,7 @@ type memberService struct {
 	many bool
 }
 
-// memberServices is the ORGS → TOCSIN import table.
+// memberServices is the TOCSIN export table.
 func memberServices() []memberService {
 	out := []memberService{
 		// Publishing to ingest; the reply carries the stream's PubAck.
@@ -36,7 +40,7 @@ func memberServices() []memberService {
 			memberService{jsAck + st + ".>", false},
 		)
 	}
-	return append(out,
+	out = append(out,
 		// Direct get, by subject, of the router's outcomes (ROUTED bucket).
 		memberService{jsDirectGet + kvRoutedStream + ".>", false},
 		// Direct get of the REACH bucket: by subject, and batch or multi-last
@@ -44,9 +48,10 @@ func memberServices() []memberService {
 		memberService{jsDirectGet + kvReachStream + ".>", false},
 		memberService{jsDirectGet + kvReachStream, true},
 		// JetStream account info. No member may call it (no allow list names
-		// it); it is imported so that the server does not give ORGS, which
-		// has no JetStream, its implicit import of all of $JS.API.> from the
-		// system account, which would answer in TOCSIN's stead.
+		// it); every member account imports it so that the server does not
+		// give an account without JetStream its implicit import of all of
+		// $JS.API.> from the system account, which would answer in TOCSIN's
+		// stead.
 		memberService{jsAPI + "INFO", false},
 		// The mutual-aid service's read path (requests, offers,
 		// capabilities) and the regional situation board: one answer each.
@@ -56,11 +61,33 @@ func memberServices() []memberService {
 		// own consumer (agent service).
 		memberService{subjects.SvcDirectory, false},
 		memberService{subjects.SvcConsumerPrefix + "*", false},
+		// Admins: the cluster status request.
+		memberService{StatusSubject, false},
 	)
+	// Admins: the registry and the web face's access tokens, as KeyValue
+	// buckets read and written without a consumer (bucketRights).
+	for _, b := range []struct{ stream, prefix string }{{kvMembersStream, kvMembersPrefix}, {kvWebTokensStream, kvWebTokensPrefix}} {
+		out = append(out,
+			memberService{b.prefix + ">", false},
+			memberService{jsStreamInfo + b.stream, false},
+			memberService{jsMsgGet + b.stream, false},
+			memberService{jsDirectGet + b.stream + ".>", false},
+			memberService{jsDirectGet + b.stream, true},
+		)
+	}
+	return out
 }
 
+// memberStreams are the routed subjects TOCSIN exports as streams, for the
+// live view (tocsin tail): each member's account imports its own sectors
+// and its own inbox. What was routed before a subscription started is read
+// through the member's consumers.
+var memberStreams = []string{subjects.SectorsAll, subjects.InboxAll}
+
 // addExports lists every member service as a public service export of the
-// TOCSIN account (only this operator's accounts can import it).
+// TOCSIN account and the routed subjects as stream exports. Public means
+// any account of this operator may import them; only the operator signing
+// key signs accounts, and each member's account imports only its own part.
 func addExports(ac *jwt.AccountClaims) {
 	for _, s := range memberServices() {
 		e := &jwt.Export{Name: s.subject, Subject: jwt.Subject(s.subject), Type: jwt.Service, ResponseType: jwt.ResponseTypeSingleton}
@@ -74,19 +101,52 @@ func addExports(ac *jwt.AccountClaims) {
 	}
 }
 
-// memberStreams are the routed subjects TOCSIN exports to ORGS as streams,
-// for the live view (tocsin tail): each member's allow list then narrows
-// them to its own sectors and its own inbox. What was routed before a
-// subscription started is read through the member's consumers.
-var memberStreams = []string{subjects.SectorsAll, subjects.InboxAll}
-
-// addImports imports every member service from the TOCSIN account under
-// the same subject.
-func addImports(ac *jwt.AccountClaims, tocsin string) {
-	for _, s := range memberServices() {
-		ac.Imports.Add(&jwt.Import{Name: s.subject, Subject: jwt.Subject(s.subject), Account: tocsin, Type: jwt.Service})
+// addImports imports into m's account ac, from the TOCSIN account tocsin,
+// what m's permissions name: every subject it may publish to as a service
+// (plus JetStream account info, see memberServices), every routed subject
+// it may subscribe to as a stream. Nothing else of TOCSIN exists in ac, so
+// no allow list has to keep m out of other members' subjects: there are
+// none. It fails if an import is not covered by an export (a permission
+// without its export line).
+func addImports(ac *jwt.AccountClaims, tocsin string, m *tocsinv1.Member) error {
+	perms, err := Permissions(m)
+	if err != nil {
+		return err
 	}
-	for _, s := range memberStreams {
+	services := append([]string{jsAPI + "INFO"}, perms.Pub.Allow...)
+	for _, s := range services {
+		if !exported(s, jwt.Service) {
+			return fmt.Errorf("%w: member %q may publish to %s, which TOCSIN does not export; add it to memberServices", ErrInvalidMember, m.GetId(), s)
+		}
+		ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Service})
+	}
+	for _, s := range perms.Sub.Allow {
+		if strings.HasPrefix(s, "_INBOX") {
+			continue // replies, inside the account
+		}
+		if !exported(s, jwt.Stream) {
+			return fmt.Errorf("%w: member %q may subscribe to %s, which TOCSIN does not export; add it to memberStreams", ErrInvalidMember, m.GetId(), s)
+		}
 		ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Stream})
 	}
+	return nil
+}
+
+// exported reports whether subject is inside one of TOCSIN's exports of
+// type kind.
+func exported(subject string, kind jwt.ExportType) bool {
+	var subs []string
+	if kind == jwt.Stream {
+		subs = memberStreams
+	} else {
+		for _, s := range memberServices() {
+			subs = append(subs, s.subject)
+		}
+	}
+	for _, e := range subs {
+		if jwt.Subject(subject).IsContainedIn(jwt.Subject(e)) {
+			return true
+		}
+	}
+	return false
 }

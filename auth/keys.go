@@ -34,16 +34,12 @@ const (
 	AccountJWTFile = "TOCSIN.jwt"
 	// ServiceSignerFile holds the seed that signs service users.
 	ServiceSignerFile = "TOCSIN-service.nk"
-	// OrgsSeedFile holds the ORGS account identity seed.
-	OrgsSeedFile = "ORGS.nk"
-	// OrgsJWTFile holds the ORGS account JWT as Init made it.
-	OrgsJWTFile = "ORGS.jwt"
 
-	operatorName        = "tocsin"
-	systemAccountName   = "SYS"
-	tocsinAccountName   = "TOCSIN"
-	orgsAccountName     = "ORGS"
-	memberKeyDerivation = "tocsin member scoped signing key v1\x00"
+	operatorName            = "tocsin"
+	systemAccountName       = "SYS"
+	tocsinAccountName       = "TOCSIN"
+	memberKeyDerivation     = "tocsin member scoped signing key v1\x00"
+	memberAccountDerivation = "tocsin member account v1\x00"
 )
 
 // Authority holds the key material that signs Tocsin's operator, accounts
@@ -59,11 +55,9 @@ type Authority struct {
 	account     nkeys.KeyPair
 	accountJWT  string
 	service     nkeys.KeyPair
-	orgs        nkeys.KeyPair
-	orgsJWT     string
 }
 
-// Init creates a new operator, system account, TOCSIN and ORGS accounts and writes
+// Init creates a new operator, system account and TOCSIN account and writes
 // them to dir (created 0700 if missing; every file 0600). It refuses to
 // overwrite an existing authority: key material is never replaced silently.
 func Init(dir string) (*Authority, error) {
@@ -95,8 +89,8 @@ func LoadOrInit(dir string) (*Authority, error) {
 func newAuthority() (*Authority, error) {
 	var a Authority
 	var err error
-	kps := []*nkeys.KeyPair{&a.operator, &a.opSigner, &a.sys, &a.sysSigner, &a.account, &a.service, &a.orgs}
-	kinds := []func() (nkeys.KeyPair, error){nkeys.CreateOperator, nkeys.CreateOperator, nkeys.CreateAccount, nkeys.CreateAccount, nkeys.CreateAccount, nkeys.CreateAccount, nkeys.CreateAccount}
+	kps := []*nkeys.KeyPair{&a.operator, &a.opSigner, &a.sys, &a.sysSigner, &a.account, &a.service}
+	kinds := []func() (nkeys.KeyPair, error){nkeys.CreateOperator, nkeys.CreateOperator, nkeys.CreateAccount, nkeys.CreateAccount, nkeys.CreateAccount, nkeys.CreateAccount}
 	for i, kp := range kps {
 		if *kp, err = kinds[i](); err != nil {
 			return nil, fmt.Errorf("%w: generate key: %v", ErrKeyMaterial, err)
@@ -121,7 +115,7 @@ func newAuthority() (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.accountJWT, a.orgsJWT = initial[0], initial[1]
+	a.accountJWT = initial[0]
 	return &a, nil
 }
 
@@ -130,7 +124,6 @@ func (a *Authority) write(dir string) error {
 		OperatorSeedFile: a.operator, OperatorSignerFile: a.opSigner,
 		SystemSeedFile: a.sys, SystemSignerFile: a.sysSigner,
 		AccountSeedFile: a.account, ServiceSignerFile: a.service,
-		OrgsSeedFile: a.orgs,
 	}
 	for name, kp := range seeds {
 		seed, err := kp.Seed()
@@ -141,7 +134,7 @@ func (a *Authority) write(dir string) error {
 			return err
 		}
 	}
-	jwts := map[string]string{OperatorJWTFile: a.operatorJWT, SystemJWTFile: a.sysJWT, AccountJWTFile: a.accountJWT, OrgsJWTFile: a.orgsJWT}
+	jwts := map[string]string{OperatorJWTFile: a.operatorJWT, SystemJWTFile: a.sysJWT, AccountJWTFile: a.accountJWT}
 	for name, j := range jwts {
 		if err := writeNew(filepath.Join(dir, name), []byte(j+"\n")); err != nil {
 			return err
@@ -181,7 +174,6 @@ func Load(dir string) (*Authority, error) {
 		{SystemSignerFile, nkeys.PrefixByteAccount, &a.sysSigner},
 		{AccountSeedFile, nkeys.PrefixByteAccount, &a.account},
 		{ServiceSignerFile, nkeys.PrefixByteAccount, &a.service},
-		{OrgsSeedFile, nkeys.PrefixByteAccount, &a.orgs},
 	}
 	for _, s := range seeds {
 		if *s.kp, err = readSeed(filepath.Join(dir, s.file), s.prefix); err != nil {
@@ -193,7 +185,7 @@ func Load(dir string) (*Authority, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	for file, dst := range map[string]*string{OperatorJWTFile: &a.operatorJWT, SystemJWTFile: &a.sysJWT, AccountJWTFile: &a.accountJWT, OrgsJWTFile: &a.orgsJWT} {
+	for file, dst := range map[string]*string{OperatorJWTFile: &a.operatorJWT, SystemJWTFile: &a.sysJWT, AccountJWTFile: &a.accountJWT} {
 		if *dst, err = readJWT(filepath.Join(dir, file)); err != nil {
 			return nil, err
 		}
@@ -226,7 +218,7 @@ func (a *Authority) check() error {
 	for _, f := range []struct {
 		jwtFile, seedFile, token string
 		kp                       nkeys.KeyPair
-	}{{AccountJWTFile, AccountSeedFile, a.accountJWT, a.account}, {OrgsJWTFile, OrgsSeedFile, a.orgsJWT, a.orgs}} {
+	}{{AccountJWTFile, AccountSeedFile, a.accountJWT, a.account}} {
 		ac, err := jwt.DecodeAccountClaims(f.token)
 		if err != nil || ac.Subject != mustPublic(f.kp) || !oc.DidSign(ac) {
 			return fmt.Errorf("%w: %s does not match %s and %s", ErrKeyMaterial, f.jwtFile, f.seedFile, OperatorJWTFile)
@@ -278,6 +270,11 @@ func mustPublic(kp nkeys.KeyPair) string {
 // per-member secret is stored, and a new authority gives every member a
 // new one.
 func (a *Authority) memberSigner(account, member string) (nkeys.KeyPair, error) {
+	return a.derive(memberKeyDerivation + account + "\x00" + member)
+}
+
+// derive returns the account-type key HMAC-SHA256(TOCSIN seed, label).
+func (a *Authority) derive(label string) (nkeys.KeyPair, error) {
 	seed, err := a.account.Seed()
 	if err != nil {
 		return nil, fmt.Errorf("%w: account seed: %v", ErrKeyMaterial, err)
@@ -287,7 +284,7 @@ func (a *Authority) memberSigner(account, member string) (nkeys.KeyPair, error) 
 		return nil, fmt.Errorf("%w: account seed: %v", ErrKeyMaterial, err)
 	}
 	mac := hmac.New(sha256.New, raw)
-	mac.Write([]byte(memberKeyDerivation + account + "\x00" + member))
+	mac.Write([]byte(label))
 	return nkeys.FromRawSeed(nkeys.PrefixByteAccount, mac.Sum(nil))
 }
 
@@ -302,22 +299,17 @@ func (a *Authority) SystemAccount() string { return mustPublic(a.sys) }
 // Cluster.WaitStreams).
 func (a *Authority) Account() string { return mustPublic(a.account) }
 
-// OrgsAccount is the ORGS account's public key: the account member
-// organisations (member, responder and liaison roles) connect to. It has
-// no JetStream of its own and reaches TOCSIN only through imports.
-func (a *Authority) OrgsAccount() string { return mustPublic(a.orgs) }
-
 // SystemAccountJWT is the system account's JWT.
 func (a *Authority) SystemAccountJWT() string { return a.sysJWT }
 
-// InitialAccountJWTs are the TOCSIN and ORGS account JWTs written by Init
-// (no members).
-func (a *Authority) InitialAccountJWTs() []string { return []string{a.accountJWT, a.orgsJWT} }
+// InitialAccountJWTs is the TOCSIN account JWT written by Init (no
+// members).
+func (a *Authority) InitialAccountJWTs() []string { return []string{a.accountJWT} }
 
 // ServerAuth returns what a node needs: the operator JWT, the system
 // account and, preloaded, the system account JWT and accountJWTs (the
-// current TOCSIN and ORGS JWTs from AccountJWTs; nil for the ones Init
-// wrote). A node keeps whichever of a preload and a pushed JWT is newer.
+// current TOCSIN and member account JWTs from AccountJWTs; nil for the
+// one Init wrote). A node keeps whichever of a preload and a pushed JWT is newer.
 func (a *Authority) ServerAuth(accountJWTs []string) *ServerAuth {
 	if accountJWTs == nil {
 		accountJWTs = a.InitialAccountJWTs()

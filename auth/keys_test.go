@@ -15,10 +15,10 @@ import (
 var seedFiles = map[string]string{
 	auth.OperatorSeedFile: "SO", auth.OperatorSignerFile: "SO",
 	auth.SystemSeedFile: "SA", auth.SystemSignerFile: "SA",
-	auth.AccountSeedFile: "SA", auth.ServiceSignerFile: "SA", auth.OrgsSeedFile: "SA",
+	auth.AccountSeedFile: "SA", auth.ServiceSignerFile: "SA",
 }
 
-var jwtFiles = []string{auth.OperatorJWTFile, auth.SystemJWTFile, auth.AccountJWTFile, auth.OrgsJWTFile}
+var jwtFiles = []string{auth.OperatorJWTFile, auth.SystemJWTFile, auth.AccountJWTFile}
 
 func TestInitWritesPrivateFilesAndLoadReadsThemBack(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "authority")
@@ -55,7 +55,7 @@ func TestInitWritesPrivateFilesAndLoadReadsThemBack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load without operator.nk: %v", err)
 	}
-	if b.Account() != a.Account() || b.OrgsAccount() != a.OrgsAccount() || b.SystemAccount() != a.SystemAccount() {
+	if b.Account() != a.Account() || b.SystemAccount() != a.SystemAccount() {
 		t.Fatal("loaded a different authority")
 	}
 	ja, err := a.AccountJWTs(testMembers())
@@ -68,7 +68,7 @@ func TestInitWritesPrivateFilesAndLoadReadsThemBack(t *testing.T) {
 	}
 	_, oa := decodeAccounts(t, ja)
 	_, ob := decodeAccounts(t, jb)
-	if scopeOf(t, oa, "st-mary").Key != scopeOf(t, ob, "st-mary").Key {
+	if scopeOf(t, oa["st-mary"], "st-mary").Key != scopeOf(t, ob["st-mary"], "st-mary").Key || oa["st-mary"].Subject != ob["st-mary"].Subject {
 		t.Fatal("a member's scoped key changed across Load: its credentials would stop working")
 	}
 }
@@ -100,7 +100,7 @@ func TestLoadRefusesMissingOrMismatchedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range append(jwtFiles[1:], auth.OperatorSignerFile, auth.SystemSignerFile, auth.OrgsSeedFile) {
+	for _, name := range append(jwtFiles[1:], auth.OperatorSignerFile, auth.SystemSignerFile, auth.AccountSeedFile) {
 		t.Run("foreign "+name, func(t *testing.T) {
 			mixed := t.TempDir()
 			for _, f := range append(jwtFiles, keys(seedFiles)...) {
@@ -138,7 +138,7 @@ func TestLoadServerAuthNeedsNoSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sa.OperatorJWT != a.OperatorJWT() || len(sa.AccountJWTs) != 3 {
+	if sa.OperatorJWT != a.OperatorJWT() || len(sa.AccountJWTs) != 2 {
 		t.Fatalf("server auth %+v", sa)
 	}
 	if err := sa.Validate(); err != nil {

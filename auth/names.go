@@ -32,15 +32,12 @@ const (
 // JetStream API subjects the permissions name.
 const (
 	jsAPI        = "$JS.API."
-	jsConsCreate = jsAPI + "CONSUMER.CREATE."
 	jsConsInfo   = jsAPI + "CONSUMER.INFO."
 	jsConsNext   = jsAPI + "CONSUMER.MSG.NEXT."
-	jsConsDelete = jsAPI + "CONSUMER.DELETE."
 	jsDirectGet  = jsAPI + "DIRECT.GET."
 	jsStreamInfo = jsAPI + "STREAM.INFO."
 	jsMsgGet     = jsAPI + "STREAM.MSG.GET."
 	jsAck        = "$JS.ACK."
-	jsFC         = "$JS.FC."
 )
 
 // idRE is what a member id or sector name must look like: a single

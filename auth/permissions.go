@@ -31,8 +31,10 @@ var (
 var permissionTable = []grant{
 	// Every role: replies (JetStream API answers, pull batches, PubAcks)
 	// come back to its own "_INBOX_<id>." prefix, and it may subscribe
-	// nowhere else: not to "_INBOX.>", another member's prefix, or any
-	// tocsin subject (members read through consumers, not live subjects).
+	// nowhere else: not to "_INBOX.>" or any tocsin subject but its live
+	// view. Each member has an account of its own (AccountJWTs), so another
+	// member's replies are not even in its account; the prefix keeps the
+	// stock nats CLI's "--inbox-prefix" habit and one rule for every role.
 	{everyRole, nil, ownInbox},
 	// member, responder, liaison: watch live (tocsin tail) what is routed
 	// to its own sectors and to its own direct inbox, nothing else.
@@ -179,10 +181,12 @@ func reachRead(*tocsinv1.Member) []string {
 	return []string{jsDirectGet + kvReachStream, jsDirectGet + kvReachStream + ".>"}
 }
 
-// registry is what a nats.go KeyValue handle on MEMBERS needs: bind (stream
-// info), put/delete/purge of a key, get (direct or message get), and watch
-// (an ordered push consumer delivering to the admin's own inbox, with flow
-// control).
+// registry is what a nats.go KeyValue handle on MEMBERS needs without a
+// consumer: bind (stream info), put/delete/purge of a key, get (direct or
+// message get) and listing by batch direct get (kvread.Scan). Not consumer
+// create: a consumer's config may name any deliver subject in TOCSIN, and
+// no allow list can pin it, so an admin's watch or key listing would be a
+// way to make messages arrive on any member's routed subjects.
 func registry(*tocsinv1.Member) []string { return bucketRights(kvMembersStream, kvMembersPrefix) }
 
 // webTokens is what a KeyValue handle on WEBTOKENS needs, as registry.
@@ -197,8 +201,5 @@ func bucketRights(stream, prefix string) []string {
 		jsDirectGet + stream,
 		jsDirectGet + stream + ".>",
 		jsMsgGet + stream,
-		jsConsCreate + stream + ".>",
-		jsConsDelete + stream + ".>",
-		jsFC + stream + ".>",
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,4 +101,116 @@ func nextMsg(ctx context.Context, sub *nats.Subscription, quiet bool) (*nats.Msg
 		defer cancel()
 	}
 	return sub.NextMsgWithContext(ctx)
+}
+
+// pushWindow is how many account JWTs PushAccounts has in flight at once:
+// enough to hide the round trips, few enough that a node's system account
+// queue is never flooded.
+const pushWindow = 256
+
+// PushAccounts sends every JWT of accountJWTs to every node of the cluster
+// over nc (a system-account connection, as PushAccount), many at a time
+// instead of one round trip each. It returns once each JWT was stored by
+// want nodes (0: by as many nodes as answered the first, after a quiet
+// moment), and the names of the nodes that stored them all. It fails on
+// the first refusal or when ctx ends first, naming the accounts not yet
+// stored; what was stored stays stored, so pushing again is safe.
+func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want int) ([]string, error) {
+	if len(accountJWTs) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(accountJWTs))
+	for i, j := range accountJWTs {
+		ac, err := jwt.DecodeAccountClaims(j)
+		if err != nil {
+			return nil, fmt.Errorf("%w: jwt %d is not an account jwt: %v", ErrPush, i, err)
+		}
+		names[i] = ac.Name
+	}
+	inbox := nc.NewInbox()
+	answers := make(chan *nats.Msg, 4*pushWindow)
+	sub, err := nc.ChanSubscribe(inbox+".*", answers)
+	if err != nil {
+		return nil, fmt.Errorf("%w: subscribe %s: %v", ErrPush, inbox, err)
+	}
+	defer sub.Unsubscribe()
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPush, err)
+	}
+	stored := make([]map[string]bool, len(accountJWTs))
+	done, sent := 0, 0
+	isDone := func(i int) bool { return want > 0 && len(stored[i]) >= want }
+	var quiet <-chan time.Time
+	for done < len(accountJWTs) {
+		for sent < len(accountJWTs) && sent-done < pushWindow {
+			if err := nc.PublishRequest(claimsUpdateSubject, fmt.Sprintf("%s.%d", inbox, sent), []byte(accountJWTs[sent])); err != nil {
+				return nil, fmt.Errorf("%w: publish: %v", ErrPush, err)
+			}
+			stored[sent] = map[string]bool{}
+			sent++
+		}
+		select {
+		case msg := <-answers:
+			i, err := strconv.Atoi(msg.Subject[len(inbox)+1:])
+			if err != nil || i < 0 || i >= sent {
+				continue
+			}
+			var r claimUpdateResponse
+			if err := json.Unmarshal(msg.Data, &r); err != nil {
+				return nil, fmt.Errorf("%w: unreadable answer %q: %v", ErrPush, msg.Data, err)
+			}
+			if r.Error != nil {
+				return nil, fmt.Errorf("%w: account %s refused by %s: %s", ErrPush, names[i], r.Server.Name, r.Error.Description)
+			}
+			was := isDone(i)
+			stored[i][r.Server.Name] = true
+			if !was && isDone(i) {
+				done++
+			}
+			if want == 0 {
+				quiet = time.After(pushQuiet)
+			}
+		case <-quiet:
+			// Every node that is up has answered by now: each JWT is done
+			// when as many nodes stored it as stored the most-answered one.
+			want = 0
+			for _, s := range stored[:sent] {
+				want = max(want, len(s))
+			}
+			done = 0
+			for i := range sent {
+				if isDone(i) {
+					done++
+				}
+			}
+			if done < sent {
+				quiet = time.After(pushQuiet)
+			}
+		case <-ctx.Done():
+			var missing []string
+			for i := range accountJWTs {
+				if i >= sent || !isDone(i) {
+					missing = append(missing, names[i])
+				}
+			}
+			return nil, fmt.Errorf("%w: %d of %d accounts not stored by every node (%s) before: %v; is this a system-account connection, and is every node up?",
+				ErrPush, len(missing), len(accountJWTs), abbreviate(missing, 5), ctx.Err())
+		}
+	}
+	var nodes []string
+	for n := range stored[len(stored)-1] {
+		if !slices.ContainsFunc(stored, func(s map[string]bool) bool { return !s[n] }) {
+			nodes = append(nodes, n)
+		}
+	}
+	slices.Sort(nodes)
+	return nodes, nil
+}
+
+// abbreviate joins the first n of names and says how many more there are.
+func abbreviate(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }

@@ -9,6 +9,12 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// AccountsDir is the folder of an authority directory (and of a node's
+// copy of its public part) holding account JWTs a node preloads besides
+// SYS.jwt and TOCSIN.jwt: the first admin's account, written by tocsin
+// init. The other members' accounts reach the nodes by push.
+const AccountsDir = "accounts"
+
 // DefaultResolverDir is the folder, inside a node's store dir, where its
 // account resolver keeps account JWTs.
 const DefaultResolverDir = "jwt"
@@ -34,9 +40,9 @@ type ServerAuth struct {
 }
 
 // LoadServerAuth reads a node's authentication from an authority directory
-// (or a copy of its public part): operator.jwt, SYS.jwt, TOCSIN.jwt and
-// ORGS.jwt. It
-// reads no seed.
+// (or a copy of its public part): operator.jwt, SYS.jwt and TOCSIN.jwt.
+// It reads no seed. The members' accounts reach a node by push
+// (PushAccounts) and by the resolvers' synchronisation between nodes.
 func LoadServerAuth(dir string) (*ServerAuth, error) {
 	var sa ServerAuth
 	op, err := readJWT(filepath.Join(dir, OperatorJWTFile))
@@ -44,7 +50,15 @@ func LoadServerAuth(dir string) (*ServerAuth, error) {
 		return nil, err
 	}
 	sa.OperatorJWT = op
-	for _, f := range []string{SystemJWTFile, AccountJWTFile, OrgsJWTFile} {
+	files := []string{SystemJWTFile, AccountJWTFile}
+	more, err := filepath.Glob(filepath.Join(dir, AccountsDir, "*.jwt"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrServerAuth, err)
+	}
+	for _, f := range more {
+		files = append(files, filepath.Join(AccountsDir, filepath.Base(f)))
+	}
+	for _, f := range files {
 		j, err := readJWT(filepath.Join(dir, f))
 		if err != nil {
 			return nil, err

@@ -31,7 +31,7 @@ func TestApplyMakesAnOperatorModeServer(t *testing.T) {
 	if _, ok := so.AccountResolver.(*server.DirAccResolver); !ok {
 		t.Fatalf("resolver %T, want the full directory resolver", so.AccountResolver)
 	}
-	for _, acc := range []string{a.SystemAccount(), a.Account(), a.OrgsAccount()} {
+	for _, acc := range []string{a.SystemAccount(), a.Account()} {
 		if _, err := os.Stat(filepath.Join(store, auth.DefaultResolverDir, acc+".jwt")); err != nil {
 			t.Fatalf("preload of %s not in the resolver dir: %v", acc, err)
 		}
@@ -50,7 +50,7 @@ func TestApplyKeepsANewerPushedJWT(t *testing.T) {
 	// Issue times are in seconds: the newer JWT must carry a later one, as
 	// after a push followed by a restart with the old preloads.
 	old := a.InitialAccountJWTs()
-	waitFor(ctx, t, "the clock to pass the initial JWTs' second", func() bool { return time.Now().Unix() > mustIssuedAt(t, old[1]) })
+	waitFor(ctx, t, "the clock to pass the initial JWTs' second", func() bool { return time.Now().Unix() > mustIssuedAt(t, old[0]) })
 	newer, err := a.AccountJWTs(testMembers())
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +66,11 @@ func TestApplyKeepsANewerPushedJWT(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer second.AccountResolver.Close()
-	got, err := second.AccountResolver.Fetch(a.OrgsAccount())
+	got, err := second.AccountResolver.Fetch(a.Account())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != newer[1] {
+	if got != newer[0] {
 		t.Fatal("an older preload replaced the newer account JWT in the resolver")
 	}
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/kvread"
 )
 
 // The MEMBERS bucket's stream and the subject prefix of its keys.
@@ -45,7 +45,7 @@ func (r *Registry) readLatest(ctx context.Context, id string) (data []byte, rev 
 	if err != nil {
 		return nil, 0, false, err
 	}
-	msg, err := r.js.Conn().RequestWithContext(ctx, apiPrefix(opts)+"STREAM.MSG.GET."+membersStream, req)
+	msg, err := r.js.Conn().RequestWithContext(ctx, kvread.APIPrefix(opts)+"STREAM.MSG.GET."+membersStream, req)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("read member %q: %w", id, err)
 	}
@@ -78,16 +78,4 @@ func (r *Registry) readLatest(ctx context.Context, id string) (data []byte, rev 
 		}
 	}
 	return resp.Message.Data, resp.Message.Seq, true, nil
-}
-
-// apiPrefix returns the JetStream API subject prefix opts stand for.
-func apiPrefix(opts jetstream.JetStreamOptions) string {
-	switch {
-	case opts.Domain != "":
-		return "$JS." + opts.Domain + ".API."
-	case opts.APIPrefix != "":
-		return strings.TrimSuffix(opts.APIPrefix, ".") + "."
-	default:
-		return jetstream.DefaultAPIPrefix
-	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/kvread"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -55,24 +56,17 @@ type cached struct {
 // ctx bounds that wait, not the Registry's life: call Close to stop the
 // watcher. A nil log logs nothing.
 func Open(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
-	if log == nil {
-		log = zap.NewNop()
-	}
-	vocab = vocab.WithDefaults()
-	if err := vocab.Validate(); err != nil {
+	r, err := bind(ctx, js, vocab, log)
+	if err != nil {
 		return nil, err
 	}
-	kv, err := js.KeyValue(ctx, broker.BucketMembers)
-	if err != nil {
-		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", broker.BucketMembers, err)
-	}
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	w, err := kv.WatchAll(wctx)
+	w, err := r.kv.WatchAll(wctx)
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("watch the member registry: %w", err)
 	}
-	r := &Registry{js: js, kv: kv, vocab: vocab, log: log, cache: map[string]cached{}, stop: stop, watcher: w, done: make(chan struct{})}
+	r.stop, r.watcher, r.done = stop, w, make(chan struct{})
 	loaded := make(chan struct{})
 	r.live.Store(true)
 	go r.watch(w, loaded)
@@ -88,6 +82,36 @@ func Open(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *za
 	}
 }
 
+// OpenUncached returns a Registry over the MEMBERS bucket of js that keeps
+// no copy: every lookup reads the bucket, and List pages through it by
+// batch direct get. It needs no consumer, so it works with an admin's
+// rights (which include no consumer create); Open needs a service's.
+func OpenUncached(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
+	r, err := bind(ctx, js, vocab, log)
+	if err != nil {
+		return nil, err
+	}
+	r.stop, r.done = func() {}, make(chan struct{})
+	close(r.done)
+	return r, nil
+}
+
+// bind is a Registry over the MEMBERS bucket of js, without its watcher.
+func bind(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	vocab = vocab.WithDefaults()
+	if err := vocab.Validate(); err != nil {
+		return nil, err
+	}
+	kv, err := js.KeyValue(ctx, broker.BucketMembers)
+	if err != nil {
+		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", broker.BucketMembers, err)
+	}
+	return &Registry{js: js, kv: kv, vocab: vocab, log: log, cache: map[string]cached{}}, nil
+}
+
 // Close stops the watcher. Lookups still work afterwards, through the
 // bucket. Close is idempotent.
 func (r *Registry) Close() {
@@ -95,7 +119,9 @@ func (r *Registry) Close() {
 		r.closing.Store(true)
 		r.live.Store(false)
 		r.stop()
-		_ = r.watcher.Stop()
+		if r.watcher != nil {
+			_ = r.watcher.Stop()
+		}
 		<-r.done
 	})
 }
@@ -157,35 +183,23 @@ func (r *Registry) get(ctx context.Context, id string) (*tocsinv1.Member, uint64
 	return m, rev, nil
 }
 
-// List reads every member from the bucket, sorted by id.
+// List reads every member from the bucket, sorted by id, by batch direct
+// get (no consumer).
 func (r *Registry) List(ctx context.Context) ([]*tocsinv1.Member, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := r.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	entries, err := kvread.Latest(ctx, r.js.Conn(), kvread.APIPrefix(r.js.Options()), broker.BucketMembers, ">")
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
-	defer w.Stop()
-	var out []*tocsinv1.Member
-	for {
-		select {
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("list members: the listing stopped early; check the connection")
-			}
-			if e == nil {
-				sortByID(out)
-				return out, nil
-			}
-			m, err := decode(e.Key(), e.Value())
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, m)
-		case <-ctx.Done():
-			return nil, fmt.Errorf("list members: %w", ctx.Err())
+	out := make([]*tocsinv1.Member, 0, len(entries))
+	for _, e := range entries {
+		m, err := decode(e.Key, e.Value)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, m)
 	}
+	sortByID(out)
+	return out, nil
 }
 
 // Seed adds each of members not yet registered and leaves registered ones

@@ -187,10 +187,8 @@ func (d *devAuth) pushRegistry(ctx context.Context, reg *members.Registry, s *Se
 		return fmt.Errorf("system connection: %w", err)
 	}
 	defer nc.Close()
-	for _, j := range jwts {
-		if err := auth.PushAccount(ctx, nc, j); err != nil {
-			return fmt.Errorf("push account JWT: %w", err)
-		}
+	if _, err := auth.PushAccounts(ctx, nc, jwts, 0); err != nil {
+		return fmt.Errorf("push account JWTs: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,9 +123,13 @@ func initAuthority(dir string, nodes []string, admin string, hosts []string) (*i
 	if err != nil {
 		return nil, err
 	}
-	public := map[string]string{auth.OperatorJWTFile: a.OperatorJWT(), auth.SystemJWTFile: a.SystemAccountJWT(), auth.AccountJWTFile: jwts[0], auth.OrgsJWTFile: jwts[1]}
+	adminAccount := filepath.Join(auth.AccountsDir, admin+".jwt")
+	public := map[string]string{auth.OperatorJWTFile: a.OperatorJWT(), auth.SystemJWTFile: a.SystemAccountJWT(), auth.AccountJWTFile: jwts[0], adminAccount: jwts[1]}
 	// The account JWTs admit the first admin from the start.
-	for _, name := range []string{auth.AccountJWTFile, auth.OrgsJWTFile} {
+	if err := os.MkdirAll(filepath.Join(dir, auth.AccountsDir), 0o700); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{auth.AccountJWTFile, adminAccount} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(public[name]+"\n"), 0o600); err != nil {
 			return nil, err
 		}
@@ -231,8 +236,11 @@ func writeNodeDir(a *auth.Authority, ca *broker.CA, dir, node string, public map
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Join(dir, auth.AccountsDir), 0o700); err != nil {
+		return nil, err
+	}
 	var files []string
-	for _, name := range []string{auth.OperatorJWTFile, auth.SystemJWTFile, auth.AccountJWTFile, auth.OrgsJWTFile} {
+	for _, name := range slices.Sorted(maps.Keys(public)) {
 		if err := writeSecret(filepath.Join(dir, name), []byte(public[name]+"\n")); err != nil {
 			return nil, err
 		}
@@ -272,20 +280,20 @@ func printInit(w io.Writer, res *initResult, hosts []string) {
 		{auth.OperatorSeedFile, "operator identity: signs operator.jwt only. Move it OFFLINE now (encrypted media in a safe, two copies); nothing else needs it"},
 		{auth.OperatorSignerFile, "operator signing key: signs every account JWT (tocsin members needs it)"},
 		{"SYS.nk SYS-signing.nk", "system account: signs the users that push account JWTs"},
-		{"TOCSIN.nk ORGS.nk", "account keys; TOCSIN.nk also derives every member's signing key"},
+		{"TOCSIN.nk", "the TOCSIN account's key; it also derives every member's account and signing key"},
 		{auth.ServiceSignerFile, "signs the services' credentials"},
 		{filepath.Base(res.Admin), "the first admin's credentials (tocsin members --creds)"},
 		{pushCredsFile, "a system user that pushes account JWTs (nats CLI)"},
 		{adminsFile, "the first admin's registry record; the first tocsin members change adds it"},
 		{"tls/" + caKeyFile, "the cluster CA's key: signs node certificates; whoever holds it can join the routes"},
-		{"*.jwt tls/ca.pem", "public: operator and account JWTs, the CA certificate"},
+		{"*.jwt accounts/ tls/ca.pem", "public: operator and account JWTs, the CA certificate"},
 	} {
 		fmt.Fprintf(w, "  %-22s %s\n", l[0], l[1])
 	}
 	fmt.Fprintf(w, "\ncopy to each node NODE the directory %s/NODE/ (for example to /etc/tocsin/auth, owner tocsin, mode 0700).\n"+
 		"It holds no operator or account seed; service.creds and tls/key.pem are that node's own secrets:\n", filepath.Join(d, nodesDir))
 	for _, l := range [][2]string{
-		{"operator.jwt SYS.jwt TOCSIN.jwt ORGS.jwt", "what the node trusts and preloads (config auth: /etc/tocsin/auth)"},
+		{"operator.jwt SYS.jwt TOCSIN.jwt accounts/", "what the node trusts and preloads (config auth: /etc/tocsin/auth)"},
 		{serviceCredsFile, "the node's services (config service_creds: /etc/tocsin/auth/service.creds)"},
 		{"tls/cert.pem tls/key.pem tls/ca.pem", "the node's certificate for clients and routes (config tls: and cluster.tls:)"},
 	} {

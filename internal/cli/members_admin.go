@@ -77,7 +77,7 @@ func openAdmin(ctx context.Context, g *globals, keys string, change bool) (*admi
 		s.close()
 		return nil, err
 	}
-	if s.reg, err = members.Open(ctx, js, members.DefaultVocabulary(), zap.NewNop()); err != nil {
+	if s.reg, err = members.OpenUncached(ctx, js, members.DefaultVocabulary(), zap.NewNop()); err != nil {
 		s.close()
 		return nil, fmt.Errorf("%w; are these an admin's credentials?", err)
 	}
@@ -152,9 +152,10 @@ func (s *adminSession) ensureConsumers(ctx context.Context, ms []*tocsinv1.Membe
 	return nil
 }
 
-// push recomputes both account JWTs from the registry and pushes them to
-// every node, which applies them at once. It refuses a registry that would
-// leave no active admin. It returns the nodes that stored both.
+// push recomputes the account JWTs from the registry (TOCSIN's and every
+// member's own) and pushes them to every node, which applies them at once,
+// many in flight at a time. It refuses a registry that would leave no
+// active admin. It returns the nodes that stored them all.
 func (s *adminSession) push(ctx context.Context) ([]string, error) {
 	all, err := s.reg.List(ctx)
 	if err != nil {
@@ -176,15 +177,10 @@ func (s *adminSession) push(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer nc.Close()
-	var nodes []string
-	for _, j := range jwts {
-		stored, err := auth.PushAccountNodes(ctx, nc, j, 0)
-		if err != nil {
-			return nil, fmt.Errorf("%w; the registry is changed: run `tocsin members sync` to push again", err)
-		}
-		nodes = stored
+	nodes, err := auth.PushAccounts(ctx, nc, jwts, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w; the registry is changed: run `tocsin members sync` to push again", err)
 	}
-	slices.Sort(nodes)
 	return nodes, nil
 }
 

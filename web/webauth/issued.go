@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/kvread"
 	"github.com/tocsin-project/tocsin/web/internal/follow"
 )
 
@@ -42,6 +43,7 @@ type Issued struct {
 
 // Tokens issues, checks and revokes access tokens.
 type Tokens struct {
+	js jetstream.JetStream
 	kv jetstream.KeyValue
 
 	mu    sync.Mutex
@@ -65,7 +67,7 @@ func OpenTokens(ctx context.Context, js jetstream.JetStream) (*Tokens, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webauth: open bucket %s: %w; provision it (web.BucketConfigs)", Bucket, err)
 	}
-	return &Tokens{kv: kv, cache: map[string]cachedIssued{}}, nil
+	return &Tokens{js: js, kv: kv, cache: map[string]cachedIssued{}}, nil
 }
 
 // Issue creates an access token for member, valid for ttl (0: until
@@ -142,22 +144,18 @@ func (t *Tokens) List(ctx context.Context, member string) ([]Issued, error) {
 	if member == "" {
 		filter = "*.*"
 	}
-	keys, err := t.kv.ListKeysFiltered(ctx, filter)
+	// By batch direct get, not a key listing: a listing is a consumer,
+	// which an admin may not create (auth: registry rights).
+	entries, err := kvread.Latest(ctx, t.js.Conn(), kvread.APIPrefix(t.js.Options()), Bucket, filter)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrNoKeysFound) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("webauth: list tokens: %w", err)
 	}
 	var out []Issued
-	for k := range keys.Keys() {
-		t.forget(k)
-		rec, err := t.get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		if rec != nil {
-			out = append(out, *rec)
+	for _, e := range entries {
+		t.forget(e.Key)
+		var rec Issued
+		if json.Unmarshal(e.Value, &rec) == nil {
+			out = append(out, rec)
 		}
 	}
 	return out, nil
