@@ -169,7 +169,7 @@ func TestMessageTraceCannotTargetForbiddenSubjects(t *testing.T) {
 
 // TestReplySubjectsCannotWriteIntoTocsin: the reply subject of a request is
 // chosen by the requester and the server publishes the answer there with
-// its own rights. Members live in ORGS, so the answers stay in ORGS: a
+// its own rights. Each member has its own account, so the answers stay there: a
 // member cannot make JetStream write consumer info, pulled messages or
 // direct gets into the registry, another member's inbox or the router's
 // outcomes. Each request is sent once with its own inbox too (it works).

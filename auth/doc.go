@@ -5,16 +5,16 @@
 //
 // # Accounts
 //
-// TOCSIN holds every stream and bucket, Tocsin's own services
-// (unrestricted) and admins. ORGS holds the member organisations (member,
-// responder and liaison roles). ORGS has no JetStream: it imports from
-// TOCSIN, as services, only the subjects members need (ingest, lookup,
-// pull and ack of consumers, direct gets of ROUTED and REACH). Why two
-// accounts: the server publishes a request's answer to the reply subject
-// the requester chose, with the server's own rights. In a single account a
-// member could aim JetStream's answers at the registry, another member's
-// inbox or the router's outcomes, and overwrite them. Across a service
-// import the answer goes back into ORGS, where no stream listens.
+// TOCSIN holds every stream and bucket and Tocsin's own services
+// (unrestricted). Every member (admins included) has an account of its own
+// (MemberAccount), with no JetStream, that imports from TOCSIN only the
+// subjects the member's permissions name (ingest, lookup, pull and ack of
+// its own consumers, direct gets of its own outcomes, its sectors' routed
+// copies and its inbox). Why: the server publishes a request's answer to
+// the reply subject the requester chose, with the answering side's rights.
+// Across a service import the answer goes back into the requester's own
+// account, where no other member is, so no member can make anything arrive
+// where another listens.
 //
 // # Key material
 //
@@ -30,9 +30,8 @@
 //	SYS.nk, SYS.jwt      system account identity seed and JWT
 //	SYS-signing.nk       signs system-account users (who push account JWTs)
 //	TOCSIN.nk, TOCSIN.jwt the TOCSIN account; its seed also derives every
-//	                     member's scoped signing key
+//	                     member's account key and scoped signing key
 //	TOCSIN-service.nk    signs the unrestricted users of Tocsin's services
-//	ORGS.nk, ORGS.jwt    the ORGS account
 //
 // The .jwt files hold the account JWTs as Init made them (no members). Load
 // reads everything back; operator.nk may be missing. A node needs no seed:
@@ -41,11 +40,12 @@
 //
 // # Members
 //
-// Every member gets its own scoped signing key in its account's JWT. The
+// Every member gets a scoped signing key in its own account's JWT. The
 // scope's template is the member's Permissions, and the member's user JWT
 // (name = member id) is issued by that key, so the user JWT itself carries
 // no permissions. The scoped key is derived from the TOCSIN account seed,
-// the account and the member id, so nothing per member is stored. Changing
+// the account and the member id, as is its account key, so nothing per
+// member is stored. Changing
 // a member's sectors changes its scope: once the new account JWTs are
 // pushed (PushAccount), every node closes that member's connections and the
 // client reconnects with the new permissions, with the same credentials.

@@ -57,7 +57,7 @@ type NodeConfig struct {
 	// MaxPayload is the largest message in bytes. Default 1 MiB.
 	MaxPayload int32 `yaml:"max_payload"`
 	// Auth is the directory with this node's copy of the authority's public
-	// part: operator.jwt, SYS.jwt, TOCSIN.jwt, ORGS.jwt (tocsin init writes
+	// part: operator.jwt, SYS.jwt, TOCSIN.jwt, accounts/ (tocsin init writes
 	// it as nodes/<name>/). No seed is read. Required unless insecure_no_auth.
 	Auth string `yaml:"auth"`
 	// ServiceCreds is the .creds file this node's own services connect with

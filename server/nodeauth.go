@@ -40,7 +40,7 @@ func (c NodeConfig) security() (*auth.ServerAuth, error) {
 		return nil, nil
 	}
 	if c.Auth == "" {
-		return nil, configErr("auth", "required: the directory with this node's operator.jwt, SYS.jwt, TOCSIN.jwt and ORGS.jwt. "+
+		return nil, configErr("auth", "required: the directory with this node's operator.jwt, SYS.jwt, TOCSIN.jwt and accounts/. "+
 			"Create them once, on the admin workstation, with `tocsin init --dir KEYS --nodes <every node's name>`, copy KEYS/nodes/%s/ to this machine "+
 			"and set auth: and service_creds: (see deploy/README.md); insecure_no_auth: true lets anyone in, for an isolated experiment only", c.Name)
 	}

@@ -97,7 +97,7 @@ arrives from now on; your agent's consumers keep everything for catch-up.`,
 				case <-ctx.Done():
 					return nil
 				case m := <-out:
-					line := describeDelivery(ctx, verifier, m)
+					line := describeDelivery(ctx, verifier, m, c.Member(), subjectsToWatch)
 					if len(lanes) > 0 && line.Lane != "" && !slices.Contains(lanes, line.Lane) {
 						continue
 					}
@@ -147,7 +147,8 @@ func (d directory) Member(_ context.Context, id string) (*tocsinv1.Member, error
 }
 
 // describeDelivery verifies one delivered message and says what it is.
-func describeDelivery(ctx context.Context, v *envelope.Verifier, m *nats.Msg) tailLine {
+// Only a message addressed where it arrived (checkAddressed) is verified.
+func describeDelivery(ctx context.Context, v *envelope.Verifier, m *nats.Msg, member string, watched []string) tailLine {
 	line := tailLine{Time: time.Now().UTC(), Subject: m.Subject, TLP: m.Header.Get(alerts.HeaderTLP)}
 	if t := strings.Split(m.Subject, "."); len(t) == 4 && t[1] == "sector" {
 		line.Lane = t[3]
@@ -165,6 +166,10 @@ func describeDelivery(ctx context.Context, v *envelope.Verifier, m *nats.Msg) ta
 	}
 	if err != nil {
 		line.Reason = codes.Name(codes.Of(err)) + ": " + err.Error()
+		return line
+	}
+	if err := checkAddressed(m.Subject, member, watched, payload); err != nil {
+		line.Reason = err.Error()
 		return line
 	}
 	line.Verified = true
