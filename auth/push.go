@@ -128,15 +128,14 @@ func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want
 		names[i] = ac.Name
 	}
 	inbox := nc.NewInbox()
-	answers := make(chan *nats.Msg, 4*pushWindow)
+	// Room for every node's answer to every push in flight (a cluster of
+	// up to 8 nodes), so none is dropped as a slow consumer's.
+	answers := make(chan *nats.Msg, 8*pushWindow)
 	sub, err := nc.ChanSubscribe(inbox+".*", answers)
 	if err != nil {
 		return nil, fmt.Errorf("%w: subscribe %s: %v", ErrPush, inbox, err)
 	}
 	defer sub.Unsubscribe()
-	if err := sub.SetPendingLimits(-1, -1); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrPush, err)
-	}
 	stored := make([]map[string]bool, len(accountJWTs))
 	done, sent := 0, 0
 	isDone := func(i int) bool { return want > 0 && len(stored[i]) >= want }

@@ -3,6 +3,9 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/auth"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // watchedConn is a member connection that records when the server dropped
@@ -180,5 +184,64 @@ func TestPushAccountReportsWhoStoredItAndRefusals(t *testing.T) {
 	nodes, err = auth.PushAccountNodes(ctx, ac.sys, byIdentity, 3)
 	if !errors.Is(err, auth.ErrPush) || strings.Count(err.Error(), "operator requires issuer to be a signing key") != 3 {
 		t.Fatalf("push signed by the operator identity: stored by %v, %v; want 3 refusals", nodes, err)
+	}
+}
+
+// TestPushAccountsPipelinesManyAccounts pushes the accounts of 2,000
+// members at once: every node stores every one, a refusal among them is
+// reported by account name, and the rate is logged against one push at a
+// time (each waits for every node's answer and a quiet moment).
+func TestPushAccountsPipelinesManyAccounts(t *testing.T) {
+	ac := startAuthCluster(t)
+	ctx := testContext(t, 120*time.Second)
+	var reg []*tocsinv1.Member
+	for i := range 2000 {
+		reg = append(reg, &tocsinv1.Member{Id: fmt.Sprintf("clinic-%04d", i), Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}})
+	}
+	jwts, err := ac.a.AccountJWTs(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	nodes, err := auth.PushAccounts(ctx, ac.sys, jwts[1:], 0)
+	if err != nil || len(nodes) != 3 {
+		t.Fatalf("push 2,000: stored by %v, %v; want all 3 nodes", nodes, err)
+	}
+	pipelined := time.Since(start)
+	for _, m := range []string{"clinic-0000", "clinic-1999"} {
+		acc, err := ac.a.MemberAccount(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			o := ac.c.Node(i).Options()
+			if _, err := os.Stat(filepath.Join(o.Auth.ResolverPath(o.StoreDir), acc+".jwt")); err != nil {
+				t.Fatalf("node %d has no account of %s: %v", i, m, err)
+			}
+		}
+	}
+	start = time.Now()
+	for _, j := range jwts[1:21] {
+		if _, err := auth.PushAccountNodes(ctx, ac.sys, j, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oneByOne := time.Since(start) / 20
+	t.Logf("2,000 account JWTs pushed to 3 nodes in %v (%.0f/s); one at a time %v each, so 10,000 would take %v pipelined, %v one by one",
+		pipelined.Round(time.Millisecond), 2000/pipelined.Seconds(), oneByOne.Round(time.Millisecond),
+		(pipelined * 5).Round(time.Second), (oneByOne * 10000).Round(time.Second))
+	// A refusal is named: an account signed by the operator's identity key.
+	operator := readSeedFile(t, ac.dir, auth.OperatorSeedFile)
+	claims, err := jwt.DecodeAccountClaims(jwts[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := claims.Encode(operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = auth.PushAccounts(ctx, ac.sys, []string{jwts[1], bad, jwts[2]}, 3)
+	if !errors.Is(err, auth.ErrPush) || !strings.Contains(err.Error(), "clinic-0004") {
+		t.Fatalf("a refused account among others: %v, want ErrPush naming clinic-0004", err)
 	}
 }
