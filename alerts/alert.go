@@ -190,6 +190,6 @@ func (r *Router) notifyHeld(ctx context.Context, env *tocsinv1.Envelope, cause e
 	if errors.As(cause, &rj) {
 		cause = rj.err
 	}
-	rej := &tocsinv1.Rejection{RefId: env.GetId(), RefKind: env.GetKind(), Problems: codes.Problems(cause), Subject: subjects.Ingest(subjects.KindAlert, env.GetSender())}
+	rej := codes.NewRejection(env, subjects.Ingest(subjects.KindAlert, env.GetSender()), cause)
 	return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), subjects.RoutedMsgID(env.GetId(), "rejection"), tocsinv1.Kind_KIND_REJECTION, rej)
 }

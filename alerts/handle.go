@@ -7,12 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/ingest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -68,6 +70,9 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
 		return r.rejectMsg(ctx, sender, subject, nil, err, 0)
 	}
 	err = r.dispatch(ctx, m, token, env)
+	if deadletter.Permanent(err) {
+		err = reject{unroutable(err)}
+	}
 	var rj reject
 	if errors.As(err, &rj) {
 		return r.rejectMsg(ctx, sender, subject, env, rj.err, 0)
@@ -119,8 +124,8 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 		}
 		if meta.NumDelivered == 1 || m.Headers().Get(jetstream.MsgIDHeader) != env.GetId() {
 			r.log.Info("replay dropped", zap.String("sender", env.GetSender()), zap.String("id", env.GetId()))
-			rej := &tocsinv1.Rejection{RefId: env.GetId(), RefKind: env.GetKind(), Subject: m.Subject(), Problems: codes.Problems(
-				codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_REPLAY, "message %s was already handled; this copy was dropped (its outcome stands)", env.GetId()))}
+			rej := codes.NewRejection(env, m.Subject(),
+				codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_REPLAY, "message %s was already handled; this copy was dropped (its outcome stands)", env.GetId()))
 			msgID := subjects.RoutedMsgID(env.GetId(), fmt.Sprintf("replay-%d", meta.Sequence.Stream))
 			return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
 		}
@@ -174,14 +179,10 @@ func (r *Router) copyOf(m jetstream.Msg, err error) error {
 // sequence, not 0) records no outcome, and its rejection is deduplicated
 // apart from the one of the message that carries its id.
 func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error, copySeq uint64) error {
-	rej := &tocsinv1.Rejection{
-		RefId:    env.GetId(),
-		RefKind:  env.GetKind(),
-		Problems: codes.Problems(cause),
-		Subject:  subject,
-	}
+	rej := codes.NewRejection(env, subject, cause)
 	r.log.Info("rejected", zap.String("sender", sender), zap.String("id", env.GetId()),
-		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()))
+		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()),
+		zap.Uint32("problems", rej.GetProblemCount()))
 	msgID := subjects.RoutedMsgID(env.GetId(), "rejection")
 	if copySeq != 0 {
 		msgID = subjects.RoutedMsgID(env.GetId(), fmt.Sprintf("rejection-%d", copySeq))
@@ -197,6 +198,17 @@ func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *toc
 		return r.putOutcome(ctx, sender, o)
 	}
 	return nil
+}
+
+// unroutable is the refusal of a message whose handling failed for a
+// permanent reason (deadletter.Permanent): what the router must write for
+// it does not fit, or is not valid, and never will be.
+func unroutable(err error) error {
+	c := tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED
+	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
+		c = tocsinv1.RejectionCode_REJECTION_CODE_OVERSIZED
+	}
+	return codes.Errorf(c, "the router cannot write what this message needs (%v), and never will: send it smaller (split the bundle into several alerts) or fix what is not valid", err)
 }
 
 // sendSigned seals payload with the router's key and publishes it.

@@ -19,6 +19,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/inprogress"
 	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
@@ -54,6 +55,15 @@ type Options struct {
 	// runs long is kept in progress every AckWait/3, so this bounds no
 	// handling. Default 10s.
 	AckWait time.Duration
+	// Retry are the delays before a message whose handling failed for a
+	// transient reason (the cluster, not the message) is delivered again,
+	// after its first, second, ... delivery; a message still failing at
+	// the delivery after the last is dead-lettered (internal/deadletter).
+	// Default deadletter.DefaultRetry (about 9 minutes in all).
+	Retry []time.Duration
+	// DeadLetterEvery is how often a dead-lettered message is tried again
+	// until it is decided. Default deadletter.DefaultEvery (10 minutes).
+	DeadLetterEvery time.Duration
 	// Workers is how many messages are processed at once. Messages of one
 	// sender are processed one after another, in order; different senders
 	// in parallel. Default 32.
@@ -232,20 +242,24 @@ const consumeExpiry = 5 * time.Second
 func (r *Router) consume(ctx context.Context, name, desc string, kinds []string) (stop func(), err error) {
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	cons, err := r.d.JS.CreateOrUpdateConsumer(cctx, subjects.StreamIngest, jetstream.ConsumerConfig{
+	letters, err := deadletter.Open(cctx, r.d.JS, name, r.policy(), r.log)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: router consumer %s: %w", name, err)
+	}
+	cfg := jetstream.ConsumerConfig{
 		Durable:        name,
 		Description:    desc,
 		FilterSubjects: ingestFilters(kinds),
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        r.opts.AckWait,
-		MaxDeliver:     -1,
 		MaxAckPending:  4096,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
+	}
+	letters.Policy().Apply(&cfg) // AckWait, BackOff, no MaxDeliver
+	cons, err := r.d.JS.CreateOrUpdateConsumer(cctx, subjects.StreamIngest, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: router consumer %s: %w", name, err)
 	}
-	exec := keyed.New(r.opts.Workers, func(m jetstream.Msg) { r.process(ctx, m) })
+	exec := keyed.New(r.opts.Workers, func(m jetstream.Msg) { r.process(ctx, letters, m) })
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		_, sender, _ := subjects.IngestSender(m.Subject())
 		exec.Submit(sender, m)
@@ -289,20 +303,28 @@ func (r *Router) checkDuplicateWindow(ctx context.Context) error {
 // every later message of its sender on this node) for longer.
 const handleTimeout = 20 * time.Second
 
-// process handles one message and acks it, or naks it for redelivery when
-// a transient failure (the cluster, not the message) stopped it.
-func (r *Router) process(ctx context.Context, m jetstream.Msg) {
+// policy is the retry and dead-letter policy of the router's consumers.
+func (r *Router) policy() deadletter.Policy {
+	return deadletter.Policy{AckWait: r.opts.AckWait, Retry: r.opts.Retry, Every: r.opts.DeadLetterEvery}
+}
+
+// process handles one message and acks it; a transient failure (the
+// cluster, not the message) has it delivered again after a delay, and
+// dead-lettered past the retries (letters).
+func (r *Router) process(ctx context.Context, letters *deadletter.Letters, m jetstream.Msg) {
 	start := time.Now()
 	release := inprogress.Keep(r.opts.AckWait/3, m)
 	hctx, cancel := context.WithTimeout(ctx, handleTimeout)
 	err := r.handle(hctx, m)
 	cancel()
 	release()
-	r.observe(m, start, err)
 	if err == nil {
+		r.observe(m, start, nil)
 		if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			r.log.Warn("ack", zap.String("subject", m.Subject()), zap.Error(err))
+			return
 		}
+		letters.Decided(ctx, m)
 		return
 	}
 	if ctx.Err() != nil {
@@ -311,9 +333,9 @@ func (r *Router) process(ctx context.Context, m jetstream.Msg) {
 	}
 	var l later
 	if errors.As(err, &l) {
+		r.observe(m, start, err)
 		_ = m.NakWithDelay(l.after)
 		return
 	}
-	r.log.Warn("transient failure, will retry", zap.String("subject", m.Subject()), zap.Error(err))
-	_ = m.NakWithDelay(time.Second)
+	r.observe(m, start, letters.Failed(ctx, m, err))
 }

@@ -42,6 +42,12 @@ const (
 	// BucketTAXIIStatus keeps what each TAXII POST submitted, for its
 	// status resource (key "<member>.<envelope id>"). 7 days.
 	BucketTAXIIStatus = "TAXIISTATUS"
+	// BucketDeadLetter keeps a record of each message of INGEST that a
+	// service could not decide after its retries (key "<consumer>.<INGEST
+	// sequence>", internal/deadletter): the message itself stays in INGEST,
+	// unacknowledged, and is tried again every 10 minutes; the record is
+	// purged once it is decided. No TTL: an operator sees every one.
+	BucketDeadLetter = "DEADLETTER"
 )
 
 const day = 24 * time.Hour
@@ -129,6 +135,7 @@ func KVConfigs(replicas int) []jetstream.KeyValueConfig {
 		kv(BucketFlash, "flash alerts per publisher and window", 1, 2*time.Hour),
 		kv(BucketWebTokens, "console and TAXII access tokens (hashed), by member and token id", 1, 0),
 		kv(BucketTAXIIStatus, "TAXII add-objects requests by member and envelope id, for their status", 1, 7*day),
+		kv(BucketDeadLetter, "messages of INGEST a service could not decide after its retries, by consumer and sequence", 1, 0),
 	}
 }
 

@@ -68,3 +68,32 @@ func JetStream(t testing.TB, url string, opts ...nats.Option) jetstream.JetStrea
 	}
 	return js
 }
+
+// DropBucket deletes a key-value bucket, so that everything that reads or
+// writes it fails as in an outage of it, and returns the function that
+// creates it again, empty, with the same configuration.
+func DropBucket(t testing.TB, js jetstream.JetStream, bucket string) (restore func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := kv.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := status.(*jetstream.KeyValueBucketStatus).Config()
+	if err := js.DeleteKeyValue(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := js.CreateKeyValue(ctx, cfg); err != nil {
+			t.Fatalf("create bucket %s again: %v", bucket, err)
+		}
+	}
+}
