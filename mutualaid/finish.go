@@ -140,9 +140,10 @@ func (s *Service) putOutcome(ctx context.Context, sender string, o *tocsinv1.Out
 // rejectMsg sends the sender a signed Rejection on its rejection subject
 // and records the REJECTED outcome its --wait reads.
 func (s *Service) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error) error {
-	rej := &tocsinv1.Rejection{RefId: env.GetId(), RefKind: env.GetKind(), Problems: codes.Problems(cause), Subject: subject}
+	rej := codes.NewRejection(env, subject, cause)
 	s.log.Info("rejected", zap.String("sender", sender), zap.String("id", env.GetId()),
-		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()))
+		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()),
+		zap.Uint32("problems", rej.GetProblemCount()))
 	msgID := ""
 	if env.GetId() != "" {
 		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/ingest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -48,6 +49,10 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
 		return s.rejectMsg(ctx, sender, subject, nil, err)
 	}
 	err = s.dispatch(ctx, m, env)
+	if deadletter.Permanent(err) {
+		err = reject{codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
+			"the mutual-aid service cannot write what this message needs (%v), and never will: send it smaller or fix what is not valid", err)}
+	}
 	var rj reject
 	if errors.As(err, &rj) {
 		return s.rejectMsg(ctx, sender, subject, env, rj.err)

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -46,16 +47,21 @@ func (s *Service) Run(ctx context.Context) error {
 // consume reads the aid ingest subjects through the shared durable
 // consumer until ctx ends.
 func (s *Service) consume(ctx context.Context) error {
-	cons, err := s.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, jetstream.ConsumerConfig{
+	letters, err := deadletter.Open(ctx, s.d.JS, s.opts.Durable,
+		deadletter.Policy{AckWait: s.opts.AckWait, Retry: s.opts.Retry, Every: s.opts.DeadLetterEvery}, s.log)
+	if err != nil {
+		return fmt.Errorf("mutualaid: consumer: %w", err)
+	}
+	cfg := jetstream.ConsumerConfig{
 		Durable:       s.opts.Durable,
 		Description:   "the mutual-aid service: shared by every node",
 		FilterSubject: subjects.Ingest(subjects.KindAid, "*"),
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       s.opts.AckWait,
-		MaxDeliver:    -1,
 		MaxAckPending: 4096,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	}
+	letters.Policy().Apply(&cfg) // AckWait, BackOff, no MaxDeliver
+	cons, err := s.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, cfg)
 	if err != nil {
 		return fmt.Errorf("mutualaid: consumer: %w", err)
 	}
@@ -65,7 +71,7 @@ func (s *Service) consume(ctx context.Context) error {
 		queues[i] = make(chan jetstream.Msg, 256)
 		wg.Go(func() {
 			for m := range queues[i] {
-				s.process(ctx, m)
+				s.process(ctx, letters, m)
 			}
 		})
 	}
@@ -98,9 +104,10 @@ func (s *Service) consume(ctx context.Context) error {
 	return nil
 }
 
-// process handles one message and acks it, or naks it for redelivery when
-// a transient failure (the cluster, not the message) stopped it.
-func (s *Service) process(ctx context.Context, m jetstream.Msg) {
+// process handles one message and acks it; a transient failure (the
+// cluster, not the message) has it delivered again after a delay, and
+// dead-lettered past the retries (letters).
+func (s *Service) process(ctx context.Context, letters *deadletter.Letters, m jetstream.Msg) {
 	// Past AckWait the message goes to another node anyway: stop trying.
 	hctx, cancel := context.WithTimeout(ctx, s.opts.AckWait)
 	err := s.handle(hctx, m)
@@ -108,12 +115,13 @@ func (s *Service) process(ctx context.Context, m jetstream.Msg) {
 	if err == nil {
 		if err := m.DoubleAck(ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && ctx.Err() == nil {
 			s.log.Warn("ack", zap.String("subject", m.Subject()), zap.Error(err))
+			return
 		}
+		letters.Decided(ctx, m)
 		return
 	}
 	if ctx.Err() != nil {
 		return // shutting down: another node gets it after AckWait
 	}
-	s.log.Warn("transient failure, will retry", zap.String("subject", m.Subject()), zap.Error(err))
-	_ = m.NakWithDelay(time.Second)
+	_ = letters.Failed(ctx, m, err)
 }

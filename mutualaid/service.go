@@ -30,6 +30,15 @@ type Options struct {
 	// AckWait is how long a message may be in processing before JetStream
 	// redelivers it (to this or another node). Default 30s.
 	AckWait time.Duration
+	// Retry are the delays before a message whose handling failed for a
+	// transient reason (the cluster, not the message) is delivered again,
+	// after its first, second, ... delivery; a message still failing at
+	// the delivery after the last is dead-lettered (internal/deadletter).
+	// Default deadletter.DefaultRetry (about 9 minutes in all).
+	Retry []time.Duration
+	// DeadLetterEvery is how often a dead-lettered message is tried again
+	// until it is decided. Default deadletter.DefaultEvery (10 minutes).
+	DeadLetterEvery time.Duration
 	// Workers is how many messages are processed at once; one sender's
 	// messages always go to the same worker, so its order is kept. Default 8.
 	Workers int
