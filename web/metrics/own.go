@@ -2,8 +2,11 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"time"
+
+	"github.com/tocsin-project/tocsin/internal/deadletter"
 )
 
 // LatencyBounds are the delivery latency buckets, in seconds: from a few
@@ -53,8 +56,10 @@ func runtimeFamilies(context.Context) []Family {
 // the Follower's, cluster-wide.
 type Router struct {
 	// Handled counts the messages handled, by ingest kind and result:
-	// "done" (routed, recorded or refused) or "retry" (a transient failure
-	// of the cluster; the message is delivered again).
+	// "done" (routed, recorded or refused), "retry" (a transient failure
+	// of the cluster; the message is delivered again) or "dead-letter" (a
+	// failure past the retries: the message is dead-lettered, kept and
+	// tried again, internal/deadletter).
 	Handled *Vec
 	// Handling is the time to handle one message, by kind.
 	Handling *Vec
@@ -63,7 +68,7 @@ type Router struct {
 // NewRouter returns the router's metrics.
 func NewRouter() *Router {
 	return &Router{
-		Handled: NewCounter("tocsin_router_handled_total", "Ingested messages this node's router handled, by kind and result (done, or retry after a transient failure).", "kind", "result"),
+		Handled: NewCounter("tocsin_router_handled_total", "Ingested messages this node's router handled, by kind and result (done; retry after a transient failure; dead-letter past the retries).", "kind", "result"),
 		Handling: NewHistogram("tocsin_router_handle_seconds", "Time this node's router took to handle one message, by kind.",
 			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}, "kind"),
 	}
@@ -72,7 +77,10 @@ func NewRouter() *Router {
 // Observe records one handled message; it is an alerts.Observer.
 func (r *Router) Observe(kind string, took time.Duration, err error) {
 	result := "done"
-	if err != nil {
+	switch {
+	case errors.Is(err, deadletter.ErrDeadLettered):
+		result = "dead-letter"
+	case err != nil:
 		result = "retry"
 	}
 	r.Handled.Inc(kind, result)
