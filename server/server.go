@@ -465,9 +465,7 @@ func (s *Server) Status(ctx context.Context) (*Status, error) {
 	js := s.js
 	s.mu.Unlock()
 	if js != nil {
-		var problems []string
-		merged.Streams, problems = streamStatus(ctx, js, broker.StreamNames())
-		merged.Problems = append(merged.Problems, problems...)
+		streamsAndDeadLetters(ctx, js, merged)
 	}
 	return merged, nil
 }
@@ -483,9 +481,7 @@ func (s *Server) statusHandler(n *broker.Node) nats.MsgHandler {
 		s.mu.Unlock()
 		if js != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			var problems []string
-			st.Streams, problems = streamStatus(ctx, js, broker.StreamNames())
-			st.Problems = append(st.Problems, problems...)
+			streamsAndDeadLetters(ctx, js, st)
 			cancel()
 		}
 		data, _ := json.Marshal(st)

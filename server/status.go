@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/deadletter"
 )
 
 // NodeStatus is one node as a node of the cluster sees it.
@@ -46,6 +47,10 @@ type Status struct {
 	MetaLeader string `json:"meta_leader"`
 	// Streams is every Tocsin stream.
 	Streams []StreamStatus `json:"streams"`
+	// DeadLetters is how many messages of INGEST the services could not
+	// decide after their retries: kept, tried again every 10 minutes, and
+	// listed in the DEADLETTER bucket (docs/RELIABILITY.md).
+	DeadLetters uint64 `json:"dead_letters"`
 	// Problems says, one line each, why the cluster is not fully healthy.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -143,6 +148,14 @@ func streamStatus(ctx context.Context, js jetstream.JetStream, names []string) (
 	return out, problems
 }
 
+// streamsAndDeadLetters fills st's streams and dead-letter count.
+func streamsAndDeadLetters(ctx context.Context, js jetstream.JetStream, st *Status) {
+	var problems []string
+	st.Streams, problems = streamStatus(ctx, js, broker.StreamNames())
+	st.Problems = append(st.Problems, problems...)
+	st.DeadLetters, _ = deadletter.Count(ctx, js) // a missing bucket is a stream problem already
+}
+
 // Merge combines the answers of several nodes into one cluster view: a
 // node is up if it answered or a peer sees it; URLs come from each node
 // itself.
@@ -150,7 +163,7 @@ func Merge(answers []*Status) *Status {
 	if len(answers) == 0 {
 		return &Status{Problems: []string{"no node answered"}}
 	}
-	merged := &Status{Node: answers[0].Node, Streams: answers[0].Streams}
+	merged := &Status{Node: answers[0].Node, Streams: answers[0].Streams, DeadLetters: answers[0].DeadLetters}
 	nodes := map[string]*NodeStatus{}
 	seen := map[string]bool{}
 	for _, a := range answers {

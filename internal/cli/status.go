@@ -98,6 +98,11 @@ func printStatus(g *globals, st *server.Status) {
 		fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%d\t%d\n", s.Name, s.Replicas, s.Leader, s.Messages, s.Bytes, s.Lag)
 	}
 	w.Flush()
+	fmt.Fprintf(g.stdout, "\ndead letters: %d", st.DeadLetters)
+	if st.DeadLetters > 0 {
+		fmt.Fprint(g.stdout, " (messages the services could not decide after their retries, kept and tried again every 10 minutes: 'nats kv ls DEADLETTER' lists them, docs/RELIABILITY.md says what to do)")
+	}
+	fmt.Fprintln(g.stdout)
 	if len(st.Problems) > 0 {
 		fmt.Fprintln(g.stdout, "\nproblems:\n  "+strings.Join(st.Problems, "\n  "))
 	}
