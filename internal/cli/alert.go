@@ -162,6 +162,9 @@ type publishResult struct {
 	Recipients    []string        `json:"recipients,omitempty"`
 	TLP           string          `json:"tlp,omitempty"`
 	Rejections    []problemResult `json:"rejections"`
+	// ProblemCount is how many problems the router found: more than
+	// Rejections lists when the rejection carries only the first ones.
+	ProblemCount int `json:"problem_count,omitempty"`
 }
 
 type problemResult struct {
@@ -227,6 +230,9 @@ func printOutcome(g *globals, id string, o *tocsinv1.Outcome) error {
 	for _, p := range o.GetRejection().GetProblems() {
 		res.Rejections = append(res.Rejections, problemResult{Code: codes.Name(p.GetCode()), ObjectID: p.GetObjectId(), Path: p.GetPath(), Message: p.GetMessage()})
 	}
+	if o.GetRejection() != nil {
+		res.ProblemCount = codes.ProblemCount(o.GetRejection())
+	}
 	failed := o.GetState() == tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED || o.GetState() == tocsinv1.OutcomeState_OUTCOME_STATE_HELD
 	if g.json {
 		if err := g.printJSON(res); err != nil {
@@ -253,15 +259,36 @@ func printOutcome(g *globals, id string, o *tocsinv1.Outcome) error {
 		fmt.Fprintf(g.stdout, "held: you are past your flash cap; an operator has been alarmed (id %s)\n", id)
 		return &exitError{ExitRejected, fmt.Errorf("alert %s held by the flash cap", id)}
 	default:
-		fmt.Fprintf(g.stdout, "rejected %s:\n", id)
-		for _, p := range res.Rejections {
-			where := strings.TrimSpace(p.ObjectID + " " + p.Path)
-			if where != "" {
-				where = " (" + where + ")"
-			}
-			fmt.Fprintf(g.stdout, "  %s: %s%s\n", p.Code, p.Message, where)
-		}
-		return &exitError{ExitRejected, fmt.Errorf("alert %s rejected: %s", id, res.Rejections[0].Code)}
+		printRejected(g, id, res)
+		return &exitError{ExitRejected, fmt.Errorf("alert %s rejected: %s (%s)", id, res.Rejections[0].Code, problems(res.ProblemCount))}
 	}
 	return nil
+}
+
+// shownProblems is how many problems a rejection prints as text; --json
+// prints all that the rejection carries.
+const shownProblems = 10
+
+// printRejected prints a rejection: how many problems there were and the
+// first shownProblems of them.
+func printRejected(g *globals, id string, res publishResult) {
+	fmt.Fprintf(g.stdout, "rejected %s: %s\n", id, problems(res.ProblemCount))
+	for _, p := range res.Rejections[:min(len(res.Rejections), shownProblems)] {
+		where := strings.TrimSpace(p.ObjectID + " " + p.Path)
+		if where != "" {
+			where = " (" + where + ")"
+		}
+		fmt.Fprintf(g.stdout, "  %s: %s%s\n", p.Code, p.Message, where)
+	}
+	if more := res.ProblemCount - min(len(res.Rejections), shownProblems); more > 0 {
+		fmt.Fprintf(g.stdout, "  ... and %d more (--json prints the first %d); fix these and publish again\n", more, len(res.Rejections))
+	}
+}
+
+// problems says "1 problem" or "7000 problems".
+func problems(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }
