@@ -14,6 +14,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/ids"
+	"github.com/tocsin-project/tocsin/internal/worstcase"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -23,12 +24,24 @@ type generator func(ctx context.Context) (*badMsg, error)
 
 // generators lists every class of bad input, in the order they are sent.
 func (c *campaign) generators() []generator {
-	return []generator{
+	gens := []generator{
 		c.truncated, c.randomBytes, c.randomProtobuf, c.empty, c.oversized,
 		c.deepJSON, c.deepObjects, c.hugeArray, c.invalidUTF8Title, c.invalidUTF8Bundle,
 		c.badSignature, c.foreignKey, c.stolenKey, c.unknownTLP, c.unknownLane, c.clockSkew,
 		c.wrongKind, c.slowPatternLong, c.slowPatternDeep, c.slowPatternHuge, c.replay,
 	}
+	for _, shape := range worstcase.Shapes() {
+		gens = append(gens, c.poison(shape))
+	}
+	return gens
+}
+
+// poison is an alert carrying one of the worst cases to refuse (issue 16:
+// thousands of problems, problems that quote much of the bundle, the
+// deepest nesting and the largest pattern accepted): each must be
+// rejected, with a rejection that fits, never retried.
+func (c *campaign) poison(shape worstcase.Shape) generator {
+	return func(context.Context) (*badMsg, error) { return c.withBundle(shape.Name, shape.Bundle) }
 }
 
 // validAlert is a legitimate-looking green alert to patient-care with a
