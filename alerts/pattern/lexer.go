@@ -183,7 +183,8 @@ func (l *lexer) skip() error {
 			}
 			l.pos += 2 + end + 2
 		case c == '/' && l.pos+1 < len(l.src) && l.src[l.pos+1] == '/':
-			end := strings.IndexByte(l.src[l.pos:], '\n')
+			// A line comment ends at CR or LF (LINE_COMMENT: '//' ~[\r\n]*).
+			end := strings.IndexAny(l.src[l.pos:], "\r\n")
 			if end < 0 {
 				end = len(l.src) - l.pos
 			}

@@ -136,6 +136,8 @@ func TestParseAccepts(t *testing.T) {
 		{"block comment", "[file:size /* the size */ = 1]", "[file:size = 1]"},
 		{"line comment", "[file:size = 1] // trailing\n", "[file:size = 1]"},
 		{"line comment at end", "[file:size = 1] // trailing", "[file:size = 1]"},
+		{"line comment ended by CR", "[ipv4-addr:value = '192.0.2.77'] // ref\r OR [domain-name:value = 'c2.evil.example']", "[domain-name:value = 'c2.evil.example'] OR [ipv4-addr:value = '192.0.2.77']"},
+		{"line comment ended by CRLF", "[file:size = 1] // a\r\nAND [file:size = 2]", "[file:size = 1] AND [file:size = 2]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,6 +185,7 @@ func TestParseRejects(t *testing.T) {
 		{"unknown character", "[file:name = 'a'] ; ", CodeInvalidPattern, 18, "unexpected character ';'"},
 		{"division sign", "[file:size = 1 / 2]", CodeInvalidPattern, 15, "unexpected character '/'"},
 		{"unclosed comment", "[file:size = 1] /* never closed", CodeInvalidPattern, 16, "comment opened with /* is never closed"},
+		{"stray bracket after a comment ended by CR", "[file:size = 1] // c\r]", CodeInvalidPattern, 21, "unbalanced ']'"},
 		{"invalid utf-8", "[file:name = '\xff']", CodeInvalidPattern, 14, "not valid UTF-8"},
 		{"non-ascii outside strings", "[file:name = 'a'] é", CodeInvalidPattern, 18, "unexpected character 'é'"},
 
