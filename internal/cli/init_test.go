@@ -53,7 +53,7 @@ func TestInitWritesKeysAndNodeDirs(t *testing.T) {
 			t.Fatalf("node %s: %v", n, err)
 		}
 		if len(sa.AccountJWTs) != 3 {
-			t.Fatalf("node %s preloads %d account JWTs, want SYS, TOCSIN, ORGS", n, len(sa.AccountJWTs))
+			t.Fatalf("node %s preloads %d account JWTs, want SYS, TOCSIN and the first admin's", n, len(sa.AccountJWTs))
 		}
 	}
 	admins, err := members.LoadSeed(filepath.Join(dir, adminsFile), members.DefaultVocabulary())
