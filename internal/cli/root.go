@@ -67,6 +67,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	for _, f := range commands {
 		root.AddCommand(f(g))
 	}
+	requireSubcommands(root)
 	err := root.Execute()
 	if err != nil {
 		if isCobraUsage(err) {
@@ -75,6 +76,38 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tocsin: %v\n", err)
 	}
 	return exitCode(err)
+}
+
+// requireSubcommands makes every group below root (a command with
+// subcommands and nothing to run of its own) refuse a missing or misspelled
+// subcommand with a usage error, instead of printing its help and exiting
+// 0 as cobra does.
+func requireSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		requireSubcommands(c)
+		if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+			continue
+		}
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown command %q for %q; use one of: %s", args[0], cmd.CommandPath(), subcommandNames(cmd))
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error {
+			return usageErr("%s needs a subcommand: %s (tocsin %s --help)", cmd.CommandPath(), subcommandNames(cmd), cmd.Name())
+		}
+	}
+}
+
+func subcommandNames(c *cobra.Command) string {
+	var names []string
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // isCobraUsage reports cobra's own argument errors (unknown command, wrong
