@@ -122,7 +122,7 @@ func (r *Router) validateBundle(bundle []byte) (*stix.Result, error) {
 		return nil, err
 	}
 	if !res.Valid() {
-		return nil, reject{stixProblems(res.Problems)}
+		return nil, reject{stix.Refusal(res.Problems)}
 	}
 	return res, nil
 }

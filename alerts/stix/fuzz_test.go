@@ -7,7 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/codes"
 )
 
 // fuzzValidator has limits small enough to keep each input fast.
@@ -43,6 +46,14 @@ func FuzzValidateBundle(f *testing.F) {
 		for _, p := range r.Problems {
 			if !knownCodes[p.Code] || p.Message == "" {
 				t.Fatalf("problem with an unknown code or no message: %+v", p)
+			}
+		}
+		// However many problems and whatever they quote, the rejection
+		// that carries them fits (issue 16).
+		if len(r.Problems) > 0 {
+			rej := codes.NewRejection(nil, "tocsin.ingest.alert.fuzzer", Refusal(r.Problems))
+			if int(rej.GetProblemCount()) != len(r.Problems) || proto.Size(rej) > codes.MaxRejectionBytes {
+				t.Fatalf("the rejection of %d problems counts %d and is %d bytes (bound %d)", len(r.Problems), rej.GetProblemCount(), proto.Size(rej), codes.MaxRejectionBytes)
 			}
 		}
 		if !r.TLP.Valid() {

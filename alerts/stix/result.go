@@ -1,6 +1,8 @@
 package stix
 
 import (
+	"errors"
+
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -56,6 +58,24 @@ type Problem struct {
 func (p Problem) Proto() *tocsinv1.Problem {
 	c, _ := codes.Parse(p.Code) // every Code constant is a RejectionCode (tested)
 	return &tocsinv1.Problem{Code: c, ObjectId: p.ObjectID, Path: p.Path, Message: p.Message}
+}
+
+// Refusal turns problems into one joined error of coded errors, in order,
+// so that every problem reaches the sender (codes.NewRejection carries the
+// first of them and their count). A code that is not a RejectionCode is
+// sent as invalid-bundle.
+func Refusal(ps []Problem) error {
+	errs := make([]error, 0, len(ps))
+	for _, p := range ps {
+		c, ok := codes.Parse(p.Code)
+		if !ok {
+			c = tocsinv1.RejectionCode_REJECTION_CODE_INVALID_BUNDLE
+		}
+		e := codes.Errorf(c, "%s", p.Message)
+		e.ObjectID, e.Path = p.ObjectID, p.Path
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
 }
 
 // Object is what the router needs to know about one object of a bundle.

@@ -93,12 +93,7 @@ func DeepNesting(n, depth int) []byte {
 // size bytes, OR'ed comparisons that only fail to parse at the very end
 // (the validator refuses a pattern longer than 256 KiB before parsing it).
 func LargestPattern(n, size int) []byte {
-	var b strings.Builder
-	for b.Len() < size-len("[domain-name:value = ") {
-		fmt.Fprintf(&b, "[domain-name:value = 'a%d.example'] OR ", b.Len())
-	}
-	b.WriteString("[domain-name:value = ")
-	p := b.String()
+	p := FailingPattern(size)
 	objs := make([]string, n)
 	for i := range objs {
 		objs[i] = fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"%s","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z",`+
@@ -106,6 +101,17 @@ func LargestPattern(n, size int) []byte {
 			objectID("indicator", i), p, marking)
 	}
 	return bundle(objs)
+}
+
+// FailingPattern is a pattern of about size bytes, OR'ed comparisons, that
+// only fails to parse at its very end.
+func FailingPattern(size int) string {
+	var b strings.Builder
+	for b.Len() < size-len("[domain-name:value = ") {
+		fmt.Fprintf(&b, "[domain-name:value = 'a%d.example'] OR ", b.Len())
+	}
+	b.WriteString("[domain-name:value = ")
+	return b.String()
 }
 
 // Shape is one worst case, named as the chaos run's bad-input classes are.
