@@ -59,7 +59,8 @@ type Options struct {
 	// transient reason (the cluster, not the message) is delivered again,
 	// after its first, second, ... delivery; a message still failing at
 	// the delivery after the last is dead-lettered (internal/deadletter).
-	// Default deadletter.DefaultRetry (about 9 minutes in all).
+	// Default deadletter.DefaultRetry (1 s, 1 s, 2 s, 3 s ... 5 min: 9 minutes
+	// in all).
 	Retry []time.Duration
 	// DeadLetterEvery is how often a dead-lettered message is tried again
 	// until it is decided. Default deadletter.DefaultEvery (10 minutes).
