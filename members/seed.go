@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tocsin-project/tocsin/internal/days"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -235,9 +236,9 @@ func (s seedRecord) member() (*tocsinv1.Member, []error) {
 			capa.Capacity = uint32(c.Capacity)
 		}
 		if c.LeadTime != "" {
-			d, err := time.ParseDuration(c.LeadTime)
+			d, err := days.Parse(c.LeadTime)
 			if err != nil {
-				v.addf(field+".lead_time", "%q is not a duration; write it like \"4h\" or \"90m\"", c.LeadTime)
+				v.addf(field+".lead_time", "%q is not a duration; write it like \"4h\", \"90m\" or \"2d\"", c.LeadTime)
 			} else {
 				capa.LeadTime = durationpb.New(d)
 			}

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/days"
 )
 
 // NodeConfig is the YAML file of `tocsin node --config FILE`. Required:
@@ -174,7 +175,7 @@ func ParseSyncInterval(s string) (time.Duration, error) {
 	if s == "" || s == "always" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := days.Parse(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q: use \"always\" or a positive duration such as 2m", s)
 	}

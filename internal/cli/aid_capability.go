@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/tocsin-project/tocsin/internal/days"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -59,7 +60,7 @@ func newAidCapabilityAddCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Type, "type", "", "capability type (incident-response, forensics, ehr-downtime-support, ...)")
 	f.Uint32Var(&p.Capacity, "capacity", 0, "units available at once")
 	f.StringSliceVar(&regions, "regions", nil, "regions served (default: every region)")
-	f.DurationVar(&leadTime, "lead-time", 0, "time from acceptance to arrival")
+	f.Var(days.NewValue(&leadTime, 0), "lead-time", "time from acceptance to arrival")
 	f.StringVar(&p.Contact, "contact", "", "who to call about this package")
 	f.StringVar(&p.Id, "id", "", "capability id (default <you>/<type>)")
 	_ = cmd.MarkFlagRequired("type")

@@ -7,6 +7,8 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+
+	"github.com/tocsin-project/tocsin/internal/days"
 )
 
 func newAidOfferCmd(g *globals) *cobra.Command {
@@ -39,7 +41,7 @@ func newAidOfferCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&capability, "capability", "", "capability type (incident-response) or id (ir-firm/incident-response)")
 	f.Uint32Var(&qty, "qty", 0, "units offered")
-	f.DurationVar(&eta, "eta", 0, "time from acceptance to arrival (default: the capability's lead time)")
+	f.Var(days.NewValue(&eta, 0), "eta", "time from acceptance to arrival (default: the capability's lead time)")
 	f.StringVar(&note, "note", "", "what the requester should know")
 	_ = cmd.MarkFlagRequired("capability")
 	_ = cmd.MarkFlagRequired("qty")

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/internal/days"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -65,7 +66,7 @@ only to the --to organisations (required), even when others match.`,
 	f.StringVar(&region, "region", "", "region where help is needed (default: your own)")
 	f.StringVar(&level, "tlp", "", "TLP: clear, green, amber, amber+strict or red")
 	f.StringSliceVar(&to, "to", nil, "organisations that may see it (required for amber+strict and red)")
-	f.DurationVar(&expires, "expires", 48*time.Hour, "how long it stays open")
+	f.Var(days.NewValue(&expires, 48*time.Hour), "expires", "how long it stays open")
 	f.StringVar(&note, "note", "", "what the responders should know")
 	f.BoolVar(&exercise, "exercise", false, "mark as an exercise")
 	_ = cmd.MarkFlagRequired("need")

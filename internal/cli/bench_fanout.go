@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/internal/days"
 )
 
 // exitBenchShort: a benchmark run did not deliver everything it published.
@@ -66,7 +67,7 @@ was not delivered to every agent.`,
 	f := cmd.Flags()
 	f.IntVar(&o.Agents, "agents", 100, "member agents (and raw consumers)")
 	f.Float64Var(&o.Rate, "rate", 5, "alerts published per second, each to every sector")
-	f.DurationVar(&o.Duration, "duration", 20*time.Second, "how long alerts are published")
+	f.Var(days.NewValue(&o.Duration, 20*time.Second), "duration", "how long alerts are published")
 	f.IntVar(&o.CatchUp, "catchup", 100000, "alerts the catch-up agent missed (-1: skip the catch-up)")
 	f.StringVar(&o.Receipts, "receipts", agent.ReceiptsAll, "the agents' receipts: all, advisories or none")
 	return cmd

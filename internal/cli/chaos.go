@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tocsin-project/tocsin/chaos"
+	"github.com/tocsin-project/tocsin/internal/days"
 )
 
 func init() { register(newChaosCmd) }
@@ -92,18 +93,18 @@ nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
 		},
 	}
 	f := cmd.Flags()
-	f.DurationVar(&o.Duration, "duration", 3*time.Minute, "how long to inject faults (every fault runs at least once)")
+	f.Var(days.NewValue(&o.Duration, 3*time.Minute), "duration", "how long to inject faults (every fault runs at least once)")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the fault order, victims and workload")
 	f.StringVar(&jsonPath, "json", "", "also write the report as JSON to FILE")
 	f.StringVar(&o.Sync, "sync", "always", `the nodes' sync_interval: "always" or a duration such as 2m (the NATS default)`)
 	f.IntVar(&o.Agents, "agents", 4, "member agents")
 	f.IntVar(&o.Publishers, "publishers", 3, "publishing members")
 	f.Float64Var(&o.Rate, "rate", 4, "alerts a second per publisher")
-	f.DurationVar(&o.Hold, "hold", 8*time.Second, "how long each fault lasts")
-	f.DurationVar(&o.Recovery, "recovery", 90*time.Second, "longest wait for a caught-up cluster after each heal (slower is reported)")
-	f.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait for every acknowledged alert after the last heal (then what is missing is lost)")
-	f.DurationVar(&o.SlowDelivery, "slow-delivery", 90*time.Second, "fail when an acknowledged alert takes longer than this to reach a sink")
-	f.DurationVar(&o.Latency, "latency", 150*time.Millisecond, "latency the latency fault adds to each route, each way")
+	f.Var(days.NewValue(&o.Hold, 8*time.Second), "hold", "how long each fault lasts")
+	f.Var(days.NewValue(&o.Recovery, 90*time.Second), "recovery", "longest wait for a caught-up cluster after each heal (slower is reported)")
+	f.Var(days.NewValue(&o.Drain, 2*time.Minute), "drain", "longest wait for every acknowledged alert after the last heal (then what is missing is lost)")
+	f.Var(days.NewValue(&o.SlowDelivery, 90*time.Second), "slow-delivery", "fail when an acknowledged alert takes longer than this to reach a sink")
+	f.Var(days.NewValue(&o.Latency, 150*time.Millisecond), "latency", "latency the latency fault adds to each route, each way")
 	f.StringSliceVar(&o.Faults, "faults", nil, fmt.Sprintf("faults to inject (default %s; also %s: needs root and /dev/fuse)",
 		strings.Join(chaos.DefaultFaults(), ","), chaos.FaultPowerLoss))
 	f.BoolVar(&o.NoBadInput, "no-bad-input", false, "do not run the bad-input campaign")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/demo"
+	"github.com/tocsin-project/tocsin/internal/days"
 )
 
 func init() { register(newDemoCmd) }
@@ -71,7 +72,7 @@ says what each party now has. It exits 0 when the whole story went as told,
 	f.IntVar(&port, "port", broker.RandomPort, "first node's client port (the others use PORT+1, PORT+2); default: free ports")
 	f.StringVar(&httpAddr, "http", "127.0.0.1:0", "console address; default: a free port (the URL is printed)")
 	f.BoolVar(&stay, "stay", false, "keep the cluster running after the story, until Ctrl-C")
-	f.DurationVar(&pace, "pace", 1500*time.Millisecond, "pause before each step, to follow the story in the console (0: none)")
+	f.Var(days.NewValue(&pace, 1500*time.Millisecond), "pace", "pause before each step, to follow the story in the console (0: none)")
 	return cmd
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/internal/days"
 )
 
 // DefaultServer is the local dev cluster started by `tocsin dev`.
@@ -61,7 +62,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	pf.StringVar(&g.creds, "creds", os.Getenv("TOCSIN_CREDS"), "NATS credentials file ($TOCSIN_CREDS)")
 	pf.StringVar(&g.tlsCA, "tls-ca", os.Getenv("TOCSIN_TLS_CA"), "CA certificate (PEM) to trust for the cluster's TLS ($TOCSIN_TLS_CA)")
 	pf.BoolVar(&g.json, "json", false, "print machine-readable JSON")
-	pf.DurationVar(&g.timeout, "timeout", 10*time.Second, "how long to wait for the cluster")
+	pf.Var(days.NewValue(&g.timeout, 10*time.Second), "timeout", "how long to wait for the cluster")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level for long-running commands: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	for _, f := range commands {

@@ -29,3 +29,28 @@ func TestGroupsRefuseAMissingOrMisspelledSubcommand(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryDurationFlagTakesDays: one syntax for every duration flag, days
+// included (--expires 2d as --ttl 90d), and a clear usage error otherwise.
+func TestEveryDurationFlagTakesDays(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"aid", "request", "--expires", "2d", "--timeout", "1d"}, -1},
+		{[]string{"aid", "request", "--expires", "1d12h"}, -1},
+		{[]string{"aid", "request", "--expires", "2x"}, ExitUsage},
+		{[]string{"aid", "request", "--expires", "-2d"}, ExitUsage},
+	} {
+		var out, errOut bytes.Buffer
+		args := append([]string{"--server", "nats://127.0.0.1:1", "--creds", ""}, c.args...)
+		code := Main(args, &out, &errOut)
+		bad := strings.Contains(errOut.String(), "invalid argument")
+		switch {
+		case c.code == ExitUsage && (code != ExitUsage || !bad || !strings.Contains(errOut.String(), "2d or 1d12h")):
+			t.Errorf("tocsin %s: exit %d, %q; want a usage error naming the syntax", strings.Join(c.args, " "), code, errOut.String())
+		case c.code == -1 && bad:
+			t.Errorf("tocsin %s: the duration was refused: %q", strings.Join(c.args, " "), errOut.String())
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/tocsin-project/tocsin/internal/days"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/web/webauth"
@@ -182,23 +182,14 @@ func tokenID(token string) string {
 	return parts[0] + "." + parts[1]
 }
 
-// parseTTL reads --ttl: "never" (or 0) for no expiry, Nd for N days, or a
-// Go duration.
+// parseTTL reads --ttl: "never" (or 0) for no expiry, else a duration in
+// the syntax of every duration flag (days.Parse: 90d, 12h, 1d12h).
 func parseTTL(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "never" || s == "0" {
 		return 0, nil
 	}
-	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		if n, err = strconv.Atoi(days); err == nil {
-			d = time.Duration(n) * 24 * time.Hour
-		}
-	} else {
-		d, err = time.ParseDuration(s)
-	}
+	d, err := days.Parse(s)
 	if err != nil || d <= 0 {
 		return 0, usageErr(`--ttl %q: use days (90d), a duration (12h) or "never"`, s)
 	}
