@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/internal/worstcase"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -79,4 +81,27 @@ func (h *harness) consumerInfo(name string) *jetstream.ConsumerInfo {
 	}
 	h.t.Fatalf("consumer %s: %v", name, last)
 	return nil
+}
+
+// An alert that just fits in INGEST, but whose routed copies (the same
+// bytes with the routing headers) do not fit in the max payload, can never
+// be routed: it is refused as oversized at once, not retried.
+func TestAlertWhoseCopiesCannotFitIsRefused(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	a := alertOf(bundle("203.0.113.90", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil)
+	env, err := h.signers["st-mary"].Seal(tocsinv1.Kind_KIND_ALERT, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Title += strings.Repeat("x", broker.DefaultMaxPayload-80-proto.Size(env)) // the ingest message's header is about 50 bytes
+	env = h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT, a)
+	t.Logf("envelope of %d bytes", proto.Size(env))
+	o := h.outcome("st-mary", env.GetId())
+	if p := o.GetRejection().GetProblems(); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED || len(p) != 1 || p[0].GetCode() != tocsinv1.RejectionCode_REJECTION_CODE_OVERSIZED {
+		t.Fatalf("outcome %v %v, want rejected oversized", o.GetState(), p)
+	}
+	t.Logf("refused: %s", o.GetRejection().GetProblems()[0].GetMessage())
+	if info := h.consumerInfo(DefaultDurable); info.NumAckPending != 0 || info.NumRedelivered != 0 {
+		t.Errorf("the router's consumer: %d pending, %d redelivered; want it decided", info.NumAckPending, info.NumRedelivered)
+	}
 }
