@@ -4,13 +4,16 @@
 // as the page cache is lost in a power failure or kernel crash. A process
 // kill keeps the page cache and so cannot show what an unsynced write
 // risks; this can. It is the idea of Jepsen's LazyFS, reduced to what a
-// JetStream store needs.
+// JetStream store needs, on go-fuse's loopback file system
+// (github.com/hanwen/go-fuse/v2) with the operations that write a file's
+// data taken over (node.go).
 //
 // The model: a file's data is durable up to its last fsync (or
 // fdatasync); bytes written or truncated away since are undone. A file
 // created since the mount and never synced comes back empty. Metadata
 // (create, mkdir, rename, unlink) is taken as durable at once. Mounting
-// needs root (or CAP_SYS_ADMIN) and /dev/fuse.
+// needs root (or CAP_SYS_ADMIN) and /dev/fuse: it calls mount(2) itself,
+// not fusermount.
 package lazyfs
 
 import (
@@ -19,35 +22,23 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
 // FS is one mounted lazy file system.
 type FS struct {
 	backing, mountpoint string
-	dev                 *os.File
+	srv                 *fuse.Server
 
-	mu      sync.Mutex
-	nodes   map[uint64]string // node id → path relative to backing
-	ids     map[string]uint64
-	nextID  uint64
-	handles map[uint64]*handle
-	nextFH  uint64
-	files   map[uint64]*fileState // by backing inode
-	stats   Stats
-
-	done chan struct{}
-	err  error
-}
-
-// handle is an open file or directory.
-type handle struct {
-	f   *os.File
-	ino uint64
-	dir []os.DirEntry
+	mu    sync.Mutex
+	files map[uint64]*fileState // by backing inode
+	stats Stats
 }
 
 // fileState is what a file owes the disk since its last fsync.
@@ -76,6 +67,13 @@ type Stats struct {
 // ErrUnavailable is wrapped when FUSE cannot be mounted here.
 var ErrUnavailable = errors.New("fuse unavailable")
 
+const (
+	// attrTTL is how long the kernel may cache attributes and entries.
+	attrTTL = time.Second
+	// maxWrite is the largest WRITE the kernel is asked to send.
+	maxWrite = 1 << 20
+)
+
 // Mount mounts a lazy view of backing at mountpoint (both created if
 // missing) and serves it until Unmount.
 func Mount(backing, mountpoint string) (*FS, error) {
@@ -88,55 +86,63 @@ func Mount(backing, mountpoint string) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	root, err := gofs.NewLoopbackRoot(backing)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, err
 	}
-	opts := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,allow_other,default_permissions", dev.Fd(), os.Getuid(), os.Getgid())
-	if err := syscall.Mount("lazyfs", mountpoint, "fuse.lazyfs", syscall.MS_NOSUID|syscall.MS_NODEV, opts); err != nil {
-		dev.Close()
+	fs := &FS{backing: backing, mountpoint: mountpoint, files: map[uint64]*fileState{}}
+	ttl := attrTTL
+	opts := &gofs.Options{EntryTimeout: &ttl, AttrTimeout: &ttl, MountOptions: fuse.MountOptions{
+		FsName: "lazyfs", Name: "lazyfs", AllowOther: true, Options: []string{"default_permissions"},
+		MaxWrite: maxWrite,
+		// mount(2) itself, as root, and no fallback to fusermount.
+		DirectMountStrict: true,
+		// The kernel would ask for security.capability before each write.
+		DisableXAttrs: true,
+	}}
+	// go-fuse opens /dev/fuse without O_CLOEXEC when it mounts directly,
+	// and its poll probe (below) opens a file of the mount so: under
+	// ForkLock no process started meanwhile inherits either, and the fd
+	// is made close-on-exec before the lock is let go. (A node process
+	// holding it would keep the connection alive after this one died.)
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	fs.srv, err = fuse.NewServer(gofs.NewNodeFS(&node{LoopbackNode: root.(*gofs.LoopbackNode), lfs: fs}, opts), mountpoint, &opts.MountOptions)
+	if err != nil {
 		return nil, fmt.Errorf("%w: mount %s: %v (needs root and /dev/fuse)", ErrUnavailable, mountpoint, err)
 	}
-	fs := &FS{backing: backing, mountpoint: mountpoint, dev: dev, nodes: map[uint64]string{rootID: ""}, ids: map[string]uint64{"": rootID},
-		nextID: rootID + 1, handles: map[uint64]*handle{}, nextFH: 1, files: map[uint64]*fileState{}, done: make(chan struct{})}
-	go fs.serve()
-	if err := fs.settlePoll(); err != nil {
+	closeFuseOnExec()
+	go fs.srv.Serve()
+	// WaitMount makes the kernel stop asking the file system whether its
+	// files can be polled. It asks the first time a file of the mount is
+	// added to an epoll set, and the Go runtime adds every file it opens
+	// to its netpoller from inside the runtime, as if running Go code:
+	// when the process that serves the mount opens a file on it (the
+	// tests do), a stop of the world for the garbage collector could then
+	// wait for that goroutine while it waits for the answer of a serving
+	// goroutine that the stop keeps from running. go-fuse asks once
+	// through poll(2), a system call the runtime knows may block, and
+	// answers ENOSYS: the kernel does not ask this mount again.
+	if err := fs.srv.WaitMount(); err != nil {
 		_ = fs.Unmount()
 		return nil, fmt.Errorf("lazyfs: %s: %w", mountpoint, err)
 	}
 	return fs, nil
 }
 
-// settlePoll makes the kernel stop asking the file system whether its
-// files can be polled. It asks the first time a file of the mount is added
-// to an epoll set, and the Go runtime adds every file it opens to its
-// netpoller from inside the runtime, as if running Go code: when the
-// process that serves the mount opens a file on it (the tests do), a stop
-// of the world for the garbage collector can then wait for that goroutine
-// while it waits for the answer of a serving goroutine that the stop keeps
-// from running. Asked once here through a system call the runtime knows
-// may block, the file system answers ENOSYS, and the kernel does not ask
-// this mount again.
-func (fs *FS) settlePoll() error {
-	probe := filepath.Join(fs.mountpoint, ".lazyfs-poll-probe")
-	fd, err := syscall.Open(probe, syscall.O_CREAT|syscall.O_RDWR|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return fmt.Errorf("create the poll probe: %w", err)
+// closeFuseOnExec marks every descriptor of /dev/fuse of this process
+// close-on-exec.
+func closeFuseOnExec() {
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && target == "/dev/fuse" {
+			syscall.CloseOnExec(fd)
+		}
 	}
-	defer syscall.Close(fd)
-	defer syscall.Unlink(probe)
-	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(ep)
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
-	// syscall.EpollCtl is a raw system call (the runtime is not told it
-	// may block): this is the blocking kind.
-	if _, _, e := syscall.Syscall6(syscall.SYS_EPOLL_CTL, uintptr(ep), syscall.EPOLL_CTL_ADD, uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0); e != 0 && e != syscall.EPERM {
-		return fmt.Errorf("poll the probe: %w", e)
-	}
-	return nil
 }
 
 // Mountpoint is where the file system is mounted.
@@ -149,14 +155,16 @@ func (fs *FS) Stats() Stats {
 	return fs.stats
 }
 
-// Unmount detaches the file system and waits for its server to end.
+// Unmount detaches the file system and waits for its server to end: at
+// once unless a file on it is still open.
 func (fs *FS) Unmount() error {
 	err := syscall.Unmount(fs.mountpoint, syscall.MNT_DETACH)
+	done := make(chan struct{})
+	go func() { fs.srv.Wait(); close(done) }()
 	select {
-	case <-fs.done:
+	case <-done:
 	case <-time.After(10 * time.Second):
-		fs.dev.Close()
-		<-fs.done
+		return fmt.Errorf("unmount %s: detached, but its server still runs after 10s (a file on it is open)", fs.mountpoint)
 	}
 	if err != nil {
 		return fmt.Errorf("unmount %s: %w", fs.mountpoint, err)

@@ -3,8 +3,10 @@ package lazyfs
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -233,5 +235,19 @@ func TestServingProcessOpensFilesDuringGC(t *testing.T) {
 		if err := fs.Unmount(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A process started while a file system is mounted inherits no
+// descriptor of /dev/fuse: one would keep the connection alive after the
+// serving process died, and hang whatever then touched the mount.
+func TestStartedProcessInheritsNoFuseDescriptor(t *testing.T) {
+	mount(t)
+	out, err := exec.Command("sh", "-c", "ls -l /proc/$$/fd").CombinedOutput()
+	if err != nil {
+		t.Fatalf("list a child's descriptors: %v: %s", err, out)
+	}
+	if strings.Contains(string(out), "/dev/fuse") {
+		t.Fatalf("a child process holds /dev/fuse:\n%s", out)
 	}
 }
