@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -38,5 +39,29 @@ func TestAidMessagePastTheRetriesIsDeadLetteredAndKept(t *testing.T) {
 	}
 	if cfg := info.CachedInfo().Config; cfg.MaxDeliver != -1 || len(cfg.BackOff) != 3 || cfg.BackOff[2] != 2*time.Second {
 		t.Fatalf("aid consumer: MaxDeliver %d, BackOff %v; want -1 and the retries' BackOff", cfg.MaxDeliver, cfg.BackOff)
+	}
+}
+
+// The rejection reaches its sender before the REJECTED outcome is
+// recorded, as the router's does: a redelivery of a message that has an
+// outcome is dropped quietly, so a service that died in between would
+// leave the sender's rejections without it. Here the outcome cannot be
+// recorded, and the rejection is there all the same.
+func TestAidRejectionIsSentBeforeTheOutcomeIsRecorded(t *testing.T) {
+	h := newHarness(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	testcluster.DropBucket(t, h.js, broker.BucketRouted)
+	env, err := h.signers["st-mary"].Seal(kReq, request(amber, nil, need("incident-response", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cause := codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "a request needs at least one need")
+	if err := h.svc[0].s.rejectMsg(ctx, "st-mary", subjects.Ingest(subjects.KindAid, "st-mary"), env, cause); err == nil {
+		t.Fatal("the outcome could not be recorded, yet rejectMsg reported success: the message would be acknowledged")
+	}
+	envs := h.messages(subjects.StreamRejections, subjects.Rejection("st-mary"))
+	if len(envs) != 1 {
+		t.Fatalf("%d rejections sent to st-mary, want 1", len(envs))
 	}
 }

@@ -138,20 +138,16 @@ func (s *Service) putOutcome(ctx context.Context, sender string, o *tocsinv1.Out
 }
 
 // rejectMsg sends the sender a signed Rejection on its rejection subject
-// and records the REJECTED outcome its --wait reads.
+// and then records the REJECTED outcome its --wait reads. In that order, as
+// the router does: a redelivery of a message that has an outcome is
+// dropped quietly, so a service that died between the two must have sent
+// the rejection already (its redelivery sends it again, deduplicated by
+// message id, and records the outcome).
 func (s *Service) rejectMsg(ctx context.Context, sender, subject string, env *tocsinv1.Envelope, cause error) error {
 	rej := codes.NewRejection(env, subject, cause)
 	s.log.Info("rejected", zap.String("sender", sender), zap.String("id", env.GetId()),
 		zap.String("code", codes.Name(rej.Problems[0].GetCode())), zap.String("reason", rej.Problems[0].GetMessage()),
 		zap.Uint32("problems", rej.GetProblemCount()))
-	msgID := ""
-	if env.GetId() != "" {
-		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}
-		if err := s.putOutcome(ctx, sender, o); err != nil {
-			return err
-		}
-		msgID = subjects.RoutedMsgID(env.GetId(), "rejection")
-	}
 	sealed, err := s.d.Signer.Seal(tocsinv1.Kind_KIND_REJECTION, rej)
 	if err != nil {
 		return fmt.Errorf("seal rejection: %w", err)
@@ -161,9 +157,14 @@ func (s *Service) rejectMsg(ctx context.Context, sender, subject string, env *to
 		return err
 	}
 	var opts []jetstream.PublishOpt
-	if msgID != "" {
-		opts = append(opts, jetstream.WithMsgID(msgID))
+	if env.GetId() != "" {
+		opts = append(opts, jetstream.WithMsgID(subjects.RoutedMsgID(env.GetId(), "rejection")))
 	}
-	_, err = s.d.JS.Publish(ctx, subjects.Rejection(sender), data, opts...)
-	return err
+	if _, err := s.d.JS.Publish(ctx, subjects.Rejection(sender), data, opts...); err != nil {
+		return err
+	}
+	if env.GetId() == "" {
+		return nil
+	}
+	return s.putOutcome(ctx, sender, &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej})
 }
