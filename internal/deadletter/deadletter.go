@@ -189,7 +189,9 @@ func (l *Letters) Failed(ctx context.Context, m jetstream.Msg, cause error) erro
 		_ = m.NakWithDelay(l.policy.Retry[n-1])
 		return cause
 	}
-	if err := l.put(ctx, m, meta, cause); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if err := l.put(wctx, m, meta, cause); err != nil {
 		l.log.Error("could not record a dead letter; the message is kept and tried again", zap.String("subject", m.Subject()),
 			zap.Uint64("seq", meta.Sequence.Stream), zap.Error(err))
 	}
@@ -206,6 +208,8 @@ func (l *Letters) Decided(ctx context.Context, m jetstream.Msg) {
 	if err != nil || meta.NumDelivered < l.policy.Decide() {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
 	key := Key(l.consumer, meta.Sequence.Stream)
 	if _, err := l.kv.Get(ctx, key); errors.Is(err, jetstream.ErrKeyNotFound) {
 		return
@@ -226,6 +230,10 @@ func purge(ctx context.Context, js jetstream.JetStream, key string) error {
 	}
 	return s.Purge(ctx, jetstream.WithPurgeSubject("$KV."+broker.BucketDeadLetter+"."+key))
 }
+
+// writeTimeout bounds the writes of one dead letter: they are made while
+// the cluster fails, and must not hold a worker longer than that.
+const writeTimeout = 10 * time.Second
 
 // maxErrorBytes bounds a record's error text.
 const maxErrorBytes = 1024
