@@ -96,7 +96,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	}, opts.NATS...)
 	nc, err := nats.Connect(opts.Servers, nopts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s as %s: %w", opts.Servers, member, err)
+		return nil, fmt.Errorf("connect to %s as %s: %w", opts.Servers, member, ConnectError(err, opts.Servers, member, nopts...))
 	}
 	js, err := broker.JetStream(nc)
 	if err != nil {

@@ -185,6 +185,9 @@ func (g *globals) connectClient(ctx context.Context, name string, extra ...nats.
 	if errors.Is(err, client.ErrCreds) {
 		return nil, usageErr("%v", err)
 	}
+	if errors.Is(err, client.ErrNotAccepted) {
+		return nil, &exitError{ExitNotAccepted, err}
+	}
 	if err != nil {
 		return nil, &exitError{ExitUnreachable, err}
 	}

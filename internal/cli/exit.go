@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/tocsin-project/tocsin/client"
 )
 
 // Exit codes shared by every subcommand.
@@ -15,6 +17,7 @@ const (
 	ExitRejected    = 2 // the cluster refused the request
 	ExitUnreachable = 3 // cannot connect or authenticate
 	ExitTimeout     = 4 // timed out waiting
+	ExitNotAccepted = 5 // the cluster refused the credentials: revoked, replaced or of another cluster
 )
 
 // exitError carries an exit code with the one-line reason printed on failure.
@@ -42,6 +45,8 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, client.ErrNotAccepted):
+		return ExitNotAccepted
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 		return ExitTimeout
 	case errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrAuthorization),

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -67,7 +68,16 @@ func openAdmin(ctx context.Context, g *globals, keys string, change bool) (*admi
 		}
 		s.a = a
 	}
-	nc, err := g.connect(ctx, "tocsin members")
+	// A member's credentials have no right to the registry: the server
+	// refuses the first request with a permissions violation, which comes
+	// back asynchronously; it ends the wait at once instead of a timeout.
+	ctx, refused := context.WithCancelCause(ctx)
+	defer refused(nil)
+	nc, err := g.connect(ctx, "tocsin members", nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			refused(err)
+		}
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +89,10 @@ func openAdmin(ctx context.Context, g *globals, keys string, change bool) (*admi
 	}
 	if s.reg, err = members.OpenUncached(ctx, js, members.DefaultVocabulary(), zap.NewNop()); err != nil {
 		s.close()
+		if cause := context.Cause(ctx); errors.Is(cause, nats.ErrPermissionViolation) {
+			who, _ := client.MemberFromCreds(g.creds)
+			return nil, rejectedErr(fmt.Errorf("the credentials of %q are not an admin's: the cluster refused them the registry (%v); use an admin's .creds (tocsin init wrote KEYS/admin.creds)", who, cause))
+		}
 		return nil, fmt.Errorf("%w; are these an admin's credentials?", err)
 	}
 	if change {

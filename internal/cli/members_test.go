@@ -211,6 +211,17 @@ func TestMembersAddListShowRevokeRotate(t *testing.T) {
 	_, _, err = d.connect(newCreds)
 	wantRefused(t, err, "revoked st-luke")
 	t.Logf("revoked and cut off in %s", time.Since(start).Round(time.Millisecond))
+	// The CLI says so, with its own exit code: not an outage.
+	code, out, errOut := d.cli("situation", "--creds", newCreds)
+	if code != ExitNotAccepted || !strings.Contains(errOut, "credentials of st-luke are revoked") {
+		t.Fatalf("a command with revoked credentials: exit %d (want %d)\n%s%s", code, ExitNotAccepted, out, errOut)
+	}
+	// A member's credentials are refused admin commands at once.
+	start = time.Now()
+	code, out, errOut = d.cli("members", "list", "--creds", filepath.Join(d.data, "creds", "st-mary.creds"))
+	if code != ExitRejected || !strings.Contains(errOut, `the credentials of "st-mary" are not an admin's`) || time.Since(start) > 10*time.Second {
+		t.Fatalf("members list with a member's credentials: exit %d after %v (want %d at once)\n%s%s", code, time.Since(start), ExitRejected, out, errOut)
+	}
 	if out := d.must("members", "list"); !strings.Contains(out, "revoked") {
 		t.Fatalf("members list does not show the revocation:\n%s", out)
 	}

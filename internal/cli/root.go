@@ -148,8 +148,8 @@ func (g *globals) logger() (*zap.Logger, error) {
 }
 
 // connect opens a NATS connection to --server with --creds.
-func (g *globals) connect(ctx context.Context, name string) (*nats.Conn, error) {
-	opts := []nats.Option{nats.Name(name)}
+func (g *globals) connect(ctx context.Context, name string, extra ...nats.Option) (*nats.Conn, error) {
+	opts := append([]nats.Option{nats.Name(name)}, extra...)
 	if g.creds != "" {
 		if _, err := os.Stat(g.creds); err != nil {
 			return nil, usageErr("--creds %q: %v", g.creds, err)
@@ -171,6 +171,13 @@ func (g *globals) dial(opts ...nats.Option) (*nats.Conn, error) {
 	opts = append(append(opts, nats.Timeout(g.timeout)), tlsOpts...)
 	nc, err := nats.Connect(g.server, opts...)
 	if err != nil {
+		who := "these credentials"
+		if member, merr := client.MemberFromCreds(g.creds); merr == nil {
+			who = member
+		}
+		if err := client.ConnectError(err, g.server, who, opts...); errors.Is(err, client.ErrNotAccepted) {
+			return nil, &exitError{ExitNotAccepted, err}
+		}
 		hint := ""
 		if strings.Contains(err.Error(), "x509") {
 			hint = "; pass the CA that signed the cluster's certificates with --tls-ca (tocsin init: KEYS/tls/ca.pem; tocsin dev --tls: DATA/tls/ca.pem)"
