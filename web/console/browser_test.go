@@ -2,20 +2,22 @@ package console_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/web/internal/cdp"
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 
@@ -33,61 +35,127 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
-// browserPage is a page of the test browser with the test's helpers.
+// chromium returns the Chromium to run: $CHROMIUM, else chromium,
+// chromium-browser or google-chrome on PATH. It skips the test when there
+// is none.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("CHROMIUM=%s: %v", p, err)
+		}
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("browser tests skipped: chromium is not installed; run 'make chromium' (apt-get install -y chromium) or set CHROMIUM")
+	return ""
+}
+
+// chromiumOptions start bin headless and keep it off the network.
+// chromedp adds --remote-debugging-pipe and a fresh --user-data-dir, which
+// it removes when Chromium exits.
+func chromiumOptions(bin string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin),
+		chromedp.Headless,                // with --hide-scrollbars and --mute-audio
+		chromedp.Flag("headless", "new"), // what --headless means since Chromium 132; older ones need the value
+		chromedp.NoSandbox,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	}
+}
+
+// browserPage is a tab of the test browser with the test's helpers.
 type browserPage struct {
 	t    *testing.T
-	ctx  context.Context
-	p    *cdp.Page
+	ctx  context.Context // the tab's chromedp context
 	dir  string
 	name string
 }
 
-func (b *browserPage) wait(cond string) {
+// run runs the actions in the tab, for up to 30 seconds; when one fails it
+// saves a screenshot and ends the test.
+func (b *browserPage) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	if err := b.p.WaitFor(ctx, cond); err != nil {
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.shot("failed")
-		b.t.Fatalf("%s: %v", b.name, err)
+		b.t.Fatalf("%s: %s: %v", b.name, what, err)
 	}
 }
 
+// poll evaluates the JavaScript condition every interval until it is true
+// (a promise counts by its value), for up to 30 seconds. A condition that
+// throws, as one does on an element not rendered yet, counts as false.
+func (b *browserPage) poll(cond string, every time.Duration) {
+	b.t.Helper()
+	b.run("waiting for "+cond, chromedp.PollFunction[chromedp.Void](
+		`async () => { try { return !!(await (`+cond+`)); } catch { return false; } }`, chromedp.WithPollingInterval(every)))
+}
+
+// wait polls the JavaScript condition until it is true.
+func (b *browserPage) wait(cond string) {
+	b.t.Helper()
+	b.poll(cond, 50*time.Millisecond)
+}
+
+// visible waits for the element selector matches to be shown.
+func (b *browserPage) visible(selector string) {
+	b.t.Helper()
+	b.run("waiting for "+selector, chromedp.WaitVisible(chromedp.CSS(selector)))
+}
+
+// do evaluates a JavaScript expression.
 func (b *browserPage) do(expr string) {
 	b.t.Helper()
-	if err := b.p.Eval(b.ctx, expr, nil); err != nil {
+	eval[chromedp.Void](b, expr)
+}
+
+// eval returns the value of a JavaScript expression (awaiting a promise).
+func eval[T any](b *browserPage, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
 		b.t.Fatalf("%s: %s: %v", b.name, expr, err)
 	}
+	return v
 }
 
-func (b *browserPage) text(expr string) string {
+// key presses a key such as kb.Tab or kb.Enter.
+func (b *browserPage) key(key string) {
 	b.t.Helper()
-	var s string
-	if err := b.p.Eval(b.ctx, expr, &s); err != nil {
-		b.t.Fatalf("%s: %s: %v", b.name, expr, err)
-	}
-	return s
+	b.run("key", chromedp.KeyEvent(key))
 }
 
-func (b *browserPage) key(keys ...string) {
+// typeText inserts text at the focused element, as typing would.
+func (b *browserPage) typeText(text string) {
 	b.t.Helper()
-	for _, k := range keys {
-		if err := b.p.Key(b.ctx, k); err != nil {
-			b.t.Fatal(err)
-		}
+	if _, err := chromedp.Call(b.ctx, input.InsertText, input.InsertTextParams{Text: text}); err != nil {
+		b.t.Fatalf("%s: type: %v", b.name, err)
 	}
 }
 
-func (b *browserPage) typeText(s string) {
-	b.t.Helper()
-	if err := b.p.Type(b.ctx, s); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
+// shot saves the whole page, beyond the viewport, as a PNG.
 func (b *browserPage) shot(name string) {
 	b.t.Helper()
 	path := filepath.Join(b.dir, b.name+"-"+name+".png")
-	if err := b.p.Screenshot(b.ctx, path); err != nil {
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(path, png, 0o644)
+	}
+	if err != nil {
 		b.t.Errorf("screenshot %s: %v", path, err)
 	}
 }
@@ -96,52 +164,56 @@ func (b *browserPage) shot(name string) {
 // keyboard user does after tabbing to it.
 func (b *browserPage) press(selector string) {
 	b.t.Helper()
-	b.wait(fmt.Sprintf("document.querySelector(%q)", selector))
-	b.do(fmt.Sprintf("document.querySelector(%q).focus()", selector))
+	b.run("focus "+selector, chromedp.Focus(chromedp.CSS(selector), chromedp.NodeVisible))
 	b.wait(fmt.Sprintf("document.activeElement === document.querySelector(%q)", selector))
-	b.key("Enter")
+	b.key(kb.Enter)
 }
 
 // login logs member in through the form, by keyboard.
 func (b *browserPage) login(e *webtest.Env, member string) {
 	b.t.Helper()
-	if err := b.p.Navigate(b.ctx, e.URL+"/console/"); err != nil {
-		b.t.Fatal(err)
-	}
+	b.run("open the console", chromedp.Navigate(e.URL+"/console/"))
 	b.wait(`document.activeElement && document.activeElement.id === "login-member"`)
 	b.typeText(member)
-	b.key("Tab")
+	b.key(kb.Tab)
 	b.wait(`document.activeElement.id === "login-token"`)
 	b.typeText(e.Tokens[member])
 	b.shot("login")
-	b.key("Enter")
+	b.key(kb.Enter)
 	b.wait(`document.getElementById("board-list") && document.getElementById("who").textContent.includes(` + strconv.Quote(member) + `)`)
 	b.wait(`document.getElementById("conn").textContent === "live"`)
 }
 
 func TestConsoleInChromium(t *testing.T) {
-	if _, err := cdp.Find(); errors.Is(err, cdp.ErrNoBrowser) {
-		t.Skip("browser tests skipped: chromium is not installed; run 'make chromium' (apt-get install -y chromium) or set CHROMIUM")
-	}
+	bin := chromium(t)
 	e := webtest.Start(t, webtest.Options{Aid: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	browser, err := cdp.Launch(ctx)
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(cancel)
+	alloc, stop := chromedp.NewExecAllocator(ctx, chromiumOptions(bin)...)
+	t.Cleanup(stop)
+	browser, _ := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		// Close Chromium; kill it if it has not exited after 3 seconds.
+		ctx, cancel := context.WithTimeout(browser, 3*time.Second)
+		defer cancel()
+		_ = chromedp.Cancel(ctx)
+	})
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
 	}
-	t.Cleanup(browser.Close)
 	dir := artifacts(t)
-	open := func(name string, w, h int, mobile bool) *browserPage {
-		p, err := browser.NewPage(ctx, w, h, mobile)
-		if err != nil {
+	// open opens a tab of the given viewport (CSS pixels) in a browser
+	// context of its own (its own cookies: one user per page).
+	open := func(name string, w, h int64, phone ...chromedp.EmulateViewportOption) *browserPage {
+		tab, _ := chromedp.NewContext(browser, chromedp.WithNewBrowserContext()) // closes with the browser
+		if err := chromedp.Do(tab, chromedp.EmulateViewport(w, h, phone...)); err != nil {
 			t.Fatal(err)
 		}
-		return &browserPage{t: t, ctx: ctx, p: p, dir: dir, name: name}
+		return &browserPage{t: t, ctx: tab, dir: dir, name: name}
 	}
 
 	// An analyst at Riverside logs in on a laptop; the board is live.
-	soc := open("riverside-laptop", 1280, 900, false)
+	soc := open("riverside-laptop", 1280, 900)
 	soc.login(e, "riverside")
 	soc.shot("board-empty")
 	alert := e.Route("st-mary", tocsinv1.Kind_KIND_ALERT, &tocsinv1.Alert{Title: "Ransomware via vendor VPN: BlackHarbor C2", Lane: tocsinv1.Lane_LANE_FLASH,
@@ -149,8 +221,8 @@ func TestConsoleInChromium(t *testing.T) {
 		PatientSafetyImpact: "EHR down at St. Mary's: ambulances diverted.",
 		StixBundle:          webtest.Bundle(webtest.Indicator("203.0.113.7", tlp.Amber), webtest.Indicator("203.0.113.8", tlp.Amber))})
 	card := fmt.Sprintf(`.card[data-id=%q]`, alert.GetId())
-	soc.wait(`document.querySelector(` + strconv.Quote(card) + `)`)
-	if got := soc.text(`document.getElementById("announce").textContent || "pending"`); got == "" {
+	soc.visible(card)
+	if got := eval[string](soc, `document.getElementById("announce").textContent || "pending"`); got == "" {
 		t.Error("the new alert was not announced to screen readers")
 	}
 	soc.shot("board-live")
@@ -158,10 +230,10 @@ func TestConsoleInChromium(t *testing.T) {
 	// It opens the alert by keyboard: verified sender, TLP, objects.
 	soc.press(card + " a")
 	soc.wait(`document.querySelectorAll("#objects tr").length === 2 && document.getElementById("verified")`)
-	if got := soc.text(`document.querySelector("main .tlp").textContent`); got != "TLP:AMBER" {
+	if got := eval[string](soc, `document.querySelector("main .tlp").textContent`); got != "TLP:AMBER" {
 		t.Errorf("TLP badge %q", got)
 	}
-	if got := soc.text(`document.querySelector("h1").textContent`); got != "Ransomware via vendor VPN: BlackHarbor C2" {
+	if got := eval[string](soc, `document.querySelector("h1").textContent`); got != "Ransomware via vendor VPN: BlackHarbor C2" {
 		t.Errorf("alert title %q", got)
 	}
 	soc.shot("alert")
@@ -169,12 +241,12 @@ func TestConsoleInChromium(t *testing.T) {
 	// The liaison, on a phone, broadcasts an advisory and watches its reach.
 	adv := e.Route("hhs-liaison", tocsinv1.Kind_KIND_ADVISORY, &tocsinv1.Advisory{Title: "Block these indicators; patch the VPN appliance",
 		Body: "CVE in the vendor VPN appliance is exploited.", Lane: tocsinv1.Lane_LANE_URGENT, Tlp: tocsinv1.TLP_TLP_GREEN})
-	liaison := open("liaison-phone", 390, 844, true)
+	liaison := open("liaison-phone", 390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)
 	liaison.login(e, "hhs-liaison")
 	liaison.do(`location.hash = "#/message/` + adv.GetId() + `"`)
 	group := `document.querySelector('#reach [data-sector="patient-care"]')`
 	liaison.wait(group + ` && ` + group + `.querySelector(".reach-counts").textContent.includes("0 acknowledged")`)
-	if got := liaison.text(group + `.querySelector(".waiting").textContent`); got == "" {
+	if got := eval[string](liaison, group+`.querySelector(".waiting").textContent`); got == "" {
 		t.Fatal("no one waiting before the acknowledgement")
 	}
 	liaison.shot("reach-before")
@@ -186,9 +258,8 @@ func TestConsoleInChromium(t *testing.T) {
 	// The liaison's page changes by itself (a reach event).
 	liaison.wait(group + `.querySelector(".reach-counts").textContent.includes("1 acknowledged") && !` + group + `.querySelector(".waiting").textContent.includes("riverside")`)
 	liaison.shot("reach-after")
-	var overflow bool
-	if err := liaison.p.Eval(ctx, `document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow); err != nil || overflow {
-		t.Errorf("the phone page scrolls sideways (%v)", err)
+	if eval[bool](liaison, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Error("the phone page scrolls sideways")
 	}
 
 	// St. Mary's accepts an aid offer.
@@ -202,17 +273,17 @@ func TestConsoleInChromium(t *testing.T) {
 	if o := e.Outcome("ir-firm", offer.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("aid offer: %v", o)
 	}
-	mary := open("st-mary-laptop", 1280, 900, false)
+	mary := open("st-mary-laptop", 1280, 900)
 	mary.login(e, "st-mary")
 	mary.do(`location.hash = "#/aid"`)
-	mary.wait(`document.querySelector('tr[data-request="` + req.GetId() + `"]')`)
+	mary.visible(`tr[data-request="` + req.GetId() + `"]`)
 	mary.shot("aid-board")
 	mary.do(`location.hash = "#/aid/` + req.GetId() + `"`)
-	mary.wait(`document.querySelector('button[data-accept="` + offer.GetId() + `"]')`)
+	mary.visible(`button[data-accept="` + offer.GetId() + `"]`)
 	mary.shot("aid-offer")
 	mary.press(`button[data-accept="` + offer.GetId() + `"]`)
 	mary.wait(`(document.querySelector('tr[data-offer="` + offer.GetId() + `"] .offer-state') || {}).textContent === "accepted"`)
-	if got := mary.text(`document.getElementById("request-state").textContent`); got != "filled" {
+	if got := eval[string](mary, `document.getElementById("request-state").textContent`); got != "filled" {
 		t.Errorf("request state after the accept: %q", got)
 	}
 	mary.shot("aid-accepted")
@@ -221,15 +292,9 @@ func TestConsoleInChromium(t *testing.T) {
 	e.Publish("st-mary", tocsinv1.Kind_KIND_STATUS_REPORT, &tocsinv1.StatusReport{State: tocsinv1.FacilityState_FACILITY_STATE_DIVERTING,
 		Systems: []string{"ehr", "pacs"}, Note: "Ambulances diverted to Lakeside and Valley General"})
 	mary.do(`location.hash = "#/situation"`)
-	webtest.Eventually(t, 30*time.Second, func() bool {
-		var shown bool
-		_ = mary.p.Eval(ctx, `!!document.querySelector("td.state-diverting")`, &shown)
-		if !shown {
-			mary.do(`showSituation("northeast")`)
-			time.Sleep(200 * time.Millisecond)
-		}
-		return shown
-	}, "the northeast board to show St. Mary's diverting")
+	// The northeast board shows St. Mary's diverting once the web index has
+	// the report: ask for the board again until it does.
+	mary.poll(`document.querySelector("td.state-diverting") || showSituation("northeast").then(() => false)`, 200*time.Millisecond)
 	mary.shot("situation")
 	mary.do(`location.hash = "#/health"`)
 	mary.wait(`[...document.querySelectorAll("h2")].some((h) => h.textContent === "Nodes")`)
