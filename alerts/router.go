@@ -51,7 +51,8 @@ type Options struct {
 	RecordsDurable string
 	// AckWait is how long JetStream waits for a message's acknowledgement
 	// before it redelivers it (to this or another node): how soon the
-	// messages of a router that died come back. A message whose handling
+	// messages of a router that died come back (a dead letter's: every
+	// DeadLetterEvery, the consumer's BackOff). A message whose handling
 	// runs long is kept in progress every AckWait/3, so this bounds no
 	// handling. Default 10s.
 	AckWait time.Duration
