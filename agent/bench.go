@@ -20,9 +20,9 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/bench"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/ids"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -473,7 +473,7 @@ func publishN(ctx context.Context, b *benchCluster, senders []string, n int, sec
 	}
 	acked := 0
 	for _, f := range futures {
-		if err := broker.AwaitPubAck(ctx, f); err == nil {
+		if err := jsctx.AwaitPubAck(ctx, f); err == nil {
 			acked++
 		} else if ctx.Err() != nil {
 			return acked, ctx.Err()

@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -116,8 +116,8 @@ func (o *outbox) publish(ctx context.Context, items [][]byte) error {
 		}
 		futures = append(futures, f)
 	}
-	for _, f := range futures { // a lost PubAck fails after broker.AsyncPubAckTimeout
-		if err := broker.AwaitPubAck(ctx, f); err != nil {
+	for _, f := range futures { // a lost PubAck fails after jsctx.AsyncPubAckTimeout
+		if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 			return err
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -60,7 +60,7 @@ func TestNodeLossMidFlightLosesNothingAndDuplicatesNothing(t *testing.T) {
 // copies never come (here a silent subscriber holds the sector subjects in
 // place of the stream, as a stream leader lost with its node leaves a
 // publish unanswered), the router, on the JetStream context every Tocsin
-// service uses (broker.JetStream), gives up after broker.AsyncPubAckTimeout
+// service uses (broker.JetStream), gives up after jsctx.AsyncPubAckTimeout
 // instead of holding the alert, and its sender's later messages, until the
 // process ends; the copies are sent again on the redelivery.
 func TestLostPubAckIsNotWaitedForForever(t *testing.T) {
@@ -77,7 +77,7 @@ func TestLostPubAckIsNotWaitedForForever(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	js, err := broker.JetStream(testcluster.Connect(t, h.c.Node(0).ClientURL()))
+	js, err := jsctx.JetStream(testcluster.Connect(t, h.c.Node(0).ClientURL()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestLostPubAckIsNotWaitedForForever(t *testing.T) {
 	if !errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
 		t.Fatalf("publishing to a subject nobody acknowledges: %v after %s, want the PubAck wait to run out", err, took)
 	}
-	if took > 2*broker.AsyncPubAckTimeout {
-		t.Fatalf("gave up after %s, want about %s", took, broker.AsyncPubAckTimeout)
+	if took > 2*jsctx.AsyncPubAckTimeout {
+		t.Fatalf("gave up after %s, want about %s", took, jsctx.AsyncPubAckTimeout)
 	}
 }

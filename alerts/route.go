@@ -13,7 +13,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
-	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -164,7 +164,7 @@ func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane 
 		// A PubAck lost with a node fails here after the JetStream
 		// context's async timeout (broker.JetStream); the copies are sent
 		// again under the same message ids on the redelivery.
-		if err := broker.AwaitPubAck(ctx, f); err != nil {
+		if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 			return fmt.Errorf("routed copy of %s to %s: %w", id, f.Msg().Subject, err)
 		}
 	}

@@ -112,7 +112,7 @@ func (o Options) withDefaults() Options {
 // Deps are what a Router works with.
 type Deps struct {
 	// JS is a JetStream context on a connection with the service's permissions,
-	// made with broker.JetStream: its asynchronous publishes must time out.
+	// made with jsctx.JetStream: its asynchronous publishes must time out.
 	JS jetstream.JetStream
 	// Registry is the member registry (its cache answers every lookup).
 	Registry *members.Registry

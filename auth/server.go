@@ -2,11 +2,9 @@ package auth
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/nats-io/jwt/v2"
-	"github.com/nats-io/nats-server/v2/server"
 )
 
 // AccountsDir is the folder of an authority directory (and of a node's
@@ -65,7 +63,7 @@ func LoadServerAuth(dir string) (*ServerAuth, error) {
 		}
 		sa.AccountJWTs = append(sa.AccountJWTs, j)
 	}
-	if _, err := sa.operator(); err != nil {
+	if _, err := sa.Operator(); err != nil {
 		return nil, err
 	}
 	return &sa, nil
@@ -74,12 +72,13 @@ func LoadServerAuth(dir string) (*ServerAuth, error) {
 // Validate checks the operator JWT, the system account and every preload
 // (signed by one of the operator's signing keys), without touching disk.
 func (a *ServerAuth) Validate() error {
-	_, err := a.operator()
+	_, err := a.Operator()
 	return err
 }
 
-// operator decodes and checks everything, returning the operator claims.
-func (a *ServerAuth) operator() (*jwt.OperatorClaims, error) {
+// Operator decodes and checks everything (as Validate), returning the
+// operator claims.
+func (a *ServerAuth) Operator() (*jwt.OperatorClaims, error) {
 	if a == nil || a.OperatorJWT == "" {
 		return nil, fmt.Errorf("%w: operator jwt: required; copy operator.jwt from the authority directory", ErrServerAuth)
 	}
@@ -121,42 +120,4 @@ func (a *ServerAuth) ResolverPath(storeDir string) string {
 		dir = filepath.Join(storeDir, dir)
 	}
 	return dir
-}
-
-// Apply turns so into an operator-mode server: it trusts the operator,
-// sets the system account, and installs a full directory resolver (account
-// JWT updates pushed on $SYS.REQ.CLAIMS.UPDATE take effect on every node and
-// are synchronised between nodes) holding the preloads. It refuses options
-// that would let anyone in without credentials: no_auth_user (for clients,
-// websocket or MQTT), configured users, nkeys or accounts.
-func (a *ServerAuth) Apply(so *server.Options, storeDir string) error {
-	oc, err := a.operator()
-	if err != nil {
-		return err
-	}
-	if so.NoAuthUser != "" || so.Websocket.NoAuthUser != "" || so.MQTT.NoAuthUser != "" {
-		return fmt.Errorf("%w: no_auth_user is set; operator mode never lets a connection in without credentials", ErrServerAuth)
-	}
-	if len(so.Users) > 0 || len(so.Nkeys) > 0 || len(so.Accounts) > 0 || so.Username != "" || so.Authorization != "" {
-		return fmt.Errorf("%w: users, nkeys, accounts or a token are configured; in operator mode every user comes from a JWT", ErrServerAuth)
-	}
-	dir := a.ResolverPath(storeDir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("%w: resolver dir %q: %v; choose a directory this user can write", ErrServerAuth, dir, err)
-	}
-	res, err := server.NewDirAccResolver(dir, 0, 0, server.NoDelete)
-	if err != nil {
-		return fmt.Errorf("%w: resolver dir %q: %v", ErrServerAuth, dir, err)
-	}
-	for _, j := range a.AccountJWTs {
-		ac, _ := jwt.DecodeAccountClaims(j) // checked by operator()
-		if err := res.Store(ac.Subject, j); err != nil {
-			res.Close()
-			return fmt.Errorf("%w: preload account %s: %v", ErrServerAuth, ac.Name, err)
-		}
-	}
-	so.TrustedOperators = []*jwt.OperatorClaims{oc}
-	so.SystemAccount = oc.SystemAccount
-	so.AccountResolver = res
-	return nil
 }

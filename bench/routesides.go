@@ -17,6 +17,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -205,7 +206,7 @@ func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstr
 	if err := create(broker.BucketSightings, "i."+id); err != nil {
 		return err
 	}
-	if err := broker.AwaitPubAck(ctx, f); err != nil {
+	if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 		return err
 	}
 	return create(broker.BucketRouted, id)

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -21,7 +22,7 @@ func TestAwaitPubAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, err := JetStream(nc)
+	js, err := jsctx.JetStream(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestAwaitPubAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := AwaitPubAck(ctx, f); err != nil {
+	if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 		t.Errorf("a message the OPS stream stores: %v", err)
 	}
 
@@ -40,13 +41,13 @@ func TestAwaitPubAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := AwaitPubAck(ctx, f); !errors.Is(err, jetstream.ErrNoStreamResponse) {
+	if err := jsctx.AwaitPubAck(ctx, f); !errors.Is(err, jetstream.ErrNoStreamResponse) {
 		t.Errorf("a message no stream takes: %v, want %v", err, jetstream.ErrNoStreamResponse)
 	}
 
 	done, stop := context.WithCancel(ctx)
 	stop()
-	if err := AwaitPubAck(done, unanswered{}); !errors.Is(err, context.Canceled) {
+	if err := jsctx.AwaitPubAck(done, unanswered{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("a PubAck that never comes, context done: %v, want %v", err, context.Canceled)
 	}
 }

@@ -195,7 +195,7 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 		so.SyncInterval = NATSDefaultSyncInterval
 	}
 	if o.Auth != nil {
-		if err := o.Auth.Apply(so, o.StoreDir); err != nil {
+		if err := ApplyAuth(o.Auth, so, o.StoreDir); err != nil {
 			return nil, fmt.Errorf("%w: auth: %v", ErrInvalidOptions, err)
 		}
 	}

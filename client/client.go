@@ -17,8 +17,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/auth"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -98,7 +98,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s as %s: %w", opts.Servers, member, ConnectError(err, opts.Servers, member, nopts...))
 	}
-	js, err := broker.JetStream(nc)
+	js, err := jsctx.JetStream(nc)
 	if err != nil {
 		nc.Close()
 		return nil, err

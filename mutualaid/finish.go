@@ -15,9 +15,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -99,7 +99,7 @@ func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelop
 		futures[i] = f
 	}
 	for i, f := range futures {
-		err := broker.AwaitPubAck(ctx, f)
+		err := jsctx.AwaitPubAck(ctx, f)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/web"
 	"github.com/tocsin-project/tocsin/web/metrics"
 )
@@ -277,7 +278,7 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 			return err
 		}
 	}
-	js, err := broker.JetStream(s.conns[0])
+	js, err := jsctx.JetStream(s.conns[0])
 	if err != nil {
 		return err
 	}

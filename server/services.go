@@ -18,6 +18,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -123,7 +124,7 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 	var face *web.Web
 	for i, n := range s.localNodes() {
 		nc := s.conns[i]
-		js, err := broker.JetStream(nc)
+		js, err := jsctx.JetStream(nc)
 		if err != nil {
 			return err
 		}

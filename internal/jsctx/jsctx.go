@@ -1,4 +1,7 @@
-package broker
+// Package jsctx is the JetStream context every Tocsin service and client
+// uses, and the one wait on an asynchronous publish. It links no server
+// code, so a member's client can use it.
+package jsctx
 
 import (
 	"context"

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 )
 
 // Start starts a provisioned 3-node cluster that stops when the test ends.
@@ -62,7 +63,7 @@ func Connect(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
 // JetStream connects and returns a JetStream context.
 func JetStream(t testing.TB, url string, opts ...nats.Option) jetstream.JetStream {
 	t.Helper()
-	js, err := broker.JetStream(Connect(t, url, opts...))
+	js, err := jsctx.JetStream(Connect(t, url, opts...))
 	if err != nil {
 		t.Fatal(err)
 	}

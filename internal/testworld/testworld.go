@@ -24,6 +24,7 @@ import (
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -187,7 +188,7 @@ func (w *World) Publish(sender string, kind tocsinv1.Kind, payloads ...proto.Mes
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, f := range futures {
-		if err := broker.AwaitPubAck(ctx, f); err != nil {
+		if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 			w.t.Fatalf("publish: %v (PubAcks waited for up to 30s)", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package auth_test
+package broker_test
 
 import (
 	"errors"
@@ -11,9 +11,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/broker"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
-func TestApplyMakesAnOperatorModeServer(t *testing.T) {
+func TestApplyAuthMakesAnOperatorModeServer(t *testing.T) {
 	a, err := auth.Init(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +23,7 @@ func TestApplyMakesAnOperatorModeServer(t *testing.T) {
 	store := t.TempDir()
 	so := &server.Options{}
 	sa := a.ServerAuth(nil)
-	if err := sa.Apply(so, store); err != nil {
+	if err := broker.ApplyAuth(sa, so, store); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { so.AccountResolver.Close() })
@@ -41,28 +43,31 @@ func TestApplyMakesAnOperatorModeServer(t *testing.T) {
 	}
 }
 
-func TestApplyKeepsANewerPushedJWT(t *testing.T) {
+func TestApplyAuthKeepsANewerPushedJWT(t *testing.T) {
 	a, err := auth.Init(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testContext(t, 5*time.Second)
 	// Issue times are in seconds: the newer JWT must carry a later one, as
 	// after a push followed by a restart with the old preloads.
 	old := a.InitialAccountJWTs()
-	waitFor(ctx, t, "the clock to pass the initial JWTs' second", func() bool { return time.Now().Unix() > mustIssuedAt(t, old[0]) })
-	newer, err := a.AccountJWTs(testMembers())
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Unix() <= mustIssuedAt(t, old[0]); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the clock did not pass the initial JWTs' second")
+		}
+	}
+	newer, err := a.AccountJWTs([]*tocsinv1.Member{{Id: "st-mary", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	store := t.TempDir()
 	first := &server.Options{}
-	if err := a.ServerAuth(newer).Apply(first, store); err != nil {
+	if err := broker.ApplyAuth(a.ServerAuth(newer), first, store); err != nil {
 		t.Fatal(err)
 	}
 	first.AccountResolver.Close()
 	second := &server.Options{}
-	if err := a.ServerAuth(old).Apply(second, store); err != nil {
+	if err := broker.ApplyAuth(a.ServerAuth(old), second, store); err != nil {
 		t.Fatal(err)
 	}
 	defer second.AccountResolver.Close()
@@ -84,7 +89,7 @@ func mustIssuedAt(t *testing.T, token string) int64 {
 	return c.IssuedAt
 }
 
-func TestApplyRefusesUnsafeOrForeignSettings(t *testing.T) {
+func TestApplyAuthRefusesUnsafeOrForeignSettings(t *testing.T) {
 	a, err := auth.Init(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +115,7 @@ func TestApplyRefusesUnsafeOrForeignSettings(t *testing.T) {
 	}
 	for name, c := range cases {
 		so := c.opts
-		if err := c.sa.Apply(&so, t.TempDir()); !errors.Is(err, auth.ErrServerAuth) {
+		if err := broker.ApplyAuth(c.sa, &so, t.TempDir()); !errors.Is(err, auth.ErrServerAuth) {
 			t.Errorf("%s: %v, want ErrServerAuth", name, err)
 		}
 		if so.AccountResolver != nil {
