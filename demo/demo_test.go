@@ -25,7 +25,7 @@ import (
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/demo"
 	"github.com/tocsin-project/tocsin/envelope"
-	"github.com/tocsin-project/tocsin/internal/cli"
+	"github.com/tocsin-project/tocsin/cmd/tocsin/cli"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"

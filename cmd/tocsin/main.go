@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/tocsin-project/tocsin/internal/cli"
+	"github.com/tocsin-project/tocsin/cmd/tocsin/cli"
 )
 
 func main() {

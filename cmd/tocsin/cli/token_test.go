@@ -237,7 +237,7 @@ func TestTokensAcrossARealClusterOverHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	bundle, err := os.ReadFile(filepath.Join("..", "..", "examples", "st-mary-ransomware.json"))
+	bundle, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", "st-mary-ransomware.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func TestAdvisoryPublish(t *testing.T) {
 	if err := os.WriteFile(text, []byte("# Ransomware via vendor VPN appliances\n\nPatch CVE-2026-0001 now; block 198.51.100.7.\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bundle := filepath.Join("..", "..", "examples", "st-mary-ransomware.json")
+	bundle := filepath.Join("..", "..", "..", "examples", "st-mary-ransomware.json")
 	creds := func(id string) string { return filepath.Join(d.data, "creds", id+".creds") }
 
 	out := d.must("advisory", "publish", "--creds", creds("hhs-liaison"), "--file", text, "--tlp", "green", "--lane", "flash", "--exercise", "--wait")
