@@ -6,13 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 	"google.golang.org/protobuf/proto"
 )
@@ -211,7 +211,7 @@ func (c *checker) checkAlert(d destination, sender *tocsinv1.Member, a *tocsinv1
 		}
 		return nil
 	}
-	return c.sectorCopy(d, level, alerts.LaneName(a.GetLane()), a.GetSectors(), amendment)
+	return c.sectorCopy(d, level, records.LaneName(a.GetLane()), a.GetSectors(), amendment)
 }
 
 func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsinv1.Advisory, rec *Record) error {
@@ -227,7 +227,7 @@ func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsi
 	}
 	rec.fillAdvisory(a)
 	rec.TLP = level.String()
-	return c.sectorCopy(d, level, alerts.LaneName(a.GetLane()), a.GetSectors(), false)
+	return c.sectorCopy(d, level, records.LaneName(a.GetLane()), a.GetSectors(), false)
 }
 
 func (c *checker) checkSummary(d destination, sender *tocsinv1.Member, s *tocsinv1.SightingSummary, rec *Record) error {

@@ -15,10 +15,10 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/inprogress"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // reader reads one consumer into the sinks.
@@ -358,7 +358,7 @@ func (r *reader) flush() error {
 		return nil
 	}
 	var receipts []*tocsinv1.Envelope
-	for chunk := range slices.Chunk(r.owed, alerts.MaxReceiptRefs) {
+	for chunk := range slices.Chunk(r.owed, records.MaxReceiptRefs) {
 		rc := NewReceipt(chunk[0], tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, "")
 		rc.At = timestamppb.New(r.owedAt)
 		rc.MoreRefIds = append(rc.MoreRefIds, chunk[1:]...)

@@ -9,13 +9,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // ErrNotRouted is wrapped when the message whose reach is asked for has no
@@ -167,12 +166,12 @@ func tlpName(t tocsinv1.TLP) string {
 
 // reachGetSubject is the direct-get request for one REACH key.
 func reachGetSubject(id, member string) string {
-	return "$JS.API.DIRECT.GET.KV_" + broker.BucketReach + ".$KV." + broker.BucketReach + "." + alerts.ReachKey(id, member)
+	return "$JS.API.DIRECT.GET.KV_" + records.BucketReach + ".$KV." + records.BucketReach + "." + records.ReachKey(id, member)
 }
 
 // readReach reads the REACH records of id for the members, 16 at a time.
-func readReach(ctx context.Context, cl *client.Client, id string, who map[string]bool) (map[string]alerts.Reach, error) {
-	out := map[string]alerts.Reach{}
+func readReach(ctx context.Context, cl *client.Client, id string, who map[string]bool) (map[string]records.Reach, error) {
+	out := map[string]records.Reach{}
 	var mu sync.Mutex
 	var firstErr error
 	sem := make(chan struct{}, 16)
@@ -183,7 +182,7 @@ func readReach(ctx context.Context, cl *client.Client, id string, who map[string
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			msg, err := cl.Conn().RequestWithContext(ctx, reachGetSubject(id, mid), nil)
-			var rec alerts.Reach
+			var rec records.Reach
 			switch {
 			case err != nil:
 			case msg.Header.Get("Status") == "404":

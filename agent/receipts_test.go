@@ -9,10 +9,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/auth"
-	"github.com/tocsin-project/tocsin/broker"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -119,13 +118,13 @@ func receiptsSent(ctx context.Context, t *testing.T, w *world, member string) ui
 // every one of envs in REACH.
 func waitReceipted(ctx context.Context, t *testing.T, w *world, envs []*tocsinv1.Envelope, member string) {
 	t.Helper()
-	kv, err := w.JS.KeyValue(ctx, broker.BucketReach)
+	kv, err := w.JS.KeyValue(ctx, records.BucketReach)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range envs {
 		for {
-			if _, err := kv.Get(ctx, alerts.ReachKey(e.GetId(), member)); err == nil {
+			if _, err := kv.Get(ctx, records.ReachKey(e.GetId(), member)); err == nil {
 				break
 			} else if ctx.Err() != nil {
 				t.Fatalf("no delivered receipt of %s from %s: %v", e.GetId(), member, err)

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // Record is one verified message as the sinks write it: one JSON object,
@@ -109,7 +109,7 @@ func newRecord(env *tocsinv1.Envelope, sender *tocsinv1.Member, subject string, 
 
 // fillAlert copies an alert's content into r.
 func (r *Record) fillAlert(a *tocsinv1.Alert) {
-	r.Lane = alerts.LaneName(a.GetLane())
+	r.Lane = records.LaneName(a.GetLane())
 	r.Sectors = append(r.Sectors, a.GetSectors()...)
 	r.Recipients = a.GetRecipients()
 	r.Exercise = a.GetExercise()
@@ -123,7 +123,7 @@ func (r *Record) fillAlert(a *tocsinv1.Alert) {
 
 // fillAdvisory copies an advisory's content into r.
 func (r *Record) fillAdvisory(a *tocsinv1.Advisory) {
-	r.Lane = alerts.LaneName(a.GetLane())
+	r.Lane = records.LaneName(a.GetLane())
 	r.Sectors = append(r.Sectors, a.GetSectors()...)
 	r.Exercise = a.GetExercise()
 	r.Title, r.Body, r.Action = a.GetTitle(), a.GetBody(), a.GetRecommendedAction()

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -33,7 +33,7 @@ func TestTransientFailurePastTheRetriesIsDeadLetteredAndKept(t *testing.T) {
 	h := newHarness(t, 1, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	restore := testcluster.DropBucket(t, h.js, broker.BucketRouted)
+	restore := testcluster.DropBucket(t, h.js, records.BucketRouted)
 	env := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
 		alertOf(bundle("203.0.113.77", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
 

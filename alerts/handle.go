@@ -17,18 +17,9 @@ import (
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/ingest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
-
-// kindOfToken is the envelope kind each ingest subject token carries: the
-// server's permissions bind the token, the router binds the kind to it.
-var kindOfToken = map[string]tocsinv1.Kind{
-	subjects.KindAlert:    tocsinv1.Kind_KIND_ALERT,
-	subjects.KindAdvisory: tocsinv1.Kind_KIND_ADVISORY,
-	subjects.KindReceipt:  tocsinv1.Kind_KIND_RECEIPT,
-	subjects.KindSighting: tocsinv1.Kind_KIND_SIGHTING,
-	subjects.KindStatus:   tocsinv1.Kind_KIND_STATUS_REPORT,
-}
 
 // reject is a refusal found while handling a message: it goes back to the
 // sender and is recorded; the message is then acked.
@@ -95,14 +86,12 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 		}
 	}
 	v, err := checker.Check(ctx, m, env, func(k tocsinv1.Kind) error {
-		if kindOfToken[token] == k {
+		if records.TokenCarries(token, k) {
 			return nil
 		}
 		right := "the subject of its kind"
-		for t, kk := range kindOfToken {
-			if kk == k {
-				right = subjects.Ingest(t, env.GetSender())
-			}
+		if t, ok := records.IngestToken(k); ok {
+			right = subjects.Ingest(t, env.GetSender())
 		}
 		return codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_MALFORMED,
 			"a %s envelope on the %q ingest subject; publish it on %s", strings.ToLower(strings.TrimPrefix(k.String(), "KIND_")), token, right)

@@ -21,6 +21,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -136,12 +137,12 @@ func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	kv, err := h.js.KeyValue(ctx, broker.BucketRouted)
+	kv, err := h.js.KeyValue(ctx, records.BucketRouted)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	for {
-		o, err := GetOutcome(ctx, kv, sender, id)
+		o, err := records.GetOutcome(ctx, kv, sender, id)
 		if err == nil && o != nil {
 			return o
 		}

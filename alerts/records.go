@@ -10,23 +10,8 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
-
-// Reach is one member's receipts for one message (the REACH bucket value,
-// key "<message id>.<member>").
-type Reach struct {
-	Member       string    `json:"member"`
-	Delivered    time.Time `json:"delivered,omitzero"`
-	Acknowledged time.Time `json:"acknowledged,omitzero"`
-	Actioned     time.Time `json:"actioned,omitzero"`
-}
-
-// ReachKey is the REACH bucket key of a member's receipts for a message.
-func ReachKey(refID, member string) string { return refID + "." + member }
-
-// MaxReceiptRefs is the most messages one receipt may cover (its ref_id
-// and more_ref_ids).
-const MaxReceiptRefs = 1024
 
 // receiptWriters is how many reach records of one receipt are written at
 // once.
@@ -36,8 +21,8 @@ const receiptWriters = 16
 // message it covers: each state keeps the time it was first reached.
 func (r *Router) recordReceipt(ctx context.Context, env *tocsinv1.Envelope, member *tocsinv1.Member, rc *tocsinv1.Receipt) error {
 	refs := append([]string{rc.GetRefId()}, rc.GetMoreRefIds()...)
-	if len(refs) > MaxReceiptRefs {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "a receipt covers at most %d messages, this one %d; send several", MaxReceiptRefs, len(refs))
+	if len(refs) > records.MaxReceiptRefs {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "a receipt covers at most %d messages, this one %d; send several", records.MaxReceiptRefs, len(refs))
 	}
 	for _, id := range refs {
 		if !envelope.ValidID(id) {
@@ -70,15 +55,15 @@ func (r *Router) recordReceipt(ctx context.Context, env *tocsinv1.Envelope, memb
 func (r *Router) mergeReach(ctx context.Context, refID, member string, state tocsinv1.ReceiptState, at time.Time) error {
 	// The first receipt of a member for a message (nearly all of them) is
 	// created without a look-up.
-	_, _, err := updateJSON(ctx, r.reach, ReachKey(refID, member), true,
-		func() Reach { return Reach{Member: member} },
-		func(rec *Reach) bool { return mergeReceipt(rec, state, at) })
+	_, _, err := updateJSON(ctx, r.reach, records.ReachKey(refID, member), true,
+		func() records.Reach { return records.Reach{Member: member} },
+		func(rec *records.Reach) bool { return mergeReceipt(rec, state, at) })
 	return err
 }
 
 // mergeReceipt sets the time of state (and of the states it implies) when
 // not yet set; it reports whether anything changed.
-func mergeReceipt(rec *Reach, state tocsinv1.ReceiptState, at time.Time) bool {
+func mergeReceipt(rec *records.Reach, state tocsinv1.ReceiptState, at time.Time) bool {
 	changed := false
 	set := func(t *time.Time) {
 		if t.IsZero() {

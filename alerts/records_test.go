@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -23,9 +23,9 @@ func TestReceiptsNeverHoldAnAlertBack(t *testing.T) {
 	h := newHarness(t, 1, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	records := "router-records"
-	waitFor(t, func() bool { _, err := h.js.Consumer(ctx, subjects.StreamIngest, records); return err == nil }, "the router's records consumer")
-	if _, err := h.js.PauseConsumer(ctx, subjects.StreamIngest, records, time.Now().Add(10*time.Minute)); err != nil {
+	recordsConsumer := "router-records"
+	waitFor(t, func() bool { _, err := h.js.Consumer(ctx, subjects.StreamIngest, recordsConsumer); return err == nil }, "the router's records consumer")
+	if _, err := h.js.PauseConsumer(ctx, subjects.StreamIngest, recordsConsumer, time.Now().Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("paused")
@@ -40,20 +40,20 @@ func TestReceiptsNeverHoldAnAlertBack(t *testing.T) {
 	if o := h.outcome("st-mary", a.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("the alert behind 100 waiting receipts: %v", o.GetState())
 	}
-	reach, err := h.js.KeyValue(ctx, broker.BucketReach)
+	reach, err := h.js.KeyValue(ctx, records.BucketReach)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reach.Get(ctx, ReachKey(ref, senders[0])); !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if _, err := reach.Get(ctx, records.ReachKey(ref, senders[0])); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("a receipt was recorded while the records consumer was paused (%v): the test proves nothing", err)
 	}
 	t.Log("routed; resuming")
-	if _, err := h.js.ResumeConsumer(ctx, subjects.StreamIngest, records); err != nil {
+	if _, err := h.js.ResumeConsumer(ctx, subjects.StreamIngest, recordsConsumer); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool {
 		for _, s := range senders {
-			if _, err := reach.Get(ctx, ReachKey(ref, s)); err != nil {
+			if _, err := reach.Get(ctx, records.ReachKey(ref, s)); err != nil {
 				return false
 			}
 		}
@@ -69,7 +69,7 @@ func TestOneReceiptCoversAGroup(t *testing.T) {
 	h := newHarness(t, 1, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	reach, err := h.js.KeyValue(ctx, broker.BucketReach)
+	reach, err := h.js.KeyValue(ctx, records.BucketReach)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,12 +78,12 @@ func TestOneReceiptCoversAGroup(t *testing.T) {
 		&tocsinv1.Receipt{RefId: refs[0], MoreRefIds: refs[1:], State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED})
 	h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
 		&tocsinv1.Receipt{RefId: refs[1], State: tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED})
-	read := func(ref string) (Reach, bool) {
-		e, err := reach.Get(ctx, ReachKey(ref, "riverside"))
+	read := func(ref string) (records.Reach, bool) {
+		e, err := reach.Get(ctx, records.ReachKey(ref, "riverside"))
 		if err != nil {
-			return Reach{}, false
+			return records.Reach{}, false
 		}
-		var r Reach
+		var r records.Reach
 		_ = json.Unmarshal(e.Value(), &r)
 		return r, true
 	}
@@ -100,7 +100,7 @@ func TestOneReceiptCoversAGroup(t *testing.T) {
 		t.Fatalf("the first message shows acknowledged though only the second was: %+v", r)
 	}
 
-	tooMany := make([]string, MaxReceiptRefs)
+	tooMany := make([]string, records.MaxReceiptRefs)
 	for i := range tooMany {
 		tooMany[i] = envelope.NewID()
 	}

@@ -8,10 +8,10 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/alerts/tlp"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -30,7 +30,7 @@ func TestRejectionIsSentBeforeTheOutcomeIsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.js.DeleteKeyValue(ctx, broker.BucketRouted); err != nil {
+	if err := h.js.DeleteKeyValue(ctx, records.BucketRouted); err != nil {
 		t.Fatal(err)
 	}
 	env, err := h.signers["st-mary"].Seal(tocsinv1.Kind_KIND_ALERT,

@@ -16,14 +16,8 @@ import (
 	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
-)
-
-// Headers on routed copies, for readers that want to filter before they
-// verify. They are hints: receivers verify the envelope itself.
-const (
-	HeaderKind = "Tocsin-Kind"
-	HeaderTLP  = "Tocsin-Tlp"
 )
 
 // destinations are where a routed message goes.
@@ -32,13 +26,8 @@ type destinations struct {
 	inboxes []string // member inboxes: named recipients not reached by a sector
 }
 
-// LaneName spells a lane as on the command line ("flash").
-func LaneName(l tocsinv1.Lane) string {
-	return strings.ToLower(strings.TrimPrefix(l.String(), "LANE_"))
-}
-
 func (r *Router) checkLane(l tocsinv1.Lane) (string, error) {
-	name := LaneName(l)
+	name := records.LaneName(l)
 	if l == tocsinv1.Lane_LANE_UNSPECIFIED || !r.lanes[name] {
 		return "", refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_LANE, "lane %q is not known; use one of %s", name, strings.Join(r.opts.Vocabulary.Lanes, ", "))
 	}
@@ -136,8 +125,8 @@ func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane 
 	send := func(subject, dest string) error {
 		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(id, dest))
-		msg.Header.Set(HeaderKind, kind)
-		msg.Header.Set(HeaderTLP, level.String())
+		msg.Header.Set(records.HeaderKind, kind)
+		msg.Header.Set(records.HeaderTLP, level.String())
 		f, err := r.d.JS.PublishMsgAsync(msg)
 		if err != nil {
 			return err

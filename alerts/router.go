@@ -17,12 +17,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/alerts/stix"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/inprogress"
 	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -164,8 +164,8 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Router, e
 		name string
 		kv   *jetstream.KeyValue
 	}{
-		{broker.BucketRouted, &r.routed}, {broker.BucketDedupe, &r.dedupe}, {broker.BucketSightings, &r.sightings},
-		{broker.BucketReach, &r.reach}, {broker.BucketSituation, &r.situation}, {broker.BucketFlash, &r.flash},
+		{records.BucketRouted, &r.routed}, {records.BucketDedupe, &r.dedupe}, {records.BucketSightings, &r.sightings},
+		{records.BucketReach, &r.reach}, {records.BucketSituation, &r.situation}, {records.BucketFlash, &r.flash},
 	}
 	for _, b := range buckets {
 		kv, err := d.JS.KeyValue(ctx, b.name)

@@ -10,13 +10,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // The five streams an alert is written to, in the order of the router's
 // pipeline, for each side of the comparison.
 var (
-	tocsinHot = []string{"INGEST", "KV_" + broker.BucketDedupe, "SECTORS", "KV_" + broker.BucketSightings, "KV_" + broker.BucketRouted}
-	rawHot    = []string{"RAW_IN", "KV_RAW_" + broker.BucketDedupe, "RAW_OUT", "KV_RAW_" + broker.BucketSightings, "KV_RAW_" + broker.BucketRouted}
+	tocsinHot = []string{"INGEST", "KV_" + records.BucketDedupe, "SECTORS", "KV_" + records.BucketSightings, "KV_" + records.BucketRouted}
+	rawHot    = []string{"RAW_IN", "KV_RAW_" + records.BucketDedupe, "RAW_OUT", "KV_RAW_" + records.BucketSightings, "KV_RAW_" + records.BucketRouted}
 )
 
 // placeLeaders moves the leader of streams[i] to node i mod N, so that

@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/internal/keyed"
 	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -95,7 +96,7 @@ func (p *pipeline) cpuPerAlert() (cpuPerAlert, coresBusy float64) {
 // known, 64 bytes each.
 func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, sizes *recordSizes) (*pipeline, error) {
 	for _, kc := range broker.KVConfigs(c.Replicas()) {
-		if kc.Bucket != broker.BucketRouted && kc.Bucket != broker.BucketDedupe && kc.Bucket != broker.BucketSightings {
+		if kc.Bucket != records.BucketRouted && kc.Bucket != records.BucketDedupe && kc.Bucket != records.BucketSightings {
 			continue
 		}
 		kc.Bucket = "RAW_" + kc.Bucket
@@ -122,7 +123,7 @@ func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, si
 		conns []*nats.Conn
 	)
 	rctx, cancel := context.WithCancel(ctx)
-	p := &pipeline{name: "raw pipeline", out: "RAW_OUT", done: "KV_RAW_" + broker.BucketRouted,
+	p := &pipeline{name: "raw pipeline", out: "RAW_OUT", done: "KV_RAW_" + records.BucketRouted,
 		rewrite: func(m *nats.Msg) *nats.Msg {
 			return &nats.Msg{Subject: "raw.in." + m.Subject, Data: m.Data, Header: m.Header}
 		},
@@ -146,7 +147,7 @@ func startRaw(ctx context.Context, c *broker.Cluster, js jetstream.JetStream, si
 		kvs := map[string]jetstream.KeyValue{}
 		if err := retry(ctx, "the raw pipeline's consumer and buckets", func(ctx context.Context) (err error) {
 			cons, err = njs.CreateOrUpdateConsumer(ctx, "RAW_IN", jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096})
-			for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
+			for _, b := range []string{records.BucketRouted, records.BucketDedupe, records.BucketSightings} {
 				if err == nil {
 					kvs[b], err = njs.KeyValue(ctx, "RAW_"+b)
 				}
@@ -192,24 +193,24 @@ func rawRoute(ctx context.Context, js jetstream.JetStream, kvs map[string]jetstr
 		}
 		return err
 	}
-	if err := create(broker.BucketDedupe, "p."+id+"."+benchSector); err != nil {
+	if err := create(records.BucketDedupe, "p."+id+"."+benchSector); err != nil {
 		return err
 	}
 	out := &nats.Msg{Subject: "raw.out." + benchSector, Data: m.Data(), Header: nats.Header{}}
 	out.Header.Set(jetstream.MsgIDHeader, id+":"+benchSector)
-	out.Header.Set(alerts.HeaderKind, "alert")
-	out.Header.Set(alerts.HeaderTLP, tlp.Green.String())
+	out.Header.Set(records.HeaderKind, "alert")
+	out.Header.Set(records.HeaderTLP, tlp.Green.String())
 	f, err := js.PublishMsgAsync(out)
 	if err != nil {
 		return err
 	}
-	if err := create(broker.BucketSightings, "i."+id); err != nil {
+	if err := create(records.BucketSightings, "i."+id); err != nil {
 		return err
 	}
 	if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 		return err
 	}
-	return create(broker.BucketRouted, id)
+	return create(records.BucketRouted, id)
 }
 
 // recordSizes are the sizes of the router's records in the buckets an
@@ -236,7 +237,7 @@ func (r *recordSizes) measure(ctx context.Context, js jetstream.JetStream) error
 
 func (r *recordSizes) measureOnce(ctx context.Context, js jetstream.JetStream) error {
 	sizes := map[string]int{}
-	for _, b := range []string{broker.BucketRouted, broker.BucketDedupe, broker.BucketSightings} {
+	for _, b := range []string{records.BucketRouted, records.BucketDedupe, records.BucketSightings} {
 		kv, err := js.KeyValue(ctx, b)
 		if err != nil {
 			return err
@@ -289,7 +290,7 @@ func startTocsin(ctx context.Context, c *broker.Cluster, src *alertSource, log *
 		closers []func()
 	)
 	rctx, cancel := context.WithCancel(ctx)
-	p := &pipeline{name: "tocsin router", out: subjects.StreamSectors, done: "KV_" + broker.BucketRouted,
+	p := &pipeline{name: "tocsin router", out: subjects.StreamSectors, done: "KV_" + records.BucketRouted,
 		rewrite: func(m *nats.Msg) *nats.Msg { return m },
 		writes:  func(stream string) bool { return !isRawStream(stream) },
 		stop: func() {

@@ -6,48 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
-)
-
-// KV bucket names.
-const (
-	// BucketMembers holds the member registry: key = member id, value = a
-	// tocsinv1.Member. History 16 keeps the trail of key rotations.
-	BucketMembers = "MEMBERS"
-	// BucketRouted is the router's own record of every ingested message id
-	// (key = "<sender>.<id>", value = a tocsinv1.Outcome). It makes routing
-	// idempotent beyond the JetStream duplicate window and answers the
-	// publisher's --wait. Kept 90 days: longer than INGEST keeps messages,
-	// so no replay of INGEST can route a message twice.
-	BucketRouted = "ROUTED"
-	// BucketDedupe maps an indicator's normalised pattern to the first alert
-	// that carried it, for the dedupe window (24h TTL).
-	BucketDedupe = "DEDUPE"
-	// BucketSightings keeps per-indicator, per-sector sets of organisations
-	// that re-published or sighted an indicator.
-	BucketSightings = "SIGHTINGS"
-	// BucketReach keeps receipts: key = "<message id>.<member>".
-	BucketReach = "REACH"
-	// BucketAid keeps mutual-aid requests, offers and responder capacity,
-	// updated with compare-and-set on revisions.
-	BucketAid = "AID"
-	// BucketSituation keeps each facility's last status report.
-	BucketSituation = "SITUATION"
-	// BucketFlash counts each publisher's flash alerts per window
-	// (key = "<sender>.<window start unix>"), for the flash cap. 2h TTL.
-	BucketFlash = "FLASH"
-	// BucketWebTokens keeps the web face's issued access tokens, hashed
-	// (key "<member>.<token id>"); each token carries its own expiry.
-	BucketWebTokens = "WEBTOKENS"
-	// BucketTAXIIStatus keeps what each TAXII POST submitted, for its
-	// status resource (key "<member>.<envelope id>"). 7 days.
-	BucketTAXIIStatus = "TAXIISTATUS"
-	// BucketDeadLetter keeps a record of each message of INGEST that a
-	// service could not decide after its retries (key "<consumer>.<INGEST
-	// sequence>", internal/deadletter): the message itself stays in INGEST,
-	// unacknowledged, and is tried again every 10 minutes; the record is
-	// purged once it is decided. No TTL: an operator sees every one.
-	BucketDeadLetter = "DEADLETTER"
 )
 
 const day = 24 * time.Hour
@@ -84,7 +44,7 @@ func StreamConfigs(replicas int) []jetstream.StreamConfig {
 	// twice the router's clock-skew bound (5 minutes each way), so a copy of
 	// an envelope is either dropped here or refused as skewed, and the
 	// router need not look an id up before its first delivery. Redeliveries
-	// are still checked against BucketRouted.
+	// are still checked against records.BucketRouted.
 	ingest := base(subjects.StreamIngest, subjects.IngestAll, "messages published by members, before routing", 7*day)
 	ingest.AllowDirect = false // members must not read each other's ingest
 	ingest.Duplicates = IngestDuplicates
@@ -125,17 +85,17 @@ func KVConfigs(replicas int) []jetstream.KeyValueConfig {
 		}
 	}
 	return []jetstream.KeyValueConfig{
-		kv(BucketMembers, "member registry", 16, 0),
-		kv(BucketRouted, "router outcomes by message id", 1, 90*day),
-		kv(BucketDedupe, "first alert per indicator pattern", 1, day),
-		kv(BucketSightings, "organisations that saw an indicator, by sector", 1, 90*day),
-		kv(BucketReach, "receipts by message and member", 4, 90*day),
-		kv(BucketAid, "mutual-aid requests, offers and capacity", 16, 0),
-		kv(BucketSituation, "last status report per facility", 8, 0),
-		kv(BucketFlash, "flash alerts per publisher and window", 1, 2*time.Hour),
-		kv(BucketWebTokens, "console and TAXII access tokens (hashed), by member and token id", 1, 0),
-		kv(BucketTAXIIStatus, "TAXII add-objects requests by member and envelope id, for their status", 1, 7*day),
-		kv(BucketDeadLetter, "messages of INGEST a service could not decide after its retries, by consumer and sequence", 1, 0),
+		kv(records.BucketMembers, "member registry", 16, 0),
+		kv(records.BucketRouted, "router outcomes by message id", 1, 90*day),
+		kv(records.BucketDedupe, "first alert per indicator pattern", 1, day),
+		kv(records.BucketSightings, "organisations that saw an indicator, by sector", 1, 90*day),
+		kv(records.BucketReach, "receipts by message and member", 4, 90*day),
+		kv(records.BucketAid, "mutual-aid requests, offers and capacity", 16, 0),
+		kv(records.BucketSituation, "last status report per facility", 8, 0),
+		kv(records.BucketFlash, "flash alerts per publisher and window", 1, 2*time.Hour),
+		kv(records.BucketWebTokens, "console and TAXII access tokens (hashed), by member and token id", 1, 0),
+		kv(records.BucketTAXIIStatus, "TAXII add-objects requests by member and envelope id, for their status", 1, 7*day),
+		kv(records.BucketDeadLetter, "messages of INGEST a service could not decide after its retries, by consumer and sequence", 1, 0),
 	}
 }
 
@@ -161,7 +121,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 	// An aid accept writes the request and the responder's capacity in one
 	// atomic batch, which the bucket's stream must allow; updating the KV
 	// config turns it off, so it is turned on again right after.
-	return allowAtomicPublish(ctx, js, "KV_"+BucketAid)
+	return allowAtomicPublish(ctx, js, "KV_"+records.BucketAid)
 }
 
 // allowAtomicPublish turns on atomic batch publishing on a stream.

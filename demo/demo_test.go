@@ -21,13 +21,13 @@ import (
 
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/auth"
-	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/cmd/tocsin/cli"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/demo"
 	"github.com/tocsin-project/tocsin/envelope"
-	"github.com/tocsin-project/tocsin/cmd/tocsin/cli"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -204,7 +204,7 @@ func (n *night) alert(sender string, level tocsinv1.TLP) *tocsinv1.Envelope {
 // outcome reads the router's outcome of env from ROUTED.
 func (n *night) outcome(env *tocsinv1.Envelope) *tocsinv1.Outcome {
 	n.t.Helper()
-	o, err := alerts.GetOutcome(n.ctx, n.kv(broker.BucketRouted), env.GetSender(), env.GetId())
+	o, err := records.GetOutcome(n.ctx, n.kv(records.BucketRouted), env.GetSender(), env.GetId())
 	if err != nil || o == nil {
 		n.t.Fatalf("no outcome of %s: %v", env.GetId(), err)
 	}
@@ -232,10 +232,10 @@ func (n *night) value(bucket, key string) []byte {
 }
 
 // reach reads member's receipts of id from REACH.
-func (n *night) reach(id, member string) alerts.Reach {
+func (n *night) reach(id, member string) records.Reach {
 	n.t.Helper()
-	var r alerts.Reach
-	e, err := n.kv(broker.BucketReach).Get(n.ctx, alerts.ReachKey(id, member))
+	var r records.Reach
+	e, err := n.kv(records.BucketReach).Get(n.ctx, records.ReachKey(id, member))
 	if err == nil {
 		err = json.Unmarshal(e.Value(), &r)
 	}
@@ -324,7 +324,7 @@ func (n *night) checkDuplicateAndSightings() {
 	if dup.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_DUPLICATE || dup.GetDuplicateOf() != alert {
 		n.t.Errorf("lakeside's alert: %v of %q, want a duplicate of %s", dup.GetState(), dup.GetDuplicateOf(), alert)
 	}
-	if c, err := alerts.SightingCount(n.ctx, n.kv(broker.BucketSightings), c2, "patient-care"); err != nil || c != 4 {
+	if c, err := alerts.SightingCount(n.ctx, n.kv(records.BucketSightings), c2, "patient-care"); err != nil || c != 4 {
 		n.t.Errorf("patient-care sightings of %s: %d (%v), want 4", c2, c, err)
 	}
 	for _, who := range []string{"riverside", "valley-general", "hilltop"} {
@@ -392,7 +392,7 @@ func (n *night) checkAdvisory() {
 func (n *night) checkAid() {
 	env := n.find("st-mary", tocsinv1.Kind_KIND_AID_REQUEST, anything)
 	var r mutualaid.Request
-	if err := json.Unmarshal(n.value(broker.BucketAid, "req."+env.GetId()), &r); err != nil {
+	if err := json.Unmarshal(n.value(records.BucketAid, "req."+env.GetId()), &r); err != nil {
 		n.t.Fatal(err)
 	}
 	var steps []string
@@ -415,7 +415,7 @@ func (n *night) checkAid() {
 
 // 02:45: St. Mary's is on the northeast board, diverting.
 func (n *night) checkSituation() {
-	env, err := envelope.Decode(n.value(broker.BucketSituation, "northeast.st-mary"), 0)
+	env, err := envelope.Decode(n.value(records.BucketSituation, "northeast.st-mary"), 0)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func (n *night) checkRedNote() {
 // it.
 func (n *night) checkRevoked() {
 	var m tocsinv1.Member
-	if err := proto.Unmarshal(n.value(broker.BucketMembers, "northshore-clinic"), &m); err != nil || m.GetRevokedAt() == nil {
+	if err := proto.Unmarshal(n.value(records.BucketMembers, "northshore-clinic"), &m); err != nil || m.GetRevokedAt() == nil {
 		n.t.Errorf("northshore-clinic in the registry: revoked at %v (%v)", m.GetRevokedAt(), err)
 	}
 	for _, s := range n.sent {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/auth"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -24,13 +24,13 @@ import (
 // the service connection.
 
 // reach reads member's receipts for message id from the REACH bucket.
-func (c *cluster) reach(ctx context.Context, id, member string) (alerts.Reach, error) {
-	var r alerts.Reach
-	kv, err := c.js.KeyValue(ctx, broker.BucketReach)
+func (c *cluster) reach(ctx context.Context, id, member string) (records.Reach, error) {
+	var r records.Reach
+	kv, err := c.js.KeyValue(ctx, records.BucketReach)
 	if err != nil {
 		return r, err
 	}
-	e, err := kv.Get(ctx, alerts.ReachKey(id, member))
+	e, err := kv.Get(ctx, records.ReachKey(id, member))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return r, nil
 	}
@@ -43,7 +43,7 @@ func (c *cluster) reach(ctx context.Context, id, member string) (alerts.Reach, e
 // sightings is how many organisations of sector other than the originator
 // have seen the indicator (the SIGHTINGS bucket).
 func (c *cluster) sightings(ctx context.Context, indicator, sector string) (int, error) {
-	kv, err := c.js.KeyValue(ctx, broker.BucketSightings)
+	kv, err := c.js.KeyValue(ctx, records.BucketSightings)
 	if err != nil {
 		return 0, err
 	}

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // published is what `tocsin alert publish --json` and `tocsin advisory
@@ -64,7 +64,7 @@ func alertDelivered(ctx context.Context, w *world) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := w.receipts(ctx, id, on, "delivered", func(r alerts.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
+	if err := w.receipts(ctx, id, on, "delivered", func(r records.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
 		return "", err
 	}
 	if err := w.routedOnly(ctx, id, "tocsin.sector.health-it.flash", "tocsin.sector.patient-care.flash"); err != nil {
@@ -203,7 +203,7 @@ func advisory(ctx context.Context, w *world) (string, error) {
 				m, id, e.rec.Kind, e.rec.Sender, e.rec.Verified, liaison)
 		}
 	}
-	if err := w.receipts(ctx, id, on, "delivered", func(r alerts.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
+	if err := w.receipts(ctx, id, on, "delivered", func(r records.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("routed to %d sectors: %d organisations; %d/%d agents verified it as signed by %s and wrote it within %s; %s's agent is offline",

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 func nothingLost(ctx context.Context, w *world) (string, error) {
@@ -83,12 +83,12 @@ func (w *world) countReceipts(ctx context.Context) error {
 		{"red", "the TLP:RED note", []string{irFirm, staffing}},
 	} {
 		id := w.ids[m.key]
-		if err := w.receipts(ctx, id, m.to, "delivered", func(r alerts.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
+		if err := w.receipts(ctx, id, m.to, "delivered", func(r records.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
 			return err
 		}
 		rc := Receipts{Message: m.what, ID: id, Organisations: len(m.to)}
 		for _, who := range m.to {
-			r, err := settle(ctx, func() (alerts.Reach, error) { return w.c.reach(ctx, id, who) })
+			r, err := settle(ctx, func() (records.Reach, error) { return w.c.reach(ctx, id, who) })
 			if err != nil {
 				return err
 			}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -166,7 +166,7 @@ func agentBack(ctx context.Context, w *world) (string, error) {
 		return "", fmt.Errorf("%s's feed holds %s more than once", valley, list(twice))
 	}
 	for _, key := range []string{"alert", "advisory"} {
-		if err := w.receipts(ctx, w.ids[key], []string{valley}, "delivered", func(r alerts.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
+		if err := w.receipts(ctx, w.ids[key], []string{valley}, "delivered", func(r records.Reach) bool { return !r.Delivered.IsZero() }); err != nil {
 			return "", err
 		}
 	}

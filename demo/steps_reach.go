@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/tocsin-project/tocsin/agent"
-	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // acks are the analysts who answer the advisory: acted on it (true) or
@@ -35,10 +35,10 @@ func acknowledge(ctx context.Context, w *world) (string, error) {
 		}
 	}
 	for _, a := range acks {
-		ok := func(r alerts.Reach) bool { return !r.Acknowledged.IsZero() || !r.Actioned.IsZero() }
+		ok := func(r records.Reach) bool { return !r.Acknowledged.IsZero() || !r.Actioned.IsZero() }
 		what := "acknowledged"
 		if a.actioned {
-			ok, what = func(r alerts.Reach) bool { return !r.Actioned.IsZero() }, "actioned"
+			ok, what = func(r records.Reach) bool { return !r.Actioned.IsZero() }, "actioned"
 		}
 		if err := w.receipts(ctx, id, []string{a.who}, what, ok); err != nil {
 			return "", err

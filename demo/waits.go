@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // sinks waits until the agents of members hold message id in their JSONL
@@ -66,7 +66,7 @@ func (w *world) nobodyElse(id string, members []string) error {
 
 // receipts waits until the REACH record of every one of members for
 // message id satisfies ok.
-func (w *world) receipts(ctx context.Context, id string, members []string, what string, ok func(alerts.Reach) bool) error {
+func (w *world) receipts(ctx context.Context, id string, members []string, what string, ok func(records.Reach) bool) error {
 	var short []string
 	err := poll(ctx, func() (bool, error) {
 		short = short[:0]

@@ -8,14 +8,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/kvread"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // The MEMBERS bucket's stream and the subject prefix of its keys.
 const (
-	membersStream = "KV_" + broker.BucketMembers
-	membersPrefix = "$KV." + broker.BucketMembers + "."
+	membersStream = "KV_" + records.BucketMembers
+	membersPrefix = "$KV." + records.BucketMembers + "."
 )
 
 // defaultReadTimeout bounds a read whose context has no deadline, when the

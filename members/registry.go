@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/kvread"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -105,9 +105,9 @@ func bind(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *za
 	if err := vocab.Validate(); err != nil {
 		return nil, err
 	}
-	kv, err := js.KeyValue(ctx, broker.BucketMembers)
+	kv, err := js.KeyValue(ctx, records.BucketMembers)
 	if err != nil {
-		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", broker.BucketMembers, err)
+		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", records.BucketMembers, err)
 	}
 	return &Registry{js: js, kv: kv, vocab: vocab, log: log, cache: map[string]cached{}}, nil
 }
@@ -186,7 +186,7 @@ func (r *Registry) get(ctx context.Context, id string) (*tocsinv1.Member, uint64
 // List reads every member from the bucket, sorted by id, by batch direct
 // get (no consumer).
 func (r *Registry) List(ctx context.Context) ([]*tocsinv1.Member, error) {
-	entries, err := kvread.Latest(ctx, r.js.Conn(), kvread.APIPrefix(r.js.Options()), broker.BucketMembers, ">")
+	entries, err := kvread.Latest(ctx, r.js.Conn(), kvread.APIPrefix(r.js.Options()), records.BucketMembers, ">")
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}

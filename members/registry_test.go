@@ -15,6 +15,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 )
@@ -94,7 +95,7 @@ func TestRegistryCRUDAndCompareAndSet(t *testing.T) {
 	})
 
 	t.Run("update", func(t *testing.T) {
-		kv, err := js.KeyValue(ctx, broker.BucketMembers)
+		kv, err := js.KeyValue(ctx, records.BucketMembers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -340,7 +341,7 @@ func TestRegistryCacheFollowsChangesFromAnotherConnection(t *testing.T) {
 	// A record written straight to the bucket that does not decode is
 	// skipped by the watcher and reported by Get; the cache keeps the last
 	// good copy.
-	kv, err := writerJS.KeyValue(ctx, broker.BucketMembers)
+	kv, err := writerJS.KeyValue(ctx, records.BucketMembers)
 	if err != nil {
 		t.Fatal(err)
 	}

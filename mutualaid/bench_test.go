@@ -12,11 +12,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -81,7 +80,7 @@ func BenchmarkAid(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	})
 
-	kv, err := h.js.KeyValue(context.Background(), broker.BucketAid)
+	kv, err := h.js.KeyValue(context.Background(), records.BucketAid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -174,7 +173,7 @@ type outcomeWatch struct {
 func (h *harness) watchRouted(envs []*tocsinv1.Envelope) *outcomeWatch {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	kv, err := h.js.KeyValue(ctx, broker.BucketRouted)
+	kv, err := h.js.KeyValue(ctx, records.BucketRouted)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -196,10 +195,10 @@ func (ow *outcomeWatch) collect(at map[string]time.Time) map[string]*tocsinv1.Ou
 	want := map[string]bool{}
 	got := map[string]*tocsinv1.Outcome{}
 	for _, e := range ow.envs {
-		key := alerts.OutcomeKey(e.GetSender(), e.GetId())
+		key := records.OutcomeKey(e.GetSender(), e.GetId())
 		want[key] = true
 		if at == nil {
-			if o, _ := alerts.GetOutcome(ow.ctx, ow.kv, e.GetSender(), e.GetId()); o != nil {
+			if o, _ := records.GetOutcome(ow.ctx, ow.kv, e.GetSender(), e.GetId()); o != nil {
 				got[key] = o
 			}
 		}
@@ -272,7 +271,7 @@ func (h *harness) timeAccepts(req string, accepts []*tocsinv1.Envelope) []time.D
 	pub.Wait()
 	var lat []time.Duration
 	for i, env := range accepts {
-		lat = append(lat, at[alerts.OutcomeKey("st-mary", env.GetId())].Sub(sent[i]))
+		lat = append(lat, at[records.OutcomeKey("st-mary", env.GetId())].Sub(sent[i]))
 	}
 	var demob []*tocsinv1.Envelope
 	for _, o := range h.show("st-mary", req).Request.Offers {

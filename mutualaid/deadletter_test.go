@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -22,7 +22,7 @@ func TestAidMessagePastTheRetriesIsDeadLetteredAndKept(t *testing.T) {
 	h := newHarness(t, Options{Retry: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, DeadLetterEvery: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	restore := testcluster.DropBucket(t, h.js, broker.BucketRouted)
+	restore := testcluster.DropBucket(t, h.js, records.BucketRouted)
 	env := h.send(-1, "st-mary", kReq, request(amber, nil, need("incident-response", 1)))
 	waitFor(t, func() bool {
 		recs, _ := deadletter.List(ctx, h.js)
@@ -51,7 +51,7 @@ func TestAidRejectionIsSentBeforeTheOutcomeIsRecorded(t *testing.T) {
 	h := newHarness(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	testcluster.DropBucket(t, h.js, broker.BucketRouted)
+	testcluster.DropBucket(t, h.js, records.BucketRouted)
 	env, err := h.signers["st-mary"].Seal(kReq, request(amber, nil, need("incident-response", 1)))
 	if err != nil {
 		t.Fatal(err)

@@ -14,16 +14,16 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/jsctx"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // Headers on the copies the service puts in members' inboxes, besides
-// alerts.HeaderKind and alerts.HeaderTLP. They are hints for filtering:
+// records.HeaderKind and records.HeaderTLP. They are hints for filtering:
 // receivers verify the envelope itself, which is the member's own.
 const (
 	// HeaderRequest carries the request id.
@@ -82,11 +82,11 @@ func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelop
 	for _, to := range notify {
 		m := &nats.Msg{Subject: subjects.Inbox(to), Data: data, Header: nats.Header{}}
 		m.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(env.GetId(), "inbox."+to))
-		m.Header.Set(alerts.HeaderKind, strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), "_", "-"))
+		m.Header.Set(records.HeaderKind, strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), "_", "-"))
 		m.Header.Set(HeaderRequest, eff.request)
 		m.Header.Set(HeaderEvent, string(eff.action))
 		if eff.tlp != "" {
-			m.Header.Set(alerts.HeaderTLP, eff.tlp)
+			m.Header.Set(records.HeaderTLP, eff.tlp)
 		}
 		msgs = append(msgs, m)
 	}
@@ -119,7 +119,7 @@ func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelop
 
 // outcome reads a message's recorded outcome; nil when there is none.
 func (s *Service) outcome(ctx context.Context, sender, id string) (*tocsinv1.Outcome, error) {
-	return alerts.GetOutcome(ctx, s.routed, sender, id)
+	return records.GetOutcome(ctx, s.routed, sender, id)
 }
 
 // putOutcome records o under its sender and id; the first outcome of an
@@ -130,7 +130,7 @@ func (s *Service) putOutcome(ctx context.Context, sender string, o *tocsinv1.Out
 	if err != nil {
 		return err
 	}
-	_, err = s.routed.Create(ctx, alerts.OutcomeKey(sender, o.GetRefId()), data)
+	_, err = s.routed.Create(ctx, records.OutcomeKey(sender, o.GetRefId()), data)
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("record outcome of %s: %w", o.GetRefId(), err)
 	}

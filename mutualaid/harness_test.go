@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -189,11 +190,11 @@ func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
 	var err error
 	for {
 		if kv == nil {
-			kv, err = h.js.KeyValue(ctx, broker.BucketRouted)
+			kv, err = h.js.KeyValue(ctx, records.BucketRouted)
 		}
 		if kv != nil {
 			var o *tocsinv1.Outcome
-			if o, err = alerts.GetOutcome(ctx, kv, sender, id); err == nil && o != nil {
+			if o, err = records.GetOutcome(ctx, kv, sender, id); err == nil && o != nil {
 				return o
 			}
 		}

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // requesters are the roles that may file a request and read aid state.
@@ -78,7 +78,7 @@ func (s *Service) newRequest(ctx context.Context, in *incoming, p *tocsinv1.AidR
 	if err := s.checkNeeds(r, p.GetNeeds()); err != nil {
 		return nil, err
 	}
-	lane := alerts.LaneName(p.GetUrgency())
+	lane := records.LaneName(p.GetUrgency())
 	if p.GetUrgency() == tocsinv1.Lane_LANE_UNSPECIFIED || !s.lanes[lane] {
 		return nil, refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_LANE, "urgency %q is not known; use one of %s", lane, strings.Join(s.opts.Vocabulary.Lanes, ", "))
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // Options configures a Service. The zero value is the default.
@@ -165,7 +165,7 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 	for _, b := range []struct {
 		name string
 		kv   *jetstream.KeyValue
-	}{{broker.BucketAid, &s.aid}, {broker.BucketRouted, &s.routed}, {broker.BucketSituation, &s.situation}} {
+	}{{records.BucketAid, &s.aid}, {records.BucketRouted, &s.routed}, {records.BucketSituation, &s.situation}} {
 		kv, err := d.JS.KeyValue(ctx, b.name)
 		if err != nil {
 			return nil, fmt.Errorf("mutualaid: open bucket %s: %w; provision the cluster first", b.name, err)
@@ -184,7 +184,7 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 }
 
 // aidStream is the stream behind the AID bucket.
-const aidStream = "KV_" + broker.BucketAid
+const aidStream = "KV_" + records.BucketAid
 
 // EnableAtomicPublish turns on AllowAtomicPublish on the AID bucket's
 // stream (KV_AID) when it is off, and reports whether it changed anything.

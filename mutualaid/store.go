@@ -12,11 +12,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
-	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // kvSubject is the stream subject of an AID bucket key.
-func kvSubject(key string) string { return "$KV." + broker.BucketAid + "." + key }
+func kvSubject(key string) string { return "$KV." + records.BucketAid + "." + key }
 
 // errConflict says a compare-and-set lost: someone wrote the key since it
 // was read. The caller reads again and retries.

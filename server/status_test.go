@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/deadletter"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // A dead letter in the cluster is counted in the status every node gives
@@ -18,7 +18,7 @@ func TestStatusCountsDeadLetters(t *testing.T) {
 	s.mu.Lock()
 	js := s.js
 	s.mu.Unlock()
-	kv, err := js.KeyValue(ctx, broker.BucketDeadLetter)
+	kv, err := js.KeyValue(ctx, records.BucketDeadLetter)
 	if err != nil {
 		t.Fatal(err)
 	}

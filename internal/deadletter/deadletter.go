@@ -36,7 +36,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -161,9 +161,9 @@ type Letters struct {
 
 // Open opens the DEADLETTER bucket for the consumer's messages.
 func Open(ctx context.Context, js jetstream.JetStream, consumer string, p Policy, log *zap.Logger) (*Letters, error) {
-	kv, err := js.KeyValue(ctx, broker.BucketDeadLetter)
+	kv, err := js.KeyValue(ctx, records.BucketDeadLetter)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w (provision the cluster again: 'tocsin node' does it at start)", broker.BucketDeadLetter, err)
+		return nil, fmt.Errorf("open bucket %s: %w (provision the cluster again: 'tocsin node' does it at start)", records.BucketDeadLetter, err)
 	}
 	return &Letters{js: js, kv: kv, consumer: consumer, policy: p.WithDefaults(), log: log}, nil
 }
@@ -216,7 +216,7 @@ func (l *Letters) Decided(ctx context.Context, m jetstream.Msg) {
 	}
 	l.log.Info("dead letter decided", zap.String("subject", m.Subject()), zap.Uint64("seq", meta.Sequence.Stream), zap.Uint64("deliveries", meta.NumDelivered))
 	if err := purge(ctx, l.js, key); err != nil {
-		l.log.Warn("could not purge a decided dead letter's record; delete it with 'nats kv del "+broker.BucketDeadLetter+" "+key+"'", zap.Error(err))
+		l.log.Warn("could not purge a decided dead letter's record; delete it with 'nats kv del "+records.BucketDeadLetter+" "+key+"'", zap.Error(err))
 	}
 }
 
@@ -224,11 +224,11 @@ func (l *Letters) Decided(ctx context.Context, m jetstream.Msg) {
 // delete marker, so that the stream's message count is the number of dead
 // letters.
 func purge(ctx context.Context, js jetstream.JetStream, key string) error {
-	s, err := js.Stream(ctx, "KV_"+broker.BucketDeadLetter)
+	s, err := js.Stream(ctx, "KV_"+records.BucketDeadLetter)
 	if err != nil {
 		return err
 	}
-	return s.Purge(ctx, jetstream.WithPurgeSubject("$KV."+broker.BucketDeadLetter+"."+key))
+	return s.Purge(ctx, jetstream.WithPurgeSubject("$KV."+records.BucketDeadLetter+"."+key))
 }
 
 // writeTimeout bounds the writes of one dead letter: they are made while
@@ -285,7 +285,7 @@ func (l *Letters) put(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgM
 // DEADLETTER bucket's stream (a decided one's record is purged, not
 // deleted, so no marker counts).
 func Count(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	s, err := js.Stream(ctx, "KV_"+broker.BucketDeadLetter)
+	s, err := js.Stream(ctx, "KV_"+records.BucketDeadLetter)
 	if err != nil {
 		return 0, err
 	}
@@ -294,7 +294,7 @@ func Count(ctx context.Context, js jetstream.JetStream) (uint64, error) {
 
 // List returns every dead letter's record.
 func List(ctx context.Context, js jetstream.JetStream) ([]Record, error) {
-	kv, err := js.KeyValue(ctx, broker.BucketDeadLetter)
+	kv, err := js.KeyValue(ctx, records.BucketDeadLetter)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/testcluster"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -201,13 +202,13 @@ func (w *World) Routed(sender string, envs []*tocsinv1.Envelope) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	kv, err := w.JS.KeyValue(ctx, broker.BucketRouted)
+	kv, err := w.JS.KeyValue(ctx, records.BucketRouted)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	for _, env := range envs {
 		for {
-			o, err := alerts.GetOutcome(ctx, kv, sender, env.GetId())
+			o, err := records.GetOutcome(ctx, kv, sender, env.GetId())
 			if err == nil && o != nil {
 				if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 					w.t.Fatalf("%s: outcome %v (%v)", env.GetId(), o.GetState(), o.GetRejection())

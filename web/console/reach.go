@@ -10,16 +10,16 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/web/store"
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
 
 // reachRow is one organisation's receipts for a message.
 type reachRow struct {
-	alerts.Reach
+	records.Reach
 	Name string `json:"name"`
 }
 
@@ -75,7 +75,7 @@ func (s *Server) reachOf(ctx context.Context, m *store.Message) (*reachView, err
 		who = slices.DeleteFunc(who, func(mem *tocsinv1.Member) bool { return mem.GetId() == m.Sender })
 		g := reachGroup{Sector: name, Members: len(who), Waiting: []string{}, Rows: []reachRow{}}
 		for _, mem := range who {
-			row := reachRow{Reach: alerts.Reach{Member: mem.GetId()}, Name: mem.GetName()}
+			row := reachRow{Reach: records.Reach{Member: mem.GetId()}, Name: mem.GetName()}
 			if rec, ok := got[mem.GetId()]; ok {
 				row.Reach = rec
 			}
@@ -110,13 +110,13 @@ func (s *Server) reachOf(ctx context.Context, m *store.Message) (*reachView, err
 }
 
 // readReach returns every member's receipts for message id.
-func readReach(ctx context.Context, kv jetstream.KeyValue, id string) (map[string]alerts.Reach, error) {
+func readReach(ctx context.Context, kv jetstream.KeyValue, id string) (map[string]records.Reach, error) {
 	w, err := kv.Watch(ctx, id+".*", jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("read reach of %s: %w", id, err)
 	}
 	defer func() { _ = w.Stop() }()
-	out := map[string]alerts.Reach{}
+	out := map[string]records.Reach{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -128,7 +128,7 @@ func readReach(ctx context.Context, kv jetstream.KeyValue, id string) (map[strin
 			if e == nil {
 				return out, nil
 			}
-			var rec alerts.Reach
+			var rec records.Reach
 			if json.Unmarshal(e.Value(), &rec) == nil {
 				out[strings.TrimPrefix(e.Key(), id+".")] = rec
 			}

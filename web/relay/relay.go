@@ -15,10 +15,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -40,9 +39,9 @@ type Relay struct {
 // New returns a Relay publishing with js and signing with signer, the
 // node's service signer ("svc-<node>").
 func New(ctx context.Context, js jetstream.JetStream, signer *envelope.Signer) (*Relay, error) {
-	routed, err := js.KeyValue(ctx, broker.BucketRouted)
+	routed, err := js.KeyValue(ctx, records.BucketRouted)
 	if err != nil {
-		return nil, fmt.Errorf("relay: open bucket %s: %w", broker.BucketRouted, err)
+		return nil, fmt.Errorf("relay: open bucket %s: %w", records.BucketRouted, err)
 	}
 	return &Relay{js: js, signer: signer, routed: routed}, nil
 }
@@ -83,7 +82,7 @@ func (r *Relay) Publish(ctx context.Context, member string, kind tocsinv1.Kind, 
 // Outcome returns the router's (or the aid service's) outcome of member's
 // message id, nil while there is none.
 func (r *Relay) Outcome(ctx context.Context, member, id string) (*tocsinv1.Outcome, error) {
-	return alerts.GetOutcome(ctx, r.routed, member, id)
+	return records.GetOutcome(ctx, r.routed, member, id)
 }
 
 // WaitOutcome polls the outcome for at most wait; nil when none came.

@@ -6,9 +6,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // Kinds of routed messages the store keeps.
@@ -85,11 +85,11 @@ func newMessage(env *tocsinv1.Envelope, sender *tocsinv1.Member, payload proto.M
 	var bundle []byte
 	switch p := payload.(type) {
 	case *tocsinv1.Alert:
-		m.Kind, m.Title, m.Lane, own, bundle = KindAlert, p.GetTitle(), alerts.LaneName(p.GetLane()), p.GetTlp(), p.GetStixBundle()
+		m.Kind, m.Title, m.Lane, own, bundle = KindAlert, p.GetTitle(), records.LaneName(p.GetLane()), p.GetTlp(), p.GetStixBundle()
 		m.Exercise, m.RecommendedAction, m.PatientSafetyImpact, m.Contact = p.GetExercise(), p.GetRecommendedAction(), p.GetPatientSafetyImpact(), p.GetContact()
 		m.Amends, m.Revoked, m.Reason = p.GetAmends(), p.GetRevoked(), p.GetReason()
 	case *tocsinv1.Advisory:
-		m.Kind, m.Title, m.Lane, own, bundle = KindAdvisory, p.GetTitle(), alerts.LaneName(p.GetLane()), p.GetTlp(), p.GetStixBundle()
+		m.Kind, m.Title, m.Lane, own, bundle = KindAdvisory, p.GetTitle(), records.LaneName(p.GetLane()), p.GetTlp(), p.GetStixBundle()
 		m.Exercise, m.Body, m.RecommendedAction = p.GetExercise(), p.GetBody(), p.GetRecommendedAction()
 	}
 	m.Objects = parseBundle(bundle, m.Signed)

@@ -10,10 +10,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
@@ -41,8 +41,8 @@ func copyAlerts(t *testing.T, e *webtest.Env, n, per, first int) {
 		data, _ := envelope.Marshal(env)
 		msg := &nats.Msg{Subject: subjects.Sector("patient-care", "routine"), Data: data, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(env.GetId(), "patient-care"))
-		msg.Header.Set(alerts.HeaderKind, "alert")
-		msg.Header.Set(alerts.HeaderTLP, "green")
+		msg.Header.Set(records.HeaderKind, "alert")
+		msg.Header.Set(records.HeaderTLP, "green")
 		f, err := e.JS.PublishMsgAsync(msg)
 		if err != nil {
 			t.Fatal(err)

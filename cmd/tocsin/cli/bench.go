@@ -13,7 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/bench"
-	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 func init() { register(newBenchCmd) }
@@ -75,7 +75,7 @@ func newBenchRouteCmd(g *globals) *cobra.Command {
 			}
 			_, err = fmt.Fprintf(g.stdout, "\nTocsin / raw pipeline in each of the %d rounds (alternating which goes first): %s\n"+
 				"records written per alert (the raw pipeline writes the same sizes): dedupe claim %d B, indicator index %d B, outcome %d B\n",
-				r.Rounds, strings.Join(per, ", "), r.RecordBytes[broker.BucketDedupe], r.RecordBytes[broker.BucketSightings], r.RecordBytes[broker.BucketRouted])
+				r.Rounds, strings.Join(per, ", "), r.RecordBytes[records.BucketDedupe], r.RecordBytes[records.BucketSightings], r.RecordBytes[records.BucketRouted])
 			return err
 		},
 	}

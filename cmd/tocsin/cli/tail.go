@@ -15,11 +15,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/agent"
-	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -149,7 +149,7 @@ func (d directory) Member(_ context.Context, id string) (*tocsinv1.Member, error
 // describeDelivery verifies one delivered message and says what it is.
 // Only a message addressed where it arrived (checkAddressed) is verified.
 func describeDelivery(ctx context.Context, v *envelope.Verifier, m *nats.Msg, member string, watched []string) tailLine {
-	line := tailLine{Time: time.Now().UTC(), Subject: m.Subject, TLP: m.Header.Get(alerts.HeaderTLP)}
+	line := tailLine{Time: time.Now().UTC(), Subject: m.Subject, TLP: m.Header.Get(records.HeaderTLP)}
 	if t := strings.Split(m.Subject, "."); len(t) == 4 && t[1] == "sector" {
 		line.Lane = t[3]
 	}

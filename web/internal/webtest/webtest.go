@@ -32,6 +32,7 @@ import (
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web"
 	"github.com/tocsin-project/tocsin/web/metrics"
@@ -228,13 +229,13 @@ func (e *Env) PublishRaw(subject string, env *tocsinv1.Envelope) {
 // Outcome polls the router's outcome of sender's message id.
 func (e *Env) Outcome(sender, id string) *tocsinv1.Outcome {
 	e.T.Helper()
-	kv, err := e.JS.KeyValue(context.Background(), broker.BucketRouted)
+	kv, err := e.JS.KeyValue(context.Background(), records.BucketRouted)
 	if err != nil {
 		e.T.Fatal(err)
 	}
 	var o *tocsinv1.Outcome
 	Eventually(e.T, 30*time.Second, func() bool {
-		o, _ = alerts.GetOutcome(context.Background(), kv, sender, id)
+		o, _ = records.GetOutcome(context.Background(), kv, sender, id)
 		return o != nil
 	}, "the outcome of %s/%s", sender, id)
 	return o
