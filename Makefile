@@ -81,6 +81,12 @@ chaos: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./...
 
+## vulncheck: govulncheck on every package, offline, against the vulnerability database pinned in tools/go.mod (docs/SECURITY.md)
+.PHONY: vulncheck
+vulncheck: schemas
+	GO=$(GO) $(GO) -C tools run ./vulndb -out $(CURDIR)/bin/vulndb
+	$(GO) tool -modfile=$(CURDIR)/tools/go.mod govulncheck -db file://$(CURDIR)/bin/vulndb ./...
+
 ## chromium: install Chromium if missing, run the console browser tests (screenshots in web/artifacts/browser)
 chromium: schemas
 	@./scripts/chromium.sh

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/kvread"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // The actors of the enforcement table, one per role, and their victim.
@@ -90,7 +91,7 @@ func forbiddenRows() []forbidden {
 		{name: "write the member registry", kind: "pub", subject: "$KV.MEMBERS." + victim, allowed: []string{"admin"}},
 		{name: "read the access tokens", kind: "req", subject: "$JS.API.DIRECT.GET.KV_WEBTOKENS.$KV.WEBTOKENS." + victim + ".t1", allowed: []string{"admin"}},
 		{name: "issue an access token", kind: "pub", subject: "$KV.WEBTOKENS.<self>.t1", allowed: []string{"admin"}},
-		{name: "ask for cluster status", kind: "req", subject: auth.StatusSubject, allowed: []string{"admin"}},
+		{name: "ask for cluster status", kind: "req", subject: subjects.SvcStatus, allowed: []string{"admin"}},
 		{name: "consumer create on the registry (push, deliver subject a member's routed subject)", kind: "req", subject: "$JS.API.CONSUMER.CREATE.KV_MEMBERS.x.$KV.MEMBERS.>",
 			body: `{"stream_name":"KV_MEMBERS","config":{"name":"x","filter_subject":"$KV.MEMBERS.>","deliver_subject":"tocsin.sector.patient-care.flash"}}`},
 		{name: "consumer create on the access tokens", kind: "req", subject: "$JS.API.CONSUMER.CREATE.KV_WEBTOKENS.x.$KV.WEBTOKENS.>",
@@ -293,7 +294,7 @@ func (ac *authCluster) expectGet(ctx context.Context, t *testing.T, mc *memberCo
 
 func (ac *authCluster) expectAdminWorks(ctx context.Context, t *testing.T) {
 	t.Helper()
-	svcSub, err := ac.svc.Subscribe(auth.StatusSubject, func(m *nats.Msg) { m.Respond([]byte("ok")) })
+	svcSub, err := ac.svc.Subscribe(subjects.SvcStatus, func(m *nats.Msg) { m.Respond([]byte("ok")) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,7 @@ func (ac *authCluster) expectAdminWorks(ctx context.Context, t *testing.T) {
 		t.Fatal(err)
 	}
 	mc := ac.member("admin", 2)
-	if msg, err := mc.nc.Request(auth.StatusSubject, nil, 5*time.Second); err != nil || string(msg.Data) != "ok" {
+	if msg, err := mc.nc.Request(subjects.SvcStatus, nil, 5*time.Second); err != nil || string(msg.Data) != "ok" {
 		t.Fatalf("status: %v %v", msg, err)
 	}
 	kv, err := mc.js.KeyValue(ctx, "MEMBERS")

@@ -62,7 +62,7 @@ func memberServices() []memberService {
 		memberService{subjects.SvcDirectory, false},
 		memberService{subjects.SvcConsumerPrefix + "*", false},
 		// Admins: the cluster status request.
-		memberService{StatusSubject, false},
+		memberService{subjects.SvcStatus, false},
 	)
 	// Admins: the registry and the web face's access tokens, as KeyValue
 	// buckets read and written without a consumer (bucketRights).

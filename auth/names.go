@@ -4,29 +4,19 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/records"
 )
 
-// Names the subjects package does not spell (yet). They must match what
-// broker.KVConfigs creates; a test in this package checks that they do.
+// The buckets members and admins reach, by the names package records
+// gives them.
 const (
-	// kvMembersStream is the stream behind the MEMBERS bucket.
-	kvMembersStream = "KV_MEMBERS"
-	// kvMembersPrefix is the subject prefix of MEMBERS keys.
-	kvMembersPrefix = "$KV.MEMBERS."
-	// kvRoutedStream is the stream behind the ROUTED bucket.
-	kvRoutedStream = "KV_ROUTED"
-	// kvRoutedPrefix is the subject prefix of ROUTED keys ("<sender>.<id>").
-	kvRoutedPrefix = "$KV.ROUTED."
-	// kvReachStream is the stream behind the REACH bucket.
-	kvReachStream = "KV_REACH"
-	// kvWebTokensStream is the stream behind the WEBTOKENS bucket (the web
-	// face's issued access tokens, hashed).
-	kvWebTokensStream = "KV_WEBTOKENS"
-	// kvWebTokensPrefix is the subject prefix of WEBTOKENS keys.
-	kvWebTokensPrefix = "$KV.WEBTOKENS."
-	// StatusSubject is the cluster status request subject.
-	StatusSubject = subjects.Prefix + ".svc.status"
+	kvMembersStream   = "KV_" + records.BucketMembers
+	kvMembersPrefix   = "$KV." + records.BucketMembers + "."
+	kvRoutedStream    = "KV_" + records.BucketRouted
+	kvRoutedPrefix    = "$KV." + records.BucketRouted + "."
+	kvReachStream     = "KV_" + records.BucketReach
+	kvWebTokensStream = "KV_" + records.BucketWebTokens
+	kvWebTokensPrefix = "$KV." + records.BucketWebTokens + "."
 )
 
 // JetStream API subjects the permissions name.

@@ -76,7 +76,7 @@ var permissionTable = []grant{
 	// list, revoke: tocsin token), with the same rights as on MEMBERS.
 	{admin, webTokens, nil},
 	// admin: ask the cluster for its status (request/reply).
-	{admin, func(*tocsinv1.Member) []string { return []string{StatusSubject} }, nil},
+	{admin, func(*tocsinv1.Member) []string { return []string{subjects.SvcStatus} }, nil},
 }
 
 // Permissions returns the publish and subscribe allow lists the server

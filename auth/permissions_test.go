@@ -10,6 +10,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 func TestPermissionsOfAMember(t *testing.T) {
@@ -78,7 +79,7 @@ func TestPermissionsOfOtherRoles(t *testing.T) {
 			t.Fatalf("admin may publish %q", s)
 		}
 	}
-	if !slices.Contains(admin.Pub.Allow, auth.StatusSubject) || !slices.Contains(admin.Pub.Allow, "$KV.MEMBERS.>") {
+	if !slices.Contains(admin.Pub.Allow, subjects.SvcStatus) || !slices.Contains(admin.Pub.Allow, "$KV.MEMBERS.>") {
 		t.Fatalf("admin: %q", admin.Pub.Allow)
 	}
 	if auth.Consumers(&tocsinv1.Member{Id: "x", Sectors: []string{"federal"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_ADMIN}}) != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/jsctx"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -121,19 +122,6 @@ func (c *Client) Signer() *envelope.Signer { return c.signer }
 // Close closes the connection.
 func (c *Client) Close() { c.nc.Close() }
 
-// ingestToken is the ingest subject token of each kind a member sends.
-var ingestToken = map[tocsinv1.Kind]string{
-	tocsinv1.Kind_KIND_ALERT:         subjects.KindAlert,
-	tocsinv1.Kind_KIND_ADVISORY:      subjects.KindAdvisory,
-	tocsinv1.Kind_KIND_RECEIPT:       subjects.KindReceipt,
-	tocsinv1.Kind_KIND_SIGHTING:      subjects.KindSighting,
-	tocsinv1.Kind_KIND_STATUS_REPORT: subjects.KindStatus,
-	tocsinv1.Kind_KIND_AID_REQUEST:   subjects.KindAid,
-	tocsinv1.Kind_KIND_AID_OFFER:     subjects.KindAid,
-	tocsinv1.Kind_KIND_AID_DECISION:  subjects.KindAid,
-	tocsinv1.Kind_KIND_CAPABILITY:    subjects.KindAid,
-}
-
 // Publish seals payload and publishes it on the member's ingest subject for
 // its kind, with the envelope id as message id, and waits for the PubAck:
 // only an acknowledged message is promised.
@@ -148,7 +136,7 @@ func (c *Client) Publish(ctx context.Context, kind tocsinv1.Kind, payload proto.
 // PublishEnvelope publishes an already sealed envelope (a retry keeps its id,
 // so JetStream and the router drop the copy).
 func (c *Client) PublishEnvelope(ctx context.Context, env *tocsinv1.Envelope) error {
-	token, ok := ingestToken[env.GetKind()]
+	token, ok := records.IngestToken(env.GetKind())
 	if !ok {
 		return fmt.Errorf("a member does not publish %s messages", env.GetKind())
 	}

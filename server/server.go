@@ -18,12 +18,11 @@ import (
 
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/jsctx"
+	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web"
 	"github.com/tocsin-project/tocsin/web/metrics"
 )
 
-// StatusSubject is the request subject every node answers with its Status.
-const StatusSubject = "tocsin.svc.status"
 
 // Server is a running Tocsin: its local broker node(s), the services on
 // each and the HTTP listener.
@@ -274,7 +273,7 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 		s.mu.Lock()
 		s.conns = append(s.conns, nc)
 		s.mu.Unlock()
-		if _, err := nc.Subscribe(StatusSubject, s.statusHandler(n)); err != nil {
+		if _, err := nc.Subscribe(subjects.SvcStatus, s.statusHandler(n)); err != nil {
 			return err
 		}
 	}

@@ -99,6 +99,10 @@ func SvcAid(member string) string { return SvcAidPrefix + member + ".*" }
 // SvcSituation is member's regional-board request subject.
 func SvcSituation(member string) string { return SvcSituationPrefix + member }
 
+// SvcStatus is the cluster status request subject: every node answers
+// with its Status (admins and operators).
+const SvcStatus = Prefix + ".svc.status"
+
 // SvcDirectory is where any member asks for the public member directory.
 const SvcDirectory = Prefix + ".svc.directory"
 

@@ -156,12 +156,6 @@ func (w *World) startNode(ctx context.Context, url string, validator *stix.Valid
 // node itself is stopped).
 func (w *World) StopServices(i int) { w.stops[i]() }
 
-// ingestToken is the ingest subject token of each kind a member sends.
-var ingestToken = map[tocsinv1.Kind]string{
-	tocsinv1.Kind_KIND_ALERT: subjects.KindAlert, tocsinv1.Kind_KIND_ADVISORY: subjects.KindAdvisory,
-	tocsinv1.Kind_KIND_RECEIPT: subjects.KindReceipt, tocsinv1.Kind_KIND_SIGHTING: subjects.KindSighting,
-}
-
 // Publish seals payloads as sender and publishes them on the ingest
 // subject of kind, asynchronously, waiting for every PubAck.
 func (w *World) Publish(sender string, kind tocsinv1.Kind, payloads ...proto.Message) []*tocsinv1.Envelope {
@@ -177,7 +171,8 @@ func (w *World) Publish(sender string, kind tocsinv1.Kind, payloads ...proto.Mes
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		msg := nats.NewMsg(subjects.Ingest(ingestToken[kind], sender))
+		token, _ := records.IngestToken(kind)
+		msg := nats.NewMsg(subjects.Ingest(token, sender))
 		msg.Data = data
 		msg.Header.Set(jetstream.MsgIDHeader, env.GetId())
 		f, err := w.JS.PublishMsgAsync(msg)

@@ -46,14 +46,10 @@ func New(ctx context.Context, js jetstream.JetStream, signer *envelope.Signer) (
 	return &Relay{js: js, signer: signer, routed: routed}, nil
 }
 
-// tokenOf is the ingest subject token of each kind a member may relay.
-var tokenOf = map[tocsinv1.Kind]string{
-	tocsinv1.Kind_KIND_ALERT:         subjects.KindAlert,
-	tocsinv1.Kind_KIND_RECEIPT:       subjects.KindReceipt,
-	tocsinv1.Kind_KIND_AID_DECISION:  subjects.KindAid,
-	tocsinv1.Kind_KIND_AID_REQUEST:   subjects.KindAid,
-	tocsinv1.Kind_KIND_AID_OFFER:     subjects.KindAid,
-	tocsinv1.Kind_KIND_STATUS_REPORT: subjects.KindStatus,
+// relayed are the kinds a member may relay through the web face.
+var relayed = map[tocsinv1.Kind]bool{
+	tocsinv1.Kind_KIND_ALERT: true, tocsinv1.Kind_KIND_RECEIPT: true, tocsinv1.Kind_KIND_STATUS_REPORT: true,
+	tocsinv1.Kind_KIND_AID_DECISION: true, tocsinv1.Kind_KIND_AID_REQUEST: true, tocsinv1.Kind_KIND_AID_OFFER: true,
 }
 
 // Publish seals payload as a message of member, relayed via via, and
@@ -61,8 +57,8 @@ var tokenOf = map[tocsinv1.Kind]string{
 // acknowledgement. It returns the envelope (its id names the outcome).
 // opts may fix the id (envelope.WithID) when the caller records it first.
 func (r *Relay) Publish(ctx context.Context, member string, kind tocsinv1.Kind, payload proto.Message, via string, opts ...envelope.SealOption) (*tocsinv1.Envelope, error) {
-	token, ok := tokenOf[kind]
-	if !ok {
+	token, ok := records.IngestToken(kind)
+	if !ok || !relayed[kind] {
 		return nil, fmt.Errorf("relay: %s is not relayed", kind)
 	}
 	env, err := r.signer.Seal(kind, payload, append(opts, envelope.OnBehalfOf(member), envelope.WithVia(via))...)

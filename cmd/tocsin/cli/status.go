@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tocsin-project/tocsin/server"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 func init() { register(newStatusCmd) }
@@ -51,7 +52,7 @@ func gatherStatus(ctx context.Context, nc *nats.Conn) (*server.Status, error) {
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	if err := nc.PublishRequest(server.StatusSubject, inbox, nil); err != nil {
+	if err := nc.PublishRequest(subjects.SvcStatus, inbox, nil); err != nil {
 		return nil, err
 	}
 	var answers []*server.Status
@@ -75,7 +76,7 @@ func gatherStatus(ctx context.Context, nc *nats.Conn) (*server.Status, error) {
 		}
 	}
 	if len(answers) == 0 {
-		return nil, fmt.Errorf("no node answered on %s: %w", server.StatusSubject, context.DeadlineExceeded)
+		return nil, fmt.Errorf("no node answered on %s: %w", subjects.SvcStatus, context.DeadlineExceeded)
 	}
 	return server.Merge(answers), nil
 }

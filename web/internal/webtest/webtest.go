@@ -201,9 +201,7 @@ func (e *Env) Publish(sender string, kind tocsinv1.Kind, payload proto.Message) 
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	token := map[tocsinv1.Kind]string{tocsinv1.Kind_KIND_ALERT: subjects.KindAlert, tocsinv1.Kind_KIND_ADVISORY: subjects.KindAdvisory,
-		tocsinv1.Kind_KIND_RECEIPT: subjects.KindReceipt, tocsinv1.Kind_KIND_STATUS_REPORT: subjects.KindStatus,
-		tocsinv1.Kind_KIND_AID_REQUEST: subjects.KindAid, tocsinv1.Kind_KIND_AID_OFFER: subjects.KindAid, tocsinv1.Kind_KIND_AID_DECISION: subjects.KindAid}[kind]
+	token, _ := records.IngestToken(kind)
 	e.PublishRaw(subjects.Ingest(token, sender), env)
 	return env
 }
