@@ -23,7 +23,6 @@ import (
 	"github.com/tocsin-project/tocsin/web/metrics"
 )
 
-
 // Server is a running Tocsin: its local broker node(s), the services on
 // each and the HTTP listener.
 type Server struct {
