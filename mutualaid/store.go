@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
+	"github.com/tocsin-project/tocsin/internal/kvread"
 	"github.com/tocsin-project/tocsin/records"
 )
 
@@ -29,45 +29,16 @@ var errAtomicDisabled = errors.New("the AID bucket's stream does not allow atomi
 // maxAttempts bounds a compare-and-set retry loop.
 const maxAttempts = 64
 
-// latest reads key from the AID stream's leader (STREAM.MSG.GET) with its
-// revision; absent gives nil data and revision 0. The bucket's own Get uses
-// direct get, which a replica that lags a just-acknowledged write may
-// answer: a decision made on it would refuse what it should allow.
+// latest reads key from the AID stream's leader (kvread.Leader) with its
+// revision; absent gives nil data and revision 0. A decision made on a
+// replica that lags a just-acknowledged write would refuse what it should
+// allow.
 func (s *Service) latest(ctx context.Context, key string) ([]byte, uint64, error) {
-	req, _ := json.Marshal(map[string]string{"last_by_subj": kvSubject(key)})
-	prefix := jetstream.DefaultAPIPrefix
-	if p := s.d.JS.Options().APIPrefix; p != "" {
-		prefix = strings.TrimSuffix(p, ".") + "."
+	data, rev, ok, err := kvread.Leader(ctx, s.d.JS, records.BucketAid, key)
+	if err != nil || !ok {
+		return nil, 0, err
 	}
-	msg, err := s.d.JS.Conn().RequestWithContext(ctx, prefix+"STREAM.MSG.GET."+aidStream, req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read aid record %s: %w", key, err)
-	}
-	var resp struct {
-		Message *struct {
-			Seq  uint64 `json:"seq"`
-			Hdrs []byte `json:"hdrs"`
-			Data []byte `json:"data"`
-		} `json:"message"`
-		Error *jetstream.APIError `json:"error"`
-	}
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return nil, 0, fmt.Errorf("read aid record %s: the answer does not decode: %w", key, err)
-	}
-	switch {
-	case resp.Error != nil && resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound:
-		return nil, 0, nil
-	case resp.Error != nil:
-		return nil, 0, fmt.Errorf("read aid record %s: %w", key, resp.Error)
-	case resp.Message == nil:
-		return nil, 0, fmt.Errorf("read aid record %s: no record in the answer", key)
-	}
-	if len(resp.Message.Hdrs) > 0 {
-		if h, err := nats.DecodeHeadersMsg(resp.Message.Hdrs); err == nil && h.Get("KV-Operation") != "" {
-			return nil, 0, nil // deleted or purged
-		}
-	}
-	return resp.Message.Data, resp.Message.Seq, nil
+	return data, rev, nil
 }
 
 // load reads and decodes a record from the leader; nil when absent.
