@@ -11,11 +11,11 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 func alertOf(b []byte, level tlp.Level, lane tocsinv1.Lane, sectors, to []string) *tocsinv1.Alert {

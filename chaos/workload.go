@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/internal/ids"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // Spec is how one alert is addressed: all the checker needs to know which

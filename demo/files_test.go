@@ -4,10 +4,10 @@ import (
 	"io/fs"
 	"testing"
 
-	"github.com/tocsin-project/tocsin/alerts/pattern"
-	"github.com/tocsin-project/tocsin/alerts/stix"
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/examples"
+	"github.com/tocsin-project/tocsin/pattern"
+	"github.com/tocsin-project/tocsin/stix"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // The story's bundles pass the router's own STIX validation, with the TLP

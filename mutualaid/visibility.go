@@ -3,9 +3,9 @@ package mutualaid
 import (
 	"slices"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // visibleTo reports whether member m may see request r, failing closed:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies the pinned official STIX 2.1 JSON schemas and their LICENSE into
-# alerts/stixschemas/ (where the Go package embeds them) and verifies every
-# file against alerts/stixschemas/SHA256SUMS.
+# stixschemas/ (where the Go package embeds them) and verifies every
+# file against stixschemas/SHA256SUMS.
 #
 # Source, in order: $STIX_SRC; ../shared/stix/cti-stix2-json-schemas (next to
 # the repository); otherwise a tarball of the pinned commit from GitHub.
@@ -13,7 +13,7 @@ readonly commit=3bf9e69dc18dbbe995676c5dde027ead76e2b6fa
 readonly upstream=https://github.com/oasis-open/cti-stix2-json-schemas
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-dest=$root/alerts/stixschemas
+dest=$root/stixschemas
 sums=$dest/SHA256SUMS
 count=$(grep -c . "$sums")
 

@@ -15,13 +15,13 @@ import (
 
 	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/web"
 )
 

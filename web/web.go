@@ -21,10 +21,10 @@ import (
 	"github.com/nats-io/nkeys"
 	"go.uber.org/zap"
 
-	"github.com/tocsin-project/tocsin/alerts/stix"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/web/console"
 	"github.com/tocsin-project/tocsin/web/internal/follow"
 	"github.com/tocsin-project/tocsin/web/metrics"

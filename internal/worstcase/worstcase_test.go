@@ -3,8 +3,8 @@ package worstcase
 import (
 	"testing"
 
-	"github.com/tocsin-project/tocsin/alerts/pattern"
-	"github.com/tocsin-project/tocsin/alerts/stix"
+	"github.com/tocsin-project/tocsin/pattern"
+	"github.com/tocsin-project/tocsin/stix"
 )
 
 // Each shape is what it says: refused with many problems (or problems

@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/tocsin-project/tocsin/alerts/stix"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/web/relay"
 	"github.com/tocsin-project/tocsin/web/store"
 	"github.com/tocsin-project/tocsin/web/webauth"

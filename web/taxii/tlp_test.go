@@ -7,8 +7,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/tlp"
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 

@@ -23,8 +23,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/alerts"
-	"github.com/tocsin-project/tocsin/alerts/stix"
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/ids"
@@ -33,7 +31,9 @@ import (
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/tlp"
 	"github.com/tocsin-project/tocsin/web"
 	"github.com/tocsin-project/tocsin/web/metrics"
 )

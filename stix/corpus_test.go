@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // TestOfficialExamples: every official example bundle passes, except the

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // markingDefinition extracts what TLP needs from a marking-definition: its

@@ -3,9 +3,9 @@ package stix
 import (
 	"errors"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // Reason codes of a Problem: RejectionCode enum names (rejection.proto)

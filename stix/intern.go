@@ -1,6 +1,6 @@
 package stix
 
-import "github.com/tocsin-project/tocsin/alerts/tlp"
+import "github.com/tocsin-project/tocsin/tlp"
 
 // The strings most STIX objects repeat: property names, types, vocabulary
 // values, the TLP marking ids. The decoder hands out these strings, boxed

@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/tocsin-project/tocsin/alerts/stixschemas"
-	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/stixschemas"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // Validator checks STIX 2.1 bundles. It is safe for concurrent use.

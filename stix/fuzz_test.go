@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // fuzzValidator has limits small enough to keep each input fast.

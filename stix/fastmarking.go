@@ -3,7 +3,7 @@ package stix
 import (
 	"strings"
 
-	"github.com/tocsin-project/tocsin/alerts/tlp"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // The fast model of common/marking-definition.json. Unlike the other

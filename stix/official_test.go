@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/tocsin-project/tocsin/alerts/stixschemas"
+	"github.com/tocsin-project/tocsin/stixschemas"
 )
 
 // notInBundleSchema are the types that the official bundle.json wrongly

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tocsin-project/tocsin/alerts/pattern"
+	"github.com/tocsin-project/tocsin/pattern"
 )
 
 // checkPattern checks an indicator's pattern_type and, for "stix", its

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/tocsin-project/tocsin/alerts/pattern"
-	"github.com/tocsin-project/tocsin/alerts/stixschemas"
-	"github.com/tocsin-project/tocsin/alerts/tlp"
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/pattern"
+	"github.com/tocsin-project/tocsin/stixschemas"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // TestOptions: each option changes the verdict on the same bundles.
