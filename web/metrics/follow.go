@@ -11,10 +11,10 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/internal/follow"
 )
@@ -99,7 +99,7 @@ func (f *Follower) watch(ctx context.Context, bucket, filter string, up func(), 
 }
 
 func (f *Follower) outcomes(ctx context.Context, up func()) error {
-	return f.watch(ctx, broker.BucketRouted, ">", up, func(e jetstream.KeyValueEntry) {
+	return f.watch(ctx, records.BucketRouted, ">", up, func(e jetstream.KeyValueEntry) {
 		var o tocsinv1.Outcome
 		if e.Operation() == jetstream.KeyValuePut && proto.Unmarshal(e.Value(), &o) == nil {
 			f.Outcomes.Inc(strings.ToLower(strings.TrimPrefix(o.GetState().String(), "OUTCOME_STATE_")))
@@ -174,7 +174,7 @@ func (f *Follower) receipts(ctx context.Context, up func()) error {
 // aidRequests keeps the state of every request (the AID bucket's "req."
 // keys) and sets the gauge from it.
 func (f *Follower) aidRequests(ctx context.Context, up func()) error {
-	return f.watch(ctx, broker.BucketAid, "req.*", up, func(e jetstream.KeyValueEntry) {
+	return f.watch(ctx, records.BucketAid, "req.*", up, func(e jetstream.KeyValueEntry) {
 		var r struct {
 			State string `json:"state"`
 		}
