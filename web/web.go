@@ -24,6 +24,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/web/console"
 	"github.com/tocsin-project/tocsin/web/internal/follow"
@@ -111,9 +112,9 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 	if err != nil {
 		return nil, fmt.Errorf("web: open bucket %s: %w; provision it (BucketConfigs)", taxii.StatusBucket, err)
 	}
-	reach, err := d.JS.KeyValue(ctx, broker.BucketReach)
+	reach, err := d.JS.KeyValue(ctx, records.BucketReach)
 	if err != nil {
-		return nil, fmt.Errorf("web: open bucket %s: %w", broker.BucketReach, err)
+		return nil, fmt.Errorf("web: open bucket %s: %w", records.BucketReach, err)
 	}
 	rel, err := relay.New(ctx, d.JS, signer)
 	if err != nil {
