@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/broker"
@@ -59,7 +60,7 @@ type Deps struct {
 	// NATS read path on JS's connection.
 	Aid console.Aid
 	// Collectors are more metrics to expose (metrics.Router's, say).
-	Collectors []metrics.Collector
+	Collectors []prometheus.Collector
 }
 
 // Options configure the web face.
@@ -73,7 +74,8 @@ type Options struct {
 	TAXII taxii.Options
 	// Console configures the console. Default console.Options{}.
 	Console console.Options
-	// ScrapeTimeout bounds one /metrics scrape. Default 5s.
+	// ScrapeTimeout bounds the stream reads of one /metrics scrape.
+	// Default 5s.
 	ScrapeTimeout time.Duration
 }
 
@@ -87,6 +89,7 @@ type Web struct {
 	console *console.Server
 	follow  *metrics.Follower
 	own     *metrics.Web
+	reg     *prometheus.Registry
 	metrics http.Handler
 }
 
@@ -129,19 +132,14 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 	w.taxii = taxii.New(taxii.Deps{Store: w.store, Auth: auth, Relay: rel, Validator: d.Validator, Status: status}, opts.TAXII, log)
 	w.console = console.New(console.Deps{Store: w.store, Auth: auth, Relay: rel, Registry: d.Registry, Reach: reach, Aid: d.Aid,
 		Status: d.Status, Metrics: w.own}, opts.Console, log)
-	reg := &metrics.Registry{}
 	names := append(broker.StreamNames(), "KV_"+webauth.Bucket, "KV_"+taxii.StatusBucket)
 	slices.Sort(names)
-	reg.Register(&metrics.Streams{JS: d.JS, Names: slices.Compact(names)})
-	reg.Register(w.follow.Collectors()...)
-	reg.Register(w.own.Collectors()...)
-	reg.Register(storeStats(w.store))
-	reg.Register(d.Collectors...)
-	timeout := opts.ScrapeTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
+	cs := []prometheus.Collector{&metrics.Streams{JS: d.JS, Names: slices.Compact(names), Timeout: opts.ScrapeTimeout}, storeStats(w.store)}
+	cs = append(append(append(cs, w.follow.Collectors()...), w.own.Collectors()...), d.Collectors...)
+	if w.reg, err = metrics.NewRegistry(cs...); err != nil {
+		return nil, fmt.Errorf("web: metrics: %w", err)
 	}
-	w.metrics = metrics.Handler(reg, timeout)
+	w.metrics = metrics.Handler(w.reg, log)
 	return w, nil
 }
 
@@ -162,6 +160,9 @@ func BucketConfigs(replicas int) []jetstream.KeyValueConfig {
 
 // Tokens issues and revokes access tokens.
 func (w *Web) Tokens() *webauth.Tokens { return w.tokens }
+
+// Metrics is the registry /metrics serves (tests gather it).
+func (w *Web) Metrics() prometheus.Gatherer { return w.reg }
 
 // Store is the index of routed alerts and advisories.
 func (w *Web) Store() *store.Store { return w.store }
@@ -209,27 +210,26 @@ func (w *Web) observe(ctx context.Context, events <-chan store.Event) {
 			if ev.Copy.Inbox != "" {
 				dest = "inbox"
 			}
-			w.own.Delivery.Observe(max(ev.Copy.Added.Sub(ev.Message.Signed), 0).Seconds(), ev.Message.Kind, ev.Message.Lane, dest)
+			w.own.Delivery.WithLabelValues(ev.Message.Kind, ev.Message.Lane, dest).Observe(max(ev.Copy.Added.Sub(ev.Message.Signed), 0).Seconds())
 		}
 	}
 }
 
-// storeStats exposes the index's size.
-func storeStats(s *store.Store) metrics.Collector {
-	return metrics.CollectorFunc(func(context.Context) []metrics.Family {
+// storeStats exposes the index's size, read at each scrape.
+func storeStats(s *store.Store) prometheus.Collector {
+	desc := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+	messages := desc("tocsin_web_index_messages", "Routed alerts and advisories the web index holds.")
+	objects := desc("tocsin_web_index_objects", "STIX object entries the web index holds, over every destination.")
+	refused := desc("tocsin_web_index_refused", "Routed copies that did not verify and were not indexed.")
+	ready := desc("tocsin_web_index_ready", "1 once the web index has caught up with the streams.")
+	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
 		st := s.Stats()
-		ready := 0.0
+		isReady := 0.0
 		if s.IsReady() {
-			ready = 1
+			isReady = 1
 		}
-		g := func(name, help string, v float64) metrics.Family {
-			return metrics.Family{Name: name, Help: help, Type: metrics.Gauge, Samples: []metrics.Sample{{Value: v}}}
-		}
-		return []metrics.Family{
-			g("tocsin_web_index_messages", "Routed alerts and advisories the web index holds.", float64(st.Messages)),
-			g("tocsin_web_index_objects", "STIX object entries the web index holds, over every destination.", float64(st.Entries)),
-			g("tocsin_web_index_refused", "Routed copies that did not verify and were not indexed.", float64(st.Refused)),
-			g("tocsin_web_index_ready", "1 once the web index has caught up with the streams.", ready),
+		for d, v := range map[*prometheus.Desc]float64{messages: float64(st.Messages), objects: float64(st.Entries), refused: float64(st.Refused), ready: isReady} {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 		}
 	})
 }
@@ -250,7 +250,7 @@ func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	sw := &statusWriter{ResponseWriter: rw, code: http.StatusOK}
 	h.ServeHTTP(sw, r)
-	w.own.Requests.Inc(area, strconv.Itoa(sw.code))
+	w.own.Requests.WithLabelValues(area, strconv.Itoa(sw.code)).Inc()
 }
 
 // statusWriter remembers the status code.

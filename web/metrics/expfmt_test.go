@@ -2,6 +2,8 @@ package metrics_test
 
 import (
 	"bytes"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
@@ -12,7 +14,8 @@ import (
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 
-// TestExpfmtParses parses a live scrape with Prometheus's own parser.
+// TestExpfmtParses parses a live scrape with Prometheus's own parser, and
+// asks for OpenMetrics too.
 func TestExpfmtParses(t *testing.T) {
 	e := webtest.Start(t, webtest.Options{Aid: true})
 	e.Route("st-mary", tocsinv1.Kind_KIND_ALERT, &tocsinv1.Alert{Title: "C2", Lane: tocsinv1.Lane_LANE_FLASH, Sectors: []string{"patient-care"},
@@ -23,10 +26,17 @@ func TestExpfmtParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"tocsin_stream_messages", "tocsin_consumer_pending", "tocsin_delivery_latency_seconds", "tocsin_web_requests_total"} {
+	for _, name := range []string{"tocsin_stream_messages", "tocsin_consumer_pending", "tocsin_delivery_latency_seconds", "tocsin_web_requests_total",
+		"go_goroutines", "go_memstats_heap_alloc_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes"} {
 		if _, ok := fams[name]; !ok {
 			t.Errorf("no family %s", name)
 		}
 	}
 	t.Logf("%d families parsed by expfmt", len(fams))
+
+	resp, body := e.Do("", http.MethodGet, "/metrics", nil, http.Header{"Accept": {"application/openmetrics-text;version=1.0.0"}})
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), expfmt.OpenMetricsType+";") ||
+		!strings.HasSuffix(string(body), "\n# EOF\n") || !strings.Contains(string(body), "\ntocsin_web_requests_total{") {
+		t.Errorf("/metrics asked for OpenMetrics: %d %q\n%.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
 }

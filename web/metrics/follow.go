@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -22,7 +23,8 @@ import (
 // Follower counts, cluster-wide, what flows through the streams and
 // buckets from the moment it starts: router and aid outcomes (ROUTED),
 // rejections by reason (REJECTIONS), receipts by state (ingested receipt
-// messages) and aid requests by state (AID). Every node follows the same
+// messages) and aid requests by state (AID, counted at each scrape from
+// the requests followed). Every node follows the same
 // data, so these are the cluster's figures on each node: aggregate them
 // across nodes with max, not sum.
 type Follower struct {
@@ -31,15 +33,13 @@ type Follower struct {
 
 	// Outcomes counts recorded outcomes by state (routed, duplicate,
 	// rejected, held).
-	Outcomes *Vec
+	Outcomes *prometheus.CounterVec
 	// Rejections counts rejections by the kind refused and the first
 	// problem's reason code.
-	Rejections *Vec
+	Rejections *prometheus.CounterVec
 	// Receipts counts receipt messages by state (delivered, acknowledged,
 	// actioned).
-	Receipts *Vec
-	// AidRequests is the number of aid requests in each state.
-	AidRequests *Vec
+	Receipts *prometheus.CounterVec
 
 	mu      sync.Mutex
 	aid     map[string]string         // request key → state
@@ -54,17 +54,40 @@ func NewFollower(js jetstream.JetStream, log *zap.Logger) *Follower {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
 	return &Follower{js: js, log: log.Named("metrics"), aid: map[string]string{}, started: make(chan struct{}),
-		Outcomes:    NewCounter("tocsin_outcomes_total", "Outcomes recorded in ROUTED since this node started, by state (cluster-wide).", "state"),
-		Rejections:  NewCounter("tocsin_rejections_total", "Rejections sent since this node started, by kind refused and reason code (cluster-wide).", "kind", "code"),
-		Receipts:    NewCounter("tocsin_receipts_total", "Receipt messages ingested since this node started, by state (cluster-wide).", "state"),
-		AidRequests: NewGauge("tocsin_aid_requests", "Mutual-aid requests by state (cluster-wide).", "state"),
+		Outcomes:   counter("tocsin_outcomes_total", "Outcomes recorded in ROUTED since this node started, by state (cluster-wide).", "state"),
+		Rejections: counter("tocsin_rejections_total", "Rejections sent since this node started, by kind refused and reason code (cluster-wide).", "kind", "code"),
+		Receipts:   counter("tocsin_receipts_total", "Receipt messages ingested since this node started, by state (cluster-wide).", "state"),
 	}
 }
 
-// Collectors are the Follower's metrics.
-func (f *Follower) Collectors() []Collector {
-	return []Collector{f.Outcomes, f.Rejections, f.Receipts, f.AidRequests}
+// Collectors are the Follower's metrics, to register.
+func (f *Follower) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{f.Outcomes, f.Rejections, f.Receipts, aidRequests{f}}
+}
+
+var aidRequestsDesc = prometheus.NewDesc("tocsin_aid_requests", "Mutual-aid requests by state (cluster-wide).", []string{"state"}, nil)
+
+// aidRequests counts the followed aid requests by state at each scrape.
+type aidRequests struct{ f *Follower }
+
+// Describe implements prometheus.Collector.
+func (a aidRequests) Describe(ch chan<- *prometheus.Desc) { ch <- aidRequestsDesc }
+
+// Collect implements prometheus.Collector.
+func (a aidRequests) Collect(ch chan<- prometheus.Metric) {
+	a.f.mu.Lock()
+	counts := map[string]int{}
+	for _, s := range a.f.aid {
+		counts[s]++
+	}
+	a.f.mu.Unlock()
+	for s, n := range counts {
+		ch <- prometheus.MustNewConstMetric(aidRequestsDesc, prometheus.GaugeValue, float64(n), s)
+	}
 }
 
 // Started is closed once every source follows its stream or bucket:
@@ -75,7 +98,7 @@ func (f *Follower) Started() <-chan struct{} { return f.started }
 func (f *Follower) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	sources := map[string]func(context.Context, func()) error{
-		"outcomes": f.outcomes, "rejections": f.rejections, "receipts": f.receipts, "aid": f.aidRequests,
+		"outcomes": f.outcomes, "rejections": f.rejections, "receipts": f.receipts, "aid": f.followAid,
 	}
 	f.starting.Add(len(sources))
 	go func() { f.starting.Wait(); close(f.started) }()
@@ -102,7 +125,7 @@ func (f *Follower) outcomes(ctx context.Context, up func()) error {
 	return f.watch(ctx, records.BucketRouted, ">", up, func(e jetstream.KeyValueEntry) {
 		var o tocsinv1.Outcome
 		if e.Operation() == jetstream.KeyValuePut && proto.Unmarshal(e.Value(), &o) == nil {
-			f.Outcomes.Inc(strings.ToLower(strings.TrimPrefix(o.GetState().String(), "OUTCOME_STATE_")))
+			f.Outcomes.WithLabelValues(strings.ToLower(strings.TrimPrefix(o.GetState().String(), "OUTCOME_STATE_"))).Inc()
 		}
 	}, jetstream.UpdatesOnly())
 }
@@ -158,7 +181,7 @@ func (f *Follower) rejections(ctx context.Context, up func()) error {
 		if ps := rej.GetProblems(); len(ps) > 0 {
 			code = codes.Name(ps[0].GetCode())
 		}
-		f.Rejections.Inc(strings.ToLower(strings.TrimPrefix(rej.GetRefKind().String(), "KIND_")), code)
+		f.Rejections.WithLabelValues(strings.ToLower(strings.TrimPrefix(rej.GetRefKind().String(), "KIND_")), code).Inc()
 	})
 }
 
@@ -166,14 +189,14 @@ func (f *Follower) receipts(ctx context.Context, up func()) error {
 	return f.follow(ctx, subjects.StreamIngest, subjects.Ingest(subjects.KindReceipt, "*"), up, func(env *tocsinv1.Envelope) {
 		var rc tocsinv1.Receipt
 		if env.GetKind() == tocsinv1.Kind_KIND_RECEIPT && proto.Unmarshal(env.GetPayload(), &rc) == nil {
-			f.Receipts.Inc(strings.ToLower(strings.TrimPrefix(rc.GetState().String(), "RECEIPT_STATE_")))
+			f.Receipts.WithLabelValues(strings.ToLower(strings.TrimPrefix(rc.GetState().String(), "RECEIPT_STATE_"))).Inc()
 		}
 	})
 }
 
-// aidRequests keeps the state of every request (the AID bucket's "req."
-// keys) and sets the gauge from it.
-func (f *Follower) aidRequests(ctx context.Context, up func()) error {
+// followAid keeps the state of every request (the AID bucket's "req."
+// keys), which the tocsin_aid_requests gauge counts.
+func (f *Follower) followAid(ctx context.Context, up func()) error {
 	return f.watch(ctx, records.BucketAid, "req.*", up, func(e jetstream.KeyValueEntry) {
 		var r struct {
 			State string `json:"state"`
@@ -184,14 +207,6 @@ func (f *Follower) aidRequests(ctx context.Context, up func()) error {
 			delete(f.aid, e.Key())
 		} else {
 			f.aid[e.Key()] = r.State
-		}
-		counts := map[string]int{}
-		for _, s := range f.aid {
-			counts[s]++
-		}
-		f.AidRequests.Reset()
-		for s, n := range counts {
-			f.AidRequests.Set(float64(n), s)
 		}
 	})
 }

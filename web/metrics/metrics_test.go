@@ -4,116 +4,81 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"math"
+	"iter"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/auth"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
-	"github.com/tocsin-project/tocsin/web/metrics"
 )
 
-// scrape GETs /metrics and returns the body.
+// scrape GETs /metrics in the text format and returns the body.
 func scrape(t *testing.T, e *webtest.Env) []byte {
 	t.Helper()
 	resp, body := e.Do("", http.MethodGet, "/metrics", nil, nil)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != metrics.ContentType {
+	if resp.StatusCode != http.StatusOK || expfmt.ResponseFormat(resp.Header).FormatType() != expfmt.TypeTextPlain {
 		t.Fatalf("/metrics: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	return body
 }
 
-var (
-	sampleRE = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$`)
-	labelRE  = regexp.MustCompile(`^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)`)
-)
-
-// parse checks the text format strictly (every sample under a TYPE of its
-// family, labels well formed, values numbers, histogram buckets
-// cumulative and ending in +Inf = _count) and returns the samples by
-// `name{labels}` in the order written.
+// parse parses a scrape with Prometheus's parser; see samples.
 func parse(t *testing.T, body []byte) map[string]float64 {
 	t.Helper()
-	types := map[string]string{}
-	out := map[string]float64{}
-	buckets := map[string][]float64{}
-	for n, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {
-		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
-			f := strings.Fields(rest)
-			if len(f) != 2 || !slices.Contains([]string{"counter", "gauge", "histogram"}, f[1]) || types[f[0]] != "" {
-				t.Fatalf("line %d: bad TYPE %q", n+1, line)
-			}
-			types[f[0]] = f[1]
-			continue
-		}
-		if strings.HasPrefix(line, "# HELP ") {
-			continue
-		}
-		m := sampleRE.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("line %d: not a sample: %q", n+1, line)
-		}
-		name, labels := m[1], m[3]
-		family := name
-		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-			if base, ok := strings.CutSuffix(name, suffix); ok && types[base] == "histogram" {
-				family = base
-			}
-		}
-		if types[family] == "" {
-			t.Fatalf("line %d: %s has no TYPE before it", n+1, name)
-		}
-		var keep []string
-		le := ""
-		for rest := labels; rest != ""; {
-			lm := labelRE.FindStringSubmatch(rest)
-			if lm == nil {
-				t.Fatalf("line %d: bad labels %q", n+1, labels)
-			}
-			if lm[1] == "le" {
-				le = lm[2]
-			} else {
-				keep = append(keep, lm[1]+"="+lm[2])
-			}
-			rest = rest[len(lm[0]):]
-		}
-		v, err := strconv.ParseFloat(m[4], 64)
-		if err != nil && m[4] != "+Inf" {
-			t.Fatalf("line %d: value %q", n+1, m[4])
-		}
-		key := name + "{" + strings.Join(keep, ",") + "}"
-		if strings.HasSuffix(name, "_bucket") {
-			b := buckets[key]
-			if len(b) > 0 && v < b[len(b)-1] {
-				t.Fatalf("line %d: buckets not cumulative", n+1)
-			}
-			buckets[key] = append(b, v)
-			if le == "+Inf" {
-				out[key] = v
-			}
-			continue
-		}
-		if _, dup := out[key]; dup {
-			t.Fatalf("line %d: %s twice", n+1, key)
-		}
-		out[key] = v
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for key, v := range out {
-		if strings.Contains(key, "_bucket{") {
-			count := strings.Replace(key, "_bucket{", "_count{", 1)
-			if out[count] != v {
-				t.Fatalf("%s: +Inf %v != _count %v", key, v, out[count])
+	return samples(maps.Values(fams))
+}
+
+// gather gathers the web face's registry; see samples.
+func gather(t *testing.T, e *webtest.Env) map[string]float64 {
+	t.Helper()
+	fams, err := e.Web.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return samples(slices.Values(fams))
+}
+
+// samples are the values by `name{label=value,...}`, labels in the
+// exposition's (name) order; a histogram's or summary's by its _count and
+// _sum, and its _bucket as the +Inf bucket's (its count).
+func samples(fams iter.Seq[*dto.MetricFamily]) map[string]float64 {
+	out := map[string]float64{}
+	for f := range fams {
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			key := func(suffix string) string { return f.GetName() + suffix + "{" + strings.Join(labels, ",") + "}" }
+			switch f.GetType() {
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				out[key("_count")], out[key("_bucket")], out[key("_sum")] = float64(h.GetSampleCount()), float64(h.GetSampleCount()), h.GetSampleSum()
+			case dto.MetricType_SUMMARY:
+				out[key("_count")], out[key("_sum")] = float64(m.GetSummary().GetSampleCount()), m.GetSummary().GetSampleSum()
+			case dto.MetricType_COUNTER:
+				out[key("")] = m.GetCounter().GetValue()
+			default:
+				out[key("")] = m.GetGauge().GetValue() + m.GetUntyped().GetValue()
 			}
 		}
 	}
@@ -131,10 +96,10 @@ func TestMetricsMoveWithWork(t *testing.T) {
 	if err := auth.EnsureConsumers(context.Background(), e.JS, riverside); err != nil {
 		t.Fatal(err)
 	}
-	lag := `tocsin_consumer_pending{stream=SECTORS,consumer=` + auth.SectorConsumer("riverside", "patient-care") + `}`
+	lag := `tocsin_consumer_pending{consumer=` + auth.SectorConsumer("riverside", "patient-care") + `,stream=SECTORS}`
 	before := parse(t, scrape(t, e))
 	for _, want := range []string{`tocsin_stream_messages{stream=SECTORS}`, `tocsin_stream_messages{stream=KV_ROUTED}`,
-		`tocsin_consumer_pending{stream=INGEST,consumer=router}`, lag, `tocsin_web_index_ready{}`, `go_goroutines{}`} {
+		`tocsin_consumer_pending{consumer=router,stream=INGEST}`, lag, `tocsin_web_index_ready{}`, `go_goroutines{}`} {
 		if _, ok := before[want]; !ok {
 			t.Fatalf("no %s in the first scrape", want)
 		}
@@ -154,9 +119,9 @@ func TestMetricsMoveWithWork(t *testing.T) {
 	e.Outcome("st-mary", req.GetId())
 
 	var after map[string]float64
-	counted := []string{`tocsin_receipts_total{state=acknowledged}`, `tocsin_aid_requests{state=open}`, `tocsin_rejections_total{kind=alert,code=invalid-pattern}`}
+	counted := []string{`tocsin_receipts_total{state=acknowledged}`, `tocsin_aid_requests{state=open}`, `tocsin_rejections_total{code=invalid-pattern,kind=alert}`}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		after = parse(t, scrape(t, e))
+		after = gather(t, e)
 		if !slices.ContainsFunc(counted, func(k string) bool { return after[k] < 1 }) {
 			break
 		}
@@ -167,6 +132,7 @@ func TestMetricsMoveWithWork(t *testing.T) {
 			t.Fatal("receipts, rejections and aid requests not all counted within 30s")
 		}
 	}
+	after = parse(t, scrape(t, e))
 	moved := []struct {
 		key string
 		min float64
@@ -175,10 +141,10 @@ func TestMetricsMoveWithWork(t *testing.T) {
 		{`tocsin_stream_messages{stream=INGEST}`, before[`tocsin_stream_messages{stream=INGEST}`] + 4},
 		{`tocsin_outcomes_total{state=routed}`, 2}, // the alert and the aid request
 		{`tocsin_outcomes_total{state=rejected}`, 1},
-		{`tocsin_rejections_total{kind=alert,code=invalid-pattern}`, 1},
+		{`tocsin_rejections_total{code=invalid-pattern,kind=alert}`, 1},
 		{`tocsin_receipts_total{state=acknowledged}`, 1},
 		{`tocsin_aid_requests{state=open}`, 1},
-		{`tocsin_delivery_latency_seconds_count{kind=alert,lane=flash,destination=sector}`, 1},
+		{`tocsin_delivery_latency_seconds_count{destination=sector,kind=alert,lane=flash}`, 1},
 		{`tocsin_web_index_messages{}`, 1},
 		{`tocsin_web_requests_total{area=metrics,code=200}`, 1},
 		{lag, before[lag] + 1},
@@ -191,45 +157,17 @@ func TestMetricsMoveWithWork(t *testing.T) {
 			t.Errorf("%s = %v, want at least %v", m.key, got, m.min)
 		}
 	}
-	if s := after[`tocsin_delivery_latency_seconds_sum{kind=alert,lane=flash,destination=sector}`]; s <= 0 || s > 30 {
+	if s := after[`tocsin_delivery_latency_seconds_sum{destination=sector,kind=alert,lane=flash}`]; s <= 0 || s > 30 {
 		t.Errorf("delivery latency sum %v s", s)
 	}
+	t.Run("DashboardNamesExist", func(t *testing.T) { dashboardNamesExist(t, after) })
 }
 
-func TestExpositionFormat(t *testing.T) {
-	r := &metrics.Registry{}
-	c := metrics.NewCounter("x_total", "Things with \\ and\nnewlines.", "a", "b")
-	c.Add(2, `quote " back \ nl`+"\n", "")
-	c.Inc("plain", "b")
-	h := metrics.NewHistogram("lat_seconds", "Latency.", []float64{0.1, 1}, "k")
-	for _, v := range []float64{0.05, 0.1, 0.5, 2, math.Inf(1)} {
-		h.Observe(v, "x")
-	}
-	g := metrics.NewGauge("g", "A gauge.")
-	g.Set(-1.5)
-	r.Register(c, h, g)
-	var buf bytes.Buffer
-	if err := metrics.Write(&buf, r.Gather(context.Background())); err != nil {
-		t.Fatal(err)
-	}
-	got := parse(t, buf.Bytes())
-	want := map[string]float64{
-		`x_total{a=quote \" back \\ nl\n,b=}`: 2, `x_total{a=plain,b=b}`: 1, `g{}`: -1.5,
-		`lat_seconds_bucket{k=x}`: 5, `lat_seconds_count{k=x}`: 5, `lat_seconds_sum{k=x}`: math.Inf(1),
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %v, want %v\n%s", k, got[k], v, buf.String())
-		}
-	}
-	if !strings.Contains(buf.String(), `lat_seconds_bucket{k="x",le="0.1"} 2`) || !strings.Contains(buf.String(), `lat_seconds_bucket{k="x",le="1"} 3`) {
-		t.Errorf("buckets:\n%s", buf.String())
-	}
-}
-
-// TestDashboardNamesExist checks that every metric the sample Grafana
-// dashboard queries is one a node's /metrics exposes.
-func TestDashboardNamesExist(t *testing.T) {
+// dashboardNamesExist checks that every series the sample Grafana
+// dashboard queries is in a node's /metrics (scraped: after work, since a
+// labelled metric has no series, in /metrics as in Prometheus, until its
+// first value).
+func dashboardNamesExist(t *testing.T, scraped map[string]float64) {
 	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana-dashboard.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -243,11 +181,8 @@ func TestDashboardNamesExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := map[string]bool{}
-	e := webtest.Start(t, webtest.Options{NoRouter: true})
-	for _, line := range strings.Split(string(scrape(t, e)), "\n") {
-		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
-			known[strings.Fields(rest)[0]] = true
-		}
+	for key := range scraped {
+		known[key[:strings.IndexByte(key, '{')]] = true
 	}
 	name := regexp.MustCompile(`tocsin_[a-z_]+`)
 	queries := 0
@@ -255,8 +190,7 @@ func TestDashboardNamesExist(t *testing.T) {
 		for _, tg := range p.Targets {
 			queries++
 			for _, n := range name.FindAllString(tg.Expr, -1) {
-				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_count"), "_sum")
-				if !known[base] {
+				if !known[n] {
 					t.Errorf("the dashboard queries %s, which nothing exposes: %s", n, tg.Expr)
 				}
 			}

@@ -1,10 +1,10 @@
 package metrics
 
 import (
-	"context"
 	"errors"
-	"runtime"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 )
@@ -17,37 +17,29 @@ var LatencyBounds = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 
 type Web struct {
 	// Requests counts HTTP requests by area (taxii, console, metrics) and
 	// status code.
-	Requests *Vec
+	Requests *prometheus.CounterVec
 	// Delivery is the time from a message's signature to its routed copy
 	// being stored, by kind, lane and destination (sector, inbox).
-	Delivery *Vec
+	Delivery *prometheus.HistogramVec
 	// Streams is the number of open console event streams.
-	Streams *Vec
+	Streams prometheus.Gauge
 }
 
 // NewWeb returns the web face's metrics.
 func NewWeb() *Web {
 	return &Web{
-		Requests: NewCounter("tocsin_web_requests_total", "HTTP requests served by the web face, by area and status code.", "area", "code"),
-		Delivery: NewHistogram("tocsin_delivery_latency_seconds", "Time from a message's signature to its routed copy being stored, by kind, lane and destination (sector or inbox).",
-			LatencyBounds, "kind", "lane", "destination"),
-		Streams: NewGauge("tocsin_console_streams", "Open console event streams (server-sent events)."),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tocsin_web_requests_total", Help: "HTTP requests served by the web face, by area and status code."},
+			[]string{"area", "code"}),
+		Delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tocsin_delivery_latency_seconds",
+			Help:    "Time from a message's signature to its routed copy being stored, by kind, lane and destination (sector or inbox).",
+			Buckets: LatencyBounds}, []string{"kind", "lane", "destination"}),
+		Streams: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tocsin_console_streams", Help: "Open console event streams (server-sent events)."}),
 	}
 }
 
-// Collectors are the metrics, with the Go runtime's.
-func (w *Web) Collectors() []Collector {
-	return []Collector{w.Requests, w.Delivery, w.Streams, CollectorFunc(runtimeFamilies)}
-}
-
-// runtimeFamilies are a few figures of the Go runtime.
-func runtimeFamilies(context.Context) []Family {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return []Family{
-		{Name: "go_goroutines", Help: "Number of goroutines that currently exist.", Type: Gauge, Samples: []Sample{{Value: float64(runtime.NumGoroutine())}}},
-		{Name: "go_memstats_heap_alloc_bytes", Help: "Bytes of allocated heap objects.", Type: Gauge, Samples: []Sample{{Value: float64(ms.HeapAlloc)}}},
-	}
+// Collectors are the metrics, to register.
+func (w *Web) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{w.Requests, w.Delivery, w.Streams}
 }
 
 // Router are the figures of a node's router about its own work, fed by
@@ -60,17 +52,19 @@ type Router struct {
 	// of the cluster; the message is delivered again) or "dead-letter" (a
 	// failure past the retries: the message is dead-lettered, kept and
 	// tried again, internal/deadletter).
-	Handled *Vec
+	Handled *prometheus.CounterVec
 	// Handling is the time to handle one message, by kind.
-	Handling *Vec
+	Handling *prometheus.HistogramVec
 }
 
 // NewRouter returns the router's metrics.
 func NewRouter() *Router {
 	return &Router{
-		Handled: NewCounter("tocsin_router_handled_total", "Ingested messages this node's router handled, by kind and result (done; retry after a transient failure; dead-letter past the retries).", "kind", "result"),
-		Handling: NewHistogram("tocsin_router_handle_seconds", "Time this node's router took to handle one message, by kind.",
-			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}, "kind"),
+		Handled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tocsin_router_handled_total",
+			Help: "Ingested messages this node's router handled, by kind and result (done; retry after a transient failure; dead-letter past the retries)."},
+			[]string{"kind", "result"}),
+		Handling: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tocsin_router_handle_seconds", Help: "Time this node's router took to handle one message, by kind.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}}, []string{"kind"}),
 	}
 }
 
@@ -83,9 +77,11 @@ func (r *Router) Observe(kind string, took time.Duration, err error) {
 	case err != nil:
 		result = "retry"
 	}
-	r.Handled.Inc(kind, result)
-	r.Handling.Observe(took.Seconds(), kind)
+	r.Handled.WithLabelValues(kind, result).Inc()
+	r.Handling.WithLabelValues(kind).Observe(took.Seconds())
 }
 
-// Collectors are the router's metrics.
-func (r *Router) Collectors() []Collector { return []Collector{r.Handled, r.Handling} }
+// Collectors are the router's metrics, to register.
+func (r *Router) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{r.Handled, r.Handling}
+}

@@ -1,31 +1,37 @@
-package metrics
+package metrics_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tocsin-project/tocsin/internal/deadletter"
+	"github.com/tocsin-project/tocsin/web/metrics"
 )
 
 // A dead-lettered message is counted apart from a retry.
 func TestRouterCountsDeadLetters(t *testing.T) {
-	r := NewRouter()
+	r := metrics.NewRouter()
 	r.Observe("alert", time.Millisecond, nil)
 	r.Observe("alert", time.Millisecond, errors.New("no responders"))
 	r.Observe("alert", time.Millisecond, fmt.Errorf("%w after 10 deliveries: %w", deadletter.ErrDeadLettered, errors.New("no responders")))
-	got := map[string]float64{}
-	for _, f := range r.Handled.Collect(context.Background()) {
-		for _, s := range f.Samples {
-			got[strings.Join(s.Labels, "=")] = s.Value
-		}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(r.Collectors()...)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
 	}
+	got := samples(slices.Values(fams))
 	for _, result := range []string{"done", "retry", "dead-letter"} {
-		if got["kind=alert=result="+result] != 1 {
+		if got["tocsin_router_handled_total{kind=alert,result="+result+"}"] != 1 {
 			t.Errorf("result %s: %v", result, got)
 		}
+	}
+	if got["tocsin_router_handle_seconds_count{kind=alert}"] != 3 {
+		t.Errorf("handle seconds: %v", got)
 	}
 }

@@ -3,12 +3,14 @@ package metrics
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Streams reads every named stream's state, and the state of its durable
-// consumers, from JetStream at each scrape.
+// consumers, from JetStream at each scrape: a prometheus.Collector.
 type Streams struct {
 	// JS is a JetStream context with the right to read stream and consumer
 	// info (the node's service connection).
@@ -16,31 +18,60 @@ type Streams struct {
 	// Names are the streams to read (broker.StreamNames(), KV_ buckets
 	// included).
 	Names []string
+	// Timeout bounds the reads of one scrape. Default 5s.
+	Timeout time.Duration
 }
 
-// Collect implements Collector.
-func (s *Streams) Collect(ctx context.Context) []Family {
-	msgs := Family{Name: "tocsin_stream_messages", Help: "Messages in the stream.", Type: Gauge}
-	bytes := Family{Name: "tocsin_stream_bytes", Help: "Bytes in the stream.", Type: Gauge}
-	lag := Family{Name: "tocsin_stream_replica_lag", Help: "Operations the most lagging replica is behind the leader.", Type: Gauge}
-	offline := Family{Name: "tocsin_stream_replicas_offline", Help: "Replicas of the stream that are offline.", Type: Gauge}
-	leader := Family{Name: "tocsin_stream_has_leader", Help: "1 when the stream has a leader, else 0.", Type: Gauge}
-	pending := Family{Name: "tocsin_consumer_pending", Help: "Messages of the stream the durable consumer has not been delivered yet (its lag).", Type: Gauge}
-	ackPending := Family{Name: "tocsin_consumer_ack_pending", Help: "Messages delivered to the consumer and not yet acknowledged.", Type: Gauge}
-	redelivered := Family{Name: "tocsin_consumer_redelivered", Help: "Messages delivered to the consumer more than once and not yet acknowledged.", Type: Gauge}
-	waiting := Family{Name: "tocsin_consumer_waiting_pulls", Help: "Pull requests waiting on the consumer.", Type: Gauge}
-	up := Family{Name: "tocsin_stream_scrape_ok", Help: "1 when the stream's info could be read at this scrape.", Type: Gauge}
+func streamDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, []string{"stream"}, nil)
+}
+
+func consumerDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, []string{"stream", "consumer"}, nil)
+}
+
+var (
+	streamMessages  = streamDesc("tocsin_stream_messages", "Messages in the stream.")
+	streamBytes     = streamDesc("tocsin_stream_bytes", "Bytes in the stream.")
+	streamLag       = streamDesc("tocsin_stream_replica_lag", "Operations the most lagging replica is behind the leader.")
+	streamOffline   = streamDesc("tocsin_stream_replicas_offline", "Replicas of the stream that are offline.")
+	streamLeader    = streamDesc("tocsin_stream_has_leader", "1 when the stream has a leader, else 0.")
+	streamUp        = streamDesc("tocsin_stream_scrape_ok", "1 when the stream's info could be read at this scrape.")
+	consumerPending = consumerDesc("tocsin_consumer_pending", "Messages of the stream the durable consumer has not been delivered yet (its lag).")
+	consumerAck     = consumerDesc("tocsin_consumer_ack_pending", "Messages delivered to the consumer and not yet acknowledged.")
+	consumerRedeliv = consumerDesc("tocsin_consumer_redelivered", "Messages delivered to the consumer more than once and not yet acknowledged.")
+	consumerWaiting = consumerDesc("tocsin_consumer_waiting_pulls", "Pull requests waiting on the consumer.")
+)
+
+// Describe implements prometheus.Collector.
+func (s *Streams) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{streamMessages, streamBytes, streamLag, streamOffline, streamLeader, streamUp,
+		consumerPending, consumerAck, consumerRedeliv, consumerWaiting} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector: it reads the streams.
+func (s *Streams) Collect(ch chan<- prometheus.Metric) {
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
 	for _, name := range s.Names {
-		l := []string{"stream", name}
 		st, err := s.JS.Stream(ctx, name)
 		if err != nil {
-			up.Samples = append(up.Samples, Sample{Labels: l, Value: 0})
+			gauge(streamUp, 0, name)
 			continue
 		}
-		up.Samples = append(up.Samples, Sample{Labels: l, Value: 1})
+		gauge(streamUp, 1, name)
 		info := st.CachedInfo()
-		msgs.Samples = append(msgs.Samples, Sample{Labels: l, Value: float64(info.State.Msgs)})
-		bytes.Samples = append(bytes.Samples, Sample{Labels: l, Value: float64(info.State.Bytes)})
+		gauge(streamMessages, float64(info.State.Msgs), name)
+		gauge(streamBytes, float64(info.State.Bytes), name)
 		var maxLag uint64
 		var off float64
 		hasLeader := 1.0
@@ -55,9 +86,9 @@ func (s *Streams) Collect(ctx context.Context) []Family {
 				}
 			}
 		}
-		lag.Samples = append(lag.Samples, Sample{Labels: l, Value: float64(maxLag)})
-		offline.Samples = append(offline.Samples, Sample{Labels: l, Value: off})
-		leader.Samples = append(leader.Samples, Sample{Labels: l, Value: hasLeader})
+		gauge(streamLag, float64(maxLag), name)
+		gauge(streamOffline, off, name)
+		gauge(streamLeader, hasLeader, name)
 		if strings.HasPrefix(name, "KV_") {
 			continue // bucket watchers are ephemeral
 		}
@@ -70,12 +101,10 @@ func (s *Streams) Collect(ctx context.Context) []Family {
 				continue // ordered and other ephemeral readers
 			}
 			seen[ci.Name] = true
-			cl := []string{"stream", name, "consumer", ci.Name}
-			pending.Samples = append(pending.Samples, Sample{Labels: cl, Value: float64(ci.NumPending)})
-			ackPending.Samples = append(ackPending.Samples, Sample{Labels: cl, Value: float64(ci.NumAckPending)})
-			redelivered.Samples = append(redelivered.Samples, Sample{Labels: cl, Value: float64(ci.NumRedelivered)})
-			waiting.Samples = append(waiting.Samples, Sample{Labels: cl, Value: float64(ci.NumWaiting)})
+			gauge(consumerPending, float64(ci.NumPending), name, ci.Name)
+			gauge(consumerAck, float64(ci.NumAckPending), name, ci.Name)
+			gauge(consumerRedeliv, float64(ci.NumRedelivered), name, ci.Name)
+			gauge(consumerWaiting, float64(ci.NumWaiting), name, ci.Name)
 		}
 	}
-	return []Family{msgs, bytes, lag, offline, leader, pending, ackPending, redelivered, waiting, up}
 }
