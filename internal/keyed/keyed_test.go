@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tocsin-project/tocsin/internal/testwait"
 )
 
 // Items of one key run in order, one at a time; keys run in parallel up to
@@ -98,28 +100,32 @@ func TestWorkersStayUntilWait(t *testing.T) {
 		for k := range 10 {
 			e.Submit(fmt.Sprint(k), burst)
 		}
-		waitFor(t, func() bool { return ran.Load() == int32(10*(burst+1)) })
+		testwait.For(t, 5*time.Second, fmt.Sprintf("burst %d run", burst), func() error {
+			if n := ran.Load(); n != int32(10*(burst+1)) {
+				return fmt.Errorf("%d items ran, want %d", n, 10*(burst+1))
+			}
+			return nil
+		})
 		if n := runtime.NumGoroutine() - base; n < 1 || n > 3 {
 			t.Fatalf("burst %d: %d workers, want 1..3 staying", burst, n)
 		}
 	}
 	e.Wait()
-	waitFor(t, func() bool { return runtime.NumGoroutine() <= base })
+	testwait.For(t, 5*time.Second, "the workers gone after Wait", goroutinesBack(base))
 	e.Submit("late", 0)
 	e.Wait()
 	if ran.Load() != 201 {
 		t.Fatalf("%d items ran, want 201", ran.Load())
 	}
-	waitFor(t, func() bool { return runtime.NumGoroutine() <= base })
+	testwait.For(t, 5*time.Second, "the workers gone after the late Wait", goroutinesBack(base))
 }
 
-func waitFor(t *testing.T, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 5s")
+// goroutinesBack holds when no more goroutines run than base.
+func goroutinesBack(base int) func() error {
+	return func() error {
+		if n := runtime.NumGoroutine(); n > base {
+			return fmt.Errorf("%d goroutines, want at most %d", n, base)
 		}
-		time.Sleep(time.Millisecond)
+		return nil
 	}
 }
