@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -27,16 +28,7 @@ func startTestCluster(t *testing.T) *broker.Cluster {
 	// peer as online ("no suitable peers for placement"): retry until the
 	// deadline.
 	js := connectJS(t, c.ClientURL())
-	for {
-		err := broker.Provision(ctx, js, c.Replicas())
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("provision: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.Until(ctx, t, "provision", func() error { return broker.Provision(ctx, js, c.Replicas()) })
 	if err := c.WaitStreams(ctx, "$G", broker.StreamNames()); err != nil {
 		t.Fatalf("streams: %v", err)
 	}
@@ -67,23 +59,6 @@ func openRegistry(ctx context.Context, t *testing.T, js jetstream.JetStream) *Re
 	}
 	t.Cleanup(r.Close)
 	return r
-}
-
-// eventually calls f every 20ms until it returns nil or d passes, then
-// fails the test with f's last error.
-func eventually(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // cachedMember returns the cache's copy of id, or an error saying what it holds.

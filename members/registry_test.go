@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"go.uber.org/zap/zaptest"
@@ -189,7 +190,7 @@ func TestRegistryCRUDAndCompareAndSet(t *testing.T) {
 			t.Fatal(err)
 		}
 		alert := &tocsinv1.Alert{Title: "backlog", Lane: tocsinv1.Lane_LANE_ROUTINE, Tlp: tocsinv1.TLP_TLP_GREEN, StixBundle: []byte(`{"type":"bundle"}`)}
-		eventually(t, 5*time.Second, func() error {
+		testwait.For(t, 5*time.Second, "the old key verifying a backlog alert", func() error {
 			env, err := oldSigner.Seal(tocsinv1.Kind_KIND_ALERT, alert, envelope.WithTime(t2.Add(-time.Hour)))
 			if err != nil {
 				return err
@@ -228,7 +229,7 @@ func TestRegistryCRUDAndCompareAndSet(t *testing.T) {
 
 	t.Run("in sectors from the cache", func(t *testing.T) {
 		want := []string{"hilltop", "lakeside-childrens", "riverside", "st-mary"} // valley-general is revoked
-		eventually(t, 5*time.Second, func() error {
+		testwait.For(t, 5*time.Second, "the cache listing patient-care", func() error {
 			if got := ids(r.InSectors([]string{"patient-care"})); !slices.Equal(got, want) {
 				return fmt.Errorf("InSectors(patient-care) = %v, want %v", got, want)
 			}
@@ -303,14 +304,14 @@ func TestRegistryCacheFollowsChangesFromAnotherConnection(t *testing.T) {
 	if err := writer.Add(ctx, responder(t, "ir-firm")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() error {
+	testwait.For(t, 5*time.Second, "ir-firm in the reader's cache", func() error {
 		_, err := reader.cachedMember("ir-firm")
 		return err
 	})
 	if _, err := writer.Update(ctx, "ir-firm", func(m *tocsinv1.Member) error { m.Contact = "changed elsewhere"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() error {
+	testwait.For(t, 5*time.Second, "the changed contact in the reader's cache", func() error {
 		c, err := reader.cachedMember("ir-firm")
 		if err == nil && c.m.Contact != "changed elsewhere" {
 			err = fmt.Errorf("cache holds contact %q at revision %d", c.m.Contact, c.rev)
@@ -329,7 +330,7 @@ func TestRegistryCacheFollowsChangesFromAnotherConnection(t *testing.T) {
 	if _, err := writer.Revoke(ctx, "ir-firm", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() error {
+	testwait.For(t, 5*time.Second, "the revocation in the reader's cache", func() error {
 		if got := reader.InSectors([]string{"health-it"}); len(got) != 0 {
 			return fmt.Errorf("revoked member still listed: %v", ids(got))
 		}
@@ -365,7 +366,7 @@ func TestRegistryCacheFollowsChangesFromAnotherConnection(t *testing.T) {
 	if _, err := writer.Get(ctx, "ir-firm"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Get of a deleted record: %v", err)
 	}
-	eventually(t, 5*time.Second, func() error {
+	testwait.For(t, 5*time.Second, "the deleted record gone from the cache", func() error {
 		if _, err := writer.cachedMember("ir-firm"); err == nil {
 			return errors.New("the deleted record is still cached")
 		}

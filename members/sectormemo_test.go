@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -21,7 +22,7 @@ func TestIDsInSectorsFollowsTheCache(t *testing.T) {
 	writer := openRegistry(ctx, t, connectJS(t, c.Node(2).ClientURL()))
 	want := func(sectors []string, ids ...string) {
 		t.Helper()
-		eventually(t, 5*time.Second, func() error {
+		testwait.For(t, 5*time.Second, fmt.Sprintf("IDsInSectors(%v) from the cache", sectors), func() error {
 			if got := reader.IDsInSectors(sectors); !slices.Equal(got, ids) {
 				return fmt.Errorf("IDsInSectors(%v) = %v, want %v", sectors, got, ids)
 			}
@@ -43,7 +44,7 @@ func TestIDsInSectorsFollowsTheCache(t *testing.T) {
 	}
 	// Once the cache has the record, the answer is remembered without it
 	// until its creation time, then includes it.
-	eventually(t, 5*time.Second, func() error {
+	testwait.For(t, 5*time.Second, "ir-later in the reader's cache", func() error {
 		_, err := reader.cachedMember("ir-later")
 		return err
 	})
