@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/bench/fanout"
 	"github.com/tocsin-project/tocsin/internal/days"
 )
 
@@ -18,7 +19,7 @@ import (
 const exitBenchShort = 6
 
 func newBenchFanoutCmd(g *globals) *cobra.Command {
-	o := agent.FanoutOptions{}
+	o := fanout.Options{}
 	cmd := &cobra.Command{
 		Use:   "fanout",
 		Short: "N member agents against raw JetStream fan-out to N consumers: latency, throughput, catch-up, memory",
@@ -46,7 +47,7 @@ was not delivered to every agent.`,
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
 			defer cancel()
 			start := time.Now()
-			r, err := agent.BenchFanout(ctx, o, zap.NewNop())
+			r, err := fanout.Run(ctx, o, zap.NewNop())
 			if err != nil {
 				return err
 			}
@@ -73,13 +74,13 @@ was not delivered to every agent.`,
 	return cmd
 }
 
-func printFanout(g *globals, r *agent.FanoutResult) error {
+func printFanout(g *globals, r *fanout.Result) error {
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "%d agents, %.1f alerts/s for %s (agents started in %s)\n\n", r.Agents, r.Rate, r.Duration, r.Setup.Round(time.Millisecond))
 	fmt.Fprintln(w, "\tpublished\texpected\tdelivered\tp50\tp99\tmax\tdeliveries/s\tio pressure")
 	for _, row := range []struct {
 		name string
-		f    agent.FanoutFigures
+		f    fanout.Figures
 	}{{"tocsin agents (publish to sink)", r.Tocsin}, {"raw consumers (publish to consume)", r.Raw}} {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%.0f\t%s\n", row.name, row.f.Published, row.f.Expected, row.f.Delivered,
 			ms(row.f.Latency.P50), ms(row.f.Latency.P99), ms(row.f.Latency.Max), row.f.PerSec, percent(row.f.IOPressure))

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/bench/fanout"
 )
 
 // TestBenchFanoutSmall runs the fan-out benchmark command small: every
@@ -21,7 +21,7 @@ func TestBenchFanoutSmall(t *testing.T) {
 	if code := Main(append(args, "--json"), &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	var r agent.FanoutResult
+	var r fanout.Result
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out.String())
 	}

@@ -1,4 +1,4 @@
-package agent
+package fanout
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"time"
 )
 
-// benchHeapRate is the heap profile's sampling rate while the fan-out
+// heapRate is the heap profile's sampling rate while the fan-out
 // benchmark runs: one sample per 4 KiB allocated on average, fine enough
 // for per-agent figures of tens of KiB.
-const benchHeapRate = 4096
+const heapRate = 4096
 
 // heapSplit is the live heap split by who allocated it: the broker
 // (nats-server's code, whoever called it) and everything else in the

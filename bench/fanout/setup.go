@@ -1,4 +1,4 @@
-package agent
+package fanout
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/broker"
@@ -24,10 +25,10 @@ import (
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
-// benchCluster is the in-process cluster a benchmark runs on: 3 nodes,
+// cluster is the in-process cluster a benchmark runs on: 3 nodes,
 // provisioned, members registered with credentials, a router and the
 // agent service on every node.
-type benchCluster struct {
+type cluster struct {
 	c       *broker.Cluster
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -36,13 +37,13 @@ type benchCluster struct {
 	stop    []func()
 }
 
-// startBenchCluster starts the cluster with cast registered.
-func startBenchCluster(ctx context.Context, dir string, cast []*tocsinv1.Member, log *zap.Logger) (_ *benchCluster, err error) {
+// startCluster starts the cluster with cast registered.
+func startCluster(ctx context.Context, dir string, cast []*tocsinv1.Member, log *zap.Logger) (_ *cluster, err error) {
 	c, err := broker.StartCluster(ctx, broker.ClusterOptions{DataDir: filepath.Join(dir, "nodes"), BasePort: broker.RandomPort}, log)
 	if err != nil {
 		return nil, err
 	}
-	b := &benchCluster{c: c, creds: map[string]string{}, signers: map[string]*envelope.Signer{}}
+	b := &cluster{c: c, creds: map[string]string{}, signers: map[string]*envelope.Signer{}}
 	defer func() {
 		if err != nil {
 			b.close()
@@ -91,9 +92,9 @@ func provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 	return nil
 }
 
-// register issues credentials for every reader of cast, signing keys for
-// the rest, and seeds the registry.
-func (b *benchCluster) register(ctx context.Context, dir string, cast []*tocsinv1.Member) error {
+// register issues credentials for every reader of cast (a member with
+// consumers to read), signing keys for the rest, and seeds the registry.
+func (b *cluster) register(ctx context.Context, dir string, cast []*tocsinv1.Member) error {
 	a, err := auth.Init(filepath.Join(dir, "auth"))
 	if err != nil {
 		return err
@@ -104,7 +105,7 @@ func (b *benchCluster) register(ctx context.Context, dir string, cast []*tocsinv
 	}
 	for _, m := range cast {
 		kp, _ := nkeys.CreateUser()
-		if reads(m) {
+		if len(auth.Consumers(m)) > 0 {
 			creds, err := a.IssueMemberWithKey(m, kp)
 			if err != nil {
 				return err
@@ -129,7 +130,7 @@ func (b *benchCluster) register(ctx context.Context, dir string, cast []*tocsinv
 }
 
 // startServices runs a router and the agent service on every node.
-func (b *benchCluster) startServices(ctx context.Context) error {
+func (b *cluster) startServices(ctx context.Context) error {
 	validator, err := stix.New(stix.Options{})
 	if err != nil {
 		return err
@@ -150,7 +151,7 @@ func (b *benchCluster) startServices(ctx context.Context) error {
 		if err != nil {
 			return errors.Join(err, closeAll(reg, nc))
 		}
-		svc, err := NewService(ServiceDeps{Conn: nc, JS: js, Registry: reg}, ServiceOptions{}, zap.NewNop())
+		svc, err := agent.NewService(agent.ServiceDeps{Conn: nc, JS: js, Registry: reg}, agent.ServiceOptions{}, zap.NewNop())
 		if err != nil {
 			return errors.Join(err, closeAll(reg, nc))
 		}
@@ -169,7 +170,7 @@ func closeAll(reg *members.Registry, nc *nats.Conn) error {
 	return nil
 }
 
-func (b *benchCluster) close() {
+func (b *cluster) close() {
 	for _, s := range b.stop {
 		s()
 	}

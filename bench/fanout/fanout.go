@@ -1,4 +1,7 @@
-package agent
+// Package fanout is the fan-out benchmark (`tocsin bench fanout`): N
+// member agents against raw JetStream fan-out to N consumers on the same
+// in-process 3-node cluster, in the same run.
+package fanout
 
 import (
 	"context"
@@ -17,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/bench"
 	"github.com/tocsin-project/tocsin/envelope"
@@ -28,9 +32,11 @@ import (
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
-// FanoutOptions configures BenchFanout. The zero value of each field is
-// its default.
-type FanoutOptions struct {
+// ErrOptions is wrapped when Options cannot be used.
+var ErrOptions = errors.New("invalid fan-out benchmark options")
+
+// Options configures Run. The zero value of each field is its default.
+type Options struct {
 	// Agents is how many member agents run, each in its own connection,
 	// spread round-robin over the default sectors. Default 100.
 	Agents int
@@ -42,8 +48,8 @@ type FanoutOptions struct {
 	// CatchUp is how many alerts the catch-up agent missed; default
 	// 100,000; negative skips the catch-up phase.
 	CatchUp int
-	// Receipts is the agents' receipt policy (see Options.Receipts).
-	// Default ReceiptsAll, as a real agent.
+	// Receipts is the agents' receipt policy (see agent.Options.Receipts).
+	// Default agent.ReceiptsAll, as a real agent.
 	Receipts string
 	// DataDir holds the cluster, the agents' state and sinks. Required.
 	DataDir string
@@ -51,17 +57,17 @@ type FanoutOptions struct {
 	Progress func(string)
 }
 
-// FanoutResult is what BenchFanout measured.
-type FanoutResult struct {
+// Result is what Run measured.
+type Result struct {
 	Agents   int           `json:"agents"`
 	Rate     float64       `json:"rate_per_sec"`
 	Duration time.Duration `json:"duration"`
 	// Tocsin is publish (seal) to the JSONL sink's fsync, through the
 	// router and each agent's verification.
-	Tocsin FanoutFigures `json:"tocsin"`
+	Tocsin Figures `json:"tocsin"`
 	// Raw is publish to a plain pull consumer's receipt, N R1 consumers on
 	// one R3 stream, same rate and payload size.
-	Raw FanoutFigures `json:"raw"`
+	Raw Figures `json:"raw"`
 	// CatchUp compares an agent catching up with a backlog and a plain
 	// durable consumer reading the same backlog.
 	CatchUp *CatchUpFigures `json:"catch_up,omitempty"`
@@ -72,8 +78,8 @@ type FanoutResult struct {
 	Setup time.Duration `json:"setup"`
 }
 
-// FanoutFigures are one side of the fan-out comparison.
-type FanoutFigures struct {
+// Figures are one side of the fan-out comparison.
+type Figures struct {
 	Published int           `json:"published"`
 	Expected  int           `json:"expected_deliveries"`
 	Delivered int           `json:"delivered"`
@@ -108,7 +114,7 @@ func (s Slowest) String() string {
 }
 
 // String is one line of the figures, for progress output.
-func (f FanoutFigures) String() string {
+func (f Figures) String() string {
 	return fmt.Sprintf("%d of %d delivered, p50 %s p99 %s max %s, %.0f deliveries/s", f.Delivered, f.Expected,
 		f.Latency.P50.Round(time.Millisecond), f.Latency.P99.Round(time.Millisecond), f.Slowest, f.PerSec)
 }
@@ -142,12 +148,12 @@ type MemoryFigures struct {
 	RawConnectedPerConsumer int64 `json:"raw_broker_per_consumer_bytes"`
 }
 
-func (o FanoutOptions) withDefaults() (FanoutOptions, error) {
+func (o Options) withDefaults() (Options, error) {
 	if o.DataDir == "" {
-		return o, fmt.Errorf("%w: bench: a data directory is required", ErrOptions)
+		return o, fmt.Errorf("%w: a data directory is required", ErrOptions)
 	}
 	if o.Agents < 0 || o.Rate < 0 || o.Duration < 0 {
-		return o, fmt.Errorf("%w: bench: agents, rate and duration cannot be negative", ErrOptions)
+		return o, fmt.Errorf("%w: agents, rate and duration cannot be negative", ErrOptions)
 	}
 	if o.Agents == 0 {
 		o.Agents = 100
@@ -162,7 +168,7 @@ func (o FanoutOptions) withDefaults() (FanoutOptions, error) {
 		o.CatchUp = 100000
 	}
 	if o.Receipts == "" {
-		o.Receipts = ReceiptsAll
+		o.Receipts = agent.ReceiptsAll
 	}
 	if o.Progress == nil {
 		o.Progress = func(string) {}
@@ -170,11 +176,11 @@ func (o FanoutOptions) withDefaults() (FanoutOptions, error) {
 	return o, nil
 }
 
-// BenchFanout measures N agents against raw JetStream fan-out to N
-// consumers on the same in-process 3-node cluster, in the same run:
-// publish-to-sink latency and delivered throughput at a steady publish
-// rate, catching up with a backlog, and memory per connected agent.
-func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*FanoutResult, error) {
+// Run measures N agents against raw JetStream fan-out to N consumers on
+// the same in-process 3-node cluster, in the same run: publish-to-sink
+// latency and delivered throughput at a steady publish rate, catching up
+// with a backlog, and memory per connected agent.
+func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err
@@ -183,7 +189,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 		log = zap.NewNop()
 	}
 	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
-	runtime.MemProfileRate = benchHeapRate
+	runtime.MemProfileRate = heapRate
 	sectors := members.DefaultVocabulary().Sectors
 	cast := []*tocsinv1.Member{
 		{Id: "bench-pub", Name: "publisher", Sectors: []string{"patient-care"}, Region: "northeast", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
@@ -202,12 +208,12 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 			Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}})
 	}
 	o.Progress(fmt.Sprintf("starting a 3-node cluster with %d members", len(cast)))
-	b, err := startBenchCluster(ctx, o.DataDir, cast, log.Named("nats"))
+	b, err := startCluster(ctx, o.DataDir, cast, log.Named("nats"))
 	if err != nil {
 		return nil, err
 	}
 	defer b.close()
-	res := &FanoutResult{Agents: o.Agents, Rate: o.Rate, Duration: o.Duration}
+	res := &Result{Agents: o.Agents, Rate: o.Rate, Duration: o.Duration}
 	byID := map[string]*tocsinv1.Member{}
 	for _, m := range cast {
 		byID[m.GetId()] = m
@@ -224,7 +230,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 				continue
 			}
 			if err := retry(ctx, func(ctx context.Context) error {
-				_, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, ConsumerConfig(id, c, 0))
+				_, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, agent.ConsumerConfig(id, c, 0))
 				return err
 			}); err != nil {
 				return nil, fmt.Errorf("consumer %s: %w", c.Name, err)
@@ -237,7 +243,7 @@ func BenchFanout(ctx context.Context, o FanoutOptions, log *zap.Logger) (*Fanout
 	col := newCollector()
 	o.Progress(fmt.Sprintf("starting %d agents", o.Agents))
 	start := time.Now()
-	agents, err := startBenchAgents(ctx, b, o, ids, col.add)
+	agents, err := startAgents(ctx, b, o, ids, col.add)
 	if err != nil {
 		return nil, err
 	}
@@ -294,31 +300,32 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 	}
 }
 
-// benchAgents are running agents.
-type benchAgents struct {
-	list []*Agent
+// agentSet are running agents.
+type agentSet struct {
+	list []*agent.Agent
 	stop func()
 }
 
-func startBenchAgents(ctx context.Context, b *benchCluster, o FanoutOptions, ids []string, onWrite func([]*Record)) (*benchAgents, error) {
+// startAgents runs an agent for each of ids, each with a JSONL sink that
+// tells onWrite every batch it has written.
+func startAgents(ctx context.Context, b *cluster, o Options, ids []string, onWrite func([]*agent.Record)) (*agentSet, error) {
 	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	ba := &benchAgents{stop: func() { cancel(); wg.Wait() }}
+	ba := &agentSet{stop: func() { cancel(); wg.Wait() }}
 	for _, id := range ids {
 		dir := filepath.Join(o.DataDir, "agents", id)
-		j, err := OpenJSONL(JSONLOptions{Path: filepath.Join(dir, "alerts.jsonl")})
+		j, err := agent.OpenJSONL(agent.JSONLOptions{Path: filepath.Join(dir, "alerts.jsonl")})
 		if err != nil {
 			ba.stop()
 			return nil, err
 		}
-		a, err := New(Options{CredsFile: b.creds[id], Servers: b.c.ClientURL(), StateDir: filepath.Join(dir, "state"), Sinks: []Sink{j},
-			Receipts: o.Receipts, Name: "bench " + id}, zap.NewNop())
+		a, err := agent.New(agent.Options{CredsFile: b.creds[id], Servers: b.c.ClientURL(), StateDir: filepath.Join(dir, "state"),
+			Sinks: []agent.Sink{timedSink{j, onWrite}}, Receipts: o.Receipts, Name: "bench " + id}, zap.NewNop())
 		if err != nil {
 			_ = j.Close()
 			ba.stop()
 			return nil, err
 		}
-		a.onWrite = onWrite
 		ba.list = append(ba.list, a)
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = a.Run(actx) }()
@@ -326,8 +333,23 @@ func startBenchAgents(ctx context.Context, b *benchCluster, o FanoutOptions, ids
 	return ba, nil
 }
 
+// timedSink tells onWrite each batch its sink has written. It is the
+// agent's only sink, so onWrite sees a batch once every sink has it.
+type timedSink struct {
+	agent.Sink
+	onWrite func([]*agent.Record)
+}
+
+func (s timedSink) Write(ctx context.Context, recs []*agent.Record) error {
+	if err := s.Sink.Write(ctx, recs); err != nil {
+		return err
+	}
+	s.onWrite(recs)
+	return nil
+}
+
 // waitLive waits until every agent is live.
-func waitLive(ctx context.Context, agents []*Agent) error {
+func waitLive(ctx context.Context, agents []*agent.Agent) error {
 	for _, a := range agents {
 		for a.HTTPState().State != "live" {
 			select {
@@ -360,7 +382,7 @@ func (c *collector) expect(n int) {
 	c.lat = make([]time.Duration, 0, n)
 }
 
-func (c *collector) add(recs []*Record) {
+func (c *collector) add(recs []*agent.Record) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -392,7 +414,7 @@ func (c *collector) add(recs []*Record) {
 
 // figures waits (at most timeout) for the expected deliveries and
 // summarises them.
-func (c *collector) figures(ctx context.Context, published, expected int, timeout time.Duration) FanoutFigures {
+func (c *collector) figures(ctx context.Context, published, expected int, timeout time.Duration) Figures {
 	c.mu.Lock()
 	c.want = expected
 	if len(c.lat) >= expected {
@@ -410,7 +432,7 @@ func (c *collector) figures(ctx context.Context, published, expected int, timeou
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f := FanoutFigures{Published: published, Expected: expected, Delivered: len(c.lat), Latency: latencies(c.lat), Slowest: c.slowest, Redelivered: c.redelivered}
+	f := Figures{Published: published, Expected: expected, Delivered: len(c.lat), Latency: latencies(c.lat), Slowest: c.slowest, Redelivered: c.redelivered}
 	if span := c.last.Sub(c.first); span > 0 {
 		f.PerSec = float64(len(c.lat)) / span.Seconds()
 	}
@@ -430,7 +452,7 @@ func latencies(ds []time.Duration) bench.Latency {
 // publishAlerts publishes GREEN alerts as bench-pub at rate for d (to
 // every sector when sectors is nil), each with its own indicator so that
 // none is deduplicated, and returns how many were acknowledged.
-func publishAlerts(ctx context.Context, b *benchCluster, rate float64, d time.Duration, sectors []string) (int, error) {
+func publishAlerts(ctx context.Context, b *cluster, rate float64, d time.Duration, sectors []string) (int, error) {
 	n := int(rate * d.Seconds())
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer tick.Stop()
@@ -448,13 +470,13 @@ var backlogSenders = func() []string {
 
 // publishN publishes n alerts from senders in turn, calling pace before
 // each.
-func publishN(ctx context.Context, b *benchCluster, senders []string, n int, sectors []string, pace func()) (int, error) {
+func publishN(ctx context.Context, b *cluster, senders []string, n int, sectors []string, pace func()) (int, error) {
 	var futures []jetstream.PubAckFuture
 	for i := range n {
 		pace()
 		signer := b.signers[senders[i%len(senders)]]
 		a := &tocsinv1.Alert{Title: fmt.Sprint("bench alert ", i), Lane: tocsinv1.Lane_LANE_URGENT, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
-			StixBundle: benchBundle(fmt.Sprintf("c2-%d-%s.example", i, randomHex(4)), tlp.MarkingGreen), RecommendedAction: "block the domain"}
+			StixBundle: bundle(fmt.Sprintf("c2-%d-%s.example", i, randomHex(4)), tlp.MarkingGreen), RecommendedAction: "block the domain"}
 		env, err := signer.Seal(tocsinv1.Kind_KIND_ALERT, a)
 		if err != nil {
 			return 0, err
@@ -482,8 +504,8 @@ func publishN(ctx context.Context, b *benchCluster, senders []string, n int, sec
 	return acked, nil
 }
 
-// benchBundle is a STIX bundle with one indicator for domain, marked.
-func benchBundle(domain, marking string) []byte {
+// bundle is a STIX bundle with one indicator for domain, marked.
+func bundle(domain, marking string) []byte {
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	ind := map[string]any{
 		"type": "indicator", "spec_version": "2.1", "id": "indicator--" + ids.V4(), "created": now, "modified": now,
@@ -502,14 +524,14 @@ func randomHex(n int) string {
 
 // rawFanout publishes at the same rate to a plain R3 stream read by as
 // many R1 durable pull consumers, each on its own connection.
-func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFigures, int64, error) {
+func rawFanout(ctx context.Context, b *cluster, o Options) (Figures, int64, error) {
 	const stream, subject = "BENCH_FANOUT", "bench.fanout"
 	if err := retry(ctx, func(ctx context.Context) error {
 		_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{subject}, Replicas: b.c.Replicas(),
 			Storage: jetstream.FileStorage})
 		return err
 	}); err != nil {
-		return FanoutFigures{}, 0, err
+		return Figures{}, 0, err
 	}
 	defer b.js.DeleteStream(context.WithoutCancel(ctx), stream)
 	col := newCollector()
@@ -525,26 +547,26 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 			_, err := b.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{Durable: name, AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1})
 			return err
 		}); err != nil {
-			return FanoutFigures{}, 0, err
+			return Figures{}, 0, err
 		}
 		nc, err := nats.Connect(b.c.ClientURL(), nats.MaxReconnects(-1))
 		if err != nil {
-			return FanoutFigures{}, 0, err
+			return Figures{}, 0, err
 		}
 		js, _ := jetstream.New(nc)
 		cons, err := js.Consumer(ctx, stream, name)
 		if err != nil {
 			nc.Close()
-			return FanoutFigures{}, 0, err
+			return Figures{}, 0, err
 		}
 		cc, err := cons.Consume(func(m jetstream.Msg) {
 			sent := time.Unix(0, int64(binary.BigEndian.Uint64(m.Data())))
 			_ = m.Ack()
-			col.add([]*Record{{Time: sent}})
+			col.add([]*agent.Record{{Time: sent}})
 		}, jetstream.PullExpiry(5*time.Second))
 		if err != nil {
 			nc.Close()
-			return FanoutFigures{}, 0, err
+			return Figures{}, 0, err
 		}
 		stops = append(stops, func() { cc.Stop(); nc.Close() })
 	}
@@ -557,7 +579,7 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 			}
 			return err
 		}); err != nil {
-			return FanoutFigures{}, 0, err
+			return Figures{}, 0, err
 		}
 	}
 	// The broker's heap for the plain connections and their consumers is
@@ -593,7 +615,7 @@ func rawFanout(ctx context.Context, b *benchCluster, o FanoutOptions) (FanoutFig
 // catchUp routes o.CatchUp alerts to the federal sector while its
 // catch-up agent is stopped, then times the agent catching up and a plain
 // durable consumer reading the same messages.
-func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFigures, error) {
+func catchUp(ctx context.Context, b *cluster, o Options) (*CatchUpFigures, error) {
 	f := &CatchUpFigures{Alerts: o.CatchUp}
 	start := time.Now()
 	// The router takes each sender's messages in order, one at a time: a
@@ -629,7 +651,7 @@ func catchUp(ctx context.Context, b *benchCluster, o FanoutOptions) (*CatchUpFig
 	col := newCollector()
 	col.expect(backlog)
 	start = time.Now()
-	agents, err := startBenchAgents(ctx, b, o, []string{"bench-catchup"}, col.add)
+	agents, err := startAgents(ctx, b, o, []string{"bench-catchup"}, col.add)
 	if err != nil {
 		return nil, err
 	}

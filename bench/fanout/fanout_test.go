@@ -1,4 +1,4 @@
-package agent
+package fanout
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/agent"
 )
 
 // TestBenchFanoutRuns runs the fan-out benchmark small, so that the
@@ -16,7 +18,7 @@ import (
 func TestBenchFanoutRuns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := BenchFanout(ctx, FanoutOptions{Agents: 4, Rate: 10, Duration: 2 * time.Second, CatchUp: 200, DataDir: t.TempDir(),
+	res, err := Run(ctx, Options{Agents: 4, Rate: 10, Duration: 2 * time.Second, CatchUp: 200, DataDir: t.TempDir(),
 		Progress: func(s string) { t.Log(s) }}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +49,7 @@ var (
 	fanoutRate     = flag.Float64("fanout.rate", 5, "BenchmarkFanout: alerts per second")
 	fanoutFor      = flag.Duration("fanout.duration", 10*time.Second, "BenchmarkFanout: publishing time")
 	fanoutCatchUp  = flag.Int("fanout.catchup", 5000, "BenchmarkFanout: alerts the catch-up agent missed (-1: none)")
-	fanoutReceipts = flag.String("fanout.receipts", ReceiptsAll, "BenchmarkFanout: the agents' receipts: all, advisories or none")
+	fanoutReceipts = flag.String("fanout.receipts", agent.ReceiptsAll, "BenchmarkFanout: the agents' receipts: all, advisories or none")
 )
 
 // benchLog shows the servers' warnings when -v is given.
@@ -59,12 +61,12 @@ func benchLog() *zap.Logger {
 	return l
 }
 
-// BenchmarkFanout runs BenchFanout once per iteration (use -benchtime 1x)
+// BenchmarkFanout runs Run once per iteration (use -benchtime 1x)
 // and reports its figures; -fanout.agents 1000 -fanout.catchup 100000 is
 // the full run.
 func BenchmarkFanout(b *testing.B) {
 	for b.Loop() {
-		res, err := BenchFanout(context.Background(), FanoutOptions{Agents: *fanoutAgents, Rate: *fanoutRate, Duration: *fanoutFor,
+		res, err := Run(context.Background(), Options{Agents: *fanoutAgents, Rate: *fanoutRate, Duration: *fanoutFor,
 			CatchUp: *fanoutCatchUp, Receipts: *fanoutReceipts, DataDir: b.TempDir(), Progress: func(s string) { fmt.Fprintln(os.Stderr, time.Now().Format(time.TimeOnly), s) }}, benchLog())
 		if err != nil {
 			b.Fatal(err)
