@@ -19,6 +19,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -93,16 +94,7 @@ func startAuthCluster(t *testing.T) *authCluster {
 	}
 	// Right after start a node may not have loaded the account yet ("JetStream
 	// not enabled for account") or a peer may not be placeable: retry.
-	for {
-		err := broker.Provision(ctx, ac.svcJS, c.Replicas())
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("provision as service: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testwait.Until(ctx, t, "provision as service", func() error { return broker.Provision(ctx, ac.svcJS, c.Replicas()) })
 	if err := c.WaitStreams(ctx, a.Account(), broker.StreamNames()); err != nil {
 		t.Fatalf("streams: %v", err)
 	}

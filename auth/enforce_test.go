@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/kvread"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -280,16 +282,13 @@ func (ac *authCluster) expectFetch(ctx context.Context, t *testing.T, mc *member
 // by a replica that has not applied the write yet.
 func (ac *authCluster) expectGet(ctx context.Context, t *testing.T, mc *memberConn, subject string, body []byte, want string) {
 	t.Helper()
-	for {
+	testwait.Until(ctx, t, "direct get "+subject, func() error {
 		msg, err := mc.nc.RequestWithContext(ctx, subject, body)
 		if err == nil && string(msg.Data) == want {
-			return
+			return nil
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("direct get %s: last answer %v, error %v; want %q", subject, msg, err, want)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return fmt.Errorf("last answer %v, error %v; want %q", msg, err, want)
+	})
 }
 
 func (ac *authCluster) expectAdminWorks(ctx context.Context, t *testing.T) {
@@ -313,25 +312,19 @@ func (ac *authCluster) expectAdminWorks(ctx context.Context, t *testing.T) {
 	if _, err := kv.Put(ctx, victim, []byte("record")); err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	for {
+	testwait.Until(ctx, t, "get", func() error {
 		e, err := kv.Get(ctx, victim)
 		if err == nil && string(e.Value()) == "record" {
-			break
+			return nil
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("get: %v %v", e, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return fmt.Errorf("%v %v", e, err)
+	})
 	// The registry listed without a consumer (admins may create none).
-	for {
+	testwait.Until(ctx, t, "list the registry", func() error {
 		entries, err := kvread.Latest(ctx, mc.nc, "$JS.API.", "MEMBERS", ">")
 		if err == nil && slices.ContainsFunc(entries, func(e kvread.Entry) bool { return e.Key == victim && string(e.Value) == "record" }) {
-			return
+			return nil
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("list the registry: %v %v", entries, err)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return fmt.Errorf("%v %v", entries, err)
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 )
 
 // The stock nats CLI (github.com/nats-io/natscli, pinned in
@@ -197,9 +198,12 @@ func TestStockNatsCLIIsRefusedTheForbiddenRows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(ctx, t, "the cli's publish stored in INGEST", func() bool {
+		testwait.Until(ctx, t, "the cli's publish stored in INGEST", func() error {
 			m, err := ingest.GetLastMsgForSubject(ctx, "tocsin.ingest.alert."+actor)
-			return err == nil && string(m.Data) == "from the cli"
+			if err == nil && string(m.Data) != "from the cli" {
+				err = fmt.Errorf("last message %q", m.Data)
+			}
+			return err
 		})
 		if _, err := ac.svcJS.Publish(ctx, "tocsin.sector.patient-care.routine", []byte("sector news")); err != nil {
 			t.Fatal(err)
@@ -214,8 +218,11 @@ func TestStockNatsCLIIsRefusedTheForbiddenRows(t *testing.T) {
 		if _, err := routed.Put(ctx, actor+".cli", []byte("routed for the cli")); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(ctx, t, "direct get of its router outcome from the cli", func() bool {
-			return strings.Contains(u.run(t, "req", auth.RoutedGetSubject(actor, "cli"), ""), "routed for the cli")
+		testwait.Until(ctx, t, "direct get of its router outcome from the cli", func() error {
+			if out := u.run(t, "req", auth.RoutedGetSubject(actor, "cli"), ""); !strings.Contains(out, "routed for the cli") {
+				return fmt.Errorf("the cli printed %q", out)
+			}
+			return nil
 		})
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -44,20 +45,6 @@ func (ac *authCluster) watchMember(id string, node int) *watchedConn {
 	return w
 }
 
-// waitFor polls cond every 10ms until it holds or ctx ends.
-func waitFor(ctx context.Context, t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within the deadline", what)
-		case <-tick.C:
-		}
-	}
-}
-
 // TestRevokedMemberIsCutOffOnEveryNode revokes a member whose connection is
 // open on node 2 while the new account JWT is pushed through node 1: the
 // connection is closed and no node lets those credentials in again.
@@ -72,7 +59,7 @@ func TestRevokedMemberIsCutOffOnEveryNode(t *testing.T) {
 	ac.memberRecord("st-mary").RevokedAt = timestamppb.Now()
 	start := time.Now()
 	ac.push()
-	waitFor(ctx, t, "st-mary's open connection closed", func() bool { return mary.disconnects.Load() > 0 })
+	testwait.Until(ctx, t, "st-mary's open connection closed", testwait.True(func() bool { return mary.disconnects.Load() > 0 }))
 	t.Logf("revocation: connection on node 2 closed %s after the push through node 1", time.Since(start).Round(time.Millisecond))
 	// Everyone else carries on, on the same node.
 	if other.disconnects.Load() != 0 {
@@ -130,9 +117,9 @@ func TestSectorChangeTakesEffectOnOpenConnection(t *testing.T) {
 	}
 	start := time.Now()
 	ac.push()
-	waitFor(ctx, t, "st-mary reconnected with new permissions", func() bool {
+	testwait.Until(ctx, t, "st-mary reconnected with new permissions", testwait.True(func() bool {
 		return mary.disconnects.Load() > 0 && mary.reconnects.Load() > 0 && mary.nc.IsConnected()
-	})
+	}))
 	t.Logf("sector change: connection on node 2 closed and back %s after the push through node 1", time.Since(start).Round(time.Millisecond))
 	ac.expectFetch(ctx, t, mary.memberConn, "SECTORS", next, "health-it news")
 	_, err := mary.nc.Request("$JS.API.CONSUMER.INFO.SECTORS."+old, nil, 500*time.Millisecond)
