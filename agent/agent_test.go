@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -110,7 +111,7 @@ func TestCatchUpAfterStop(t *testing.T) {
 	opts.Status = status
 	// A first run creates the consumers and goes live on an empty cluster.
 	a, stop := w.start(opts)
-	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return a.HTTPState().State == "live" })
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
 	stop()
 
 	var payloads []proto.Message
@@ -131,15 +132,15 @@ func TestCatchUpAfterStop(t *testing.T) {
 	opts.Sinks = []Sink{j, s, wh}
 	start := time.Now()
 	a, stop = w.start(opts)
-	waitFor(t, 120*time.Second, "1,000 alerts in the JSONL file", func() bool { return len(jsonlRecords(t, filepath.Join(dir, "siem", "alerts.jsonl"))) >= 1000 })
+	testwait.For(t, 120*time.Second, "1,000 alerts in the JSONL file", testwait.True(func() bool { return len(jsonlRecords(t, filepath.Join(dir, "siem", "alerts.jsonl"))) >= 1000 }))
 	t.Logf("caught up 1,000 alerts in %s", time.Since(start).Round(time.Millisecond))
 	if !strings.Contains(status.String(), "catching up") {
 		t.Errorf("no 'catching up' status line; status:\n%s", status)
 	}
 	time.Sleep(time.Second)
 	h.healthy.Store(true)
-	waitFor(t, 60*time.Second, "the webhook to get 1,000 alerts", func() bool { n, _ := h.count(); return n >= 1000 })
-	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return a.HTTPState().State == "live" })
+	testwait.For(t, 60*time.Second, "the webhook to get 1,000 alerts", testwait.True(func() bool { n, _ := h.count(); return n >= 1000 }))
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
 
 	recs := jsonlRecords(t, filepath.Join(dir, "siem", "alerts.jsonl"))
 	want := map[string]bool{}

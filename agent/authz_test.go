@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/stix"
@@ -89,18 +90,11 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 		return nc, js
 	}
 	_, js := svc(c.ClientURL())
-	for {
+	testwait.Until(ctx, t, "provision", func() error {
 		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-		err := broker.Provision(pctx, js, c.Replicas())
-		pcancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		defer pcancel()
+		return broker.Provision(pctx, js, c.Replicas())
+	})
 	if err := c.WaitStreams(ctx, a.Account(), broker.StreamNames()); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +143,7 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 	agentDone := make(chan error, 1)
 	go func() { agentDone <- ag.Run(actx) }()
 	defer func() { acancel(); <-agentDone }()
-	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return ag.HTTPState().State == "live" })
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return ag.HTTPState().State == "live" }))
 
 	publisher, err := client.Connect(ctx, client.Options{Servers: c.ClientURL(), CredsFile: credsPath["st-mary"]})
 	if err != nil {
@@ -160,10 +154,10 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the alert in the sink", func() bool {
+	testwait.For(t, 30*time.Second, "the alert in the sink", testwait.True(func() bool {
 		r := ag.recent.last(1)
 		return len(r) == 1 && r[0].ID == first.GetId()
-	})
+	}))
 
 	// The consumer disappears behind the agent's back: it asks the
 	// service (through the ORGS import) and carries on.
@@ -174,10 +168,10 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the second alert in the sink", func() bool {
+	testwait.For(t, 30*time.Second, "the second alert in the sink", testwait.True(func() bool {
 		r := ag.recent.last(1)
 		return len(r) == 1 && r[0].ID == second.GetId()
-	})
+	}))
 	if n := len(jsonlRecords(t, filepath.Join(state, "alerts.jsonl"))); n != 2 {
 		t.Fatalf("%d records, want 2", n)
 	}
@@ -193,14 +187,14 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "riverside's delivered receipt in the reach report", func() bool {
+	testwait.For(t, 30*time.Second, "riverside's delivered receipt in the reach report", testwait.True(func() bool {
 		rep, err := Reach(ctx, liaison, adv.GetId())
 		if err != nil {
 			t.Logf("reach: %v", err)
 			return false
 		}
 		return rep.Organisations == 2 && rep.Delivered == 1 && rep.Sectors[0].NotYet[0] == "st-mary"
-	})
+	}))
 
 	// A member cannot ask for another member's consumer: the server
 	// refuses the publish.

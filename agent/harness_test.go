@@ -92,18 +92,6 @@ func (w *world) start(opts Options) (*Agent, func()) {
 	return a, stop
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // jsonlRecords reads every record of a JSONL sink's files, in order.
 func jsonlRecords(t *testing.T, path string) []Record {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -113,7 +114,7 @@ func TestKilledWhileWriting(t *testing.T) {
 		// Kill as soon as the file grows past the middle of this chunk's
 		// share: the agent is then writing, syncing or acknowledging.
 		mark := chunk*total/3 + total/6
-		waitFor(t, 120*time.Second, fmt.Sprintf("%d records before kill %d", mark, chunk+1), func() bool { return count() > mark })
+		testwait.For(t, 120*time.Second, fmt.Sprintf("%d records before kill %d", mark, chunk+1), testwait.True(func() bool { return count() > mark }))
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +154,7 @@ func TestKilledWhileWriting(t *testing.T) {
 	// consumer's 10 s ack wait when the dead process had pulled it) and
 	// the folder gets it then. Wait for both sinks.
 	bundleCount := func() int { b, _ := filepath.Glob(filepath.Join(c.STIXDir, "*.json")); return len(b) }
-	waitFor(t, 120*time.Second, "every alert in the JSONL file and the STIX folder", func() bool { return count() >= total && bundleCount() >= total })
+	testwait.For(t, 120*time.Second, "every alert in the JSONL file and the STIX folder", testwait.True(func() bool { return count() >= total && bundleCount() >= total }))
 	time.Sleep(time.Second) // a duplicate would show up now
 	seen := map[string]int{}
 	for _, r := range jsonlRecords(t, c.JSONL) {

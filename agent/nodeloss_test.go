@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -27,7 +28,7 @@ func TestConsumerNodeDies(t *testing.T) {
 	opts := w.agentOptions("hilltop", filepath.Join(dir, "state"), j)
 	opts.Status = status
 	a, _ := w.start(opts)
-	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return a.HTTPState().State == "live" })
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
 	count := func() int { return len(jsonlRecords(t, filepath.Join(dir, "alerts.jsonl"))) }
 	alerts := func(n int, title string) []proto.Message {
 		var ps []proto.Message
@@ -37,7 +38,7 @@ func TestConsumerNodeDies(t *testing.T) {
 		return ps
 	}
 	envs := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(200, "before")...)
-	waitFor(t, 60*time.Second, "200 alerts", func() bool { return count() >= 200 })
+	testwait.For(t, 60*time.Second, "200 alerts", testwait.True(func() bool { return count() >= 200 }))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -64,7 +65,7 @@ func TestConsumerNodeDies(t *testing.T) {
 	during := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(300, "during")...)
 	envs = append(envs, during...)
 	w.Routed("st-mary", envs)
-	waitFor(t, 90*time.Second, "500 alerts", func() bool { return count() >= 500 })
+	testwait.For(t, 90*time.Second, "500 alerts", testwait.True(func() bool { return count() >= 500 }))
 	if !strings.Contains(status.String(), "re-created from stream sequence") {
 		t.Errorf("no status line about the consumer's re-creation:\n%s", status)
 	}
@@ -75,7 +76,7 @@ func TestConsumerNodeDies(t *testing.T) {
 	after := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(50, "after")...)
 	envs = append(envs, after...)
 	w.Routed("st-mary", envs)
-	waitFor(t, 60*time.Second, "550 alerts", func() bool { return count() >= 550 })
+	testwait.For(t, 60*time.Second, "550 alerts", testwait.True(func() bool { return count() >= 550 }))
 	time.Sleep(2 * time.Second)
 	seen := map[string]int{}
 	for _, r := range jsonlRecords(t, filepath.Join(dir, "alerts.jsonl")) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -46,7 +47,7 @@ func TestReachOfAnAdvisory(t *testing.T) {
 	w.Routed("hhs", []*tocsinv1.Envelope{env})
 	for _, id := range withAgent {
 		a := agents[id]
-		waitFor(t, 30*time.Second, id+" to write the advisory", func() bool { return len(a.recent.last(1)) == 1 })
+		testwait.For(t, 30*time.Second, id+" to write the advisory", testwait.True(func() bool { return len(a.recent.last(1)) == 1 }))
 		if r := a.recent.last(1)[0]; r.ID != env.GetId() || r.Kind != "advisory" || r.Sender != "hhs" || !r.Verified || r.TLP != "amber" {
 			t.Fatalf("%s wrote %+v, want the liaison's verified advisory", id, r)
 		}
@@ -79,10 +80,10 @@ func TestReachOfAnAdvisory(t *testing.T) {
 	delivered := append(slices.Clone(withAgent), manual)
 	acknowledged := append(slices.Clone(acks), manual)
 	var rep *ReachReport
-	waitFor(t, 60*time.Second, "every receipt in the reach report", func() bool {
+	testwait.For(t, 60*time.Second, "every receipt in the reach report", testwait.True(func() bool {
 		rep, err = Reach(ctx, liaison, env.GetId())
 		return err == nil && rep.Delivered == len(delivered) && rep.Acknowledged == len(acknowledged) && rep.Actioned == len(actions)
-	})
+	}))
 	if rep.Organisations != 19 || len(rep.Sectors) != 2 || rep.TLP != "amber" {
 		t.Fatalf("report: %d organisations in %d sectors, TLP %q; want 19 in 2, amber", rep.Organisations, len(rep.Sectors), rep.TLP)
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -25,7 +27,7 @@ func TestLiveReceiptsCoverSeveralGroups(t *testing.T) {
 	opts := w.agentOptions("bridge", filepath.Join(dir, "state"), j, s, wh)
 	a, stop := w.start(opts)
 	defer stop()
-	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return a.HTTPState().State == "live" })
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
 
 	const n = 6
 	var envs []*tocsinv1.Envelope
@@ -33,9 +35,9 @@ func TestLiveReceiptsCoverSeveralGroups(t *testing.T) {
 		e := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alert("one at a time", "patient-care"))
 		w.Routed("st-mary", e)
 		envs = append(envs, e...)
-		waitFor(t, 30*time.Second, "the alert in the JSONL file", func() bool {
+		testwait.For(t, 30*time.Second, "the alert in the JSONL file", testwait.True(func() bool {
 			return len(jsonlRecords(t, filepath.Join(dir, "siem", "alerts.jsonl"))) > i
-		})
+		}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -63,7 +65,7 @@ func TestHeldMessagesNeverStallTheConsumer(t *testing.T) {
 	opts := w.agentOptions("bridge", filepath.Join(dir, "state"), j)
 	opts.Receipts = ReceiptsAdvisories
 	a, stop := w.start(opts) // creates the consumers
-	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return a.HTTPState().State == "live" })
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
 	stop()
 
 	const rounds, alertsPerRound = 24, 49
@@ -83,9 +85,9 @@ func TestHeldMessagesNeverStallTheConsumer(t *testing.T) {
 	start := time.Now()
 	_, stop = w.start(opts)
 	defer stop()
-	waitFor(t, 90*time.Second, "the backlog in the JSONL file", func() bool {
+	testwait.For(t, 90*time.Second, "the backlog in the JSONL file", testwait.True(func() bool {
 		return len(jsonlRecords(t, filepath.Join(dir, "siem", "alerts.jsonl"))) >= total
-	})
+	}))
 	took := time.Since(start)
 	t.Logf("caught up %d messages (%d advisories) in %s", total, rounds, took.Round(time.Millisecond))
 	// Held alerts came back after the consumers' ack wait, delivered again.
@@ -123,13 +125,9 @@ func waitReceipted(ctx context.Context, t *testing.T, w *world, envs []*tocsinv1
 		t.Fatal(err)
 	}
 	for _, e := range envs {
-		for {
-			if _, err := kv.Get(ctx, records.ReachKey(e.GetId(), member)); err == nil {
-				break
-			} else if ctx.Err() != nil {
-				t.Fatalf("no delivered receipt of %s from %s: %v", e.GetId(), member, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		testwait.Until(ctx, t, fmt.Sprintf("a delivered receipt of %s from %s", e.GetId(), member), func() error {
+			_, err := kv.Get(ctx, records.ReachKey(e.GetId(), member))
+			return err
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -186,7 +187,7 @@ func TestWebhookNeverRecovering(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("10 writes took %s: Write must not wait for the receiver", d)
 	}
-	waitFor(t, 10*time.Second, "10 dead letters", func() bool { _, dead, _ := w.Stats(); return dead == 10 })
+	testwait.For(t, 10*time.Second, "10 dead letters", testwait.True(func() bool { _, dead, _ := w.Stats(); return dead == 10 }))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/ids"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/tlp"
@@ -34,7 +35,7 @@ func TestForgedNeverReachesASink(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _ := w.start(w.agentOptions("riverside", filepath.Join(dir, "state"), j))
-	waitFor(t, 30*time.Second, "the agent to be live", func() bool { return a.HTTPState().State == "live" })
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
 
 	pc := subjects.Sector("patient-care", "routine")
 	raw := func(subject string, data []byte) {
@@ -121,7 +122,7 @@ func TestForgedNeverReachesASink(t *testing.T) {
 	good := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alert("genuine", "patient-care"))
 	w.Routed("st-mary", good)
 
-	waitFor(t, 30*time.Second, "the genuine alerts", func() bool { return len(jsonlRecords(t, filepath.Join(dir, "alerts.jsonl"))) >= 2 })
+	testwait.For(t, 30*time.Second, "the genuine alerts", testwait.True(func() bool { return len(jsonlRecords(t, filepath.Join(dir, "alerts.jsonl"))) >= 2 }))
 	time.Sleep(500 * time.Millisecond)
 	recs := jsonlRecords(t, filepath.Join(dir, "alerts.jsonl"))
 	if len(recs) != 2 || recs[0].Title != "red for riverside" || recs[0].TLP != "red" || recs[1].ID != good[0].GetId() {
