@@ -160,7 +160,8 @@ func (r *Router) copyOf(m jetstream.Msg, err error) error {
 }
 
 // rejectMsg sends the sender a signed Rejection on its rejection subject
-// and then, for alerts and advisories, records the REJECTED outcome. In
+// and then, for alerts, advisories and receipts (tocsin ack waits for
+// it), records the REJECTED outcome. In
 // that order: a redelivery of a message that has an outcome is dropped
 // quietly, so a router that died between the two must have sent the
 // rejection already (its redelivery sends it again, deduplicated by
@@ -182,7 +183,7 @@ func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *toc
 	if err := r.sendSigned(ctx, subjects.Rejection(sender), msgID, tocsinv1.Kind_KIND_REJECTION, rej); err != nil {
 		return err
 	}
-	if copySeq == 0 && env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY) {
+	if copySeq == 0 && env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY || env.GetKind() == tocsinv1.Kind_KIND_RECEIPT) {
 		o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED, Rejection: rej}
 		return r.putOutcome(ctx, sender, o)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,7 +74,13 @@ func TestOneReceiptCoversAGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs := []string{envelope.NewID(), envelope.NewID(), envelope.NewID()}
+	// The acknowledged one was routed to riverside: an ack is checked.
+	routed := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+		alertOf(bundle("192.0.2.90", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+	if o := h.outcome("st-mary", routed.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the alert to acknowledge: %v", o.GetState())
+	}
+	refs := []string{envelope.NewID(), routed.GetId(), envelope.NewID()}
 	h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
 		&tocsinv1.Receipt{RefId: refs[0], MoreRefIds: refs[1:], State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED})
 	h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
@@ -117,5 +124,59 @@ func TestOneReceiptCoversAGroup(t *testing.T) {
 		if _, ok := read(rc.GetRefId()); ok {
 			t.Fatalf("%s: a rejected receipt recorded its first message", name)
 		}
+	}
+}
+
+// TestAnAckIsCheckedAgainstWhatWasRoutedToTheMember: an acknowledgement
+// (or actioned receipt) of an id never routed, or of a message routed only
+// to another sector, is refused as unknown-reference, with a REJECTED
+// outcome for the receipt (tocsin ack waits for it) and nothing in REACH;
+// an ack of a message of the member's own sector is recorded, with a
+// ROUTED outcome. Delivered receipts are not looked up.
+func TestAnAckIsCheckedAgainstWhatWasRoutedToTheMember(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	reach, err := h.js.KeyValue(ctx, records.BucketReach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+		alertOf(bundle("192.0.2.91", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+	pharmaOnly := h.publish("acme-pharma", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+		alertOf(bundle("192.0.2.92", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"pharma"}, nil))
+	for _, a := range []struct{ sender, id string }{{"st-mary", mine.GetId()}, {"acme-pharma", pharmaOnly.GetId()}} {
+		if o := h.outcome(a.sender, a.id); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+			t.Fatalf("alert of %s: %v", a.sender, o.GetState())
+		}
+	}
+	for name, c := range map[string]struct {
+		ref   string
+		state tocsinv1.ReceiptState
+	}{
+		"an id never routed":             {envelope.NewID(), tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED},
+		"another sector's alert":         {pharmaOnly.GetId(), tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED},
+		"another sector's alert, action": {pharmaOnly.GetId(), tocsinv1.ReceiptState_RECEIPT_STATE_ACTIONED},
+	} {
+		env := h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT, &tocsinv1.Receipt{RefId: c.ref, State: c.state})
+		rej := h.rejection("riverside", env.GetId())
+		if len(rej.GetProblems()) == 0 || rej.GetProblems()[0].GetCode() != tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_REFERENCE ||
+			!strings.Contains(rej.GetProblems()[0].GetMessage(), "never routed to riverside") {
+			t.Fatalf("%s: rejection %v, want unknown-reference", name, rej.GetProblems())
+		}
+		if o := h.outcome("riverside", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED {
+			t.Fatalf("%s: the receipt's outcome is %v, want rejected", name, o.GetState())
+		}
+		if _, err := reach.Get(ctx, records.ReachKey(c.ref, "riverside")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			t.Fatalf("%s: a refused ack was recorded (%v)", name, err)
+		}
+	}
+	env := h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
+		&tocsinv1.Receipt{RefId: mine.GetId(), State: tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED})
+	if o := h.outcome("riverside", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("an ack of a message of its own sector: outcome %v, want routed", o.GetState())
+	}
+	if e, err := reach.Get(ctx, records.ReachKey(mine.GetId(), "riverside")); err != nil || !strings.Contains(string(e.Value()), "acknowledged") {
+		t.Fatalf("the ack is not in REACH: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -27,7 +28,8 @@ func newAckCmd(g *globals) *cobra.Command {
 		Use:   "ack ID [--actioned]",
 		Short: "Tell the sender (and the liaison) that you have read an alert or advisory, or acted on it",
 		Long: `Send a signed receipt for message ID: acknowledged (an analyst has read it) or,
-with --actioned, actioned (an analyst has acted on it). The agent already sends
+with --actioned, actioned (an analyst has acted on it), and wait for the router's
+decision: an id that was never routed to you is refused (exit 2). The agent already sends
 "delivered" when its sinks have the message. While the cluster is out of reach,
 POST the receipt to the agent's local endpoint instead: it keeps it in its outbox.`,
 		Args: cobra.ExactArgs(1),
@@ -49,6 +51,19 @@ POST the receipt to the agent's local endpoint instead: it keeps it in its outbo
 			env, err := publishOnce(ctx, cl, tocsinv1.Kind_KIND_RECEIPT, agent.NewReceipt(args[0], state, note))
 			if err != nil {
 				return err
+			}
+			// The router checks that the message was routed to this member.
+			o, err := cl.WaitOutcome(ctx, env.GetId())
+			if err != nil {
+				return err
+			}
+			if o.GetState() == tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED {
+				p := o.GetRejection().GetProblems()
+				reason := "refused"
+				if len(p) > 0 {
+					reason = codes.Name(p[0].GetCode()) + ": " + p[0].GetMessage()
+				}
+				return rejectedErr(fmt.Errorf("not %s: %s", agent.ReceiptStateName(state), reason))
 			}
 			if g.json {
 				return g.printJSON(map[string]string{"receipt": env.GetId(), "ref": args[0], "state": agent.ReceiptStateName(state)})
