@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -141,7 +142,7 @@ func TestNodeLostBetweenTheTwoWrites(t *testing.T) {
 	close(resume)
 	h.svc[dead].stop()
 
-	waitFor(t, func() bool { return h.show("st-mary", req).Request.State == RequestFilled }, "another node to take over the accept")
+	testwait.For(t, 60*time.Second, "another node to take over the accept", testwait.True(func() bool { return h.show("st-mary", req).Request.State == RequestFilled }))
 	r = h.show("st-mary", req).Request
 	if r.Needs[0].Accepted != 2 || r.offer(o).Accepted != 2 || countEvents(r, ActAccept) != 1 {
 		t.Fatalf("after the takeover: needs %+v, offer %+v, %d accepts", r.Needs, r.offer(o), countEvents(r, ActAccept))
@@ -174,7 +175,7 @@ func TestNodeStoppedMidLifecycle(t *testing.T) {
 		case 1:
 			h.ok("st-mary", kDec, decide(aAccept, "", dt, 0))
 			h.ok("ir-firm", kDec, decide(aMobilise, "", ir, 0))
-			waitFor(t, func() bool { return h.show("riverside", b).Request.State == RequestExpired }, "the expiry with a node down")
+			testwait.For(t, 60*time.Second, "the expiry with a node down", testwait.True(func() bool { return h.show("riverside", b).Request.State == RequestExpired }))
 		case 0:
 			h.ok("ir-firm", kDec, decide(aArrive, "", ir, 0))
 		}
@@ -228,7 +229,7 @@ func countAudit(h *harness, req string, a Action) int {
 func (h *harness) waitCaughtUp(i int) {
 	h.t.Helper()
 	srv := h.c.Node(i).Server()
-	waitFor(h.t, func() bool {
+	testwait.For(h.t, 60*time.Second, fmt.Sprintf("node %d to catch up", i), testwait.True(func() bool {
 		if !srv.JetStreamIsCurrent() {
 			return false
 		}
@@ -238,7 +239,7 @@ func (h *harness) waitCaughtUp(i int) {
 			}
 		}
 		return h.c.StreamsCurrent("$G", broker.StreamNames()) == nil
-	}, fmt.Sprintf("node %d to catch up", i))
+	}))
 }
 
 // TestProvisioningAgainDoesNotBreakAccepts: provisioning the buckets again

@@ -9,6 +9,7 @@ import (
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -24,15 +25,15 @@ func TestAidMessagePastTheRetriesIsDeadLetteredAndKept(t *testing.T) {
 	defer cancel()
 	restore := testcluster.DropBucket(t, h.js, records.BucketRouted)
 	env := h.send(-1, "st-mary", kReq, request(amber, nil, need("incident-response", 1)))
-	waitFor(t, func() bool {
+	testwait.For(t, 60*time.Second, "the aid message's dead letter", testwait.True(func() bool {
 		recs, _ := deadletter.List(ctx, h.js)
 		return slices.ContainsFunc(recs, func(r deadletter.Record) bool { return r.Consumer == "aid" && r.MsgID == env.GetId() })
-	}, "the aid message's dead letter")
+	}))
 	restore()
 	if o := h.outcome("st-mary", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("once ROUTED is back: outcome %v, want routed", o.GetState())
 	}
-	waitFor(t, func() bool { n, err := deadletter.Count(ctx, h.js); return err == nil && n == 0 }, "the decided dead letter's record to be purged")
+	testwait.For(t, 60*time.Second, "the decided dead letter's record to be purged", testwait.True(func() bool { n, err := deadletter.Count(ctx, h.js); return err == nil && n == 0 }))
 	info, err := h.js.Consumer(ctx, subjects.StreamIngest, "aid")
 	if err != nil {
 		t.Fatal(err)

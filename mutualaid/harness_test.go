@@ -18,6 +18,7 @@ import (
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
@@ -98,22 +99,19 @@ func (h *harness) startService(i int) {
 		js  jetstream.JetStream
 		err error
 	)
-	for {
+	testwait.Until(ctx, t, fmt.Sprintf("start the service on node %d", i), func() error {
 		js = testcluster.JetStream(t, h.c.Node(i).ClientURL(), nats.MaxReconnects(0))
 		if reg, err = members.Open(ctx, js, members.DefaultVocabulary(), zaptest.NewLogger(t)); err == nil {
 			s, err = New(ctx, Deps{JS: js, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
 				Signer: h.signers[fmt.Sprint("svc-aid-", i)]}, h.opts, zaptest.NewLogger(t).Named(fmt.Sprint("node-", i)))
 			if err == nil {
-				break
+				return nil
 			}
 			reg.Close()
 		}
 		js.Conn().Close()
-		if ctx.Err() != nil {
-			t.Fatalf("start the service on node %d: %v", i, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return err
+	})
 	rctx, rcancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(rctx) }()
@@ -169,16 +167,10 @@ func (h *harness) publishOn(n int, subject string, env *tocsinv1.Envelope) {
 	if n >= 0 {
 		js = h.node[n%len(h.node)]
 	}
-	for {
+	testwait.Until(ctx, h.t, "publish "+subject, func() error {
 		_, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(env.GetId()))
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			h.t.Fatalf("publish %s: %v", subject, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 // outcome polls until the message has an outcome.
@@ -187,23 +179,19 @@ func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var kv jetstream.KeyValue
-	var err error
-	for {
+	var o *tocsinv1.Outcome
+	testwait.Until(ctx, h.t, fmt.Sprintf("an outcome for %s/%s", sender, id), func() (err error) {
 		if kv == nil {
-			kv, err = h.js.KeyValue(ctx, records.BucketRouted)
-		}
-		if kv != nil {
-			var o *tocsinv1.Outcome
-			if o, err = records.GetOutcome(ctx, kv, sender, id); err == nil && o != nil {
-				return o
+			if kv, err = h.js.KeyValue(ctx, records.BucketRouted); err != nil {
+				return err
 			}
 		}
-		select {
-		case <-ctx.Done():
-			h.t.Fatalf("no outcome for %s/%s: %v", sender, id, err)
-		case <-time.After(20 * time.Millisecond):
+		if o, err = records.GetOutcome(ctx, kv, sender, id); err == nil && o == nil {
+			err = errors.New("none yet")
 		}
-	}
+		return err
+	})
+	return o
 }
 
 // ok sends and fails the test unless the service applies the message.
@@ -285,18 +273,12 @@ func (h *harness) messages(stream, filter string) []*tocsinv1.Envelope {
 	defer cancel()
 	var c jetstream.Consumer
 	var info *jetstream.ConsumerInfo
-	var err error
-	for {
+	testwait.Until(ctx, h.t, fmt.Sprintf("read %s %s", stream, filter), func() (err error) {
 		if c, err = h.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}); err == nil {
-			if info, err = c.Info(ctx); err == nil {
-				break
-			}
+			info, err = c.Info(ctx)
 		}
-		if ctx.Err() != nil {
-			h.t.Fatalf("read %s %s: %v", stream, filter, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err
+	})
 	var envs []*tocsinv1.Envelope
 	for len(envs) < int(info.NumPending) {
 		batch, err := c.Fetch(int(info.NumPending)-len(envs), jetstream.FetchMaxWait(5*time.Second))
@@ -324,18 +306,6 @@ func (h *harness) inboxIDs(member string) map[string]bool {
 		ids[env.GetId()] = true
 	}
 	return ids
-}
-
-// waitFor polls cond until it holds, failing the test after 60s.
-func waitFor(t testing.TB, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // Payload builders.

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -254,7 +255,7 @@ func TestExpiryAndListing(t *testing.T) {
 	req := h.ok("st-mary", kReq, short).GetId()
 	o := h.ok("ir-firm", kOff, offer(req, "forensics", 1)).GetId()
 	long := h.ok("riverside", kReq, request(amber, nil, need("incident-response", 1))).GetId()
-	waitFor(t, func() bool { return h.show("st-mary", req).Request.State == RequestExpired }, "the request to expire")
+	testwait.For(t, 60*time.Second, "the request to expire", testwait.True(func() bool { return h.show("st-mary", req).Request.State == RequestExpired }))
 	r := h.show("st-mary", req).Request
 	last := r.Timeline[len(r.Timeline)-1]
 	if last.Action != ActExpire || !strings.HasPrefix(last.By, "svc-aid-") {
@@ -297,9 +298,9 @@ func TestSituationBoard(t *testing.T) {
 	h.send(0, "riverside", tocsinv1.Kind_KIND_STATUS_REPORT, &tocsinv1.StatusReport{State: tocsinv1.FacilityState_FACILITY_STATE_NORMAL})
 	h.send(0, "acme-pharma", tocsinv1.Kind_KIND_STATUS_REPORT, &tocsinv1.StatusReport{State: tocsinv1.FacilityState_FACILITY_STATE_DEGRADED})
 	var b Board
-	waitFor(t, func() bool {
+	testwait.For(t, 60*time.Second, "the northeast board", testwait.True(func() bool {
 		return h.ask("hilltop", "situation", SituationQuery{}, &b) == nil && len(b.Facilities) == 2
-	}, "the northeast board")
+	}))
 	if b.Region != "northeast" || b.Facilities[0].Member != "st-mary" || b.Facilities[0].State != "diverting" ||
 		strings.Join(b.Facilities[0].Systems, ",") != "ehr,pacs" || b.Facilities[0].KeyID != h.signers["st-mary"].KeyID() || b.Facilities[1].Member != "riverside" {
 		t.Fatalf("board %+v", b)
