@@ -10,6 +10,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -59,15 +60,15 @@ func TestTransientFailurePastTheRetriesIsDeadLetteredAndKept(t *testing.T) {
 	if o := h.outcome("st-mary", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("once ROUTED is back: outcome %v, want routed", o.GetState())
 	}
-	waitFor(t, func() bool { n, err := deadletter.Count(ctx, h.js); return err == nil && n == 0 }, "the decided dead letter's record to be purged")
-	waitFor(t, func() bool { return h.consumerInfo(DefaultDurable).NumAckPending == 0 }, "the dead letter to be acknowledged")
+	testwait.For(t, 30*time.Second, "the decided dead letter's record to be purged", testwait.True(func() bool { n, err := deadletter.Count(ctx, h.js); return err == nil && n == 0 }))
+	testwait.For(t, 30*time.Second, "the dead letter to be acknowledged", testwait.True(func() bool { return h.consumerInfo(DefaultDurable).NumAckPending == 0 }))
 }
 
 // deadLetter polls until consumer's dead letter of message id is recorded.
 func (h *harness) deadLetter(consumer, id string) deadletter.Record {
 	h.t.Helper()
 	var found deadletter.Record
-	waitFor(h.t, func() bool {
+	testwait.For(h.t, 30*time.Second, "the dead letter of "+id, testwait.True(func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		recs, _ := deadletter.List(ctx, h.js)
@@ -78,6 +79,6 @@ func (h *harness) deadLetter(consumer, id string) deadletter.Record {
 			}
 		}
 		return false
-	}, "the dead letter of "+id)
+	}))
 	return found
 }

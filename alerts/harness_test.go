@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/pattern"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -141,17 +143,14 @@ func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	for {
-		o, err := records.GetOutcome(ctx, kv, sender, id)
-		if err == nil && o != nil {
-			return o
+	var o *tocsinv1.Outcome
+	testwait.Until(ctx, h.t, fmt.Sprintf("an outcome for %s/%s", sender, id), func() (err error) {
+		if o, err = records.GetOutcome(ctx, kv, sender, id); err == nil && o == nil {
+			err = errors.New("none yet")
 		}
-		select {
-		case <-ctx.Done():
-			h.t.Fatalf("no outcome for %s/%s: %v", sender, id, err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		return err
+	})
+	return o
 }
 
 // messages returns the envelopes in stream whose subject matches filter,
@@ -160,17 +159,11 @@ func (h *harness) outcome(sender, id string) *tocsinv1.Outcome {
 // the start until a deadline.
 func (h *harness) messages(stream, filter string) (envs []*tocsinv1.Envelope, ids []string) {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		envs, ids, err := h.tryMessages(stream, filter)
-		if err == nil {
-			return envs, ids
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("read %s %s: %v", stream, filter, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.For(h.t, 20*time.Second, fmt.Sprintf("read %s %s", stream, filter), func() (err error) {
+		envs, ids, err = h.tryMessages(stream, filter)
+		return err
+	})
+	return envs, ids
 }
 
 func (h *harness) tryMessages(stream, filter string) (envs []*tocsinv1.Envelope, ids []string, err error) {
@@ -209,22 +202,21 @@ func (h *harness) tryMessages(stream, filter string) (envs []*tocsinv1.Envelope,
 // about message id, polling until there is one.
 func (h *harness) rejection(member, id string) *tocsinv1.Rejection {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	var rej *tocsinv1.Rejection
+	testwait.For(h.t, 30*time.Second, fmt.Sprintf("a rejection of %s sent to %s", id, member), testwait.True(func() bool {
 		envs, _ := h.messages(subjects.StreamRejections, subjects.Rejection(member))
 		for _, env := range envs {
-			var rej tocsinv1.Rejection
-			if err := proto.Unmarshal(env.GetPayload(), &rej); err != nil {
+			rej = &tocsinv1.Rejection{}
+			if err := proto.Unmarshal(env.GetPayload(), rej); err != nil {
 				h.t.Fatal(err)
 			}
 			if rej.GetRefId() == id {
-				return &rej
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	h.t.Fatalf("no rejection of %s sent to %s", id, member)
-	return nil
+		return false
+	}))
+	return rej
 }
 
 // bundle is a realistic STIX 2.1 bundle: a C2 indicator, the ransomware it
@@ -258,16 +250,10 @@ func indicatorID(t *testing.T, b []byte) string {
 	return v.Objects[i].ID
 }
 
-// waitFor polls cond until it holds, failing the test after 30s.
+// waitFor is testwait.For with the harness's 30s.
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.For(t, 30*time.Second, what, testwait.True(cond))
 }
 
 // rawMessages returns the payloads in stream whose subject matches filter

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/internal/worstcase"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -62,25 +63,17 @@ func TestPoisonAlertsAreRejectedWithTheirProblemCount(t *testing.T) {
 // leader change.
 func (h *harness) consumerInfo(name string) *jetstream.ConsumerInfo {
 	h.t.Helper()
-	var last error
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var info *jetstream.ConsumerInfo
+	testwait.For(h.t, 20*time.Second, "consumer "+name, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		c, err := h.js.Consumer(ctx, subjects.StreamIngest, name)
 		if err == nil {
-			var info *jetstream.ConsumerInfo
 			info, err = c.Info(ctx)
-			if err == nil {
-				cancel()
-				return info
-			}
 		}
-		cancel()
-		last = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	h.t.Fatalf("consumer %s: %v", name, last)
-	return nil
+		return err
+	})
+	return info
 }
 
 // An alert that just fits in INGEST, but whose routed copies (the same

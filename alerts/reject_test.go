@@ -9,6 +9,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -81,7 +82,7 @@ func TestReplayIsToldAfterAFailedFirstDelivery(t *testing.T) {
 	}
 	before := deliveries()
 	h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), "replay-of-"+ok.GetId(), mustMarshal(t, ok))
-	waitFor(t, func() bool { return deliveries() >= before+2 }, "the router to get the replay a second time")
+	testwait.For(t, 30*time.Second, "the router to get the replay a second time", testwait.True(func() bool { return deliveries() >= before+2 }))
 	if _, err := h.js.CreateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/tlp"
@@ -132,10 +133,10 @@ func TestDuplicateIndicatorIsNotRebroadcastAndCountsAsSighting(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, func() bool {
+	testwait.For(t, 30*time.Second, "st-mary to be told: seen at 4 other patient-care organisations", testwait.True(func() bool {
 		s := summaries()
 		return len(s) > 0 && s[len(s)-1].GetOrganisations() == 4
-	}, "st-mary to be told: seen at 4 other patient-care organisations")
+	}))
 	for _, s := range summaries() {
 		if len(s.GetNamed()) != 0 || s.GetSector() != "patient-care" || s.GetAlertId() != first.GetId() {
 			t.Fatalf("summary %+v: must be anonymous, for patient-care and the first alert", s)
@@ -230,7 +231,7 @@ func TestReplayIsNeverRoutedTwice(t *testing.T) {
 			}
 			h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), "", mustMarshal(t, ok))
 			h.publishRaw(subjects.Ingest(subjects.KindAlert, "st-mary"), ok.GetId(), mustMarshal(t, ok))
-			waitFor(t, func() bool {
+			testwait.For(t, 30*time.Second, "a replay rejection for "+ok.GetId(), testwait.True(func() bool {
 				envs, _ := h.messages(subjects.StreamRejections, subjects.Rejection("st-mary"))
 				for _, e := range envs {
 					var rej tocsinv1.Rejection
@@ -239,7 +240,7 @@ func TestReplayIsNeverRoutedTwice(t *testing.T) {
 					}
 				}
 				return false
-			}, "a replay rejection for "+ok.GetId())
+			}))
 			if o := h.outcome("st-mary", ok.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 				t.Fatalf("the replay changed the outcome to %v", o.GetState())
 			}
