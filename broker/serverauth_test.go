@@ -12,6 +12,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
@@ -51,11 +52,7 @@ func TestApplyAuthKeepsANewerPushedJWT(t *testing.T) {
 	// Issue times are in seconds: the newer JWT must carry a later one, as
 	// after a push followed by a restart with the old preloads.
 	old := a.InitialAccountJWTs()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Unix() <= mustIssuedAt(t, old[0]); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the clock did not pass the initial JWTs' second")
-		}
-	}
+	testwait.For(t, 5*time.Second, "the clock past the initial JWTs' second", testwait.True(func() bool { return time.Now().Unix() > mustIssuedAt(t, old[0]) }))
 	newer, err := a.AccountJWTs([]*tocsinv1.Member{{Id: "st-mary", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
@@ -149,15 +150,11 @@ func TestRogueServerCannotJoinTheRoutes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: start rogue: %v", name, err)
 		}
+		t.Cleanup(rogue.Shutdown)
 		// Wait until the rogue has tried twice, or joined.
-		deadline := time.Now().Add(20 * time.Second)
-		for logs.FilterMessageSnippet("connection closed").Len() < 2 && routedWith(t, c, rogue) == "" {
-			if time.Now().After(deadline) {
-				rogue.Shutdown()
-				t.Fatalf("%s: the rogue did not try the route in 20s", name)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		testwait.For(t, 20*time.Second, name+": the rogue trying the route", testwait.True(func() bool {
+			return logs.FilterMessageSnippet("connection closed").Len() >= 2 || routedWith(t, c, rogue) != ""
+		}))
 		if r := routedWith(t, c, rogue); r != "" {
 			rogue.Shutdown()
 			t.Fatalf("%s: %s", name, r)
