@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 )
 
 // TestServiceConnLogsAsyncErrors: a service connection's asynchronous
@@ -36,11 +37,7 @@ func TestServiceConnLogsAsyncErrors(t *testing.T) {
 		}
 	}
 	_ = nc.Flush()
-	for deadline := time.Now().Add(10 * time.Second); logs.FilterMessage("connection error").Len() == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow consumer error was not logged")
-		}
-	}
+	testwait.For(t, 10*time.Second, "the slow consumer error logged", testwait.True(func() bool { return logs.FilterMessage("connection error").Len() > 0 }))
 	e := logs.FilterMessage("connection error").All()[0]
 	if e.ContextMap()["connection"] != "svc-under-test" || e.ContextMap()["subject"] != "slow" {
 		t.Fatalf("logged %v", e.ContextMap())
