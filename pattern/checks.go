@@ -127,12 +127,13 @@ func checkStringOperand(op, s string) string {
 	return ""
 }
 
-// checkRegexp checks a MATCHES operand. STIX specifies PCRE; Go's RE2 syntax
-// is a subset of it, so an expression RE2 parses is taken as valid. When RE2
-// stops at a construct that PCRE has and RE2 lacks (look-around, atomic
+// checkRegexp checks a MATCHES operand. STIX specifies PCRE; Tocsin, and
+// every agent that evaluates a pattern, runs Go's RE2, a subset of it
+// without back-tracking. An expression RE2 parses is valid in both. One
+// that stops RE2 at a construct only PCRE has (look-around, atomic
 // groups, comments, back-references, possessive quantifiers, repeat counts
-// above 1000, \Z and the like), the expression is accepted unchecked from
-// there on, rather than refusing valid PCRE.
+// above 1000, \Z and the like) is refused, saying so: no receiver could
+// match it (the package doc says so).
 func checkRegexp(s string) error {
 	_, err := syntax.Parse(s, syntax.Perl)
 	var se *syntax.Error
@@ -141,7 +142,7 @@ func checkRegexp(s string) error {
 		return nil
 	case errors.As(err, &se):
 		if pcreOnly(se) {
-			return nil
+			return errors.New("it is valid PCRE, but " + quote(clip(se.Expr)) + " is a construct RE2 (the matcher of Tocsin and its agents) cannot run; rewrite it without look-around, back-references, atomic groups, comments or possessive quantifiers")
 		}
 		return errors.New(string(se.Code) + " " + quote(clip(se.Expr)))
 	}

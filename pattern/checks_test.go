@@ -6,7 +6,8 @@ import (
 )
 
 // TestMatchesRegexp checks the MATCHES operand check: RE2 syntax is
-// checked, PCRE-only constructs are let through, and errors are refused.
+// accepted; PCRE-only constructs, which no receiver's RE2 can run, are
+// refused saying so; and syntax errors are refused.
 func TestMatchesRegexp(t *testing.T) {
 	tests := []struct {
 		re string
@@ -15,20 +16,20 @@ func TestMatchesRegexp(t *testing.T) {
 		{`^[IMPORTANT] Please Review Before`, true},
 		{`^Final Report.+\\.exe$`, true},
 		{`(?i)evil\\d{2,4}`, true},
-		{`(?<name>x)\\k<name>`, true},
-		{`foo(?=bar)`, true},
-		{`foo(?!bar)`, true},
-		{`(?<=foo)bar`, true},
-		{`(?<!foo)bar`, true},
-		{`(?>a+)b`, true},
-		{`(?#comment)a`, true},
-		{`(a)\\1`, true},
-		{`a*+b`, true},
-		{`a++b`, true},
-		{`a{1001}`, true},
-		{`a{1001,}`, true},
-		{`a{1001,2000}`, true},
-		{`end\\Z`, true},
+		{`(?<name>x)\\k<name>`, false},
+		{`foo(?=bar)`, false},
+		{`foo(?!bar)`, false},
+		{`(?<=foo)bar`, false},
+		{`(?<!foo)bar`, false},
+		{`(?>a+)b`, false},
+		{`(?#comment)a`, false},
+		{`(a)\\1`, false},
+		{`a*+b`, false},
+		{`a++b`, false},
+		{`a{1001}`, false},
+		{`a{1001,}`, false},
+		{`a{1001,2000}`, false},
+		{`end\\Z`, false},
 		{`(`, false},
 		{`)`, false},
 		{`[a-`, false},
@@ -37,6 +38,7 @@ func TestMatchesRegexp(t *testing.T) {
 		{`x{1001,1000}`, false},
 		{`a{70000}`, false},
 		{`\\y`, false},
+		{`(?i)C2-[a-z]{3,8}\\.example`, true},
 		{`(?P<>x)`, false},
 	}
 	for _, tt := range tests {
@@ -44,6 +46,12 @@ func TestMatchesRegexp(t *testing.T) {
 			_, err := Parse("[file:name MATCHES '" + tt.re + "']")
 			if (err == nil) != tt.ok {
 				t.Errorf("MATCHES %q: error %v, want ok = %v", tt.re, err, tt.ok)
+			}
+			pcre := map[string]bool{`(?<name>x)\\k<name>`: true, `foo(?=bar)`: true, `foo(?!bar)`: true, `(?<=foo)bar`: true, `(?<!foo)bar`: true,
+				`(?>a+)b`: true, `(?#comment)a`: true, `(a)\\1`: true, `a*+b`: true, `a++b`: true, `a{1001}`: true, `a{1001,}`: true,
+				`a{1001,2000}`: true, `end\\Z`: true}[tt.re]
+			if pcre && (err == nil || !strings.Contains(err.Error(), "RE2")) {
+				t.Errorf("MATCHES %q: %v; a PCRE-only construct is refused saying RE2 cannot run it", tt.re, err)
 			}
 		})
 	}

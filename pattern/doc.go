@@ -25,6 +25,14 @@
 // others are upper case, true and false lower case. A keyword written in
 // another case is refused with an error that says so.
 //
+// One deviation from the specification, on purpose: STIX says a MATCHES
+// operand is a PCRE expression, but Tocsin and every agent match with Go's
+// RE2, which has no back-tracking. An operand RE2 cannot run (look-around,
+// back-references, atomic groups, comments, possessive quantifiers, repeat
+// counts above 1,000, \Z) is refused with a message that says so, rather
+// than accepted and never matched. Every other MATCHES operand is valid in
+// both.
+//
 // A parsed Pattern exposes its syntax tree, the list of its comparisons
 // (object path, operator, literal) and a canonical form, String, that is equal
 // for patterns which differ only in whitespace, comments, redundant

@@ -8,7 +8,7 @@ import (
 )
 
 // stixDir is the vendored cti-stix2-json-schemas checkout, relative to this package.
-const stixDir = "../../../shared/stix/cti-stix2-json-schemas"
+const stixDir = "../../shared/stix/cti-stix2-json-schemas"
 
 // examplePatterns returns the pattern of every indicator of the example
 // bundles, keyed by "file: indicator id".

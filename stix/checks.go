@@ -1,6 +1,11 @@
 package stix
 
-import "fmt"
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
 
 // The checks the schemas cannot make, run on objects the schema accepted.
 
@@ -16,6 +21,8 @@ var timeOrders = []struct {
 	{"first_seen", "last_seen", true},
 	{"first_observed", "last_observed", true},
 	{"start_time", "stop_time", false},
+	// network-traffic: end "MUST be greater than or equal to" start.
+	{"start", "end", true},
 }
 
 // checkSpecVersion reports a spec_version other than "2.1" (the schemas also
@@ -88,4 +95,65 @@ func orderWord(equalOK bool) string {
 		return "at or after"
 	}
 	return "after"
+}
+
+// langTag matches a well-formed RFC 5646 language tag (langtag, privateuse
+// or a grandfathered tag), case-insensitively: "en", "en-US", "zh-Hant-TW",
+// "de-CH-1901", "x-klingon".
+var langTag = regexp.MustCompile(`(?i)^(?:(?:[a-z]{2,3}(?:-[a-z]{3}){0,3}|[a-z]{4}|[a-z]{5,8})(?:-[a-z]{4})?(?:-(?:[a-z]{2}|[0-9]{3}))?` +
+	`(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*(?:-x(?:-[a-z0-9]{1,8})+)?` +
+	`|x(?:-[a-z0-9]{1,8})+` +
+	`|en-gb-oed|i-(?:ami|bnn|default|enochian|hak|klingon|lux|mingo|navajo|pwn|tao|tay|tsu)|sgn-(?:be-fr|be-nl|ch-de))$`)
+
+// checkLang reports a lang that is not an RFC 5646 language tag, which
+// the specification requires.
+func checkLang(r *Result, base, id string, obj map[string]any) {
+	if lang, ok := obj["lang"].(string); ok && !langTag.MatchString(lang) {
+		r.add(CodeInvalidField, id, base+"/lang", fmt.Sprintf("lang %q is not an RFC 5646 language tag; use one such as \"en\" or \"en-US\"", lang))
+	}
+}
+
+// checkSelectors reports a granular-marking selector that names nothing in
+// its object: the specification requires every selector to refer to a
+// property (and, through list indexes, to an element) that is there.
+func checkSelectors(r *Result, base, id string, obj map[string]any) {
+	gms, _ := obj["granular_markings"].([]any)
+	for i, g := range gms {
+		gm, _ := g.(map[string]any)
+		sels, _ := gm["selectors"].([]any)
+		for j, sel := range sels {
+			s, ok := sel.(string)
+			if !ok || resolves(obj, s) {
+				continue
+			}
+			r.add(CodeInvalidField, id, base+"/granular_markings/"+strconv.Itoa(i)+"/selectors/"+strconv.Itoa(j),
+				fmt.Sprintf("granular-marking selector %q names no property of the object; name a property it has (\"description\", \"labels.[0]\")", s))
+		}
+	}
+}
+
+// resolves reports whether selector ("a.b.[2].c") names a value in obj.
+func resolves(obj map[string]any, selector string) bool {
+	var cur any = obj
+	for _, seg := range strings.Split(selector, ".") {
+		if n, ok := strings.CutPrefix(seg, "["); ok {
+			i, err := strconv.Atoi(strings.TrimSuffix(n, "]"))
+			list, isList := cur.([]any)
+			if err != nil || !isList || !strings.HasSuffix(n, "]") || i < 0 || i >= len(list) {
+				return false
+			}
+			cur = list[i]
+			continue
+		}
+		m, isMap := cur.(map[string]any)
+		if !isMap {
+			return false
+		}
+		next, found := m[seg]
+		if !found {
+			return false
+		}
+		cur = next
+	}
+	return true
 }

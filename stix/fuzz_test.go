@@ -21,7 +21,7 @@ var fuzzValidator = sync.OnceValues(func() (*Validator, error) {
 // knownCodes are the codes ValidateBundle may report.
 var knownCodes = setOf(CodeInvalidBundle, CodeOversized, CodeSchema, CodeInvalidPattern, CodeInvalidHash,
 	CodeUnsupportedPatternType, CodeInvalidSpecVersion, CodeInvalidTimestamp, CodeTimeOrder, CodeBadReference,
-	CodeCustomContent, CodeUnknownMarking)
+	CodeCustomContent, CodeUnknownMarking, CodeInvalidField)
 
 // FuzzValidateBundle: any input gives a verdict, never a panic or an
 // internal error, and the verdict is consistent.

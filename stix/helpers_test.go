@@ -22,7 +22,7 @@ func validator(t testing.TB) *Validator {
 }
 
 // examplesDir holds the official examples (vendored next to the repository).
-const examplesDir = "../../../shared/stix/cti-stix2-json-schemas/examples"
+const examplesDir = "../../shared/stix/cti-stix2-json-schemas/examples"
 
 // exampleFiles returns the official example bundles, or skips without them.
 func exampleFiles(t testing.TB) []string {

@@ -39,6 +39,10 @@ const (
 	// CodeUnknownMarking: a marking that is neither a canonical TLP id nor a
 	// marking-definition carried in the bundle.
 	CodeUnknownMarking = "unknown-marking"
+	// CodeInvalidField: a value the specification constrains beyond its
+	// schema (a lang that is no RFC 5646 tag, a granular-marking selector
+	// naming no property of its object).
+	CodeInvalidField = "invalid-field"
 )
 
 // Problem is one reason a bundle is refused.

@@ -151,6 +151,8 @@ func (v *Validator) object(r *Result, i int, raw any, defs tlp.Definitions) erro
 	checkOwnID(r, base, o)
 	checkSpecVersion(r, base, o.ID, obj)
 	checkTimes(r, base, o.ID, obj, v.schemas.props[propsKey])
+	checkLang(r, base, o.ID, obj)
+	checkSelectors(r, base, o.ID, obj)
 	checkReferences(r, base, o.Type, o.ID, obj)
 	if o.Type == "indicator" {
 		v.checkPattern(r, base, o.ID, obj)
