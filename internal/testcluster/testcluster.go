@@ -14,6 +14,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/jsctx"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 )
 
 // Start starts a provisioned 3-node cluster that stops when the test ends.
@@ -29,18 +30,11 @@ func Start(t testing.TB) *broker.Cluster {
 	}
 	t.Cleanup(c.Shutdown)
 	js := JetStream(t, c.ClientURL())
-	for {
+	testwait.Until(ctx, t, "provision", func() error {
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
-		err := broker.Provision(actx, js, c.Replicas())
-		acancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("provision: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		defer acancel()
+		return broker.Provision(actx, js, c.Replicas())
+	})
 	if err := c.WaitStreams(ctx, "$G", broker.StreamNames()); err != nil {
 		t.Fatalf("streams: %v", err)
 	}

@@ -6,6 +6,7 @@ package testworld
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/jsctx"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
@@ -202,18 +204,15 @@ func (w *World) Routed(sender string, envs []*tocsinv1.Envelope) {
 		w.t.Fatal(err)
 	}
 	for _, env := range envs {
-		for {
-			o, err := records.GetOutcome(ctx, kv, sender, env.GetId())
-			if err == nil && o != nil {
-				if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
-					w.t.Fatalf("%s: outcome %v (%v)", env.GetId(), o.GetState(), o.GetRejection())
-				}
-				break
+		var o *tocsinv1.Outcome
+		testwait.Until(ctx, w.t, "an outcome for "+env.GetId(), func() (err error) {
+			if o, err = records.GetOutcome(ctx, kv, sender, env.GetId()); err == nil && o == nil {
+				err = errors.New("none yet")
 			}
-			if ctx.Err() != nil {
-				w.t.Fatalf("no outcome for %s: %v", env.GetId(), err)
-			}
-			time.Sleep(20 * time.Millisecond)
+			return err
+		})
+		if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+			w.t.Fatalf("%s: outcome %v (%v)", env.GetId(), o.GetState(), o.GetRejection())
 		}
 	}
 }

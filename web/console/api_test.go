@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
@@ -191,10 +192,10 @@ func TestReachFromReceipts(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("receipt: %d %s", resp.StatusCode, data)
 	}
-	webtest.Eventually(t, 30*time.Second, func() bool {
+	testwait.For(t, 30*time.Second, "riverside's acknowledgement in the reach", testwait.True(func() bool {
 		g := reach()
 		return g.Acknowledged == 1 && !slices.Contains(g.Waiting, "riverside")
-	}, "riverside's acknowledgement in the reach")
+	}))
 	// Aid and situation answer through the read path.
 	for _, p := range []string{"/console/api/aid", "/console/api/situation", "/console/api/health"} {
 		if resp, data := e.Do("st-mary", http.MethodGet, p, nil, nil); resp.StatusCode != http.StatusOK {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/tlp"
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
 	"github.com/tocsin-project/tocsin/web/taxii"
@@ -42,13 +44,13 @@ func post(t *testing.T, e *webtest.Env, member, collection, contentType string, 
 // settle polls a status until it is complete.
 func settle(t *testing.T, e *webtest.Env, member string, st statusJSON) statusJSON {
 	t.Helper()
-	webtest.Eventually(t, 30*time.Second, func() bool {
+	testwait.For(t, 30*time.Second, fmt.Sprintf("status %s to complete", st.ID), testwait.True(func() bool {
 		if st.Status == "complete" {
 			return true
 		}
 		getJSON(t, e, member, "/taxii2/tocsin/status/"+st.ID+"/", http.StatusOK, &st)
 		return st.Status == "complete"
-	}, "status %s to complete", st.ID)
+	}))
 	return st
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/web/internal/webtest"
 	"github.com/tocsin-project/tocsin/web/webauth"
@@ -87,10 +88,10 @@ func TestSignedTokens(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	webtest.Eventually(t, 10*time.Second, func() bool {
+	testwait.For(t, 10*time.Second, "the revoked member's token to be refused", testwait.True(func() bool {
 		_, err := a.auth.Authenticate(bearer(tok))
 		return errors.Is(err, webauth.ErrBadCredentials)
-	}, "the revoked member's token to be refused")
+	}))
 }
 
 func TestIssuedTokensAndSessions(t *testing.T) {
@@ -172,10 +173,10 @@ func TestIssuedTokensAndSessions(t *testing.T) {
 			}
 		}
 	}
-	webtest.Eventually(t, 10*time.Second, func() bool {
+	testwait.For(t, 10*time.Second, "the session to end with its token", testwait.True(func() bool {
 		_, err := a.auth.Authenticate(withCookie())
 		return errors.Is(err, webauth.ErrBadCredentials)
-	}, "the session to end with its token")
+	}))
 	if _, err := a.auth.Authenticate(basic("riverside", tok)); !errors.Is(err, webauth.ErrBadCredentials) {
 		t.Fatalf("revoked token: %v", err)
 	}

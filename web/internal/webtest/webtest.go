@@ -27,6 +27,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/ids"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -85,7 +86,7 @@ func Start(t testing.TB, opts Options) *Env {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, cfg := range web.BucketConfigs(c.Replicas()) {
-		retry(t, ctx, func() error { _, err := e.JS.CreateOrUpdateKeyValue(ctx, cfg); return err })
+		testwait.Until(ctx, t, "create the bucket "+cfg.Bucket, func() error { _, err := e.JS.CreateOrUpdateKeyValue(ctx, cfg); return err })
 	}
 	reg, err := members.Open(ctx, e.JS, members.DefaultVocabulary(), log)
 	if err != nil {
@@ -178,21 +179,6 @@ func Start(t testing.TB, opts Options) *Env {
 	return e
 }
 
-// retry calls f until it succeeds or ctx ends.
-func retry(t testing.TB, ctx context.Context, f func() error) {
-	t.Helper()
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // Publish seals payload as sender and publishes it on its ingest subject,
 // waiting for the stream's acknowledgement.
 func (e *Env) Publish(sender string, kind tocsinv1.Kind, payload proto.Message) *tocsinv1.Envelope {
@@ -216,7 +202,7 @@ func (e *Env) PublishRaw(subject string, env *tocsinv1.Envelope) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	retry(e.T, ctx, func() error {
+	testwait.Until(ctx, e.T, "publish "+subject, func() error {
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 		defer acancel()
 		_, err := e.JS.Publish(actx, subject, data, jetstream.WithMsgID(env.GetId()))
@@ -232,10 +218,10 @@ func (e *Env) Outcome(sender, id string) *tocsinv1.Outcome {
 		e.T.Fatal(err)
 	}
 	var o *tocsinv1.Outcome
-	Eventually(e.T, 30*time.Second, func() bool {
+	testwait.For(e.T, 30*time.Second, fmt.Sprintf("the outcome of %s/%s", sender, id), testwait.True(func() bool {
 		o, _ = records.GetOutcome(context.Background(), kv, sender, id)
 		return o != nil
-	}, "the outcome of %s/%s", sender, id)
+	}))
 	return o
 }
 
@@ -259,22 +245,10 @@ func (e *Env) WaitCopies(sender, id string, n int) {
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	Eventually(e.T, 30*time.Second, func() bool {
+	testwait.For(e.T, 30*time.Second, fmt.Sprintf("the web index to hold %d copies of %s", n, id), testwait.True(func() bool {
 		msg, err := e.Web.Store().Message(m, id)
 		return err == nil && len(msg.Sectors)+len(msg.Inboxes) >= n
-	}, "the web index to hold %d copies of %s", n, id)
-}
-
-// Eventually polls cond until it holds or d passes.
-func Eventually(t testing.TB, d time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for "+format, args...)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	}))
 }
 
 // Do sends a request as member (HTTP Basic with its access token; "" for
