@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -91,15 +93,13 @@ func newAidCluster(t *testing.T) *aidCluster {
 	}
 	// The services subscribe as they start: wait until one answers, as an
 	// operator waits for /readyz, before the story begins.
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	testwait.For(t, 60*time.Second, "an aid service answering", func() error {
 		var out, errOut bytes.Buffer
-		if Main([]string{"aid", "capability", "list", "--server", c.ClientURL(), "--creds", ac.creds["ir-firm"], "--json", "--timeout", "5s"}, &out, &errOut) == ExitOK {
-			break
+		if Main([]string{"aid", "capability", "list", "--server", c.ClientURL(), "--creds", ac.creds["ir-firm"], "--json", "--timeout", "5s"}, &out, &errOut) != ExitOK {
+			return errors.New(strings.TrimSpace(errOut.String()))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no aid service answered within a minute: %s", errOut.String())
-		}
-	}
+		return nil
+	})
 	return ac
 }
 

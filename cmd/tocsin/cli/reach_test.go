@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/internal/testworld"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -44,8 +46,7 @@ func TestAckAndReach(t *testing.T) {
 		t.Fatalf("ack --actioned: exit %d, %q", code, out)
 	}
 	var rep agent.ReachReport
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testwait.For(t, 30*time.Second, "reach showing both receipts", func() error {
 		code, out := run(t, "reach", server, "--creds", w.Creds["hhs"], "--json", adv.GetId())
 		if code != ExitOK {
 			t.Fatalf("reach: exit %d, %q", code, out)
@@ -54,13 +55,10 @@ func TestAckAndReach(t *testing.T) {
 			t.Fatalf("reach --json: %v: %q", err, out)
 		}
 		if rep.Acknowledged == 2 && rep.Actioned == 1 {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reach never showed both receipts: %+v", rep)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("%+v", rep)
+	})
 	s := rep.Sectors[0]
 	if rep.Organisations != 3 || s.Sector != "patient-care" || len(s.NotYet) != 1 || s.NotYet[0] != "hilltop" {
 		t.Fatalf("report %+v", rep)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/internal/freeport"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/server"
 )
@@ -158,22 +159,6 @@ func get(c *http.Client, url, member, token string, cookies ...*http.Cookie) (in
 	return resp.StatusCode, string(body), nil
 }
 
-// eventually polls f until it returns nil, at most within d.
-func eventually(t *testing.T, d time.Duration, what string, f func() error) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		err := f()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %s: %v", what, d, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // On a real 3-node cluster (tocsin init's keys and certificates, HTTPS
 // from http_tls): an admin issues a member an access token with tocsin
 // token; every node's TAXII server accepts it over HTTPS, and a console
@@ -279,7 +264,7 @@ func TestTokensAcrossARealClusterOverHTTPS(t *testing.T) {
 		if err != nil || code != http.StatusOK || !strings.Contains(body, `"`+base+`/taxii2/tocsin/"`) {
 			t.Fatalf("%s/taxii2/: %d %v %s", base, code, err, body)
 		}
-		took := eventually(t, 30*time.Second, base+" serving the alert's objects", func() error {
+		took := testwait.For(t, 30*time.Second, base+" serving the alert's objects", func() error {
 			code, body, err := get(hc, base+objects, "st-luke", issued.Token)
 			if err != nil || code != http.StatusOK || !strings.Contains(body, `"indicator--`) {
 				return fmt.Errorf("%d %v %.200s", code, err, body)
@@ -338,7 +323,7 @@ func TestTokensAcrossARealClusterOverHTTPS(t *testing.T) {
 	for i, base := range rc.https {
 		// Within 3s: sooner than the 5s a node caches a token record, so
 		// it is each node's watch of the bucket that ends it.
-		took := eventually(t, 3*time.Second, fmt.Sprintf("node %d refusing the revoked token", i+1), func() error {
+		took := testwait.For(t, 3*time.Second, fmt.Sprintf("node %d refusing the revoked token", i+1), func() error {
 			if code, _, err := get(hc, base+objects, "st-luke", issued.Token); err != nil || code != http.StatusUnauthorized {
 				return fmt.Errorf("token: %d %v", code, err)
 			}
@@ -349,7 +334,7 @@ func TestTokensAcrossARealClusterOverHTTPS(t *testing.T) {
 		})
 		t.Logf("%s refuses the revoked token and its session %s after tocsin token revoke returned (%s)", base, took.Round(time.Millisecond), revoked.Round(time.Millisecond))
 	}
-	eventually(t, 10*time.Second, "the revoked token to leave tocsin token list", func() error {
+	testwait.For(t, 10*time.Second, "the revoked token to leave tocsin token list", func() error {
 		if out := rc.must("token", "list", "--json"); strings.Contains(out, issued.ID) {
 			return fmt.Errorf("still listed:\n%s", out)
 		}
