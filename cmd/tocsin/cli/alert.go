@@ -94,7 +94,7 @@ func newAlertPublishCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if a.Title == "" {
-				a.Title = "alert"
+				a.Title = defaultTitle(a)
 			}
 			return sendAlert(cmd.Context(), g, a, f.wait)
 		},
@@ -294,4 +294,29 @@ func problems(n int) string {
 		return "1 problem"
 	}
 	return fmt.Sprintf("%d problems", n)
+}
+
+// defaultTitle names an alert published without --title after what it
+// carries: the bundle's first indicator's name, else its first named
+// object's, else its TLP ("TLP:RED alert"), never a bare "alert".
+func defaultTitle(a *tocsinv1.Alert) string {
+	var b struct {
+		Objects []struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+		} `json:"objects"`
+	}
+	if json.Unmarshal(a.GetStixBundle(), &b) == nil {
+		for _, want := range []string{"indicator", ""} {
+			for _, o := range b.Objects {
+				if name := strings.TrimSpace(o.Name); name != "" && (want == "" || o.Type == want) {
+					return name
+				}
+			}
+		}
+	}
+	if l, err := tlp.FromProto(a.GetTlp()); err == nil {
+		return l.Label() + " alert"
+	}
+	return "untitled alert"
 }

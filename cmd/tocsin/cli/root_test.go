@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // TestGroupsRefuseAMissingOrMisspelledSubcommand: a typo in a subcommand is
@@ -51,6 +53,25 @@ func TestEveryDurationFlagTakesDays(t *testing.T) {
 			t.Errorf("tocsin %s: exit %d, %q; want a usage error naming the syntax", strings.Join(c.args, " "), code, errOut.String())
 		case c.code == -1 && bad:
 			t.Errorf("tocsin %s: the duration was refused: %q", strings.Join(c.args, " "), errOut.String())
+		}
+	}
+}
+
+// TestAnAlertWithoutTitleIsNamedAfterWhatItCarries: not a bare "alert".
+func TestAnAlertWithoutTitleIsNamedAfterWhatItCarries(t *testing.T) {
+	bundle := func(objs string) []byte {
+		return []byte(`{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e561","objects":[` + objs + `]}`)
+	}
+	for _, c := range []struct {
+		alert *tocsinv1.Alert
+		want  string
+	}{
+		{&tocsinv1.Alert{StixBundle: bundle(`{"type":"malware","name":"ExampleLocker"},{"type":"indicator","name":"ExampleLocker C2 address"}`)}, "ExampleLocker C2 address"},
+		{&tocsinv1.Alert{StixBundle: bundle(`{"type":"malware","name":"ExampleLocker"},{"type":"indicator"}`)}, "ExampleLocker"},
+		{&tocsinv1.Alert{StixBundle: bundle(`{"type":"indicator"}`), Tlp: tocsinv1.TLP_TLP_RED}, "TLP:RED alert"},
+	} {
+		if got := defaultTitle(c.alert); got != c.want {
+			t.Errorf("defaultTitle = %q, want %q", got, c.want)
 		}
 	}
 }
