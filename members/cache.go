@@ -107,3 +107,23 @@ func unrevokedIn(m *tocsinv1.Member, sectors []string) bool {
 func sortByID(ms []*tocsinv1.Member) {
 	slices.SortFunc(ms, func(a, b *tocsinv1.Member) int { return strings.Compare(a.Id, b.Id) })
 }
+
+// Regions returns, from the cache, the regions of the members active now,
+// sorted, each once.
+func (r *Registry) Regions() []string {
+	t := time.Now()
+	seen := map[string]bool{}
+	r.mu.RLock()
+	for _, c := range r.cache {
+		if reg := c.m.GetRegion(); reg != "" && Active(c.m, t) {
+			seen[reg] = true
+		}
+	}
+	r.mu.RUnlock()
+	out := make([]string, 0, len(seen))
+	for reg := range seen {
+		out = append(out, reg)
+	}
+	slices.Sort(out)
+	return out
+}

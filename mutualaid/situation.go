@@ -73,6 +73,10 @@ func (s *Service) board(ctx context.Context, m *tocsinv1.Member, region string) 
 	if !envelope.ValidMemberID(region) {
 		return nil, codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "region %q is not a region token (lowercase letters, digits, dashes)", region)
 	}
+	if known := s.d.Registry.Regions(); !slices.Contains(known, region) {
+		// A typo would show as an empty board: a quiet night.
+		return nil, codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "region %q has no members; known regions: %s", region, strings.Join(known, ", "))
+	}
 	w, err := s.situation.Watch(ctx, region+".*", jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("read the %s board: %w", region, err)
