@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/internal/testwait"
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 
 var jsonPost = http.Header{"Content-Type": {"application/json"}, "X-Tocsin-Console": {"1"}}

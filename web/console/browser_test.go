@@ -16,9 +16,9 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 
 // artifacts is where screenshots go: $TOCSIN_ARTIFACTS, else web/artifacts

@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 
 // TestExpfmtParses parses a live scrape with Prometheus's own parser, and

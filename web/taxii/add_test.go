@@ -13,8 +13,8 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/testwait"
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	"github.com/tocsin-project/tocsin/tlp"
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
 	"github.com/tocsin-project/tocsin/web/taxii"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	"github.com/tocsin-project/tocsin/web/taxii"
 )
 

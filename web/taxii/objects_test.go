@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 
 // stixObj is what the tests read of an object.

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
 )
 
 // routed is one message of the TLP matrix and who may read its objects,

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/internal/testwait"
+	"github.com/tocsin-project/tocsin/internal/webtest"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/web/internal/webtest"
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
 
