@@ -18,6 +18,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/server"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -164,17 +165,12 @@ func TestNodeProcessesFromDeployConfigsFormOneCluster(t *testing.T) {
 		t.Fatalf("want 3 nodes, got %+v", st.Nodes)
 	}
 	for _, a := range httpAddrs {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			code, body := lc.httpsGet(t, "https://"+a+"/readyz")
-			if code == http.StatusOK && strings.TrimSpace(body) == "ready" {
-				break
+		testwait.For(t, 30*time.Second, a+"/readyz ready", func() error {
+			if code, body := lc.httpsGet(t, "https://"+a+"/readyz"); code != http.StatusOK || strings.TrimSpace(body) != "ready" {
+				return fmt.Errorf("%d %q", code, body)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s/readyz: %d %q", a, code, body)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	// Without the CA or without credentials, clients are refused.
 	if _, errOut, code := status(t, urls[0], "--creds", filepath.Join(lc.keys, "admin.creds")); code != 3 {

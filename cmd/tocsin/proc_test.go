@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/internal/freeport"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 )
 
 // These tests run the real tocsin binary as separate processes.
@@ -179,17 +180,14 @@ func status(t *testing.T, server string, extra ...string) (statusJSON, string, i
 // pollStatus polls status until ok accepts it.
 func pollStatus(t *testing.T, server string, timeout time.Duration, ok func(statusJSON) error, extra ...string) statusJSON {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		st, errOut, code := status(t, server, extra...)
-		if code != 0 {
-			last = fmt.Errorf("exit %d: %s", code, errOut)
-		} else if last = ok(st); last == nil {
-			return st
+	var st statusJSON
+	testwait.For(t, timeout, "tocsin status as expected", func() error {
+		var errOut string
+		var code int
+		if st, errOut, code = status(t, server, extra...); code != 0 {
+			return fmt.Errorf("exit %d: %s", code, errOut)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("status never as expected within %s: %v", timeout, last)
-	return statusJSON{}
+		return ok(st)
+	})
+	return st
 }

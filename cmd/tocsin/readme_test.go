@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"io"
 	"os"
 	"os/exec"
@@ -73,22 +74,21 @@ func TestReadmeTour(t *testing.T) {
 		if err != nil {
 			t.Fatalf("README.md:%d: %v", c.line, err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		// A command that only reads is retried until what it reads has
+		// arrived; any other must be right the first time.
+		testwait.For(t, 10*time.Second, fmt.Sprintf("README.md:%d: %s", c.line, text), func() error {
 			out, code, err := sh.run(text, 45*time.Second)
 			if err != nil {
 				t.Fatalf("README.md:%d: %s: %v\n%s", c.line, text, err, strings.Join(out, "\n"))
 			}
-			err = c.check(out, code, ids)
-			if err == nil {
-				t.Logf("README.md:%d ok: %s", c.line, text)
-				break
-			}
-			if !c.read() || time.Now().After(deadline) {
+			if err = c.check(out, code, ids); err != nil && !c.read() {
 				t.Fatalf("README.md:%d: %s\n%v\noutput (exit code %d):\n%s", c.line, text, err, code, strings.Join(out, "\n"))
+			} else if err != nil {
+				return fmt.Errorf("%v\noutput (exit code %d):\n%s", err, code, strings.Join(out, "\n"))
 			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return nil
+		})
+		t.Logf("README.md:%d ok: %s", c.line, text)
 	}
 }
 
