@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
 )
@@ -132,16 +134,12 @@ func startReader(t *testing.T) (sink, log string) {
 func TestAgentTrustsTLSCA(t *testing.T) {
 	sharedCluster(t)
 	_, log := startReader(t)
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		data, _ := os.ReadFile(log)
-		if strings.Contains(string(data), "connected to") {
-			return
+	testwait.For(t, 20*time.Second, "tocsin agent --tls-ca connected", func() error {
+		if data, _ := os.ReadFile(log); !strings.Contains(string(data), "connected to") {
+			return fmt.Errorf("its log:\n%s", tail(data, 2000))
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	data, _ := os.ReadFile(log)
-	t.Fatalf("tocsin agent --tls-ca never connected within 20s:\n%s", tail(data, 2000))
+		return nil
+	})
 }
 
 // A member agent admitted with tocsin members add, on node processes,
@@ -164,16 +162,14 @@ func TestAgentProcessWritesAlertOnNodeCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newSinkReader(sink)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	testwait.For(t, 60*time.Second, "the agent writing the routed alert "+env.GetId(), func() error {
 		if err := r.Poll(); err != nil {
 			t.Fatal(err)
 		}
-		if r.Has(env.GetId()) {
-			return
+		if !r.Has(env.GetId()) {
+			data, _ := os.ReadFile(log)
+			return fmt.Errorf("its log:\n%s", tail(data, 2000))
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	data, _ := os.ReadFile(log)
-	t.Fatalf("the agent never wrote the routed alert %s within 60s:\n%s", env.GetId(), tail(data, 2000))
+		return nil
+	})
 }
