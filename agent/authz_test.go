@@ -23,6 +23,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/reach"
 	"github.com/tocsin-project/tocsin/stix"
 )
 
@@ -188,7 +189,7 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	testwait.For(t, 30*time.Second, "riverside's delivered receipt in the reach report", testwait.True(func() bool {
-		rep, err := Reach(ctx, liaison, adv.GetId())
+		rep, err := reach.Of(ctx, liaison, adv.GetId())
 		if err != nil {
 			t.Logf("reach: %v", err)
 			return false

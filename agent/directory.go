@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,38 +13,8 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
-
-// ErrDirectory is wrapped when the public directory cannot be fetched.
-var ErrDirectory = errors.New("member directory unavailable")
-
-// FetchDirectory asks the cluster for the public member directory, page by
-// page, and returns every record (members.PublicView: ids, names, sectors,
-// roles, keys, revocations; no contacts).
-func FetchDirectory(ctx context.Context, nc *nats.Conn) ([]*tocsinv1.Member, error) {
-	var all []*tocsinv1.Member
-	after := ""
-	for {
-		req, _ := json.Marshal(directoryRequest{After: after})
-		msg, err := nc.RequestWithContext(ctx, DirectorySubject, req)
-		if err != nil {
-			return nil, fmt.Errorf("%w: request %s: %v", ErrDirectory, DirectorySubject, err)
-		}
-		if reason := msg.Header.Get(headerError); reason != "" {
-			return nil, fmt.Errorf("%w: %s", ErrDirectory, reason)
-		}
-		page, err := decodeMembers(msg.Data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrDirectory, err)
-		}
-		all = append(all, page...)
-		next := msg.Header.Get(headerNext)
-		if next == "" || next == after || len(page) == 0 {
-			return all, nil
-		}
-		after = next
-	}
-}
 
 // directory is the agent's copy of the public member directory: an
 // envelope.Registry for its Verifier. It is fetched at start, refreshed
@@ -81,7 +50,7 @@ func (d *directory) load() error {
 	if err != nil {
 		return err
 	}
-	ms, err := decodeMembers(data)
+	ms, err := records.DecodeMembers(data)
 	if err != nil {
 		d.log.Warn("the saved member directory does not decode; fetching it again", zap.String("path", d.path), zap.Error(err))
 		return nil
@@ -105,7 +74,7 @@ func (d *directory) refresh(ctx context.Context) error {
 	d.mu.Lock()
 	d.tried = time.Now()
 	d.mu.Unlock()
-	ms, err := FetchDirectory(ctx, d.nc)
+	ms, err := records.FetchDirectory(ctx, d.nc)
 	if err != nil {
 		return err
 	}
@@ -114,7 +83,7 @@ func (d *directory) refresh(ctx context.Context) error {
 	d.fetched = time.Now()
 	d.mu.Unlock()
 	if d.path != "" {
-		data, _, err := encodeMembers(ms, 1<<62)
+		data, _, err := records.EncodeMembers(ms, 1<<62)
 		if err == nil {
 			err = writeFileAtomic(d.path, data, false)
 		}
@@ -137,7 +106,7 @@ func (d *directory) refreshIfOld(ctx context.Context) (refreshed, fresh bool, er
 		return false, true, nil
 	}
 	if time.Since(tried) < d.minRefresh {
-		return false, false, fmt.Errorf("%w: the last attempt failed less than %s ago", ErrDirectory, d.minRefresh)
+		return false, false, fmt.Errorf("%w: the last attempt failed less than %s ago", records.ErrDirectory, d.minRefresh)
 	}
 	if err := d.refresh(ctx); err != nil {
 		return false, false, err

@@ -11,6 +11,7 @@ import (
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/reach"
 )
 
 // TestReachOfAnAdvisory: 20 members, an advisory to two sectors; ten run
@@ -79,9 +80,9 @@ func TestReachOfAnAdvisory(t *testing.T) {
 
 	delivered := append(slices.Clone(withAgent), manual)
 	acknowledged := append(slices.Clone(acks), manual)
-	var rep *ReachReport
+	var rep *reach.Report
 	testwait.For(t, 60*time.Second, "every receipt in the reach report", testwait.True(func() bool {
-		rep, err = Reach(ctx, liaison, env.GetId())
+		rep, err = reach.Of(ctx, liaison, env.GetId())
 		return err == nil && rep.Delivered == len(delivered) && rep.Acknowledged == len(acknowledged) && rep.Actioned == len(actions)
 	}))
 	if rep.Organisations != 19 || len(rep.Sectors) != 2 || rep.TLP != "amber" {
@@ -105,7 +106,7 @@ func TestReachOfAnAdvisory(t *testing.T) {
 			t.Errorf("%s: not yet %v, want %v", s.Sector, s.NotYet, notYet)
 		}
 	}
-	if _, err := Reach(ctx, liaison, "01J0000000000000000000NONE"); err == nil {
+	if _, err := reach.Of(ctx, liaison, "01J0000000000000000000NONE"); err == nil {
 		t.Fatal("reach of a message the liaison never sent must fail")
 	}
 }

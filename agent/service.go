@@ -17,6 +17,7 @@ import (
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // ServiceOptions configures a Service. The zero value is the default.
@@ -129,7 +130,7 @@ func (s *Service) members(ctx context.Context) ([]*tocsinv1.Member, error) {
 
 // directory answers one page of the public directory.
 func (s *Service) directory(ctx context.Context, m *nats.Msg) {
-	var req directoryRequest
+	var req records.DirectoryRequest
 	if len(m.Data) > 0 {
 		if err := json.Unmarshal(m.Data, &req); err != nil {
 			s.refuse(m, "the request is not JSON {\"after\": \"<member id>\"}")
@@ -146,7 +147,7 @@ func (s *Service) directory(ctx context.Context, m *nats.Msg) {
 	if from < len(all) && all[from].GetId() == req.After {
 		from++
 	}
-	page, n, err := encodeMembers(all[from:], maxDirectoryPage)
+	page, n, err := records.EncodeMembers(all[from:], records.MaxDirectoryPage)
 	if err != nil {
 		s.refuse(m, "the directory does not encode")
 		return
@@ -154,7 +155,7 @@ func (s *Service) directory(ctx context.Context, m *nats.Msg) {
 	reply := nats.NewMsg(m.Reply)
 	reply.Data = page
 	if from+n < len(all) {
-		reply.Header.Set(headerNext, all[from+n-1].GetId())
+		reply.Header.Set(records.HeaderDirectoryNext, all[from+n-1].GetId())
 	}
 	_ = m.RespondMsg(reply)
 }
@@ -162,7 +163,7 @@ func (s *Service) directory(ctx context.Context, m *nats.Msg) {
 // refuse answers a request with an error the caller can show.
 func (s *Service) refuse(m *nats.Msg, reason string) {
 	reply := nats.NewMsg(m.Reply)
-	reply.Header.Set(headerError, reason)
+	reply.Header.Set(records.HeaderError, reason)
 	_ = m.RespondMsg(reply)
 }
 

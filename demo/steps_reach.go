@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/reach"
 	"github.com/tocsin-project/tocsin/records"
 )
 
@@ -54,21 +54,21 @@ func acknowledge(ctx context.Context, w *world) (string, error) {
 }
 
 // reach runs `tocsin reach` as the liaison.
-func (w *world) reach(id string) (*agent.ReachReport, error) {
-	var rep agent.ReachReport
+func (w *world) reach(id string) (*reach.Report, error) {
+	var rep reach.Report
 	if _, err := w.exec(tocsin(liaison, "reach", id), 0, &rep); err != nil {
 		return nil, err
 	}
 	return &rep, nil
 }
 
-func sectorOf(rep *agent.ReachReport, sector string) agent.SectorReach {
+func sectorOf(rep *reach.Report, sector string) reach.Sector {
 	for _, s := range rep.Sectors {
 		if s.Sector == sector {
 			return s
 		}
 	}
-	return agent.SectorReach{Sector: sector}
+	return reach.Sector{Sector: sector}
 }
 
 func followUp(_ context.Context, w *world) (string, error) {

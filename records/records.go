@@ -1,8 +1,9 @@
 // Package records is the contract between Tocsin's services and the
 // members' side: the names of the KV buckets, the keys and shapes of the
 // records the router writes and others read (outcomes, reach), the
-// headers of a routed copy, lane names and which ingest subject token
-// carries which kind. The subjects themselves are in package subjects. It
+// headers of a routed copy, lane names, the pages of the public member
+// directory and which ingest subject token carries which kind. The
+// subjects themselves are in package subjects. It
 // links no server code and no service: the agent, mutual aid, the console
 // and TAXII read the router's records through it, not through the router.
 package records

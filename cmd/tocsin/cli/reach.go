@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/reach"
 )
 
 func init() { register(newReachCmd) }
@@ -32,8 +32,8 @@ and who has sent nothing yet. Needs the liaison's credentials.`,
 				return err
 			}
 			defer cl.Close()
-			rep, err := agent.Reach(ctx, cl, args[0])
-			if errors.Is(err, agent.ErrNotRouted) {
+			rep, err := reach.Of(ctx, cl, args[0])
+			if errors.Is(err, reach.ErrNotRouted) {
 				return rejectedErr(err)
 			}
 			if err != nil {
@@ -48,7 +48,7 @@ and who has sent nothing yet. Needs the liaison's credentials.`,
 	}
 }
 
-func printReach(g *globals, rep *agent.ReachReport) {
+func printReach(g *globals, rep *reach.Report) {
 	fmt.Fprintf(g.stdout, "%s, TLP:%s, routed %s: %d organisations, %d delivered, %d acknowledged, %d actioned\n",
 		rep.ID, strings.ToUpper(rep.TLP), rep.Routed.Local().Format(time.RFC3339), rep.Organisations, rep.Delivered, rep.Acknowledged, rep.Actioned)
 	at := func(t time.Time) string {
@@ -57,7 +57,7 @@ func printReach(g *globals, rep *agent.ReachReport) {
 		}
 		return t.Local().Format("2006-01-02 15:04:05")
 	}
-	table := func(title string, ms []agent.MemberReach) {
+	table := func(title string, ms []reach.Member) {
 		fmt.Fprintln(g.stdout)
 		fmt.Fprintln(g.stdout, title)
 		w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)

@@ -17,6 +17,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/testworld"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/reach"
 )
 
 // TestAckAndReach: the liaison's advisory, acknowledged by one hospital
@@ -45,7 +46,7 @@ func TestAckAndReach(t *testing.T) {
 	if code, out := run(t, "ack", server, "--creds", w.Creds["riverside"], "--actioned", "--note", "patched", adv.GetId()); code != ExitOK {
 		t.Fatalf("ack --actioned: exit %d, %q", code, out)
 	}
-	var rep agent.ReachReport
+	var rep reach.Report
 	testwait.For(t, 30*time.Second, "reach showing both receipts", func() error {
 		code, out := run(t, "reach", server, "--creds", w.Creds["hhs"], "--json", adv.GetId())
 		if code != ExitOK {

@@ -171,12 +171,16 @@ func (g *globals) dial(opts ...nats.Option) (*nats.Conn, error) {
 	opts = append(append(opts, nats.Timeout(g.timeout)), tlsOpts...)
 	nc, err := nats.Connect(g.server, opts...)
 	if err != nil {
-		who := "these credentials"
-		if member, merr := client.MemberFromCreds(g.creds); merr == nil {
-			who = member
-		}
-		if err := client.ConnectError(err, g.server, who, opts...); errors.Is(err, client.ErrNotAccepted) {
-			return nil, &exitError{ExitNotAccepted, err}
+		// Refused credentials are not an outage; no credentials at all is a
+		// connection that cannot be made (exit 3, as before).
+		if g.creds != "" {
+			who := "these credentials"
+			if member, merr := client.MemberFromCreds(g.creds); merr == nil {
+				who = member
+			}
+			if err := client.ConnectError(err, g.server, who, opts...); errors.Is(err, client.ErrNotAccepted) {
+				return nil, &exitError{ExitNotAccepted, err}
+			}
 		}
 		hint := ""
 		if strings.Contains(err.Error(), "x509") {

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -115,7 +114,7 @@ arrives from now on; your agent's consumers keep everything for catch-up.`,
 // answers yet (a node starting, an account update being applied).
 func fetchDirectory(ctx context.Context, nc *nats.Conn) ([]*tocsinv1.Member, error) {
 	for {
-		dir, err := agent.FetchDirectory(ctx, nc)
+		dir, err := records.FetchDirectory(ctx, nc)
 		if err == nil || ctx.Err() != nil {
 			return dir, err
 		}

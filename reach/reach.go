@@ -1,4 +1,8 @@
-package agent
+// Package reach answers who received and acted on a message: the query over
+// the router's outcome of it, the public member directory and the REACH
+// bucket of receipts, for the message's own sender (the liaison's
+// advisory, a hospital's alert).
+package reach
 
 import (
 	"context"
@@ -21,17 +25,17 @@ import (
 // routed outcome among the asker's own messages.
 var ErrNotRouted = errors.New("not a routed message of yours")
 
-// ReachReport is who has received and acted on a message, per sector.
-type ReachReport struct {
+// Report is who has received and acted on a message, per sector.
+type Report struct {
 	// ID is the message id.
 	ID string `json:"id"`
 	// Routed is when the router routed it; TLP its effective TLP.
 	Routed time.Time `json:"routed"`
 	TLP    string    `json:"tlp"`
 	// Sectors are the addressed sectors, each with its members.
-	Sectors []SectorReach `json:"sectors"`
+	Sectors []Sector `json:"sectors"`
 	// Recipients are the organisations reached through their inbox.
-	Recipients []MemberReach `json:"recipients,omitempty"`
+	Recipients []Member `json:"recipients,omitempty"`
 	// Organisations, Delivered, Acknowledged and Actioned count distinct
 	// organisations over every sector and recipient.
 	Organisations int `json:"organisations"`
@@ -40,20 +44,20 @@ type ReachReport struct {
 	Actioned      int `json:"actioned"`
 }
 
-// SectorReach is one sector's part of a ReachReport.
-type SectorReach struct {
-	Sector       string        `json:"sector"`
-	Members      []MemberReach `json:"members"`
-	Delivered    int           `json:"delivered"`
-	Acknowledged int           `json:"acknowledged"`
-	Actioned     int           `json:"actioned"`
+// Sector is one sector's part of a Report.
+type Sector struct {
+	Sector       string   `json:"sector"`
+	Members      []Member `json:"members"`
+	Delivered    int      `json:"delivered"`
+	Acknowledged int      `json:"acknowledged"`
+	Actioned     int      `json:"actioned"`
 	// NotYet are the members with no receipt at all.
 	NotYet []string `json:"not_yet"`
 }
 
-// MemberReach is one organisation's receipts; zero times are states not
+// Member is one organisation's receipts; zero times are states not
 // reached.
-type MemberReach struct {
+type Member struct {
 	Member       string    `json:"member"`
 	Name         string    `json:"name"`
 	Delivered    time.Time `json:"delivered,omitzero"`
@@ -61,13 +65,13 @@ type MemberReach struct {
 	Actioned     time.Time `json:"actioned,omitzero"`
 }
 
-// Reach reports the receipts of message id, one the connected member sent
+// Of reports the receipts of message id, one the connected member sent
 // (the liaison's advisory): the router's outcome says which sectors and
 // recipients it addressed, the public directory which organisations were
 // members of those sectors when it was routed, and the REACH bucket what
 // each has sent back. It needs, besides the routed-outcome read every
 // member has, the directory request and direct gets on the REACH bucket.
-func Reach(ctx context.Context, cl *client.Client, id string) (*ReachReport, error) {
+func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 	if !envelope.ValidID(id) {
 		return nil, fmt.Errorf("%q is not a message id", id)
 	}
@@ -81,7 +85,7 @@ func Reach(ctx context.Context, cl *client.Client, id string) (*ReachReport, err
 	if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		return nil, fmt.Errorf("%w: %s was %s, not routed", ErrNotRouted, id, o.GetState())
 	}
-	dir, err := FetchDirectory(ctx, cl.Conn())
+	dir, err := records.FetchDirectory(ctx, cl.Conn())
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +94,7 @@ func Reach(ctx context.Context, cl *client.Client, id string) (*ReachReport, err
 	for _, m := range dir {
 		byID[m.GetId()] = m
 	}
-	rep := &ReachReport{ID: id, Routed: at.UTC(), TLP: tlpName(o.GetTlp())}
+	rep := &Report{ID: id, Routed: at.UTC(), TLP: tlpName(o.GetTlp())}
 	bySector := map[string][]string{}
 	wanted := map[string]bool{}
 	for _, m := range dir {
@@ -111,12 +115,12 @@ func Reach(ctx context.Context, cl *client.Client, id string) (*ReachReport, err
 	if err != nil {
 		return nil, err
 	}
-	member := func(mid string) MemberReach {
+	member := func(mid string) Member {
 		r := receipts[mid]
-		return MemberReach{Member: mid, Name: byID[mid].GetName(), Delivered: r.Delivered, Acknowledged: r.Acknowledged, Actioned: r.Actioned}
+		return Member{Member: mid, Name: byID[mid].GetName(), Delivered: r.Delivered, Acknowledged: r.Acknowledged, Actioned: r.Actioned}
 	}
 	for _, s := range o.GetSectors() {
-		sr := SectorReach{Sector: s, NotYet: []string{}}
+		sr := Sector{Sector: s, NotYet: []string{}}
 		ids := bySector[s]
 		slices.Sort(ids)
 		for _, mid := range ids {
@@ -145,7 +149,7 @@ func reads(m *tocsinv1.Member) bool {
 		members.HasRole(m, tocsinv1.Role_ROLE_LIAISON)
 }
 
-func count(m MemberReach, delivered, acknowledged, actioned *int) {
+func count(m Member, delivered, acknowledged, actioned *int) {
 	if !m.Delivered.IsZero() {
 		*delivered++
 	}
