@@ -184,7 +184,7 @@ func agentBack(ctx context.Context, w *world) (string, error) {
 
 func revokedRefused(ctx context.Context, w *world) (string, error) {
 	res, err := w.exec(tocsin(former, "alert", "publish", "--file", "examples/st-mary-ransomware.json",
-		"--sectors", "patient-care", "--lane", "flash", "--tlp", "amber", "--exercise", "--wait"), 3, nil)
+		"--sectors", "patient-care", "--lane", "flash", "--tlp", "amber", "--exercise", "--wait"), 5, nil)
 	if err != nil {
 		return "", err
 	}
@@ -208,6 +208,6 @@ func revokedRefused(ctx context.Context, w *world) (string, error) {
 		}
 	}
 	w.sum.Faults = append(w.sum.Faults, Fault{"revoked member", "its credentials refused at connect; nothing from it in the cluster"})
-	return fmt.Sprintf("refused at the door, exit code 3 (%s); the registry shows it revoked since %s; the cluster holds nothing from it",
+	return fmt.Sprintf("refused at the door, exit code 5: credentials not accepted (%s); the registry shows it revoked since %s; the cluster holds nothing from it",
 		res.line(), m.RevokedAt), nil
 }
