@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,9 +52,13 @@ func TestPoisonAlertsAreRejectedWithTheirProblemCount(t *testing.T) {
 	if n := counts["poison-second-timestamps"]; n != 7000 {
 		t.Errorf("3,500 indicators with second-precision times: the rejection counts %d problems, want 7,000", n)
 	}
-	if r := h.consumerInfo(DefaultDurable); r.NumAckPending != 0 || r.NumRedelivered != 0 {
-		t.Errorf("the router's consumer has %d messages pending and %d redelivered: every message should be decided", r.NumAckPending, r.NumRedelivered)
-	}
+	// Each outcome is written before its message is acked: the acks follow.
+	testwait.For(t, 10*time.Second, "every message decided (none pending or redelivered)", func() error {
+		if r := h.consumerInfo(DefaultDurable); r.NumAckPending != 0 || r.NumRedelivered != 0 {
+			return fmt.Errorf("the router's consumer has %d messages pending and %d redelivered", r.NumAckPending, r.NumRedelivered)
+		}
+		return nil
+	})
 	if r := h.consumerInfo(DefaultDurable); r.Config.MaxDeliver != -1 || len(r.Config.BackOff) == 0 {
 		t.Errorf("the router's consumer: MaxDeliver %d, BackOff %v; want -1 and a BackOff", r.Config.MaxDeliver, r.Config.BackOff)
 	}
@@ -94,7 +99,11 @@ func TestAlertWhoseCopiesCannotFitIsRefused(t *testing.T) {
 		t.Fatalf("outcome %v %v, want rejected oversized", o.GetState(), p)
 	}
 	t.Logf("refused: %s", o.GetRejection().GetProblems()[0].GetMessage())
-	if info := h.consumerInfo(DefaultDurable); info.NumAckPending != 0 || info.NumRedelivered != 0 {
-		t.Errorf("the router's consumer: %d pending, %d redelivered; want it decided", info.NumAckPending, info.NumRedelivered)
-	}
+	// The outcome is written before the message is acked: the ack follows.
+	testwait.For(t, 10*time.Second, "the router's consumer to have decided the alert", func() error {
+		if info := h.consumerInfo(DefaultDurable); info.NumAckPending != 0 || info.NumRedelivered != 0 {
+			return fmt.Errorf("%d pending, %d redelivered", info.NumAckPending, info.NumRedelivered)
+		}
+		return nil
+	})
 }
