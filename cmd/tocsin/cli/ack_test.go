@@ -25,16 +25,8 @@ func TestAckRefusesWhatWasNeverRoutedToYou(t *testing.T) {
 		testworld.Member("hhs", tocsinv1.Role_ROLE_LIAISON, "federal"),
 		testworld.Member("st-mary", tocsinv1.Role_ROLE_MEMBER, "patient-care"),
 		testworld.Member("acme-pharma", tocsinv1.Role_ROLE_MEMBER, "pharma"),
-	}, func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, reg *members.Registry) error {
-		s, err := agent.NewService(agent.ServiceDeps{Conn: nc, JS: js, Registry: reg}, agent.ServiceOptions{}, zap.NewNop())
-		if err != nil {
-			return err
-		}
-		return s.Run(ctx)
-	})
-	adv := w.Publish("hhs", tocsinv1.Kind_KIND_ADVISORY, &tocsinv1.Advisory{Title: "patch the VPN", Lane: tocsinv1.Lane_LANE_URGENT,
-		Sectors: []string{"patient-care"}, Tlp: tocsinv1.TLP_TLP_GREEN})[0]
-	w.Routed("hhs", []*tocsinv1.Envelope{adv})
+	}, runAgentService)
+	adv := publishAdvisory(w, "hhs", "patient-care")
 	server := "--server=" + w.C.ClientURL()
 	for name, c := range map[string]struct{ creds, id string }{
 		"an id never routed":            {w.Creds["st-mary"], envelope.NewID()},
@@ -49,4 +41,23 @@ func TestAckRefusesWhatWasNeverRoutedToYou(t *testing.T) {
 	if code, out := run(t, "ack", server, "--creds", w.Creds["st-mary"], adv.GetId()); code != ExitOK || !strings.Contains(out, "acknowledged "+adv.GetId()) {
 		t.Fatalf("ack of an advisory to its own sector: exit %d, %q", code, out)
 	}
+}
+
+// runAgentService runs the agent service (the directory the CLI reads) in
+// a test world.
+func runAgentService(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, reg *members.Registry) error {
+	s, err := agent.NewService(agent.ServiceDeps{Conn: nc, JS: js, Registry: reg}, agent.ServiceOptions{}, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// publishAdvisory publishes a TLP:GREEN advisory of liaison to sector and
+// waits until it is routed.
+func publishAdvisory(w *testworld.World, liaison, sector string) *tocsinv1.Envelope {
+	adv := w.Publish(liaison, tocsinv1.Kind_KIND_ADVISORY, &tocsinv1.Advisory{Title: "patch the VPN", Lane: tocsinv1.Lane_LANE_URGENT,
+		Sectors: []string{sector}, Tlp: tocsinv1.TLP_TLP_GREEN})[0]
+	w.Routed(liaison, []*tocsinv1.Envelope{adv})
+	return adv
 }

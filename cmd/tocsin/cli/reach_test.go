@@ -1,21 +1,14 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap"
-
-	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/internal/testworld"
-	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/reach"
 )
@@ -29,16 +22,8 @@ func TestAckAndReach(t *testing.T) {
 		testworld.Member("st-mary", tocsinv1.Role_ROLE_MEMBER, "patient-care"),
 		testworld.Member("riverside", tocsinv1.Role_ROLE_MEMBER, "patient-care"),
 		testworld.Member("hilltop", tocsinv1.Role_ROLE_MEMBER, "patient-care"),
-	}, func(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, reg *members.Registry) error {
-		s, err := agent.NewService(agent.ServiceDeps{Conn: nc, JS: js, Registry: reg}, agent.ServiceOptions{}, zap.NewNop())
-		if err != nil {
-			return err
-		}
-		return s.Run(ctx)
-	})
-	adv := w.Publish("hhs", tocsinv1.Kind_KIND_ADVISORY, &tocsinv1.Advisory{Title: "patch the VPN", Lane: tocsinv1.Lane_LANE_URGENT,
-		Sectors: []string{"patient-care"}, Tlp: tocsinv1.TLP_TLP_GREEN})[0]
-	w.Routed("hhs", []*tocsinv1.Envelope{adv})
+	}, runAgentService)
+	adv := publishAdvisory(w, "hhs", "patient-care")
 	server := "--server=" + w.C.ClientURL()
 	if code, out := run(t, "ack", server, "--creds", w.Creds["st-mary"], adv.GetId()); code != ExitOK || !strings.Contains(out, "acknowledged "+adv.GetId()) {
 		t.Fatalf("ack: exit %d, %q", code, out)
