@@ -85,7 +85,7 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 	}
 	var index func() error
 	if orig == nil && res != nil && len(res.Patterns) > 0 {
-		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: patternKey(res.Patterns), Sectors: d.sectors}
+		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: dedupeKey(res.Patterns, a.GetExercise()), Sectors: d.sectors}
 		if len(d.sectors) > 0 {
 			fresh, first, err := r.dedupeSectors(ctx, env, own.PatternKey, d.sectors)
 			if err != nil {

@@ -89,6 +89,17 @@ func patternKey(ps []stix.Pattern) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// dedupeKey is the dedupe and sighting identity of an alert: its
+// patternKey, apart for exercises ("x-" first). A drill must not swallow
+// a real alert with the same indicators for the dedupe window, nor count
+// its sightings for it.
+func dedupeKey(ps []stix.Pattern, exercise bool) string {
+	if exercise {
+		return "x-" + patternKey(ps)
+	}
+	return patternKey(ps)
+}
+
 // dedupeSectors claims the alert's pattern set (its patternKey) in each
 // sector. A sector where an earlier alert already carried the same
 // patterns within the dedupe window is not broadcast to again: the

@@ -1,0 +1,34 @@
+package alerts
+
+import (
+	"testing"
+
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/tlp"
+)
+
+// TestADrillDoesNotSwallowARealAlert: an exercise alert and a real alert
+// with the same indicators are deduplicated apart: the real one is routed
+// (a drill would otherwise swallow it for the dedupe window), and a second
+// drill with them is a duplicate of the first drill.
+func TestADrillDoesNotSwallowARealAlert(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	drill := func(sender string, exercise bool) *tocsinv1.Envelope {
+		a := alertOf(bundle("198.51.100.66", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil)
+		a.Exercise = exercise
+		return h.publish(sender, subjects.KindAlert, tocsinv1.Kind_KIND_ALERT, a)
+	}
+	first := drill("st-mary", true)
+	if o := h.outcome("st-mary", first.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the drill: %v", o.GetState())
+	}
+	real := drill("lakeside-childrens", false)
+	if o := h.outcome("lakeside-childrens", real.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the real alert after a drill with the same indicator: %v (duplicate of %q), want routed", o.GetState(), o.GetDuplicateOf())
+	}
+	again := drill("riverside", true)
+	if o := h.outcome("riverside", again.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_DUPLICATE || o.GetDuplicateOf() != first.GetId() {
+		t.Fatalf("a second drill: %v duplicate of %q, want a duplicate of the first drill %s", o.GetState(), o.GetDuplicateOf(), first.GetId())
+	}
+}
