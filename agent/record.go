@@ -10,6 +10,7 @@ import (
 
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // Record is one verified message as the sinks write it: one JSON object,
@@ -141,11 +142,21 @@ func (r *Record) fillSummary(s *tocsinv1.SightingSummary, lane string) {
 	}
 	r.Summary = &Summary{IndicatorID: s.GetIndicatorId(), AlertID: s.GetAlertId(), Sector: s.GetSector(),
 		Organisations: s.GetOrganisations(), Named: s.GetNamed()}
+	r.Exercise = s.GetExercise()
 	r.Title = "sighting count"
 }
 
-// fillPayload keeps any other payload as protobuf JSON.
+// fillPayload keeps any other payload as protobuf JSON, with its exercise
+// mark and TLP when it carries them (an aid request does).
 func (r *Record) fillPayload(p proto.Message) {
+	if e, ok := p.(interface{ GetExercise() bool }); ok {
+		r.Exercise = e.GetExercise()
+	}
+	if t, ok := p.(interface{ GetTlp() tocsinv1.TLP }); ok {
+		if l, err := tlp.FromProto(t.GetTlp()); err == nil {
+			r.TLP = l.String()
+		}
+	}
 	data, err := protojson.Marshal(p)
 	if err == nil {
 		r.Payload = data

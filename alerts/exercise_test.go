@@ -1,8 +1,13 @@
 package alerts
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/tlp"
@@ -31,4 +36,19 @@ func TestADrillDoesNotSwallowARealAlert(t *testing.T) {
 	if o := h.outcome("riverside", again.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_DUPLICATE || o.GetDuplicateOf() != first.GetId() {
 		t.Fatalf("a second drill: %v duplicate of %q, want a duplicate of the first drill %s", o.GetState(), o.GetDuplicateOf(), first.GetId())
 	}
+	// The second drill counts as a sighting of the first: its summary says
+	// it is part of the drill.
+	testwait.For(t, 30*time.Second, "st-mary told of the drill's sighting, marked exercise", func() error {
+		envs, _ := h.messages(subjects.StreamInbox, subjects.Inbox("st-mary"))
+		for _, e := range envs {
+			var sum tocsinv1.SightingSummary
+			if e.GetKind() == tocsinv1.Kind_KIND_SIGHTING_SUMMARY && proto.Unmarshal(e.GetPayload(), &sum) == nil && sum.GetAlertId() == first.GetId() {
+				if !sum.GetExercise() {
+					t.Fatalf("the drill's sighting summary is not marked exercise: %v", &sum)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%d messages in the inbox, no summary of %s", len(envs), first.GetId())
+	})
 }

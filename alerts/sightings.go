@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -73,14 +74,14 @@ func (r *Router) addSighting(ctx context.Context, first firstAlert, sector, org 
 	if err != nil || !changed {
 		return err
 	}
-	return r.sendSummary(ctx, set, sector)
+	return r.sendSummary(ctx, set, sector, strings.HasPrefix(first.PatternKey, "x-"))
 }
 
 // sendSummary tells the originator (inbox) and the sector (lane info) how
 // many other organisations of the sector have seen the indicator, naming
-// only those that agreed.
-func (r *Router) sendSummary(ctx context.Context, set sightingSet, sector string) error {
-	sum := &tocsinv1.SightingSummary{AlertId: set.AlertID, Sector: sector, Organisations: uint32(len(set.Orgs))}
+// only those that agreed. An exercise's summary says so.
+func (r *Router) sendSummary(ctx context.Context, set sightingSet, sector string, exercise bool) error {
+	sum := &tocsinv1.SightingSummary{AlertId: set.AlertID, Sector: sector, Organisations: uint32(len(set.Orgs)), Exercise: exercise}
 	for org, named := range set.Orgs {
 		if named {
 			sum.Named = append(sum.Named, org)

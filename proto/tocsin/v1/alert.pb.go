@@ -663,7 +663,10 @@ type SightingSummary struct {
 	// re-published the indicator or reported a sighting of it.
 	Organisations uint32 `protobuf:"varint,4,opt,name=organisations,proto3" json:"organisations,omitempty"`
 	// Organisations that opted to be named; never anyone else.
-	Named         []string `protobuf:"bytes,5,rep,name=named,proto3" json:"named,omitempty"`
+	Named []string `protobuf:"bytes,5,rep,name=named,proto3" json:"named,omitempty"`
+	// True when the alert counted is an exercise: the count is part of the
+	// drill (exercises are counted apart from real alerts).
+	Exercise      bool `protobuf:"varint,6,opt,name=exercise,proto3" json:"exercise,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -733,6 +736,13 @@ func (x *SightingSummary) GetNamed() []string {
 	return nil
 }
 
+func (x *SightingSummary) GetExercise() bool {
+	if x != nil {
+		return x.Exercise
+	}
+	return false
+}
+
 var File_tocsin_v1_alert_proto protoreflect.FileDescriptor
 
 const file_tocsin_v1_alert_proto_rawDesc = "" +
@@ -780,13 +790,14 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"first_seen\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
 	"\tlast_seen\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x14\n" +
 	"\x05named\x18\x05 \x01(\bR\x05named\x12#\n" +
-	"\rstix_sighting\x18\x06 \x01(\fR\fstixSighting\"\xa3\x01\n" +
+	"\rstix_sighting\x18\x06 \x01(\fR\fstixSighting\"\xbf\x01\n" +
 	"\x0fSightingSummary\x12!\n" +
 	"\findicator_id\x18\x01 \x01(\tR\vindicatorId\x12\x19\n" +
 	"\balert_id\x18\x02 \x01(\tR\aalertId\x12\x16\n" +
 	"\x06sector\x18\x03 \x01(\tR\x06sector\x12$\n" +
 	"\rorganisations\x18\x04 \x01(\rR\rorganisations\x12\x14\n" +
-	"\x05named\x18\x05 \x03(\tR\x05named*j\n" +
+	"\x05named\x18\x05 \x03(\tR\x05named\x12\x1a\n" +
+	"\bexercise\x18\x06 \x01(\bR\bexercise*j\n" +
 	"\x03TLP\x12\x13\n" +
 	"\x0fTLP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTLP_CLEAR\x10\x01\x12\r\n" +
