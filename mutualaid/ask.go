@@ -3,8 +3,10 @@ package mutualaid
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -111,15 +113,32 @@ type answerError struct {
 	Message string `json:"message"`
 }
 
+// firstAttempt is how long Ask waits for the first answer before it asks
+// again; each later attempt waits twice as long as the one before.
+const firstAttempt = 2 * time.Second
+
 // Ask sends a read request on subject with body in and decodes the result
 // into out. A refusal is a *codes.Error (unknown-reference, not-permitted,
 // invalid-field).
+//
+// A read changes nothing, so a request that gets no answer is sent again:
+// core NATS delivers a request at most once, and one sent to a node's
+// service as that node goes down is lost. Attempts wait 2 s, 4 s, 8 s ...
+// until ctx ends.
 func Ask(ctx context.Context, nc *nats.Conn, subject string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	msg, err := nc.RequestWithContext(ctx, subject, body)
+	var msg *nats.Msg
+	for wait := firstAttempt; ; wait *= 2 {
+		actx, cancel := context.WithTimeout(ctx, wait)
+		msg, err = nc.RequestWithContext(actx, subject, body)
+		cancel()
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("ask %s: %w", subject, err)
 	}

@@ -26,8 +26,11 @@ const queryGroup = "aid"
 const queryTimeout = 10 * time.Second
 
 // serveQueries subscribes to the read path and answers with QueryWorkers
-// goroutines until ctx ends.
-func (s *Service) serveQueries(ctx context.Context, wg *sync.WaitGroup) ([]*nats.Subscription, error) {
+// goroutines until ctx ends. When it ends the subscriptions are drained
+// first, so the server sends the queue group's next requests to the other
+// nodes, and the workers answer what this node already took before they
+// leave: a request is never dropped by a node that is stopping.
+func (s *Service) serveQueries(ctx context.Context, wg *sync.WaitGroup) error {
 	nc := s.d.JS.Conn()
 	ch := make(chan *nats.Msg, 256)
 	var subs []*nats.Subscription
@@ -37,23 +40,56 @@ func (s *Service) serveQueries(ctx context.Context, wg *sync.WaitGroup) ([]*nats
 			for _, s := range subs {
 				_ = s.Unsubscribe()
 			}
-			return nil, err
+			return err
 		}
 		subs = append(subs, sub)
 	}
+	drained := make(chan struct{})
+	wg.Go(func() {
+		defer close(drained)
+		<-ctx.Done()
+		closed := make([]<-chan nats.SubStatus, len(subs))
+		for i, sub := range subs {
+			closed[i] = sub.StatusChanged(nats.SubscriptionClosed)
+			if err := sub.Drain(); err != nil {
+				_ = sub.Unsubscribe()
+			}
+		}
+		timeout := time.After(queryTimeout)
+		for i, sub := range subs {
+			if !sub.IsValid() {
+				continue
+			}
+			select {
+			case <-closed[i]:
+			case <-timeout:
+				return
+			}
+		}
+	})
+	// A request taken while stopping is still answered, within its own
+	// queryTimeout.
+	actx := context.WithoutCancel(ctx)
 	for range s.opts.QueryWorkers {
 		wg.Go(func() {
 			for {
 				select {
-				case <-ctx.Done():
-					return
 				case m := <-ch:
-					s.answer(ctx, m)
+					s.answer(actx, m)
+				case <-drained:
+					for {
+						select {
+						case m := <-ch:
+							s.answer(actx, m)
+						default:
+							return
+						}
+					}
 				}
 			}
 		})
 	}
-	return subs, nil
+	return nil
 }
 
 // answer replies to one read request.

@@ -31,15 +31,9 @@ func (s *Service) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	}
-	subs, err := s.serveQueries(ctx, &wg)
-	if err != nil {
+	if err := s.serveQueries(ctx, &wg); err != nil {
 		return err
 	}
-	defer func() {
-		for _, sub := range subs {
-			_ = sub.Drain()
-		}
-	}()
 	wg.Go(func() { s.expireLoop(ctx) })
 	return s.consume(ctx)
 }
