@@ -489,7 +489,14 @@ type Receipt struct {
 	// at the same time: an agent sends one receipt for each group of
 	// messages its sinks wrote together (a catch-up writes hundreds at
 	// once). At most 1,023, so that a receipt covers 1,024 messages.
-	MoreRefIds    []string `protobuf:"bytes,5,rep,name=more_ref_ids,json=moreRefIds,proto3" json:"more_ref_ids,omitempty"`
+	MoreRefIds []string `protobuf:"bytes,5,rep,name=more_ref_ids,json=moreRefIds,proto3" json:"more_ref_ids,omitempty"`
+	// The member that sent the message acknowledged (its sender); the router
+	// refuses a receipt for a message it never routed to the receipt's
+	// sender from ref_sender. Empty: the router looks it up.
+	RefSender string `protobuf:"bytes,6,opt,name=ref_sender,json=refSender,proto3" json:"ref_sender,omitempty"`
+	// Optional: who at the recipient acknowledged ("J. Ortiz, SOC lead"),
+	// as the analyst typed it. At most 128 bytes.
+	By            string `protobuf:"bytes,7,opt,name=by,proto3" json:"by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -557,6 +564,20 @@ func (x *Receipt) GetMoreRefIds() []string {
 		return x.MoreRefIds
 	}
 	return nil
+}
+
+func (x *Receipt) GetRefSender() string {
+	if x != nil {
+		return x.RefSender
+	}
+	return ""
+}
+
+func (x *Receipt) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
 }
 
 // Sighting reports that the sender saw an indicator in its own environment.
@@ -666,7 +687,11 @@ type SightingSummary struct {
 	Named []string `protobuf:"bytes,5,rep,name=named,proto3" json:"named,omitempty"`
 	// True when the alert counted is an exercise: the count is part of the
 	// drill (exercises are counted apart from real alerts).
-	Exercise      bool `protobuf:"varint,6,opt,name=exercise,proto3" json:"exercise,omitempty"`
+	Exercise bool `protobuf:"varint,6,opt,name=exercise,proto3" json:"exercise,omitempty"`
+	// The pattern of the indicator counted, as the alert carried it.
+	Pattern string `protobuf:"bytes,7,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// The TLP of the alert counted: a summary is disclosed no wider.
+	Tlp           TLP `protobuf:"varint,8,opt,name=tlp,proto3,enum=tocsin.v1.TLP" json:"tlp,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -743,6 +768,20 @@ func (x *SightingSummary) GetExercise() bool {
 	return false
 }
 
+func (x *SightingSummary) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *SightingSummary) GetTlp() TLP {
+	if x != nil {
+		return x.Tlp
+	}
+	return TLP_TLP_UNSPECIFIED
+}
+
 var File_tocsin_v1_alert_proto protoreflect.FileDescriptor
 
 const file_tocsin_v1_alert_proto_rawDesc = "" +
@@ -775,14 +814,17 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"\vstix_bundle\x18\x06 \x01(\fR\n" +
 	"stixBundle\x12-\n" +
 	"\x12recommended_action\x18\a \x01(\tR\x11recommendedAction\x12\x1a\n" +
-	"\bexercise\x18\b \x01(\bR\bexercise\"\xb1\x01\n" +
+	"\bexercise\x18\b \x01(\bR\bexercise\"\xe0\x01\n" +
 	"\aReceipt\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.tocsin.v1.ReceiptStateR\x05state\x12*\n" +
 	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
 	"\x04note\x18\x04 \x01(\tR\x04note\x12 \n" +
 	"\fmore_ref_ids\x18\x05 \x03(\tR\n" +
-	"moreRefIds\"\xf2\x01\n" +
+	"moreRefIds\x12\x1d\n" +
+	"\n" +
+	"ref_sender\x18\x06 \x01(\tR\trefSender\x12\x0e\n" +
+	"\x02by\x18\a \x01(\tR\x02by\"\xf2\x01\n" +
 	"\bSighting\x12!\n" +
 	"\findicator_id\x18\x01 \x01(\tR\vindicatorId\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\rR\x05count\x129\n" +
@@ -790,14 +832,16 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"first_seen\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x127\n" +
 	"\tlast_seen\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\blastSeen\x12\x14\n" +
 	"\x05named\x18\x05 \x01(\bR\x05named\x12#\n" +
-	"\rstix_sighting\x18\x06 \x01(\fR\fstixSighting\"\xbf\x01\n" +
+	"\rstix_sighting\x18\x06 \x01(\fR\fstixSighting\"\xfb\x01\n" +
 	"\x0fSightingSummary\x12!\n" +
 	"\findicator_id\x18\x01 \x01(\tR\vindicatorId\x12\x19\n" +
 	"\balert_id\x18\x02 \x01(\tR\aalertId\x12\x16\n" +
 	"\x06sector\x18\x03 \x01(\tR\x06sector\x12$\n" +
 	"\rorganisations\x18\x04 \x01(\rR\rorganisations\x12\x14\n" +
 	"\x05named\x18\x05 \x03(\tR\x05named\x12\x1a\n" +
-	"\bexercise\x18\x06 \x01(\bR\bexercise*j\n" +
+	"\bexercise\x18\x06 \x01(\bR\bexercise\x12\x18\n" +
+	"\apattern\x18\a \x01(\tR\apattern\x12 \n" +
+	"\x03tlp\x18\b \x01(\x0e2\x0e.tocsin.v1.TLPR\x03tlp*j\n" +
 	"\x03TLP\x12\x13\n" +
 	"\x0fTLP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTLP_CLEAR\x10\x01\x12\r\n" +
@@ -852,11 +896,12 @@ var file_tocsin_v1_alert_proto_depIdxs = []int32{
 	8, // 5: tocsin.v1.Receipt.at:type_name -> google.protobuf.Timestamp
 	8, // 6: tocsin.v1.Sighting.first_seen:type_name -> google.protobuf.Timestamp
 	8, // 7: tocsin.v1.Sighting.last_seen:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	0, // 8: tocsin.v1.SightingSummary.tlp:type_name -> tocsin.v1.TLP
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_tocsin_v1_alert_proto_init() }
