@@ -122,12 +122,12 @@ func (p *Pager) work(pg *page, now time.Time) (j *job, at time.Time, done bool) 
 		// that comes later opens it again to pass that on.
 		return nil, at, !pending
 	}
+	// A step that keeps failing is sent again on its own schedule; the
+	// next step's delay runs from the failing step's first attempt, so an
+	// e-mail server that is down never keeps the backup from being paged.
 	for i, s := range pg.Steps {
-		if !s.Sent.IsZero() || s.Failed != "" {
+		if !s.Sent.IsZero() || s.Failed != "" || s.Due.IsZero() {
 			continue
-		}
-		if s.Due.IsZero() {
-			return nil, time.Time{}, false
 		}
 		due := s.Due
 		if s.NextTry.After(due) {
@@ -136,7 +136,12 @@ func (p *Pager) work(pg *page, now time.Time) (j *job, at time.Time, done bool) 
 		if !due.After(now) {
 			return mk(i, "trigger"), time.Time{}, false
 		}
-		return nil, due, false
+		if at.IsZero() || due.Before(at) {
+			at = due
+		}
+	}
+	if !at.IsZero() {
+		return nil, at, false
 	}
 	return nil, time.Time{}, false // every step taken: waits for an acknowledgement
 }
@@ -180,7 +185,7 @@ func (p *Pager) finish(j job, err error, stopping bool) {
 		switch j.op {
 		case "trigger":
 			s.Sent = now
-			if j.step+1 < len(pg.Steps) {
+			if j.step+1 < len(pg.Steps) && pg.Steps[j.step+1].Due.IsZero() {
 				pg.Steps[j.step+1].Due = now.Add(pg.Steps[j.step+1].After)
 			}
 			log.Info("paged")
@@ -204,6 +209,9 @@ func (p *Pager) finish(j job, err error, stopping bool) {
 		}
 	default:
 		s.Attempts++
+		if j.op == "trigger" && s.Attempts == 1 && j.step+1 < len(pg.Steps) && pg.Steps[j.step+1].Due.IsZero() {
+			pg.Steps[j.step+1].Due = now.Add(pg.Steps[j.step+1].After)
+		}
 		wait := min(p.opts.Retry<<min(s.Attempts-1, 16), time.Minute)
 		s.NextTry = now.Add(wait)
 		log.Warn("the channel failed; sending again", zap.Int("attempt", s.Attempts), zap.Duration("in", wait), zap.Error(err))
