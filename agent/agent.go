@@ -133,6 +133,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	run(func() { out.run(ctx) })
 	run(func() { a.refreshDirectory(ctx) })
+	if a.opts.Pager != nil {
+		run(func() { _ = a.opts.Pager.Run(ctx) })
+	}
 	for _, c := range consumers {
 		run(func() { a.runConsumer(ctx, c) })
 	}
@@ -280,7 +283,30 @@ func (a *Agent) Receipt(id string, state tocsinv1.ReceiptState, note string) (st
 	if state == tocsinv1.ReceiptState_RECEIPT_STATE_UNSPECIFIED {
 		return "", errors.New("a receipt needs a state: delivered, acknowledged or actioned")
 	}
-	return a.queue(tocsinv1.Kind_KIND_RECEIPT, NewReceipt(id, state, note))
+	rid, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, NewReceipt(id, state, note))
+	if err == nil {
+		a.settlePage(id, state, "")
+	}
+	return rid, err
+}
+
+// settlePage tells the pager that message id was acknowledged or
+// actioned (by, if known, says who).
+func (a *Agent) settlePage(id string, state tocsinv1.ReceiptState, by string) {
+	p := a.opts.Pager
+	if p == nil {
+		return
+	}
+	var err error
+	switch state {
+	case tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED:
+		_, err = p.Acknowledge(id, by)
+	case tocsinv1.ReceiptState_RECEIPT_STATE_ACTIONED:
+		_, err = p.Resolve(id)
+	}
+	if err != nil {
+		a.log.Warn("page", zap.String("id", id), zap.Error(err))
+	}
 }
 
 // Sighting queues a sighting in the outbox and returns its envelope id.

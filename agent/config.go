@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tocsin-project/tocsin/agent/paging"
 )
 
 // Config is the agent's YAML file (tocsin agent --config FILE). Every key
@@ -67,6 +69,9 @@ type Config struct {
 	JSONLMaxBytes int64 `yaml:"jsonl_max_bytes"`
 	// Batch is the most messages fetched at once per consumer; default and at most 1024.
 	Batch int `yaml:"batch"`
+	// PagingConfig is who is paged for what (pager, escalation, smtp).
+	// Default: nothing pages.
+	PagingConfig `yaml:",inline"`
 }
 
 // LoadConfig reads a YAML config; an unknown key is an error naming it.
@@ -99,7 +104,10 @@ func (c Config) Options(log *zap.Logger) (Options, error) {
 	if c.State == "" {
 		return Options{}, fmt.Errorf("%w: a state directory is required (--state)", ErrOptions)
 	}
-	var sinks []Sink
+	var (
+		sinks []Sink
+		pager *paging.Pager
+	)
 	fail := func(err error) (Options, error) {
 		for _, s := range sinks {
 			_ = s.Close()
@@ -113,7 +121,20 @@ func (c Config) Options(log *zap.Logger) (Options, error) {
 		}
 		sinks = append(sinks, s)
 	}
-	o := Options{CredsFile: c.Creds, Servers: c.Server, Sectors: c.Sectors, Lanes: c.Lanes, Sinks: sinks, StateDir: c.State,
+	if c.PagingConfig.enabled() {
+		webhookURL := ""
+		for _, spec := range c.Sinks {
+			if s, err := ParseSinkSpec(spec); err == nil && s.Type == "webhook" && webhookURL == "" {
+				webhookURL = s.Target
+			}
+		}
+		p, err := c.PagingConfig.newPager(c.State, webhookURL, c.webhookSecret, "tocsin agent", log)
+		if err != nil {
+			return fail(err)
+		}
+		pager = p
+	}
+	o := Options{Pager: pager, CredsFile: c.Creds, Servers: c.Server, Sectors: c.Sectors, Lanes: c.Lanes, Sinks: sinks, StateDir: c.State,
 		HTTPAddr: c.HTTP, Receipts: c.Receipts, Batch: c.Batch}
 	if c.TLSCA != "" {
 		if _, err := os.Stat(c.TLSCA); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/tocsin-project/tocsin/agent/paging"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/members"
 )
@@ -84,6 +85,10 @@ type Options struct {
 	Name string
 	// NATS are extra connection options.
 	NATS []nats.Option
+	// Pager pages a person for the records its policy names (docs/AGENT.md,
+	// Paging); the agent runs it and tells it of acknowledgements. Default
+	// none.
+	Pager *paging.Pager
 }
 
 // withDefaults fills the zero fields and checks the others.

@@ -450,6 +450,9 @@ func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntr
 			return nil, fmt.Errorf("sink %s: %w", s.Name(), err)
 		}
 	}
+	if err := a.page(recs); err != nil {
+		return nil, err
+	}
 	if a.onWrite != nil {
 		a.onWrite(recs)
 	}

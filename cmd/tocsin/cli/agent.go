@@ -82,6 +82,9 @@ Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 	f.IntVar(&flags.WebhookAttempts, "webhook-attempts", 0, "posts of a body before the dead-letter file (default 8)")
 	f.Int64Var(&flags.JSONLMaxBytes, "jsonl-max-bytes", 0, "rotate JSONL files at this size (default 100 MiB)")
 	f.IntVar(&flags.Batch, "batch", 0, "most messages fetched at once per consumer (default and at most 1024)")
+	f.StringVar(&flags.Pager, "pager", "", "page a person: pagerduty:URL (pagerduty: alone for PagerDuty's own endpoint); see docs/AGENT.md, Paging")
+	f.StringVar(&flags.PagerRoutingKeyFile, "pager-routing-key-file", "", "file with the PagerDuty service's integration (routing) key")
+	f.BoolVar(&flags.PageExercises, "page-exercises", false, "page exercise messages too, marked EXERCISE (default: exercises never page)")
 	return cmd
 }
 
@@ -106,6 +109,9 @@ func mergeAgentFlags(cmd *cobra.Command, g *globals, cfg *agent.Config, flags ag
 	set("webhook-attempts", func() { cfg.WebhookAttempts = flags.WebhookAttempts })
 	set("jsonl-max-bytes", func() { cfg.JSONLMaxBytes = flags.JSONLMaxBytes })
 	set("batch", func() { cfg.Batch = flags.Batch })
+	set("pager", func() { cfg.Pager = flags.Pager })
+	set("pager-routing-key-file", func() { cfg.PagerRoutingKeyFile = flags.PagerRoutingKeyFile })
+	set("page-exercises", func() { cfg.PageExercises = flags.PageExercises })
 	if changed("server") || cfg.Server == "" {
 		cfg.Server = g.server
 	}

@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tocsin-project/tocsin/agent/paging"
+	"github.com/tocsin-project/tocsin/agent/paging/pdtest"
+	"github.com/tocsin-project/tocsin/internal/testwait"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+)
+
+// TestAFlashAlertPagesAndTheAckStopsIt: through a real cluster, a flash
+// alert pages the member's PagerDuty service once (its id the dedup key);
+// a routine alert and an exercise do not; the member's acknowledgement
+// acknowledges the incident.
+func TestAFlashAlertPagesAndTheAckStopsIt(t *testing.T) {
+	w := newWorld(t, member("bridge", tocsinv1.Role_ROLE_MEMBER, "patient-care"))
+	pd := pdtest.New("KEY-bridge")
+	t.Cleanup(pd.Close)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "pd.key")
+	if err := os.WriteFile(keyFile, []byte("KEY-bridge\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{State: filepath.Join(dir, "state"), Sinks: []string{"jsonl:" + filepath.Join(dir, "alerts.jsonl")},
+		PagingConfig: PagingConfig{Pager: "pagerduty:" + pd.EnqueueURL(), PagerRoutingKeyFile: keyFile}}
+	built, err := cfg.Options(zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built.Pager == nil {
+		t.Fatal("--pager built no pager")
+	}
+	opts := w.agentOptions("bridge", cfg.State, built.Sinks...)
+	opts.Pager = built.Pager
+	a, stop := w.start(opts)
+	defer stop()
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
+
+	routine := alert("routine", "patient-care")
+	drill := alert("drill", "patient-care")
+	drill.Lane, drill.Exercise = tocsinv1.Lane_LANE_FLASH, true
+	flash := alert("LockBit on the EHR", "patient-care")
+	flash.Lane = tocsinv1.Lane_LANE_FLASH
+	var last string
+	for _, al := range []*tocsinv1.Alert{routine, drill, flash} {
+		e := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, al)
+		w.Routed("st-mary", e)
+		last = e[0].GetId()
+	}
+	testwait.For(t, 30*time.Second, "the page", testwait.True(func() bool { return len(pd.Events()) >= 1 }))
+	testwait.For(t, 30*time.Second, "all three in the JSONL sink", testwait.True(func() bool {
+		return len(jsonlRecords(t, filepath.Join(dir, "alerts.jsonl"))) == 3
+	}))
+	evs := pd.Events()
+	if len(evs) != 1 || evs[0].EventAction != "trigger" || evs[0].DedupKey != last {
+		t.Fatalf("PagerDuty got %+v; want one trigger for %s", evs, last)
+	}
+	if p := evs[0].Payload; p.Severity != "critical" || !strings.Contains(p.Summary, "LockBit on the EHR") || p.CustomDetails["sender"] != "st-mary" {
+		t.Errorf("the page: %+v", p)
+	}
+	if _, err := a.Receipt(last, tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, ""); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 30*time.Second, "the acknowledgement at PagerDuty", testwait.True(func() bool { return len(pd.Events()) == 2 }))
+	if ev := pd.Events()[1]; ev.EventAction != "acknowledge" || ev.DedupKey != last {
+		t.Errorf("after the ack PagerDuty got %+v", ev)
+	}
+}
+
+func TestPagingConfigRefusesWhatCannotWork(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		cfg  PagingConfig
+		want string
+	}{
+		{PagingConfig{Pager: "pagerduty:"}, "routing key file is required"},
+		{PagingConfig{Pager: "opsgenie:x"}, "use pagerduty:URL"},
+		{PagingConfig{Escalation: &paging.Policy{Steps: []paging.Step{{Channel: "email:a@b.example"}}}}, "needs an smtp: section"},
+		{PagingConfig{Escalation: &paging.Policy{Steps: []paging.Step{{Channel: "webhook"}}}}, "needs a webhook sink"},
+		{PagingConfig{Escalation: &paging.Policy{Steps: []paging.Step{{Channel: "pager"}}}}, `no channel "pager"`},
+	} {
+		_, err := c.cfg.newPager(dir, "", func() ([]byte, error) { return nil, nil }, "t", zaptest.NewLogger(t))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
+		}
+	}
+	cfg, err := ParseConfig("agent.yaml", []byte("state: /x\nsinks: [jsonl:/x]\npager: \"pagerduty:\"\npager_routing_key_file: /k\nescalation:\n  exercises: true\n  steps:\n    - channel: pagerduty\n    - channel: email:lead@st-mary.example\n      after: 7m\nsmtp:\n  addr: smtp.example:587\n  from: tocsin@st-mary.example\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Escalation.Steps; len(s) != 2 || s[1].After != 7*time.Minute || !cfg.Escalation.Exercises || cfg.SMTP.Addr != "smtp.example:587" {
+		t.Errorf("the escalation section read as %+v %+v", cfg.Escalation, cfg.SMTP)
+	}
+}
