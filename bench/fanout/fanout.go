@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/agent/paging"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/bench"
 	"github.com/tocsin-project/tocsin/envelope"
@@ -220,22 +221,8 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 	}
 	m0 := liveHeapSplit()
 	o.Progress("creating the agents' R1 consumers")
-	began := time.Now()
-	for i, id := range append(slices.Clone(ids), "bench-catchup") {
-		if i > 0 && i%250 == 0 {
-			o.Progress(fmt.Sprintf("%d agents' consumers in %s", i, time.Since(began).Round(time.Millisecond)))
-		}
-		for _, c := range auth.Consumers(byID[id]) {
-			if c.Stream == subjects.StreamRejections {
-				continue
-			}
-			if err := retry(ctx, func(ctx context.Context) error {
-				_, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, agent.ConsumerConfig(id, c, 0))
-				return err
-			}); err != nil {
-				return nil, fmt.Errorf("consumer %s: %w", c.Name, err)
-			}
-		}
+	if err := createConsumers(ctx, b, append(slices.Clone(ids), "bench-catchup"), byID, o.Progress); err != nil {
+		return nil, err
 	}
 	m1 := liveHeapSplit()
 	res.Memory.ConsumersPerAgent = m1.minus(m0).broker / int64(o.Agents+1)
@@ -243,7 +230,7 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 	col := newCollector()
 	o.Progress(fmt.Sprintf("starting %d agents", o.Agents))
 	start := time.Now()
-	agents, err := startAgents(ctx, b, o, ids, col.add)
+	agents, err := startAgents(ctx, b, o, ids, col.add, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +271,29 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 	return res, nil
 }
 
+// createConsumers creates the member consumers of ids (but their
+// rejections'), as the agent service would when each first connects.
+func createConsumers(ctx context.Context, b *cluster, ids []string, byID map[string]*tocsinv1.Member, progress func(string)) error {
+	began := time.Now()
+	for i, id := range ids {
+		if i > 0 && i%250 == 0 {
+			progress(fmt.Sprintf("%d agents' consumers in %s", i, time.Since(began).Round(time.Millisecond)))
+		}
+		for _, c := range auth.Consumers(byID[id]) {
+			if c.Stream == subjects.StreamRejections {
+				continue
+			}
+			if err := retry(ctx, func(ctx context.Context) error {
+				_, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, agent.ConsumerConfig(id, c, 0))
+				return err
+			}); err != nil {
+				return fmt.Errorf("consumer %s: %w", c.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
 // retry runs f until it succeeds, for at most a minute (a JetStream API
 // call may find no responder during a leader change).
 func retry(ctx context.Context, f func(context.Context) error) error {
@@ -307,8 +317,9 @@ type agentSet struct {
 }
 
 // startAgents runs an agent for each of ids, each with a JSONL sink that
-// tells onWrite every batch it has written.
-func startAgents(ctx context.Context, b *cluster, o Options, ids []string, onWrite func([]*agent.Record)) (*agentSet, error) {
+// tells onWrite every batch it has written, and the pager pager gives it
+// (nil: none).
+func startAgents(ctx context.Context, b *cluster, o Options, ids []string, onWrite func([]*agent.Record), pager func(id, dir string) (*paging.Pager, error)) (*agentSet, error) {
 	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	ba := &agentSet{stop: func() { cancel(); wg.Wait() }}
@@ -319,8 +330,16 @@ func startAgents(ctx context.Context, b *cluster, o Options, ids []string, onWri
 			ba.stop()
 			return nil, err
 		}
+		var p *paging.Pager
+		if pager != nil {
+			if p, err = pager(id, dir); err != nil {
+				_ = j.Close()
+				ba.stop()
+				return nil, err
+			}
+		}
 		a, err := agent.New(agent.Options{CredsFile: b.creds[id], Servers: b.c.ClientURL(), StateDir: filepath.Join(dir, "state"),
-			Sinks: []agent.Sink{timedSink{j, onWrite}}, Receipts: o.Receipts, Name: "bench " + id}, zap.NewNop())
+			Sinks: []agent.Sink{timedSink{j, onWrite}}, Receipts: o.Receipts, Name: "bench " + id, Pager: p}, zap.NewNop())
 		if err != nil {
 			_ = j.Close()
 			ba.stop()
@@ -456,7 +475,7 @@ func publishAlerts(ctx context.Context, b *cluster, rate float64, d time.Duratio
 	n := int(rate * d.Seconds())
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer tick.Stop()
-	return publishN(ctx, b, []string{"bench-pub"}, n, sectors, func() { <-tick.C })
+	return publishN(ctx, b, []string{"bench-pub"}, n, sectors, tocsinv1.Lane_LANE_URGENT, func() { <-tick.C })
 }
 
 // backlogSenders publish the catch-up backlog.
@@ -468,14 +487,14 @@ var backlogSenders = func() []string {
 	return ids
 }()
 
-// publishN publishes n alerts from senders in turn, calling pace before
-// each.
-func publishN(ctx context.Context, b *cluster, senders []string, n int, sectors []string, pace func()) (int, error) {
+// publishN publishes n alerts on lane from senders in turn, calling pace
+// before each.
+func publishN(ctx context.Context, b *cluster, senders []string, n int, sectors []string, lane tocsinv1.Lane, pace func()) (int, error) {
 	var futures []jetstream.PubAckFuture
 	for i := range n {
 		pace()
 		signer := b.signers[senders[i%len(senders)]]
-		a := &tocsinv1.Alert{Title: fmt.Sprint("bench alert ", i), Lane: tocsinv1.Lane_LANE_URGENT, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
+		a := &tocsinv1.Alert{Title: fmt.Sprint("bench alert ", i), Lane: lane, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
 			StixBundle: bundle(fmt.Sprintf("c2-%d-%s.example", i, randomHex(4)), tlp.MarkingGreen), RecommendedAction: "block the domain"}
 		env, err := signer.Seal(tocsinv1.Kind_KIND_ALERT, a)
 		if err != nil {
@@ -621,7 +640,7 @@ func catchUp(ctx context.Context, b *cluster, o Options) (*CatchUpFigures, error
 	// The router takes each sender's messages in order, one at a time: a
 	// backlog from one sender would take minutes to route, so sixteen
 	// members publish it.
-	if _, err := publishN(ctx, b, backlogSenders, o.CatchUp, []string{"federal"}, func() {}); err != nil {
+	if _, err := publishN(ctx, b, backlogSenders, o.CatchUp, []string{"federal"}, tocsinv1.Lane_LANE_URGENT, func() {}); err != nil {
 		return nil, err
 	}
 	var cons jetstream.Consumer
@@ -651,7 +670,7 @@ func catchUp(ctx context.Context, b *cluster, o Options) (*CatchUpFigures, error
 	col := newCollector()
 	col.expect(backlog)
 	start = time.Now()
-	agents, err := startAgents(ctx, b, o, []string{"bench-catchup"}, col.add)
+	agents, err := startAgents(ctx, b, o, []string{"bench-catchup"}, col.add, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -38,3 +38,27 @@ func TestBenchFanoutSmall(t *testing.T) {
 		t.Fatalf("--receipts some: exit %d, want %d", code, ExitUsage)
 	}
 }
+
+func TestBenchPageSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster and agents")
+	}
+	var out, errOut bytes.Buffer
+	args := []string{"bench", "page", "--agents", "3", "--alerts", "2", "--interval", "100ms", "--escalate-after", "300ms"}
+	if code := Main(args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"publish to page (PagerDuty 202)", "second step, after its deadline", "paging adds"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := Main(append(args, "--json"), &out, &errOut); code != 0 {
+		t.Fatalf("--json: exit %d: %s", code, errOut.String())
+	}
+	var r fanout.PageResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Expected != 6 || r.Paged != 6 || r.Escalated != 6 {
+		t.Fatalf("--json: %v %+v", err, r)
+	}
+}
