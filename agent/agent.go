@@ -92,6 +92,9 @@ func New(opts Options, log *zap.Logger) (*Agent, error) {
 	for _, l := range opts.Lanes {
 		a.lanes[l] = true
 	}
+	if opts.Pager != nil {
+		opts.Pager.OnSettled(a.pagerSettled)
+	}
 	return a, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/agent/paging"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // PagingConfig is the paging part of the agent's config: the
@@ -45,6 +46,13 @@ type PagingConfig struct {
 	// PagerRoutingKeyFile holds the integration key of the member's
 	// PagerDuty service. Required with Pager.
 	PagerRoutingKeyFile string `yaml:"pager_routing_key_file"`
+	// PagerAPIURL is PagerDuty's REST API (tests). Default
+	// paging.PagerDutyAPIURL.
+	PagerAPIURL string `yaml:"pager_api_url"`
+	// PagerAPITokenFile holds a PagerDuty REST API token: an incident
+	// acknowledged in PagerDuty is read back every 30 s and becomes the
+	// member's acknowledged receipt. Default none.
+	PagerAPITokenFile string `yaml:"pager_api_token_file"`
 	// PageExercises pages exercise messages too (each marked EXERCISE).
 	// Default false; the policy's exercises: true does the same.
 	PageExercises bool `yaml:"page_exercises"`
@@ -93,7 +101,13 @@ func (c PagingConfig) newPager(stateDir, webhookURL string, secret func() ([]byt
 		if err != nil {
 			return nil, err
 		}
-		pd, err := paging.NewPagerDuty(paging.PagerDutyOptions{URL: url, RoutingKey: string(key), Source: source})
+		var token []byte
+		if c.PagerAPITokenFile != "" {
+			if token, err = readSecretFile("pagerduty api token", c.PagerAPITokenFile, "--pager-api-token-file"); err != nil {
+				return nil, err
+			}
+		}
+		pd, err := paging.NewPagerDuty(paging.PagerDutyOptions{URL: url, RoutingKey: string(key), Source: source, APIToken: string(token), APIURL: c.PagerAPIURL})
 		if err != nil {
 			return nil, err
 		}
@@ -255,4 +269,30 @@ func (a *Agent) page(recs []*Record) error {
 	}
 	_, err := p.Enqueue(msgs)
 	return err
+}
+
+// pagerSettled sends the member's acknowledged receipt for a page a person
+// acknowledged (or resolved) at the channel itself, in PagerDuty: the
+// liaison's reach then shows that someone saw it.
+func (a *Agent) pagerSettled(id, by string, resolved bool) {
+	note := "acknowledged in PagerDuty"
+	if resolved {
+		note = "resolved in PagerDuty"
+	}
+	r := NewReceipt(id, tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, note)
+	r.By = clipBytes(by, 128)
+	if _, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, r); err != nil {
+		a.log.Warn("the receipt of a page acknowledged in PagerDuty", zap.String("id", id), zap.Error(err))
+	}
+}
+
+// clipBytes cuts s to at most n bytes on a rune boundary.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }

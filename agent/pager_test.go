@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"github.com/tocsin-project/tocsin/agent/paging/pdtest"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // TestAFlashAlertPagesAndTheAckStopsIt: through a real cluster, a flash
@@ -98,4 +102,59 @@ func TestPagingConfigRefusesWhatCannotWork(t *testing.T) {
 	if s := cfg.Escalation.Steps; len(s) != 2 || s[1].After != 7*time.Minute || !cfg.Escalation.Exercises || cfg.SMTP.Addr != "smtp.example:587" {
 		t.Errorf("the escalation section read as %+v %+v", cfg.Escalation, cfg.SMTP)
 	}
+}
+
+// TestAnAckInPagerDutyBecomesTheMembersReceipt: the on-call person
+// acknowledges the incident in PagerDuty; the agent reads it back and the
+// member's acknowledged receipt reaches the router, naming who.
+func TestAnAckInPagerDutyBecomesTheMembersReceipt(t *testing.T) {
+	w := newWorld(t, member("bridge", tocsinv1.Role_ROLE_MEMBER, "patient-care"))
+	pd := pdtest.New("KEY-bridge")
+	t.Cleanup(pd.Close)
+	dir := t.TempDir()
+	ch, err := paging.NewPagerDuty(paging.PagerDutyOptions{URL: pd.EnqueueURL(), RoutingKey: "KEY-bridge", APIURL: pd.APIURL(), APIToken: pdtest.APIToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := paging.New(paging.Options{Dir: filepath.Join(dir, "pages"), Channels: []paging.Channel{ch}, WatchEvery: 200 * time.Millisecond,
+		Policy: paging.Policy{Steps: []paging.Step{{Channel: "pagerduty"}}}, Log: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := OpenJSONL(JSONLOptions{Path: filepath.Join(dir, "alerts.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := w.agentOptions("bridge", filepath.Join(dir, "state"), j)
+	opts.Pager = p
+	a, stop := w.start(opts)
+	defer stop()
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
+	flash := alert("LockBit on the EHR", "patient-care")
+	flash.Lane = tocsinv1.Lane_LANE_FLASH
+	e := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, flash)
+	w.Routed("st-mary", e)
+	id := e[0].GetId()
+	testwait.For(t, 30*time.Second, "the page", testwait.True(func() bool { return len(pd.Events()) == 1 }))
+	pd.AcknowledgeInPagerDuty(id, "Jane Doe")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	kv, err := w.JS.KeyValue(ctx, records.BucketReach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(ctx, t, "the member's acknowledged receipt in REACH", func() error {
+		e, err := kv.Get(ctx, records.ReachKey(id, "bridge"))
+		if err != nil {
+			return err
+		}
+		var r records.Reach
+		if err := json.Unmarshal(e.Value(), &r); err != nil {
+			return err
+		}
+		if r.Acknowledged.IsZero() {
+			return fmt.Errorf("not acknowledged yet: %+v", r)
+		}
+		return nil
+	})
 }

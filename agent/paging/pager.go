@@ -54,6 +54,10 @@ type Options struct {
 	// Retry is the wait after a channel's first failure; it doubles on
 	// each failure after that, up to a minute. Default 1s.
 	Retry time.Duration
+	// WatchEvery is how often open pages are looked up at the channels
+	// that can say whether a person acknowledged there (Watcher). Default
+	// DefaultWatchEvery (30s).
+	WatchEvery time.Duration
 	// Log receives the pager's events. Default zap.NewNop().
 	Log *zap.Logger
 }
@@ -70,6 +74,8 @@ type Pager struct {
 	wake  chan struct{}
 	// sending holds the pages a send is under way for.
 	sending map[string]bool
+	// onSettled is told of acknowledgements made at a channel.
+	onSettled func(id, by string, resolved bool)
 }
 
 // New checks opts, loads the pages of an earlier run and returns the

@@ -251,3 +251,43 @@ func TestARefusedPageEscalatesAtOnce(t *testing.T) {
 	}
 	testwait.For(t, 10*time.Second, "the next step", testwait.True(func() bool { return len(w.next.calls()) == 1 }))
 }
+
+// TestAnAckInPagerDutyStopsTheEscalation: a person acknowledges the
+// incident in PagerDuty; with an API token the pager reads it back, stops
+// escalating and says who, so that the agent can send the receipt.
+func TestAnAckInPagerDutyStopsTheEscalation(t *testing.T) {
+	w := newWorld(t, 2*time.Second)
+	ch, err := NewPagerDuty(PagerDutyOptions{URL: w.pd.EnqueueURL(), RoutingKey: "R0UT1NGKEY", APIURL: w.pd.APIURL(), APIToken: pdtest.APIToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.opts.Channels[0] = ch
+	w.opts.WatchEvery = 100 * time.Millisecond
+	p, err := New(w.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settled := make(chan string, 4)
+	p.OnSettled(func(id, by string, resolved bool) { settled <- fmt.Sprintf("%s %s %v", id, by, resolved) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if _, err := p.Enqueue([]Message{flash("01INPD")}); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 10*time.Second, "the page", testwait.True(func() bool { return len(w.pd.Events()) == 1 }))
+	w.pd.AcknowledgeInPagerDuty("01INPD", "Jane Doe")
+	select {
+	case got := <-settled:
+		if got != "01INPD Jane Doe false" {
+			t.Errorf("settled: %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the acknowledgement made in PagerDuty was not read back")
+	}
+	testwait.For(t, 10*time.Second, "the page to be done", testwait.True(func() bool { return p.Open() == 0 }))
+	if got := w.next.calls(); len(got) != 0 {
+		t.Errorf("the escalation went on after the acknowledgement in PagerDuty: %v", got)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -23,9 +25,19 @@ type PagerDutyOptions struct {
 	// Source names where pages come from ("tocsin agent st-mary").
 	// Default "tocsin".
 	Source string
+	// APIToken is a PagerDuty REST API token (read-only suffices): with
+	// it, an incident acknowledged or resolved in PagerDuty is read back
+	// and settles the page (the agent then sends the member's receipt).
+	// Default none: acknowledgements come only from Tocsin.
+	APIToken string
+	// APIURL is the REST API. Default PagerDutyAPIURL.
+	APIURL string
 	// Client is the HTTP client. Default one with a 30 s timeout.
 	Client *http.Client
 }
+
+// PagerDutyAPIURL is the REST API, where acknowledgements are read back.
+const PagerDutyAPIURL = "https://api.pagerduty.com"
 
 // PagerDuty pages through the PagerDuty Events API v2: a trigger with the
 // Tocsin message id as dedup_key, then acknowledge and resolve with the
@@ -43,6 +55,9 @@ func NewPagerDuty(opts PagerDutyOptions) (*PagerDuty, error) {
 	}
 	if opts.Source == "" {
 		opts.Source = "tocsin"
+	}
+	if opts.APIURL == "" {
+		opts.APIURL = PagerDutyAPIURL
 	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 30 * time.Second}
@@ -141,4 +156,61 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// Status reads the incident of p back from PagerDuty's REST API (by its
+// incident key, the dedup key): acknowledged or resolved there, and by
+// whom. Without an API token it reports nothing.
+func (d *PagerDuty) Status(ctx context.Context, p Page) (acked, resolved bool, by string, err error) {
+	if d.opts.APIToken == "" {
+		return false, false, "", nil
+	}
+	q := url.Values{"incident_key": {p.Message.ID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(d.opts.APIURL, "/")+"/incidents?"+q.Encode(), nil)
+	if err != nil {
+		return false, false, "", err
+	}
+	req.Header.Set("Authorization", "Token token="+d.opts.APIToken)
+	req.Header.Set("Accept", "application/vnd.pagerduty+json;version=2")
+	resp, err := d.opts.Client.Do(req)
+	if err != nil {
+		return false, false, "", fmt.Errorf("pagerduty incidents: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, false, "", fmt.Errorf("pagerduty incidents: %s", resp.Status)
+	}
+	var list struct {
+		Incidents []struct {
+			Status           string `json:"status"`
+			IncidentKey      string `json:"incident_key"`
+			Acknowledgements []struct {
+				Acknowledger struct {
+					Summary string `json:"summary"`
+				} `json:"acknowledger"`
+			} `json:"acknowledgements"`
+			LastStatusChangeBy struct {
+				Summary string `json:"summary"`
+			} `json:"last_status_change_by"`
+		} `json:"incidents"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil {
+		return false, false, "", fmt.Errorf("pagerduty incidents: the answer does not decode: %w", err)
+	}
+	for _, in := range list.Incidents {
+		if in.IncidentKey != p.Message.ID {
+			continue
+		}
+		by = in.LastStatusChangeBy.Summary
+		if n := len(in.Acknowledgements); n > 0 && in.Acknowledgements[n-1].Acknowledger.Summary != "" {
+			by = in.Acknowledgements[n-1].Acknowledger.Summary
+		}
+		switch in.Status {
+		case "acknowledged":
+			return true, false, by, nil
+		case "resolved":
+			return true, true, by, nil
+		}
+	}
+	return false, false, "", nil
 }

@@ -29,6 +29,7 @@ func (p *Pager) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	sem := make(chan struct{}, maxParallel)
+	wg.Go(func() { p.watch(ctx) })
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -35,19 +35,35 @@ type Server struct {
 
 	mu     sync.Mutex
 	events []Event
+	// status is each incident's status by dedup key, and who changed it.
+	status map[string][2]string
 	fail   int // answer 429 to this many more events
 	notify chan struct{}
 }
 
 // New starts an endpoint that accepts events with routing key key.
 func New(key string) *Server {
-	s := &Server{key: key, notify: make(chan struct{}, 1)}
+	s := &Server{key: key, notify: make(chan struct{}, 1), status: map[string][2]string{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 
 // URL is the enqueue endpoint.
 func (s *Server) EnqueueURL() string { return s.Server.URL + "/v2/enqueue" }
+
+// APIToken is the REST API token the endpoint's /incidents accepts.
+const APIToken = "pdtest-api-token"
+
+// APIURL is the REST API's base URL (GET /incidents?incident_key=KEY).
+func (s *Server) APIURL() string { return s.Server.URL }
+
+// AcknowledgeInPagerDuty acknowledges the incident of key as a person
+// would in PagerDuty's app.
+func (s *Server) AcknowledgeInPagerDuty(key, by string) {
+	s.mu.Lock()
+	s.status[key] = [2]string{"acknowledged", by}
+	s.mu.Unlock()
+}
 
 // FailNext makes the next n events get 429 Too Many Requests.
 func (s *Server) FailNext(n int) {
@@ -71,6 +87,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(v)
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/incidents" {
+		s.incidents(w, r)
+		return
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v2/enqueue" {
 		answer(http.StatusNotFound, map[string]any{"status": "not found"})
@@ -117,10 +137,44 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	ev.At = time.Now()
 	s.events = append(s.events, ev)
+	switch ev.EventAction {
+	case "trigger":
+		if _, ok := s.status[ev.DedupKey]; !ok {
+			s.status[ev.DedupKey] = [2]string{"triggered", ""}
+		}
+	case "acknowledge":
+		s.status[ev.DedupKey] = [2]string{"acknowledged", "Tocsin"}
+	case "resolve":
+		s.status[ev.DedupKey] = [2]string{"resolved", "Tocsin"}
+	}
 	s.mu.Unlock()
 	select {
 	case s.notify <- struct{}{}:
 	default:
 	}
 	answer(http.StatusAccepted, map[string]any{"status": "success", "message": "Event processed", "dedup_key": ev.DedupKey})
+}
+
+// incidents answers the REST API's GET /incidents?incident_key=KEY.
+func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.Header.Get("Authorization") != "Token token="+APIToken {
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": "Unauthorized", "code": 2006}})
+		return
+	}
+	key := r.URL.Query().Get("incident_key")
+	s.mu.Lock()
+	st, ok := s.status[key]
+	s.mu.Unlock()
+	incidents := []any{}
+	if ok {
+		who := map[string]string{"summary": st[1]}
+		in := map[string]any{"incident_key": key, "status": st[0], "last_status_change_by": who}
+		if st[0] == "acknowledged" {
+			in["acknowledgements"] = []any{map[string]any{"acknowledger": who}}
+		}
+		incidents = append(incidents, in)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"incidents": incidents, "limit": 25, "offset": 0, "more": false})
 }

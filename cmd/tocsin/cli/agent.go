@@ -84,6 +84,7 @@ Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 	f.IntVar(&flags.Batch, "batch", 0, "most messages fetched at once per consumer (default and at most 1024)")
 	f.StringVar(&flags.Pager, "pager", "", "page a person: pagerduty:URL (pagerduty: alone for PagerDuty's own endpoint); see docs/AGENT.md, Paging")
 	f.StringVar(&flags.PagerRoutingKeyFile, "pager-routing-key-file", "", "file with the PagerDuty service's integration (routing) key")
+	f.StringVar(&flags.PagerAPITokenFile, "pager-api-token-file", "", "file with a PagerDuty REST API token: acknowledgements made in PagerDuty are read back (default: none)")
 	f.BoolVar(&flags.PageExercises, "page-exercises", false, "page exercise messages too, marked EXERCISE (default: exercises never page)")
 	return cmd
 }
@@ -111,6 +112,7 @@ func mergeAgentFlags(cmd *cobra.Command, g *globals, cfg *agent.Config, flags ag
 	set("batch", func() { cfg.Batch = flags.Batch })
 	set("pager", func() { cfg.Pager = flags.Pager })
 	set("pager-routing-key-file", func() { cfg.PagerRoutingKeyFile = flags.PagerRoutingKeyFile })
+	set("pager-api-token-file", func() { cfg.PagerAPITokenFile = flags.PagerAPITokenFile })
 	set("page-exercises", func() { cfg.PageExercises = flags.PageExercises })
 	if changed("server") || cfg.Server == "" {
 		cfg.Server = g.server
