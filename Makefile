@@ -1,5 +1,5 @@
 # Tocsin's build. Everything it needs comes from go.mod, tools/go.mod and
-# ../shared (the pinned STIX schemas): no tool has to be installed by hand.
+# ../shared (the pinned STIX and CSAF schemas): no tool has to be installed by hand.
 GO        ?= go
 # Go 1.27.3, which the go command fetches once from the module proxy: the
 # machine's own Go 1.26.8 has 11 standard-library vulnerabilities that
@@ -54,9 +54,10 @@ proto-check: proto
 	@tag=$$(git describe --tags --abbrev=0 --match 'v*' 2>/dev/null); \
 	if [ -n "$$tag" ]; then echo "buf breaking against $$tag"; cd proto && $(BUF) breaking --against "../.git#tag=$$tag,subdir=proto"; fi
 
-## schemas: copy and verify the pinned STIX 2.1 JSON schemas
+## schemas: copy and verify the pinned STIX 2.1 and CSAF 2.0 JSON schemas (and the CSAF test data)
 schemas:
 	@./scripts/schemas.sh
+	@./scripts/csafschemas.sh
 
 ## fuzz-short: every fuzz target for $(FUZZTIME) (part of make test)
 fuzz-short:
