@@ -130,8 +130,10 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 		follow: metrics.NewFollower(d.JS, log), own: metrics.NewWeb()}
 	auth := webauth.New(d.Registry, tokens, d.ServiceKey, d.ServiceID, webauth.Options{AllowPlainHTTP: opts.AllowPlainHTTP, SessionTTL: opts.SessionTTL})
 	w.taxii = taxii.New(taxii.Deps{Store: w.store, Auth: auth, Relay: rel, Validator: d.Validator, Status: status}, opts.TAXII, log)
-	w.console = console.New(console.Deps{Store: w.store, Auth: auth, Relay: rel, Registry: d.Registry, Reach: reach, Aid: d.Aid,
-		Status: d.Status, Metrics: w.own}, opts.Console, log)
+	if w.console, err = console.New(console.Deps{JS: d.JS, Verifier: d.Verifier, Store: w.store, Auth: auth, Relay: rel, Registry: d.Registry,
+		Reach: reach, Aid: d.Aid, Status: d.Status, Metrics: w.own}, opts.Console, log); err != nil {
+		return nil, err
+	}
 	names := append(broker.StreamNames(), "KV_"+webauth.Bucket, "KV_"+taxii.StatusBucket)
 	slices.Sort(names)
 	cs := []prometheus.Collector{&metrics.Streams{JS: d.JS, Names: slices.Compact(names), Timeout: opts.ScrapeTimeout}, storeStats(w.store)}

@@ -12,6 +12,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/web/internal/respond"
@@ -43,6 +45,13 @@ type Registry interface {
 
 // Deps are what the console works with.
 type Deps struct {
+	// JS is a JetStream context on the node's service connection: it
+	// reads members' receipts (REACH, by direct get) and the sighting
+	// summaries routed to the sectors.
+	JS jetstream.JetStream
+	// Verifier verifies the sighting summaries (signed by a node's
+	// service member).
+	Verifier *envelope.Verifier
 	// Store is the index of routed alerts and advisories.
 	Store *store.Store
 	// Auth authenticates and logs members in.
@@ -94,17 +103,25 @@ type Server struct {
 	log  *zap.Logger
 	mux  *http.ServeMux
 	hub  *hub
+	// sightings are the sighting counts of the alerts, by sector.
+	sightings *sightings
 	// stopped is closed when Run ends: open event streams end with it, so
 	// that the HTTP server's shutdown does not wait for them.
 	stopped chan struct{}
 }
 
+// ErrDeps is wrapped when New is given incomplete Deps.
+var ErrDeps = errors.New("console: incomplete deps")
+
 // New returns the console; Run feeds its event streams.
-func New(d Deps, opts Options, log *zap.Logger) *Server {
+func New(d Deps, opts Options, log *zap.Logger) (*Server, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	s := &Server{d: d, opts: opts.withDefaults(), log: log.Named("console"), mux: http.NewServeMux(), stopped: make(chan struct{})}
+	if d.JS == nil || d.Verifier == nil || d.Store == nil || d.Auth == nil || d.Relay == nil || d.Registry == nil || d.Reach == nil {
+		return nil, fmt.Errorf("%w: needs JS, Verifier, Store, Auth, Relay, Registry and Reach", ErrDeps)
+	}
+	s := &Server{d: d, opts: opts.withDefaults(), log: log.Named("console"), mux: http.NewServeMux(), stopped: make(chan struct{}), sightings: newSightings()}
 	s.hub = newHub(s.opts.MaxStreams)
 	p := s.opts.Prefix
 	api := p + "api/"
@@ -121,6 +138,7 @@ func New(d Deps, opts Options, log *zap.Logger) *Server {
 	}{
 		{"GET " + api + "me", s.me},
 		{"GET " + api + "messages", s.messages},
+		{"GET " + api + "queue", s.queue},
 		{"GET " + api + "messages/{id}", s.message},
 		{"POST " + api + "messages/{id}/receipt", s.receipt},
 		{"GET " + api + "reach/{id}", s.reach},
@@ -133,7 +151,7 @@ func New(d Deps, opts Options, log *zap.Logger) *Server {
 	} {
 		s.mux.HandleFunc(rt.pattern, s.guard(rt.h))
 	}
-	return s
+	return s, nil
 }
 
 // ServeHTTP serves the console under Prefix.

@@ -26,6 +26,8 @@ type event struct {
 	message *store.Event
 	// liaison, when set, goes to liaisons only.
 	liaison bool
+	// to, when set, says which streams the event goes to.
+	to func(*client) bool
 }
 
 // client is one open event stream.
@@ -73,7 +75,7 @@ func (h *hub) broadcast(ev event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {
-		if (ev.liaison && !c.liaison) || (ev.message != nil && !ev.message.Visible(c.member)) {
+		if (ev.liaison && !c.liaison) || (ev.message != nil && !ev.message.Visible(c.member)) || (ev.to != nil && !ev.to(c)) {
 			continue
 		}
 		select {
@@ -95,6 +97,7 @@ func (s *Server) Run(ctx context.Context) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	wg.Go(func() { s.followReach(wctx) })
+	wg.Go(func() { s.followSightings(wctx) })
 	for {
 		select {
 		case <-ctx.Done():
@@ -107,7 +110,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // followReach tells the liaisons' streams when a receipt changes a reach
-// record ({"id": message id, "member": member}).
+// record ({"id": message id, "member": member}), and the member's own
+// streams ("receipt", the same data): its queue changes.
 func (s *Server) followReach(ctx context.Context) {
 	for ctx.Err() == nil {
 		w, err := s.d.Reach.WatchAll(ctx, jetstream.UpdatesOnly())
@@ -119,6 +123,7 @@ func (s *Server) followReach(ctx context.Context) {
 				id, member, _ := strings.Cut(e.Key(), ".")
 				data, _ := json.Marshal(map[string]string{"id": id, "member": member})
 				s.hub.broadcast(event{name: "reach", data: data, liaison: true})
+				s.hub.broadcast(event{name: "receipt", data: data, to: func(c *client) bool { return c.member.GetId() == member }})
 			}
 			_ = w.Stop()
 		} else {
@@ -132,8 +137,9 @@ func (s *Server) followReach(ctx context.Context) {
 }
 
 // events is GET api/events: a server-sent event stream of the messages
-// the member may see ("message") and, for the liaison, reach changes
-// ("reach"). It ends when the member's credentials stop working.
+// the member may see ("message"), the member's own receipts as the router
+// records them ("receipt"), new sighting counts of alerts it may see
+// ("sighting") and, for the liaison, reach changes ("reach"). It ends when the member's credentials stop working.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, id *webauth.Identity) {
 	rc := http.NewResponseController(w)
 	c := s.hub.join(id.Member)

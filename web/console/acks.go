@@ -1,0 +1,93 @@
+package console
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/tocsin-project/tocsin/internal/kvread"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/web/store"
+	"github.com/tocsin-project/tocsin/web/webauth"
+)
+
+// receiptsOf returns member's receipts by message id: the router's REACH
+// records "<message id>.<member>", read by batch direct get (no consumer).
+// They are what the member's agent, CLI, pager and console acknowledged,
+// so the queue they leave is the same after a reload and on every node.
+func (s *Server) receiptsOf(ctx context.Context, member string) (map[string]records.Reach, error) {
+	entries, err := kvread.Latest(ctx, s.d.JS.Conn(), kvread.APIPrefix(s.d.JS.Options()), records.BucketReach, "*."+member)
+	if err != nil {
+		return nil, fmt.Errorf("read the receipts of %s: %w", member, err)
+	}
+	out := make(map[string]records.Reach, len(entries))
+	for _, e := range entries {
+		var r records.Reach
+		if json.Unmarshal(e.Value, &r) != nil {
+			continue
+		}
+		out[strings.TrimSuffix(e.Key, "."+member)] = r
+	}
+	return out, nil
+}
+
+// done reports whether a receipt settles a message for the queue: the
+// member acknowledged it or acted on it.
+func done(r records.Reach) bool { return !r.Acknowledged.IsZero() || !r.Actioned.IsZero() }
+
+// severity orders lanes for the queue: flash first.
+func severity(lane string) int {
+	l := tocsinv1.Lane(tocsinv1.Lane_value["LANE_"+strings.ToUpper(lane)])
+	return records.SeverityOf(l).CEF
+}
+
+// unacknowledged returns, of msgs, those member did not send and has not
+// acknowledged (nor actioned), most severe first, then newest first.
+func unacknowledged(member string, msgs []*store.Message, receipts map[string]records.Reach) []*store.Message {
+	var out []*store.Message
+	for _, m := range msgs {
+		if m.Sender != member && !done(receipts[m.ID]) {
+			out = append(out, m)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *store.Message) int {
+		return cmp.Or(cmp.Compare(severity(b.Lane), severity(a.Lane)), b.Added.Compare(a.Added))
+	})
+	return out
+}
+
+// queueView is what still needs the member.
+type queueView struct {
+	// Messages are the unacknowledged messages, most severe first.
+	Messages []messageView `json:"messages"`
+	// Count is len(Messages); Flash how many of them are on the flash lane.
+	Count int `json:"count"`
+	Flash int `json:"flash"`
+	// Ready is false while the node's index is still catching up.
+	Ready bool `json:"ready"`
+}
+
+// queue is GET api/queue: the messages routed to the member that it has
+// not acknowledged, computed from what is stored (the web index and the
+// REACH receipts), never from the page.
+func (s *Server) queue(w http.ResponseWriter, r *http.Request, id *webauth.Identity) {
+	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId())
+	if err != nil {
+		apiError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	out := queueView{Messages: []messageView{}, Ready: s.d.Store.IsReady()}
+	for _, m := range unacknowledged(id.Member.GetId(), s.d.Store.Messages(id.Member, "", 0), receipts) {
+		out.Messages = append(out.Messages, s.listView(id.Member, m, receipts))
+		if m.Lane == "flash" {
+			out.Flash++
+		}
+	}
+	out.Count = len(out.Messages)
+	writeJSON(w, http.StatusOK, out)
+}
