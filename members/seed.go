@@ -29,13 +29,17 @@ func DemoSeed() ([]*tocsinv1.Member, error) {
 	return ParseSeed("demo.yaml", demoSeed, DefaultVocabulary())
 }
 
-// LoadSeed reads a seed file (see the package documentation for the
-// format) and returns its members, each validated against vocab. Errors
+// LoadSeed reads a seed file, YAML (see the package documentation for the
+// format) or CSV by its .csv extension (ParseSeedCSV), and returns its
+// members, each validated against vocab. Errors
 // name the file, the line and the member; all of them are reported.
 func LoadSeed(path string, vocab Vocabulary) ([]*tocsinv1.Member, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read member seed: %w", err)
+	}
+	if isCSV(path) {
+		return ParseSeedCSV(path, strings.NewReader(string(data)), vocab)
 	}
 	return ParseSeed(path, data, vocab)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -156,14 +157,20 @@ func (s *adminSession) ensureConsumers(ctx context.Context, ms []*tocsinv1.Membe
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if m.GetRevokedAt() == nil {
-			if err := auth.EnsureConsumers(ctx, js, m); err != nil {
-				return err
-			}
-		}
+	if len(ms) > 1 {
+		s.progress("creating the consumers of %d members", len(ms))
 	}
-	return nil
+	return parallel(ctx, addParallel, len(ms), func(i int) error {
+		if ms[i].GetRevokedAt() != nil {
+			return nil
+		}
+		return auth.EnsureConsumers(ctx, js, ms[i])
+	})
+}
+
+// progress tells the admin, on stderr, what a long step is doing.
+func (s *adminSession) progress(format string, v ...any) {
+	fmt.Fprintf(s.g.stderr, "%s %s\n", time.Now().Format(time.TimeOnly), fmt.Sprintf(format, v...))
 }
 
 // push recomputes the account JWTs from the registry (TOCSIN's and every
@@ -215,9 +222,22 @@ func (s *adminSession) apply(ctx context.Context, changed []*tocsinv1.Member) er
 	if err := s.ensureConsumers(ctx, changed); err != nil {
 		return fmt.Errorf("%w; the registry is changed: run `tocsin members sync` to finish", err)
 	}
+	return s.pushAccounts(ctx, len(changed))
+}
+
+// pushAccounts pushes the account JWTs of the registry to every node and
+// says so; changed is how many members changed (a progress line when
+// many).
+func (s *adminSession) pushAccounts(ctx context.Context, changed int) error {
+	if changed > 1 {
+		s.progress("pushing the account JWTs to every node")
+	}
 	nodes, err := s.push(ctx)
 	if err != nil {
 		return err
+	}
+	if changed > 1 {
+		s.progress("done")
 	}
 	if !s.g.json {
 		fmt.Fprintf(s.g.stdout, "account JWTs applied on %d nodes (%s)\n", len(nodes), strings.Join(nodes, ", "))

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tocsin-project/tocsin/agent"
+	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/internal/testwait"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// TestMembersAddFromACSVWithLazyConsumers: members admitted from a CSV
+// file with --lazy-consumers get no consumers at admission; the first
+// agent of one connects and has the agent service create them.
+func TestMembersAddFromACSVWithLazyConsumers(t *testing.T) {
+	d := startDevCluster(t)
+	dir := t.TempDir()
+	list := filepath.Join(dir, "clinics.csv")
+	if err := os.WriteFile(list, []byte("id,name,sectors,region,roles,contact\nclinic-a,Clinic A,patient-care,northeast,,+1-555-0111\nclinic-b,Clinic B,patient-care;pharma,northeast,member,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := d.must("members", "add", "--file", list, "--lazy-consumers", "--out", filepath.Join(dir, "creds"))
+	if !strings.Contains(out, "added clinic-a") || !strings.Contains(out, "added clinic-b") || !strings.Contains(out, "applied on 3 nodes") {
+		t.Fatalf("members add --file clinics.csv:\n%s", out)
+	}
+	creds := filepath.Join(dir, "creds", "clinic-a.creds")
+	c, _, err := d.connect(creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	name := auth.SectorConsumer("clinic-a", "patient-care")
+	if _, err := c.JetStream().Consumer(ctx, subjects.StreamSectors, name); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("a lazily admitted member's consumer before its agent: %v, want not found", err)
+	}
+	j, err := agent.OpenJSONL(agent.JSONLOptions{Path: filepath.Join(dir, "alerts.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agent.New(agent.Options{CredsFile: creds, Servers: d.url, StateDir: filepath.Join(dir, "state"), Sinks: []agent.Sink{j},
+		FetchWait: 2 * time.Second, NATS: []nats.Option{nats.RootCAs(d.ca)}}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(actx) }()
+	defer func() { stop(); <-done }()
+	testwait.Until(ctx, t, "the agent to be live", func() error {
+		if s := a.HTTPState().State; s != "live" {
+			return errors.New(s)
+		}
+		return nil
+	})
+	if _, err := c.JetStream().Consumer(ctx, subjects.StreamSectors, name); err != nil {
+		t.Fatalf("the consumer after the agent connected: %v", err)
+	}
+}
