@@ -99,5 +99,3 @@ func ParseSeedCSV(name string, r io.Reader, vocab Vocabulary) ([]*tocsinv1.Membe
 	}
 	return out, nil
 }
-
-
