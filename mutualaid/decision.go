@@ -60,13 +60,16 @@ func (s *Service) onDecision(ctx context.Context, in *incoming, p *tocsinv1.AidD
 			}
 			o.State = to
 			return s.record(ctx, in, p, r, a, o, write{requestKey(r.ID), r, rev})
-		default:
+		default: // close, cancel
 			to, err := requestStep(r.ID, r.State, a)
 			if err != nil {
 				return nil, reject{err}
 			}
-			r.State = to
-			return s.record(ctx, in, p, r, a, nil, write{requestKey(r.ID), r, rev})
+			writes, err := s.end(ctx, r, rev, to)
+			if err != nil {
+				return nil, err
+			}
+			return s.record(ctx, in, p, r, a, nil, writes...)
 		}
 	})
 }
@@ -155,8 +158,11 @@ func (s *Service) expire(ctx context.Context, in *incoming, r *Request, rev uint
 	if in.env.GetTime().AsTime().Before(r.ExpiresAt) {
 		return nil, refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "request %s expires at %s, not yet", r.ID, r.ExpiresAt.Format(time.RFC3339))
 	}
-	r.State = RequestExpired
-	return s.record(ctx, in, &tocsinv1.AidDecision{Note: "expired at " + r.ExpiresAt.Format(time.RFC3339)}, r, ActExpire, nil, write{requestKey(r.ID), r, rev})
+	writes, err := s.end(ctx, r, rev, RequestExpired)
+	if err != nil {
+		return nil, err
+	}
+	return s.record(ctx, in, &tocsinv1.AidDecision{Note: "expired at " + r.ExpiresAt.Format(time.RFC3339)}, r, ActExpire, nil, writes...)
 }
 
 // requiredUnits says how many units are still needed, for messages.

@@ -42,7 +42,12 @@
 // are updates over them by capability id: the same id replaces the
 // registry's package, a new id adds one, removed hides one. Free units are
 // the capacity less the units booked by accepted, mobilising and on-site
-// offers; demobilising frees them.
+// offers; demobilising frees them, and so does the request's end: a close,
+// a cancel or an expiry releases every unit the request still books, in
+// the same atomic batch, and those offers become released (final), so a
+// responder whose requester forgot it is never left booked. An orderly
+// end demobilises the responders first, so each departure is signed by
+// the responder; an offer never accepted is left to its responder.
 //
 // # Audit and notices
 //

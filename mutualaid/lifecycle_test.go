@@ -86,8 +86,8 @@ func TestLifecycleThroughTheService(t *testing.T) {
 	}
 	h.ok("st-mary", kDec, decide(aClose, req, "", 0))
 	illegalStep("st-mary", decide(aCancel, req, "", 0), "closed", "final")
-	// The accepted offer still demobilises after the close.
-	h.ok("ir-firm", kDec, decide(aDemobilise, "", o4, 0))
+	// The close released the accepted offer's units: nothing is left to move.
+	illegalStep("ir-firm", decide(aDemobilise, "", o4, 0), "released", "final")
 
 	// A cancelled request is final too.
 	req2 := h.ok("st-mary", kReq, request(amber, nil, need("forensics", 1))).GetId()

@@ -63,7 +63,7 @@ func stepEffect(r *Request, a Action, id, offerID string) *effect {
 	case ActAccept, ActDecline:
 		e.notify = []string{r.offer(offerID).Responder}
 	case ActClose, ActCancel, ActExpire:
-		e.notify = append(r.liveResponders(), r.Requester)
+		e.notify = append(r.endNotified(), r.Requester)
 	}
 	return e
 }

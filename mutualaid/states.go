@@ -18,7 +18,8 @@ const (
 	RequestPartlyFilled RequestState = "partly-filled"
 	// RequestFilled: every need line is accepted in full.
 	RequestFilled RequestState = "filled"
-	// RequestClosed: the requester closed it (final).
+	// RequestClosed: the requester closed it (final). Closing, cancelling
+	// and expiring release the units its offers still book (OfferReleased).
 	RequestClosed RequestState = "closed"
 	// RequestCancelled: the requester cancelled it (final).
 	RequestCancelled RequestState = "cancelled"
@@ -46,6 +47,10 @@ const (
 	OfferOnSite OfferState = "on-site"
 	// OfferDemobilised: the responder left; its capacity is free again (final).
 	OfferDemobilised OfferState = "demobilised"
+	// OfferReleased: the request ended (closed, cancelled or expired) while
+	// the offer was accepted, mobilising or on site; its capacity is free
+	// again (final).
+	OfferReleased OfferState = "released"
 )
 
 // Action is a lifecycle step as the timeline and the command line spell it.
@@ -124,6 +129,7 @@ var offerMoves = map[OfferState][]move[OfferState]{
 	OfferWithdrawn:   nil,
 	OfferDeclined:    nil,
 	OfferDemobilised: nil,
+	OfferReleased:    nil,
 }
 
 // offerLevel are the actions an offer's state must allow.

@@ -37,6 +37,7 @@ func TestOfferTransitions(t *testing.T) {
 		OfferWithdrawn:   {},
 		OfferDeclined:    {},
 		OfferDemobilised: {},
+		OfferReleased:    {},
 	}
 	checkTable(t, "offer", offerMoves, legal, []Action{ActAccept, ActDecline, ActWithdraw, ActMobilise, ActArrive, ActDemobilise})
 }

@@ -21,7 +21,8 @@ func newAidCapabilityCmd(g *globals) *cobra.Command {
 		Long: `A responder's capabilities are the packages its member record lists (the
 registry) updated by what it registers here: "add" with the id of a registry
 package replaces it, with a new id adds one; "remove" hides one. Units booked
-by accepted offers stay booked through every change until they demobilise.`,
+by accepted offers stay booked through every change until they demobilise or
+their request ends.`,
 	}
 	cmd.AddCommand(newAidCapabilityAddCmd(g), newAidCapabilityListCmd(g), newAidCapabilityRemoveCmd(g))
 	return cmd

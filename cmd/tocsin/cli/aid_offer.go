@@ -72,8 +72,8 @@ var aidSteps = []aidStep{
 	{tocsinv1.AidAction_AID_ACTION_MOBILISE, "mobilise OFFER", "Tell the requester your accepted team is on its way", true},
 	{tocsinv1.AidAction_AID_ACTION_ARRIVE, "arrive OFFER", "Tell the requester your team is on site", true},
 	{tocsinv1.AidAction_AID_ACTION_DEMOBILISE, "demobilise OFFER", "Tell the requester your team has left; its units are free again", true},
-	{tocsinv1.AidAction_AID_ACTION_CLOSE, "close REQUEST", "Close your request: no more help needed", false},
-	{tocsinv1.AidAction_AID_ACTION_CANCEL, "cancel REQUEST", "Cancel your request", false},
+	{tocsinv1.AidAction_AID_ACTION_CLOSE, "close REQUEST", "Close your request: no more help needed; units still booked for it are released", false},
+	{tocsinv1.AidAction_AID_ACTION_CANCEL, "cancel REQUEST", "Cancel your request; units still booked for it are released", false},
 }
 
 // newAidStepCmds builds one command per lifecycle step.
