@@ -1,0 +1,80 @@
+package csaf
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// testcases is the OASIS csaf_2.0/test/validator/data/testcases.json.
+type testcases struct {
+	Tests []struct {
+		ID       string `json:"id"`
+		Group    string `json:"group"`
+		Failures []struct {
+			Name string `json:"name"`
+		} `json:"failures"`
+		Valid []struct {
+			Name string `json:"name"`
+		} `json:"valid"`
+	} `json:"tests"`
+}
+
+// TestOASISConformance runs the OASIS conformance data: for every test of
+// section 6.1, each listed failure document fails that test and each
+// listed valid document passes it. Every listed document passes the CSAF
+// schema, except those of 6.1.8 (Invalid CVSS), which the OASIS run
+// excludes from its schema check too.
+func TestOASISConformance(t *testing.T) {
+	dir := pinned(t, "csaf_2.0/test/validator/data")
+	data, err := os.ReadFile(filepath.Join(dir, "testcases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tc testcases
+	if err := json.Unmarshal(data, &tc); err != nil {
+		t.Fatal(err)
+	}
+	ours := map[string]bool{}
+	for _, x := range Tests() {
+		ours[x[0]] = true
+	}
+	seen := 0
+	for _, c := range tc.Tests {
+		if c.Group != "mandatory" {
+			continue
+		}
+		seen++
+		if !ours[c.ID] {
+			t.Errorf("OASIS test %s is not one of Tests()", c.ID)
+		}
+		t.Run(c.ID, func(t *testing.T) {
+			for _, f := range c.Failures {
+				r := validateFile(t, filepath.Join(dir, f.Name))
+				if !failedTest(r, c.ID) {
+					t.Errorf("%s must fail %s; got %v", f.Name, c.ID, r.Problems)
+				}
+				checkSchemaPassed(t, c.ID, f.Name, r)
+			}
+			for _, v := range c.Valid {
+				r := validateFile(t, filepath.Join(dir, v.Name))
+				if failedTest(r, c.ID) {
+					t.Errorf("%s must pass %s; got %v", v.Name, c.ID, r.Problems)
+				}
+				checkSchemaPassed(t, c.ID, v.Name, r)
+			}
+		})
+	}
+	if seen != len(Tests()) {
+		t.Errorf("testcases.json has %d mandatory tests, Tests() %d", seen, len(Tests()))
+	}
+}
+
+func checkSchemaPassed(t *testing.T, id, name string, r Report) {
+	t.Helper()
+	if failedTest(r, TestSchema) && !strings.Contains(name, "6-1-08-0") {
+		t.Errorf("%s (a document of %s) must pass the CSAF schema; got %v", name, id, r.Problems)
+	}
+}

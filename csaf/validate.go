@@ -1,0 +1,189 @@
+package csaf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/tocsin-project/tocsin/csafschemas"
+)
+
+// Severity says what a problem means for the document.
+type Severity string
+
+const (
+	// Error: the document is not a valid CSAF 2.0 document (the schema or
+	// a mandatory test of section 6.1 failed).
+	Error Severity = "error"
+	// Warning: an optional or informative test failed; the document is
+	// still valid.
+	Warning Severity = "warning"
+)
+
+// TestSchema is the Test of a problem the CSAF JSON schema found.
+const TestSchema = "schema"
+
+// Problem is one thing wrong with a document.
+type Problem struct {
+	// Test is the test that found it: "schema" or the section number of
+	// the standard's test ("6.1.1", "6.1.27.9").
+	Test string `json:"test"`
+	// Path is a JSON pointer (RFC 6901) to the value at fault, "" for the
+	// whole document.
+	Path string `json:"path"`
+	// Message says what is wrong and what to correct.
+	Message string `json:"message"`
+	// Severity is Error for the schema and section 6.1.
+	Severity Severity `json:"severity"`
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s %s %s: %s", p.Severity, p.Test, p.Path, p.Message)
+}
+
+// Report is the outcome of validating one document.
+type Report struct {
+	// Problems in the order of the tests, schema first.
+	Problems []Problem `json:"problems"`
+}
+
+// Valid reports whether the document passed the schema and every
+// mandatory test.
+func (r Report) Valid() bool {
+	for _, p := range r.Problems {
+		if p.Severity == Error {
+			return false
+		}
+	}
+	return true
+}
+
+// Failed lists the tests that found a problem, once each, sorted.
+func (r Report) Failed() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range r.Problems {
+		if !seen[p.Test] {
+			seen[p.Test] = true
+			out = append(out, p.Test)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return lessTestID(out[i], out[j]) })
+	return out
+}
+
+// lessTestID orders "schema" first, then section numbers numerically.
+func lessTestID(a, b string) bool {
+	if a == TestSchema || b == TestSchema {
+		return a == TestSchema && b != TestSchema
+	}
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		if pa[i] != pb[i] {
+			if len(pa[i]) != len(pb[i]) {
+				return len(pa[i]) < len(pb[i])
+			}
+			return pa[i] < pb[i]
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+// ErrNotJSON says that the input is not one JSON document.
+var ErrNotJSON = errors.New("not a JSON document")
+
+// Validate checks one CSAF 2.0 document against the CSAF JSON schema and
+// every mandatory test of section 6.1. It returns an error only when the
+// validator cannot run (the schemas were not built in) or the input is not
+// JSON at all (ErrNotJSON); everything wrong with a JSON document is a
+// Problem in the report.
+func Validate(data []byte) (Report, error) {
+	s, err := loadSchemas()
+	if err != nil {
+		return Report{}, err
+	}
+	root, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return Report{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	d := newDoc(root, s)
+	d.out = append(d.out, s.problems(root)...)
+	for _, t := range mandatory {
+		t.run(d)
+	}
+	return Report{Problems: d.out}, nil
+}
+
+// schemas is the compiled CSAF schema and the CVSS schemas by version.
+type schemas struct {
+	csaf *jsonschema.Schema
+	cvss map[string]*jsonschema.Schema // "2.0", "3.0", "3.1"
+}
+
+var (
+	compileOnce sync.Once
+	compiled    *schemas
+	compileErr  error
+)
+
+// loadSchemas compiles the embedded schemas, once per process.
+func loadSchemas() (*schemas, error) {
+	compileOnce.Do(func() { compiled, compileErr = compile(csafschemas.FS()) })
+	return compiled, compileErr
+}
+
+// offline refuses every schema that is not embedded.
+type offline struct{}
+
+func (offline) Load(u string) (any, error) {
+	return nil, fmt.Errorf("schema %s is not one of the embedded CSAF schemas, and nothing is fetched over the network", u)
+}
+
+func compile(fsys fs.FS) (*schemas, error) {
+	if !csafschemas.Available() {
+		return nil, csafschemas.ErrSchemasMissing
+	}
+	c := jsonschema.NewCompiler()
+	c.UseLoader(offline{})
+	add := func(url, path string) error {
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("schema %s: %w", path, err)
+		}
+		return c.AddResource(url, doc)
+	}
+	const csafURL = "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json"
+	if err := add(csafURL, csafschemas.CSAF); err != nil {
+		return nil, err
+	}
+	for url, path := range csafschemas.Refs {
+		if err := add(url, path); err != nil {
+			return nil, err
+		}
+	}
+	s := &schemas{cvss: map[string]*jsonschema.Schema{}}
+	var err error
+	if s.csaf, err = c.Compile(csafURL); err != nil {
+		return nil, fmt.Errorf("compiling the csaf schema: %w", err)
+	}
+	for version, path := range map[string]string{"2.0": csafschemas.CVSS20, "3.0": csafschemas.CVSS30, "3.1": csafschemas.CVSS31} {
+		for url, p := range csafschemas.Refs {
+			if p == path {
+				if s.cvss[version], err = c.Compile(url); err != nil {
+					return nil, fmt.Errorf("compiling the cvss %s schema: %w", version, err)
+				}
+			}
+		}
+	}
+	return s, nil
+}
