@@ -132,7 +132,7 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 	case *tocsinv1.Advisory:
 		return r.routeAdvisory(ctx, m, env, v.Member, p)
 	case *tocsinv1.Receipt:
-		return r.recordReceipt(ctx, env, v.Member, p)
+		return r.recordReceipt(ctx, env, m.Data(), v.Member, p)
 	case *tocsinv1.Sighting:
 		return r.recordSighting(ctx, env, v.Member, p)
 	case *tocsinv1.StatusReport:

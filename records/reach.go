@@ -9,6 +9,10 @@ type Reach struct {
 	Delivered    time.Time `json:"delivered,omitzero"`
 	Acknowledged time.Time `json:"acknowledged,omitzero"`
 	Actioned     time.Time `json:"actioned,omitzero"`
+	// By is who at the member acknowledged, as the first acknowledgement
+	// or actioned receipt that named one said it (Receipt.by); empty when
+	// none did.
+	By string `json:"by,omitempty"`
 }
 
 // ReachKey is the REACH bucket key of a member's receipts for a message:
@@ -18,3 +22,7 @@ func ReachKey(refID, member string) string { return refID + "." + member }
 // MaxReceiptRefs is the most messages one receipt may cover (its ref_id
 // and more_ref_ids).
 const MaxReceiptRefs = 1024
+
+// MaxReceiptBy is the most bytes a receipt's by (who acknowledged) may
+// have.
+const MaxReceiptBy = 128
