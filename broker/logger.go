@@ -13,14 +13,30 @@ import (
 // nats-server's own logger calls os.Exit on Fatalf; this one never does. A
 // fatal message is logged at error level and handed to onFatal, so the node
 // that owns the server can shut it down and return the error to its caller.
+//
+// While the node forms (forming reports true), the errors and warnings
+// nats-server logs as a matter of course before every peer listens (see
+// formationMessages) are logged at info level, so that a normal start-up
+// shows none.
 type serverLogger struct {
 	log     *zap.Logger
 	mu      sync.Mutex
 	onFatal func(error)
+	forming func() bool
 }
 
-func newServerLogger(log *zap.Logger, onFatal func(error)) *serverLogger {
-	return &serverLogger{log: log.WithOptions(zap.AddCallerSkip(1)), onFatal: onFatal}
+func newServerLogger(log *zap.Logger, onFatal func(error), forming func() bool) *serverLogger {
+	return &serverLogger{log: log.WithOptions(zap.AddCallerSkip(1)), onFatal: onFatal, forming: forming}
+}
+
+// atLevel logs m at level, or at info level when it is a formation message
+// of a forming node.
+func (l *serverLogger) atLevel(level func(string, ...zap.Field), m string) {
+	if l.forming != nil && formationMessage(m) && l.forming() {
+		l.log.Info(m, zap.Bool("forming", true))
+		return
+	}
+	level(m)
 }
 
 func msg(format string, v []any) string {
@@ -30,11 +46,11 @@ func msg(format string, v []any) string {
 // Noticef logs at info level.
 func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info(msg(format, v)) }
 
-// Warnf logs at warn level.
-func (l *serverLogger) Warnf(format string, v ...any) { l.log.Warn(msg(format, v)) }
+// Warnf logs at warn level (a formation message of a forming node at info).
+func (l *serverLogger) Warnf(format string, v ...any) { l.atLevel(l.log.Warn, msg(format, v)) }
 
-// Errorf logs at error level.
-func (l *serverLogger) Errorf(format string, v ...any) { l.log.Error(msg(format, v)) }
+// Errorf logs at error level (a formation message of a forming node at info).
+func (l *serverLogger) Errorf(format string, v ...any) { l.atLevel(l.log.Error, msg(format, v)) }
 
 // Debugf logs at debug level.
 func (l *serverLogger) Debugf(format string, v ...any) { l.log.Debug(msg(format, v)) }

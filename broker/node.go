@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -24,6 +25,9 @@ type Node struct {
 	mu       sync.Mutex
 	fatalErr error
 	fatal    chan struct{}
+
+	formed    atomic.Bool   // the node met its peers, or its formation grace passed
+	stopWatch chan struct{} // closed by Shutdown: ends watchFormation
 
 	shutdownOnce sync.Once
 }
@@ -47,8 +51,13 @@ func NewNode(opts NodeOptions, log *zap.Logger) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: node %q: %v", ErrInvalidOptions, opts.Name, err)
 	}
-	n := &Node{opts: opts, log: log.With(zap.String("node", opts.Name)), srv: srv, fatal: make(chan struct{})}
-	srv.SetLoggerV2(newServerLogger(n.log, n.setFatal), false, false, false)
+	n := &Node{opts: opts, log: log.With(zap.String("node", opts.Name)), srv: srv, fatal: make(chan struct{}), stopWatch: make(chan struct{})}
+	srv.SetLoggerV2(newServerLogger(n.log, n.setFatal, func() bool { return !n.formed.Load() }), false, false, false)
+	if opts.Standalone || len(opts.Routes) == 0 {
+		n.formed.Store(true)
+	} else {
+		go n.watchFormation(len(opts.Routes), opts.FormationGrace)
+	}
 	srv.Start()
 	if err := n.waitListening(opts.ReadyTimeout); err != nil {
 		n.Shutdown()
@@ -146,6 +155,7 @@ func (n *Node) ClusterPort() int {
 // server to exit. Safe to call more than once.
 func (n *Node) Shutdown() {
 	n.shutdownOnce.Do(func() {
+		close(n.stopWatch)
 		n.srv.Shutdown()
 		n.srv.WaitForShutdown()
 		n.log.Info("node stopped")

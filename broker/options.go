@@ -77,6 +77,12 @@ type NodeOptions struct {
 	// ReadyTimeout bounds how long NewNode waits for the listeners.
 	// Default 10s.
 	ReadyTimeout time.Duration
+	// FormationGrace bounds the node's formation: until it has a route to
+	// each of Routes and JetStream is current, the route dial errors and
+	// waiting warnings nats-server logs before every peer listens are
+	// logged at info level; past the grace a node still missing peers warns
+	// once, and they are errors again. Default 30s (DefaultFormationGrace).
+	FormationGrace time.Duration
 	// Auth turns on operator-mode authentication and authorization: the
 	// operator JWT, the system account, the account JWTs to preload and the
 	// resolver directory (default "jwt" inside StoreDir). nil = no
@@ -116,6 +122,9 @@ func (o NodeOptions) withDefaults() NodeOptions {
 	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 10 * time.Second
+	}
+	if o.FormationGrace == 0 {
+		o.FormationGrace = DefaultFormationGrace
 	}
 	return o
 }

@@ -1,0 +1,88 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/tocsin-project/tocsin/internal/freeport"
+	"github.com/tocsin-project/tocsin/internal/testwait"
+)
+
+// TestClusterFormsWithoutErrorsOrWarnings: the nodes of a cluster started
+// one after the other dial peers that do not listen yet and wait for the
+// meta leader; nats-server logs that as errors and warnings, which a
+// forming node logs at info level: a normal start-up logs nothing at warn
+// level or above.
+func TestClusterFormsWithoutErrorsOrWarnings(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := StartCluster(ctx, ClusterOptions{DataDir: t.TempDir(), BasePort: RandomPort}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Shutdown)
+	testwait.For(t, 60*time.Second, "every node to form", testwait.True(func() bool {
+		for _, n := range c.Nodes() {
+			if !n.formed.Load() {
+				return false
+			}
+		}
+		return true
+	}))
+	for _, e := range logs.FilterLevelExact(zapcore.WarnLevel).All() {
+		t.Errorf("a normal start-up warned: %s", e.Message)
+	}
+	for _, e := range logs.FilterLevelExact(zapcore.ErrorLevel).All() {
+		t.Errorf("a normal start-up logged an error: %s", e.Message)
+	}
+	if n := logs.FilterMessage("node formed: a route to every peer, jetstream current").Len(); n != 3 {
+		t.Errorf("%d nodes said they formed, want 3", n)
+	}
+	t.Logf("formation messages logged at info: %d", logs.FilterField(zap.Bool("forming", true)).Len())
+}
+
+// TestNodeMissingAPeerWarnsAfterTheGrace: a node whose peer never comes
+// logs its route dial errors at info level during the grace, then warns
+// once, naming how many peers it reaches; from then on the same messages
+// are errors again.
+func TestNodeMissingAPeerWarnsAfterTheGrace(t *testing.T) {
+	ports, err := freeport.Pick("127.0.0.1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.DebugLevel)
+	n, err := NewNode(NodeOptions{Name: "alone", ClusterName: DefaultClusterName, StoreDir: t.TempDir(), Port: RandomPort, ClusterPort: RandomPort,
+		Routes: []string{fmt.Sprintf("nats-route://127.0.0.1:%d", ports[0])}, FormationGrace: 2 * time.Second}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Shutdown)
+	const warned = `node "alone" has routes to 0 of its 1 peers after 2s`
+	testwait.For(t, 30*time.Second, "the warning after the grace", testwait.True(func() bool {
+		return logs.FilterMessageSnippet(warned).Len() == 1
+	}))
+	dials := logs.FilterMessageSnippet("Error trying to connect to route")
+	if dials.Len() == 0 {
+		t.Fatal("no route dial error was logged")
+	}
+	for _, e := range dials.All() {
+		if e.Level != zapcore.InfoLevel {
+			t.Fatalf("a route dial error during the grace was logged at %s", e.Level)
+		}
+	}
+	if w := logs.FilterMessageSnippet(warned).All()[0]; w.Level != zapcore.WarnLevel {
+		t.Fatalf("the end of the grace was logged at %s", w.Level)
+	}
+	// Past the grace, nats-server's next report is an error again.
+	n.srv.Errorf("Error trying to connect to route (attempt %d): %v", 3600, "connection refused")
+	if last := logs.FilterMessageSnippet("(attempt 3600)").All(); len(last) != 1 || last[0].Level != zapcore.ErrorLevel {
+		t.Fatalf("a route dial error after the grace: %+v", last)
+	}
+}
