@@ -87,6 +87,15 @@ func (a *Authority) MemberAccount(id string) (string, error) {
 // consumer names would collide, or a JWT over MaxAccountJWTBytes. Push
 // them with PushAccounts.
 func (a *Authority) AccountJWTs(members []*tocsinv1.Member) ([]string, error) {
+	return a.AccountJWTsOf(members, nil)
+}
+
+// AccountJWTsOf is AccountJWTs checked over the whole registry members but
+// signed only for TOCSIN and the members only names (nil: every member): a
+// member's own account depends on its record alone, so a change to one
+// member needs its JWT pushed and no other (revoking one of 10,000 signs
+// two JWTs, not 10,001).
+func (a *Authority) AccountJWTsOf(members []*tocsinv1.Member, only map[string]bool) ([]string, error) {
 	tocsin := a.tocsinClaims()
 	seen := map[string]bool{}
 	var active []*tocsinv1.Member
@@ -100,6 +109,12 @@ func (a *Authority) AccountJWTs(members []*tocsinv1.Member) ([]string, error) {
 		}
 		seen[m.GetId()] = true
 		ac := tocsin
+		if only != nil && !only[m.GetId()] && !inTocsin(m) {
+			if m.GetRevokedAt() == nil {
+				active = append(active, m) // for the collision check
+			}
+			continue
+		}
 		if !inTocsin(m) {
 			var err error
 			if ac, err = a.memberClaims(m); err != nil {

@@ -279,3 +279,46 @@ func TestAccountJWTSizePerMember(t *testing.T) {
 	}
 	t.Logf("3,000 sectors: %v", err)
 }
+
+// TestAccountJWTsOfSignsOnlyWhatChanged: a change to one member signs
+// TOCSIN's JWT and that member's, the same as the full set's, and still
+// checks the whole registry.
+func TestAccountJWTsOfSignsOnlyWhatChanged(t *testing.T) {
+	a, err := auth.Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := testMembers()
+	mary := members[0]
+	mary.RevokedAt = timestamppb.Now()
+	jwts, err := a.AccountJWTsOf(members, map[string]bool{mary.Id: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tocsin, own := decodeAccounts(t, jwts)
+	if tocsin == nil || len(own) != 1 || own[mary.Id] == nil || scopeOf(t, own[mary.Id], mary.Id) != nil {
+		t.Fatalf("AccountJWTsOf(one revoked member): TOCSIN %v and %d own accounts (%v), want TOCSIN and the revoked member's without its scope", tocsin != nil, len(own), own)
+	}
+	all, err := a.AccountJWTs(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, every := decodeAccounts(t, all); len(every) != len(own)+countOwn(members)-1 {
+		t.Fatalf("AccountJWTs signed %d own accounts", len(every))
+	}
+	// The whole registry is still checked: a duplicate id anywhere fails.
+	dup := append(members, members[1])
+	if _, err := a.AccountJWTsOf(dup, map[string]bool{mary.Id: true}); err == nil {
+		t.Fatal("a duplicate id elsewhere in the registry was not refused")
+	}
+}
+
+func countOwn(ms []*tocsinv1.Member) int {
+	n := 0
+	for _, m := range ms {
+		if !slices.Contains(m.GetRoles(), tocsinv1.Role_ROLE_SERVICE) {
+			n++
+		}
+	}
+	return n
+}

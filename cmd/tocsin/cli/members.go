@@ -122,7 +122,7 @@ func newMembersRevokeCmd(run adminRun) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := s.apply(ctx, nil); err != nil {
+			if err := s.apply(ctx, []*tocsinv1.Member{m}); err != nil {
 				return err
 			}
 			if s.g.json {

@@ -154,7 +154,7 @@ func addMembers(ctx context.Context, s *adminSession, ms []*tocsinv1.Member, out
 	if len(added) > 0 {
 		apply := s.apply
 		if lazy {
-			apply = func(ctx context.Context, ms []*tocsinv1.Member) error { return s.pushAccounts(ctx, len(ms)) }
+			apply = s.pushAccounts
 		}
 		if err := apply(ctx, added); err != nil {
 			return err

@@ -177,7 +177,7 @@ func (s *adminSession) progress(format string, v ...any) {
 // member's own) and pushes them to every node, which applies them at once,
 // many in flight at a time. It refuses a registry that would leave no
 // active admin. It returns the nodes that stored them all.
-func (s *adminSession) push(ctx context.Context) ([]string, error) {
+func (s *adminSession) push(ctx context.Context, changed []*tocsinv1.Member) ([]string, error) {
 	all, err := s.reg.List(ctx)
 	if err != nil {
 		return nil, err
@@ -185,7 +185,14 @@ func (s *adminSession) push(ctx context.Context) ([]string, error) {
 	if err := keepsAnAdmin(all, ""); err != nil {
 		return nil, err
 	}
-	jwts, err := s.a.AccountJWTs(all)
+	var only map[string]bool // nil: every account
+	if len(changed) > 0 {
+		only = make(map[string]bool, len(changed))
+		for _, m := range changed {
+			only[m.GetId()] = true
+		}
+	}
+	jwts, err := s.a.AccountJWTsOf(all, only)
 	if err != nil {
 		return nil, err
 	}
@@ -222,21 +229,21 @@ func (s *adminSession) apply(ctx context.Context, changed []*tocsinv1.Member) er
 	if err := s.ensureConsumers(ctx, changed); err != nil {
 		return fmt.Errorf("%w; the registry is changed: run `tocsin members sync` to finish", err)
 	}
-	return s.pushAccounts(ctx, len(changed))
+	return s.pushAccounts(ctx, changed)
 }
 
-// pushAccounts pushes the account JWTs of the registry to every node and
-// says so; changed is how many members changed (a progress line when
-// many).
-func (s *adminSession) pushAccounts(ctx context.Context, changed int) error {
-	if changed > 1 {
-		s.progress("pushing the account JWTs to every node")
+// pushAccounts pushes the account JWTs of TOCSIN and of the changed
+// members (every member's when changed is empty) to every node and says
+// so, with progress lines when many changed.
+func (s *adminSession) pushAccounts(ctx context.Context, changed []*tocsinv1.Member) error {
+	if len(changed) > 1 {
+		s.progress("pushing the account JWTs of %d members to every node", len(changed))
 	}
-	nodes, err := s.push(ctx)
+	nodes, err := s.push(ctx, changed)
 	if err != nil {
 		return err
 	}
-	if changed > 1 {
+	if len(changed) > 1 {
 		s.progress("done")
 	}
 	if !s.g.json {
