@@ -2,7 +2,6 @@ package csaf
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -95,14 +94,11 @@ func lessTestID(a, b string) bool {
 	return len(pa) < len(pb)
 }
 
-// ErrNotJSON says that the input is not one JSON document.
-var ErrNotJSON = errors.New("not a JSON document")
-
 // Validate checks one CSAF 2.0 document against the CSAF JSON schema and
 // every mandatory test of section 6.1. It returns an error only when the
-// validator cannot run (the schemas were not built in) or the input is not
-// JSON at all (ErrNotJSON); everything wrong with a JSON document is a
-// Problem in the report.
+// validator cannot run (the schemas were not built in:
+// csafschemas.ErrSchemasMissing); everything wrong with the input, down to
+// not being JSON, is a Problem in the report.
 func Validate(data []byte) (Report, error) {
 	s, err := loadSchemas()
 	if err != nil {
@@ -110,7 +106,8 @@ func Validate(data []byte) (Report, error) {
 	}
 	root, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
-		return Report{}, fmt.Errorf("%w: %v", ErrNotJSON, err)
+		return Report{Problems: []Problem{{Test: TestSchema, Severity: Error,
+			Message: fmt.Sprintf("not a JSON document (%v): a CSAF document is one JSON object", err)}}}, nil
 	}
 	d := newDoc(root, s)
 	d.out = append(d.out, s.problems(root)...)

@@ -2,10 +2,10 @@ package csaf
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -43,9 +43,12 @@ func TestValidAdvisoryHasNoProblems(t *testing.T) {
 	}
 }
 
-func TestNotJSON(t *testing.T) {
-	if _, err := Validate([]byte(`{"document": `)); !errors.Is(err, ErrNotJSON) {
-		t.Fatalf("err = %v, want ErrNotJSON", err)
+func TestNotJSONIsASchemaProblem(t *testing.T) {
+	for _, in := range []string{`{"document": `, `{} {}`, ``} {
+		r, err := Validate([]byte(in))
+		if err != nil || r.Valid() || len(r.Problems) != 1 || r.Problems[0].Test != TestSchema || !strings.Contains(r.Problems[0].Message, "not a JSON document") {
+			t.Errorf("%q: %v, %v", in, r.Problems, err)
+		}
 	}
 }
 
