@@ -78,3 +78,24 @@ func checkSchemaPassed(t *testing.T, id, name string, r Report) {
 		t.Errorf("%s (a document of %s) must pass the CSAF schema; got %v", name, id, r.Problems)
 	}
 }
+
+// TestOASISExamplesAreValid: the OASIS example advisories and VEX
+// documents pass the schema and every mandatory test.
+func TestOASISExamplesAreValid(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"csaf_2.0/examples/csaf", "csaf_2.0/examples/csaf/csaf_vex"} {
+		f, err := filepath.Glob(filepath.Join(pinned(t, dir), "*.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f...)
+	}
+	if len(files) != 19 {
+		t.Fatalf("found %d OASIS examples, the pin has 19: run 'make schemas'", len(files))
+	}
+	for _, f := range files {
+		if r := validateFile(t, f); !r.Valid() {
+			t.Errorf("%s: %v", filepath.Base(f), r.Problems)
+		}
+	}
+}
