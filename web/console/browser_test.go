@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,9 +22,13 @@ import (
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
-// artifacts is where screenshots go: $TOCSIN_ARTIFACTS, else web/artifacts
-// (git-ignored).
+// artifacts is where screenshots go: the test's artifact directory when
+// go test runs with -artifacts, else $TOCSIN_ARTIFACTS/browser, else
+// web/artifacts/browser (git-ignored).
 func artifacts(t *testing.T) string {
+	if f := flag.Lookup("test.artifacts"); f != nil && f.Value.String() == "true" {
+		return t.ArtifactDir()
+	}
 	dir := os.Getenv("TOCSIN_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join("..", "artifacts")
@@ -88,7 +93,13 @@ type browserPage struct {
 // saves a screenshot and ends the test.
 func (b *browserPage) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	b.runWithin(30*time.Second, what, actions...)
+}
+
+// runWithin is run for up to d.
+func (b *browserPage) runWithin(d time.Duration, what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, d)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.shot("failed")
@@ -101,7 +112,13 @@ func (b *browserPage) run(what string, actions ...chromedp.Action[chromedp.Void]
 // throws, as one does on an element not rendered yet, counts as false.
 func (b *browserPage) poll(cond string, every time.Duration) {
 	b.t.Helper()
-	b.run("waiting for "+cond, chromedp.PollFunction[chromedp.Void](
+	b.pollWithin(30*time.Second, cond, every)
+}
+
+// pollWithin is poll for up to d.
+func (b *browserPage) pollWithin(d time.Duration, cond string, every time.Duration) {
+	b.t.Helper()
+	b.runWithin(d, "waiting for "+cond, chromedp.PollFunction[chromedp.Void](
 		`async () => { try { return !!(await (`+cond+`)); } catch { return false; } }`, chromedp.WithPollingInterval(every)))
 }
 
@@ -184,10 +201,15 @@ func (b *browserPage) login(e *webtest.Env, member string) {
 	b.wait(`document.getElementById("conn").textContent === "live"`)
 }
 
-func TestConsoleInChromium(t *testing.T) {
-	bin := chromium(t)
-	e := webtest.Start(t, webtest.Options{Aid: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+// opener opens a tab of the given viewport (CSS pixels) in a browser
+// context of its own (its own cookies: one user per page).
+type opener func(name string, w, h int64, phone ...chromedp.EmulateViewportOption) *browserPage
+
+// startBrowser starts Chromium (bin) for the test, for up to budget; it
+// closes when the test ends.
+func startBrowser(t *testing.T, bin string, budget time.Duration) opener {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	t.Cleanup(cancel)
 	alloc, stop := chromedp.NewExecAllocator(ctx, chromiumOptions(bin)...)
 	t.Cleanup(stop)
@@ -202,15 +224,20 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	dir := artifacts(t)
-	// open opens a tab of the given viewport (CSS pixels) in a browser
-	// context of its own (its own cookies: one user per page).
-	open := func(name string, w, h int64, phone ...chromedp.EmulateViewportOption) *browserPage {
+	t.Logf("screenshots in %s", dir)
+	return func(name string, w, h int64, phone ...chromedp.EmulateViewportOption) *browserPage {
 		tab, _ := chromedp.NewContext(browser, chromedp.WithNewBrowserContext()) // closes with the browser
 		if err := chromedp.Do(tab, chromedp.EmulateViewport(w, h, phone...)); err != nil {
 			t.Fatal(err)
 		}
 		return &browserPage{t: t, ctx: tab, dir: dir, name: name}
 	}
+}
+
+func TestConsoleInChromium(t *testing.T) {
+	bin := chromium(t)
+	e := webtest.Start(t, webtest.Options{Aid: true})
+	open := startBrowser(t, bin, 4*time.Minute)
 
 	// An analyst at Riverside logs in on a laptop; the board is live.
 	soc := open("riverside-laptop", 1280, 900)
@@ -302,5 +329,4 @@ func TestConsoleInChromium(t *testing.T) {
 	liaison.do(`location.hash = "#/board"`)
 	liaison.wait(`document.querySelectorAll("#board-list .card").length >= 1`)
 	liaison.shot("board")
-	t.Logf("screenshots in %s", dir)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/web/store"
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
@@ -109,9 +110,17 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
+// receiptEvent is a member's own receipts of a message, as recorded.
+type receiptEvent struct {
+	ID           string    `json:"id"`
+	Member       string    `json:"member"`
+	Acknowledged time.Time `json:"acknowledged,omitzero"`
+	Actioned     time.Time `json:"actioned,omitzero"`
+}
+
 // followReach tells the liaisons' streams when a receipt changes a reach
 // record ({"id": message id, "member": member}), and the member's own
-// streams ("receipt", the same data): its queue changes.
+// streams ("receipt", a receiptEvent): its queue changes.
 func (s *Server) followReach(ctx context.Context) {
 	for ctx.Err() == nil {
 		w, err := s.d.Reach.WatchAll(ctx, jetstream.UpdatesOnly())
@@ -123,7 +132,10 @@ func (s *Server) followReach(ctx context.Context) {
 				id, member, _ := strings.Cut(e.Key(), ".")
 				data, _ := json.Marshal(map[string]string{"id": id, "member": member})
 				s.hub.broadcast(event{name: "reach", data: data, liaison: true})
-				s.hub.broadcast(event{name: "receipt", data: data, to: func(c *client) bool { return c.member.GetId() == member }})
+				var rec records.Reach
+				_ = json.Unmarshal(e.Value(), &rec)
+				mine, _ := json.Marshal(receiptEvent{ID: id, Member: member, Acknowledged: rec.Acknowledged, Actioned: rec.Actioned})
+				s.hub.broadcast(event{name: "receipt", data: mine, to: func(c *client) bool { return c.member.GetId() == member }})
 			}
 			_ = w.Stop()
 		} else {

@@ -30,7 +30,7 @@ type objectView struct {
 type messageView struct {
 	*store.Message
 	Verified bool         `json:"verified"`
-	Objects  []objectView `json:"objects,omitempty"`
+	Objects  []objectView `json:"objects"`
 	// BodyHTML is an advisory's Markdown body rendered safely (markdown).
 	BodyHTML string `json:"body_html,omitempty"`
 	// Acknowledged and Actioned are when the reader's own receipts of
