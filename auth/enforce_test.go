@@ -94,6 +94,8 @@ func forbiddenRows() []forbidden {
 		{name: "read the access tokens", kind: "req", subject: "$JS.API.DIRECT.GET.KV_WEBTOKENS.$KV.WEBTOKENS." + victim + ".t1", allowed: []string{"admin"}},
 		{name: "issue an access token", kind: "pub", subject: "$KV.WEBTOKENS.<self>.t1", allowed: []string{"admin"}},
 		{name: "ask for cluster status", kind: "req", subject: subjects.SvcStatus, allowed: []string{"admin"}},
+		{name: "ask for members' contacts", kind: "req", subject: subjects.SvcContacts("<self>"), allowed: []string{"hhs-liaison"}},
+		{name: "ask for members' contacts as another member", kind: "req", subject: subjects.SvcContacts(victim)},
 		{name: "consumer create on the registry (push, deliver subject a member's routed subject)", kind: "req", subject: "$JS.API.CONSUMER.CREATE.KV_MEMBERS.x.$KV.MEMBERS.>",
 			body: `{"stream_name":"KV_MEMBERS","config":{"name":"x","filter_subject":"$KV.MEMBERS.>","deliver_subject":"tocsin.sector.patient-care.flash"}}`},
 		{name: "consumer create on the access tokens", kind: "req", subject: "$JS.API.CONSUMER.CREATE.KV_WEBTOKENS.x.$KV.WEBTOKENS.>",
@@ -248,6 +250,24 @@ func TestServerAllowsWhatEachRoleNeeds(t *testing.T) {
 		}
 		ac.expectGet(ctx, t, mc, "$JS.API.DIRECT.GET.KV_REACH.$KV.REACH.adv-1."+victim, nil, "delivered")
 		ac.expectGet(ctx, t, mc, "$JS.API.DIRECT.GET.KV_REACH", []byte(`{"last_by_subj":"$KV.REACH.adv-1.`+victim+`"}`), "delivered")
+	})
+	t.Run("hhs-liaison/ask for members' contacts", func(t *testing.T) {
+		sub, err := ac.svc.Subscribe(subjects.SvcContacts("hhs-liaison"), func(m *nats.Msg) { _ = m.Respond([]byte("contacts")) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+		if err := ac.svc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		mc := ac.member("hhs-liaison", 1)
+		testwait.For(t, 10*time.Second, "the contacts answer", func() error {
+			msg, err := mc.nc.RequestWithContext(ctx, subjects.SvcContacts("hhs-liaison"), nil)
+			if err == nil && string(msg.Data) != "contacts" {
+				err = fmt.Errorf("answer %q", msg.Data)
+			}
+			return err
+		})
 	})
 	t.Run("admin/manage the registry and ask for status", func(t *testing.T) {
 		ac.expectAdminWorks(ctx, t)

@@ -61,6 +61,8 @@ func memberServices() []memberService {
 		// own consumer (agent service).
 		memberService{subjects.SvcDirectory, false},
 		memberService{subjects.SvcConsumerPrefix + "*", false},
+		// The registry's contacts, for liaisons (agent service).
+		memberService{subjects.SvcContactsPrefix + "*", false},
 		// Admins: the cluster status request.
 		memberService{subjects.SvcStatus, false},
 	)

@@ -69,6 +69,10 @@ var permissionTable = []grant{
 	// liaison: read the REACH bucket (receipts by message and member) by
 	// direct get, including batch and multi-last gets: it may read all of it.
 	{liaison, reachRead, nil},
+	// liaison: ask, as itself, for the 24/7 contacts of the members who
+	// have not acknowledged its advisory (the registry's; the public
+	// directory has none). The agent service answers liaisons only.
+	{liaison, func(m *tocsinv1.Member) []string { return []string{subjects.SvcContacts(m.GetId())} }, nil},
 	// admin: the member registry bucket MEMBERS (put, get, watch, history);
 	// not the right to push account JWTs, which takes a system-account user.
 	{admin, registry, nil},

@@ -70,7 +70,7 @@ func TestPermissionsOfOtherRoles(t *testing.T) {
 	member := perms(tocsinv1.Role_ROLE_MEMBER)
 	liaison := perms(tocsinv1.Role_ROLE_LIAISON)
 	extra := slices.DeleteFunc(slices.Clone(liaison.Pub.Allow), func(s string) bool { return slices.Contains(member.Pub.Allow, s) })
-	if want := []string{"$JS.API.DIRECT.GET.KV_REACH", "$JS.API.DIRECT.GET.KV_REACH.>", "tocsin.ingest.advisory.x"}; !reflect.DeepEqual([]string(extra), want) {
+	if want := []string{"$JS.API.DIRECT.GET.KV_REACH", "$JS.API.DIRECT.GET.KV_REACH.>", "tocsin.ingest.advisory.x", "tocsin.svc.contacts.x"}; !reflect.DeepEqual([]string(extra), want) {
 		t.Fatalf("liaison adds %q, want %q", extra, want)
 	}
 	admin := perms(tocsinv1.Role_ROLE_ADMIN)

@@ -112,3 +112,10 @@ const SvcConsumerPrefix = Prefix + ".svc.consumer."
 
 // SvcConsumer is member's consumer re-creation request subject.
 func SvcConsumer(member string) string { return SvcConsumerPrefix + member }
+
+// SvcContactsPrefix starts a liaison's request for members' 24/7 contacts
+// (the registry's, never in the public directory).
+const SvcContactsPrefix = Prefix + ".svc.contacts."
+
+// SvcContacts is member's contacts request subject (liaisons only).
+func SvcContacts(member string) string { return SvcContactsPrefix + member }
