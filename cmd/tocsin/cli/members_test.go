@@ -24,7 +24,7 @@ import (
 
 // devCluster is a real dev cluster (operator mode, TLS) in this process.
 type devCluster struct {
-	t    *testing.T
+	t    testing.TB
 	data string
 	url  string
 	// ca, keys and creds are what cli passes as --tls-ca, --keys (to
@@ -32,7 +32,7 @@ type devCluster struct {
 	ca, keys, creds string
 }
 
-func startDevCluster(t *testing.T) *devCluster {
+func startDevCluster(t testing.TB) *devCluster {
 	t.Helper()
 	data := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
