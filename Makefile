@@ -11,7 +11,7 @@ DATA      ?= .dev
 FUZZTIME  ?= 5s
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build run demo test unit vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt browser chaos chaos-short
+.PHONY: all build run demo test unit syslogd vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt browser chaos chaos-short
 
 all: build
 
@@ -28,11 +28,15 @@ demo: build
 	./$(BIN) demo --data .demo
 
 ## test: everything CI checks
-test: schemas proto-check vet fmt-check vulncheck browser unit fuzz-short chaos-short
+test: schemas proto-check vet fmt-check vulncheck browser syslogd unit fuzz-short chaos-short
 
 # browser: Debian's chromium for the console's browser tests, installed when missing
 browser:
 	@./scripts/chromium.sh --install
+
+# syslogd: Debian's rsyslog for the syslog sink's tests against a real daemon, installed when missing
+syslogd:
+	@./scripts/rsyslog.sh
 
 unit: schemas
 	$(GO) test $(TESTFLAGS) ./...

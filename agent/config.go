@@ -30,6 +30,8 @@ import (
 //	  - jsonl:/var/log/tocsin/alerts.jsonl
 //	  - webhook:https://soar.example/tocsin
 //	  - stix-dir:/var/lib/tocsin/bundles
+//	  - hec:https://splunk.example:8088      # Splunk HEC (hec_token_file)
+//	  - syslog:tls://siem.example:6514?format=cef  # or format=leef; tcp://, udp://
 //	state: /var/lib/tocsin/state            # required: positions, outbox, quarantine
 //	http: 127.0.0.1:8787                    # default: no HTTP endpoint
 //	receipts: all                           # all, advisories or none
@@ -50,7 +52,8 @@ type Config struct {
 	Sectors []string `yaml:"sectors"`
 	// Lanes to write; default every lane.
 	Lanes []string `yaml:"lanes"`
-	// Sinks are "jsonl:PATH", "webhook:URL" or "stix-dir:DIR". At least one.
+	// Sinks are "jsonl:PATH", "webhook:URL", "stix-dir:DIR", "hec:URL" or
+	// "syslog:URL". At least one.
 	Sinks []string `yaml:"sinks"`
 	// State is the agent's state directory. Required.
 	State string `yaml:"state"`
@@ -72,6 +75,10 @@ type Config struct {
 	// PagingConfig is who is paged for what (pager, escalation, smtp).
 	// Default: nothing pages.
 	PagingConfig `yaml:",inline"`
+	// HECConfig and SyslogConfig are the hec and syslog sinks' settings
+	// (hec_token_file, syslog_tls_ca, ...).
+	HECConfig    `yaml:",inline"`
+	SyslogConfig `yaml:",inline"`
 }
 
 // LoadConfig reads a YAML config; an unknown key is an error naming it.
@@ -155,6 +162,10 @@ func (c Config) openSink(spec string, log *zap.Logger) (Sink, error) {
 		return OpenJSONL(JSONLOptions{Path: s.Target, MaxBytes: c.JSONLMaxBytes})
 	case "stix-dir":
 		return OpenSTIXDir(s.Target)
+	case "hec":
+		return c.openHEC(s.Target, log)
+	case "syslog":
+		return c.openSyslog(s.Target, log)
 	}
 	secret, err := c.webhookSecret()
 	if err != nil {

@@ -24,10 +24,10 @@ type Sink interface {
 // ErrSinkSpec is wrapped when a sink specification cannot be used.
 var ErrSinkSpec = errors.New("bad sink")
 
-// SinkSpec is one sink as configured: "jsonl:PATH", "webhook:URL" or
-// "stix-dir:DIR".
+// SinkSpec is one sink as configured: "jsonl:PATH", "webhook:URL",
+// "stix-dir:DIR", "hec:URL" or "syslog:URL".
 type SinkSpec struct {
-	// Type is "jsonl", "webhook" or "stix-dir".
+	// Type is "jsonl", "webhook", "stix-dir", "hec" or "syslog".
 	Type string
 	// Target is the file, URL or directory.
 	Target string
@@ -36,11 +36,12 @@ type SinkSpec struct {
 // String spells the spec as on the command line.
 func (s SinkSpec) String() string { return s.Type + ":" + s.Target }
 
-// ParseSinkSpec parses "jsonl:PATH", "webhook:URL" or "stix-dir:DIR".
+// ParseSinkSpec parses "jsonl:PATH", "webhook:URL", "stix-dir:DIR",
+// "hec:URL" or "syslog:tcp|tls|udp://HOST:PORT?format=cef|leef".
 func ParseSinkSpec(spec string) (SinkSpec, error) {
 	typ, target, ok := strings.Cut(spec, ":")
 	if !ok || target == "" {
-		return SinkSpec{}, fmt.Errorf("%w %q: use jsonl:PATH, webhook:URL or stix-dir:DIR", ErrSinkSpec, spec)
+		return SinkSpec{}, fmt.Errorf("%w %q: use jsonl:PATH, webhook:URL, stix-dir:DIR, hec:URL or syslog:tcp://HOST:PORT", ErrSinkSpec, spec)
 	}
 	s := SinkSpec{Type: typ, Target: target}
 	switch typ {
@@ -50,8 +51,16 @@ func ParseSinkSpec(spec string) (SinkSpec, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return SinkSpec{}, fmt.Errorf("%w %q: the webhook URL must be http:// or https:// with a host", ErrSinkSpec, spec)
 		}
+	case "hec":
+		if _, _, err := hecEndpoints(target); err != nil {
+			return SinkSpec{}, err
+		}
+	case "syslog":
+		if _, err := parseSyslogURL(target); err != nil {
+			return SinkSpec{}, err
+		}
 	default:
-		return SinkSpec{}, fmt.Errorf("%w %q: unknown sink type %q; use jsonl, webhook or stix-dir", ErrSinkSpec, spec, typ)
+		return SinkSpec{}, fmt.Errorf("%w %q: unknown sink type %q; use jsonl, webhook, stix-dir, hec or syslog", ErrSinkSpec, spec, typ)
 	}
 	return s, nil
 }

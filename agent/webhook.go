@@ -1,23 +1,16 @@
 package agent
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,12 +61,7 @@ type WebhookOptions struct {
 type Webhook struct {
 	opts  WebhookOptions
 	log   *zap.Logger
-	spool *queue
-	dead  string
-
-	mu      sync.Mutex
-	ids     map[string]struct{}
-	idsFile *os.File
+	spool *spool
 
 	delivered, deadLettered atomic.Int64
 	stop                    context.CancelFunc
@@ -116,95 +104,27 @@ func OpenWebhook(opts WebhookOptions, log *zap.Logger) (*Webhook, error) {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: opts.Timeout}
 	}
-	if err := os.MkdirAll(opts.SpoolDir, 0o700); err != nil {
-		return nil, fmt.Errorf("webhook sink: %w", err)
-	}
-	sum := sha256.Sum256([]byte(opts.URL))
-	name := "webhook-" + hex.EncodeToString(sum[:4])
-	w := &Webhook{opts: opts, log: log.Named("webhook").With(zap.String("url", opts.URL)), ids: map[string]struct{}{},
-		dead: filepath.Join(opts.SpoolDir, name+".dead.jsonl"), done: make(chan struct{})}
-	if err := w.open(name); err != nil {
+	sp, err := openSpool(opts.SpoolDir, spoolName("webhook", opts.URL))
+	if err != nil {
 		return nil, err
 	}
+	w := &Webhook{opts: opts, log: log.Named("webhook").With(zap.String("url", opts.URL)), spool: sp, done: make(chan struct{})}
 	ctx, stop := context.WithCancel(context.Background())
 	w.stop = stop
 	go w.send(ctx)
 	return w, nil
 }
 
-// open loads the ids already queued: those of the ids file (queued before
-// the spool was last compacted) and of every frame still in the spool.
-func (w *Webhook) open(name string) error {
-	idsPath := filepath.Join(w.opts.SpoolDir, name+".ids")
-	data, err := os.ReadFile(idsPath)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("webhook sink: %w", err)
-	}
-	for _, id := range strings.Split(string(data), "\n") {
-		if id != "" {
-			w.ids[id] = struct{}{}
-		}
-	}
-	if w.idsFile, err = os.OpenFile(idsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
-		return fmt.Errorf("webhook sink: %w", err)
-	}
-	if w.spool, err = openQueue(w.opts.SpoolDir, name, true); err != nil {
-		w.idsFile.Close()
-		return err
-	}
-	// The ids file is written without fsync; before the spool drops frames
-	// it must hold their ids durably.
-	w.spool.beforeCompact = w.idsFile.Sync
-	items, _, err := w.spool.peekFrom(0, -1)
-	if err != nil {
-		return err
-	}
-	for _, it := range items {
-		id, _, _ := bytes.Cut(it, []byte{'\n'})
-		w.ids[string(id)] = struct{}{}
-	}
-	return nil
-}
-
 // Name implements Sink.
 func (w *Webhook) Name() string { return "webhook:" + w.opts.URL }
 
 // DeadLetterPath is the file of bodies that failed every attempt.
-func (w *Webhook) DeadLetterPath() string { return w.dead }
+func (w *Webhook) DeadLetterPath() string { return w.spool.dead }
 
 // Write implements Sink: the new records are queued durably.
 func (w *Webhook) Write(_ context.Context, recs []*Record) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var items [][]byte
-	var ids bytes.Buffer
-	var added []string
-	for _, r := range recs {
-		if _, ok := w.ids[r.ID]; ok || slices.Contains(added, r.ID) {
-			continue
-		}
-		body, err := w.body(r)
-		if err != nil {
-			return err
-		}
-		if body == nil {
-			continue
-		}
-		items = append(items, append([]byte(r.ID+"\n"), body...))
-		ids.WriteString(r.ID + "\n")
-		added = append(added, r.ID)
-	}
-	if len(items) == 0 {
-		return nil
-	}
-	if err := w.spool.append(items...); err != nil {
+	if err := w.spool.add(recs, w.body); err != nil {
 		return fmt.Errorf("webhook sink: %w", err)
-	}
-	if _, err := w.idsFile.Write(ids.Bytes()); err != nil {
-		return fmt.Errorf("webhook sink: %w", err)
-	}
-	for _, id := range added {
-		w.ids[id] = struct{}{}
 	}
 	return nil
 }
@@ -235,13 +155,13 @@ func Sign(secret, body []byte) string {
 func (w *Webhook) send(ctx context.Context) {
 	defer close(w.done)
 	for {
-		items, next, err := w.spool.peek(1)
+		items, next, err := w.spool.q.peek(1)
 		if err != nil {
 			w.log.Error("cannot read the webhook spool", zap.Error(err))
 		}
 		if len(items) == 0 {
 			select {
-			case <-w.spool.wait():
+			case <-w.spool.q.wait():
 				continue
 			case <-ctx.Done():
 				return
@@ -249,23 +169,23 @@ func (w *Webhook) send(ctx context.Context) {
 				continue
 			}
 		}
-		id, body, _ := bytes.Cut(items[0], []byte{'\n'})
-		attempts, err := w.post(ctx, string(id), body)
+		id, body := splitItem(items[0])
+		attempts, err := w.post(ctx, id, body)
 		if ctx.Err() != nil {
 			return // not handled: posted again at the next start
 		}
 		if err != nil {
-			if derr := w.deadLetter(string(id), body, attempts, err); derr != nil {
+			if derr := w.spool.deadLetter(id, w.opts.URL, attempts, body, err); derr != nil {
 				w.log.Error("cannot write the dead-letter file; retrying", zap.Error(derr))
 				continue
 			}
 			w.deadLettered.Add(1)
-			w.log.Error("webhook gave up on a message: in the dead-letter file", zap.String("id", string(id)),
-				zap.Int("attempts", attempts), zap.String("dead_letter", w.dead), zap.Error(err))
+			w.log.Error("webhook gave up on a message: in the dead-letter file", zap.String("id", id),
+				zap.Int("attempts", attempts), zap.String("dead_letter", w.spool.dead), zap.Error(err))
 		} else {
 			w.delivered.Add(1)
 		}
-		if err := w.spool.advance(next); err != nil {
+		if err := w.spool.q.advance(next); err != nil {
 			w.log.Error("cannot record webhook progress", zap.Error(err))
 		}
 	}
@@ -318,41 +238,10 @@ func (w *Webhook) postOnce(ctx context.Context, id string, body []byte) error {
 	return nil
 }
 
-// deadLetter appends a body that failed every attempt to the dead-letter
-// file, durably.
-func (w *Webhook) deadLetter(id string, body []byte, attempts int, cause error) error {
-	line, err := json.Marshal(struct {
-		ID       string          `json:"id"`
-		URL      string          `json:"url"`
-		Attempts int             `json:"attempts"`
-		Error    string          `json:"error"`
-		Time     time.Time       `json:"time"`
-		Body     json.RawMessage `json:"body"`
-	}{id, w.opts.URL, attempts, cause.Error(), time.Now().UTC(), body})
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(w.dead, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(f)
-	bw.Write(line)
-	bw.WriteByte('\n')
-	err = bw.Flush()
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // Stats returns how many bodies were delivered and dead-lettered since the
 // sink opened, and the bytes still queued.
 func (w *Webhook) Stats() (delivered, deadLettered, queuedBytes int64) {
-	return w.delivered.Load(), w.deadLettered.Load(), w.spool.pending()
+	return w.delivered.Load(), w.deadLettered.Load(), w.spool.q.pending()
 }
 
 // Close stops the sender (a body being posted is posted again at the next
@@ -360,14 +249,5 @@ func (w *Webhook) Stats() (delivered, deadLettered, queuedBytes int64) {
 func (w *Webhook) Close() error {
 	w.stop()
 	<-w.done
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	err := w.idsFile.Sync()
-	if cerr := w.idsFile.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := w.spool.close(); err == nil {
-		err = cerr
-	}
-	return err
+	return w.spool.close()
 }

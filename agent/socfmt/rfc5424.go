@@ -266,7 +266,8 @@ const MaxFrame = 1 << 20
 
 // ReadFrame reads one octet-counted message: a length without leading
 // zeros, one space, then exactly that many bytes. io.EOF means the stream
-// ended between frames; anything else mid-frame is an error.
+// ended between frames, io.ErrUnexpectedEOF inside one; a frame that is
+// not octet counting wraps ErrFormat.
 func ReadFrame(r *bufio.Reader) ([]byte, error) {
 	var n int
 	for digits := 0; ; digits++ {
@@ -275,13 +276,13 @@ func ReadFrame(r *bufio.Reader) ([]byte, error) {
 			if digits == 0 && err == io.EOF {
 				return nil, io.EOF
 			}
-			return nil, fmt.Errorf("%w: octet counting: %v in the length", ErrFormat, noEOF(err))
+			return nil, fmt.Errorf("octet counting: in the length: %w", noEOF(err))
 		}
 		switch {
 		case c == ' ' && digits > 0:
 			msg := make([]byte, n)
 			if _, err := io.ReadFull(r, msg); err != nil {
-				return nil, fmt.Errorf("%w: octet counting: %d of %d bytes: %v", ErrFormat, len(msg), n, noEOF(err))
+				return nil, fmt.Errorf("octet counting: a frame of %d bytes: %w", n, noEOF(err))
 			}
 			return msg, nil
 		case c >= '0' && c <= '9' && !(digits == 0 && c == '0'):

@@ -224,7 +224,10 @@ func TestOctetCounting(t *testing.T) {
 	if _, err := ReadFrame(r); err != io.EOF {
 		t.Fatalf("at the end: %v, want io.EOF", err)
 	}
-	for _, s := range []string{"05 hello", "5hello", "10 short", "x", " 5 hello"} {
+	if _, err := ReadFrame(bufio.NewReader(strings.NewReader("10 short"))); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("a stream that ends inside a frame: %v", err)
+	}
+	for _, s := range []string{"05 hello", "5hello", "x", " 5 hello"} {
 		if _, err := ReadFrame(bufio.NewReader(strings.NewReader(s))); !errors.Is(err, ErrFormat) {
 			t.Errorf("%q: %v, want a framing error", s, err)
 		}

@@ -25,7 +25,8 @@ func newAgentCmd(g *globals) *cobra.Command {
 		Short: "Run a member's agent: verified alerts and advisories into your SIEM, webhook and STIX folder, with receipts",
 		Long: `Run the member agent: it reads the alerts and advisories of the member's sectors
 and its direct inbox, verifies each (signature, sender, TLP), writes the good ones
-to every sink (--sink jsonl:PATH, webhook:URL, stix-dir:DIR; repeatable), sends a
+to every sink (--sink jsonl:PATH, webhook:URL, stix-dir:DIR, hec:URL,
+syslog:tcp|tls|udp://HOST:PORT?format=cef|leef; repeatable), sends a
 delivered receipt for each, and quarantines the rest in STATE/quarantine.jsonl.
 Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 		Args: cobra.NoArgs,
@@ -73,7 +74,7 @@ Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 	f.StringVar(&config, "config", "", "agent config file (YAML); every key is also a flag")
 	f.StringSliceVar(&flags.Sectors, "sectors", nil, "sectors to receive (default: every sector of the member)")
 	f.StringSliceVar(&flags.Lanes, "lanes", nil, "lanes to write to the sinks (default: every lane)")
-	f.StringArrayVar(&flags.Sinks, "sink", nil, "a sink: jsonl:PATH, webhook:URL or stix-dir:DIR (repeatable)")
+	f.StringArrayVar(&flags.Sinks, "sink", nil, "a sink: jsonl:PATH, webhook:URL, stix-dir:DIR, hec:URL or syslog:tcp|tls|udp://HOST:PORT?format=cef|leef (repeatable)")
 	f.StringVar(&flags.State, "state", "", "state directory (positions, outbox, quarantine); one agent per directory")
 	f.StringVar(&flags.HTTP, "http", "", "local HTTP endpoint, HOST:PORT or :PORT for loopback (default: none)")
 	f.StringVar(&flags.Receipts, "receipts", "", "which messages get a delivered receipt: all, advisories or none (default all)")
@@ -82,6 +83,13 @@ Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 	f.IntVar(&flags.WebhookAttempts, "webhook-attempts", 0, "posts of a body before the dead-letter file (default 8)")
 	f.Int64Var(&flags.JSONLMaxBytes, "jsonl-max-bytes", 0, "rotate JSONL files at this size (default 100 MiB)")
 	f.IntVar(&flags.Batch, "batch", 0, "most messages fetched at once per consumer (default and at most 1024)")
+	f.StringVar(&flags.HECTokenFile, "hec-token-file", "", "file with the Splunk HEC token of hec: sinks ($TOCSIN_HEC_TOKEN)")
+	f.BoolVar(&flags.HECAck, "hec-ack", false, "hec: sinks wait for Splunk's indexer acknowledgement (when the token has it on)")
+	f.StringVar(&flags.HECIndex, "hec-index", "", "index of hec: sinks' events (default: the token's)")
+	f.StringVar(&flags.HECTLSCA, "hec-tls-ca", "", "PEM CA of the HEC collector's certificate (default: the system's roots)")
+	f.StringVar(&flags.SyslogTLSCA, "syslog-tls-ca", "", "PEM CA of syslog:tls:// receivers' certificates (default: the system's roots)")
+	f.StringVar(&flags.SyslogTLSCert, "syslog-tls-cert", "", "client certificate (PEM) for syslog:tls:// receivers that ask for one")
+	f.StringVar(&flags.SyslogTLSKey, "syslog-tls-key", "", "key of --syslog-tls-cert")
 	f.StringVar(&flags.Pager, "pager", "", "page a person: pagerduty:URL (pagerduty: alone for PagerDuty's own endpoint); see docs/AGENT.md, Paging")
 	f.StringVar(&flags.PagerRoutingKeyFile, "pager-routing-key-file", "", "file with the PagerDuty service's integration (routing) key")
 	f.StringVar(&flags.PagerAPITokenFile, "pager-api-token-file", "", "file with a PagerDuty REST API token: acknowledgements made in PagerDuty are read back (default: none)")
@@ -110,6 +118,13 @@ func mergeAgentFlags(cmd *cobra.Command, g *globals, cfg *agent.Config, flags ag
 	set("webhook-attempts", func() { cfg.WebhookAttempts = flags.WebhookAttempts })
 	set("jsonl-max-bytes", func() { cfg.JSONLMaxBytes = flags.JSONLMaxBytes })
 	set("batch", func() { cfg.Batch = flags.Batch })
+	set("hec-token-file", func() { cfg.HECTokenFile = flags.HECTokenFile })
+	set("hec-ack", func() { cfg.HECAck = flags.HECAck })
+	set("hec-index", func() { cfg.HECIndex = flags.HECIndex })
+	set("hec-tls-ca", func() { cfg.HECTLSCA = flags.HECTLSCA })
+	set("syslog-tls-ca", func() { cfg.SyslogTLSCA = flags.SyslogTLSCA })
+	set("syslog-tls-cert", func() { cfg.SyslogTLSCert = flags.SyslogTLSCert })
+	set("syslog-tls-key", func() { cfg.SyslogTLSKey = flags.SyslogTLSKey })
 	set("pager", func() { cfg.Pager = flags.Pager })
 	set("pager-routing-key-file", func() { cfg.PagerRoutingKeyFile = flags.PagerRoutingKeyFile })
 	set("pager-api-token-file", func() { cfg.PagerAPITokenFile = flags.PagerAPITokenFile })
