@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,26 +54,77 @@ them at once: a revoked member is cut off within seconds.`,
 type adminRun func(change bool, f func(context.Context, *adminSession, []string) error) func(*cobra.Command, []string) error
 
 func newMembersListCmd(run adminRun) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List every member: id, name, roles, sectors, region, status",
-		Args:  cobra.NoArgs,
+	var (
+		limit                 int
+		after, sector, region string
+		status                string
+	)
+	cmd := &cobra.Command{
+		Use:   "list [--limit N] [--after ID] [--sector S] [--region R] [--status active|revoked]",
+		Short: "List the members, a page at a time: id, name, roles, sectors, region, status",
+		Long: `Lists the members in id order, --limit at a time (default 100; 0 for all),
+starting after --after; the last line says how to get the next page. --sector,
+--region and --status keep only the members that match. --json prints the page
+as a JSON array, and the next page's command on stderr.`,
+		Args: cobra.NoArgs,
 		RunE: run(false, func(ctx context.Context, s *adminSession, _ []string) error {
+			if limit < 0 {
+				return usageErr("--limit %d: use a positive number, or 0 for every member", limit)
+			}
+			switch status {
+			case "", "active", "revoked":
+			default:
+				return usageErr("--status %q: use active or revoked", status)
+			}
 			all, err := s.reg.List(ctx)
 			if err != nil {
 				return err
 			}
+			var match []*tocsinv1.Member
+			for _, m := range all {
+				revoked := m.GetRevokedAt() != nil
+				if (after != "" && m.GetId() <= after) || (sector != "" && !slices.Contains(m.GetSectors(), sector)) ||
+					(region != "" && m.GetRegion() != region) || (status == "active" && revoked) || (status == "revoked" && !revoked) {
+					continue
+				}
+				match = append(match, m)
+			}
+			slices.SortFunc(match, func(a, b *tocsinv1.Member) int { return strings.Compare(a.GetId(), b.GetId()) })
+			page, more := match, 0
+			if limit > 0 && len(match) > limit {
+				page, more = match[:limit], len(match)-limit
+			}
+			next := ""
+			if more > 0 {
+				next = fmt.Sprintf("%d more: tocsin members list --after %s", more, page[len(page)-1].GetId())
+				if limit != 100 {
+					next += fmt.Sprintf(" --limit %d", limit)
+				}
+			}
 			if s.g.json {
-				out := make([]memberJSON, 0, len(all))
-				for _, m := range all {
+				out := make([]memberJSON, 0, len(page))
+				for _, m := range page {
 					out = append(out, toJSON(m))
+				}
+				if next != "" {
+					fmt.Fprintln(s.g.stderr, next)
 				}
 				return s.g.printJSON(out)
 			}
-			printMembers(s.g.stdout, all)
+			printMembers(s.g.stdout, page)
+			if next != "" {
+				fmt.Fprintf(s.g.stdout, "%d of %d shown; %s\n", len(page), len(match), next)
+			}
 			return nil
 		}),
 	}
+	f := cmd.Flags()
+	f.IntVar(&limit, "limit", 100, "members per page (0: every member)")
+	f.StringVar(&after, "after", "", "start after this member id (the previous page's last)")
+	f.StringVar(&sector, "sector", "", "only members of this sector")
+	f.StringVar(&region, "region", "", "only members of this region")
+	f.StringVar(&status, "status", "", "only active or only revoked members")
+	return cmd
 }
 
 func newMembersShowCmd(run adminRun) *cobra.Command {

@@ -68,3 +68,25 @@ func TestMembersAddFromACSVWithLazyConsumers(t *testing.T) {
 		t.Fatalf("the consumer after the agent connected: %v", err)
 	}
 }
+
+// TestMembersListPages: the list comes a page at a time, in id order,
+// with the command for the next page; filters keep what matches.
+func TestMembersListPages(t *testing.T) {
+	d := startDevCluster(t)
+	out := d.must("members", "list", "--limit", "5")
+	if !strings.Contains(out, "5 of 1") || !strings.Contains(out, "more: tocsin members list --after ") || !strings.Contains(out, "--limit 5") {
+		t.Fatalf("members list --limit 5:\n%s", out)
+	}
+	last := out[strings.Index(out, "--after ")+len("--after "):]
+	last = strings.Fields(last)[0]
+	next := d.must("members", "list", "--limit", "5", "--after", last)
+	if strings.Contains(next, last+" ") || len(strings.Split(strings.TrimSpace(next), "\n")) < 3 {
+		t.Fatalf("the next page after %s:\n%s", last, next)
+	}
+	if pc := d.must("members", "list", "--sector", "pharma", "--limit", "0"); !strings.Contains(pc, "acme-pharma") || strings.Contains(pc, "st-mary") {
+		t.Fatalf("--sector pharma:\n%s", pc)
+	}
+	if code, _, errOut := d.cli("members", "list", "--status", "gone"); code != ExitUsage || !strings.Contains(errOut, "use active or revoked") {
+		t.Fatalf("--status gone: exit %d %s", code, errOut)
+	}
+}
