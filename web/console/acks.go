@@ -16,12 +16,18 @@ import (
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
 
-// receiptsOf returns member's receipts by message id: the router's REACH
-// records "<message id>.<member>", read by batch direct get (no consumer).
-// They are what the member's agent, CLI, pager and console acknowledged,
-// so the queue they leave is the same after a reload and on every node.
-func (s *Server) receiptsOf(ctx context.Context, member string) (map[string]records.Reach, error) {
-	entries, err := kvread.Latest(ctx, s.d.JS.Conn(), kvread.APIPrefix(s.d.JS.Options()), records.BucketReach, "*."+member)
+// receiptsOf returns member's receipts of msgs by message id: the
+// router's REACH records "<message id>.<member>", read by batch direct get
+// of those keys (no consumer; the cost follows len(msgs), not the
+// bucket's size). They are what the member's agent, CLI, pager and
+// console acknowledged, so the queue they leave is the same after a
+// reload and on every node.
+func (s *Server) receiptsOf(ctx context.Context, member string, msgs []*store.Message) (map[string]records.Reach, error) {
+	keys := make([]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = records.ReachKey(m.ID, member)
+	}
+	entries, err := kvread.LastOfKeys(ctx, s.d.JS.Conn(), kvread.APIPrefix(s.d.JS.Options()), records.BucketReach, keys)
 	if err != nil {
 		return nil, fmt.Errorf("read the receipts of %s: %w", member, err)
 	}
@@ -76,13 +82,19 @@ type queueView struct {
 // not acknowledged, computed from what is stored (the web index and the
 // REACH receipts), never from the page.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, id *webauth.Identity) {
-	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId())
+	var routed []*store.Message
+	for _, m := range s.d.Store.Messages(id.Member, "", 0) {
+		if m.Sender != id.Member.GetId() {
+			routed = append(routed, m)
+		}
+	}
+	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId(), routed)
 	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	out := queueView{Messages: []messageView{}, Ready: s.d.Store.IsReady()}
-	for _, m := range unacknowledged(id.Member.GetId(), s.d.Store.Messages(id.Member, "", 0), receipts) {
+	for _, m := range unacknowledged(id.Member.GetId(), routed, receipts) {
 		out.Messages = append(out.Messages, s.listView(id.Member, m, receipts))
 		if m.Lane == "flash" {
 			out.Flash++

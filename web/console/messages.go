@@ -77,14 +77,9 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, id *webauth.Id
 	if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && l > 0 {
 		limit = min(l, 1000)
 	}
-	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId())
-	if err != nil {
-		apiError(w, http.StatusServiceUnavailable, err.Error())
-		return
-	}
-	out := []messageView{}
+	var kept []*store.Message
 	for _, m := range s.d.Store.Messages(id.Member, f.Kind, 0) {
-		if len(out) == limit {
+		if len(kept) == limit {
 			break
 		}
 		if !f.keeps(id.Member, m) {
@@ -97,6 +92,15 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, id *webauth.Id
 				continue
 			}
 		}
+		kept = append(kept, m)
+	}
+	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId(), kept)
+	if err != nil {
+		apiError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	out := []messageView{}
+	for _, m := range kept {
 		out = append(out, s.listView(id.Member, m, receipts))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": out, "ready": s.d.Store.IsReady()})
@@ -109,7 +113,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, id *webauth.Ide
 		apiError(w, http.StatusNotFound, "no message "+r.PathValue("id")+" that you may see")
 		return
 	}
-	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId())
+	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId(), []*store.Message{m})
 	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, err.Error())
 		return
