@@ -19,6 +19,16 @@ const multiLastMax = 1024
 // wildcard such as "*.m1" makes the server walk every key of the bucket).
 // The order of the result is the bucket's, not keys'.
 func LastOfKeys(ctx context.Context, nc *nats.Conn, apiPrefix, bucket string, keys []string) ([]Entry, error) {
+	var batches [][]string
+	for start := 0; start < len(keys); start += multiLastMax {
+		batches = append(batches, keys[start:min(start+multiLastMax, len(keys))])
+	}
+	return multiLast(ctx, nc, apiPrefix, bucket, batches)
+}
+
+// multiLast sends one multi-last batch direct get for each batch of key
+// patterns and returns the records answered, deletes and purges left out.
+func multiLast(ctx context.Context, nc *nats.Conn, apiPrefix, bucket string, batches [][]string) ([]Entry, error) {
 	if _, set := ctx.Deadline(); !set {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
@@ -32,10 +42,9 @@ func LastOfKeys(ctx context.Context, nc *nats.Conn, apiPrefix, bucket string, ke
 	}
 	defer sub.Unsubscribe()
 	var out []Entry
-	for start := 0; start < len(keys); start += multiLastMax {
-		chunk := keys[start:min(start+multiLastMax, len(keys))]
-		subjects := make([]string, len(chunk))
-		for i, k := range chunk {
+	for _, batch := range batches {
+		subjects := make([]string, len(batch))
+		for i, k := range batch {
 			subjects[i] = prefix + k
 		}
 		req, _ := json.Marshal(struct {

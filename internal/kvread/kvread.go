@@ -157,32 +157,5 @@ func readPage(ctx context.Context, sub *nats.Subscription, prefix string, fn fun
 // one multi-last batch direct get: no consumer, and one round trip. A
 // pattern matching more than 1,024 keys is refused by the server.
 func LastOf(ctx context.Context, nc *nats.Conn, apiPrefix, bucket, pattern string) ([]Entry, error) {
-	if _, set := ctx.Deadline(); !set {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
-		defer cancel()
-	}
-	prefix := "$KV." + bucket + "."
-	inbox := nc.NewInbox()
-	sub, err := nc.SubscribeSync(inbox)
-	if err != nil {
-		return nil, fmt.Errorf("read bucket %s: subscribe %s: %w", bucket, inbox, err)
-	}
-	defer sub.Unsubscribe()
-	req, _ := json.Marshal(struct {
-		MultiLast []string `json:"multi_last"`
-	}{[]string{prefix + pattern}})
-	if err := nc.PublishRequest(apiPrefix+"DIRECT.GET.KV_"+bucket, inbox, req); err != nil {
-		return nil, fmt.Errorf("read bucket %s: %w", bucket, err)
-	}
-	var out []Entry
-	if _, _, err := readPage(ctx, sub, prefix, func(e Entry) error {
-		if !e.Deleted {
-			out = append(out, e)
-		}
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read bucket %s: %w", bucket, err)
-	}
-	return out, nil
+	return multiLast(ctx, nc, apiPrefix, bucket, [][]string{{pattern}})
 }
