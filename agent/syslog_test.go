@@ -337,3 +337,34 @@ func TestAgentToSyslog(t *testing.T) {
 		t.Fatalf("message %+v, CEF %+v", m, e)
 	}
 }
+
+// TestSyslogConfig: the config opens a syslog sink with its TLS files, and
+// refuses a CA file without a certificate or a certificate without its key.
+func TestSyslogConfig(t *testing.T) {
+	tt := newTestTLS(t)
+	r := newReceiver(t, "tls", tt.server)
+	cfg := Config{State: t.TempDir(), Sinks: []string{"syslog:tls://" + r.addr + "?format=leef"}, SyslogConfig: SyslogConfig{SyslogTLSCA: tt.caFile}}
+	o, err := cfg.Options(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := o.Sinks[0].(*Syslog)
+	if err := s.Write(context.Background(), recs("c1")); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 10*time.Second, "c1 through the config's TLS", testwait.True(func() bool { return len(r.messages()) == 1 }))
+	if _, err := socfmt.ParseLEEF(r.messages()[0].Msg); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for name, bad := range map[string]SyslogConfig{
+		"a CA file with no certificate": {SyslogTLSCA: tt.keyFile},
+		"a certificate without its key": {SyslogTLSCert: tt.certFile},
+		"a missing CA file":             {SyslogTLSCA: filepath.Join(t.TempDir(), "none.pem")},
+	} {
+		cfg.SyslogConfig = bad
+		if _, err := cfg.Options(nil); !errors.Is(err, ErrSinkSpec) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
