@@ -368,3 +368,25 @@ func TestSyslogConfig(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSyslogMessage: one record to one RFC 5424 message with its CEF
+// or LEEF event, as Write spools it.
+func BenchmarkSyslogMessage(b *testing.B) {
+	for _, format := range []string{"cef", "leef"} {
+		b.Run(format, func(b *testing.B) {
+			s, err := OpenSyslog(SyslogOptions{URL: "tcp://127.0.0.1:9?format=" + format, SpoolDir: b.TempDir()}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			r := rec("bench")
+			r.Action = "block c2.example = the C2 | then patch\nand report"
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.message(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

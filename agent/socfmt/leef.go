@@ -66,6 +66,9 @@ func CleanLEEFValue(v string, d byte) string {
 	if d == 0 {
 		d = '\t'
 	}
+	if strings.IndexByte(v, d) < 0 && !strings.ContainsAny(v, "\r\n") {
+		return v
+	}
 	return strings.NewReplacer(string(d), " ", "\r\n", " ", "\n", " ", "\r", " ").Replace(v)
 }
 
