@@ -40,7 +40,7 @@ func rsyslogBinary() string {
 	return ""
 }
 
-func startRsyslog(t *testing.T, tt testTLS) *rsyslogd {
+func startRsyslog(t testing.TB, tt testTLS) *rsyslogd {
 	t.Helper()
 	bin := rsyslogBinary()
 	if bin == "" {
@@ -200,4 +200,26 @@ func TestSyslogThroughRsyslog(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkSyslogToRsyslog: records written to a syslog sink (CEF over
+// TCP) until rsyslogd has written every one to its file: the sink's
+// delivery rate to a real daemon, spool fsyncs included (batches of 256).
+func BenchmarkSyslogToRsyslog(b *testing.B) {
+	tt := newTestTLS(b)
+	d := startRsyslog(b, tt)
+	s := openSyslog(b, "tcp://"+d.tcp+"?format=cef", b.TempDir(), nil)
+	defer s.Close()
+	batch := make([]*Record, 0, 256)
+	b.ResetTimer()
+	for i := range b.N {
+		batch = append(batch, rec(fmt.Sprintf("b%d-%d", b.N, i)))
+		if len(batch) == cap(batch) || i == b.N-1 {
+			if err := s.Write(context.Background(), batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	testwait.For(b, 5*time.Minute, "rsyslogd to write every record", testwait.True(func() bool { return len(d.lines("tcp")) >= b.N }))
 }

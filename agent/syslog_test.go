@@ -146,7 +146,7 @@ type testTLS struct {
 	caFile, certFile, keyFile, dir string
 }
 
-func newTestTLS(t *testing.T) testTLS {
+func newTestTLS(t testing.TB) testTLS {
 	ca, err := broker.NewCA("syslog test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func newTestTLS(t *testing.T) testTLS {
 		caFile: files.CA, certFile: files.Cert, keyFile: files.Key, dir: dir}
 }
 
-func openSyslog(t *testing.T, url, spool string, cfg *tls.Config) *Syslog {
+func openSyslog(t testing.TB, url, spool string, cfg *tls.Config) *Syslog {
 	t.Helper()
 	s, err := OpenSyslog(SyslogOptions{URL: url, SpoolDir: spool, TLS: cfg, Hostname: "agent.st-mary.example",
 		Settle: 300 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}, zaptest.NewLogger(t))
