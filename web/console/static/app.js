@@ -448,7 +448,9 @@ function filterForm(kind, params) {
       h("input", { id: "f-q", name: "q", type: "search", value: params.get("q") || "", placeholder: "203.0.113.7, a domain, a hash…", autocapitalize: "none", spellcheck: "false" })),
     h("div", { class: "filter-buttons" }, h("button", { type: "submit", id: "filter-apply" }, "Filter"),
       state.filtered ? h("a", { href: "#/" + (kind === "advisory" ? "advisories" : "board"), id: "filter-clear" }, "Clear filters") : null));
-  return form;
+  // Open on a wide screen or while filtering; a phone opens it when wanted.
+  const open = state.filtered || window.matchMedia("(min-width: 48rem)").matches;
+  return h("details", { class: "filters-box", open }, h("summary", {}, state.filtered ? "Filters (on)" : "Filters and search"), form);
 }
 
 async function showBoard(kind, params) {
