@@ -35,6 +35,9 @@ type sightingView struct {
 	// Named are the organisations that agreed to be named.
 	Named []string  `json:"named,omitempty"`
 	At    time.Time `json:"at"`
+	// originator marks a count read in the originator's inbox: the router
+	// sent it to the originator alone.
+	originator bool
 }
 
 func viewOfCount(sector string, sum *tocsinv1.SightingSummary, at time.Time) sightingView {
@@ -48,8 +51,8 @@ func viewOfCount(sector string, sum *tocsinv1.SightingSummary, at time.Time) sig
 }
 
 // sightings keeps the last sighting summary of each alert in each sector,
-// read from the summaries the router routes to the sectors (lane info),
-// every one verified as a service's.
+// read from the summaries the router routes to the sectors (lane info)
+// and to originators' inboxes, every one verified as a service's.
 type sightings struct {
 	mu      sync.RWMutex
 	byAlert map[string]map[string]sightingView // alert id, sector
@@ -57,15 +60,14 @@ type sightings struct {
 
 func newSightings() *sightings { return &sightings{byAlert: map[string]map[string]sightingView{}} }
 
-// of returns the counts of alert id in the sectors member may read them
-// in: its own sectors, every sector for the alert's sender (whose inbox
-// gets each summary).
+// of returns the counts of alert id that member may read: every one for
+// the alert's sender, those routed to its sectors for the others.
 func (s *sightings) of(member *tocsinv1.Member, sender, id string) []sightingView {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := []sightingView{}
 	for sector, v := range s.byAlert[id] {
-		if member.GetId() == sender || slices.Contains(member.GetSectors(), sector) {
+		if member.GetId() == sender || (!v.originator && slices.Contains(member.GetSectors(), sector)) {
 			out = append(out, v)
 		}
 	}
@@ -73,9 +75,10 @@ func (s *sightings) of(member *tocsinv1.Member, sender, id string) []sightingVie
 	return out
 }
 
-// put records a summary; a count never goes down (a redelivered older
-// summary does not undo a newer one).
-func (s *sightings) put(sum *tocsinv1.SightingSummary, at time.Time) bool {
+// put records a summary (originator: read in the originator's inbox); a
+// count never goes down (an older summary read late does not undo a newer
+// one), and one the sector was sent is not made the originator's alone.
+func (s *sightings) put(sum *tocsinv1.SightingSummary, at time.Time, originator bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	by := s.byAlert[sum.GetAlertId()]
@@ -83,22 +86,34 @@ func (s *sightings) put(sum *tocsinv1.SightingSummary, at time.Time) bool {
 		by = map[string]sightingView{}
 		s.byAlert[sum.GetAlertId()] = by
 	}
-	if cur, ok := by[sum.GetSector()]; ok && cur.At.After(at) {
+	cur, ok := by[sum.GetSector()]
+	if ok && cur.At.After(at) {
 		return false
 	}
-	by[sum.GetSector()] = viewOfCount(sum.GetSector(), sum, at)
+	v := viewOfCount(sum.GetSector(), sum, at)
+	v.originator = originator && (!ok || cur.originator)
+	by[sum.GetSector()] = v
 	return true
 }
 
-// followSightings reads the sectors' info lanes from their start, keeps
-// the sighting summaries and tells the streams of those who may see the
-// alert ("sighting": {"id": alert id}).
+// followSightings reads the sighting summaries from their streams' start:
+// the sectors' info lanes and the inboxes (where the router sends an
+// originator that is not a member of the sector its own copy).
 func (s *Server) followSightings(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.followSummaries(ctx, subjects.StreamSectors, subjects.Sector("*", "info"), false) })
+	wg.Go(func() { s.followSummaries(ctx, subjects.StreamInbox, subjects.Inbox("*"), true) })
+	wg.Wait()
+}
+
+// followSummaries keeps the summaries of stream under filter and tells the
+// streams of those who may see them ("sighting": {"id": alert id}).
+func (s *Server) followSummaries(ctx context.Context, stream, filter string, originator bool) {
 	var next uint64 = 1
-	follow.Retry(ctx, s.log, "sighting summaries", func(ctx context.Context) error {
-		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subjects.Sector("*", "info")},
+	follow.Retry(ctx, s.log, "sighting summaries in "+stream, func(ctx context.Context) error {
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
 			DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next}
-		return follow.Stream(ctx, s.d.JS, subjects.StreamSectors, cfg, func() {}, func(msg jetstream.Msg) error {
+		return follow.Stream(ctx, s.d.JS, stream, cfg, func() {}, func(msg jetstream.Msg) error {
 			sum, at, err := s.summary(ctx, msg.Data())
 			if err != nil {
 				return err // the registry did not answer: read it again
@@ -106,7 +121,7 @@ func (s *Server) followSightings(ctx context.Context) {
 			if meta, err := msg.Metadata(); err == nil {
 				next = meta.Sequence.Stream + 1
 			}
-			if sum == nil || !s.sightings.put(sum, at) {
+			if sum == nil || !s.sightings.put(sum, at, originator) {
 				return nil
 			}
 			data, _ := json.Marshal(map[string]string{"id": sum.GetAlertId()})
