@@ -40,8 +40,9 @@ type ServiceDeps struct {
 }
 
 // Service answers agents' requests on every node: the public directory
-// (DirectorySubject) and the re-creation of a lost consumer
-// (ConsumerSubject). Each node runs one; they share a queue group.
+// (DirectorySubject), the re-creation of a lost consumer
+// (ConsumerSubject) and, for liaisons, members' contacts
+// (subjects.SvcContacts). Each node runs one; they share a queue group.
 type Service struct {
 	d    ServiceDeps
 	opts ServiceOptions
@@ -103,6 +104,11 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("agent service: subscribe %s: %w", consumerSubjectAll, err)
 	}
 	defer cons.Unsubscribe()
+	contacts, err := s.d.Conn.QueueSubscribe(contactsSubjectAll, serviceQueue, handle(s.contacts))
+	if err != nil {
+		return fmt.Errorf("agent service: subscribe %s: %w", contactsSubjectAll, err)
+	}
+	defer contacts.Unsubscribe()
 	<-ctx.Done()
 	return nil
 }

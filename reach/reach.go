@@ -42,6 +42,9 @@ type Report struct {
 	Delivered     int `json:"delivered"`
 	Acknowledged  int `json:"acknowledged"`
 	Actioned      int `json:"actioned"`
+	// ContactsError says why a liaison's report has no contacts (the
+	// service refused or could not be reached); the figures stand.
+	ContactsError string `json:"contacts_error,omitempty"`
 }
 
 // Sector is one sector's part of a Report.
@@ -63,6 +66,12 @@ type Member struct {
 	Delivered    time.Time `json:"delivered,omitzero"`
 	Acknowledged time.Time `json:"acknowledged,omitzero"`
 	Actioned     time.Time `json:"actioned,omitzero"`
+	// By is who acknowledged, as the member's receipt said it.
+	By string `json:"by,omitempty"`
+	// Contact is the member's 24/7 contact from the registry, for the
+	// follow-up call: only in a liaison's report, only for a member that
+	// has not acknowledged.
+	Contact string `json:"contact,omitempty"`
 }
 
 // Of reports the receipts of message id, one the connected member sent
@@ -98,7 +107,7 @@ func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 	bySector := map[string][]string{}
 	wanted := map[string]bool{}
 	for _, m := range dir {
-		if !members.Active(m, at) || !reads(m) {
+		if !Counted(m, cl.Member(), at) {
 			continue
 		}
 		for _, s := range m.GetSectors() {
@@ -108,7 +117,8 @@ func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 			}
 		}
 	}
-	for _, r := range o.GetRecipients() {
+	recipients := slices.DeleteFunc(slices.Clone(o.GetRecipients()), func(r string) bool { return r == cl.Member() })
+	for _, r := range recipients {
 		wanted[r] = true
 	}
 	receipts, err := readReach(ctx, cl, id, wanted)
@@ -117,7 +127,7 @@ func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 	}
 	member := func(mid string) Member {
 		r := receipts[mid]
-		return Member{Member: mid, Name: byID[mid].GetName(), Delivered: r.Delivered, Acknowledged: r.Acknowledged, Actioned: r.Actioned}
+		return Member{Member: mid, Name: byID[mid].GetName(), Delivered: r.Delivered, Acknowledged: r.Acknowledged, Actioned: r.Actioned, By: r.By}
 	}
 	for _, s := range o.GetSectors() {
 		sr := Sector{Sector: s, NotYet: []string{}}
@@ -133,20 +143,17 @@ func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 		}
 		rep.Sectors = append(rep.Sectors, sr)
 	}
-	for _, mid := range o.GetRecipients() {
+	for _, mid := range recipients {
 		rep.Recipients = append(rep.Recipients, member(mid))
 	}
 	for mid := range wanted {
 		rep.Organisations++
 		count(member(mid), &rep.Delivered, &rep.Acknowledged, &rep.Actioned)
 	}
+	if members.HasRole(byID[cl.Member()], tocsinv1.Role_ROLE_LIAISON) {
+		addContacts(ctx, cl, rep)
+	}
 	return rep, nil
-}
-
-// reads reports whether m reads routed messages (member, responder, liaison).
-func reads(m *tocsinv1.Member) bool {
-	return members.HasRole(m, tocsinv1.Role_ROLE_MEMBER) || members.HasRole(m, tocsinv1.Role_ROLE_RESPONDER) ||
-		members.HasRole(m, tocsinv1.Role_ROLE_LIAISON)
 }
 
 func count(m Member, delivered, acknowledged, actioned *int) {

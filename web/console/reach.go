@@ -12,6 +12,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/reach"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/web/store"
 	"github.com/tocsin-project/tocsin/web/webauth"
@@ -71,8 +72,9 @@ func (s *Server) reachOf(ctx context.Context, m *store.Message) (*reachView, err
 	}
 	view := &reachView{ID: m.ID, Title: m.Title, Kind: m.Kind, Groups: []reachGroup{}}
 	group := func(name string, who []*tocsinv1.Member) {
-		// The sender is not among those it reached.
-		who = slices.DeleteFunc(who, func(mem *tocsinv1.Member) bool { return mem.GetId() == m.Sender })
+		// The rule tocsin reach counts by: the sender is not among those it
+		// reached.
+		who = slices.DeleteFunc(who, func(mem *tocsinv1.Member) bool { return !reach.Counted(mem, m.Sender, m.Added) })
 		g := reachGroup{Sector: name, Members: len(who), Waiting: []string{}, Rows: []reachRow{}}
 		for _, mem := range who {
 			row := reachRow{Reach: records.Reach{Member: mem.GetId()}, Name: mem.GetName()}

@@ -15,6 +15,7 @@ import (
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 func init() { register(newAckCmd) }
@@ -22,20 +23,27 @@ func init() { register(newAckCmd) }
 func newAckCmd(g *globals) *cobra.Command {
 	var (
 		actioned bool
-		note     string
+		note, by string
 	)
 	cmd := &cobra.Command{
-		Use:   "ack ID [--actioned]",
+		Use:   "ack ID [--actioned] [--by WHO] [--note TEXT]",
 		Short: "Tell the sender (and the liaison) that you have read an alert or advisory, or acted on it",
 		Long: `Send a signed receipt for message ID: acknowledged (an analyst has read it) or,
 with --actioned, actioned (an analyst has acted on it), and wait for the router's
-decision: an id that was never routed to you is refused (exit 2). The agent already sends
-"delivered" when its sinks have the message. While the cluster is out of reach,
-POST the receipt to the agent's local endpoint instead: it keeps it in its outbox.`,
+decision: an id that was never routed to you is refused (exit 2). --by says who
+acknowledged ("J. Ortiz, SOC lead"): the liaison's reach shows it. Once accepted,
+the router echoes the receipt to your own inbox, so every agent and console of
+yours sees that someone has it (an agent's pager stops escalating). The agent
+already sends "delivered" when its sinks have the message. While the cluster is
+out of reach, POST the receipt to the agent's local endpoint instead: it keeps it
+in its outbox.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !envelope.ValidID(args[0]) {
 				return usageErr("%q is not a message id", args[0])
+			}
+			if len(by) > records.MaxReceiptBy {
+				return usageErr("--by is at most %d bytes, this one %d: give a name or a role (\"J. Ortiz, SOC lead\")", records.MaxReceiptBy, len(by))
 			}
 			state := tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED
 			if actioned {
@@ -48,7 +56,9 @@ POST the receipt to the agent's local endpoint instead: it keeps it in its outbo
 				return err
 			}
 			defer cl.Close()
-			env, err := publishOnce(ctx, cl, tocsinv1.Kind_KIND_RECEIPT, agent.NewReceipt(args[0], state, note))
+			rc := agent.NewReceipt(args[0], state, note)
+			rc.By = by
+			env, err := publishOnce(ctx, cl, tocsinv1.Kind_KIND_RECEIPT, rc)
 			if err != nil {
 				return err
 			}
@@ -66,14 +76,19 @@ POST the receipt to the agent's local endpoint instead: it keeps it in its outbo
 				return rejectedErr(fmt.Errorf("not %s: %s", agent.ReceiptStateName(state), reason))
 			}
 			if g.json {
-				return g.printJSON(map[string]string{"receipt": env.GetId(), "ref": args[0], "state": agent.ReceiptStateName(state)})
+				return g.printJSON(map[string]string{"receipt": env.GetId(), "ref": args[0], "state": agent.ReceiptStateName(state), "by": by})
 			}
-			fmt.Fprintf(g.stdout, "%s %s (receipt %s)\n", agent.ReceiptStateName(state), args[0], env.GetId())
+			who := ""
+			if by != "" {
+				who = " by " + by
+			}
+			fmt.Fprintf(g.stdout, "%s %s%s (receipt %s)\n", agent.ReceiptStateName(state), args[0], who, env.GetId())
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&actioned, "actioned", false, "you have acted on it, not only read it")
 	cmd.Flags().StringVar(&note, "note", "", "a short note (\"blocked at perimeter 02:31\")")
+	cmd.Flags().StringVar(&by, "by", "", "who acknowledged, a name or a role (\"J. Ortiz, SOC lead\"); the liaison's reach shows it")
 	return cmd
 }
 

@@ -21,8 +21,11 @@ func newReachCmd(g *globals) *cobra.Command {
 		Short: "Show, per sector, who has received, acknowledged and acted on your advisory (liaison)",
 		Long: `Show the reach of a message you sent (the liaison's advisory): for each
 addressed sector, every member organisation with the time its agent delivered
-the message, the time an analyst acknowledged it and the time one acted on it,
-and who has sent nothing yet. Needs the liaison's credentials.`,
+the message, the time an analyst acknowledged it and the time one acted on it
+(and who, when the receipt said so: tocsin ack --by), and who has sent nothing
+yet. The liaison's report lists, for every member that has not acknowledged, its
+24/7 contact from the registry, for the follow-up call. Needs the liaison's
+credentials.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
@@ -61,9 +64,9 @@ func printReach(g *globals, rep *reach.Report) {
 		fmt.Fprintln(g.stdout)
 		fmt.Fprintln(g.stdout, title)
 		w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "  MEMBER\tDELIVERED\tACKNOWLEDGED\tACTIONED")
+		fmt.Fprintln(w, "  MEMBER\tDELIVERED\tACKNOWLEDGED\tACTIONED\tBY")
 		for _, m := range ms {
-			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", m.Member, at(m.Delivered), at(m.Acknowledged), at(m.Actioned))
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", m.Member, at(m.Delivered), at(m.Acknowledged), at(m.Actioned), m.By)
 		}
 		w.Flush()
 	}
@@ -72,8 +75,39 @@ func printReach(g *globals, rep *reach.Report) {
 		if len(s.NotYet) > 0 {
 			fmt.Fprintf(g.stdout, "  not yet: %s\n", strings.Join(s.NotYet, ", "))
 		}
+		printCalls(g, s.Members)
 	}
 	if len(rep.Recipients) > 0 {
 		table("direct recipients", rep.Recipients)
+		printCalls(g, rep.Recipients)
 	}
+	if rep.ContactsError != "" {
+		fmt.Fprintf(g.stdout, "\nno contacts for the follow-up calls: %s\n", rep.ContactsError)
+	}
+}
+
+// printCalls lists the members of ms that have not acknowledged, with
+// their 24/7 contacts, when the report has contacts (the liaison's).
+func printCalls(g *globals, ms []reach.Member) {
+	var calls []reach.Member
+	with := false
+	for _, m := range ms {
+		if m.Acknowledged.IsZero() {
+			calls = append(calls, m)
+			with = with || m.Contact != ""
+		}
+	}
+	if !with {
+		return
+	}
+	fmt.Fprintln(g.stdout, "  not acknowledged, to call:")
+	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	for _, m := range calls {
+		c := m.Contact
+		if c == "" {
+			c = "(no contact in the registry)"
+		}
+		fmt.Fprintf(w, "    %s\t%s\n", m.Member, c)
+	}
+	w.Flush()
 }
