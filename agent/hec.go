@@ -200,55 +200,103 @@ func (h *HEC) DeadLetterPath() string { return h.spool.dead }
 // events again cannot change.
 var errRefused = errors.New("refused for good")
 
-// send posts the spool in order until ctx ends.
+// hecInFlight is the most batches posted and still awaiting their
+// acknowledgement: polling lags indexing by up to AckPoll, so one batch
+// at a time would cap a catch-up at Batch events per poll.
+const hecInFlight = 16
+
+// flight is a batch posted (or dead-lettered), in spool order.
+type flight struct {
+	events int
+	next   int64 // the spool offset after it
+	ackID  int64
+	acked  bool // indexed, acknowledgement off, or dead-lettered
+	dead   bool
+	sent   time.Time
+}
+
+// send posts the spool in order until ctx ends: up to hecInFlight batches
+// await their acknowledgements at once, and the spool advances past a
+// batch only when it and every batch before it are acknowledged.
 func (h *HEC) send(ctx context.Context) {
 	defer close(h.done)
 	b := backoff{min: h.opts.MinBackoff, max: h.opts.MaxBackoff}
 	singles := 0 // after a batch refused for good, its events go one by one
+	var flights []flight
+	_, off, _ := h.spool.q.peek(0)
+	var polled time.Time
 	for ctx.Err() == nil {
-		n := h.opts.Batch
-		if singles > 0 {
-			n = 1
-		}
-		items, next, err := h.spool.q.peek(n)
-		if err != nil {
-			h.log.Error("cannot read the HEC spool", zap.Error(err))
-		}
-		if len(items) == 0 {
-			if !idle(ctx, h.spool.q, time.Second) {
-				return
+		posted := false
+		if len(flights) < hecInFlight {
+			n := h.opts.Batch
+			if singles > 0 {
+				n = 1
 			}
-			continue
-		}
-		err = h.deliver(ctx, items)
-		if ctx.Err() != nil {
-			return // not advanced: sent again at the next start
-		}
-		switch {
-		case errors.Is(err, errRefused) && len(items) > 1:
-			singles = len(items)
-			continue
-		case errors.Is(err, errRefused):
-			id, body := splitItem(items[0])
-			if derr := h.spool.deadLetter(id, h.event, 1, body, err); derr != nil {
-				h.log.Error("cannot write the dead-letter file; retrying", zap.Error(derr))
-				b.wait(ctx)
-				continue
+			items, next, err := h.spool.q.peekFrom(off, n)
+			if err != nil {
+				h.log.Error("cannot read the HEC spool", zap.Error(err))
 			}
-			h.deadLettered.Add(1)
-			h.log.Error("the collector refused an event: in the dead-letter file", zap.String("id", id),
-				zap.String("dead_letter", h.spool.dead), zap.Error(err))
-		case err != nil:
-			h.log.Warn("HEC delivery failed; the events stay queued and are sent again", zap.Int("events", len(items)), zap.Error(err))
-			b.wait(ctx)
-			continue
-		default:
-			h.delivered.Add(int64(len(items)))
+			if len(items) > 0 {
+				f, err := h.post(ctx, items)
+				f.next = next
+				switch {
+				case ctx.Err() != nil:
+					return // not advanced: sent again at the next start
+				case errors.Is(err, errRefused) && len(items) > 1:
+					singles = len(items)
+					continue
+				case errors.Is(err, errRefused):
+					id, body := splitItem(items[0])
+					if derr := h.spool.deadLetter(id, h.event, 1, body, err); derr != nil {
+						h.log.Error("cannot write the dead-letter file; retrying", zap.Error(derr))
+						b.wait(ctx)
+						continue
+					}
+					h.log.Error("the collector refused an event: in the dead-letter file", zap.String("id", id),
+						zap.String("dead_letter", h.spool.dead), zap.Error(err))
+					f = flight{next: next, acked: true, dead: true}
+				case err != nil:
+					h.log.Warn("HEC delivery failed; the events stay queued and are sent again", zap.Int("events", len(items)), zap.Error(err))
+					b.wait(ctx)
+					continue
+				}
+				singles = max(0, singles-1)
+				b.reset()
+				flights = append(flights, f)
+				off, posted = next, true
+			}
 		}
-		singles = max(0, singles-1)
-		b.reset()
-		if err := h.spool.q.advance(next); err != nil {
-			h.log.Error("cannot record HEC progress", zap.Error(err))
+		if len(flights) > 0 && !flights[0].acked && (!posted || len(flights) == hecInFlight) && time.Since(polled) >= h.opts.AckPoll {
+			h.pollAcks(ctx, flights)
+			polled = time.Now()
+		}
+		for len(flights) > 0 && flights[0].acked {
+			if err := h.spool.q.advance(flights[0].next); err != nil {
+				h.log.Error("cannot record HEC progress", zap.Error(err))
+			}
+			if flights[0].dead {
+				h.deadLettered.Add(1)
+			} else {
+				h.delivered.Add(int64(flights[0].events))
+			}
+			flights = flights[1:]
+		}
+		if len(flights) > 0 && time.Since(flights[0].sent) > h.opts.AckTimeout {
+			h.log.Warn("the collector did not acknowledge a batch in time; sending it and those after it again",
+				zap.Int64("ack_id", flights[0].ackID), zap.String("channel", h.channel), zap.Duration("ack_timeout", h.opts.AckTimeout))
+			flights = nil
+			_, off, _ = h.spool.q.peek(0)
+			continue
+		}
+		if posted {
+			continue
+		}
+		wait := time.Second
+		if len(flights) > 0 {
+			wait = max(0, h.opts.AckPoll-time.Since(polled))
+		}
+		if !idle(ctx, h.spool.q, wait) {
+			return
 		}
 	}
 }
@@ -262,44 +310,45 @@ type hecAnswer struct {
 	Acks map[string]bool `json:"acks"`
 }
 
-// deliver posts items as one batch and, with Ack, waits until they are
-// indexed.
-func (h *HEC) deliver(ctx context.Context, items [][]byte) error {
+// post sends items as one batch: acked at once without acknowledgement,
+// else awaiting its ack id.
+func (h *HEC) post(ctx context.Context, items [][]byte) (flight, error) {
 	var body bytes.Buffer
 	for _, it := range items {
 		_, b := splitItem(it)
 		body.Write(b)
 	}
+	f := flight{events: len(items), sent: time.Now(), acked: true}
 	ans, err := h.request(ctx, h.event, body.Bytes())
 	if err != nil || !h.opts.Ack {
-		return err
+		return f, err
 	}
 	if ans.AckID == nil {
 		h.log.Warn("the collector gave no ackId: indexer acknowledgement is off for this token, so a 200 counts delivered; drop --hec-ack or turn it on for the token")
-		return nil
+		return f, nil
 	}
-	return h.awaitAck(ctx, *ans.AckID)
+	f.ackID, f.acked = *ans.AckID, false
+	return f, nil
 }
 
-// awaitAck polls the ack endpoint until id is indexed or AckTimeout passes.
-func (h *HEC) awaitAck(ctx context.Context, id int64) error {
-	poll, _ := json.Marshal(map[string][]int64{"acks": {id}})
-	deadline := time.Now().Add(h.opts.AckTimeout)
-	for {
-		ans, err := h.request(ctx, h.ack, poll)
-		if err == nil && ans.Acks[strconv.FormatInt(id, 10)] {
-			return nil
+// pollAcks asks the ack endpoint about every batch still unacknowledged
+// and marks those indexed. A failed poll is tried again at the next.
+func (h *HEC) pollAcks(ctx context.Context, flights []flight) {
+	var ids []int64
+	for _, f := range flights {
+		if !f.acked {
+			ids = append(ids, f.ackID)
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("ack %d on channel %s not indexed within %s (last poll: %v); sending the batch again", id, h.channel, h.opts.AckTimeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(h.opts.AckPoll):
+	}
+	poll, _ := json.Marshal(map[string][]int64{"acks": ids})
+	ans, err := h.request(ctx, h.ack, poll)
+	if err != nil {
+		h.log.Warn("HEC ack poll failed; polling again", zap.Error(err))
+		return
+	}
+	for i := range flights {
+		if !flights[i].acked && ans.Acks[strconv.FormatInt(flights[i].ackID, 10)] {
+			flights[i].acked = true
 		}
 	}
 }

@@ -366,3 +366,33 @@ func TestAgentToHEC(t *testing.T) {
 		t.Fatalf("event time %v", e["time"])
 	}
 }
+
+// TestHECKeepsBatchesInFlight: while the collector has not indexed the
+// first batch, the next ones are posted too (up to hecInFlight), and the
+// spool advances in order once the acks come.
+func TestHECKeepsBatchesInFlight(t *testing.T) {
+	c := newCollector(t, "tok", true)
+	c.set(func(c *collector) { c.hold = true })
+	h, err := OpenHEC(HECOptions{URL: c.srv.URL, Token: "tok", Ack: true, Batch: 2, SpoolDir: t.TempDir(), AckPoll: 20 * time.Millisecond},
+		zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, fmt.Sprint("p", i))
+	}
+	if err := h.Write(context.Background(), recs(ids...)); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 10*time.Second, "5 batches posted before any ack", testwait.True(func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.posts == 5 }))
+	if d, _, _ := h.Stats(); d != 0 {
+		t.Fatalf("%d delivered while nothing is indexed", d)
+	}
+	c.set(func(c *collector) { c.hold = false })
+	testwait.For(t, 10*time.Second, "10 delivered", testwait.True(func() bool { d, _, _ := h.Stats(); return d == 10 }))
+	if got := strings.Join(c.got(), ","); got != strings.Join(ids, ",") {
+		t.Fatalf("indexed %s", got)
+	}
+}
