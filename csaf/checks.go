@@ -11,9 +11,15 @@ type doc struct {
 	category string         // /document/category
 	// groups maps each product group id to its product ids.
 	groups map[string][]string
-	// schemas validate the CVSS objects (6.1.8).
+	// schemas validate the CVSS objects (6.1.8) and strictly (6.2.20).
 	schemas *schemas
-	out     []Problem
+	// raw is the document's bytes (6.2.13 reads the order of keys).
+	raw []byte
+	// defs and refs cache productDefs and productRefs, which several
+	// tests read.
+	defs *[]productDef
+	refs *[]ref
+	out  []Problem
 }
 
 func newDoc(root any, s *schemas) *doc {

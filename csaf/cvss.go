@@ -3,6 +3,7 @@ package csaf
 import (
 	"math"
 	"sort"
+	"strings"
 )
 
 // eachCVSS calls fn for every cvss_v2 and cvss_v3 object of the scores.
@@ -72,7 +73,8 @@ func (d *doc) cvssComputation() {
 	})
 }
 
-// cvssConsistent is 6.1.10: the metric properties say what the vector says.
+// cvssConsistent is 6.1.10: the metric properties say what the vector says,
+// for each metric the vector gives.
 func (d *doc) cvssConsistent() {
 	d.eachCVSS(func(c map[string]any, key, path string) {
 		vector := str(c, "vectorString")
@@ -91,6 +93,11 @@ func (d *doc) cvssConsistent() {
 			}
 			metrics = v.metrics
 		}
+		given := map[string]bool{}
+		for _, part := range strings.Split(vector, "/") {
+			k, _, _ := strings.Cut(part, ":")
+			given[k] = true
+		}
 		names := make([]string, 0, len(props))
 		for name := range props {
 			names = append(names, name)
@@ -98,8 +105,8 @@ func (d *doc) cvssConsistent() {
 		sort.Strings(names)
 		for _, name := range names {
 			p := props[name]
-			if !has(c, name) {
-				continue
+			if !has(c, name) || !given[p.metric] {
+				continue // a metric the vector leaves out contradicts nothing
 			}
 			got := str(c, name)
 			if letter, ok := p.values[got]; ok && letter != metrics[p.metric] {

@@ -25,22 +25,25 @@ func TestICSMAVerdicts(t *testing.T) {
 		t.Fatalf("found %d ICSMA advisories, the pin has 134: run 'make schemas'", len(files))
 	}
 	var b strings.Builder
-	b.WriteString("# advisory\tverdict\tfailed tests (problems)\n")
+	b.WriteString("# advisory\tverdict\tfailed tests (errors)\twarnings of 6.2 (count)\n")
 	for _, f := range files {
 		r := validateFile(t, f)
 		verdict := "valid"
 		if !r.Valid() {
 			verdict = "invalid"
 		}
-		count := map[string]int{}
+		count := map[Problem]int{}
 		for _, p := range r.Problems {
-			count[p.Test]++
+			count[Problem{Test: p.Test, Severity: p.Severity}]++
 		}
-		var failed []string
-		for _, id := range r.Failed() {
-			failed = append(failed, fmt.Sprintf("%s (%d)", id, count[id]))
+		list := func(ids []string, sev Severity) string {
+			var out []string
+			for _, id := range ids {
+				out = append(out, fmt.Sprintf("%s (%d)", id, count[Problem{Test: id, Severity: sev}]))
+			}
+			return strings.Join(out, ", ")
 		}
-		fmt.Fprintf(&b, "%s\t%s\t%s\n", strings.TrimSuffix(filepath.Base(f), ".json"), verdict, strings.Join(failed, ", "))
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%s\n", strings.TrimSuffix(filepath.Base(f), ".json"), verdict, list(r.Failed(), Error), list(r.Warned(), Warning))
 	}
 	const golden = "testdata/icsma-verdicts.tsv"
 	if *update {

@@ -10,7 +10,11 @@ type productDef struct {
 // productDefs lists every full product name of the product tree: in
 // branches (at any depth), full_product_names and relationships.
 func (d *doc) productDefs() []productDef {
-	var out []productDef
+	if d.defs != nil {
+		return *d.defs
+	}
+	out := []productDef{}
+	defer func() { d.defs = &out }()
 	add := func(fpn map[string]any, path string) {
 		if fpn != nil {
 			out = append(out, productDef{id: str(fpn, "product_id"), path: path, helper: obj(fpn, "product_identification_helper")})
@@ -50,7 +54,11 @@ type ref struct{ id, path string }
 // productRefs lists every reference to a product id outside a full product
 // name (6.1.1).
 func (d *doc) productRefs() []ref {
-	var out []ref
+	if d.refs != nil {
+		return *d.refs
+	}
+	out := []ref{}
+	defer func() { d.refs = &out }()
 	list := func(v any, key, path string) {
 		for _, p := range strs(v, key) {
 			out = append(out, ref{p.s, at(path, key, p.i)})

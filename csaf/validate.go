@@ -38,7 +38,7 @@ type Problem struct {
 	Path string `json:"path"`
 	// Message says what is wrong and what to correct.
 	Message string `json:"message"`
-	// Severity is Error for the schema and section 6.1.
+	// Severity is Error for the schema and section 6.1, Warning for 6.2.
 	Severity Severity `json:"severity"`
 }
 
@@ -63,12 +63,17 @@ func (r Report) Valid() bool {
 	return true
 }
 
-// Failed lists the tests that found a problem, once each, sorted.
-func (r Report) Failed() []string {
+// Failed lists the tests that found an error, once each, sorted.
+func (r Report) Failed() []string { return r.tests(Error) }
+
+// Warned lists the tests that found a warning, once each, sorted.
+func (r Report) Warned() []string { return r.tests(Warning) }
+
+func (r Report) tests(sev Severity) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range r.Problems {
-		if !seen[p.Test] {
+		if p.Severity == sev && !seen[p.Test] {
 			seen[p.Test] = true
 			out = append(out, p.Test)
 		}
@@ -110,17 +115,23 @@ func Validate(data []byte) (Report, error) {
 			Message: fmt.Sprintf("not a JSON document (%v): a CSAF document is one JSON object", err)}}}, nil
 	}
 	d := newDoc(root, s)
+	d.raw = data
 	d.out = append(d.out, s.problems(root)...)
 	for _, t := range mandatory {
+		t.run(d)
+	}
+	for _, t := range optional {
 		t.run(d)
 	}
 	return Report{Problems: d.out}, nil
 }
 
-// schemas is the compiled CSAF schema and the CVSS schemas by version.
+// schemas is the compiled CSAF schema, the CVSS schemas by version, and
+// the strict CSAF schema of 6.2.20.
 type schemas struct {
-	csaf *jsonschema.Schema
-	cvss map[string]*jsonschema.Schema // "2.0", "3.0", "3.1"
+	csaf   *jsonschema.Schema
+	cvss   map[string]*jsonschema.Schema // "2.0", "3.0", "3.1"
+	strict *jsonschema.Schema
 }
 
 var (
@@ -142,34 +153,54 @@ func (offline) Load(u string) (any, error) {
 	return nil, fmt.Errorf("schema %s is not one of the embedded CSAF schemas, and nothing is fetched over the network", u)
 }
 
+const csafURL = "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json"
+
 func compile(fsys fs.FS) (*schemas, error) {
 	if !csafschemas.Available() {
 		return nil, csafschemas.ErrSchemasMissing
 	}
-	c := jsonschema.NewCompiler()
-	c.UseLoader(offline{})
-	add := func(url, path string) error {
+	read := func(path string) (any, error) {
 		data, err := fs.ReadFile(fsys, path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 		if err != nil {
-			return fmt.Errorf("schema %s: %w", path, err)
+			return nil, fmt.Errorf("schema %s: %w", path, err)
 		}
-		return c.AddResource(url, doc)
+		return doc, nil
 	}
-	const csafURL = "https://docs.oasis-open.org/csaf/csaf/v2.0/csaf_json_schema.json"
-	if err := add(csafURL, csafschemas.CSAF); err != nil {
-		return nil, err
-	}
-	for url, path := range csafschemas.Refs {
-		if err := add(url, path); err != nil {
+	// newCompiler registers the CSAF schema (made strict when asked) and the
+	// CVSS schemas refs names.
+	newCompiler := func(refs map[string]string, strict bool) (*jsonschema.Compiler, error) {
+		c := jsonschema.NewCompiler()
+		c.UseLoader(offline{})
+		doc, err := read(csafschemas.CSAF)
+		if err != nil {
 			return nil, err
 		}
+		if strict {
+			closeObjects(doc)
+		}
+		if err := c.AddResource(csafURL, doc); err != nil {
+			return nil, err
+		}
+		for url, path := range refs {
+			doc, err := read(path)
+			if err != nil {
+				return nil, err
+			}
+			if err := c.AddResource(url, doc); err != nil {
+				return nil, err
+			}
+		}
+		return c, nil
+	}
+	c, err := newCompiler(csafschemas.Refs, false)
+	if err != nil {
+		return nil, err
 	}
 	s := &schemas{cvss: map[string]*jsonschema.Schema{}}
-	var err error
 	if s.csaf, err = c.Compile(csafURL); err != nil {
 		return nil, fmt.Errorf("compiling the csaf schema: %w", err)
 	}
@@ -182,5 +213,32 @@ func compile(fsys fs.FS) (*schemas, error) {
 			}
 		}
 	}
+	sc, err := newCompiler(csafschemas.StrictRefs, true)
+	if err != nil {
+		return nil, err
+	}
+	if s.strict, err = sc.Compile(csafURL); err != nil {
+		return nil, fmt.Errorf("compiling the strict csaf schema: %w", err)
+	}
 	return s, nil
+}
+
+// closeObjects makes a schema strict: every schema with properties and no
+// word on others gets additionalProperties false.
+func closeObjects(node any) {
+	switch n := node.(type) {
+	case map[string]any:
+		if _, ok := n["properties"].(map[string]any); ok {
+			if _, set := n["additionalProperties"]; !set {
+				n["additionalProperties"] = false
+			}
+		}
+		for _, v := range n {
+			closeObjects(v)
+		}
+	case []any:
+		for _, v := range n {
+			closeObjects(v)
+		}
+	}
 }

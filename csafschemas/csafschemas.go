@@ -35,6 +35,17 @@ const (
 	CVSS31 = "referenced_schema/first/cvss-v3.1.json"
 )
 
+// StrictRefs maps each URL the CSAF schema's $refs use to FIRST's strict
+// variant of that schema (additionalProperties false), for the CSAF test
+// 6.2.20 (Additional Properties).
+var StrictRefs = map[string]string{
+	"https://www.first.org/cvss/cvss-v2.0.json": "referenced_schema/first/cvss-v2.0_strict.json",
+	"https://www.first.org/cvss/cvss-v3.0.json": "referenced_schema/first/cvss-v3.0_strict.json",
+	"https://www.first.org/cvss/cvss-v3.1.json": "referenced_schema/first/cvss-v3.1_strict.json",
+}
+
+const refCVSS31 = "https://www.first.org/cvss/cvss-v3.1.json"
+
 // Refs maps each URL the CSAF schema's $refs use to the embedded file that
 // answers it.
 var Refs = map[string]string{
@@ -57,7 +68,7 @@ func FS() fs.FS {
 
 // Available reports whether the schemas were embedded at build time.
 func Available() bool {
-	for _, p := range []string{CSAF, CVSS20, CVSS30, CVSS31} {
+	for _, p := range []string{CSAF, CVSS20, CVSS30, CVSS31, StrictRefs[refCVSS31]} {
 		if _, err := fs.Stat(FS(), p); err != nil {
 			return false
 		}

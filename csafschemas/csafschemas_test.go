@@ -22,9 +22,11 @@ func TestEmbeddedMatchesSums(t *testing.T) {
 }
 
 func TestRefsAreEmbedded(t *testing.T) {
-	for url, p := range Refs {
-		if _, err := fs.Stat(FS(), p); err != nil {
-			t.Errorf("$ref %s: %v", url, err)
+	for _, refs := range []map[string]string{Refs, StrictRefs} {
+		for url, p := range refs {
+			if _, err := fs.Stat(FS(), p); err != nil {
+				t.Errorf("$ref %s: %v", url, err)
+			}
 		}
 	}
 }

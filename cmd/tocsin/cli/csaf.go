@@ -28,15 +28,18 @@ type csafVerdict struct {
 }
 
 func newCSAFValidateCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var warnings bool
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
-		Short: "Check CSAF 2.0 documents: the OASIS JSON schema and every mandatory test (6.1)",
+		Short: "Check CSAF 2.0 documents: the OASIS JSON schema, every mandatory test (6.1), the optional ones (6.2) as warnings",
 		Long: `Validates each CSAF 2.0 document on this machine, nothing fetched: the OASIS
 CSAF 2.0 JSON schema (with the FIRST CVSS schemas) and every mandatory test of
 section 6.1 of the standard (6.1.1 to 6.1.33, the profile tests 6.1.27.1 to
-6.1.27.11). Each problem says its test ("schema" or 6.1.x), a JSON pointer to
-the value at fault and what to correct. Exit 0 when every document is valid,
-2 when any is not, 1 when a file cannot be read.`,
+6.1.27.11), which are errors, and the optional tests of section 6.2 (6.2.1 to
+6.2.20), which are warnings. Each problem says its test ("schema", 6.1.x,
+6.2.x), a JSON pointer to the value at fault and what to correct. Exit 0 when
+every document is valid (warnings or not), 2 when any is not, 1 when a file
+cannot be read.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			var all []csafVerdict
@@ -60,7 +63,7 @@ the value at fault and what to correct. Exit 0 when every document is valid,
 					return err
 				}
 			} else {
-				printCSAFVerdicts(g, all)
+				printCSAFVerdicts(g, all, warnings)
 			}
 			if invalid > 0 {
 				return &exitError{ExitRejected, fmt.Errorf("%d of %d documents are not valid CSAF 2.0", invalid, len(files))}
@@ -68,16 +71,32 @@ the value at fault and what to correct. Exit 0 when every document is valid,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&warnings, "warnings", true, "list the warnings of the optional tests (6.2), not only their count")
+	return cmd
 }
 
-func printCSAFVerdicts(g *globals, all []csafVerdict) {
+func printCSAFVerdicts(g *globals, all []csafVerdict, warnings bool) {
 	for _, v := range all {
-		if v.Valid {
-			fmt.Fprintf(g.stdout, "%s: valid\n", v.File)
-			continue
-		}
-		fmt.Fprintf(g.stdout, "%s: invalid, %d problems\n", v.File, len(v.Problems))
+		errs, warns := 0, 0
 		for _, p := range v.Problems {
+			if p.Severity == csaf.Error {
+				errs++
+			} else {
+				warns++
+			}
+		}
+		switch {
+		case v.Valid && warns == 0:
+			fmt.Fprintf(g.stdout, "%s: valid\n", v.File)
+		case v.Valid:
+			fmt.Fprintf(g.stdout, "%s: valid, %d warnings\n", v.File, warns)
+		default:
+			fmt.Fprintf(g.stdout, "%s: invalid, %d errors, %d warnings\n", v.File, errs, warns)
+		}
+		for _, p := range v.Problems {
+			if p.Severity == csaf.Warning && !warnings {
+				continue
+			}
 			path := p.Path
 			if path == "" {
 				path = "(document)"

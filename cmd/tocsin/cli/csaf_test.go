@@ -23,8 +23,13 @@ func TestCSAFValidateExitCodes(t *testing.T) {
 	good := pinnedCSAF(t, "cisa-icsma/icsma-23-331-01.json")
 	bad := pinnedCSAF(t, "csaf_2.0/test/validator/data/mandatory/oasis_csaf_tc-csaf_2_0-2021-6-1-11-01.json")
 	var out, errOut bytes.Buffer
-	if code := Main([]string{"csaf", "validate", good}, &out, &errOut); code != ExitOK || !strings.Contains(out.String(), "icsma-23-331-01.json: valid") {
-		t.Fatalf("a valid advisory: exit %d\n%s%s", code, out.String(), errOut.String())
+	if code := Main([]string{"csaf", "validate", good}, &out, &errOut); code != ExitOK || !strings.Contains(out.String(), "icsma-23-331-01.json: valid, 4 warnings") ||
+		!strings.Contains(out.String(), "warning 6.2.16 /product_tree/") {
+		t.Fatalf("a valid advisory with warnings: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := Main([]string{"csaf", "validate", "--warnings=false", good}, &out, &errOut); code != ExitOK || strings.Contains(out.String(), "warning 6.2.16") {
+		t.Fatalf("--warnings=false: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
 	out.Reset()
 	errOut.Reset()
@@ -32,7 +37,7 @@ func TestCSAFValidateExitCodes(t *testing.T) {
 	if code != ExitRejected {
 		t.Fatalf("an invalid document: exit %d, want %d\n%s%s", code, ExitRejected, out.String(), errOut.String())
 	}
-	for _, want := range []string{"invalid, 1 problems", "error 6.1.11 /vulnerabilities/0/cwe/name", "Cross-site Scripting"} {
+	for _, want := range []string{"invalid, 1 errors", "error 6.1.11 /vulnerabilities/0/cwe/name", "Cross-site Scripting"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the output lacks %q:\n%s", want, out.String())
 		}
