@@ -14,7 +14,8 @@
 // The tests are written from the text of the standard and checked against
 // the OASIS conformance data (csaf_2.0/test/validator/data): each listed
 // failure document fails its test and each listed valid one passes it
-// (TestOASISConformance). The informative tests of 6.3 are not run. 6.1.11 uses the CWE catalogue pinned in cwe.tsv
-// (CWE 4.20; testdata/CWE-SOURCE.md says where it comes from). Nothing is
-// fetched over the network.
+// (TestOASISConformance). The informative tests of 6.3 are not run.
+// 6.1.11 uses the CWE catalogue pinned in cwe.tsv (CWE 4.20;
+// testdata/CWE-SOURCE.md says where it comes from). Nothing is fetched
+// over the network.
 package csaf
