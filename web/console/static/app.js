@@ -168,8 +168,9 @@ async function loadQueue() {
     const q = await call("queue");
     state.queue = new Map(q.messages.filter((m) => !state.acked.has(m.id)).map((m) => [m.id, m]));
     state.queueLoaded = true;
+    state.queueError = "";
   } catch (e) {
-    state.queueError = e.message;
+    state.queueError = "The queue could not be read: " + e.message;
   }
   renderQueue();
   updateAlerting();
@@ -210,6 +211,7 @@ function renderQueue() {
   const list_ = document.getElementById("queue-list");
   list_.replaceChildren(...items);
   document.getElementById("queue-empty").hidden = list.length > 0 || !state.queueLoaded;
+  document.getElementById("queue-error").textContent = state.queueError || "";
 }
 
 function queueSection() {
@@ -219,6 +221,7 @@ function queueSection() {
     h("h2", { id: "queue-h" }, "Needs you ", h("span", { class: "count", id: "queue-count" }, "…")),
     h("p", { class: "muted" }, "Messages routed to you that you have not acknowledged, most urgent first. Acknowledging sends your receipt to the sender."),
     h("div", { class: "by" }, h("label", { for: "ack-by" }, "Acknowledging as (optional)"), by),
+    h("p", { id: "queue-error", class: "error", role: "alert" }),
     h("p", { id: "queue-empty", class: "ok", hidden: true }, "Nothing waits for you."),
     h("ul", { class: "cards", id: "queue-list", "aria-label": "Needs you" }));
 }
