@@ -113,6 +113,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer a.cl.Close()
+	defer a.status.stop() // before the close, which is no lost connection
 	consumers, err := a.start(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

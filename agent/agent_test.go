@@ -33,6 +33,7 @@ type hook struct {
 
 func newHook(t *testing.T, secret string) *hook {
 	h := &hook{secret: []byte(secret), got: map[string]int{}}
+	schema := compiledRecordSchema(t)
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if !h.healthy.Load() {
@@ -42,6 +43,9 @@ func newHook(t *testing.T, secret string) *hook {
 		}
 		if r.Header.Get(HeaderSignature) != Sign(h.secret, body) {
 			t.Errorf("webhook body of %s has a wrong signature", r.Header.Get(HeaderMessageID))
+		}
+		if err := recordProblem(schema, body); err != nil {
+			t.Errorf("webhook body of %s: %v", r.Header.Get(HeaderMessageID), err)
 		}
 		h.mu.Lock()
 		h.got[r.Header.Get(HeaderMessageID)]++

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
@@ -78,9 +80,12 @@ type checker struct {
 	validator *stix.Validator
 }
 
-// check verifies one routed copy and returns its record. A *refusal is
-// definitive (quarantine it); any other error is transient (retry later).
-func (c *checker) check(ctx context.Context, subject string, seq uint64, data []byte) (*Record, error) {
+// check verifies one routed copy and returns its record. hdr are the
+// copy's headers: hints the record takes only what the signed payload does
+// not say (the TLP, urgency and exercise mark of the request an aid offer
+// concerns). A *refusal is definitive (quarantine it); any other error is
+// transient (retry later).
+func (c *checker) check(ctx context.Context, subject string, hdr nats.Header, seq uint64, data []byte) (*Record, error) {
 	dest, ok := parseDestination(subject)
 	if !ok {
 		return nil, refuse(ReasonUnexpectedKind, "a message on %q, which is neither a sector nor an inbox subject", subject)
@@ -104,12 +109,12 @@ func (c *checker) check(ctx context.Context, subject string, seq uint64, data []
 	case *tocsinv1.Advisory:
 		err = c.checkAdvisory(dest, sender, p, rec)
 	case *tocsinv1.SightingSummary:
-		err = c.checkSummary(dest, sender, p, rec)
+		err = c.checkSummary(dest, sender, p, rec, hdr)
 	case *tocsinv1.AidRequest, *tocsinv1.AidOffer, *tocsinv1.AidDecision:
 		if dest.inbox != c.me {
 			return nil, refuse(ReasonUnexpectedKind, "a %s message on %s; aid messages come only to the addressee's inbox", rec.Kind, subject)
 		}
-		rec.fillPayload(p)
+		rec.fillAid(p, hdr)
 	default:
 		return nil, refuse(ReasonUnexpectedKind, "a %s message on %s, where none is ever routed", rec.Kind, subject)
 	}
@@ -230,11 +235,11 @@ func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsi
 	return c.sectorCopy(d, level, records.LaneName(a.GetLane()), a.GetSectors(), false)
 }
 
-func (c *checker) checkSummary(d destination, sender *tocsinv1.Member, s *tocsinv1.SightingSummary, rec *Record) error {
+func (c *checker) checkSummary(d destination, sender *tocsinv1.Member, s *tocsinv1.SightingSummary, rec *Record, hdr nats.Header) error {
 	if !members.HasRole(sender, tocsinv1.Role_ROLE_SERVICE) {
 		return refuse(codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED), "sighting summaries come from Tocsin's services; %s is not one", sender.GetId())
 	}
-	rec.fillSummary(s, d.lane)
+	rec.fillSummary(s, d.lane, hdr)
 	switch {
 	case d.inbox != "" && d.inbox != c.me:
 		return refuse(ReasonNotAddressed, "a summary in %s's inbox", d.inbox)

@@ -37,7 +37,7 @@ func FuzzCheck(f *testing.F) {
 		subjects.Sector("pharma", "routine"), "tocsin.other"}
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		subject := subjectsOf[int(which)%len(subjectsOf)]
-		rec, err := c.check(context.Background(), subject, 1, data)
+		rec, err := c.check(context.Background(), subject, nil, 1, data)
 		var rf *refusal
 		if err != nil {
 			if !errors.As(err, &rf) || rec != nil {
@@ -67,7 +67,7 @@ func BenchmarkCheck(b *testing.B) {
 	data := seal(stMary, tocsinv1.Kind_KIND_ALERT, alert("green", "patient-care"))
 	subject := subjects.Sector("patient-care", "routine")
 	for b.Loop() {
-		if _, err := c.check(context.Background(), subject, 1, data); err != nil {
+		if _, err := c.check(context.Background(), subject, nil, 1, data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -70,7 +70,13 @@ func (w *world) agentOptions(member, state string, sinks ...Sink) Options {
 // start runs an agent until the test ends or the returned stop is called.
 func (w *world) start(opts Options) (*Agent, func()) {
 	w.t.Helper()
-	a, err := New(opts, zaptest.NewLogger(w.t).Named(filepath.Base(opts.StateDir)))
+	return w.startLogged(opts, zaptest.NewLogger(w.t).Named(filepath.Base(opts.StateDir)))
+}
+
+// startLogged is start with the agent's logger.
+func (w *world) startLogged(opts Options, log *zap.Logger) (*Agent, func()) {
+	w.t.Helper()
+	a, err := New(opts, log)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -92,7 +98,8 @@ func (w *world) start(opts Options) (*Agent, func()) {
 	return a, stop
 }
 
-// jsonlRecords reads every record of a JSONL sink's files, in order.
+// jsonlRecords reads every record of a JSONL sink's files, in order, and
+// checks that each line validates against docs/schemas/record.schema.json.
 func jsonlRecords(t *testing.T, path string) []Record {
 	t.Helper()
 	files, _ := filepath.Glob(path + ".*")
@@ -103,10 +110,13 @@ func jsonlRecords(t *testing.T, path string) []Record {
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		for dec.More() {
+		for _, line := range bytes.SplitAfter(data, []byte{'\n'}) {
+			if len(line) == 0 {
+				continue
+			}
+			checkRecordLine(t, line)
 			var r Record
-			if err := dec.Decode(&r); err != nil {
+			if err := json.Unmarshal(line, &r); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
 			out = append(out, r)

@@ -74,8 +74,9 @@ type Options struct {
 	// Default 100.
 	Recent int
 	// Status receives one line per change of the agent's state
-	// (connected, catching up N messages, live, ...). Default: none (the
-	// same lines go to the logger at info level).
+	// (connected, catching up N messages, live, ..., stopped); the logger
+	// then has them at debug level only. Default: none (the lines go to the
+	// logger at info level).
 	Status io.Writer
 	// Vocabulary names the lanes Lanes is checked against. Default
 	// members.DefaultVocabulary().

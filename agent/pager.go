@@ -244,7 +244,11 @@ func (w *webhookPager) post(ctx context.Context, event string, p paging.Page) er
 
 // pageMessage is what the pager is told of r.
 func pageMessage(r *Record) paging.Message {
-	m := paging.Message{ID: r.ID, Kind: r.Kind, Sender: r.Sender, SenderName: r.SenderName, TLP: r.TLP, Lane: r.Lane,
+	kind := r.Kind
+	if kind == KindAmendment {
+		kind = KindAlert // an amendment pages as the alert it amends did
+	}
+	m := paging.Message{ID: r.ID, Kind: kind, Sender: r.Sender, SenderName: r.SenderName, TLP: r.TLP, Lane: r.Lane,
 		Exercise: r.Exercise, Title: r.Title, Body: r.Body, Action: r.Action, Routed: r.Routed}
 	return m
 }

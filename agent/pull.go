@@ -407,7 +407,7 @@ func (r *reader) checkAll(ctx context.Context, group []jetstream.Msg) []checked 
 			return
 		}
 		out[i].meta = meta
-		out[i].rec, out[i].err = r.a.chk.check(ctx, m.Subject(), meta.Sequence.Stream, m.Data())
+		out[i].rec, out[i].err = r.a.chk.check(ctx, m.Subject(), m.Headers(), meta.Sequence.Stream, m.Data())
 	}
 	each(len(group), one)
 	return out

@@ -5,22 +5,41 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
+	"github.com/nats-io/nats.go"
 
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
+// SchemaVersion is the version of the record's shape, its schema_version
+// field. It changes when a field is removed or changes meaning; fields are
+// added without a change. docs/schemas/record.schema.json describes it.
+const SchemaVersion = 1
+
+// Record kinds: the record's kind field.
+const (
+	KindAlert           = "alert"
+	KindAmendment       = "amendment"
+	KindRevocation      = "revocation"
+	KindAdvisory        = "advisory"
+	KindSightingSummary = "sighting-summary"
+	KindAid             = "aid"
+)
+
 // Record is one verified message as the sinks write it: one JSON object,
-// one line of the JSONL file, the body of a webhook POST. Only messages that
-// passed every check become records, so Verified is always true.
+// one line of the JSONL file, the body of a webhook POST (docs/AGENT.md,
+// "The record"; docs/schemas/record.schema.json). Only messages that passed
+// every check become records, so Verified is always true. The fields every
+// kind has come first, the STIX bundle last.
 type Record struct {
+	// SchemaVersion is SchemaVersion.
+	SchemaVersion int `json:"schema_version"`
 	// ID is the envelope id: the same for every routed copy, the key every
 	// sink deduplicates by.
 	ID string `json:"id"`
-	// Kind is "alert", "advisory", "sighting-summary" or an aid kind.
+	// Kind is one of the Kind constants: an alert that amends or revokes
+	// another is an "amendment" or a "revocation".
 	Kind string `json:"kind"`
 	// Sender is the member id that signed the message; SenderName its name.
 	Sender     string `json:"sender"`
@@ -29,23 +48,29 @@ type Record struct {
 	KeyID string `json:"key_id"`
 	// Verified is true: the signature, the sender and the TLP were checked.
 	Verified bool `json:"verified"`
-	// TLP is the effective TLP ("amber"): the most restrictive of the
-	// message's own and its STIX markings.
-	TLP string `json:"tlp,omitempty"`
-	// Lane is the urgency lane ("flash").
-	Lane string `json:"lane,omitempty"`
-	// Sectors are the sectors the sender addressed.
-	Sectors []string `json:"sectors"`
-	// Recipients are the named recipient organisations, if any.
-	Recipients []string `json:"recipients,omitempty"`
-	// Exercise marks a drill: never the real thing.
+	// TLP is the effective TLP ("amber"): for alerts and advisories the
+	// most restrictive of the message's own and its STIX markings; for
+	// what derives from another message (a sighting summary, an aid offer
+	// or decision) the TLP of what it derives from.
+	TLP string `json:"tlp"`
+	// Exercise marks a drill: never the real thing. Derived messages carry
+	// the mark of what they derive from.
 	Exercise bool `json:"exercise"`
+	// Lane is the urgency lane ("flash"); an aid request's urgency.
+	Lane string `json:"lane"`
+	// Severity is the lane in SOC words (records.SeverityOf): critical,
+	// high, medium, low.
+	Severity string `json:"severity"`
 	// Time is when the sender created the message.
 	Time time.Time `json:"time"`
 	// Routed is when the cluster stored the routed copy (its stream time).
 	Routed time.Time `json:"routed"`
 	// Received is when this agent wrote it.
 	Received time.Time `json:"received"`
+	// Sectors are the sectors the sender addressed.
+	Sectors []string `json:"sectors"`
+	// Recipients are the named recipient organisations, if any.
+	Recipients []string `json:"recipients,omitempty"`
 	// Delivery is 1 when the copy reached the agent on its first delivery,
 	// more after a redelivery (a crash or a lost acknowledgement on the way).
 	Delivery uint64 `json:"delivery"`
@@ -65,13 +90,15 @@ type Record struct {
 	Amends  string `json:"amends,omitempty"`
 	Revoked bool   `json:"revoked,omitempty"`
 	Reason  string `json:"reason,omitempty"`
-	// STIX is the STIX 2.1 bundle, as the sender signed it.
-	STIX json.RawMessage `json:"stix,omitempty"`
+	// Indicators are the STIX patterns' comparisons, one row each, so that
+	// a SIEM matches without parsing STIX. Empty when there is none.
+	Indicators []Indicator `json:"indicators"`
 	// Summary is a sighting summary's content.
 	Summary *Summary `json:"summary,omitempty"`
-	// Payload is the payload of any other kind (aid messages), as protobuf
-	// JSON.
-	Payload json.RawMessage `json:"payload,omitempty"`
+	// Aid is an aid message's content.
+	Aid *Aid `json:"aid,omitempty"`
+	// STIX is the STIX 2.1 bundle, as the sender signed it.
+	STIX json.RawMessage `json:"stix,omitempty"`
 
 	// receipted reports whether the record gets a delivered receipt
 	// (alerts and advisories).
@@ -80,11 +107,12 @@ type Record struct {
 
 // Summary is the anonymous sighting count the router sends for an indicator.
 type Summary struct {
-	IndicatorID   string   `json:"indicator_id"`
+	IndicatorID   string   `json:"indicator_id,omitempty"`
 	AlertID       string   `json:"alert_id"`
 	Sector        string   `json:"sector"`
 	Organisations uint32   `json:"organisations"`
-	Named         []string `json:"named,omitempty"`
+	Named         []string `json:"named"`
+	Pattern       string   `json:"pattern,omitempty"`
 }
 
 // KindName spells an envelope kind as records do ("sighting-summary").
@@ -95,72 +123,110 @@ func KindName(k tocsinv1.Kind) string {
 // newRecord fills what every record has from a verified envelope.
 func newRecord(env *tocsinv1.Envelope, sender *tocsinv1.Member, subject string, seq uint64) *Record {
 	return &Record{
-		ID:         env.GetId(),
-		Kind:       KindName(env.GetKind()),
-		Sender:     env.GetSender(),
-		SenderName: sender.GetName(),
-		KeyID:      env.GetKeyId(),
-		Verified:   true,
-		Sectors:    []string{},
-		Time:       env.GetTime().AsTime().UTC(),
-		Subject:    subject,
-		Seq:        seq,
+		SchemaVersion: SchemaVersion,
+		ID:            env.GetId(),
+		Kind:          KindName(env.GetKind()),
+		Sender:        env.GetSender(),
+		SenderName:    sender.GetName(),
+		KeyID:         env.GetKeyId(),
+		Verified:      true,
+		Sectors:       []string{},
+		Indicators:    []Indicator{},
+		Time:          env.GetTime().AsTime().UTC(),
+		Subject:       subject,
+		Seq:           seq,
 	}
+}
+
+// setLane sets the lane and its severity. A lane the table does not know
+// (unspecified, or newer than this code) is routine, as SeverityOf treats it.
+func (r *Record) setLane(l tocsinv1.Lane) {
+	if _, known := tocsinv1.Lane_name[int32(l)]; !known || l == tocsinv1.Lane_LANE_UNSPECIFIED {
+		l = tocsinv1.Lane_LANE_ROUTINE
+	}
+	r.Lane = records.LaneName(l)
+	r.Severity = records.SeverityOf(l).Name
+}
+
+// setLaneName sets the lane from its name ("info") and its severity.
+func (r *Record) setLaneName(name string) {
+	r.setLane(tocsinv1.Lane(tocsinv1.Lane_value["LANE_"+strings.ToUpper(name)]))
 }
 
 // fillAlert copies an alert's content into r.
 func (r *Record) fillAlert(a *tocsinv1.Alert) {
-	r.Lane = records.LaneName(a.GetLane())
+	r.setLane(a.GetLane())
 	r.Sectors = append(r.Sectors, a.GetSectors()...)
 	r.Recipients = a.GetRecipients()
 	r.Exercise = a.GetExercise()
 	r.Title, r.Action, r.Impact, r.Contact = a.GetTitle(), a.GetRecommendedAction(), a.GetPatientSafetyImpact(), a.GetContact()
 	r.Amends, r.Revoked, r.Reason = a.GetAmends(), a.GetRevoked(), a.GetReason()
-	if len(a.GetStixBundle()) > 0 {
-		r.STIX = json.RawMessage(a.GetStixBundle())
+	switch {
+	case r.Amends != "" && r.Revoked:
+		r.Kind = KindRevocation
+	case r.Amends != "":
+		r.Kind = KindAmendment
 	}
+	r.fillBundle(a.GetStixBundle())
 	r.receipted = true
 }
 
 // fillAdvisory copies an advisory's content into r.
 func (r *Record) fillAdvisory(a *tocsinv1.Advisory) {
-	r.Lane = records.LaneName(a.GetLane())
+	r.setLane(a.GetLane())
 	r.Sectors = append(r.Sectors, a.GetSectors()...)
 	r.Exercise = a.GetExercise()
 	r.Title, r.Body, r.Action = a.GetTitle(), a.GetBody(), a.GetRecommendedAction()
-	if len(a.GetStixBundle()) > 0 {
-		r.STIX = json.RawMessage(a.GetStixBundle())
-	}
+	r.fillBundle(a.GetStixBundle())
 	r.receipted = true
 }
 
-// fillSummary copies a sighting summary into r.
-func (r *Record) fillSummary(s *tocsinv1.SightingSummary, lane string) {
-	r.Lane = lane
+// fillBundle keeps the bundle and its indicators' rows.
+func (r *Record) fillBundle(bundle []byte) {
+	if len(bundle) == 0 {
+		return
+	}
+	r.STIX = json.RawMessage(bundle)
+	r.Indicators = bundleIndicators(bundle)
+}
+
+// fillSummary copies a sighting summary into r, delivered on lane (info;
+// none in an inbox). Its
+// TLP is the alert's it counts; a summary from a router that does not say
+// takes its copy's TLP header, and failing that AMBER, the most a sector
+// copy may be (a TLP is never made less restrictive by a guess).
+func (r *Record) fillSummary(s *tocsinv1.SightingSummary, lane string, hdr nats.Header) {
+	if lane == "" {
+		lane = "info" // the originator's inbox copy: summaries travel on info
+	}
+	r.setLaneName(lane)
 	if s.GetSector() != "" {
 		r.Sectors = append(r.Sectors, s.GetSector())
 	}
+	named := s.GetNamed()
+	if named == nil {
+		named = []string{}
+	}
 	r.Summary = &Summary{IndicatorID: s.GetIndicatorId(), AlertID: s.GetAlertId(), Sector: s.GetSector(),
-		Organisations: s.GetOrganisations(), Named: s.GetNamed()}
+		Organisations: s.GetOrganisations(), Named: named, Pattern: s.GetPattern()}
 	r.Exercise = s.GetExercise()
+	r.TLP = derivedTLP(s.GetTlp(), hdr)
 	r.Title = "sighting count"
+	if s.GetPattern() != "" {
+		r.Indicators = patternIndicators(s.GetIndicatorId(), "", "stix", s.GetPattern(), "", "")
+	}
 }
 
-// fillPayload keeps any other payload as protobuf JSON, with its exercise
-// mark and TLP when it carries them (an aid request does).
-func (r *Record) fillPayload(p proto.Message) {
-	if e, ok := p.(interface{ GetExercise() bool }); ok {
-		r.Exercise = e.GetExercise()
+// derivedTLP is the TLP a message says it derives from, else its copy's
+// TLP header, else AMBER.
+func derivedTLP(own tocsinv1.TLP, hdr nats.Header) string {
+	if l, err := tlp.FromProto(own); err == nil {
+		return l.String()
 	}
-	if t, ok := p.(interface{ GetTlp() tocsinv1.TLP }); ok {
-		if l, err := tlp.FromProto(t.GetTlp()); err == nil {
-			r.TLP = l.String()
-		}
+	if l, err := tlp.Parse(hdr.Get(records.HeaderTLP)); err == nil {
+		return l.String()
 	}
-	data, err := protojson.Marshal(p)
-	if err == nil {
-		r.Payload = data
-	}
+	return tlp.Amber.String()
 }
 
 // line encodes r as one JSON line (with its newline).

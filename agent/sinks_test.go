@@ -17,12 +17,19 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/internal/testwait"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"go.uber.org/zap/zaptest"
 )
 
+// rec is a complete record of a flash alert, as the checker makes them.
 func rec(id string) *Record {
-	return &Record{ID: id, Kind: "alert", Sender: "st-mary", Verified: true, TLP: "green", Lane: "flash", Sectors: []string{"patient-care"},
-		Title: "title " + id, STIX: json.RawMessage(`{"type":"bundle","id":"bundle--` + id + `"}`)}
+	at := time.Date(2026, 11, 24, 2, 14, 0, 0, time.UTC)
+	r := &Record{SchemaVersion: SchemaVersion, ID: id, Kind: KindAlert, Sender: "st-mary", KeyID: "UST-MARY-KEY", Verified: true, TLP: "green",
+		Time: at, Routed: at.Add(time.Second), Received: at.Add(2 * time.Second), Sectors: []string{"patient-care"}, Delivery: 1,
+		Subject: "tocsin.sector.patient-care.flash", Seq: 1, Title: "title " + id, Indicators: []Indicator{},
+		STIX: json.RawMessage(`{"type":"bundle","id":"bundle--` + id + `"}`)}
+	r.setLane(tocsinv1.Lane_LANE_FLASH)
+	return r
 }
 
 func recs(ids ...string) []*Record {
@@ -212,6 +219,7 @@ func TestWebhookNeverRecovering(t *testing.T) {
 		!strings.Contains(string(dl.Body), `"title":"title m0"`) {
 		t.Fatalf("dead letter %s (%v)", lines[0], err)
 	}
+	checkRecordLine(t, dl.Body)
 	// Reopened, nothing is posted again: every id was handled.
 	w, err = OpenWebhook(WebhookOptions{URL: srv.URL, Secret: []byte("0123456789abcdef"), SpoolDir: dir, MaxAttempts: 3,
 		MinBackoff: time.Millisecond}, zaptest.NewLogger(t))

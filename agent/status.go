@@ -49,25 +49,42 @@ type tracker struct {
 	line        string // the state last reported
 	written     int64
 	quarantined int64
+	stopped     bool // Run is returning: nothing more is reported
 }
 
 func newTracker(member string, out io.Writer, log *zap.Logger) *tracker {
 	return &tracker{member: member, out: out, log: log, consumers: map[string]*ConsumerState{}, line: "starting"}
 }
 
-// say prints a status line.
+// say prints a status line: on the status writer when there is one (the
+// log then has it at debug only, so a terminal that shows both shows it
+// once), else on the log.
 func (t *tracker) say(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
-	t.log.Info(msg)
-	if t.out != nil {
-		fmt.Fprintf(t.out, "%s %s\n", time.Now().Format(time.RFC3339), msg)
+	if t.out == nil {
+		t.log.Info(msg)
+		return
 	}
+	t.log.Debug(msg)
+	fmt.Fprintf(t.out, "%s %s\n", time.Now().Format(time.RFC3339), msg)
+}
+
+// stop reports that the agent stopped, with what it wrote; the connection
+// closing afterwards is not reported as a loss.
+func (t *tracker) stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return
+	}
+	t.stopped = true
+	t.say("stopped: %d messages written, %d quarantined since the start", t.written, t.quarantined)
 }
 
 func (t *tracker) setConnected(ok bool, url string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if ok == t.connected {
+	if ok == t.connected || t.stopped {
 		return
 	}
 	t.connected = ok

@@ -69,6 +69,12 @@ const (
 	HeaderKind = "Tocsin-Kind"
 	// HeaderTLP is the copy's effective TLP ("TLP:AMBER").
 	HeaderTLP = "Tocsin-Tlp"
+	// HeaderLane is, on the mutual-aid service's copies, the urgency of the
+	// request concerned ("flash"): an offer or a decision carries none.
+	HeaderLane = "Tocsin-Lane"
+	// HeaderExercise is "true" on the mutual-aid service's copies of the
+	// steps of an exercise's request.
+	HeaderExercise = "Tocsin-Exercise"
 )
 
 // LaneName spells a lane as on the command line ("flash").
