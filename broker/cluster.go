@@ -212,7 +212,14 @@ func (c *Cluster) RestartNode(i int) error {
 }
 
 // Shutdown stops every node. Safe to call more than once.
+//
+// Every node is marked stopping first, so that what the ones still running
+// log about the ones gone (a route lost and dialled again) is logged as the
+// normal end it is.
 func (c *Cluster) Shutdown() {
+	for _, n := range c.Nodes() {
+		n.stopping.Store(true)
+	}
 	for _, n := range c.Nodes() {
 		n.Shutdown()
 	}

@@ -14,12 +14,13 @@ import (
 	"github.com/tocsin-project/tocsin/internal/testwait"
 )
 
-// TestClusterFormsWithoutErrorsOrWarnings: the nodes of a cluster started
-// one after the other dial peers that do not listen yet and wait for the
-// meta leader; nats-server logs that as errors and warnings, which a
-// forming node logs at info level: a normal start-up logs nothing at warn
-// level or above.
-func TestClusterFormsWithoutErrorsOrWarnings(t *testing.T) {
+// TestClusterStartsAndStopsWithoutErrorsOrWarnings: the nodes of a cluster
+// started one after the other dial peers that do not listen yet and wait
+// for the meta leader, and while it stops they take their last snapshots
+// and lose each other; nats-server logs that as errors and warnings, which
+// a forming or stopping node logs at info level: a normal start and stop
+// log nothing at warn level or above.
+func TestClusterStartsAndStopsWithoutErrorsOrWarnings(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -36,16 +37,23 @@ func TestClusterFormsWithoutErrorsOrWarnings(t *testing.T) {
 		}
 		return true
 	}))
+	if err := Provision(ctx, connectJS(t, c.ClientURL()), c.Replicas()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitStreams(ctx, "$G", StreamNames()); err != nil {
+		t.Fatal(err)
+	}
+	c.Shutdown()
 	for _, e := range logs.FilterLevelExact(zapcore.WarnLevel).All() {
-		t.Errorf("a normal start-up warned: %s", e.Message)
+		t.Errorf("a normal start and stop warned: %s", e.Message)
 	}
 	for _, e := range logs.FilterLevelExact(zapcore.ErrorLevel).All() {
-		t.Errorf("a normal start-up logged an error: %s", e.Message)
+		t.Errorf("a normal start and stop logged an error: %s", e.Message)
 	}
 	if n := logs.FilterMessage("node formed: a route to every peer, jetstream current").Len(); n != 3 {
 		t.Errorf("%d nodes said they formed, want 3", n)
 	}
-	t.Logf("formation messages logged at info: %d", logs.FilterField(zap.Bool("forming", true)).Len())
+	t.Logf("formation messages logged at info: %d, stopping ones: %d", logs.FilterField(zap.Bool("forming", true)).Len(), logs.FilterField(zap.Bool("stopping", true)).Len())
 }
 
 // TestNodeMissingAPeerWarnsAfterTheGrace: a node whose peer never comes

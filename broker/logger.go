@@ -14,27 +14,36 @@ import (
 // fatal message is logged at error level and handed to onFatal, so the node
 // that owns the server can shut it down and return the error to its caller.
 //
-// While the node forms (forming reports true), the errors and warnings
-// nats-server logs as a matter of course before every peer listens (see
-// formationMessages) are logged at info level, so that a normal start-up
-// shows none.
+// While the node forms or stops (phase says which), the errors and
+// warnings nats-server logs as a matter of course while peers are not all
+// there (see formationMessages) are logged at info level, and so is every
+// warning of a stopping node (its last snapshots, the work its closed
+// store refuses) and its errors of writing to a peer gone (stopMessages),
+// so that a normal start and stop show none.
 type serverLogger struct {
 	log     *zap.Logger
 	mu      sync.Mutex
 	onFatal func(error)
-	forming func() bool
+	phase   func() (forming, stopping bool)
 }
 
-func newServerLogger(log *zap.Logger, onFatal func(error), forming func() bool) *serverLogger {
-	return &serverLogger{log: log.WithOptions(zap.AddCallerSkip(1)), onFatal: onFatal, forming: forming}
+func newServerLogger(log *zap.Logger, onFatal func(error), phase func() (forming, stopping bool)) *serverLogger {
+	return &serverLogger{log: log.WithOptions(zap.AddCallerSkip(1)), onFatal: onFatal, phase: phase}
 }
 
-// atLevel logs m at level, or at info level when it is a formation message
-// of a forming node.
-func (l *serverLogger) atLevel(level func(string, ...zap.Field), m string) {
-	if l.forming != nil && formationMessage(m) && l.forming() {
-		l.log.Info(m, zap.Bool("forming", true))
-		return
+// atLevel logs m at level, or at info level when it is normal for the
+// node's phase (warning says whether level is warn).
+func (l *serverLogger) atLevel(level func(string, ...zap.Field), warning bool, m string) {
+	if l.phase != nil {
+		forming, stopping := l.phase()
+		switch {
+		case stopping && (warning || stopMessage(m)):
+			l.log.Info(m, zap.Bool("stopping", true))
+			return
+		case forming && formationMessage(m):
+			l.log.Info(m, zap.Bool("forming", true))
+			return
+		}
 	}
 	level(m)
 }
@@ -46,11 +55,11 @@ func msg(format string, v []any) string {
 // Noticef logs at info level.
 func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info(msg(format, v)) }
 
-// Warnf logs at warn level (a formation message of a forming node at info).
-func (l *serverLogger) Warnf(format string, v ...any) { l.atLevel(l.log.Warn, msg(format, v)) }
+// Warnf logs at warn level (at info what is normal for the node's phase).
+func (l *serverLogger) Warnf(format string, v ...any) { l.atLevel(l.log.Warn, true, msg(format, v)) }
 
-// Errorf logs at error level (a formation message of a forming node at info).
-func (l *serverLogger) Errorf(format string, v ...any) { l.atLevel(l.log.Error, msg(format, v)) }
+// Errorf logs at error level (at info what is normal for the node's phase).
+func (l *serverLogger) Errorf(format string, v ...any) { l.atLevel(l.log.Error, false, msg(format, v)) }
 
 // Debugf logs at debug level.
 func (l *serverLogger) Debugf(format string, v ...any) { l.log.Debug(msg(format, v)) }

@@ -27,6 +27,7 @@ type Node struct {
 	fatal    chan struct{}
 
 	formed    atomic.Bool   // the node met its peers, or its formation grace passed
+	stopping  atomic.Bool   // the node, or its cluster, is shutting down
 	stopWatch chan struct{} // closed by Shutdown: ends watchFormation
 
 	shutdownOnce sync.Once
@@ -52,7 +53,7 @@ func NewNode(opts NodeOptions, log *zap.Logger) (*Node, error) {
 		return nil, fmt.Errorf("%w: node %q: %v", ErrInvalidOptions, opts.Name, err)
 	}
 	n := &Node{opts: opts, log: log.With(zap.String("node", opts.Name)), srv: srv, fatal: make(chan struct{}), stopWatch: make(chan struct{})}
-	srv.SetLoggerV2(newServerLogger(n.log, n.setFatal, func() bool { return !n.formed.Load() }), false, false, false)
+	srv.SetLoggerV2(newServerLogger(n.log, n.setFatal, func() (bool, bool) { return !n.formed.Load(), n.stopping.Load() }), false, false, false)
 	if opts.Standalone || len(opts.Routes) == 0 {
 		n.formed.Store(true)
 	} else {
@@ -155,6 +156,7 @@ func (n *Node) ClusterPort() int {
 // server to exit. Safe to call more than once.
 func (n *Node) Shutdown() {
 	n.shutdownOnce.Do(func() {
+		n.stopping.Store(true)
 		close(n.stopWatch)
 		n.srv.Shutdown()
 		n.srv.WaitForShutdown()

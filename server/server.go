@@ -488,14 +488,18 @@ func (s *Server) statusHandler(n *broker.Node) nats.MsgHandler {
 	}
 }
 
-// Exit drains the service connections, stops HTTP and shuts every local
-// node down. Safe to call more than once.
+// Exit closes the member registries (their watchers would take the drain
+// for a failure), drains the service connections, stops HTTP and shuts
+// every local node down. Safe to call more than once.
 func (s *Server) Exit() {
 	s.exitOnce.Do(func() {
 		s.log.Info("stopping: draining connections")
 		s.mu.Lock()
-		conns := s.conns
+		conns, svcs := s.conns, s.services
 		s.mu.Unlock()
+		for _, sv := range svcs {
+			sv.registry.Close()
+		}
 		for _, nc := range conns {
 			drain(nc, s.opts.DrainTimeout)
 		}
