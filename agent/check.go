@@ -115,6 +115,8 @@ func (c *checker) check(ctx context.Context, subject string, hdr nats.Header, se
 			return nil, refuse(ReasonUnexpectedKind, "a %s message on %s; aid messages come only to the addressee's inbox", rec.Kind, subject)
 		}
 		rec.fillAid(p, hdr)
+	case *tocsinv1.Receipt:
+		return nil, c.checkEcho(dest, sender, p)
 	default:
 		return nil, refuse(ReasonUnexpectedKind, "a %s message on %s, where none is ever routed", rec.Kind, subject)
 	}

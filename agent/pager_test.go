@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,27 +24,7 @@ import (
 // acknowledges the incident.
 func TestAFlashAlertPagesAndTheAckStopsIt(t *testing.T) {
 	w := newWorld(t, member("bridge", tocsinv1.Role_ROLE_MEMBER, "patient-care"))
-	pd := pdtest.New("KEY-bridge")
-	t.Cleanup(pd.Close)
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "pd.key")
-	if err := os.WriteFile(keyFile, []byte("KEY-bridge\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{State: filepath.Join(dir, "state"), Sinks: []string{"jsonl:" + filepath.Join(dir, "alerts.jsonl")},
-		PagingConfig: PagingConfig{Pager: "pagerduty:" + pd.EnqueueURL(), PagerRoutingKeyFile: keyFile}}
-	built, err := cfg.Options(zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if built.Pager == nil {
-		t.Fatal("--pager built no pager")
-	}
-	opts := w.agentOptions("bridge", cfg.State, built.Sinks...)
-	opts.Pager = built.Pager
-	a, stop := w.start(opts)
-	defer stop()
-	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
+	a, pd, _, sink := w.startPaging("bridge")
 
 	routine := alert("routine", "patient-care")
 	drill := alert("drill", "patient-care")
@@ -60,7 +39,7 @@ func TestAFlashAlertPagesAndTheAckStopsIt(t *testing.T) {
 	}
 	testwait.For(t, 30*time.Second, "the page", testwait.True(func() bool { return len(pd.Events()) >= 1 }))
 	testwait.For(t, 30*time.Second, "all three in the JSONL sink", testwait.True(func() bool {
-		return len(jsonlRecords(t, filepath.Join(dir, "alerts.jsonl"))) == 3
+		return len(jsonlRecords(t, sink)) == 3
 	}))
 	evs := pd.Events()
 	if len(evs) != 1 || evs[0].EventAction != "trigger" || evs[0].DedupKey != last {

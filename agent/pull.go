@@ -286,7 +286,10 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 		}
 		m, meta, rec, err := group[i], c.meta, c.rec, c.err
 		var rf *refusal
+		var echo *echoed
 		switch {
+		case errors.As(err, &echo):
+			a.settleEcho(echo.receipt)
 		case errors.As(err, &rf):
 			bad = append(bad, QuarantineEntry{Time: time.Now().UTC(), Reason: rf.code, Message: rf.msg, Subject: m.Subject(),
 				Stream: meta.Stream, Seq: meta.Sequence.Stream, MsgID: m.Headers().Get(jetstream.MsgIDHeader), Data: m.Data()})

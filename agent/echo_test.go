@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tocsin-project/tocsin/agent/paging/pdtest"
+	"github.com/tocsin-project/tocsin/internal/testwait"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// TestAnAckMadeElsewhereStopsTheAgentsPage: the member acknowledges a
+// paged flash alert somewhere else (tocsin ack, the console, another
+// agent: here a receipt published as the member). The router echoes it to
+// the member's inbox, and this agent's pager acknowledges the incident;
+// the echo is neither written to the sinks nor quarantined. A receipt of
+// another member in the inbox is quarantined.
+func TestAnAckMadeElsewhereStopsTheAgentsPage(t *testing.T) {
+	w := newWorld(t, member("bridge", tocsinv1.Role_ROLE_MEMBER, "patient-care"))
+	_, pd, state, sink := w.startPaging("bridge")
+
+	flash := alert("LockBit on the EHR", "patient-care")
+	flash.Lane = tocsinv1.Lane_LANE_FLASH
+	e := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, flash)
+	w.Routed("st-mary", e)
+	testwait.For(t, 30*time.Second, "the page", testwait.True(func() bool { return len(pd.Events()) >= 1 }))
+
+	ack := w.Publish("bridge", tocsinv1.Kind_KIND_RECEIPT, &tocsinv1.Receipt{RefId: e[0].GetId(),
+		State: tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, By: "J. Ortiz"})
+	w.Routed("bridge", ack)
+	testwait.For(t, 30*time.Second, "the acknowledgement at PagerDuty", testwait.True(func() bool { return len(pd.Events()) == 2 }))
+	if ev := pd.Events()[1]; ev.EventAction != "acknowledge" || ev.DedupKey != e[0].GetId() {
+		t.Fatalf("after the echo PagerDuty got %+v", ev)
+	}
+
+	// A receipt of st-mary's in bridge's inbox (only the router can put
+	// one there, and it never does) is quarantined.
+	foreign, err := w.Signers["st-mary"].Seal(tocsinv1.Kind_KIND_RECEIPT, &tocsinv1.Receipt{RefId: e[0].GetId(), State: tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := proto.Marshal(foreign)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msg := nats.NewMsg(subjects.Inbox("bridge"))
+	msg.Data = data
+	msg.Header.Set(jetstream.MsgIDHeader, foreign.GetId())
+	if _, err := w.JS.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 30*time.Second, "the foreign receipt quarantined", testwait.True(func() bool {
+		q, _ := os.ReadFile(QuarantinePath(state))
+		return strings.Contains(string(q), foreign.GetId())
+	}))
+	q, _ := os.ReadFile(QuarantinePath(state))
+	if strings.Contains(string(q), ack[0].GetId()) || strings.Count(string(q), "\n") != 1 {
+		t.Fatalf("quarantine:\n%s\nwant only the foreign receipt", q)
+	}
+	recs := jsonlRecords(t, sink)
+	if len(recs) != 1 || recs[0].ID != e[0].GetId() {
+		t.Fatalf("JSONL sink: %d records, want only the alert", len(recs))
+	}
+}
+
+// startPaging runs an agent for member with a JSONL sink and a PagerDuty
+// pager (in process) until the test ends, and waits until it is live; it
+// returns the agent, the PagerDuty endpoint, the agent's state directory
+// and its JSONL file.
+func (w *world) startPaging(member string) (a *Agent, pd *pdtest.Server, state, sink string) {
+	t := w.t
+	t.Helper()
+	pd = pdtest.New("KEY-" + member)
+	t.Cleanup(pd.Close)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "pd.key")
+	if err := os.WriteFile(keyFile, []byte("KEY-"+member+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state, sink = filepath.Join(dir, "state"), filepath.Join(dir, "alerts.jsonl")
+	cfg := Config{State: state, Sinks: []string{"jsonl:" + sink},
+		PagingConfig: PagingConfig{Pager: "pagerduty:" + pd.EnqueueURL(), PagerRoutingKeyFile: keyFile}}
+	built, err := cfg.Options(zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built.Pager == nil {
+		t.Fatal("--pager built no pager")
+	}
+	opts := w.agentOptions(member, cfg.State, built.Sinks...)
+	opts.Pager = built.Pager
+	a, _ = w.start(opts)
+	testwait.For(t, 30*time.Second, "the agent to be live", testwait.True(func() bool { return a.HTTPState().State == "live" }))
+	return a, pd, state, sink
+}
