@@ -57,8 +57,12 @@ type effect struct {
 	audit string
 	// notify are the members whose inbox gets a copy of the envelope.
 	notify []string
-	// tlp is the request's TLP, for the copies' header.
-	tlp string
+	// tlp, lane and exercise are the request's TLP, urgency and exercise
+	// mark, for the copies' headers: an offer or a decision carries none of
+	// its own, and the member's agent records them (records.HeaderTLP,
+	// HeaderLane, HeaderExercise).
+	tlp, lane string
+	exercise  bool
 }
 
 // finish makes a handled message's effect durable: the signed envelope in
@@ -87,6 +91,12 @@ func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelop
 		m.Header.Set(HeaderEvent, string(eff.action))
 		if eff.tlp != "" {
 			m.Header.Set(records.HeaderTLP, eff.tlp)
+		}
+		if eff.lane != "" {
+			m.Header.Set(records.HeaderLane, eff.lane)
+		}
+		if eff.exercise {
+			m.Header.Set(records.HeaderExercise, "true")
 		}
 		msgs = append(msgs, m)
 	}

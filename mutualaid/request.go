@@ -54,7 +54,7 @@ func (s *Service) onRequest(ctx context.Context, in *incoming, p *tocsinv1.AidRe
 // other party of the offer; the end of a request every responder with an
 // offer still in play (and the requester, when the service ends it).
 func stepEffect(r *Request, a Action, id, offerID string) *effect {
-	e := &effect{request: r.ID, action: a, audit: RequestAudit(r.ID, a, id), tlp: r.TLP}
+	e := &effect{request: r.ID, action: a, audit: RequestAudit(r.ID, a, id), tlp: r.TLP, lane: r.Urgency, exercise: r.Exercise}
 	switch a {
 	case ActRequest:
 		e.notify = r.Audience
