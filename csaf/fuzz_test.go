@@ -23,7 +23,7 @@ func FuzzValidate(f *testing.F) {
 	for _, t := range Tests() {
 		ids[t[0]] = Error
 	}
-	for _, t := range OptionalTests() {
+	for _, t := range append(OptionalTests(), InformativeTests()...) {
 		ids[t[0]] = Warning
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -22,10 +22,14 @@ type testcases struct {
 	} `json:"tests"`
 }
 
+// notRun are the informative tests that need the network (6.3.6, 6.3.7:
+// URLs failing to resolve) or a dictionary (6.3.8: spell check).
+var notRun = map[string]bool{"6.3.6": true, "6.3.7": true, "6.3.8": true}
+
 // TestOASISConformance runs the OASIS conformance data: for every test of
-// sections 6.1 and 6.2, each listed failure document fails that test (an
-// error for 6.1, a warning for 6.2) and each listed valid document passes
-// it. Every listed document passes the CSAF
+// sections 6.1, 6.2 and 6.3 (but notRun), each listed failure document
+// fails that test (an error for 6.1, a warning for 6.2 and 6.3) and each
+// listed valid document passes it. Every listed document passes the CSAF
 // schema, except those of 6.1.8 (Invalid CVSS), which the OASIS run
 // excludes from its schema check too.
 func TestOASISConformance(t *testing.T) {
@@ -45,9 +49,12 @@ func TestOASISConformance(t *testing.T) {
 	for _, x := range OptionalTests() {
 		ours[x[0]] = "optional"
 	}
+	for _, x := range InformativeTests() {
+		ours[x[0]] = "informative"
+	}
 	seen := 0
 	for _, c := range tc.Tests {
-		if c.Group == "informative" {
+		if notRun[c.ID] {
 			continue
 		}
 		seen++
@@ -72,7 +79,7 @@ func TestOASISConformance(t *testing.T) {
 		})
 	}
 	if seen != len(ours) {
-		t.Errorf("testcases.json has %d mandatory and optional tests, we %d", seen, len(ours))
+		t.Errorf("testcases.json has %d tests we should run, we run %d", seen, len(ours))
 	}
 }
 

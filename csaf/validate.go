@@ -38,7 +38,8 @@ type Problem struct {
 	Path string `json:"path"`
 	// Message says what is wrong and what to correct.
 	Message string `json:"message"`
-	// Severity is Error for the schema and section 6.1, Warning for 6.2.
+	// Severity is Error for the schema and section 6.1, Warning for 6.2
+	// and 6.3.
 	Severity Severity `json:"severity"`
 }
 
@@ -121,6 +122,9 @@ func Validate(data []byte) (Report, error) {
 		t.run(d)
 	}
 	for _, t := range optional {
+		t.run(d)
+	}
+	for _, t := range informative {
 		t.run(d)
 	}
 	return Report{Problems: d.out}, nil

@@ -31,13 +31,14 @@ func newCSAFValidateCmd(g *globals) *cobra.Command {
 	var warnings bool
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
-		Short: "Check CSAF 2.0 documents: the OASIS JSON schema, every mandatory test (6.1), the optional ones (6.2) as warnings",
+		Short: "Check CSAF 2.0 documents: the OASIS JSON schema, every mandatory test (6.1), 6.2 and 6.3 as warnings",
 		Long: `Validates each CSAF 2.0 document on this machine, nothing fetched: the OASIS
 CSAF 2.0 JSON schema (with the FIRST CVSS schemas) and every mandatory test of
 section 6.1 of the standard (6.1.1 to 6.1.33, the profile tests 6.1.27.1 to
-6.1.27.11), which are errors, and the optional tests of section 6.2 (6.2.1 to
-6.2.20), which are warnings. Each problem says its test ("schema", 6.1.x,
-6.2.x), a JSON pointer to the value at fault and what to correct. Exit 0 when
+6.1.27.11), which are errors, and the optional (6.2.1 to 6.2.20) and
+informative tests (6.3, but 6.3.6 to 6.3.8, which need the network or a
+dictionary), which are warnings. Each problem says its test ("schema", 6.1.x,
+6.2.x, 6.3.x), a JSON pointer to the value at fault and what to correct. Exit 0 when
 every document is valid (warnings or not), 2 when any is not, 1 when a file
 cannot be read.`,
 		Args: cobra.MinimumNArgs(1),
@@ -71,7 +72,7 @@ cannot be read.`,
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&warnings, "warnings", true, "list the warnings of the optional tests (6.2), not only their count")
+	cmd.Flags().BoolVar(&warnings, "warnings", true, "list the warnings of the optional and informative tests (6.2, 6.3), not only their count")
 	return cmd
 }
 
