@@ -21,7 +21,7 @@ func newDevCmd(g *globals) *cobra.Command {
 	var (
 		data, httpAddr, sync string
 		port, nodes          int
-		useTLS               bool
+		useTLS, verbose      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -31,7 +31,12 @@ client ports PORT..PORT+2, JetStream at R3, the demo members of the scenario
 seeded. Stop it with Ctrl-C (or SIGTERM): it drains, then stops; started again
 on the same --data it comes back with every message. With --tls, clients need
 TLS and routes mutual TLS, with a local CA made in DATA/tls (clients: --tls-ca
-DATA/tls/ca.pem).`,
+DATA/tls/ca.pem).
+
+It prints a short banner (the nodes' client URLs first, then the console, the
+credentials and how to stop) and from then on only warnings and errors;
+--verbose (or --log-level info) logs everything. To start again from nothing,
+stop it and remove DATA.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			interval, err := parseSync(sync)
@@ -42,23 +47,17 @@ DATA/tls/ca.pem).`,
 			if err != nil {
 				return usageErr("--data %q: %v", data, err)
 			}
+			if !cmd.Flags().Changed("log-level") {
+				g.logLevel = "warn"
+				if verbose {
+					g.logLevel = "info"
+				}
+			}
 			opts := server.Options{
 				Dev:      &server.DevOptions{DataDir: abs, Nodes: nodes, Port: port, SyncInterval: interval, TLS: useTLS},
 				HTTPAddr: httpAddr,
 			}
-			return runServer(cmd.Context(), g, opts, func(s *server.Server) {
-				for _, n := range s.Cluster().Nodes() {
-					fmt.Fprintf(g.stdout, "node %-10s %s\n", n.Name(), n.ClientURL())
-				}
-				if a := s.HTTPAddr(); a != "" {
-					fmt.Fprintf(g.stdout, "http            http://%s (healthz, readyz, status)\n", a)
-				}
-				fmt.Fprintf(g.stdout, "data            %s\n", abs)
-				fmt.Fprintf(g.stdout, "credentials     %s/<member>.creds (the demo members; admin.creds for tocsin status)\n", s.CredsDir())
-				if useTLS {
-					fmt.Fprintf(g.stdout, "tls             clients trust %s (--tls-ca or $TOCSIN_TLS_CA)\n", server.DevTLSCA(abs))
-				}
-			})
+			return runServer(cmd.Context(), g, opts, func(s *server.Server) { devBanner(g, s, abs, useTLS) })
 		},
 	}
 	f := cmd.Flags()
@@ -68,6 +67,7 @@ DATA/tls/ca.pem).`,
 	f.IntVar(&nodes, "nodes", 3, "number of nodes")
 	f.StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval such as 2m`)
 	f.BoolVar(&useTLS, "tls", false, "require TLS of clients and mutual TLS on routes, with a local CA in DATA/tls")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log everything (info level), not only warnings and errors; --log-level wins")
 	return cmd
 }
 
@@ -85,7 +85,7 @@ func runServer(parent context.Context, g *globals, opts server.Options, ready fu
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	fmt.Fprintln(g.stdout, "starting tocsin ...")
+	fmt.Fprintln(g.stderr, "starting tocsin ...") // stdout begins with what ready prints
 	opts.OnReady = func(s *server.Server) {
 		ready(s)
 		fmt.Fprintf(g.stdout, "ready in %s; stop with Ctrl-C\n", time.Since(start).Round(time.Millisecond))
@@ -109,3 +109,25 @@ func runServer(parent context.Context, g *globals, opts server.Options, ready fu
 }
 
 func parseSync(s string) (time.Duration, error) { return server.ParseSyncInterval(s) }
+
+// devBanner prints what a dev cluster's user needs, the nodes' client URLs
+// first (a check reads them there): where the console is and how to sign
+// in, the credentials, the data, and the logging in force.
+func devBanner(g *globals, s *server.Server, data string, useTLS bool) {
+	for _, n := range s.Cluster().Nodes() {
+		fmt.Fprintf(g.stdout, "node %-10s %s\n", n.Name(), n.ClientURL())
+	}
+	creds := s.CredsDir()
+	if u := s.HTTPURL(); u != "" {
+		fmt.Fprintf(g.stdout, "console         %s/console/ (sign in as a member with the token in %s/<member>.token)\n", u, creds)
+		fmt.Fprintf(g.stdout, "http            %s (TAXII, metrics, healthz, readyz, status)\n", u)
+	}
+	fmt.Fprintf(g.stdout, "credentials     %s/<member>.creds (the demo members; admin.creds for tocsin status)\n", creds)
+	if useTLS {
+		fmt.Fprintf(g.stdout, "tls             clients trust %s (--tls-ca or $TOCSIN_TLS_CA)\n", server.DevTLSCA(data))
+	}
+	fmt.Fprintf(g.stdout, "data            %s (to start again from nothing: stop, then remove it)\n", data)
+	if g.logLevel == "warn" || g.logLevel == "error" {
+		fmt.Fprintf(g.stdout, "logs            %s and above only; --verbose for everything\n", g.logLevel)
+	}
+}
