@@ -287,7 +287,9 @@ func TestHECSendsAgainWhenAnAckNeverComes(t *testing.T) {
 	if err := noAck.Write(context.Background(), recs("y")); err != nil {
 		t.Fatal(err)
 	}
+	c.mu.Lock()
 	before := c.posts
+	c.mu.Unlock()
 	testwait.For(t, 10*time.Second, "refused retries", testwait.True(func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.posts >= before+3 }))
 	if d, dl, q := noAck.Stats(); d != 0 || dl != 0 || q == 0 {
 		t.Fatalf("delivered %d, dead %d, queued %d: a missing channel must keep the event queued", d, dl, q)

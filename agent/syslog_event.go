@@ -36,11 +36,12 @@ func severityOf(r *Record) records.Severity {
 // socText is what a CEF or LEEF event says of a record in words; the
 // pointers let socfmt.Fit cut the long ones.
 type socText struct {
-	title, msg, action, impact, contact, reason string
+	title, msg, action, impact, contact, reason, indicators string
 }
 
 func newSOCText(r *Record) socText {
-	t := socText{title: r.Title, msg: r.Body, action: r.Action, impact: r.Impact, contact: r.Contact, reason: r.Reason}
+	t := socText{title: r.Title, msg: r.Body, action: r.Action, impact: r.Impact, contact: r.Contact, reason: r.Reason,
+		indicators: indicatorList(r)}
 	if r.Exercise {
 		t.title = "EXERCISE: " + t.title
 	}
@@ -54,7 +55,7 @@ func newSOCText(r *Record) socText {
 }
 
 func (t *socText) cuttable() []*string {
-	return []*string{&t.title, &t.msg, &t.action, &t.impact, &t.contact, &t.reason}
+	return []*string{&t.title, &t.msg, &t.action, &t.impact, &t.contact, &t.reason, &t.indicators}
 }
 
 func millis(at time.Time) string {
@@ -86,6 +87,8 @@ func cefOf(r *Record, t *socText) socfmt.CEF {
 	if r.Summary != nil {
 		ext = append(ext, socfmt.Field{Key: "cnt", Value: strconv.FormatUint(uint64(r.Summary.Organisations), 10)})
 	}
+	ext = append(ext, indicatorKeys(r)...)
+	ext = append(ext, socfmt.Field{Key: "indicators", Value: t.indicators})
 	return socfmt.CEF{Vendor: socVendor, Product: socProduct, Version: socVersion, ClassID: r.Kind, Name: t.title,
 		Severity: severityOf(r).CEF, Extension: dropEmpty(ext)}
 }
@@ -118,6 +121,8 @@ func leefOf(r *Record, t *socText) socfmt.LEEF {
 	if r.Summary != nil {
 		attrs = append(attrs, socfmt.Field{Key: "organisations", Value: strconv.FormatUint(uint64(r.Summary.Organisations), 10)})
 	}
+	attrs = append(attrs, indicatorKeys(r)...)
+	attrs = append(attrs, socfmt.Field{Key: "indicators", Value: t.indicators})
 	return socfmt.LEEF{Vendor: socVendor, Product: socProduct, Version: socVersion, EventID: socfmt.Printable(r.Kind, 64),
 		Attributes: dropEmpty(attrs)}
 }

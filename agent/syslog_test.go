@@ -332,8 +332,11 @@ func TestAgentToSyslog(t *testing.T) {
 	id, _ := socfmt.Get(e.Extension, "externalId")
 	sender, _ := socfmt.Get(e.Extension, "cs3")
 	action, _ := socfmt.Get(e.Extension, "cs5")
+	dhost, _ := socfmt.Get(e.Extension, "dhost")
+	list, _ := socfmt.Get(e.Extension, "indicators")
 	if id != envs[0].GetId() || e.Name != "ransomware | at=the door second line" || e.Severity != 10 || m.Severity != 2 ||
-		sender != "st-mary" || action != "block the domain" {
+		sender != "st-mary" || action != "block the domain" || !strings.HasSuffix(dhost, ".example") ||
+		list != "domain-name:value = "+dhost {
 		t.Fatalf("message %+v, CEF %+v", m, e)
 	}
 }
@@ -388,5 +391,53 @@ func BenchmarkSyslogMessage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSyslogIndicators: the matchable rows of a record's indicators fill
+// CEF's own keys (the first of each kind), and every row is listed.
+func TestSyslogIndicators(t *testing.T) {
+	r := rec("ind")
+	r.Indicators = patternIndicators("indicator--1", "c2", "stix",
+		"[ipv4-addr:value = '198.51.100.7'] OR [domain-name:value = 'c2.example'] OR [file:hashes.'SHA-256' = 'ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12'] OR "+
+			"([ipv4-addr:value = '203.0.113.9'] AND [url:value = 'https://x.example/a=b|c'])", "", "")
+	for _, format := range []string{"cef", "leef"} {
+		s, err := OpenSyslog(SyslogOptions{URL: "tcp://127.0.0.1:9?format=" + format, SpoolDir: t.TempDir()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := s.message(r)
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := socfmt.ParseMessage(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fields []socfmt.Field
+		if format == "cef" {
+			e, err := socfmt.ParseCEF(m.Msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields = e.Extension
+		} else {
+			e, err := socfmt.ParseLEEF(m.Msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields = e.Attributes
+		}
+		for key, want := range map[string]string{"dst": "198.51.100.7", "dhost": "c2.example", "fileHash": "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12",
+			"indicators": "ipv4-addr:value = 198.51.100.7, domain-name:value = c2.example, file:hashes.'SHA-256' = ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12, " +
+				"ipv4-addr:value = 203.0.113.9, url:value = https://x.example/a=b|c"} {
+			if got, _ := socfmt.Get(fields, key); got != want {
+				t.Errorf("%s %s = %q, want %q", format, key, got, want)
+			}
+		}
+		if got, ok := socfmt.Get(fields, "request"); ok {
+			t.Errorf("%s request = %q: a URL ANDed with another comparison matches nothing alone", format, got)
+		}
 	}
 }
