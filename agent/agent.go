@@ -287,7 +287,9 @@ func (a *Agent) Receipt(id string, state tocsinv1.ReceiptState, note string) (st
 	if state == tocsinv1.ReceiptState_RECEIPT_STATE_UNSPECIFIED {
 		return "", errors.New("a receipt needs a state: delivered, acknowledged or actioned")
 	}
-	rid, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, NewReceipt(id, state, note))
+	rc := NewReceipt(id, state, note)
+	rc.RefSender = a.senderOf(id)
+	rid, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, rc)
 	if err == nil {
 		a.settlePage(id, state, "")
 	}

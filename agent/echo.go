@@ -37,3 +37,16 @@ func (a *Agent) settleEcho(rc *tocsinv1.Receipt) {
 		a.settlePage(id, rc.GetState(), rc.GetBy())
 	}
 }
+
+// senderOf returns the sender of message id when it is among the records
+// written lately (the receipt's ref_sender: the router then reads that
+// sender's outcome, from the bucket's leader), "" otherwise (the router
+// finds it).
+func (a *Agent) senderOf(id string) string {
+	for _, r := range a.recent.last(a.recent.max) {
+		if r.ID == id {
+			return r.Sender
+		}
+	}
+	return ""
+}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/agent/paging/pdtest"
+	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -27,7 +28,7 @@ import (
 // another member in the inbox is quarantined.
 func TestAnAckMadeElsewhereStopsTheAgentsPage(t *testing.T) {
 	w := newWorld(t, member("bridge", tocsinv1.Role_ROLE_MEMBER, "patient-care"))
-	_, pd, state, sink := w.startPaging("bridge")
+	a, pd, state, sink := w.startPaging("bridge")
 
 	flash := alert("LockBit on the EHR", "patient-care")
 	flash.Lane = tocsinv1.Lane_LANE_FLASH
@@ -69,6 +70,32 @@ func TestAnAckMadeElsewhereStopsTheAgentsPage(t *testing.T) {
 	recs := jsonlRecords(t, sink)
 	if len(recs) != 1 || recs[0].ID != e[0].GetId() {
 		t.Fatalf("JSONL sink: %d records, want only the alert", len(recs))
+	}
+
+	// The agent's own receipt names the alert's sender, which it knows.
+	rid, err := a.Receipt(e[0].GetId(), tocsinv1.ReceiptState_RECEIPT_STATE_ACTIONED, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := w.JS.OrderedConsumer(ctx, subjects.StreamIngest, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjects.Ingest(subjects.KindReceipt, "bridge")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rc tocsinv1.Receipt
+	for rc.GetRefId() == "" {
+		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			t.Fatalf("the agent's receipt %s in INGEST: %v", rid, err)
+		}
+		if env, err := envelope.Decode(m.Data(), 0); err == nil && env.GetId() == rid {
+			if err := proto.Unmarshal(env.GetPayload(), &rc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if rc.GetRefSender() != "st-mary" || rc.GetState() != tocsinv1.ReceiptState_RECEIPT_STATE_ACTIONED {
+		t.Fatalf("the agent's receipt %v, want actioned with ref_sender st-mary", &rc)
 	}
 }
 

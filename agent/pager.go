@@ -18,6 +18,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/agent/paging"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // PagingConfig is the paging part of the agent's config: the
@@ -284,7 +285,7 @@ func (a *Agent) pagerSettled(id, by string, resolved bool) {
 		note = "resolved in PagerDuty"
 	}
 	r := NewReceipt(id, tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, note)
-	r.By = clipBytes(by, 128)
+	r.By, r.RefSender = clipBytes(by, records.MaxReceiptBy), a.senderOf(id)
 	if _, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, r); err != nil {
 		a.log.Warn("the receipt of a page acknowledged in PagerDuty", zap.String("id", id), zap.Error(err))
 	}
