@@ -143,3 +143,25 @@ func TestCWECatalogueIsPinned(t *testing.T) {
 		t.Errorf("CWE-79 = %q, %v", name, ok)
 	}
 }
+
+// TestFlagReferencesAreChecked: a flag's product and group ids must be
+// defined (6.1.1, 6.1.4), as the other references are.
+func TestFlagReferencesAreChecked(t *testing.T) {
+	m := map[string]any{
+		"product_tree": map[string]any{"full_product_names": []any{map[string]any{"product_id": "P1", "name": "A"}}},
+		"vulnerabilities": []any{map[string]any{"flags": []any{
+			map[string]any{"label": "component_not_present", "product_ids": []any{"P1", "P2"}, "group_ids": []any{"G9"}},
+		}}},
+	}
+	d := newDoc(m, nil)
+	d.missingProductID()
+	d.missingGroupID()
+	var got []Problem
+	for _, p := range d.out {
+		got = append(got, Problem{Test: p.Test, Path: p.Path})
+	}
+	want := []Problem{{Test: "6.1.1", Path: "/vulnerabilities/0/flags/0/product_ids/1"}, {Test: "6.1.4", Path: "/vulnerabilities/0/flags/0/group_ids/0"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems = %v, want %v", got, want)
+	}
+}
