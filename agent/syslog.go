@@ -159,7 +159,9 @@ func OpenSyslog(opts SyslogOptions, log *zap.Logger) (*Syslog, error) {
 		}
 		opts.TLS = cfg
 	}
-	sp, err := openSpool(opts.SpoolDir, spoolName("syslog", opts.URL))
+	// One spool per receiver, whatever the format: messages queued before
+	// a change of format go out as they were made, never left behind.
+	sp, err := openSpool(opts.SpoolDir, spoolName("syslog", t.network+"://"+t.addr))
 	if err != nil {
 		return nil, err
 	}

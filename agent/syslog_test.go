@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/agent/socfmt"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/freeport"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -37,8 +39,9 @@ type receiver struct {
 	dropAfter int
 }
 
-// newReceiver listens on network ("tcp", "tls" or "udp") on loopback.
-func newReceiver(t *testing.T, network string, cfg *tls.Config) *receiver {
+// newReceiver listens on network ("tcp", "tls" or "udp") on loopback, at
+// addr when given.
+func newReceiver(t *testing.T, network string, cfg *tls.Config, addr ...string) *receiver {
 	r := &receiver{t: t}
 	if network == "udp" {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -59,7 +62,7 @@ func newReceiver(t *testing.T, network string, cfg *tls.Config) *receiver {
 		}()
 		return r
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", append(addr, "127.0.0.1:0")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,5 +442,33 @@ func TestSyslogIndicators(t *testing.T) {
 		if got, ok := socfmt.Get(fields, "request"); ok {
 			t.Errorf("%s request = %q: a URL ANDed with another comparison matches nothing alone", format, got)
 		}
+	}
+}
+
+// TestSyslogKeepsItsSpoolAcrossAFormatChange: messages queued while the
+// receiver was away go out when it is back, in the format they were made
+// in, after the URL's format changed.
+func TestSyslogKeepsItsSpoolAcrossAFormatChange(t *testing.T) {
+	ports, err := freeport.Pick("127.0.0.1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	spool := t.TempDir()
+	s := openSyslog(t, "tcp://"+addr+"?format=cef", spool, nil)
+	if err := s.Write(context.Background(), recs("queued")); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	r := newReceiver(t, "tcp", nil, addr)
+	s = openSyslog(t, "tcp://"+addr+"?format=leef", spool, nil)
+	defer s.Close()
+	if err := s.Write(context.Background(), recs("later")); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 10*time.Second, "both messages", testwait.True(func() bool { return len(r.messages()) == 2 }))
+	msgs := r.messages()
+	if !strings.HasPrefix(msgs[0].Msg, "CEF:0|") || !strings.HasPrefix(msgs[1].Msg, "LEEF:2.0|") || !strings.Contains(msgs[0].Msg, "externalId=queued") {
+		t.Fatalf("got %q and %q", msgs[0].Msg, msgs[1].Msg)
 	}
 }
