@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -32,9 +33,12 @@ import (
 //   - A word in capitals ending in _ID (ALERT_ID) is an id: its first
 //     appearance in an expected line captures it, and commands after use
 //     the captured value.
-//   - A read (status, reach, situation, aid list|show) whose output does not
-//     match yet is run again for a few seconds: the node answering may be a
-//     moment behind the write before it.
+//   - A read (status, reach, situation, aid list|show, a grep of a file an
+//     agent writes) whose output does not match yet is run again for a few
+//     seconds: the node answering, or the agent, may be a moment behind the
+//     write before it.
+//   - A job the tour leaves in the background (an agent) ends with the
+//     shell: the test kills the shell's process group.
 func TestReadmeTour(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -103,7 +107,7 @@ type tourCommand struct {
 var (
 	placeholder = regexp.MustCompile(`\b[A-Z][A-Z0-9_]*_ID\b`)
 	exitLine    = regexp.MustCompile(`^exit code (\d+)$`)
-	readCommand = regexp.MustCompile(`^tocsin (status|reach|situation|aid (list|show))\b`)
+	readCommand = regexp.MustCompile(`^(tocsin (status|reach|situation|aid (list|show))|grep)\b`)
 	spaces      = regexp.MustCompile(`\s+`)
 )
 
@@ -265,6 +269,7 @@ func startShell(t *testing.T, dir, server string) *shell {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("bash", "--noprofile", "--norc")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its background jobs are in its group
 	cmd.Dir = dir
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TOCSIN_") {
@@ -291,7 +296,7 @@ func startShell(t *testing.T, dir, server string) *shell {
 	}()
 	t.Cleanup(func() {
 		in.Close()
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		r.Close()
 	})
