@@ -2,6 +2,7 @@ package csaf
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,5 +164,42 @@ func TestFlagReferencesAreChecked(t *testing.T) {
 	want := []Problem{{Test: "6.1.1", Path: "/vulnerabilities/0/flags/0/product_ids/1"}, {Test: "6.1.4", Path: "/vulnerabilities/0/flags/0/group_ids/0"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems = %v, want %v", got, want)
+	}
+}
+
+// TestValidateConcurrently: one compiled schema serves goroutines at once
+// (the router validates in parallel); go test -race checks it.
+func TestValidateConcurrently(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(pinned(t, "cisa-icsma"), "icsma-2*.json"))
+	if err != nil || len(files) < 8 {
+		t.Fatalf("advisories: %v", err)
+	}
+	want := map[string][]string{}
+	for _, f := range files[:8] {
+		want[f] = validateFile(t, f).Failed()
+	}
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for f, w := range want {
+				data, err := os.ReadFile(f)
+				if err == nil {
+					var r Report
+					if r, err = Validate(data); err == nil && !slices.Equal(r.Failed(), w) {
+						err = fmt.Errorf("%s: %v, alone %v", f, r.Failed(), w)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
