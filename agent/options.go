@@ -105,7 +105,7 @@ func (o Options) withDefaults() (Options, error) {
 	case o.StateDir == "":
 		return bad("a state directory is required (--state)")
 	case len(o.Sinks) == 0:
-		return bad("at least one sink is required (--sink jsonl:PATH, webhook:URL or stix-dir:DIR)")
+		return bad("at least one sink is required (--sink jsonl:PATH, webhook:URL, stix-dir:DIR, hec:URL or syslog:tcp://HOST:PORT)")
 	case o.Batch < 0 || o.FetchWait < 0 || o.DirectoryRefresh < 0 || o.Recent < 0:
 		return bad("Batch, FetchWait, DirectoryRefresh and Recent cannot be negative; use 0 for the defaults")
 	}
