@@ -33,8 +33,8 @@ func (e LEEF) delimiter() byte {
 // = | and \ included, passes as it is.
 func (e LEEF) String() (string, error) {
 	d := e.delimiter()
-	if d == '=' || d == '|' || d == '\\' || d == '\n' || d == '\r' {
-		return "", fmt.Errorf("%w: LEEF delimiter %q cannot separate attributes", ErrFormat, d)
+	if !usableDelimiter(d) {
+		return "", fmt.Errorf("%w: LEEF delimiter %q cannot separate attributes: use a tab or US-ASCII punctuation other than = | \\ _", ErrFormat, d)
 	}
 	var b strings.Builder
 	b.WriteString("LEEF:2.0")
@@ -60,6 +60,14 @@ func (e LEEF) String() (string, error) {
 	return b.String(), nil
 }
 
+// usableDelimiter reports whether d can separate LEEF attributes: a tab,
+// or US-ASCII punctuation other than = | \ and _ (a letter, digit,
+// underscore or space could be part of a key or the space a value's
+// delimiter becomes).
+func usableDelimiter(d byte) bool {
+	return d == '\t' || (d > ' ' && d < 0x7f && !validKey(string([]byte{d})) && d != '=' && d != '|' && d != '\\')
+}
+
 // CleanLEEFValue is what a LEEF event carries of v with delimiter d (0 for
 // a tab): what a reader gets back.
 func CleanLEEFValue(v string, d byte) string {
@@ -69,7 +77,7 @@ func CleanLEEFValue(v string, d byte) string {
 	if strings.IndexByte(v, d) < 0 && !strings.ContainsAny(v, "\r\n") {
 		return v
 	}
-	return strings.NewReplacer(string(d), " ", "\r\n", " ", "\n", " ", "\r", " ").Replace(v)
+	return strings.NewReplacer(string([]byte{d}), " ", "\r\n", " ", "\n", " ", "\r", " ").Replace(v)
 }
 
 // ParseLEEF reads one LEEF 2.0 event, strictly: six header fields, a
@@ -106,10 +114,13 @@ func ParseLEEF(s string) (LEEF, error) {
 	default:
 		return bad("delimiter %q is neither one character nor hex", d)
 	}
+	if !usableDelimiter(e.Delimiter) {
+		return bad("delimiter %q cannot separate attributes", e.Delimiter)
+	}
 	if head[5] == "" {
 		return e, nil
 	}
-	for _, kv := range strings.Split(head[5], string(e.Delimiter)) {
+	for _, kv := range strings.Split(head[5], string([]byte{e.Delimiter})) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || !validKey(k) {
 			return bad("attribute %q is not key=value", kv)

@@ -285,3 +285,28 @@ func FuzzCEFRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLEEFRoundTrip: whatever a value holds, it comes back as LEEF can
+// carry it (delimiter and line breaks as spaces), and nothing else changes.
+func FuzzLEEFRoundTrip(f *testing.F) {
+	for _, h := range hostile {
+		f.Add(h, byte('^'))
+	}
+	f.Fuzz(func(t *testing.T, v string, d byte) {
+		e := LEEF{Vendor: "T", Product: "a", Version: "1", EventID: "alert", Delimiter: d, Attributes: []Field{{"msg", v}, {"sev", "5"}}}
+		s, err := e.String()
+		if err != nil {
+			if d != 0 && !usableDelimiter(d) {
+				return // a delimiter LEEF cannot use, refused
+			}
+			t.Fatal(err)
+		}
+		got, err := ParseLEEF(s)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if len(got.Attributes) != 2 || got.Attributes[0].Value != CleanLEEFValue(v, d) || got.Attributes[1].Value != "5" {
+			t.Fatalf("%q came back as %+v", s, got.Attributes)
+		}
+	})
+}
