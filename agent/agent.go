@@ -248,7 +248,7 @@ func (a *Agent) start(ctx context.Context) ([]auth.Consumer, error) {
 	for _, s := range me.GetSectors() {
 		sectors[s] = true
 	}
-	a.chk = &checker{me: a.member, sectors: sectors, dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{}), validator: a.validator}
+	a.chk = &checker{me: a.member, sectors: sectors, dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{Relays: a.dir.relays()}), validator: a.validator}
 	out, err := openOutbox(a.opts.StateDir, a.js, a.member, a.log)
 	if err != nil {
 		return nil, err
