@@ -60,6 +60,11 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 	case !a.GetRevoked():
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_BUNDLE, "an alert carries a STIX 2.1 bundle; attach one (tocsin alert publish --file bundle.json)")
 	}
+	if a.GetRevoked() {
+		if err := r.checkRevocation(ctx, env.GetSender(), a, res); err != nil {
+			return err
+		}
+	}
 	level := own
 	if res != nil {
 		level = tlp.Max(own, res.TLP)
@@ -85,15 +90,18 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 	}
 	var index func() error
 	if orig == nil && res != nil && len(res.Patterns) > 0 {
-		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: dedupeKey(res.Patterns, a.GetExercise()), Sectors: d.sectors}
+		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: dedupeKey(res.Patterns, a.GetExercise()), Sectors: d.sectors, TLP: level.String()}
+		own.Indicator, own.Pattern = leadOf(res.Patterns)
 		if len(d.sectors) > 0 {
-			fresh, first, err := r.dedupeSectors(ctx, env, own.PatternKey, d.sectors)
+			fresh, first, err := r.dedupeSectors(ctx, env, own, d.sectors)
 			if err != nil {
 				return err
 			}
 			if first != nil && len(fresh) == 0 && len(d.inboxes) == 0 {
 				// Sightings of this copy's indicators count for the first alert.
-				if err := r.indexIndicators(ctx, res, firstAlert{AlertID: first.AlertID, Originator: first.Originator, PatternKey: first.PatternKey, Sectors: d.sectors}); err != nil {
+				counted := *first
+				counted.Sectors = d.sectors
+				if err := r.indexIndicators(ctx, res, counted, false); err != nil {
 					return err
 				}
 				o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_DUPLICATE, DuplicateOf: first.AlertID, Tlp: level.Proto()}
@@ -102,7 +110,7 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 			}
 			d.sectors = fresh
 		}
-		index = func() error { return r.indexIndicators(ctx, res, own) }
+		index = func() error { return r.indexIndicators(ctx, res, own, true) }
 	}
 	// The copies and the indicator index are independent writes: the index
 	// is made while the copies are in flight, and the outcome recorded only

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/codes"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
@@ -96,7 +98,7 @@ func newAlertPublishCmd(g *globals) *cobra.Command {
 			if a.Title == "" {
 				a.Title = defaultTitle(a)
 			}
-			return sendAlert(cmd.Context(), g, a, f.wait)
+			return sendAlert(cmd.Context(), g, a, f.wait, nil)
 		},
 	}
 	f.add(cmd, true)
@@ -118,7 +120,7 @@ func newAlertAmendCmd(g *globals) *cobra.Command {
 			if a.Title == "" {
 				a.Title = "amended alert " + args[0]
 			}
-			return sendAlert(cmd.Context(), g, a, f.wait)
+			return sendAlert(cmd.Context(), g, a, f.wait, nil)
 		},
 	}
 	f.add(cmd, true)
@@ -129,9 +131,15 @@ func newAlertRevokeCmd(g *globals) *cobra.Command {
 	var f alertFlags
 	var reason string
 	cmd := &cobra.Command{
-		Use:   "revoke ID --reason TEXT",
-		Short: "Withdraw one of your alerts (a false positive) from everyone who got it",
-		Args:  cobra.ExactArgs(1),
+		Use:   "revoke ID --file bundle.json --reason TEXT",
+		Short: "Withdraw one of your alerts (a false positive) from everyone who got it, with revoked versions of its STIX objects",
+		Long: `Withdraw one of your alerts from everyone who got it. --file is the bundle you
+published as ID: each of its objects you created is sent again as a new version
+(same id, a later modified, "revoked": true), signed by you, to the alert's
+destinations under its TLP, so TAXII, the STIX folders and the SIEM records all
+learn of the withdrawal. Identities, cyber-observables and other creators'
+objects are left out; marking definitions are carried as they are.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
 				return usageErr("--reason is required: say why the alert is withdrawn")
@@ -140,14 +148,33 @@ func newAlertRevokeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if a.StixBundle, err = stix.Revoke(a.GetStixBundle(), time.Now()); err != nil {
+				return usageErr("--file %s: %v; give the bundle you published as %s", f.file, err, args[0])
+			}
 			a.Amends, a.Revoked, a.Reason = args[0], true, reason
 			if a.Title == "" {
 				a.Title = "REVOKED: alert " + args[0]
 			}
-			return sendAlert(cmd.Context(), g, a, f.wait)
+			return sendAlert(cmd.Context(), g, a, f.wait, func(ctx context.Context, c *client.Client) error {
+				if f.tlp != "" {
+					return nil
+				}
+				// The revoked versions go out under the alert's own TLP.
+				o, err := c.Outcome(ctx, args[0])
+				if err != nil {
+					return &exitError{ExitUnreachable, err}
+				}
+				if o == nil {
+					return &exitError{ExitRejected, fmt.Errorf("no alert %s from %s: check the id", args[0], c.Member())}
+				}
+				if o.GetTlp() != tocsinv1.TLP_TLP_UNSPECIFIED {
+					a.Tlp = o.GetTlp()
+				}
+				return nil
+			})
 		},
 	}
-	f.add(cmd, false)
+	f.add(cmd, true)
 	cmd.Flags().StringVar(&reason, "reason", "", "why the alert is withdrawn")
 	return cmd
 }
@@ -194,7 +221,9 @@ func (g *globals) connectClient(ctx context.Context, name string, extra ...nats.
 	return c, nil
 }
 
-func sendAlert(parent context.Context, g *globals, a *tocsinv1.Alert, wait bool) error {
+// sendAlert seals a as the member of --creds and publishes it; prepare,
+// when not nil, first completes a over the same connection.
+func sendAlert(parent context.Context, g *globals, a *tocsinv1.Alert, wait bool, prepare func(context.Context, *client.Client) error) error {
 	ctx, cancel := context.WithTimeout(parent, g.timeout)
 	defer cancel()
 	c, err := g.connectClient(ctx, "tocsin alert")
@@ -202,6 +231,11 @@ func sendAlert(parent context.Context, g *globals, a *tocsinv1.Alert, wait bool)
 		return err
 	}
 	defer c.Close()
+	if prepare != nil {
+		if err := prepare(ctx, c); err != nil {
+			return err
+		}
+	}
 	env, err := c.Publish(ctx, tocsinv1.Kind_KIND_ALERT, a)
 	if err != nil {
 		return err

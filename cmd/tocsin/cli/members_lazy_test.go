@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/auth"
@@ -49,15 +47,7 @@ func TestMembersAddFromACSVWithLazyConsumers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(agent.Options{CredsFile: creds, Servers: d.url, StateDir: filepath.Join(dir, "state"), Sinks: []agent.Sink{j},
-		FetchWait: 2 * time.Second, NATS: []nats.Option{nats.RootCAs(d.ca)}}, zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(actx) }()
-	defer func() { stop(); <-done }()
+	a := d.runAgent(creds, filepath.Join(dir, "state"), j)
 	testwait.Until(ctx, t, "the agent to be live", func() error {
 		if s := a.HTTPState().State; s != "live" {
 			return errors.New(s)

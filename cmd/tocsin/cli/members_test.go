@@ -30,18 +30,26 @@ type devCluster struct {
 	// ca, keys and creds are what cli passes as --tls-ca, --keys (to
 	// members) and, unless "" or in the args, --creds.
 	ca, keys, creds string
+	// http is the HTTP face's base URL, "" unless an option turned it on.
+	http string
 }
 
-func startDevCluster(t testing.TB) *devCluster {
+// startDevCluster starts a dev cluster without HTTP; options may change
+// that (set HTTPAddr and NoHTTP false).
+func startDevCluster(t testing.TB, options ...func(*server.Options)) *devCluster {
 	t.Helper()
 	data := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
-	s, err := server.New(ctx, server.Options{
+	o := server.Options{
 		Dev:     &server.DevOptions{DataDir: data, Port: broker.RandomPort, TLS: true},
 		NoHTTP:  true,
 		OnReady: func(*server.Server) { close(ready) },
-	}, zaptest.NewLogger(t).Named("dev"))
+	}
+	for _, f := range options {
+		f(&o)
+	}
+	s, err := server.New(ctx, o, zaptest.NewLogger(t).Named("dev"))
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -60,7 +68,7 @@ func startDevCluster(t testing.TB) *devCluster {
 	case <-time.After(90 * time.Second):
 		t.Fatal("dev cluster not ready after 90s")
 	}
-	return &devCluster{t: t, data: data, url: strings.Join(s.ClientURLs(), ","), ca: server.DevTLSCA(data), keys: filepath.Join(data, "auth")}
+	return &devCluster{t: t, data: data, url: strings.Join(s.ClientURLs(), ","), ca: server.DevTLSCA(data), keys: filepath.Join(data, "auth"), http: s.HTTPURL()}
 }
 
 // cli runs tocsin against the cluster with the admin's keys and TLS; args
