@@ -89,6 +89,7 @@ func (c *cluster) ingested(ctx context.Context) (map[string]uint64, error) {
 type routedCopy struct {
 	subject string
 	id      string
+	kind    tocsinv1.Kind
 }
 
 // copies reads, by sequence, every message of stream whose subject one of
@@ -116,7 +117,7 @@ func (c *cluster) copies(ctx context.Context, stream string, filters ...string) 
 			if err != nil {
 				return nil, fmt.Errorf("%s #%d is not an envelope: %w", stream, seq, err)
 			}
-			out = append(out, routedCopy{subject: m.Subject, id: env.GetId()})
+			out = append(out, routedCopy{subject: m.Subject, id: env.GetId(), kind: env.GetKind()})
 		}
 		return out, nil
 	})
@@ -132,7 +133,9 @@ func matches(filter, subject string) bool {
 }
 
 // routedTo returns the ids routed to member: the copies on its sectors'
-// subjects and in its inbox, each once.
+// subjects and in its inbox, each once. The router's echoes of the
+// member's own acknowledgements (receipts in its inbox) are not records:
+// the agent settles its pages with them and writes nothing.
 func (c *cluster) routedTo(ctx context.Context, m *tocsinv1.Member) (map[string]bool, error) {
 	ids := map[string]bool{}
 	var filters []string
@@ -148,7 +151,9 @@ func (c *cluster) routedTo(ctx context.Context, m *tocsinv1.Member) (map[string]
 			return nil, err
 		}
 		for _, cp := range cs {
-			ids[cp.id] = true
+			if cp.kind != tocsinv1.Kind_KIND_RECEIPT {
+				ids[cp.id] = true
+			}
 		}
 	}
 	return ids, nil
