@@ -18,22 +18,32 @@ import (
 )
 
 // firstAlert is the DEDUPE record of an indicator set in one sector and the
-// SIGHTINGS index record of one indicator: the alert that first carried it.
+// SIGHTINGS index record of one indicator: the alert that first carried it,
+// the indicator its sighting summaries name and the alert's effective TLP.
 type firstAlert struct {
 	AlertID    string   `json:"alert_id"`
 	Originator string   `json:"originator"`
 	PatternKey string   `json:"pattern_key"`
 	Sectors    []string `json:"sectors,omitempty"`
+	// Indicator and Pattern are what a summary of the count names: in an
+	// index record the first alert's own indicator, in a DEDUPE record (and
+	// a duplicate's index records) its lead indicator (leadOf).
+	Indicator string `json:"indicator,omitempty"`
+	Pattern   string `json:"pattern,omitempty"`
+	// TLP is the alert's effective TLP ("amber"): its summaries are
+	// disclosed no wider.
+	TLP string `json:"tlp,omitempty"`
 }
 
 // marshal is the record's JSON, as encoding/json writes it. Routing writes
 // one or two per alert; building them by hand spares the reflection.
 func (f firstAlert) marshal() []byte {
-	if !plain(f.AlertID) || !plain(f.Originator) || !plain(f.PatternKey) || slices.ContainsFunc(f.Sectors, func(s string) bool { return !plain(s) }) {
+	if !plain(f.AlertID) || !plain(f.Originator) || !plain(f.PatternKey) || slices.ContainsFunc(f.Sectors, func(s string) bool { return !plain(s) }) ||
+		!plain(f.Indicator) || !plain(f.Pattern) || !plain(f.TLP) {
 		data, _ := json.Marshal(f)
 		return data
 	}
-	b := make([]byte, 0, 64+len(f.AlertID)+len(f.Originator)+len(f.PatternKey)+16*len(f.Sectors))
+	b := make([]byte, 0, 96+len(f.AlertID)+len(f.Originator)+len(f.PatternKey)+16*len(f.Sectors)+len(f.Indicator)+len(f.Pattern)+len(f.TLP))
 	b = append(b, `{"alert_id":"`...)
 	b = append(b, f.AlertID...)
 	b = append(b, `","originator":"`...)
@@ -53,7 +63,44 @@ func (f firstAlert) marshal() []byte {
 		}
 		b = append(b, ']')
 	}
+	for _, kv := range [...][2]string{{"indicator", f.Indicator}, {"pattern", f.Pattern}, {"tlp", f.TLP}} {
+		if kv[1] != "" {
+			b = append(b, `,"`...)
+			b = append(b, kv[0]...)
+			b = append(b, `":"`...)
+			b = append(b, kv[1]...)
+			b = append(b, '"')
+		}
+	}
 	return append(b, '}')
+}
+
+// leadOf is the indicator a re-publish of a pattern set is summarised
+// with: the one whose canonical pattern sorts first, so that every alert
+// carrying the set (the first and its re-publishers) agrees on it. (A
+// sighting is summarised with the indicator it names; the count is of the
+// whole set either way.)
+func leadOf(ps []stix.Pattern) (id, pat string) {
+	best := ""
+	for _, p := range ps {
+		if c := canonical(p); id == "" || c < best {
+			best, id, pat = c, p.IndicatorID, p.Pattern
+		}
+	}
+	return id, pat
+}
+
+// canonical is a pattern as the dedupe identity reads it: its type and
+// its canonical form.
+func canonical(p stix.Pattern) string {
+	c := p.Canonical // the validator's parse, when it made one
+	if c == "" {
+		c = strings.TrimSpace(p.Pattern)
+		if parsed, err := pattern.Parse(p.Pattern); err == nil {
+			c = parsed.String()
+		}
+	}
+	return p.Type + ":" + c
 }
 
 // plain reports whether s is written in JSON as it is, between quotes:
@@ -74,14 +121,7 @@ func plain(s string) bool {
 func patternKey(ps []stix.Pattern) string {
 	canon := make([]string, 0, len(ps))
 	for _, p := range ps {
-		c := p.Canonical // the validator's parse, when it made one
-		if c == "" {
-			c = strings.TrimSpace(p.Pattern)
-			if parsed, err := pattern.Parse(p.Pattern); err == nil {
-				c = parsed.String()
-			}
-		}
-		canon = append(canon, p.Type+":"+c)
+		canon = append(canon, canonical(p))
 	}
 	slices.Sort(canon)
 	canon = slices.Compact(canon)
@@ -106,8 +146,10 @@ func dedupeKey(ps []stix.Pattern, exercise bool) string {
 // re-publisher is counted as a sighting of the first alert there. It
 // returns the sectors still to route to and, if any were skipped, the
 // first alert's id.
-func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, key string, sectors []string) ([]string, *firstAlert, error) {
-	data := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: key}.marshal()
+func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, own firstAlert, sectors []string) ([]string, *firstAlert, error) {
+	key := own.PatternKey
+	own.Sectors = nil
+	data := own.marshal()
 	var fresh []string
 	var first *firstAlert
 	for _, s := range sectors {
@@ -139,10 +181,18 @@ func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, key 
 
 // indexIndicators records, for each indicator of an alert, which alert
 // first carried its pattern set and in which sectors, so that sightings of
-// the indicator are counted against that first alert.
-func (r *Router) indexIndicators(ctx context.Context, res *stix.Result, rec firstAlert) error {
+// the indicator are counted against that first alert. For the first
+// alert itself (own) each record names its own indicator and pattern, the
+// ones a sighting of it is summarised with; a duplicate's records keep
+// rec's (the first alert's lead indicator), so that a re-publisher's own
+// indicator ids are never disclosed.
+func (r *Router) indexIndicators(ctx context.Context, res *stix.Result, rec firstAlert, own bool) error {
 	data := rec.marshal()
 	for _, p := range res.Patterns {
+		if own {
+			rec.Indicator, rec.Pattern = p.IndicatorID, p.Pattern
+			data = rec.marshal()
+		}
 		if _, err := r.sightings.Create(ctx, indicatorKey(p.IndicatorID), data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 			return err
 		}

@@ -24,6 +24,10 @@ func TestFirstAlertRecordIsEncodingJSON(t *testing.T) {
 		{AlertID: "ok", Originator: "ok", PatternKey: "ok", Sectors: []string{"fine", "\x00"}},
 		{AlertID: "ok", Originator: "ok", PatternKey: "ok", Sectors: []string{"\xff", "fine"}},
 		{AlertID: "ok", Originator: "ok", PatternKey: "ok", Sectors: []string{"fine", "new\nline", "\x7f"}},
+		{AlertID: "a", Originator: "b", PatternKey: "c", Sectors: []string{"patient-care"}, Indicator: "indicator--7d1b64d9-294c-54e2-9baa-ab83f406625e",
+			Pattern: "[ipv4-addr:value = '198.51.100.23']", TLP: "amber+strict"},
+		{AlertID: "a", Originator: "b", PatternKey: "c", Indicator: "indicator--x", Pattern: "[file:size > 100]"},
+		{AlertID: "a", Originator: "b", PatternKey: "c", TLP: "green"},
 	} {
 		want, err := json.Marshal(f)
 		if err != nil {

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -39,16 +37,12 @@ func TestADrillDoesNotSwallowARealAlert(t *testing.T) {
 	// The second drill counts as a sighting of the first: its summary says
 	// it is part of the drill.
 	testwait.For(t, 30*time.Second, "st-mary told of the drill's sighting, marked exercise", func() error {
-		envs, _ := h.messages(subjects.StreamInbox, subjects.Inbox("st-mary"))
-		for _, e := range envs {
-			var sum tocsinv1.SightingSummary
-			if e.GetKind() == tocsinv1.Kind_KIND_SIGHTING_SUMMARY && proto.Unmarshal(e.GetPayload(), &sum) == nil && sum.GetAlertId() == first.GetId() {
-				if !sum.GetExercise() {
-					t.Fatalf("the drill's sighting summary is not marked exercise: %v", &sum)
-				}
-				return nil
+		for _, s := range h.summariesFor("st-mary", first.GetId()) {
+			if !s.sum.GetExercise() {
+				t.Fatalf("the drill's sighting summary is not marked exercise: %v", s.sum)
 			}
+			return nil
 		}
-		return fmt.Errorf("%d messages in the inbox, no summary of %s", len(envs), first.GetId())
+		return fmt.Errorf("no summary of %s for st-mary", first.GetId())
 	})
 }

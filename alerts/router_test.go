@@ -124,12 +124,8 @@ func TestDuplicateIndicatorIsNotRebroadcastAndCountsAsSighting(t *testing.T) {
 	}
 	summaries := func() []*tocsinv1.SightingSummary {
 		var out []*tocsinv1.SightingSummary
-		envs, _ := h.messages(subjects.StreamInbox, subjects.Inbox("st-mary"))
-		for _, e := range envs {
-			var s tocsinv1.SightingSummary
-			if e.GetKind() == tocsinv1.Kind_KIND_SIGHTING_SUMMARY && proto.Unmarshal(e.GetPayload(), &s) == nil {
-				out = append(out, &s)
-			}
+		for _, s := range h.summariesFor("st-mary", first.GetId()) {
+			out = append(out, s.sum)
 		}
 		return out
 	}
@@ -142,9 +138,10 @@ func TestDuplicateIndicatorIsNotRebroadcastAndCountsAsSighting(t *testing.T) {
 			t.Fatalf("summary %+v: must be anonymous, for patient-care and the first alert", s)
 		}
 	}
-	// The sector hears the count too, on its info lane.
-	if envs, _ := h.messages(subjects.StreamSectors, subjects.Sector("patient-care", "info")); len(envs) != 4 {
-		t.Fatalf("patient-care info lane holds %d summaries, want 4 (1, 2, 3, 4 organisations)", len(envs))
+	// The sector hears the count on its info lane (st-mary, in the sector,
+	// there too): fewer than 3, then 3, then 4.
+	if envs, _ := h.messages(subjects.StreamSectors, subjects.Sector("patient-care", "info")); len(envs) != 3 {
+		t.Fatalf("patient-care info lane holds %d summaries, want 3 (fewer than 3, 3, 4 organisations)", len(envs))
 	}
 }
 

@@ -11,8 +11,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // sightingSet is the SIGHTINGS record of one pattern set in one sector:
@@ -54,46 +58,106 @@ func (r *Router) recordSighting(ctx context.Context, env *tocsinv1.Envelope, mem
 }
 
 // addSighting adds org to the set of first's pattern in sector and, when
-// the set grew, sends the anonymous count to the originator and the sector.
+// the set grew, sends the count to the originator and the sector
+// (sendSummary).
 func (r *Router) addSighting(ctx context.Context, first firstAlert, sector, org string, named bool) error {
 	if org == first.Originator {
 		return nil
 	}
 	key := sightingKey(first.PatternKey, sector)
+	grew := false
 	set, changed, err := updateJSON(ctx, r.sightings, key, false,
 		func() sightingSet {
 			return sightingSet{AlertID: first.AlertID, Originator: first.Originator, Orgs: map[string]bool{}}
 		},
 		func(set *sightingSet) bool {
-			if was, ok := set.Orgs[org]; ok && (was || !named) {
+			was, ok := set.Orgs[org]
+			if ok && (was || !named) {
 				return false // already counted
 			}
+			grew = !ok
 			set.Orgs[org] = named
 			return true
 		})
 	if err != nil || !changed {
 		return err
 	}
-	return r.sendSummary(ctx, set, sector, strings.HasPrefix(first.PatternKey, "x-"))
+	n := len(set.Orgs)
+	if n < records.SightingFloor && !(grew && n == 1) {
+		return nil // below the floor only the first organisation is told of
+	}
+	return r.sendSummary(ctx, first, set, sector)
 }
 
-// sendSummary tells the originator (inbox) and the sector (lane info) how
-// many other organisations of the sector have seen the indicator, naming
-// only those that agreed. An exercise's summary says so.
-func (r *Router) sendSummary(ctx context.Context, set sightingSet, sector string, exercise bool) error {
-	sum := &tocsinv1.SightingSummary{AlertId: set.AlertID, Sector: sector, Organisations: uint32(len(set.Orgs)), Exercise: exercise}
+// summaryOf is what members are told of set in sector: the indicator
+// first names (the one whose sighting or re-publish this is), the alert's
+// TLP, and the count and the names from records.SightingFloor up; below
+// it, 0 and no names. An exercise's summary says so.
+func summaryOf(first firstAlert, set sightingSet, sector string) *tocsinv1.SightingSummary {
+	sum := &tocsinv1.SightingSummary{AlertId: set.AlertID, Sector: sector, Exercise: strings.HasPrefix(first.PatternKey, "x-"),
+		IndicatorId: first.Indicator, Pattern: first.Pattern}
+	if l, err := tlp.Parse(first.TLP); err == nil {
+		sum.Tlp = l.Proto()
+	}
+	if len(set.Orgs) < records.SightingFloor {
+		return sum
+	}
+	sum.Organisations = uint32(len(set.Orgs))
 	for org, named := range set.Orgs {
 		if named {
 			sum.Named = append(sum.Named, org)
 		}
 	}
 	slices.Sort(sum.Named)
-	dest := fmt.Sprintf("sighting.%s.%d", sector, len(set.Orgs))
-	r.log.Info("sighting count", zap.String("alert", set.AlertID), zap.String("sector", sector), zap.Int("organisations", len(set.Orgs)))
-	if err := r.sendSigned(ctx, subjects.Inbox(set.Originator), subjects.RoutedMsgID(set.AlertID, dest+".originator"), tocsinv1.Kind_KIND_SIGHTING_SUMMARY, sum); err != nil {
+	return sum
+}
+
+// sendSummary tells the sector (lane info) and the originator how many
+// other organisations of the sector have seen the indicator, naming only
+// those that agreed (summaryOf). It is one envelope: the originator reads
+// it in the sector when it is a member of the sector, else in its inbox;
+// and only in the originator's inbox when the alert's TLP keeps it off
+// sector subjects.
+func (r *Router) sendSummary(ctx context.Context, first firstAlert, set sightingSet, sector string) error {
+	sum := summaryOf(first, set, sector)
+	env, err := r.d.Signer.Seal(tocsinv1.Kind_KIND_SIGHTING_SUMMARY, sum)
+	if err != nil {
+		return fmt.Errorf("seal %s: %w", tocsinv1.Kind_KIND_SIGHTING_SUMMARY, err)
+	}
+	data, err := envelope.Marshal(env)
+	if err != nil {
 		return err
 	}
-	return r.sendSigned(ctx, subjects.Sector(sector, "info"), subjects.RoutedMsgID(set.AlertID, dest), tocsinv1.Kind_KIND_SIGHTING_SUMMARY, sum)
+	dest := fmt.Sprintf("sighting.%s.%d.%d", sector, sum.GetOrganisations(), len(sum.GetNamed()))
+	if sum.GetOrganisations() == 0 {
+		dest = "sighting." + sector + ".fewer"
+	}
+	r.log.Info("sighting count", zap.String("alert", set.AlertID), zap.String("sector", sector), zap.Int("organisations", len(set.Orgs)))
+	toSector := true
+	if l, err := tlp.Parse(first.TLP); err == nil && !l.AllowsSectorSubjects() {
+		toSector = false
+	}
+	toInbox := !toSector
+	if toSector {
+		o, err := r.d.Registry.Member(ctx, set.Originator)
+		switch {
+		case errors.Is(err, members.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			toInbox = !slices.Contains(o.GetSectors(), sector)
+		}
+	}
+	if toInbox {
+		if _, err := r.d.JS.Publish(ctx, subjects.Inbox(set.Originator), data, jetstream.WithMsgID(subjects.RoutedMsgID(set.AlertID, dest+".originator"))); err != nil {
+			return err
+		}
+	}
+	if !toSector {
+		return nil
+	}
+	_, err = r.d.JS.Publish(ctx, subjects.Sector(sector, "info"), data, jetstream.WithMsgID(subjects.RoutedMsgID(set.AlertID, dest)))
+	return err
 }
 
 // SightingCount reads how many organisations of sector other than the
