@@ -62,7 +62,7 @@ stop it and remove DATA.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&data, "data", ".dev", "data directory (node stores, credentials, keys)")
-	f.StringVar(&httpAddr, "http", "127.0.0.1:8080", "HTTP address for health, readiness and status")
+	f.StringVar(&httpAddr, "http", "127.0.0.1:8080", "HTTP address: the console, TAXII, metrics, health, readiness and status")
 	f.IntVar(&port, "port", broker.DefaultClientPort, "first node's client port; the others use PORT+1, PORT+2")
 	f.IntVar(&nodes, "nodes", 3, "number of nodes")
 	f.StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval such as 2m`)
