@@ -60,6 +60,11 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 	case !a.GetRevoked():
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_BUNDLE, "an alert carries a STIX 2.1 bundle; attach one (tocsin alert publish --file bundle.json)")
 	}
+	if a.GetRevoked() {
+		if err := r.checkRevocation(ctx, env.GetSender(), a, res); err != nil {
+			return err
+		}
+	}
 	level := own
 	if res != nil {
 		level = tlp.Max(own, res.TLP)
