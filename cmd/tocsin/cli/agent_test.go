@@ -62,3 +62,24 @@ func TestAckSightingReachUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentSOCSinkFlags: the hec and syslog sinks parse on the command
+// line and their flags reach the config: the token file named by the flag
+// is what a hec sink reads, and a syslog URL it cannot use is refused.
+func TestAgentSOCSinkFlags(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TOCSIN_HEC_TOKEN", "")
+	missing := filepath.Join(dir, "no.token")
+	if code, out := run(t, "agent", "--state", dir, "--sink", "hec:https://splunk.example:8088", "--hec-token-file", missing); code != ExitUsage ||
+		!strings.Contains(out, "no.token") {
+		t.Fatalf("a missing token file: exit %d, %q", code, out)
+	}
+	if code, out := run(t, "agent", "--state", dir, "--sink", "syslog:tcp://siem.example:514?format=json"); code != ExitUsage ||
+		!strings.Contains(out, "use cef or leef") {
+		t.Fatalf("a bad syslog format: exit %d, %q", code, out)
+	}
+	if code, out := run(t, "agent", "--state", dir, "--sink", "syslog:tls://siem.example:6514", "--syslog-tls-ca", missing); code != ExitUsage ||
+		!strings.Contains(out, "syslog_tls_ca") {
+		t.Fatalf("a missing syslog CA: exit %d, %q", code, out)
+	}
+}
