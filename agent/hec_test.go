@@ -358,10 +358,11 @@ func TestAgentToHEC(t *testing.T) {
 	c.mu.Unlock()
 	var rec Record
 	raw, _ := json.Marshal(e["event"])
+	checkRecordLine(t, raw) // the event is the versioned record, as its schema says
 	if err := json.NewDecoder(bytes.NewReader(raw)).Decode(&rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.ID != envs[0].GetId() || rec.Sender != "st-mary" || rec.Title != "ransomware at the door" || !rec.Verified || len(rec.STIX) == 0 {
+	if rec.SchemaVersion != SchemaVersion || rec.Severity != "medium" || len(rec.Indicators) != 1 || rec.ID != envs[0].GetId() || rec.Sender != "st-mary" || rec.Title != "ransomware at the door" || !rec.Verified || len(rec.STIX) == 0 {
 		t.Fatalf("indexed record %+v", rec)
 	}
 	if tm, ok := e["time"].(float64); !ok || time.Since(time.UnixMilli(int64(tm*1000))) > time.Minute {
