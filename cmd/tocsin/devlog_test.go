@@ -12,10 +12,12 @@ import (
 )
 
 // TestDevPrintsABannerThenOnlyWarnings: by default `tocsin dev` prints a
-// short banner, the nodes' client URLs first, and logs nothing of a normal
-// start and stop (no warning, no error: the nodes' route dial errors while
-// the cluster forms are not errors); --verbose logs everything, still with
-// no error.
+// short banner, the nodes' client URLs first, and logs only warnings and
+// errors; a normal start and stop log no error, and none of the warnings
+// nats-server gives while the nodes meet (the route dial errors of the
+// first formation are not errors). --verbose logs everything, still with no
+// error. A warning a loaded machine earns (a raft group falling behind) is
+// allowed, and logged.
 func TestDevPrintsABannerThenOnlyWarnings(t *testing.T) {
 	for _, verbose := range []bool{false, true} {
 		data := filepath.Join(t.TempDir(), "dev")
@@ -78,15 +80,19 @@ func TestDevPrintsABannerThenOnlyWarnings(t *testing.T) {
 			switch {
 			case strings.Contains(l, "\tERROR\t"):
 				t.Errorf("a normal start and stop logged an error: %s", l)
+			case strings.Contains(l, "\tWARN\t") && (strings.Contains(l, "route") || strings.Contains(l, "meta leader")):
+				t.Errorf("a normal start and stop warned of the nodes meeting: %s", l)
 			case strings.Contains(l, "\tWARN\t"):
-				t.Errorf("a normal start and stop warned: %s", l)
-			case strings.Contains(l, "\tINFO\t"):
+				t.Logf("warned (a loaded machine?): %s", l)
+			case strings.Contains(l, "\tINFO\t") || strings.Contains(l, "\tDEBUG\t"):
 				info++
+			case !verbose && l != "starting tocsin ...":
+				t.Errorf("stderr has a line that is no log line: %s", l)
 			}
 		}
 		switch {
-		case !verbose && len(logs) > 1: // "starting tocsin ..."
-			t.Errorf("without --verbose, %d lines on stderr (%d info), want none but the start:\n%s", len(logs), info, stderr.Output())
+		case !verbose && info > 0:
+			t.Errorf("without --verbose, %d info lines on stderr, want warnings and errors only:\n%s", info, stderr.Output())
 		case verbose && info < 50:
 			t.Errorf("--verbose logged %d info lines, want everything", info)
 		}
