@@ -51,6 +51,29 @@ func checkObjectType(s string) string {
 	return ""
 }
 
+// checkPropertyName returns why s, the property an object path starts
+// with, breaks the STIX 2.1 naming rules, or "": 3 to 250 characters, each
+// a lowercase ASCII letter, a digit or an underscore (sections 3.1 and
+// 11.1; what every property the specification defines satisfies, and
+// what the OASIS validator requires of the others). "id", the one shorter
+// name the specification itself defines, is allowed. Later steps of a
+// path are dictionary keys (hashes.'SHA-256') or properties of another
+// object, and are not checked.
+func checkPropertyName(s string) string {
+	if s == "id" {
+		return ""
+	}
+	ok := len(s) >= 3 && len(s) <= 250
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = c >= 'a' && c <= 'z' || isDigit(c) || c == '_'
+	}
+	if !ok {
+		return "property name " + quote(clip(s)) + " breaks the STIX 2.1 naming rules: use 3 to 250 lowercase letters, digits and underscores (x_acme_score, not x-Acme-Score)"
+	}
+	return ""
+}
+
 // needsQuote reports whether a property name must be quoted in a path: when
 // it is not an identifier without hyphens, or is a keyword.
 func needsQuote(key string) bool {

@@ -235,9 +235,15 @@ func (p *parser) objectPath(c *Comparison) (alg string, err error) {
 					return "", err
 				}
 			}
+			kt := p.tok
 			key, err := p.pathKey()
 			if err != nil {
 				return "", err
+			}
+			if len(c.Path) == 0 {
+				if msg := checkPropertyName(key); msg != "" {
+					return "", errorf(kt.pos, "%s", msg)
+				}
 			}
 			canonical = canonical && p.tok.pos == end && (p.tok.kind == tIdent || needsQuote(key) && p.tok.end-p.tok.pos == len(key)+2)
 			c.Path = append(c.Path, key)

@@ -14,6 +14,13 @@
 //     carries at most one qualifier of each kind;
 //   - object types follow the STIX 2.1 type syntax (lowercase letters, digits
 //     and single hyphens, 3 to 250 characters);
+//   - the property an object path starts with follows the STIX 2.1 naming
+//     rules for property names (sections 3.1 and 11.1: 3 to 250 lowercase
+//     letters, digits and underscores), quoted or not: file:Size,
+//     x-acme:'some-name' and file:ab are refused, "id" is allowed. The later
+//     steps of a path are dictionary keys (hashes.'SHA-256',
+//     extensions.'windows-pebinary-ext') or properties of a referenced
+//     object, and are not checked, as in the OASIS validator;
 //   - MATCHES takes a valid regular expression and ISSUBSET/ISSUPERSET an IP
 //     address or CIDR block;
 //   - a hash compared with = or != (or IN) has the hex length of its algorithm

@@ -13,12 +13,13 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"[ipv4-addr:value = '198.51.100.1']",
 		"[file:hashes.'SHA-256' = '" + sha256Hex + "']",
-		"([aaa:x = 1] OR [bbb:x = 2]) AND [ccc:x = 3] WITHIN 5 SECONDS",
+		"([aaa:xxx = 1] OR [bbb:xxx = 2]) AND [ccc:xxx = 3] WITHIN 5 SECONDS",
 		"[email-message:body_multipart[*].body_raw_ref.name MATCHES '^Final Report.+\\\\.exe$']",
-		"[file:x IN (true, 1.5, 't', t'2016-01-01T00:00:00Z', h'00', b'AAAA')] REPEATS 2 TIMES",
-		"([aaa:x = 1] WITHIN 2 SECONDS) WITHIN 3 SECONDS FOLLOWEDBY [NOT EXISTS x-acme:y[-1]]",
+		"[file:xxx IN (true, 1.5, 't', t'2016-01-01T00:00:00Z', h'00', b'AAAA')] REPEATS 2 TIMES",
+		"([aaa:xxx = 1] WITHIN 2 SECONDS) WITHIN 3 SECONDS FOLLOWEDBY [NOT EXISTS x-acme:yyy[-1]]",
 		"[file:size = 1] START t'2016-06-01T01:30:00.123Z' STOP t'2016-06-01T02:20:00.123Z'",
-		"[x-acme-widget:'it\\'s' /* c */ <> -0.0] // end",
+		"[x-acme-widget:labels.'it\\'s' /* c */ <> -0.0] // end",
+		"[x-custom:'bad-Name' = 'a'] OR [x-custom:x_acme_score = 1]",
 	} {
 		f.Add(s)
 	}

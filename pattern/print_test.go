@@ -15,10 +15,10 @@ func TestCanonicalEquivalence(t *testing.T) {
 	}{
 		{"whitespace", "[file:name='a']AND[file:size=1]", "  [ file:name = 'a' ]\n AND\t[file:size = 1]  ", true},
 		{"comments", "[file:name = 'a' /* why */] // done", "[file:name = 'a']", true},
-		{"and operands", "[aaa:x = 1] AND [bbb:x = 2]", "[bbb:x = 2] AND [aaa:x = 1]", true},
-		{"or operands", "[aaa:x = 1] OR [bbb:x = 2] OR [ccc:x = 3]", "[ccc:x = 3] OR ([bbb:x = 2] OR [aaa:x = 1])", true},
+		{"and operands", "[aaa:xxx = 1] AND [bbb:xxx = 2]", "[bbb:xxx = 2] AND [aaa:xxx = 1]", true},
+		{"or operands", "[aaa:xxx = 1] OR [bbb:xxx = 2] OR [ccc:xxx = 3]", "[ccc:xxx = 3] OR ([bbb:xxx = 2] OR [aaa:xxx = 1])", true},
 		{"comparison operands", "[file:name = 'a' AND file:size = 1]", "[file:size = 1 AND file:name = 'a']", true},
-		{"nested comparison operands", "[(file:x = 1 OR file:y = 2) AND file:z = 3]", "[file:z = 3 AND (file:y = 2 OR file:x = 1)]", true},
+		{"nested comparison operands", "[(file:xxx = 1 OR file:yyy = 2) AND file:zzz = 3]", "[file:zzz = 3 AND (file:yyy = 2 OR file:xxx = 1)]", true},
 		{"operator spelling", "[file:name == 'a' AND file:size <> 1]", "[file:name = 'a' AND file:size != 1]", true},
 		{"path quoting", "[file:'hashes'.'MD5' = '001dd76872d80801692ff942308c64e6']", "[file:hashes.MD5 = '001dd76872d80801692ff942308c64e6']", true},
 		{"numbers", "[file:size = +1 AND file:entropy > .50]", "[file:size = 1 AND file:entropy > 0.5]", true},
@@ -28,14 +28,14 @@ func TestCanonicalEquivalence(t *testing.T) {
 		{"parenthesised qualifier target", "([file:size = 1]) WITHIN 5 SECONDS", "[file:size = 1] WITHIN 5 SECONDS", true},
 		{"string escapes", `[file:name = 'a\'b']`, `[file:name = 'a\'b']`, true},
 
-		{"followedby order", "[aaa:x = 1] FOLLOWEDBY [bbb:x = 2]", "[bbb:x = 2] FOLLOWEDBY [aaa:x = 1]", false},
-		{"qualifier target", "([aaa:x = 1] AND [bbb:x = 2]) WITHIN 5 SECONDS", "[aaa:x = 1] AND [bbb:x = 2] WITHIN 5 SECONDS", false},
+		{"followedby order", "[aaa:xxx = 1] FOLLOWEDBY [bbb:xxx = 2]", "[bbb:xxx = 2] FOLLOWEDBY [aaa:xxx = 1]", false},
+		{"qualifier target", "([aaa:xxx = 1] AND [bbb:xxx = 2]) WITHIN 5 SECONDS", "[aaa:xxx = 1] AND [bbb:xxx = 2] WITHIN 5 SECONDS", false},
 		{"qualifier order", "[file:size = 1] REPEATS 2 TIMES WITHIN 5 SECONDS", "[file:size = 1] WITHIN 5 SECONDS REPEATS 2 TIMES", false},
 		{"value case", "[file:name = 'A']", "[file:name = 'a']", false},
 		{"property case", "[file:hashes.md5 = '001dd76872d80801692ff942308c64e6']", "[file:hashes.MD5 = '001dd76872d80801692ff942308c64e6']", false},
 		{"literal kind", "[file:size = 1]", "[file:size = '1']", false},
 		{"negation", "[file:name NOT = 'a']", "[file:name = 'a']", false},
-		{"precedence", "([aaa:x = 1] OR [bbb:x = 2]) AND [ccc:x = 3]", "[aaa:x = 1] OR [bbb:x = 2] AND [ccc:x = 3]", false},
+		{"precedence", "([aaa:xxx = 1] OR [bbb:xxx = 2]) AND [ccc:xxx = 3]", "[aaa:xxx = 1] OR [bbb:xxx = 2] AND [ccc:xxx = 3]", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,13 +80,13 @@ func TestComparisons(t *testing.T) {
 		},
 		{
 			name: "literal kinds",
-			in:   "[artifact:x = true OR artifact:y > t'2016-01-01T00:00:00.10Z' OR artifact:z != h'0A' OR artifact:w = b'AAAA' OR artifact:v < -3]",
+			in:   "[artifact:xxx = true OR artifact:yyy > t'2016-01-01T00:00:00.10Z' OR artifact:zzz != h'0A' OR artifact:www = b'AAAA' OR artifact:vvv < -3]",
 			want: []Comparison{
-				{ObjectType: "artifact", Path: []string{"x"}, ObjectPath: "artifact:x", Operator: OpEqual, Value: Literal{Kind: LiteralBool, Text: "true"}, Offset: 1},
-				{ObjectType: "artifact", Path: []string{"y"}, ObjectPath: "artifact:y", Operator: OpGreater, Value: Literal{Kind: LiteralTimestamp, Text: "2016-01-01T00:00:00.1Z"}, Offset: 22},
-				{ObjectType: "artifact", Path: []string{"z"}, ObjectPath: "artifact:z", Operator: OpNotEqual, Value: Literal{Kind: LiteralHex, Text: "0a"}, Offset: 65},
-				{ObjectType: "artifact", Path: []string{"w"}, ObjectPath: "artifact:w", Operator: OpEqual, Value: Literal{Kind: LiteralBinary, Text: "AAAA"}, Offset: 88},
-				{ObjectType: "artifact", Path: []string{"v"}, ObjectPath: "artifact:v", Operator: OpLess, Value: Literal{Kind: LiteralInt, Text: "-3"}, Offset: 112},
+				{ObjectType: "artifact", Path: []string{"xxx"}, ObjectPath: "artifact:xxx", Operator: OpEqual, Value: Literal{Kind: LiteralBool, Text: "true"}, Offset: 1},
+				{ObjectType: "artifact", Path: []string{"yyy"}, ObjectPath: "artifact:yyy", Operator: OpGreater, Value: Literal{Kind: LiteralTimestamp, Text: "2016-01-01T00:00:00.1Z"}, Offset: 24},
+				{ObjectType: "artifact", Path: []string{"zzz"}, ObjectPath: "artifact:zzz", Operator: OpNotEqual, Value: Literal{Kind: LiteralHex, Text: "0a"}, Offset: 69},
+				{ObjectType: "artifact", Path: []string{"www"}, ObjectPath: "artifact:www", Operator: OpEqual, Value: Literal{Kind: LiteralBinary, Text: "AAAA"}, Offset: 94},
+				{ObjectType: "artifact", Path: []string{"vvv"}, ObjectPath: "artifact:vvv", Operator: OpLess, Value: Literal{Kind: LiteralInt, Text: "-3"}, Offset: 120},
 			},
 		},
 	}
@@ -102,7 +102,7 @@ func TestComparisons(t *testing.T) {
 
 // TestSyntaxTree checks the shape of the tree for operators, groups and qualifiers.
 func TestSyntaxTree(t *testing.T) {
-	p := mustParse(t, "([aaa:x = 1] WITHIN 5 SECONDS) WITHIN 6 SECONDS FOLLOWEDBY [bbb:x = 2 AND (bbb:y = 3 OR bbb:z = 4)] REPEATS 2 TIMES")
+	p := mustParse(t, "([aaa:xxx = 1] WITHIN 5 SECONDS) WITHIN 6 SECONDS FOLLOWEDBY [bbb:xxx = 2 AND (bbb:yyy = 3 OR bbb:zzz = 4)] REPEATS 2 TIMES")
 	root := p.Root
 	if root.Kind != ObservationFollowedBy || len(root.Operands) != 2 {
 		t.Fatalf("root: kind %d with %d operands, want FOLLOWEDBY of 2", root.Kind, len(root.Operands))
@@ -112,7 +112,7 @@ func TestSyntaxTree(t *testing.T) {
 		t.Errorf("first operand: %+v, want a group qualified WITHIN 6 SECONDS at offset 0", group)
 	}
 	if inner := group.Operands[0]; inner.Kind != ObservationSimple || inner.Qualifiers[0].Seconds.Text != "5" || inner.Offset != 1 {
-		t.Errorf("group operand: %+v, want [aaa:x = 1] WITHIN 5 SECONDS at offset 1", inner)
+		t.Errorf("group operand: %+v, want [aaa:xxx = 1] WITHIN 5 SECONDS at offset 1", inner)
 	}
 	second := root.Operands[1]
 	if second.Kind != ObservationSimple || len(second.Qualifiers) != 1 || second.Qualifiers[0].Kind != QualifierRepeats || second.Qualifiers[0].Times != 2 {
