@@ -245,6 +245,17 @@ func TestARevocationIsANewVersionOverTAXIIAndInEverySink(t *testing.T) {
 		}
 		return errors.New("not yet")
 	})
+	// What cannot be revoked is refused before anything is sent.
+	if code, out, errOut := d.cli("alert", "revoke", "01NOSUCHALERT", "--file", file, "--reason", "x", "--creds", creds("st-mary")); code != ExitRejected || !strings.Contains(out+errOut, "no alert 01NOSUCHALERT from st-mary") {
+		t.Errorf("revoke of an unknown id: exit %d\n%s%s", code, out, errOut)
+	}
+	observables := filepath.Join(dir, "observables.json")
+	if err := os.WriteFile(observables, []byte(`{"type":"bundle","id":"bundle--9f1e3a6b-7c8d-4e0f-9a1b-4c5d6e7f8091","objects":[{"type":"ipv4-addr","id":"ipv4-addr--8e0d2f5a-6b7c-4d9e-8f0a-3b4c5d6e7f80","value":"192.0.2.1"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := d.cli("alert", "revoke", published.ID, "--file", observables, "--reason", "x", "--creds", creds("st-mary")); code != ExitUsage || !strings.Contains(errOut, "nothing to revoke") {
+		t.Errorf("revoke with a bundle of observables only: exit %d\n%s%s", code, out, errOut)
+	}
 }
 
 // runAgent runs an agent of the member of creds, with its state in
