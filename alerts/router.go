@@ -210,8 +210,9 @@ func (r *Router) Run(ctx context.Context) error {
 
 // Start creates (or binds) the shared durable consumers, one for alerts
 // and advisories and one for receipts, sightings and status reports, and
-// starts consuming; it returns once messages flow, with a function that
-// drains both and waits for the workers.
+// starts consuming, and answers senders' reach requests (serveReach); it
+// returns once messages flow, with a function that drains both and waits
+// for the workers.
 func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	if err := r.checkDuplicateWindow(ctx); err != nil {
 		return nil, err
@@ -225,7 +226,13 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 		stopRouted()
 		return nil, err
 	}
-	return func() { stopRouted(); stopRecords() }, nil
+	stopReach, err := r.serveReach(ctx)
+	if err != nil {
+		stopRouted()
+		stopRecords()
+		return nil, err
+	}
+	return func() { stopReach(); stopRouted(); stopRecords() }, nil
 }
 
 // apiTimeout bounds the JetStream API calls Start makes. Its context may

@@ -96,6 +96,7 @@ func forbiddenRows() []forbidden {
 		{name: "ask for cluster status", kind: "req", subject: subjects.SvcStatus, allowed: []string{"admin"}},
 		{name: "ask for members' contacts", kind: "req", subject: subjects.SvcContacts("<self>"), allowed: []string{"hhs-liaison"}},
 		{name: "ask for members' contacts as another member", kind: "req", subject: subjects.SvcContacts(victim)},
+		{name: "ask for the reach of a message as another member", kind: "req", subject: subjects.SvcReach(victim)},
 		{name: "consumer create on the registry (push, deliver subject a member's routed subject)", kind: "req", subject: "$JS.API.CONSUMER.CREATE.KV_MEMBERS.x.$KV.MEMBERS.>",
 			body: `{"stream_name":"KV_MEMBERS","config":{"name":"x","filter_subject":"$KV.MEMBERS.>","deliver_subject":"tocsin.sector.patient-care.flash"}}`},
 		{name: "consumer create on the access tokens", kind: "req", subject: "$JS.API.CONSUMER.CREATE.KV_WEBTOKENS.x.$KV.WEBTOKENS.>",

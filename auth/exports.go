@@ -63,6 +63,8 @@ func memberServices() []memberService {
 		memberService{subjects.SvcConsumerPrefix + "*", false},
 		// The registry's contacts, for liaisons (agent service).
 		memberService{subjects.SvcContactsPrefix + "*", false},
+		// The receipts of a sender's own message (the router).
+		memberService{subjects.SvcReachPrefix + "*", false},
 		// Admins: the cluster status request.
 		memberService{subjects.SvcStatus, false},
 	)

@@ -53,6 +53,10 @@ var permissionTable = []grant{
 		return []string{subjects.SvcAid(m.GetId()), subjects.SvcSituation(m.GetId()),
 			subjects.SvcDirectory, subjects.SvcConsumer(m.GetId())}
 	}, nil},
+	// member, responder, liaison: ask the router, as itself, for the
+	// receipts of a message it sent (tocsin reach): the router answers
+	// only for the asker's own routed messages.
+	{readers, func(m *tocsinv1.Member) []string { return []string{subjects.SvcReach(m.GetId())} }, nil},
 	// member, responder, liaison: look up, pull from and ack its own
 	// durable consumers: one per sector on SECTORS, its inbox on INBOX, its
 	// rejections on REJECTIONS (see Consumers). Tocsin creates them

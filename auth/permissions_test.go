@@ -41,6 +41,7 @@ func TestPermissionsOfAMember(t *testing.T) {
 		"tocsin.svc.aid.st-mary.*",
 		"tocsin.svc.consumer.st-mary",
 		"tocsin.svc.directory",
+		"tocsin.svc.reach.st-mary",
 		"tocsin.svc.situation.st-mary",
 	}
 	if !reflect.DeepEqual([]string(p.Pub.Allow), wantPub) {

@@ -6,11 +6,9 @@ package reach
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/tocsin-project/tocsin/client"
@@ -79,7 +77,8 @@ type Member struct {
 // recipients it addressed, the public directory which organisations were
 // members of those sectors when it was routed, and the REACH bucket what
 // each has sent back. It needs, besides the routed-outcome read every
-// member has, the directory request and direct gets on the REACH bucket.
+// member has, the directory request and the router's reach request
+// (records.FetchReach), which every member may make for its own messages.
 func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 	if !envelope.ValidID(id) {
 		return nil, fmt.Errorf("%q is not a message id", id)
@@ -175,45 +174,20 @@ func tlpName(t tocsinv1.TLP) string {
 	return ""
 }
 
-// reachGetSubject is the direct-get request for one REACH key.
-func reachGetSubject(id, member string) string {
-	return "$JS.API.DIRECT.GET.KV_" + records.BucketReach + ".$KV." + records.BucketReach + "." + records.ReachKey(id, member)
-}
-
-// readReach reads the REACH records of id for the members, 16 at a time.
+// readReach asks the router for the REACH records of id, a message the
+// connected member sent, for the members who (records.FetchReach).
 func readReach(ctx context.Context, cl *client.Client, id string, who map[string]bool) (map[string]records.Reach, error) {
-	out := map[string]records.Reach{}
-	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
+	ids := make([]string, 0, len(who))
 	for mid := range who {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			msg, err := cl.Conn().RequestWithContext(ctx, reachGetSubject(id, mid), nil)
-			var rec records.Reach
-			switch {
-			case err != nil:
-			case msg.Header.Get("Status") == "404":
-				return
-			case msg.Header.Get("Status") != "":
-				err = fmt.Errorf("status %s %s", msg.Header.Get("Status"), msg.Header.Get("Description"))
-			default:
-				err = json.Unmarshal(msg.Data, &rec)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("read the receipts of %s for %s: %w", mid, id, err)
-				}
-				return
-			}
-			out[mid] = rec
-		}()
+		ids = append(ids, mid)
 	}
-	wg.Wait()
-	return out, firstErr
+	slices.Sort(ids)
+	out, err := records.FetchReach(ctx, cl.Conn(), cl.Member(), id, ids)
+	if errors.Is(err, records.ErrReachRefused) {
+		return nil, fmt.Errorf("%w: %v", ErrNotRouted, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the receipts of %s: %w", id, err)
+	}
+	return out, nil
 }

@@ -119,3 +119,10 @@ const SvcContactsPrefix = Prefix + ".svc.contacts."
 
 // SvcContacts is member's contacts request subject (liaisons only).
 func SvcContacts(member string) string { return SvcContactsPrefix + member }
+
+// SvcReachPrefix starts a sender's request for the receipts of one of its
+// own messages (the router answers, for the message's sender only).
+const SvcReachPrefix = Prefix + ".svc.reach."
+
+// SvcReach is member's reach request subject.
+func SvcReach(member string) string { return SvcReachPrefix + member }

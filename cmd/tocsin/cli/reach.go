@@ -18,14 +18,15 @@ func init() { register(newReachCmd) }
 func newReachCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "reach ADVISORY_ID",
-		Short: "Show, per sector, who has received, acknowledged and acted on your advisory (liaison)",
-		Long: `Show the reach of a message you sent (the liaison's advisory): for each
+		Short: "Show, per sector, who has received, acknowledged and acted on a message you sent (advisory, alert, RED note)",
+		Long: `Show the reach of a message you sent (an advisory, an alert, a RED note): for each
 addressed sector, every member organisation with the time its agent delivered
 the message, the time an analyst acknowledged it and the time one acted on it
 (and who, when the receipt said so: tocsin ack --by), and who has sent nothing
 yet. The liaison's report lists, for every member that has not acknowledged, its
-24/7 contact from the registry, for the follow-up call. Needs the liaison's
-credentials.`,
+24/7 contact from the registry, for the follow-up call. Any member may ask for
+the reach of its own messages and of nothing else: the router answers only the
+sender (another's message exits 2).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)

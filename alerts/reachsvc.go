@@ -1,0 +1,103 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/kvread"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// reachQueue is the queue group every node's router answers reach
+// requests in: each request is answered once.
+const reachQueue = "tocsin-router-reach"
+
+// reachTimeout bounds the reads of one reach request.
+const reachTimeout = 10 * time.Second
+
+// serveReach answers senders' reach requests (records.FetchReach) until
+// the returned function is called. At most 16 are handled at once.
+func (r *Router) serveReach(ctx context.Context) (stop func(), err error) {
+	slots := make(chan struct{}, 16)
+	sub, err := r.d.JS.Conn().QueueSubscribe(subjects.SvcReachPrefix+"*", reachQueue, func(m *nats.Msg) {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		go func() {
+			defer func() { <-slots }()
+			r.answerReach(ctx, m)
+		}()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("alerts: subscribe %s*: %w", subjects.SvcReachPrefix, err)
+	}
+	return func() { _ = sub.Unsubscribe() }, nil
+}
+
+// answerReach gives the asker the receipts of one of its own routed
+// messages. The subject's member token is pinned by the asker's
+// permissions; the message must be routed under that member's own
+// outcome key (ROUTED "<asker>.<id>"), so no member reads the receipts of
+// another's message.
+func (r *Router) answerReach(ctx context.Context, m *nats.Msg) {
+	asker := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	refuse := func(reason string) {
+		r.log.Info("reach request refused", zap.String("asker", asker), zap.String("reason", reason))
+		reply := nats.NewMsg(m.Reply)
+		reply.Header.Set(records.HeaderError, reason)
+		_ = m.RespondMsg(reply)
+	}
+	var req records.ReachRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil || !envelope.ValidID(req.ID) || len(req.Members) > records.MaxReachAsked {
+		refuse(fmt.Sprintf("the request is not JSON {\"id\": message id, \"members\": [up to %d member ids]}", records.MaxReachAsked))
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, reachTimeout)
+	defer cancel()
+	o, err := r.Outcome(ctx, asker, req.ID)
+	switch {
+	case err != nil:
+		refuse("the router's records cannot be read right now; try again")
+		return
+	case o == nil:
+		refuse(fmt.Sprintf("%s sent no message %s; reach shows only the messages you sent", asker, req.ID))
+		return
+	case o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED:
+		refuse(fmt.Sprintf("message %s was %s, not routed: it reached no one", req.ID, o.GetState()))
+		return
+	}
+	keys := make([]string, 0, len(req.Members))
+	for _, id := range req.Members {
+		if envelope.ValidMemberID(id) {
+			keys = append(keys, records.ReachKey(req.ID, id))
+		}
+	}
+	rep := records.ReachReply{Receipts: []records.Reach{}}
+	if len(keys) > 0 {
+		entries, err := kvread.LastOfKeys(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), records.BucketReach, keys)
+		if err != nil {
+			refuse("the receipts cannot be read right now; try again")
+			return
+		}
+		for _, e := range entries {
+			var rec records.Reach
+			if json.Unmarshal(e.Value, &rec) == nil {
+				rec.Member = strings.TrimPrefix(e.Key, req.ID+".")
+				rep.Receipts = append(rep.Receipts, rec)
+			}
+		}
+	}
+	data, _ := json.Marshal(rep)
+	_ = m.Respond(data)
+}
