@@ -15,22 +15,19 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/internal/follow"
 )
-
-// SightingFloor is the smallest count of organisations the console shows
-// as a number: below it, "fewer than 3", so that a count of one or two
-// does not point at a hospital.
-const SightingFloor = 3
 
 // sightingView is one sector's count of organisations that have seen an
 // alert's indicators, as the page shows it.
 type sightingView struct {
 	Sector string `json:"sector"`
-	// Organisations is the count when it is SightingFloor or more, else 0.
+	// Organisations is the count when it is records.SightingFloor or more,
+	// else 0: a count below the floor is never shown as a number.
 	Organisations int `json:"organisations,omitempty"`
-	// FewerThan is SightingFloor when the count is below it.
+	// FewerThan is records.SightingFloor when the count is below it.
 	FewerThan int `json:"fewer_than,omitempty"`
 	// Named are the organisations that agreed to be named.
 	Named []string  `json:"named,omitempty"`
@@ -42,10 +39,8 @@ type sightingView struct {
 
 func viewOfCount(sector string, sum *tocsinv1.SightingSummary, at time.Time) sightingView {
 	v := sightingView{Sector: sector, Named: sum.GetNamed(), At: at}
-	if n := int(sum.GetOrganisations()); n >= SightingFloor {
-		v.Organisations = n
-	} else {
-		v.FewerThan = SightingFloor
+	if v.Organisations = records.SightingOrganisations(sum.GetOrganisations()); v.Organisations == 0 {
+		v.FewerThan, v.Named = records.SightingFloor, nil
 	}
 	return v
 }
