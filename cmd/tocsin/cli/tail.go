@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -38,16 +39,72 @@ type tailLine struct {
 	Title    string    `json:"title,omitempty"`
 	Exercise bool      `json:"exercise,omitempty"`
 	Summary  string    `json:"summary,omitempty"`
+	// Sighting is a sighting summary's count, when the message is one.
+	Sighting *tailSighting `json:"sighting,omitempty"`
+}
+
+// tailSighting is a sighting summary as `tocsin tail --json` prints it.
+// Organisations is there only from records.SightingFloor up; below it
+// FewerThan says "fewer than 3" and no number is printed (the router sends
+// none either).
+type tailSighting struct {
+	AlertID       string   `json:"alert_id"`
+	Sector        string   `json:"sector"`
+	IndicatorID   string   `json:"indicator_id,omitempty"`
+	Pattern       string   `json:"pattern,omitempty"`
+	Organisations int      `json:"organisations,omitempty"`
+	FewerThan     int      `json:"fewer_than,omitempty"`
+	Named         []string `json:"named,omitempty"`
+}
+
+// sightingOf is what tail shows of a summary, the floor applied again.
+func sightingOf(p *tocsinv1.SightingSummary) *tailSighting {
+	s := &tailSighting{AlertID: p.GetAlertId(), Sector: p.GetSector(), IndicatorID: p.GetIndicatorId(), Pattern: p.GetPattern(),
+		Organisations: records.SightingOrganisations(p.GetOrganisations())}
+	if s.Organisations == 0 {
+		s.FewerThan = records.SightingFloor
+	} else {
+		s.Named = p.GetNamed()
+	}
+	return s
+}
+
+// text is the summary's line: "seen at 4 other organisations in
+// patient-care: indicator--... [pattern] (alert ...)".
+func (s *tailSighting) text() string {
+	n := strconv.Itoa(s.Organisations)
+	if s.Organisations == 0 {
+		n = "fewer than " + strconv.Itoa(s.FewerThan)
+	}
+	t := "seen at " + n + " other organisations in " + s.Sector
+	if s.IndicatorID != "" {
+		t += ": " + s.IndicatorID
+	}
+	if s.Pattern != "" {
+		t += " " + s.Pattern
+	}
+	t += " (alert " + s.AlertID
+	if len(s.Named) > 0 {
+		t += "; named: " + strings.Join(s.Named, ", ")
+	}
+	return t + ")"
 }
 
 func newTailCmd(g *globals) *cobra.Command {
 	var sectors, lanes []string
+	var count int
 	cmd := &cobra.Command{
 		Use:   "tail [--sectors ...] [--lanes ...]",
 		Short: "Show alerts and advisories for your sectors and inbox as they arrive, verified sender and TLP first",
 		Long: `Watch, live, what the router delivers to your sectors and your direct inbox. Every
 message is verified against the member directory before it is shown. It shows what
-arrives from now on; your agent's consumers keep everything for catch-up.`,
+arrives from now on; your agent's consumers keep everything for catch-up.
+
+A sighting summary shows how many other organisations of a sector have seen an
+alert's indicator: "seen at 4 other organisations in patient-care:
+indicator--... [ipv4-addr:value = '...']". Below 3 it says "fewer than 3" (and
+--json has "fewer_than": 3, no number): a count of one or two could point at a
+hospital, so the router never sends one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -88,10 +145,8 @@ arrives from now on; your agent's consumers keep everything for catch-up.`,
 			if err := c.Conn().LastError(); err != nil {
 				return rejectedErr(fmt.Errorf("watch %s: %w", strings.Join(subjectsToWatch, ", "), err))
 			}
-			if !g.json {
-				fmt.Fprintf(g.stderr, "watching %s as %s (Ctrl-C to stop)\n", strings.Join(subjectsToWatch, ", "), c.Member())
-			}
-			for {
+			fmt.Fprintf(g.stderr, "watching %s as %s (Ctrl-C to stop)\n", strings.Join(subjectsToWatch, ", "), c.Member())
+			for shown := 0; count == 0 || shown < count; {
 				select {
 				case <-ctx.Done():
 					return nil
@@ -101,12 +156,15 @@ arrives from now on; your agent's consumers keep everything for catch-up.`,
 						continue
 					}
 					printTail(g, line)
+					shown++
 				}
 			}
+			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&sectors, "sectors", nil, "sectors to watch (default: all of yours)")
 	cmd.Flags().StringSliceVar(&lanes, "lanes", nil, "lanes to show: flash, urgent, routine, info (default: all)")
+	cmd.Flags().IntVar(&count, "count", 0, "stop after showing this many messages (default 0: until interrupted)")
 	return cmd
 }
 
@@ -186,7 +244,11 @@ func describeDelivery(ctx context.Context, v *envelope.Verifier, m *nats.Msg, me
 	case *tocsinv1.Advisory:
 		line.Title, line.Exercise = p.GetTitle(), p.GetExercise()
 	case *tocsinv1.SightingSummary:
-		line.Summary = fmt.Sprintf("seen at %d other %s organisations (alert %s)", p.GetOrganisations(), p.GetSector(), p.GetAlertId())
+		line.Sighting, line.Exercise = sightingOf(p), p.GetExercise()
+		line.Summary = line.Sighting.text()
+		if l, err := tlp.FromProto(p.GetTlp()); err == nil && line.TLP == "" {
+			line.TLP = l.String()
+		}
 	default:
 		line.Summary = string(proto.MessageName(payload).Name())
 	}
