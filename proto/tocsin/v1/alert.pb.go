@@ -383,7 +383,10 @@ type Advisory struct {
 	// What recipients are asked to do.
 	RecommendedAction string `protobuf:"bytes,7,opt,name=recommended_action,json=recommendedAction,proto3" json:"recommended_action,omitempty"`
 	// True for drills.
-	Exercise      bool `protobuf:"varint,8,opt,name=exercise,proto3" json:"exercise,omitempty"`
+	Exercise bool `protobuf:"varint,8,opt,name=exercise,proto3" json:"exercise,omitempty"`
+	// Optional CSAF 2.0 document (JSON) as published; the router validates it
+	// (docs/CSAF.md) and recipients record the advisory as kind csaf-advisory.
+	CsafDocument  []byte `protobuf:"bytes,9,opt,name=csaf_document,json=csafDocument,proto3" json:"csaf_document,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -472,6 +475,13 @@ func (x *Advisory) GetExercise() bool {
 		return x.Exercise
 	}
 	return false
+}
+
+func (x *Advisory) GetCsafDocument() []byte {
+	if x != nil {
+		return x.CsafDocument
+	}
+	return nil
 }
 
 // Receipt tells the sender (and the liaison) that a message reached a member.
@@ -674,16 +684,21 @@ func (x *Sighting) GetStixSighting() []byte {
 // SightingSummary is the router's anonymous aggregate for an indicator.
 type SightingSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The STIX id of the indicator.
+	// The STIX id of the indicator whose sighting (or re-publish) this count
+	// reports: the first alert's (for a re-publish, its indicator whose
+	// pattern sorts first). The count is of the alert's indicators together.
 	IndicatorId string `protobuf:"bytes,1,opt,name=indicator_id,json=indicatorId,proto3" json:"indicator_id,omitempty"`
 	// The alert that first carried it.
 	AlertId string `protobuf:"bytes,2,opt,name=alert_id,json=alertId,proto3" json:"alert_id,omitempty"`
 	// The sector the count is for.
 	Sector string `protobuf:"bytes,3,opt,name=sector,proto3" json:"sector,omitempty"`
 	// Distinct organisations of the sector, other than the originator, that
-	// re-published the indicator or reported a sighting of it.
+	// re-published the indicator or reported a sighting of it. 0 means fewer
+	// than 3 (records.SightingFloor): the router never sends 1 or 2, and
+	// sends one summary below the floor, when the first is counted.
 	Organisations uint32 `protobuf:"varint,4,opt,name=organisations,proto3" json:"organisations,omitempty"`
-	// Organisations that opted to be named; never anyone else.
+	// Organisations that opted to be named; never anyone else, and no one
+	// while the count is below the floor.
 	Named []string `protobuf:"bytes,5,rep,name=named,proto3" json:"named,omitempty"`
 	// True when the alert counted is an exercise: the count is part of the
 	// drill (exercises are counted apart from real alerts).
@@ -804,7 +819,7 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	" \x01(\bR\bexercise\x12\x16\n" +
 	"\x06amends\x18\v \x01(\tR\x06amends\x12\x18\n" +
 	"\arevoked\x18\f \x01(\bR\arevoked\x12\x16\n" +
-	"\x06reason\x18\r \x01(\tR\x06reason\"\x81\x02\n" +
+	"\x06reason\x18\r \x01(\tR\x06reason\"\xa6\x02\n" +
 	"\bAdvisory\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\tR\x04body\x12#\n" +
@@ -814,7 +829,8 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"\vstix_bundle\x18\x06 \x01(\fR\n" +
 	"stixBundle\x12-\n" +
 	"\x12recommended_action\x18\a \x01(\tR\x11recommendedAction\x12\x1a\n" +
-	"\bexercise\x18\b \x01(\bR\bexercise\"\xe0\x01\n" +
+	"\bexercise\x18\b \x01(\bR\bexercise\x12#\n" +
+	"\rcsaf_document\x18\t \x01(\fR\fcsafDocument\"\xe0\x01\n" +
 	"\aReceipt\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.tocsin.v1.ReceiptStateR\x05state\x12*\n" +
