@@ -23,6 +23,7 @@ const (
 	KindAmendment       = "amendment"
 	KindRevocation      = "revocation"
 	KindAdvisory        = "advisory"
+	KindCSAFAdvisory    = "csaf-advisory"
 	KindSightingSummary = "sighting-summary"
 	KindAid             = "aid"
 )
@@ -178,6 +179,9 @@ func (r *Record) fillAdvisory(a *tocsinv1.Advisory) {
 	r.Exercise = a.GetExercise()
 	r.Title, r.Body, r.Action = a.GetTitle(), a.GetBody(), a.GetRecommendedAction()
 	r.fillBundle(a.GetStixBundle())
+	if len(a.GetCsafDocument()) > 0 {
+		r.Kind = KindCSAFAdvisory
+	}
 	r.receipted = true
 }
 

@@ -35,6 +35,11 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 		}
 		level = tlp.Max(level, res.TLP)
 	}
+	if len(a.GetCsafDocument()) > 0 {
+		if level, err = r.validateCSAF(a.GetCsafDocument(), level); err != nil {
+			return err
+		}
+	}
 	if !level.AllowsSectorSubjects() {
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS, "an advisory is %s, but advisories go to sectors: use clear, green or amber (send %s material as an alert to named recipients)", level, level)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/csaf"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
 )
@@ -33,14 +34,24 @@ type advisoryFlags struct {
 }
 
 func newAdvisoryPublishCmd(g *globals) *cobra.Command {
+	return advisoryPublishCmd(g, "publish --file advisory.md|bundle.json|csaf.json --tlp clear|green|amber [--sectors ...] [--lane ...]",
+		"Publish an advisory, signed with your key (liaison only)",
+		`Publish an advisory to sectors (all when --sectors is empty; amber needs
+sectors). A .md or .txt file is its text; a .json file is a CSAF 2.0
+document, sent as published (as 'tocsin csaf publish' does), or else a STIX
+2.1 bundle it refers to. Only the liaison may: the cluster refuses anyone
+else's.`)
+}
+
+// advisoryPublishCmd is 'tocsin advisory publish' and, by another name and
+// help, 'tocsin csaf publish'.
+func advisoryPublishCmd(g *globals, use, short, long string) *cobra.Command {
 	var f advisoryFlags
 	cmd := &cobra.Command{
-		Use:   "publish --file advisory.md|bundle.json --tlp clear|green|amber [--sectors ...] [--lane ...]",
-		Short: "Publish an advisory, signed with your key (liaison only)",
-		Long: `Publish an advisory to sectors (all when --sectors is empty; amber needs
-sectors). A .md or .txt file is its text; a .json file is a STIX 2.1 bundle
-it refers to. Only the liaison may: the cluster refuses anyone else's.`,
-		Args: cobra.NoArgs,
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := f.build()
 			if err != nil {
@@ -50,11 +61,11 @@ it refers to. Only the liaison may: the cluster refuses anyone else's.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.file, "file", "", "the advisory: Markdown or text (.md, .txt), or a STIX 2.1 bundle (.json)")
+	fl.StringVar(&f.file, "file", "", "the advisory: Markdown or text (.md, .txt), a CSAF 2.0 document or a STIX 2.1 bundle (.json)")
 	fl.StringSliceVar(&f.sectors, "sectors", nil, "sectors addressed (comma-separated; none = all)")
 	fl.StringVar(&f.lane, "lane", "urgent", "lane: flash, urgent, routine or info")
-	fl.StringVar(&f.tlp, "tlp", "", "TLP: clear, green or amber")
-	fl.StringVar(&f.title, "title", "", "one-line summary (default: the first line of a .md or .txt file)")
+	fl.StringVar(&f.tlp, "tlp", "", "TLP: clear, green or amber (default for a CSAF document: its TLP, which --tlp may only make more restrictive)")
+	fl.StringVar(&f.title, "title", "", "one-line summary (default: the first line of a .md or .txt file, a CSAF document's title)")
 	fl.StringVar(&f.action, "action", "", "what recipients are asked to do")
 	fl.BoolVar(&f.exercise, "exercise", false, "mark as an exercise (shown as such everywhere)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the router's outcome: exit 0 routed, 2 rejected")
@@ -69,7 +80,19 @@ func (f *advisoryFlags) build() (*tocsinv1.Advisory, error) {
 	if a.Lane, err = parseLane("--lane", f.lane); err != nil {
 		return nil, err
 	}
-	level, err := parseTLP(f.tlp)
+	data, err := os.ReadFile(f.file)
+	if err != nil {
+		return nil, usageErr("--file: %v", err)
+	}
+	ext := strings.ToLower(filepath.Ext(f.file))
+	doc, isCSAF := csaf.ReadHeader(data)
+	isCSAF = isCSAF && ext == ".json"
+	var level tlp.Level
+	if isCSAF {
+		level, err = csafTLP(doc, f.tlp)
+	} else {
+		level, err = parseTLP(f.tlp)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -80,28 +103,57 @@ func (f *advisoryFlags) build() (*tocsinv1.Advisory, error) {
 		return nil, usageErr("--sectors: %v", err)
 	}
 	a.Tlp = level.Proto()
-	data, err := os.ReadFile(f.file)
-	if err != nil {
-		return nil, usageErr("--file: %v", err)
-	}
-	switch strings.ToLower(filepath.Ext(f.file)) {
-	case ".md", ".markdown", ".txt":
+	switch {
+	case isCSAF:
+		a.CsafDocument = data
+		if a.Title == "" {
+			a.Title = doc.Title
+		}
+		a.Body = doc.Summary
+	case ext == ".md" || ext == ".markdown" || ext == ".txt":
 		a.Body = string(data)
 		if a.Title == "" {
 			a.Title = firstLine(a.Body)
 		}
-	case ".json":
+	case ext == ".json":
 		if !json.Valid(data) {
 			return nil, usageErr("--file %s is not JSON: a STIX 2.1 bundle is expected", f.file)
 		}
 		a.StixBundle = data
 	default:
-		return nil, usageErr("--file %s: use a .md or .txt file (the text) or a .json STIX 2.1 bundle", f.file)
+		return nil, usageErr("--file %s: use a .md or .txt file (the text), a .json CSAF 2.0 document or a .json STIX 2.1 bundle", f.file)
 	}
 	if a.Title == "" {
 		return nil, usageErr("--title is required: the file gives none")
 	}
 	return a, nil
+}
+
+// csafTLP is the TLP a CSAF document is sent with: the document's
+// (document.distribution.tlp, WHITE read as CLEAR), or flag when it gives
+// none; flag may only make the document's more restrictive.
+func csafTLP(doc csaf.Header, flag string) (tlp.Level, error) {
+	own, has, err := doc.Level()
+	if err != nil {
+		return 0, usageErr("--file: %v", err)
+	}
+	if !has {
+		if flag == "" {
+			return 0, usageErr("--tlp is required: the CSAF document carries no document.distribution.tlp")
+		}
+		return parseTLP(flag)
+	}
+	if flag == "" {
+		return own, nil
+	}
+	level, err := parseTLP(flag)
+	if err != nil {
+		return 0, err
+	}
+	if level < own {
+		return 0, usageErr("--tlp %s is less restrictive than the CSAF document's TLP:%s (%s): leave --tlp out or give %s or more restrictive", level, doc.TLP, own, own)
+	}
+	return level, nil
 }
 
 // firstLine is the first non-empty line of s, without Markdown heading marks.

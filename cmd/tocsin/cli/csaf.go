@@ -14,9 +14,9 @@ func init() { register(newCSAFCmd) }
 func newCSAFCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "csaf",
-		Short: "Work with CSAF 2.0 advisories offline (validate)",
+		Short: "Work with CSAF 2.0 advisories: validate offline, publish (liaison)",
 	}
-	cmd.AddCommand(newCSAFValidateCmd(g))
+	cmd.AddCommand(newCSAFValidateCmd(g), newCSAFPublishCmd(g))
 	return cmd
 }
 
