@@ -116,3 +116,51 @@ func TestCSAFPublish(t *testing.T) {
 		t.Errorf("--tlp green on an AMBER document: exit %d, want %d\n%s%s", code, ExitUsage, out, errOut)
 	}
 }
+
+// The flags of a CSAF advisory: the document's TLP unless --tlp is more
+// restrictive; --tlp required when the document has none; a STIX bundle
+// stays a bundle.
+func TestCSAFAdvisoryFlags(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	green := write("green.json", `{"document":{"csaf_version":"2.0","title":"Pump","distribution":{"tlp":{"label":"GREEN"}},"notes":[{"category":"summary","text":"patch"}]}}`)
+	none := write("none.json", `{"document":{"csaf_version":"2.0","title":"Pump"}}`)
+	bundle := write("bundle.json", `{"type":"bundle","id":"bundle--9f1e3a6b-7c8d-4e0f-9a1b-4c5d6e7f8091","objects":[]}`)
+	for _, tc := range []struct {
+		file, tlp, sectors, want, err string
+	}{
+		{green, "", "", "TLP_GREEN", ""},
+		{green, "amber", "patient-care", "TLP_AMBER", ""},
+		{green, "clear", "", "", "less restrictive"},
+		{none, "", "", "", "--tlp is required"},
+		{none, "green", "", "TLP_GREEN", ""},
+	} {
+		f := advisoryFlags{file: tc.file, tlp: tc.tlp, lane: "urgent"}
+		if tc.sectors != "" {
+			f.sectors = []string{tc.sectors}
+		}
+		a, err := f.build()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s --tlp %q: %v, want %q", filepath.Base(tc.file), tc.tlp, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || a.GetTlp().String() != tc.want || len(a.GetCsafDocument()) == 0 || a.GetTitle() != "Pump" {
+			t.Errorf("%s --tlp %q: %v %v, want %s", filepath.Base(tc.file), tc.tlp, a, err, tc.want)
+		}
+	}
+	if a, err := (&advisoryFlags{file: green, lane: "urgent"}).build(); err != nil || a.GetBody() != "patch" {
+		t.Errorf("the body of a CSAF advisory: %q %v, want its summary note", a.GetBody(), err)
+	}
+	a, err := (&advisoryFlags{file: bundle, tlp: "green", title: "x", lane: "urgent"}).build()
+	if err != nil || len(a.GetStixBundle()) == 0 || len(a.GetCsafDocument()) != 0 {
+		t.Errorf("a STIX bundle: %v %v, want it sent as a bundle", a, err)
+	}
+}
