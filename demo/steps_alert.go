@@ -112,13 +112,14 @@ func duplicateAlert(ctx context.Context, w *world) (string, error) {
 	if err := w.seenBy(ctx, alert, 1, readers); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("duplicate of %s: not broadcast again; the %d patient-care agents online, St. Mary's included, now read \"also seen by 1 other patient-care organisation\"",
+	return fmt.Sprintf("duplicate of %s: not broadcast again; the %d patient-care agents online, St. Mary's included, now read \"seen at fewer than 3 other patient-care organisations\" (a count below 3 is never disclosed)",
 		alert, len(readers)), nil
 }
 
 // seenBy waits until the SIGHTINGS bucket counts n organisations for the
 // alert's C2 indicator in patient-care, and each of members' agents has
-// written a sighting count of n for the alert.
+// written the sighting count a member may be told of n for the alert (0,
+// "fewer than 3", below records.SightingFloor).
 func (w *world) seenBy(ctx context.Context, alert string, n int, members []string) error {
 	var have int
 	err := poll(ctx, func() (bool, error) {
@@ -129,9 +130,10 @@ func (w *world) seenBy(ctx context.Context, alert string, n int, members []strin
 	if err != nil {
 		return fmt.Errorf("the SIGHTINGS bucket counts %d organisations for %s, want %d: %w", have, c2, n, err)
 	}
+	told := records.SightingOrganisations(uint32(n))
 	l := w.fleet.written
-	if err := l.wait(ctx, func() bool { return len(w.withoutCount(alert, n, members)) == 0 }); err != nil {
-		return fmt.Errorf("no sighting count of %d in the feeds of %s: %w", n, list(w.withoutCount(alert, n, members)), err)
+	if err := l.wait(ctx, func() bool { return len(w.withoutCount(alert, told, members)) == 0 }); err != nil {
+		return fmt.Errorf("no sighting count of %d (%d counted) in the feeds of %s: %w", told, n, list(w.withoutCount(alert, told, members)), err)
 	}
 	return nil
 }
