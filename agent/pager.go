@@ -251,6 +251,15 @@ func pageMessage(r *Record) paging.Message {
 	}
 	m := paging.Message{ID: r.ID, Kind: kind, Sender: r.Sender, SenderName: r.SenderName, TLP: r.TLP, Lane: r.Lane,
 		Exercise: r.Exercise, Title: r.Title, Body: r.Body, Action: r.Action, Routed: r.Routed}
+	// A page lists each indicator once, by its whole pattern (a compound
+	// one has a row per comparison), at most 20.
+	seen := map[string]bool{}
+	for _, in := range r.Indicators {
+		if in.Pattern != "" && !seen[in.Pattern] && len(m.Indicators) < 20 {
+			seen[in.Pattern] = true
+			m.Indicators = append(m.Indicators, in.Pattern)
+		}
+	}
 	return m
 }
 

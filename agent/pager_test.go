@@ -45,7 +45,8 @@ func TestAFlashAlertPagesAndTheAckStopsIt(t *testing.T) {
 	if len(evs) != 1 || evs[0].EventAction != "trigger" || evs[0].DedupKey != last {
 		t.Fatalf("PagerDuty got %+v; want one trigger for %s", evs, last)
 	}
-	if p := evs[0].Payload; p.Severity != "critical" || !strings.Contains(p.Summary, "LockBit on the EHR") || p.CustomDetails["sender"] != "st-mary" {
+	if p := evs[0].Payload; p.Severity != "critical" || !strings.Contains(p.Summary, "LockBit on the EHR") || p.CustomDetails["sender"] != "st-mary" ||
+		!strings.Contains(p.CustomDetails["indicators"], "domain-name:value") {
 		t.Errorf("the page: %+v", p)
 	}
 	if _, err := a.Receipt(last, tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, ""); err != nil {
