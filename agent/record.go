@@ -108,10 +108,13 @@ type Record struct {
 
 // Summary is the anonymous sighting count the router sends for an indicator.
 type Summary struct {
-	IndicatorID   string   `json:"indicator_id,omitempty"`
-	AlertID       string   `json:"alert_id"`
-	Sector        string   `json:"sector"`
+	IndicatorID string `json:"indicator_id,omitempty"`
+	AlertID     string `json:"alert_id"`
+	Sector      string `json:"sector"`
+	// Organisations is the count, from records.SightingFloor up; 0 below
+	// it, when FewerThan is the floor (3): "seen at fewer than 3".
 	Organisations uint32   `json:"organisations"`
+	FewerThan     uint32   `json:"fewer_than,omitempty"`
 	Named         []string `json:"named"`
 	Pattern       string   `json:"pattern,omitempty"`
 }
@@ -212,7 +215,11 @@ func (r *Record) fillSummary(s *tocsinv1.SightingSummary, lane string, hdr nats.
 		named = []string{}
 	}
 	r.Summary = &Summary{IndicatorID: s.GetIndicatorId(), AlertID: s.GetAlertId(), Sector: s.GetSector(),
-		Organisations: s.GetOrganisations(), Named: named, Pattern: s.GetPattern()}
+		Organisations: uint32(records.SightingOrganisations(s.GetOrganisations())), Named: named, Pattern: s.GetPattern()}
+	if r.Summary.Organisations == 0 {
+		// Below the floor (the router's rule, applied again): no number, no name.
+		r.Summary.FewerThan, r.Summary.Named = records.SightingFloor, []string{}
+	}
 	r.Exercise = s.GetExercise()
 	r.TLP = derivedTLP(s.GetTlp(), hdr)
 	r.Title = "sighting count"

@@ -116,6 +116,10 @@ func TestRecordKindsOfEveryMessage(t *testing.T) {
 	sum := envelopeRecord(tocsinv1.Kind_KIND_SIGHTING_SUMMARY, "tocsin.sector.patient-care.info")
 	sum.fillSummary(&tocsinv1.SightingSummary{IndicatorId: "indicator--6f1a3c0e-2d4b-4e8f-9a1c-3b5d7e9f1a2c", AlertId: "01JDQ5K9X0ABCDEFGHJKMNPQR0",
 		Sector: "patient-care", Organisations: 3, Pattern: "[ipv4-addr:value = '198.51.100.23']", Tlp: tocsinv1.TLP_TLP_GREEN}, "info", nil)
+	// Below the floor: no number and no name, even from a router that sent them.
+	few := envelopeRecord(tocsinv1.Kind_KIND_SIGHTING_SUMMARY, "tocsin.sector.patient-care.info")
+	few.fillSummary(&tocsinv1.SightingSummary{AlertId: "01JDQ5K9X0ABCDEFGHJKMNPQR0", Sector: "patient-care", Organisations: 2, Named: []string{"riverside"},
+		Tlp: tocsinv1.TLP_TLP_GREEN}, "info", nil)
 	req := envelopeRecord(tocsinv1.Kind_KIND_AID_REQUEST, "tocsin.inbox.ir-firm")
 	req.fillAid(&tocsinv1.AidRequest{Needs: []*tocsinv1.AidNeed{{Capability: "incident-response", Quantity: 2}}, Urgency: tocsinv1.Lane_LANE_FLASH,
 		Region: "north", Tlp: tocsinv1.TLP_TLP_AMBER, ExpiresAt: timestamppb.New(time.Date(2026, 11, 25, 2, 0, 0, 0, time.UTC))}, nil)
@@ -133,6 +137,7 @@ func TestRecordKindsOfEveryMessage(t *testing.T) {
 		{revoke, "revocation", []string{`"revoked":true`}},
 		{adv, "advisory", []string{`"severity":"medium"`, `"tlp":"clear"`}},
 		{sum, "sighting-summary", []string{`"organisations":3`, `"path":"ipv4-addr:value"`, `"severity":"low"`}},
+		{few, "sighting-summary", []string{`"organisations":0`, `"fewer_than":3`, `"named":[]`}},
 		{req, "aid", []string{`"type":"request"`, `"request_id":"01JDQ5K9X0ABCDEFGHJKMNPQRS"`, `"expires_at":"2026-11-25T02:00:00Z"`, `"lane":"flash"`}},
 		{offer, "aid", []string{`"eta_seconds":14400`, `"action":"offer"`}},
 		{dec, "aid", []string{`"action":"mobilise"`, `"offer_id":"01JDQ5K9X0ABCDEFGHJKMNPQR1"`, `"tlp":"amber"`}},
