@@ -33,8 +33,13 @@ var formationMessages = []string{
 // them at info level, as formation messages.
 var stopMessages = []string{"Error flushing", "broken pipe", "connection reset by peer"}
 
-// stopMessage reports whether m is one of stopMessages or formationMessages.
+// stopMessage reports whether m is one of stopMessages or formationMessages,
+// or an in-process connection (nats-server's "pipe") of the node's own
+// services refused while the node shuts its accounts down under it.
 func stopMessage(m string) bool {
+	if strings.Contains(m, "pipe - ") && strings.Contains(m, "authentication error") {
+		return true
+	}
 	for _, p := range stopMessages {
 		if strings.Contains(m, p) {
 			return true
