@@ -13,6 +13,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -32,13 +33,17 @@ func TestMembersAddFromACSVWithLazyConsumers(t *testing.T) {
 		t.Fatalf("members add --file clinics.csv:\n%s", out)
 	}
 	creds := filepath.Join(dir, "creds", "clinic-a.creds")
-	c, _, err := d.connect(creds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	// The push returns when the nodes' answers go quiet; on a loaded
+	// machine one node may store the new account a moment later.
+	var c *client.Client
+	testwait.Until(ctx, t, "clinic-a to connect", func() error {
+		var err error
+		c, _, err = d.connect(creds)
+		return err
+	})
+	defer c.Close()
 	name := auth.SectorConsumer("clinic-a", "patient-care")
 	if _, err := c.JetStream().Consumer(ctx, subjects.StreamSectors, name); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Fatalf("a lazily admitted member's consumer before its agent: %v, want not found", err)
