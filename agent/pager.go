@@ -294,19 +294,8 @@ func (a *Agent) pagerSettled(id, by string, resolved bool) {
 		note = "resolved in PagerDuty"
 	}
 	r := NewReceipt(id, tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, note)
-	r.By, r.RefSender = clipBytes(by, records.MaxReceiptBy), a.senderOf(id)
+	r.By, r.RefSender = paging.Clip(by, records.MaxReceiptBy), a.senderOf(id)
 	if _, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, r); err != nil {
 		a.log.Warn("the receipt of a page acknowledged in PagerDuty", zap.String("id", id), zap.Error(err))
 	}
-}
-
-// clipBytes cuts s to at most n bytes on a rune boundary.
-func clipBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

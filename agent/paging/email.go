@@ -124,7 +124,7 @@ func (e *Email) send(ctx context.Context, p Page, subject, body string) error {
 	if err := msg.To(e.to...); err != nil {
 		return fmt.Errorf("email: %w: to: %v", ErrPermanent, err)
 	}
-	msg.Subject(clip(subject, 200))
+	msg.Subject(Clip(subject, 200))
 	msg.SetGenHeader("X-Tocsin-Message", p.Message.ID)
 	msg.SetBodyString(mail.TypeTextPlain, body)
 	policy := mail.TLSOpportunistic

@@ -99,7 +99,7 @@ type pdLink struct {
 func (d *PagerDuty) Trigger(ctx context.Context, p Page) error {
 	m := p.Message
 	ev := pdEvent{RoutingKey: d.opts.RoutingKey, EventAction: "trigger", DedupKey: m.ID, Client: "Tocsin",
-		Payload: &pdPayload{Summary: clip(p.Summary, 1024), Source: d.opts.Source, Severity: m.Severity().PagerDuty,
+		Payload: &pdPayload{Summary: Clip(p.Summary, 1024), Source: d.opts.Source, Severity: m.Severity().PagerDuty,
 			Component: m.Sender, Group: m.Lane, Class: m.Kind, CustomDetails: p.Details}}
 	if !m.Routed.IsZero() {
 		ev.Payload.Timestamp = m.Routed.UTC().Format(time.RFC3339)
@@ -147,8 +147,8 @@ func (d *PagerDuty) send(ctx context.Context, ev pdEvent) error {
 	}
 }
 
-// clip cuts s to at most n bytes on a rune boundary.
-func clip(s string, n int) string {
+// Clip cuts s to at most n bytes on a rune boundary.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -37,26 +36,11 @@ was not delivered to every agent.`,
 			default:
 				return usageErr("--receipts %q: use all, advisories or none", o.Receipts)
 			}
-			dir, err := os.MkdirTemp("", "tocsin-bench-")
+			r, err := runBench(g, cmd, func(ctx context.Context, dir string, progress func(string)) (*fanout.Result, error) {
+				o.DataDir, o.Progress = dir, progress
+				return fanout.Run(ctx, o, zap.NewNop())
+			}, func(r *fanout.Result) error { return printFanout(g, r) })
 			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			o.DataDir = dir
-			o.Progress = func(line string) { fmt.Fprintf(g.stderr, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
-			defer cancel()
-			start := time.Now()
-			r, err := fanout.Run(ctx, o, zap.NewNop())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stderr, "done in %s\n", time.Since(start).Round(time.Millisecond))
-			if g.json {
-				if err := g.printJSON(r); err != nil {
-					return err
-				}
-			} else if err := printFanout(g, r); err != nil {
 				return err
 			}
 			if r.Tocsin.Delivered < r.Tocsin.Expected {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -29,26 +28,11 @@ PagerDuty's 202 in the same run, and how late each second step fired after its
 deadline. Exits 6 when a page or a sink write is missing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := os.MkdirTemp("", "tocsin-bench-page-")
+			r, err := runBench(g, cmd, func(ctx context.Context, dir string, progress func(string)) (*fanout.PageResult, error) {
+				o.DataDir, o.Progress = dir, progress
+				return fanout.RunPage(ctx, o, zap.NewNop())
+			}, func(r *fanout.PageResult) error { return printPage(g, r) })
 			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			o.DataDir = dir
-			o.Progress = func(line string) { fmt.Fprintf(g.stderr, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
-			defer cancel()
-			start := time.Now()
-			r, err := fanout.RunPage(ctx, o, zap.NewNop())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stderr, "done in %s\n", time.Since(start).Round(time.Millisecond))
-			if g.json {
-				if err := g.printJSON(r); err != nil {
-					return err
-				}
-			} else if err := printPage(g, r); err != nil {
 				return err
 			}
 			if r.Written < r.Expected || r.Paged < r.Expected || r.Escalated < r.Expected {
