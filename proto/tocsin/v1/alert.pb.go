@@ -506,7 +506,11 @@ type Receipt struct {
 	RefSender string `protobuf:"bytes,6,opt,name=ref_sender,json=refSender,proto3" json:"ref_sender,omitempty"`
 	// Optional: who at the recipient acknowledged ("J. Ortiz, SOC lead"),
 	// as the analyst typed it. At most 128 bytes.
-	By            string `protobuf:"bytes,7,opt,name=by,proto3" json:"by,omitempty"`
+	By string `protobuf:"bytes,7,opt,name=by,proto3" json:"by,omitempty"`
+	// Set on a delivered receipt for a CSAF advisory only when the member
+	// opted in (agent --report-affected): true when the member's own
+	// inventory matched it. Nothing else of the inventory is ever sent.
+	Affected      bool `protobuf:"varint,8,opt,name=affected,proto3" json:"affected,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -588,6 +592,13 @@ func (x *Receipt) GetBy() string {
 		return x.By
 	}
 	return ""
+}
+
+func (x *Receipt) GetAffected() bool {
+	if x != nil {
+		return x.Affected
+	}
+	return false
 }
 
 // Sighting reports that the sender saw an indicator in its own environment.
@@ -830,7 +841,7 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"stixBundle\x12-\n" +
 	"\x12recommended_action\x18\a \x01(\tR\x11recommendedAction\x12\x1a\n" +
 	"\bexercise\x18\b \x01(\bR\bexercise\x12#\n" +
-	"\rcsaf_document\x18\t \x01(\fR\fcsafDocument\"\xe0\x01\n" +
+	"\rcsaf_document\x18\t \x01(\fR\fcsafDocument\"\xfc\x01\n" +
 	"\aReceipt\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.tocsin.v1.ReceiptStateR\x05state\x12*\n" +
@@ -840,7 +851,8 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"moreRefIds\x12\x1d\n" +
 	"\n" +
 	"ref_sender\x18\x06 \x01(\tR\trefSender\x12\x0e\n" +
-	"\x02by\x18\a \x01(\tR\x02by\"\xf2\x01\n" +
+	"\x02by\x18\a \x01(\tR\x02by\x12\x1a\n" +
+	"\baffected\x18\b \x01(\bR\baffected\"\xf2\x01\n" +
 	"\bSighting\x12!\n" +
 	"\findicator_id\x18\x01 \x01(\tR\vindicatorId\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\rR\x05count\x129\n" +

@@ -38,6 +38,10 @@ const (
 	Role_ROLE_ADMIN Role = 4
 	// ROLE_SERVICE: Tocsin's own services (router, aid service).
 	Role_ROLE_SERVICE Role = 5
+	// ROLE_VENDOR: a device maker; publishes CSAF advisories about its own
+	// products only (document.publisher.namespace must equal the member's
+	// publisher_namespace) and sees nothing of who is affected.
+	Role_ROLE_VENDOR Role = 6
 )
 
 // Enum value maps for Role.
@@ -49,6 +53,7 @@ var (
 		3: "ROLE_LIAISON",
 		4: "ROLE_ADMIN",
 		5: "ROLE_SERVICE",
+		6: "ROLE_VENDOR",
 	}
 	Role_value = map[string]int32{
 		"ROLE_UNSPECIFIED": 0,
@@ -57,6 +62,7 @@ var (
 		"ROLE_LIAISON":     3,
 		"ROLE_ADMIN":       4,
 		"ROLE_SERVICE":     5,
+		"ROLE_VENDOR":      6,
 	}
 )
 
@@ -174,9 +180,12 @@ type Member struct {
 	// Responder capabilities.
 	Capabilities []*AidCapability `protobuf:"bytes,9,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	// When the record was created.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// For a vendor: the CSAF document.publisher.namespace registered for it
+	// ("https://www.example-devices.com"); its advisories must carry it.
+	PublisherNamespace string `protobuf:"bytes,11,opt,name=publisher_namespace,json=publisherNamespace,proto3" json:"publisher_namespace,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -279,6 +288,13 @@ func (x *Member) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Member) GetPublisherNamespace() string {
+	if x != nil {
+		return x.PublisherNamespace
+	}
+	return ""
+}
+
 var File_tocsin_v1_member_proto protoreflect.FileDescriptor
 
 const file_tocsin_v1_member_proto_rawDesc = "" +
@@ -290,7 +306,7 @@ const file_tocsin_v1_member_proto_rawDesc = "" +
 	"public_key\x18\x01 \x01(\tR\tpublicKey\x129\n" +
 	"\n" +
 	"not_before\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x127\n" +
-	"\tnot_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\"\xfe\x02\n" +
+	"\tnot_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\"\xaf\x03\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -304,7 +320,8 @@ const file_tocsin_v1_member_proto_rawDesc = "" +
 	"\fcapabilities\x18\t \x03(\v2\x18.tocsin.v1.AidCapabilityR\fcapabilities\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt*u\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12/\n" +
+	"\x13publisher_namespace\x18\v \x01(\tR\x12publisherNamespace*\x86\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x01\x12\x12\n" +
@@ -312,7 +329,8 @@ const file_tocsin_v1_member_proto_rawDesc = "" +
 	"\fROLE_LIAISON\x10\x03\x12\x0e\n" +
 	"\n" +
 	"ROLE_ADMIN\x10\x04\x12\x10\n" +
-	"\fROLE_SERVICE\x10\x05B;Z9github.com/tocsin-project/tocsin/proto/tocsin/v1;tocsinv1b\x06proto3"
+	"\fROLE_SERVICE\x10\x05\x12\x0f\n" +
+	"\vROLE_VENDOR\x10\x06B;Z9github.com/tocsin-project/tocsin/proto/tocsin/v1;tocsinv1b\x06proto3"
 
 var (
 	file_tocsin_v1_member_proto_rawDescOnce sync.Once
