@@ -11,10 +11,14 @@ import (
 	"time"
 )
 
-var scaleMembers = flag.Int("members.n", 10000, "BenchmarkMembersAtScale: members admitted from one CSV file")
+var (
+	scaleMembers = flag.Int("members.n", 10000, "BenchmarkMembersAtScale: members admitted from one CSV file")
+	scaleEager   = flag.Bool("members.eager", false, "BenchmarkMembersAtScale: create every member's consumers at admission instead of --lazy-consumers")
+)
 
 // BenchmarkMembersAtScale admits -members.n members from one CSV file
-// with --lazy-consumers (goal: 10,000 in under a minute), then revokes one
+// with --lazy-consumers (goal: 10,000 in under a minute; -members.eager
+// creates their consumers at admission instead), then revokes one
 // whose connection is open and reports how long until it is closed (goal:
 // within a second of the push). Use -benchtime 1x.
 func BenchmarkMembersAtScale(b *testing.B) {
@@ -38,7 +42,11 @@ func BenchmarkMembersAtScale(b *testing.B) {
 			}
 			return time.Since(start)
 		}
-		added := run("members", "add", "--file", list, "--lazy-consumers", "--out", dir)
+		add := []string{"members", "add", "--file", list, "--out", dir}
+		if !*scaleEager {
+			add = append(add, "--lazy-consumers")
+		}
+		added := run(add...)
 		c, closed, err := d.connect(filepath.Join(dir, "clinic-00042.creds"))
 		if err != nil {
 			b.Fatal(err)
