@@ -190,3 +190,20 @@ func TestNoICSMAProductIsSilentlyMissed(t *testing.T) {
 	}
 	t.Logf("134 documents: %d affected products, %d version ranges, %d of them not understood (rows marked possibly_affected)", products, ranges, unread)
 }
+
+func TestLoadAliases(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "aliases.yaml")
+	_ = os.WriteFile(good, []byte("- vendor: Zyx Relabel\n  as_vendor: Zyxorbian Medical\n  as_product: Qwelltron\n"), 0o600)
+	a, err := LoadAliases(good)
+	if err != nil || len(a) != 1 || a[0].AsVendor != "Zyxorbian Medical" || a[0].AsProduct != "Qwelltron" {
+		t.Fatalf("LoadAliases: %+v, %v", a, err)
+	}
+	for body, want := range map[string]string{"- vendor: X\n": "needs vendor and as_vendor", "- vendor: X\n  as_vendr: Y\n": "as_vendr"} {
+		bad := filepath.Join(dir, "bad.yaml")
+		_ = os.WriteFile(bad, []byte(body), 0o600)
+		if _, err := LoadAliases(bad); !errors.Is(err, ErrInventory) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+}

@@ -38,3 +38,18 @@ func SeverityOf(lane tocsinv1.Lane) Severity {
 	}
 	return severities[tocsinv1.Lane_LANE_ROUTINE]
 }
+
+// Raised is the lane one step more urgent than lane: info becomes routine,
+// routine urgent, urgent and flash flash (a lane the table does not know
+// counts as routine). The agent handles a CSAF advisory that matched the
+// member's own inventory as if sent on it: its record's severity, its
+// syslog and CEF/LEEF severity and its page (docs/AGENT.md, Severity).
+func Raised(lane tocsinv1.Lane) tocsinv1.Lane {
+	switch lane {
+	case tocsinv1.Lane_LANE_INFO:
+		return tocsinv1.Lane_LANE_ROUTINE
+	case tocsinv1.Lane_LANE_URGENT, tocsinv1.Lane_LANE_FLASH:
+		return tocsinv1.Lane_LANE_FLASH
+	}
+	return tocsinv1.Lane_LANE_URGENT
+}

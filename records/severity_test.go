@@ -23,3 +23,18 @@ func TestEveryLaneHasItsSeverity(t *testing.T) {
 		t.Error("flash must be louder than urgent in CEF and syslog")
 	}
 }
+
+// TestRaised: a match raises a message one lane, flash staying flash and
+// an unknown lane counting as routine.
+func TestRaised(t *testing.T) {
+	want := map[tocsinv1.Lane]tocsinv1.Lane{
+		tocsinv1.Lane_LANE_INFO: tocsinv1.Lane_LANE_ROUTINE, tocsinv1.Lane_LANE_ROUTINE: tocsinv1.Lane_LANE_URGENT,
+		tocsinv1.Lane_LANE_URGENT: tocsinv1.Lane_LANE_FLASH, tocsinv1.Lane_LANE_FLASH: tocsinv1.Lane_LANE_FLASH,
+		tocsinv1.Lane_LANE_UNSPECIFIED: tocsinv1.Lane_LANE_URGENT, tocsinv1.Lane(42): tocsinv1.Lane_LANE_URGENT,
+	}
+	for l, w := range want {
+		if got := Raised(l); got != w {
+			t.Errorf("Raised(%v) = %v, want %v", l, got, w)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/tocsin-project/tocsin/affected"
 )
@@ -47,12 +46,8 @@ product, as_vendor, as_product) to the built-in ones.`,
 			}
 			var aliases []affected.Alias
 			if aliasFile != "" {
-				data, err := os.ReadFile(aliasFile)
-				if err != nil {
+				if aliases, err = affected.LoadAliases(aliasFile); err != nil {
 					return usageErr("--aliases: %v", err)
-				}
-				if err := yaml.Unmarshal(data, &aliases); err != nil {
-					return usageErr("--aliases %s: %v; want a list of {vendor, product, as_vendor, as_product}", aliasFile, err)
 				}
 			}
 			m := affected.New(inv, aliases...)
