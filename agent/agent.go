@@ -34,6 +34,7 @@ type Agent struct {
 	lock      *os.File
 	validator *stix.Validator
 	lanes     map[string]bool
+	inv       *inventory // nil without Options.Inventory
 
 	quarantine *quarantine
 	recent     *recent
@@ -62,6 +63,12 @@ func New(opts Options, log *zap.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	var inv *inventory
+	if len(opts.Inventory) > 0 {
+		if inv, err = openInventory(opts.Inventory, opts.Aliases, log.Named("agent")); err != nil {
+			return nil, err
+		}
+	}
 	member, err := client.MemberFromCreds(opts.CredsFile)
 	if err != nil {
 		return nil, err
@@ -83,7 +90,7 @@ func New(opts Options, log *zap.Logger) (*Agent, error) {
 	}
 	log = log.Named("agent").With(zap.String("member", member))
 	a := &Agent{
-		opts: opts, log: log, member: member, lock: lock, validator: validator, lanes: map[string]bool{},
+		opts: opts, log: log, member: member, lock: lock, validator: validator, lanes: map[string]bool{}, inv: inv,
 		quarantine: &quarantine{path: QuarantinePath(opts.StateDir)},
 		recent:     &recent{max: opts.Recent},
 		receipted:  newSeen(4096),
@@ -139,6 +146,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	run(func() { a.refreshDirectory(ctx) })
 	if a.opts.Pager != nil {
 		run(func() { _ = a.opts.Pager.Run(ctx) })
+	}
+	if a.inv != nil {
+		run(func() { a.inv.watch(ctx, a.opts.InventoryPoll) })
 	}
 	for _, c := range consumers {
 		run(func() { a.runConsumer(ctx, c) })
@@ -248,7 +258,7 @@ func (a *Agent) start(ctx context.Context) ([]auth.Consumer, error) {
 	for _, s := range me.GetSectors() {
 		sectors[s] = true
 	}
-	a.chk = &checker{me: a.member, sectors: sectors, dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{Relays: a.dir.relays()}), validator: a.validator}
+	a.chk = &checker{me: a.member, sectors: sectors, dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{Relays: a.dir.relays()}), validator: a.validator, inv: a.inv, log: a.log}
 	out, err := openOutbox(a.opts.StateDir, a.js, a.member, a.log)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
@@ -78,6 +79,8 @@ type checker struct {
 	dir       *directory
 	verifier  *envelope.Verifier
 	validator *stix.Validator
+	inv       *inventory // nil: CSAF advisories are not matched
+	log       *zap.Logger
 }
 
 // check verifies one routed copy and returns its record. hdr are the
@@ -234,7 +237,20 @@ func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsi
 	}
 	rec.fillAdvisory(a)
 	rec.TLP = level.String()
-	return c.sectorCopy(d, level, records.LaneName(a.GetLane()), a.GetSectors(), false)
+	if err := c.sectorCopy(d, level, records.LaneName(a.GetLane()), a.GetSectors(), false); err != nil {
+		return err
+	}
+	if doc := a.GetCsafDocument(); c.inv != nil && len(doc) > 0 {
+		fs, err := c.inv.match(doc)
+		if err != nil {
+			// The router validated the document; one this agent cannot read
+			// is still written, without affected, and said here.
+			c.log.Warn("a CSAF advisory could not be matched against the inventory", zap.String("id", rec.ID), zap.Error(err))
+			return nil
+		}
+		rec.setAffected(fs)
+	}
+	return nil
 }
 
 func (c *checker) checkSummary(d destination, sender *tocsinv1.Member, s *tocsinv1.SightingSummary, rec *Record, hdr nats.Header) error {

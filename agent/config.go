@@ -40,6 +40,11 @@ import (
 //	webhook_attempts: 8                     # posts before the dead-letter file
 //	jsonl_max_bytes: 104857600              # rotate the JSONL file at this size
 //	batch: 1024                             # most messages fetched at once
+//	inventory:                              # matched against CSAF advisories, never sent
+//	  - /etc/tocsin/devices.csv
+//	  - /etc/tocsin/sbom.cdx.json
+//	aliases: /etc/tocsin/aliases.yaml       # the member's own vendor renamings
+//	report_affected: false                  # receipts may say "affected" (a boolean)
 type Config struct {
 	// Creds is the member's .creds file. Required.
 	Creds string `yaml:"creds"`
@@ -72,6 +77,16 @@ type Config struct {
 	JSONLMaxBytes int64 `yaml:"jsonl_max_bytes"`
 	// Batch is the most messages fetched at once per consumer; default and at most 1024.
 	Batch int `yaml:"batch"`
+	// Inventory are the member's inventory files (.csv of devices,
+	// CycloneDX or SPDX JSON SBOMs), matched against CSAF advisories on
+	// this machine; default none.
+	Inventory []string `yaml:"inventory"`
+	// Aliases is a YAML file of extra vendor and product renamings; default
+	// none.
+	Aliases string `yaml:"aliases"`
+	// ReportAffected lets a CSAF advisory's delivered receipt say that the
+	// inventory matched it (a boolean); default false.
+	ReportAffected bool `yaml:"report_affected"`
 	// PagingConfig is who is paged for what (pager, escalation, smtp).
 	// Default: nothing pages.
 	PagingConfig `yaml:",inline"`
@@ -142,7 +157,7 @@ func (c Config) Options(log *zap.Logger) (Options, error) {
 		pager = p
 	}
 	o := Options{Pager: pager, CredsFile: c.Creds, Servers: c.Server, Sectors: c.Sectors, Lanes: c.Lanes, Sinks: sinks, StateDir: c.State,
-		HTTPAddr: c.HTTP, Receipts: c.Receipts, Batch: c.Batch}
+		HTTPAddr: c.HTTP, Receipts: c.Receipts, Batch: c.Batch, Inventory: c.Inventory, Aliases: c.Aliases, ReportAffected: c.ReportAffected}
 	if c.TLSCA != "" {
 		if _, err := os.Stat(c.TLSCA); err != nil {
 			return fail(fmt.Errorf("%w: tls_ca: %v", ErrOptions, err))

@@ -90,6 +90,24 @@ type Options struct {
 	// Paging); the agent runs it and tells it of acknowledgements. Default
 	// none.
 	Pager *paging.Pager
+	// Inventory are the member's inventory files (affected.Load: a .csv of
+	// devices, a CycloneDX or SPDX 2.3 JSON SBOM), matched against every
+	// CSAF advisory received: the record's affected rows, a raised
+	// severity, a page. Read by New (a bad file is an error), read again
+	// when one changes. Nothing of them is ever sent. Default none.
+	Inventory []string
+	// Aliases is a YAML file of the member's own vendor and product
+	// renamings (affected.LoadAliases), added to the built-in ones; read
+	// again with the inventory. Default none; needs Inventory.
+	Aliases string
+	// InventoryPoll is how often the inventory and alias files are checked
+	// for a change (their size and modification time). Default 5s.
+	InventoryPoll time.Duration
+	// ReportAffected lets the delivered receipt of a CSAF advisory say
+	// that the inventory matched it (Receipt.affected, a boolean, nothing
+	// else): the liaison then counts affected members per sector. Default
+	// false: no receipt ever says it.
+	ReportAffected bool
 }
 
 // withDefaults fills the zero fields and checks the others.
@@ -106,8 +124,15 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("a state directory is required (--state)")
 	case len(o.Sinks) == 0:
 		return bad("at least one sink is required (--sink jsonl:PATH, webhook:URL, stix-dir:DIR, hec:URL or syslog:tcp://HOST:PORT)")
-	case o.Batch < 0 || o.FetchWait < 0 || o.DirectoryRefresh < 0 || o.Recent < 0:
-		return bad("Batch, FetchWait, DirectoryRefresh and Recent cannot be negative; use 0 for the defaults")
+	case o.Batch < 0 || o.FetchWait < 0 || o.DirectoryRefresh < 0 || o.Recent < 0 || o.InventoryPoll < 0:
+		return bad("Batch, FetchWait, DirectoryRefresh, Recent and InventoryPoll cannot be negative; use 0 for the defaults")
+	case o.Aliases != "" && len(o.Inventory) == 0:
+		return bad("an alias file (--aliases) renames inventory rows: give the inventory too (--inventory FILE)")
+	case o.ReportAffected && len(o.Inventory) == 0:
+		return bad("--report-affected reports inventory matches: give the inventory too (--inventory FILE)")
+	}
+	if o.InventoryPoll == 0 {
+		o.InventoryPoll = 5 * time.Second
 	}
 	switch o.Receipts {
 	case "":

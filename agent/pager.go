@@ -250,7 +250,7 @@ func pageMessage(r *Record) paging.Message {
 		kind = KindAlert // an amendment pages as the alert it amends did
 	}
 	m := paging.Message{ID: r.ID, Kind: kind, Sender: r.Sender, SenderName: r.SenderName, TLP: r.TLP, Lane: r.Lane,
-		Exercise: r.Exercise, Title: r.Title, Body: r.Body, Action: r.Action, Routed: r.Routed}
+		Exercise: r.Exercise, Title: r.Title, Body: r.Body, Action: r.Action, Routed: r.Routed, Affected: len(r.Affected)}
 	// A page lists each indicator once, by its whole pattern (a compound
 	// one has a row per comparison), at most 20.
 	seen := map[string]bool{}

@@ -33,7 +33,7 @@ type reader struct {
 	// not sealed yet, and held the messages they came in: acknowledged
 	// only once the receipts are in the outbox (flush), so a crash
 	// before then has them delivered again and the receipt owed again.
-	owed      []string
+	owed      []receiptDue
 	owedAt    time.Time // when the last of owed was written
 	held      []jetstream.Msg
 	heldSince time.Time
@@ -325,8 +325,8 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 		}
 		r.owed, r.owedAt = append(r.owed, owed...), time.Now()
 		owes := make(map[string]bool, len(owed))
-		for _, id := range owed {
-			owes[id] = true
+		for _, d := range owed {
+			owes[d.id] = true
 		}
 		hold = make(map[jetstream.Msg]bool, len(owed))
 		for k, rec := range recs {
@@ -353,23 +353,47 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 	return stop
 }
 
+// receiptDue is a message that owes a delivered receipt; affected when the
+// receipt says that the member's inventory matched it
+// (Options.ReportAffected).
+type receiptDue struct {
+	id       string
+	affected bool
+}
+
 // flush seals the owed receipts into the outbox, durably, and then
 // acknowledges the messages they are for. Every one of them was written
-// by owedAt, the receipts' time.
+// by owedAt, the receipts' time. The messages that matched the inventory,
+// when the member reports it, share receipts of their own that say
+// affected; the others' never do.
 func (r *reader) flush() error {
 	if len(r.owed) == 0 {
 		return nil
 	}
-	var receipts []*tocsinv1.Envelope
-	for chunk := range slices.Chunk(r.owed, records.MaxReceiptRefs) {
-		rc := NewReceipt(chunk[0], tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, "")
-		rc.At = timestamppb.New(r.owedAt)
-		rc.MoreRefIds = append(rc.MoreRefIds, chunk[1:]...)
-		env, err := r.a.cl.Signer().Seal(tocsinv1.Kind_KIND_RECEIPT, rc)
-		if err != nil {
-			return err
+	var plain, matched []string
+	for _, d := range r.owed {
+		if d.affected {
+			matched = append(matched, d.id)
+		} else {
+			plain = append(plain, d.id)
 		}
-		receipts = append(receipts, env)
+	}
+	var receipts []*tocsinv1.Envelope
+	for _, group := range []struct {
+		ids      []string
+		affected bool
+	}{{plain, false}, {matched, true}} {
+		for chunk := range slices.Chunk(group.ids, records.MaxReceiptRefs) {
+			rc := NewReceipt(chunk[0], tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, "")
+			rc.At = timestamppb.New(r.owedAt)
+			rc.MoreRefIds = append(rc.MoreRefIds, chunk[1:]...)
+			rc.Affected = group.affected
+			env, err := r.a.cl.Signer().Seal(tocsinv1.Kind_KIND_RECEIPT, rc)
+			if err != nil {
+				return err
+			}
+			receipts = append(receipts, env)
+		}
 	}
 	if err := r.a.out.Load().add(receipts...); err != nil {
 		return err
@@ -439,8 +463,8 @@ func each(n int, f func(i int)) {
 }
 
 // write puts a group's records into every sink and the quarantine, durably,
-// and returns the ids that now owe a delivered receipt (see flush).
-func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntry) ([]string, error) {
+// and returns the messages that now owe a delivered receipt (see flush).
+func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntry) ([]receiptDue, error) {
 	a := r.a
 	if err := a.quarantine.write(bad); err != nil {
 		return nil, err
@@ -459,13 +483,14 @@ func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntr
 	if a.onWrite != nil {
 		a.onWrite(recs)
 	}
-	var owed []string
+	var owed []receiptDue
 	for _, rec := range recs {
-		if !rec.receipted || a.opts.Receipts == ReceiptsNone || (a.opts.Receipts == ReceiptsAdvisories && rec.Kind != "advisory") {
+		advisory := rec.Kind == KindAdvisory || rec.Kind == KindCSAFAdvisory
+		if !rec.receipted || a.opts.Receipts == ReceiptsNone || (a.opts.Receipts == ReceiptsAdvisories && !advisory) {
 			continue
 		}
 		if a.receipted.add(rec.ID) {
-			owed = append(owed, rec.ID)
+			owed = append(owed, receiptDue{id: rec.ID, affected: a.opts.ReportAffected && rec.Kind == KindCSAFAdvisory && len(rec.Affected) > 0})
 		}
 	}
 	a.recent.add(recs)

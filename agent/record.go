@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/tocsin-project/tocsin/affected"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/tlp"
@@ -98,6 +99,13 @@ type Record struct {
 	Summary *Summary `json:"summary,omitempty"`
 	// Aid is an aid message's content.
 	Aid *Aid `json:"aid,omitempty"`
+	// Affected is, on a csaf-advisory record of an agent with an inventory
+	// (Options.Inventory), the member's own rows the advisory matched:
+	// what, where, who answers for it, the advisory's product id and
+	// status, the CVEs, remediations and highest score for it; [] when
+	// nothing matched. Absent without an inventory. A match raises the
+	// record's Severity one lane (records.Raised).
+	Affected []affected.Finding `json:"affected,omitzero"`
 	// STIX is the STIX 2.1 bundle, as the sender signed it.
 	STIX json.RawMessage `json:"stix,omitempty"`
 
@@ -150,6 +158,27 @@ func (r *Record) setLane(l tocsinv1.Lane) {
 	}
 	r.Lane = records.LaneName(l)
 	r.Severity = records.SeverityOf(l).Name
+}
+
+// severity is r's severity: records.SeverityOf its lane, one lane more
+// urgent (records.Raised) when the member's inventory matched it.
+func (r *Record) severity() records.Severity {
+	l := tocsinv1.Lane(tocsinv1.Lane_value["LANE_"+strings.ToUpper(r.Lane)])
+	if len(r.Affected) > 0 {
+		l = records.Raised(l)
+	}
+	return records.SeverityOf(l)
+}
+
+// setAffected records the inventory's findings (none: an empty list, so a
+// reader tells "matched nothing" from "not matched") and raises the
+// severity when there are some.
+func (r *Record) setAffected(fs []affected.Finding) {
+	if fs == nil {
+		fs = []affected.Finding{}
+	}
+	r.Affected = fs
+	r.Severity = r.severity().Name
 }
 
 // setLaneName sets the lane from its name ("info") and its severity.

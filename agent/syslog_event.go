@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tocsin-project/tocsin/agent/socfmt"
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 )
 
@@ -28,20 +28,19 @@ var socVersion = func() string {
 	return "dev"
 }()
 
-// severityOf is a record's severity: records.SeverityOf its lane.
-func severityOf(r *Record) records.Severity {
-	return records.SeverityOf(tocsinv1.Lane(tocsinv1.Lane_value["LANE_"+strings.ToUpper(r.Lane)]))
-}
+// severityOf is a record's severity: records.SeverityOf its lane, raised
+// one lane when the member's inventory matched it (Record.severity).
+func severityOf(r *Record) records.Severity { return r.severity() }
 
 // socText is what a CEF or LEEF event says of a record in words; the
 // pointers let socfmt.Fit cut the long ones.
 type socText struct {
-	title, msg, action, impact, contact, reason, indicators string
+	title, msg, action, impact, contact, reason, indicators, affected string
 }
 
 func newSOCText(r *Record) socText {
 	t := socText{title: r.Title, msg: r.Body, action: r.Action, impact: r.Impact, contact: r.Contact, reason: r.Reason,
-		indicators: indicatorList(r)}
+		indicators: indicatorList(r), affected: affectedList(r)}
 	if r.Exercise {
 		t.title = "EXERCISE: " + t.title
 	}
@@ -55,7 +54,29 @@ func newSOCText(r *Record) socText {
 }
 
 func (t *socText) cuttable() []*string {
-	return []*string{&t.title, &t.msg, &t.action, &t.impact, &t.contact, &t.reason, &t.indicators}
+	return []*string{&t.title, &t.msg, &t.action, &t.impact, &t.contact, &t.reason, &t.indicators, &t.affected}
+}
+
+// affectedList spells the inventory rows a CSAF advisory matched, for the
+// member's own SIEM: "status: vendor product version at location (owner),
+// advisory product id", rows joined by "; ".
+func affectedList(r *Record) string {
+	parts := make([]string, 0, len(r.Affected))
+	for _, f := range r.Affected {
+		row := strings.Join(nonEmpty(f.Row.Vendor, f.Row.Product, f.Row.Version), " ")
+		if f.Row.Location != "" {
+			row += " at " + f.Row.Location
+		}
+		if f.Row.Owner != "" {
+			row += " (" + f.Row.Owner + ")"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s, advisory product %s", f.Status, row, f.ProductID))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func nonEmpty(v ...string) []string {
+	return slices.DeleteFunc(v, func(s string) bool { return s == "" })
 }
 
 func millis(at time.Time) string {
@@ -87,8 +108,11 @@ func cefOf(r *Record, t *socText) socfmt.CEF {
 	if r.Summary != nil {
 		ext = append(ext, socfmt.Field{Key: "cnt", Value: strconv.FormatUint(uint64(r.Summary.Organisations), 10)})
 	}
+	if r.Affected != nil {
+		ext = append(ext, socfmt.Field{Key: "cn2Label", Value: "affected"}, socfmt.Field{Key: "cn2", Value: strconv.Itoa(len(r.Affected))})
+	}
 	ext = append(ext, indicatorKeys(r)...)
-	ext = append(ext, socfmt.Field{Key: "indicators", Value: t.indicators})
+	ext = append(ext, socfmt.Field{Key: "indicators", Value: t.indicators}, socfmt.Field{Key: "affectedAssets", Value: t.affected})
 	return socfmt.CEF{Vendor: socVendor, Product: socProduct, Version: socVersion, ClassID: r.Kind, Name: t.title,
 		Severity: severityOf(r).CEF, Extension: dropEmpty(ext)}
 }
@@ -121,8 +145,11 @@ func leefOf(r *Record, t *socText) socfmt.LEEF {
 	if r.Summary != nil {
 		attrs = append(attrs, socfmt.Field{Key: "organisations", Value: strconv.FormatUint(uint64(r.Summary.Organisations), 10)})
 	}
+	if r.Affected != nil {
+		attrs = append(attrs, socfmt.Field{Key: "affected", Value: strconv.Itoa(len(r.Affected))})
+	}
 	attrs = append(attrs, indicatorKeys(r)...)
-	attrs = append(attrs, socfmt.Field{Key: "indicators", Value: t.indicators})
+	attrs = append(attrs, socfmt.Field{Key: "indicators", Value: t.indicators}, socfmt.Field{Key: "affectedAssets", Value: t.affected})
 	return socfmt.LEEF{Vendor: socVendor, Product: socProduct, Version: socVersion, EventID: socfmt.Printable(r.Kind, 64),
 		Attributes: dropEmpty(attrs)}
 }

@@ -405,33 +405,7 @@ func TestSyslogIndicators(t *testing.T) {
 		"[ipv4-addr:value = '198.51.100.7'] OR [domain-name:value = 'c2.example'] OR [file:hashes.'SHA-256' = 'ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12'] OR "+
 			"([ipv4-addr:value = '203.0.113.9'] AND [url:value = 'https://x.example/a=b|c'])", "", "")
 	for _, format := range []string{"cef", "leef"} {
-		s, err := OpenSyslog(SyslogOptions{URL: "tcp://127.0.0.1:9?format=" + format, SpoolDir: t.TempDir()}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := s.message(r)
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := socfmt.ParseMessage(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fields []socfmt.Field
-		if format == "cef" {
-			e, err := socfmt.ParseCEF(m.Msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fields = e.Extension
-		} else {
-			e, err := socfmt.ParseLEEF(m.Msg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fields = e.Attributes
-		}
+		_, fields := socEvent(t, r, format)
 		for key, want := range map[string]string{"dst": "198.51.100.7", "dhost": "c2.example", "fileHash": "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12",
 			"indicators": "ipv4-addr:value = 198.51.100.7, domain-name:value = c2.example, file:hashes.'SHA-256' = ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12, " +
 				"ipv4-addr:value = 203.0.113.9, url:value = https://x.example/a=b|c"} {

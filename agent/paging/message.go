@@ -33,8 +33,9 @@ type Message struct {
 	// Indicators are the indicators' values or patterns, for the page's
 	// details.
 	Indicators []string `json:"indicators,omitempty"`
-	// Affected is how many of the member's own assets matched (CSAF); a
-	// CSAF advisory pages only when it is above 0.
+	// Affected is how many of the member's own assets matched (CSAF): a
+	// CSAF advisory pages only when it is above 0, and then one lane more
+	// urgent than it was sent (Severity).
 	Affected int `json:"affected,omitempty"`
 	// Link is the message's page in the console, if known.
 	Link string `json:"link,omitempty"`
@@ -42,9 +43,15 @@ type Message struct {
 	Routed time.Time `json:"routed"`
 }
 
-// Severity is the message's severity (records.SeverityOf its lane).
+// Severity is the message's severity: records.SeverityOf its lane, or of
+// the lane one step more urgent (records.Raised) when it matched the
+// member's own assets.
 func (m Message) Severity() records.Severity {
-	return records.SeverityOf(laneOf(m.Lane))
+	l := laneOf(m.Lane)
+	if m.Affected > 0 {
+		l = records.Raised(l)
+	}
+	return records.SeverityOf(l)
 }
 
 func laneOf(name string) tocsinv1.Lane {
@@ -78,14 +85,19 @@ func (m Message) Text(body bool) (summary string, details map[string]string) {
 	if m.Link != "" {
 		details["console"] = m.Link
 	}
+	mine := ""
+	if m.Affected > 0 {
+		details["affected"] = fmt.Sprint(m.Affected)
+		mine = fmt.Sprintf("; it matches %d of your own assets", m.Affected)
+	}
 	if m.restricted() && !body {
-		return fmt.Sprintf("%s%s %s %s from %s: open the console", prefix, label, m.Lane, m.Kind, from), details
+		return fmt.Sprintf("%s%s %s %s from %s: open the console%s", prefix, label, m.Lane, m.Kind, from, mine), details
 	}
 	title := m.Title
 	if title == "" {
 		title = m.Kind
 	}
-	summary = fmt.Sprintf("%s[%s %s] %s (from %s)", prefix, strings.ToUpper(m.Lane), label, title, from)
+	summary = fmt.Sprintf("%s[%s %s] %s (from %s)%s", prefix, strings.ToUpper(m.Lane), label, title, from, mine)
 	if m.Action != "" {
 		details["action"] = m.Action
 	}
@@ -94,9 +106,6 @@ func (m Message) Text(body bool) (summary string, details map[string]string) {
 	}
 	if len(m.Indicators) > 0 {
 		details["indicators"] = strings.Join(m.Indicators, "\n")
-	}
-	if m.Affected > 0 {
-		details["affected"] = fmt.Sprint(m.Affected)
 	}
 	return summary, details
 }

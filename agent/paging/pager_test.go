@@ -291,3 +291,26 @@ func TestAnAckInPagerDutyStopsTheEscalation(t *testing.T) {
 		t.Errorf("the escalation went on after the acknowledgement in PagerDuty: %v", got)
 	}
 }
+
+// TestAMatchRaisesThePagesSeverity: a message that matched the member's
+// own assets pages one lane more urgent (records.Raised: routine pages as
+// urgent, "error" in PagerDuty; urgent and flash as critical) and says how
+// many assets matched, TLP:RED too; one that matched nothing keeps its lane's.
+func TestAMatchRaisesThePagesSeverity(t *testing.T) {
+	for lane, want := range map[string][2]string{"info": {"info", "warning"}, "routine": {"warning", "error"}, "urgent": {"error", "critical"}, "flash": {"critical", "critical"}} {
+		m := Message{Kind: "csaf-advisory", Lane: lane, TLP: "clear", Title: "ICSMA"}
+		if got := m.Severity().PagerDuty; got != want[0] {
+			t.Errorf("%s, not matched: severity %s, want %s", lane, got, want[0])
+		}
+		m.Affected = 3
+		if got := m.Severity().PagerDuty; got != want[1] {
+			t.Errorf("%s, matched: severity %s, want %s", lane, got, want[1])
+		}
+		for _, l := range []string{"clear", "red"} {
+			m.TLP = l
+			if s, d := m.Text(false); !strings.Contains(s, "matches 3 of your own assets") || d["affected"] != "3" {
+				t.Errorf("%s %s matched: %q %v", lane, l, s, d)
+			}
+		}
+	}
+}

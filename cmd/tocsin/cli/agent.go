@@ -94,6 +94,9 @@ Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
 	f.StringVar(&flags.PagerRoutingKeyFile, "pager-routing-key-file", "", "file with the PagerDuty service's integration (routing) key")
 	f.StringVar(&flags.PagerAPITokenFile, "pager-api-token-file", "", "file with a PagerDuty REST API token: acknowledgements made in PagerDuty are read back (default: none)")
 	f.BoolVar(&flags.PageExercises, "page-exercises", false, "page exercise messages too, marked EXERCISE (default: exercises never page)")
+	f.StringArrayVar(&flags.Inventory, "inventory", nil, "an inventory file matched against CSAF advisories on this machine, never sent: .csv of devices, CycloneDX or SPDX JSON (repeatable; read again when it changes)")
+	f.StringVar(&flags.Aliases, "aliases", "", "YAML file of extra vendor and product renamings for --inventory")
+	f.BoolVar(&flags.ReportAffected, "report-affected", false, "a CSAF advisory's delivered receipt says whether the inventory matched it (a boolean, nothing else; default off)")
 	return cmd
 }
 
@@ -129,6 +132,9 @@ func mergeAgentFlags(cmd *cobra.Command, g *globals, cfg *agent.Config, flags ag
 	set("pager-routing-key-file", func() { cfg.PagerRoutingKeyFile = flags.PagerRoutingKeyFile })
 	set("pager-api-token-file", func() { cfg.PagerAPITokenFile = flags.PagerAPITokenFile })
 	set("page-exercises", func() { cfg.PageExercises = flags.PageExercises })
+	set("inventory", func() { cfg.Inventory = flags.Inventory })
+	set("aliases", func() { cfg.Aliases = flags.Aliases })
+	set("report-affected", func() { cfg.ReportAffected = flags.ReportAffected })
 	if changed("server") || cfg.Server == "" {
 		cfg.Server = g.server
 	}

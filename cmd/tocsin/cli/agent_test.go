@@ -83,3 +83,27 @@ func TestAgentSOCSinkFlags(t *testing.T) {
 		t.Fatalf("a missing syslog CA: exit %d, %q", code, out)
 	}
 }
+
+// TestAgentInventoryFlags: --inventory reaches the agent, which refuses a
+// file that does not read before it starts (exit 1, naming the file and
+// the fault); --aliases and --report-affected need an inventory.
+func TestAgentInventoryFlags(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "devices.csv")
+	if err := os.WriteFile(bad, []byte("maker,model\nX,Y\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"agent", "--creds", filepath.Join(dir, "missing.creds"), "--state", dir, "--sink", "jsonl:" + filepath.Join(dir, "a.jsonl")}
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--inventory", bad}, `devices.csv: the header has no "vendor" column`},
+		{[]string{"--report-affected"}, "--report-affected reports inventory matches"},
+		{[]string{"--aliases", bad}, "--aliases"},
+	} {
+		if code, out := run(t, append(base, c.args...)...); code != ExitUsage || !strings.Contains(out, c.says) {
+			t.Errorf("tocsin agent %s: exit %d, %q; want %d saying %q", strings.Join(c.args, " "), code, out, ExitUsage, c.says)
+		}
+	}
+}
