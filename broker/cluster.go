@@ -228,27 +228,31 @@ func (c *Cluster) Shutdown() {
 // WaitMeta waits until some running node is the JetStream meta leader and
 // every running node is current with it.
 func (c *Cluster) WaitMeta(ctx context.Context) error {
-	return poll(ctx, func() error {
-		leader := ""
-		for _, n := range c.Nodes() {
-			if !n.Running() {
-				continue
-			}
-			if err := n.Err(); err != nil {
-				return err
-			}
-			if !n.srv.JetStreamIsCurrent() {
-				return fmt.Errorf("node %q is not current with the jetstream meta group", n.Name())
-			}
-			if n.srv.JetStreamIsLeader() || !n.srv.JetStreamIsClustered() {
-				leader = n.Name()
-			}
+	return poll(ctx, func() error { return metaCurrent(c.Nodes()) })
+}
+
+// metaCurrent reports what keeps the running nodes from having a JetStream
+// meta leader that each of them is current with; nil when nothing does.
+func metaCurrent(nodes []*Node) error {
+	leader := ""
+	for _, n := range nodes {
+		if !n.Running() {
+			continue
 		}
-		if leader == "" {
-			return errors.New("no jetstream meta leader yet")
+		if err := n.Err(); err != nil {
+			return err
 		}
-		return nil
-	})
+		if !n.srv.JetStreamIsCurrent() {
+			return fmt.Errorf("node %q is not current with the jetstream meta group", n.Name())
+		}
+		if n.srv.JetStreamIsLeader() || !n.srv.JetStreamIsClustered() {
+			leader = n.Name()
+		}
+	}
+	if leader == "" {
+		return errors.New("no jetstream meta leader yet")
+	}
+	return nil
 }
 
 // WaitStreams waits until every named stream of account has a leader and

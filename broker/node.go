@@ -211,6 +211,11 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 			return nil, fmt.Errorf("%w: auth: %v", ErrInvalidOptions, err)
 		}
 	}
+	if o.Leaf != nil {
+		if err := o.applyLeaf(so); err != nil {
+			return nil, err
+		}
+	}
 	if o.Standalone {
 		return so, o.applyTLS(so)
 	}
@@ -226,6 +231,11 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 			return nil, err
 		}
 		so.Routes = append(so.Routes, u)
+	}
+	if o.Gateway != nil {
+		if err := o.applyGateway(so); err != nil {
+			return nil, err
+		}
 	}
 	return so, o.applyTLS(so)
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -96,6 +97,13 @@ type NodeOptions struct {
 	// text without authentication (default): whoever reaches the route port
 	// joins the cluster.
 	ClusterTLS *TLSOptions
+	// Gateway joins this node's cluster, a region named ClusterName, to
+	// other regions through NATS gateways (a supercluster, docs/REGIONS.md).
+	// nil = a single-cluster deployment (default).
+	Gateway *GatewayOptions
+	// Leaf opens a leaf node listener for member sites and gives JetStream
+	// the hub's domain (docs/SITES.md). nil = no leaf listener (default).
+	Leaf *LeafOptions
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
@@ -125,6 +133,14 @@ func (o NodeOptions) withDefaults() NodeOptions {
 	}
 	if o.FormationGrace == 0 {
 		o.FormationGrace = DefaultFormationGrace
+	}
+	if o.Gateway != nil {
+		g := o.Gateway.withDefaults(o)
+		o.Gateway = &g
+	}
+	if o.Leaf != nil {
+		l := o.Leaf.withDefaults(o)
+		o.Leaf = &l
 	}
 	return o
 }
@@ -183,7 +199,17 @@ func (o NodeOptions) validate() error {
 		}
 	}
 	if o.ClusterTLS != nil && !o.Standalone {
-		return o.ClusterTLS.check("cluster.tls", true)
+		if err := o.ClusterTLS.check("cluster.tls", true); err != nil {
+			return err
+		}
+	}
+	if o.Leaf != nil {
+		if err := o.Leaf.validate(o); err != nil {
+			return err
+		}
+	}
+	if o.Gateway != nil {
+		return o.Gateway.validate(o)
 	}
 	return nil
 }
@@ -198,23 +224,30 @@ func checkPort(p int) error {
 // parseRoute parses a route URL and resolves its host, so that a typo fails
 // at start rather than being retried forever.
 func parseRoute(r string) (*url.URL, error) {
-	u, err := url.Parse(r)
+	return parseHostURL(r, "route", "nats-route", "nats", "tls")
+}
+
+// parseHostURL parses a URL of one of schemes (the first is the one error
+// messages suggest) and resolves its host; what names the URL's use.
+func parseHostURL(s, what string, schemes ...string) (*url.URL, error) {
+	hint := fmt.Sprintf("write %s://HOST:PORT", schemes[0])
+	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("%q is not a route URL; write nats-route://HOST:PORT", r)
+		return nil, fmt.Errorf("%q is not a %s URL; %s", s, what, hint)
 	}
-	if u.Scheme != "nats-route" && u.Scheme != "nats" && u.Scheme != "tls" {
-		return nil, fmt.Errorf("%q: scheme %q is not a route scheme; write nats-route://HOST:PORT", r, u.Scheme)
+	if !slices.Contains(schemes, u.Scheme) {
+		return nil, fmt.Errorf("%q: scheme %q is not a %s scheme; %s", s, u.Scheme, what, hint)
 	}
 	host, port, err := net.SplitHostPort(u.Host)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %v; write nats-route://HOST:PORT", r, err)
+		return nil, fmt.Errorf("%q: %v; %s", s, err, hint)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-		return nil, fmt.Errorf("%q: port %q is not a port number", r, port)
+		return nil, fmt.Errorf("%q: port %q is not a port number", s, port)
 	}
 	if net.ParseIP(host) == nil {
 		if _, err := net.LookupHost(host); err != nil {
-			return nil, fmt.Errorf("%q: cannot resolve host %q: %v", r, host, err)
+			return nil, fmt.Errorf("%q: cannot resolve host %q: %v", s, host, err)
 		}
 	}
 	return u, nil
