@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/csaf"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/stix"
 )
 
 // The test inventory: values found nowhere else, so that one appearing in
@@ -351,4 +352,51 @@ func socEvent(t *testing.T, r *Record, format string) (socfmt.Message, []socfmt.
 		t.Fatal(err)
 	}
 	return m, e.Attributes
+}
+
+// TestWhoMayPublishACSFAdvisory: a vendor's CSAF advisory is recorded (and
+// matched) like the liaison's; a vendor's advisory without a CSAF document,
+// or under another publisher namespace than the directory registers for
+// it, is refused; the document's TLP counts (an AMBER document in a CLEAR
+// advisory is recorded amber).
+func TestWhoMayPublishACSAFAdvisory(t *testing.T) {
+	v, err := stix.New(stix.Options{PatternCheck: func(string) error { return nil }})
+	if err != nil {
+		t.Skip(err)
+	}
+	inv, err := openInventory([]string{writeInventory(t, t.TempDir())}, "", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &checker{me: "bridge", sectors: map[string]bool{"patient-care": true}, validator: v, inv: inv, log: zap.NewNop()}
+	d := destination{sector: "patient-care", lane: "routine"}
+	vendor := &tocsinv1.Member{Id: "zyx-devices", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_VENDOR}}
+	member := &tocsinv1.Member{Id: "st-mary", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}
+	doc := csafDoc(t, "ZYX-1", invVendor, invProduct, invVersion) // namespace https://hhs.example
+	adv := func(doc []byte) *tocsinv1.Advisory {
+		return &tocsinv1.Advisory{Title: "t", Lane: tocsinv1.Lane_LANE_ROUTINE, Sectors: []string{"patient-care"}, Tlp: tocsinv1.TLP_TLP_CLEAR, CsafDocument: doc}
+	}
+	r := &Record{}
+	if err := c.checkAdvisory(d, vendor, adv(doc), r); err != nil || r.Kind != KindCSAFAdvisory || len(r.Affected) != 1 || r.TLP != "clear" {
+		t.Fatalf("a vendor's CSAF advisory: %v, %+v", err, r)
+	}
+	for name, c2 := range map[string]struct {
+		sender *tocsinv1.Member
+		doc    []byte
+	}{
+		"a member's":              {member, doc},
+		"a vendor's without CSAF": {vendor, nil},
+		"another namespace":       {&tocsinv1.Member{Id: "zyx-devices", Roles: vendor.Roles, PublisherNamespace: "https://zyx.example"}, doc},
+	} {
+		var rf *refusal
+		if err := c.checkAdvisory(d, c2.sender, adv(c2.doc), &Record{}); !errors.As(err, &rf) || rf.code != "not-permitted" {
+			t.Errorf("%s advisory: %v, want a not-permitted refusal", name, err)
+		}
+	}
+	own := &tocsinv1.Member{Id: "zyx-devices", Roles: vendor.Roles, PublisherNamespace: "https://hhs.example"}
+	amber := []byte(strings.Replace(string(doc), `"label":"WHITE"`, `"label":"AMBER"`, 1))
+	r = &Record{}
+	if err := c.checkAdvisory(d, own, adv(amber), r); err != nil || r.TLP != "amber" {
+		t.Errorf("an AMBER document in a CLEAR advisory: %v, tlp %q", err, r.TLP)
+	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/csaf"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -225,8 +227,9 @@ func (c *checker) checkAlert(d destination, sender *tocsinv1.Member, a *tocsinv1
 }
 
 func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsinv1.Advisory, rec *Record) error {
-	if !members.HasRole(sender, tocsinv1.Role_ROLE_LIAISON) {
-		return refuse(codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED), "only the liaison publishes advisories; %s is not a liaison", sender.GetId())
+	doc := a.GetCsafDocument()
+	if err := advisoryPermitted(sender, doc); err != nil {
+		return err
 	}
 	if d.inbox != "" {
 		return refuse(ReasonNotAddressed, "an advisory in an inbox; advisories go to sectors")
@@ -234,6 +237,17 @@ func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsi
 	level, err := c.effective(a.GetTlp(), a.GetStixBundle())
 	if err != nil {
 		return err
+	}
+	if len(doc) > 0 {
+		// The document's own TLP counts, as the router counted it.
+		h, _ := csaf.ReadHeader(doc)
+		own, has, err := h.Level()
+		if err != nil {
+			return refuse(codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_TLP), "the CSAF document's TLP: %v", err)
+		}
+		if has {
+			level = tlp.Max(level, own)
+		}
 	}
 	rec.fillAdvisory(a)
 	rec.TLP = level.String()
@@ -249,6 +263,36 @@ func (c *checker) checkAdvisory(d destination, sender *tocsinv1.Member, a *tocsi
 			return nil
 		}
 		rec.setAffected(fs)
+	}
+	return nil
+}
+
+// advisoryPermitted says whether sender may publish an advisory: the
+// liaison any, a vendor only one carrying a CSAF document, and then (when
+// the directory says which) under its own registered publisher namespace.
+func advisoryPermitted(sender *tocsinv1.Member, doc []byte) error {
+	notPermitted := codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED)
+	switch {
+	case members.HasRole(sender, tocsinv1.Role_ROLE_LIAISON):
+		return nil
+	case !members.HasRole(sender, tocsinv1.Role_ROLE_VENDOR):
+		return refuse(notPermitted, "only the liaison publishes advisories, and vendors CSAF advisories; %s is neither", sender.GetId())
+	case len(doc) == 0:
+		return refuse(notPermitted, "%s is a vendor: it publishes CSAF advisories only, and this advisory carries no CSAF document", sender.GetId())
+	}
+	want := sender.GetPublisherNamespace()
+	if want == "" {
+		return nil // the directory does not say: the router checked it
+	}
+	var d struct {
+		Document struct {
+			Publisher struct {
+				Namespace string `json:"namespace"`
+			} `json:"publisher"`
+		} `json:"document"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil || d.Document.Publisher.Namespace != want {
+		return refuse(notPermitted, "vendor %s publishes under %q; this CSAF document's publisher namespace is %q", sender.GetId(), want, d.Document.Publisher.Namespace)
 	}
 	return nil
 }
