@@ -400,3 +400,46 @@ func TestWhoMayPublishACSAFAdvisory(t *testing.T) {
 		t.Errorf("an AMBER document in a CLEAR advisory: %v, tlp %q", err, r.TLP)
 	}
 }
+
+// TestAMatchIsInTheJSONSinks: the JSONL line, the webhook's JSON body and
+// the HEC event carry the record's affected rows and raised severity, and
+// validate against the record's schema; a STIX-format webhook and the STIX
+// folder have no bundle to send for a CSAF advisory.
+func TestAMatchIsInTheJSONSinks(t *testing.T) {
+	r := rec("csaf")
+	r.Kind, r.Lane, r.STIX = KindCSAFAdvisory, "urgent", nil
+	r.setAffected([]affected.Finding{{Row: affected.Row{Vendor: invVendor, Product: invProduct, Location: invLocation, Source: "devices.csv:2"},
+		ProductID: "CSAFPID-0001", Product: invProduct, Status: affected.PossiblyAffected, Reason: "the inventory gives no version to compare with \"7.3\"",
+		Remediations: []affected.Remediation{{Category: "vendor_fix", Details: "update", URL: "https://zyx.example/fix"}}, CVEs: []string{"CVE-2026-0001"}, Score: 9.8, Severity: "CRITICAL"}})
+	line, err := r.line()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := (&Webhook{opts: WebhookOptions{Format: "json"}}).body(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hec, err := (&HEC{opts: HECOptions{Source: "tocsin", SourceType: "tocsin:record"}}).body(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Event json.RawMessage `json:"event"`
+	}
+	if err := json.Unmarshal(hec, &ev); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string][]byte{"jsonl": line, "webhook": hook, "hec": ev.Event} {
+		checkRecordLine(t, body)
+		var got Record
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Severity != "critical" || len(got.Affected) != 1 || got.Affected[0].Row.Location != invLocation || got.Affected[0].Reason == "" {
+			t.Errorf("%s: severity %s, affected %+v", name, got.Severity, got.Affected)
+		}
+	}
+	if b, err := (&Webhook{opts: WebhookOptions{Format: "stix"}}).body(r); err != nil || b != nil {
+		t.Errorf("a stix webhook posts %q for a CSAF advisory", b)
+	}
+}
