@@ -59,6 +59,9 @@ func (w *world) startTapped(member string, report bool) *tappedAgent {
 	opts.Inventory, opts.ReportAffected = []string{writeInventory(t, dir)}, report
 	ta.a, ta.stop = w.start(opts)
 	testwait.For(t, 60*time.Second, member+"'s agent to be live", testwait.True(func() bool { return ta.a.HTTPState().State == "live" }))
+	if st := ta.a.HTTPState().Inventory; st == nil || st.Rows != 2 || st.Error != "" {
+		t.Fatalf("%s's agent's inventory state: %+v; want its 2 rows", member, st)
+	}
 	return ta
 }
 

@@ -217,6 +217,9 @@ func TestTheInventoryIsReadAgainWhenItChanges(t *testing.T) {
 	if n := matches(); n != 1 {
 		t.Fatalf("after a bad re-read %d findings; the last good inventory must stay in use", n)
 	}
+	if st := inv.state.Load(); st.Rows != 1 || !strings.Contains(st.Error, "devices.csv") {
+		t.Errorf("the state after a bad re-read: %+v; want the last good one's rows and the reason", st)
+	}
 	if e := logs.FilterMessageSnippet("cannot be read").All()[0]; !strings.Contains(fmt.Sprint(e.ContextMap()["error"]), "devices.csv") {
 		t.Errorf("the log does not say which file: %v", e.ContextMap())
 	}
@@ -224,6 +227,9 @@ func TestTheInventoryIsReadAgainWhenItChanges(t *testing.T) {
 	// The alias file changes: the member's device, relabelled, matches.
 	write("vendor,product,version,location,owner\nRelabel Co,Pump R," + invVersion + ",Ward,me\n")
 	testwait.For(t, 10*time.Second, "the relabelled inventory in use", testwait.True(func() bool { return matches() == 0 }))
+	if st := inv.state.Load(); st.Error != "" {
+		t.Errorf("a good re-read leaves the error %q", st.Error)
+	}
 	_ = os.WriteFile(aliases, []byte("- vendor: Relabel Co\n  as_vendor: "+invVendor+"\n  as_product: "+invProduct+"\n"), 0o600)
 	testwait.For(t, 10*time.Second, "the alias file read again", testwait.True(func() bool { return matches() == 1 }))
 }

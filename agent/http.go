@@ -79,6 +79,9 @@ func (a *Agent) HTTPState() State {
 	if out := a.out.Load(); out != nil {
 		s.Outbox = out.pending()
 	}
+	if a.inv != nil {
+		s.Inventory = a.inv.state.Load()
+	}
 	return s
 }
 

@@ -23,8 +23,20 @@ type inventory struct {
 	log   *zap.Logger
 	m     atomic.Pointer[affected.Matcher]
 	rows  atomic.Int64
+	state atomic.Pointer[InventoryState]
 	// seen is what the files were at the last attempt to read them.
 	seen []fileStamp
+}
+
+// InventoryState is the inventory as GET /healthz shows it.
+type InventoryState struct {
+	// Rows is how many rows the inventory in use has.
+	Rows int64 `json:"rows"`
+	// ReadAt is when it was read.
+	ReadAt time.Time `json:"read_at"`
+	// Error says why the files, changed since, cannot be read: the
+	// inventory in use is then the last good one. Empty when they could.
+	Error string `json:"error,omitempty"`
 }
 
 // fileStamp is what a poll compares: a file's size and modification time,
@@ -78,6 +90,7 @@ func (inv *inventory) load() error {
 	}
 	inv.m.Store(affected.New(rows, aliases...))
 	inv.rows.Store(int64(len(rows.Rows)))
+	inv.state.Store(&InventoryState{Rows: int64(len(rows.Rows)), ReadAt: time.Now().UTC()})
 	return nil
 }
 
@@ -107,6 +120,9 @@ func (inv *inventory) watch(ctx context.Context, poll time.Duration) {
 			continue
 		}
 		if err := inv.load(); err != nil {
+			st := *inv.state.Load()
+			st.Error = err.Error()
+			inv.state.Store(&st)
 			inv.log.Warn("the inventory changed but cannot be read; still matching with the last good one until it is fixed",
 				zap.Int64("rows", inv.rows.Load()), zap.Error(err))
 			continue

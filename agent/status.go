@@ -26,6 +26,9 @@ type State struct {
 	// Written and Quarantined count messages since start.
 	Written     int64 `json:"written"`
 	Quarantined int64 `json:"quarantined"`
+	// Inventory is the member's inventory in use (Options.Inventory);
+	// absent without one.
+	Inventory *InventoryState `json:"inventory,omitempty"`
 }
 
 // ConsumerState is one consumer's position.
