@@ -28,7 +28,12 @@ and its direct inbox, verifies each (signature, sender, TLP), writes the good on
 to every sink (--sink jsonl:PATH, webhook:URL, stix-dir:DIR, hec:URL,
 syslog:tcp|tls|udp://HOST:PORT?format=cef|leef; repeatable), sends a
 delivered receipt for each, and quarantines the rest in STATE/quarantine.jsonl.
-Every key of the YAML config is also a flag; flags win. Stop it with Ctrl-C.`,
+With --inventory FILE (a .csv of devices, a CycloneDX or SPDX JSON SBOM) every
+CSAF advisory is matched against the member's own inventory on this machine: the
+record lists the affected rows, a match is one lane more urgent and pages, and
+nothing of the inventory is sent (--report-affected lets the delivered receipt
+say affected, a boolean). Every key of the YAML config is also a flag; flags
+win. Stop it with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := agent.Config{}
