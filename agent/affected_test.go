@@ -449,3 +449,26 @@ func TestAMatchIsInTheJSONSinks(t *testing.T) {
 		t.Errorf("a stix webhook posts %q for a CSAF advisory", b)
 	}
 }
+
+// TestAMatchReachesTheLaneItIsRaisedTo: an agent that writes only urgent
+// and flash writes a routine CSAF advisory that matched (raised to urgent)
+// and no other routine message; without an inventory it reads no routine
+// copy at all.
+func TestAMatchReachesTheLaneItIsRaisedTo(t *testing.T) {
+	a := &Agent{lanes: map[string]bool{"urgent": true, "flash": true}, inv: &inventory{}}
+	if !a.mayWant("routine") || a.mayWant("info") || !a.mayWant("flash") {
+		t.Errorf("with an inventory: routine %v, info %v, flash %v; want true, false, true", a.mayWant("routine"), a.mayWant("info"), a.mayWant("flash"))
+	}
+	matched, none, al := rec("m"), rec("n"), rec("a")
+	for _, r := range []*Record{matched, none, al} {
+		r.setLane(tocsinv1.Lane_LANE_ROUTINE)
+	}
+	matched.setAffected([]affected.Finding{{ProductID: "CSAFPID-0001", Status: affected.KnownAffected}})
+	none.setAffected(nil)
+	if !a.wants(matched) || a.wants(none) || a.wants(al) {
+		t.Errorf("routine records: matched %v, matched nothing %v, alert %v; want true, false, false", a.wants(matched), a.wants(none), a.wants(al))
+	}
+	if a.inv = nil; a.mayWant("routine") {
+		t.Error("without an inventory a routine copy is read")
+	}
+}

@@ -111,6 +111,19 @@ func (a *Agent) Member() string { return a.member }
 // laneWanted reports whether lane goes to the sinks.
 func (a *Agent) laneWanted(lane string) bool { return len(a.lanes) == 0 || lane == "" || a.lanes[lane] }
 
+// mayWant reports whether a copy on lane may go to the sinks: its lane is
+// wanted or, with an inventory, the lane a match raises it to is.
+func (a *Agent) mayWant(lane string) bool {
+	return a.laneWanted(lane) || (a.inv != nil && a.laneWanted(raisedLane(lane)))
+}
+
+// wants reports whether rec goes to the sinks: its lane is wanted, or it
+// matched the inventory and the lane it is raised to is (a routine CSAF
+// advisory that matched reaches an agent that takes urgent and flash).
+func (a *Agent) wants(rec *Record) bool {
+	return a.laneWanted(rec.Lane) || (len(rec.Affected) > 0 && a.laneWanted(raisedLane(rec.Lane)))
+}
+
 // Run connects, reads the member's consumers into the sinks until ctx
 // ends, then closes the sinks and releases the state directory. It returns
 // early only for what retrying cannot fix (a sector the member is not in).

@@ -39,7 +39,9 @@ type Options struct {
 	Sectors []string
 	// Lanes are the lanes written to the sinks. Default: every lane.
 	// Messages of other lanes are acknowledged without being written (the
-	// consumers are per sector, so lanes are filtered here).
+	// consumers are per sector, so lanes are filtered here); a CSAF
+	// advisory that matched the inventory is written when the lane it is
+	// raised to (records.Raised) is one of them.
 	Lanes []string
 	// Sinks receive every verified message. At least one. The agent
 	// closes them when Run returns.

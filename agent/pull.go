@@ -296,7 +296,7 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 			r.log.Warn("message quarantined", zap.String("reason", rf.code), zap.String("why", rf.msg), zap.Uint64("seq", meta.Sequence.Stream))
 		case err != nil:
 			done, stop = i, fmt.Errorf("%w at stream sequence %d: %v", errRetry, meta.Sequence.Stream, err)
-		case a.laneWanted(rec.Lane):
+		case a.wants(rec):
 			rec.Received, rec.Routed, rec.Delivery = time.Now().UTC(), meta.Timestamp.UTC(), meta.NumDelivered
 			recs, recMsgs = append(recs, rec), append(recMsgs, m)
 		}
@@ -429,7 +429,7 @@ func (r *reader) checkAll(ctx context.Context, group []jetstream.Msg) []checked 
 			out[i].skip = true
 			return
 		}
-		if d, _ := parseDestination(m.Subject()); d.lane != "" && !r.a.laneWanted(d.lane) {
+		if d, _ := parseDestination(m.Subject()); d.lane != "" && !r.a.mayWant(d.lane) {
 			out[i].skip = true
 			return
 		}

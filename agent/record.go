@@ -160,10 +160,19 @@ func (r *Record) setLane(l tocsinv1.Lane) {
 	r.Severity = records.SeverityOf(l).Name
 }
 
+// laneOf is the lane named ("routine"); unspecified for a name it does
+// not know.
+func laneOf(name string) tocsinv1.Lane {
+	return tocsinv1.Lane(tocsinv1.Lane_value["LANE_"+strings.ToUpper(name)])
+}
+
+// raisedLane names the lane one step more urgent than lane (records.Raised).
+func raisedLane(lane string) string { return records.LaneName(records.Raised(laneOf(lane))) }
+
 // severity is r's severity: records.SeverityOf its lane, one lane more
 // urgent (records.Raised) when the member's inventory matched it.
 func (r *Record) severity() records.Severity {
-	l := tocsinv1.Lane(tocsinv1.Lane_value["LANE_"+strings.ToUpper(r.Lane)])
+	l := laneOf(r.Lane)
 	if len(r.Affected) > 0 {
 		l = records.Raised(l)
 	}
@@ -183,7 +192,7 @@ func (r *Record) setAffected(fs []affected.Finding) {
 
 // setLaneName sets the lane from its name ("info") and its severity.
 func (r *Record) setLaneName(name string) {
-	r.setLane(tocsinv1.Lane(tocsinv1.Lane_value["LANE_"+strings.ToUpper(name)]))
+	r.setLane(laneOf(name))
 }
 
 // fillAlert copies an alert's content into r.
