@@ -131,6 +131,13 @@ func (a *Authority) AccountJWTsOf(members []*tocsinv1.Member, only map[string]bo
 			return nil, err
 		}
 		ac.SigningKeys.AddScopedSigner(scope)
+		site, err := a.siteScope(m)
+		if err != nil {
+			return nil, err
+		}
+		if site != nil {
+			ac.SigningKeys.AddScopedSigner(site)
+		}
 		active = append(active, m)
 	}
 	if err := checkConsumerCollisions(active); err != nil {
@@ -172,6 +179,7 @@ func (a *Authority) memberClaims(m *tocsinv1.Member) (*jwt.AccountClaims, error)
 	if err := addImports(ac, a.Account(), m); err != nil {
 		return nil, err
 	}
+	siteImports(ac, a.Account(), m)
 	return ac, nil
 }
 

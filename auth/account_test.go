@@ -90,7 +90,12 @@ func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T)
 			t.Fatalf("%s: JetStream must be enabled in TOCSIN only, bearer tokens refused everywhere", m.Id)
 		}
 		scope := scopeOf(t, ac, m.Id)
-		if scope == nil || scopeOf(t, tocsin, m.Id) != nil || len(ac.SigningKeys) != 1 {
+		reader := len(auth.Consumers(m)) > 0
+		wantKeys := 1
+		if reader {
+			wantKeys = 2 // and its site's
+		}
+		if scope == nil || scopeOf(t, tocsin, m.Id) != nil || len(ac.SigningKeys) != wantKeys {
 			t.Fatalf("%s: scoped key not (only) in its own account", m.Id)
 		}
 		perms, err := auth.Permissions(m)
@@ -103,13 +108,32 @@ func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T)
 		if !reflect.DeepEqual([]string(scope.Template.AllowedConnectionTypes), []string{jwt.ConnectionTypeStandard}) {
 			t.Fatalf("%s: connection types %v, want STANDARD only (no leaf node, MQTT or websocket)", m.Id, scope.Template.AllowedConnectionTypes)
 		}
+		// A reader's site has a scoped key of its own: LEAFNODE only, with
+		// the site's permissions (docs/SITES.md). No one else has one.
+		site := scopeOf(t, ac, auth.SiteUser(m.Id))
+		if reader != (site != nil) {
+			t.Fatalf("%s: site scope %v, want one only for readers", m.Id, site)
+		}
+		if site != nil {
+			sp, err := auth.SitePermissions(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(site.Template.Permissions, sp) || !reflect.DeepEqual([]string(site.Template.AllowedConnectionTypes), []string{jwt.ConnectionTypeLeafnode}) {
+				t.Fatalf("%s: site scope %+v, want %+v and LEAFNODE only", m.Id, site.Template, sp)
+			}
+		}
 		// Its imports are exactly what its permissions name, from TOCSIN:
 		// every publish subject as a service (and JetStream account info),
 		// every routed subject it may watch as a stream.
-		var services, streams []string
+		var services, streams, siteImports []string
 		for _, imp := range ac.Imports {
 			if imp.Account != a.Account() {
 				t.Fatalf("%s: import %+v not from TOCSIN", m.Id, imp)
+			}
+			if imp.LocalSubject != "" || strings.Contains(string(imp.Subject), "-site-") || strings.HasPrefix(string(imp.Subject), auth.SiteDeliverPrefix) {
+				siteImports = append(siteImports, string(imp.Subject)+" as "+string(imp.LocalSubject))
+				continue
 			}
 			switch imp.Type {
 			case jwt.Service:
@@ -131,6 +155,24 @@ func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T)
 		slices.Sort(wantServices)
 		if !reflect.DeepEqual(services, wantServices) || !reflect.DeepEqual(streams, wantStreams) {
 			t.Fatalf("%s: imports services %v streams %v, want %v and %v", m.Id, services, streams, wantServices, wantStreams)
+		}
+		// Its site's imports: the resets and flow-control replies of its own
+		// site consumers, its deliveries, its ingest subjects under the
+		// site's forwarding names.
+		var wantSite []string
+		for _, c := range auth.SiteConsumers(m) {
+			wantSite = append(wantSite, "$JS.API.CONSUMER.RESET."+c.Stream+"."+c.Name+" as ", "$JS.FC."+c.Stream+"."+c.Name+".* as ")
+		}
+		if reader {
+			for _, k := range []string{"alert", "receipt", "sighting", "aid", "status"} {
+				wantSite = append(wantSite, "tocsin.ingest."+k+"."+m.Id+" as "+auth.SiteForward(m.Id, k))
+			}
+			wantSite = append(wantSite, auth.SiteDeliverPrefix+m.Id+".> as ")
+		}
+		slices.Sort(siteImports)
+		slices.Sort(wantSite)
+		if !reflect.DeepEqual(siteImports, wantSite) {
+			t.Fatalf("%s: site imports %v, want %v", m.Id, siteImports, wantSite)
 		}
 		for _, s := range append(services, streams...) {
 			own := strings.Contains(s, m.Id) || slices.ContainsFunc(m.Sectors, func(sec string) bool { return strings.Contains(s, "."+sec+".") })

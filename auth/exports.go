@@ -103,6 +103,7 @@ func addExports(ac *jwt.AccountClaims) {
 	for _, s := range memberStreams {
 		ac.Exports.Add(&jwt.Export{Name: s, Subject: jwt.Subject(s), Type: jwt.Stream})
 	}
+	siteExports(ac)
 }
 
 // addImports imports into m's account ac, from the TOCSIN account tocsin,

@@ -67,3 +67,10 @@ func RejectionsConsumer(member string) string { return member + "-rejections" }
 func RoutedGetSubject(member, msgID string) string {
 	return jsDirectGet + kvRoutedStream + "." + kvRoutedPrefix + member + "." + msgID
 }
+
+// The JetStream subjects a site's durable sourcing uses.
+const (
+	jsConsReset = jsAPI + "CONSUMER.RESET."
+	jsFC        = "$JS.FC."
+	jsReply     = "$JSC.R."
+)

@@ -211,6 +211,11 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 			return nil, fmt.Errorf("%w: auth: %v", ErrInvalidOptions, err)
 		}
 	}
+	if o.Leaf != nil {
+		if err := o.applyLeaf(so); err != nil {
+			return nil, err
+		}
+	}
 	if o.Standalone {
 		return so, o.applyTLS(so)
 	}

@@ -101,6 +101,9 @@ type NodeOptions struct {
 	// other regions through NATS gateways (a supercluster, docs/REGIONS.md).
 	// nil = a single-cluster deployment (default).
 	Gateway *GatewayOptions
+	// Leaf opens a leaf node listener for member sites and gives JetStream
+	// the hub's domain (docs/SITES.md). nil = no leaf listener (default).
+	Leaf *LeafOptions
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
@@ -134,6 +137,10 @@ func (o NodeOptions) withDefaults() NodeOptions {
 	if o.Gateway != nil {
 		g := o.Gateway.withDefaults(o)
 		o.Gateway = &g
+	}
+	if o.Leaf != nil {
+		l := o.Leaf.withDefaults(o)
+		o.Leaf = &l
 	}
 	return o
 }
@@ -193,6 +200,11 @@ func (o NodeOptions) validate() error {
 	}
 	if o.ClusterTLS != nil && !o.Standalone {
 		if err := o.ClusterTLS.check("cluster.tls", true); err != nil {
+			return err
+		}
+	}
+	if o.Leaf != nil {
+		if err := o.Leaf.validate(o); err != nil {
 			return err
 		}
 	}

@@ -254,9 +254,11 @@ func TestTLSOptionsRefuseUnusableFiles(t *testing.T) {
 	}
 }
 
-// A node listens for clients and routes only: no leaf node, websocket,
-// MQTT or gateway listener (the NATS advisories about those listeners do
-// not reach it), and TLS never maps certificates to users (verify_and_map).
+// A node listens for clients and routes only unless told otherwise: no
+// leaf node listener without LeafOptions (member sites,
+// TestNodeLeafListenerRequiresTLSAndTheHubDomain), no gateway without
+// GatewayOptions, never websocket or MQTT; and TLS never maps certificates
+// to users (verify_and_map).
 func TestNodeListensOnlyForClientsAndRoutes(t *testing.T) {
 	files := testTLS(t)
 	c := startTLSCluster(t, files)

@@ -1,0 +1,265 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// A member site (`tocsin site`, docs/SITES.md) is a nats-server of the
+// member's own that dials the hub as a leaf node into the member's account,
+// with a site credential: a user signed by the member's second scoped key,
+// whose template allows the LEAFNODE connection type only and, across the
+// link, only what the site needs:
+//
+//   - in: a consumer reset (how durable sourcing starts or resumes) of the
+//     member's site consumers (SiteConsumers), their flow-control replies
+//     (the acks of AckFlowControl) and their deliveries on
+//     tocsin.site.<member>.>, plus the replies of those requests;
+//   - out: publishing the member's own messages on
+//     tocsin.site.<member>.ingest.<kind>, which the member's account imports
+//     as tocsin.ingest.<kind>.<member> (the site's forwarding path), and
+//     the PubAcks coming back to the site's own inbox prefix.
+//
+// The member's own credentials stay STANDARD only: a leaf link cannot be
+// opened with them, and a site credential cannot open a client connection.
+
+// siteConnectionTypes are the only ways a site credential may connect.
+var siteConnectionTypes = []string{jwt.ConnectionTypeLeafnode}
+
+// siteKeyDerivation labels the derivation of a member's site scoped key.
+const siteKeyDerivation = "tocsin member site scoped signing key v1\x00"
+
+// SiteDeliverPrefix starts the subjects the hub delivers a member's site
+// consumers on: tocsin.site.<member>.<stream>.
+const SiteDeliverPrefix = subjects.Prefix + ".site."
+
+// siteKinds are the kinds a site forwards for its member.
+var siteKinds = []string{subjects.KindAlert, subjects.KindReceipt, subjects.KindSighting, subjects.KindAid, subjects.KindStatus}
+
+// SiteUser is the user name of member's site credentials.
+func SiteUser(member string) string { return member + "-site" }
+
+// SiteInboxPrefix is the inbox prefix of a site's own connections (its
+// forwarder): PubAcks of forwarded messages come back on it.
+func SiteInboxPrefix(member string) string { return "_SITE_" + member }
+
+// SiteForward is the subject a site publishes member's message of kind on
+// at the hub; the member's account imports it as its ingest subject.
+func SiteForward(member, kind string) string {
+	return SiteDeliverPrefix + member + ".ingest." + kind
+}
+
+// SiteConsumer is one hub-side durable push consumer a member's site
+// sources from (ADR-60 durable sourcing): Tocsin creates it, the site may
+// only reset it and acknowledge through flow control.
+type SiteConsumer struct {
+	// Stream is the hub stream (SECTORS, INBOX or REJECTIONS).
+	Stream string
+	// Name is its durable name, "<member>-site-<stream>".
+	Name string
+	// Filters are the subjects it delivers: the member's sectors, its inbox
+	// or its rejections.
+	Filters []string
+	// Deliver is its deliver subject, tocsin.site.<member>.<stream>.
+	Deliver string
+}
+
+// SiteConsumers lists the consumers m's site sources from: its sectors'
+// routed copies (one consumer for all its sectors; none without sectors),
+// its inbox and its rejections. Only readers have sites.
+func SiteConsumers(m *tocsinv1.Member) []SiteConsumer {
+	if !hasAny(m, readers) {
+		return nil
+	}
+	id := m.GetId()
+	mk := func(stream string, filters ...string) SiteConsumer {
+		low := strings.ToLower(stream)
+		return SiteConsumer{Stream: stream, Name: id + "-site-" + low, Filters: filters, Deliver: SiteDeliverPrefix + id + "." + low}
+	}
+	var out []SiteConsumer
+	if len(m.GetSectors()) > 0 {
+		var f []string
+		for _, s := range m.GetSectors() {
+			f = append(f, subjects.SectorAll(s))
+		}
+		out = append(out, mk(subjects.StreamSectors, f...))
+	}
+	return append(out, mk(subjects.StreamInbox, subjects.Inbox(id)), mk(subjects.StreamRejections, subjects.Rejection(id)))
+}
+
+// SiteHeartbeat is the idle heartbeat of a site consumer: how soon a
+// source notices a silent link (nats-server's own sources use 5 s).
+const SiteHeartbeat = 5 * time.Second
+
+// SiteConsumerConfig is the configuration of site consumer c: durable,
+// push to c.Deliver, AckFlowControl (what durable sourcing requires),
+// delivering everything from the start of the stream, replicated as the
+// stream is (a site's position must survive a node).
+func SiteConsumerConfig(member string, c SiteConsumer) jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        c.Name,
+		Description:    "sources " + strings.Join(c.Filters, " ") + " to the site of " + member,
+		DeliverSubject: c.Deliver,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckFlowControlPolicy,
+		IdleHeartbeat:  SiteHeartbeat,
+		FlowControl:    true,
+	}
+	if len(c.Filters) == 1 {
+		cfg.FilterSubject = c.Filters[0]
+	} else {
+		cfg.FilterSubjects = c.Filters
+	}
+	return cfg
+}
+
+// EnsureSiteConsumers creates or updates m's site consumers (a member's
+// sectors may have changed; the position is kept). Tocsin calls it with a
+// service connection when it issues a site credential (IssueSite).
+func EnsureSiteConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv1.Member) error {
+	if err := CheckMember(m); err != nil {
+		return err
+	}
+	for _, c := range SiteConsumers(m) {
+		cfg := SiteConsumerConfig(m.GetId(), c)
+		_, err := js.CreatePushConsumer(ctx, c.Stream, cfg)
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			_, err = js.CreateOrUpdatePushConsumer(ctx, c.Stream, cfg)
+		}
+		if err != nil {
+			return fmt.Errorf("site consumer %s on %s for member %q: %w", c.Name, c.Stream, m.GetId(), err)
+		}
+	}
+	return nil
+}
+
+// SitePermissions are the allow lists of m's site credentials, from the
+// site's side of the link (see the package comment above SiteUser). The
+// domain token of the JetStream API is a wildcard: the member's account
+// maps only the hub's own domain onto its imports.
+func SitePermissions(m *tocsinv1.Member) (jwt.Permissions, error) {
+	var p jwt.Permissions
+	if err := CheckMember(m); err != nil {
+		return p, err
+	}
+	for _, c := range SiteConsumers(m) {
+		p.Pub.Allow.Add("$JS.*.API.CONSUMER.RESET."+c.Stream+"."+c.Name, jsFC+c.Stream+"."+c.Name+".*")
+	}
+	for _, k := range siteKinds {
+		p.Pub.Allow.Add(SiteForward(m.GetId(), k))
+	}
+	p.Sub.Allow.Add(SiteDeliverPrefix+m.GetId()+".>", jsReply+">", SiteInboxPrefix(m.GetId())+".>")
+	return p, nil
+}
+
+// siteImports are what m's account imports from TOCSIN for its site: the
+// consumer resets and flow-control replies of its site consumers, its
+// ingest subjects under their forwarding names, and its site deliveries.
+func siteImports(ac *jwt.AccountClaims, tocsin string, m *tocsinv1.Member) {
+	if !hasAny(m, readers) {
+		return
+	}
+	for _, c := range SiteConsumers(m) {
+		for _, s := range []string{jsConsReset + c.Stream + "." + c.Name, jsFC + c.Stream + "." + c.Name + ".*"} {
+			ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Service})
+		}
+	}
+	for _, k := range siteKinds {
+		s := subjects.Ingest(k, m.GetId())
+		ac.Imports.Add(&jwt.Import{Name: "site " + s, Subject: jwt.Subject(s), LocalSubject: jwt.RenamingSubject(SiteForward(m.GetId(), k)), Account: tocsin, Type: jwt.Service})
+	}
+	s := SiteDeliverPrefix + m.GetId() + ".>"
+	ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Stream})
+}
+
+// siteExports are TOCSIN's exports for sites: consumer resets and
+// flow-control replies on the member streams, and the site deliveries.
+func siteExports(ac *jwt.AccountClaims) {
+	for _, st := range []string{subjects.StreamSectors, subjects.StreamInbox, subjects.StreamRejections} {
+		for _, s := range []string{jsConsReset + st + ".*", jsFC + st + ".*.*"} {
+			ac.Exports.Add(&jwt.Export{Name: s, Subject: jwt.Subject(s), Type: jwt.Service, ResponseType: jwt.ResponseTypeSingleton})
+		}
+	}
+	ac.Exports.Add(&jwt.Export{Name: SiteDeliverPrefix + ">", Subject: jwt.Subject(SiteDeliverPrefix + ">"), Type: jwt.Stream})
+}
+
+// siteScope is m's site scoped signing key: SitePermissions as template,
+// LEAFNODE connections only. Nil for a member without a site (no reader).
+func (a *Authority) siteScope(m *tocsinv1.Member) (*jwt.UserScope, error) {
+	if !hasAny(m, readers) || inTocsin(m) {
+		return nil, nil
+	}
+	perms, err := SitePermissions(m)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := a.siteSigner(m.GetId())
+	if err != nil {
+		return nil, err
+	}
+	scope := jwt.NewUserScope()
+	scope.Key = mustPublic(signer)
+	scope.Role = SiteUser(m.GetId())
+	scope.Template.Permissions = perms
+	scope.Template.AllowedConnectionTypes.Add(siteConnectionTypes...)
+	return scope, nil
+}
+
+// siteSigner derives member's site scoped signing key (as memberSigner).
+func (a *Authority) siteSigner(member string) (nkeys.KeyPair, error) {
+	return a.derive(siteKeyDerivation + member)
+}
+
+// IssueSite returns .creds for m's site: a new user key, named
+// SiteUser(m), signed by m's site scoped key, so that it carries no
+// permissions of its own (the scope's apply, and follow the registry). It
+// refuses a revoked member and a member that reads nothing (admins,
+// services). Create the hub side with EnsureSiteConsumers.
+func (a *Authority) IssueSite(m *tocsinv1.Member) ([]byte, error) {
+	if err := CheckMember(m); err != nil {
+		return nil, err
+	}
+	if m.GetRevokedAt() != nil {
+		return nil, fmt.Errorf("%w: %q was revoked at %s; a revoked member gets no site credentials", ErrRevoked, m.GetId(), m.GetRevokedAt().AsTime())
+	}
+	if !hasAny(m, readers) || inTocsin(m) {
+		return nil, fmt.Errorf("%w: member %q has no member, responder or liaison role; only they have sites", ErrInvalidMember, m.GetId())
+	}
+	_, home, err := a.home(m)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := a.siteSigner(m.GetId())
+	if err != nil {
+		return nil, err
+	}
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, fmt.Errorf("%w: generate user key: %v", ErrKeyMaterial, err)
+	}
+	uc, err := newUser(user, SiteUser(m.GetId()), home)
+	if err != nil {
+		return nil, err
+	}
+	uc.UserPermissionLimits = jwt.UserPermissionLimits{}
+	// The site reads its member's sectors from its own credentials, to
+	// give the member's agent the consumers it has at the hub.
+	for _, s := range m.GetSectors() {
+		uc.Tags.Add(SiteSectorTag + s)
+	}
+	return encodeCreds(uc, signer, user)
+}
+
+// SiteSectorTag starts the tags of a site credential that name its
+// member's sectors ("sector:patient-care"), read by the site.
+const SiteSectorTag = "sector:"
