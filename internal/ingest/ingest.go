@@ -35,7 +35,24 @@ type Checker struct {
 	// the stream, one after it is refused as skewed). Redeliveries and
 	// messages with another message id are still checked. Default false.
 	FirstDeliveryIsNew bool
+	// SiteMaxDelay bounds how long before its arrival a message forwarded
+	// by a member's site (SiteStoredHeader) may have been stored there.
+	// Default DefaultSiteMaxDelay.
+	SiteMaxDelay time.Duration
 }
+
+// SiteStoredHeader marks a message forwarded by its member's site
+// (`tocsin site`, docs/SITES.md) with the time the site stored it
+// (RFC 3339): such a message may have waited in the site's outbox through
+// a WAN cut, so its skew is measured from that time, and, since it may
+// arrive after INGEST's duplicate window, its id is always looked up.
+const SiteStoredHeader = "Tocsin-Site-Stored"
+
+// DefaultSiteMaxDelay is the longest a site's message may have waited:
+// a site's outbox keeps messages 30 days, well inside the router's 90-day
+// memory of what it handled, so a replay older than that is refused as
+// skewed rather than routed again.
+const DefaultSiteMaxDelay = 30 * 24 * time.Hour
 
 // Verified is a message that passed every check.
 type Verified struct {
@@ -90,7 +107,7 @@ func (c Checker) Check(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envel
 	if skew == 0 {
 		skew = envelope.DefaultMaxSkew
 	}
-	if err := envelope.CheckSkew(env, meta.Timestamp, skew); err != nil {
+	if err := envelope.CheckSkew(env, c.reference(m, meta.Timestamp), skew); err != nil {
 		return nil, err
 	}
 	payload, err := envelope.PayloadFor(env.GetKind())
@@ -107,9 +124,28 @@ func (c Checker) Check(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envel
 	return &Verified{Env: env, Member: member, Payload: payload}, nil
 }
 
+// reference is the time m's envelope is checked against: the stream's
+// timestamp, or the time m's site stored it when that is before the
+// stream's and at most SiteMaxDelay before it.
+func (c Checker) reference(m jetstream.Msg, stream time.Time) time.Time {
+	v := m.Headers().Get(SiteStoredHeader)
+	if v == "" {
+		return stream
+	}
+	stored, err := time.Parse(time.RFC3339Nano, v)
+	limit := c.SiteMaxDelay
+	if limit == 0 {
+		limit = DefaultSiteMaxDelay
+	}
+	if err != nil || stored.After(stream) || stream.Sub(stored) > limit {
+		return stream
+	}
+	return stored
+}
+
 // mayRepeat reports whether m may repeat a message already handled.
 func (c Checker) mayRepeat(m jetstream.Msg, env *tocsinv1.Envelope) bool {
-	if !c.FirstDeliveryIsNew || m.Headers().Get(jetstream.MsgIDHeader) != env.GetId() {
+	if !c.FirstDeliveryIsNew || m.Headers().Get(jetstream.MsgIDHeader) != env.GetId() || m.Headers().Get(SiteStoredHeader) != "" {
 		return true
 	}
 	meta, err := m.Metadata()
