@@ -18,6 +18,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/site"
@@ -31,7 +32,8 @@ type hub struct {
 	a       *auth.Authority
 	members []*tocsinv1.Member
 	creds   map[string]string // member id → its site .creds file
-	ca      string            // the hub certificate's CA file
+	signers map[string]*envelope.Signer
+	ca      string // the hub certificate's CA file
 	svc     *nats.Conn
 	svcJS   jetstream.JetStream
 	sys     *nats.Conn
@@ -43,7 +45,10 @@ func testContext(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func startHub(t *testing.T) *hub {
+func startHub(t *testing.T) *hub { return startHubWith(t, nil) }
+
+// startHubWith is startHub with the leaf listener adjusted by leaf.
+func startHubWith(t *testing.T, leaf func(*broker.LeafOptions)) *hub {
 	t.Helper()
 	ctx := testContext(t, 60*time.Second)
 	a, err := auth.Init(t.TempDir())
@@ -53,14 +58,17 @@ func startHub(t *testing.T) *hub {
 	m := func(id string, sectors ...string) *tocsinv1.Member {
 		return &tocsinv1.Member{Id: id, Name: id, Sectors: sectors, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}, CreatedAt: timestamppb.Now()}
 	}
-	h := &hub{t: t, a: a, members: []*tocsinv1.Member{m("st-mary", "patient-care"), m("acme-pharma", "pharma")}, creds: map[string]string{}}
+	h := &hub{t: t, a: a, members: []*tocsinv1.Member{m("st-mary", "patient-care"), m("acme-pharma", "pharma")}, creds: map[string]string{}, signers: map[string]*envelope.Signer{}}
 	dir := t.TempDir()
 	for _, mem := range h.members {
-		_, pub, err := a.IssueMember(mem)
-		if err != nil {
+		kp := mustUser(t)
+		if _, err := a.IssueMemberWithKey(mem, kp); err != nil {
 			t.Fatal(err)
 		}
-		mem.Keys = append(mem.Keys, &tocsinv1.SigningKey{PublicKey: pub, NotBefore: timestamppb.Now()})
+		if h.signers[mem.Id], err = envelope.NewSigner(mem.Id, kp); err != nil {
+			t.Fatal(err)
+		}
+		mem.Keys = append(mem.Keys, &tocsinv1.SigningKey{PublicKey: h.signers[mem.Id].KeyID(), NotBefore: timestamppb.Now()})
 		creds, err := a.IssueSite(mem)
 		if err != nil {
 			t.Fatal(err)
@@ -89,6 +97,9 @@ func startHub(t *testing.T) *hub {
 		Configure: func(_ int, o *broker.NodeOptions) {
 			o.Auth = sa
 			o.Leaf = &broker.LeafOptions{Port: broker.RandomPort, TLS: tlsOpts}
+			if leaf != nil {
+				leaf(o.Leaf)
+			}
 		},
 	}, zaptest.NewLogger(t).Named("hub"))
 	if err != nil {
@@ -161,11 +172,17 @@ func (h *hub) push() {
 // startSite starts member's site with creds (its own by default).
 func (h *hub) startSite(member, creds, dir string) *site.Site {
 	h.t.Helper()
+	return h.startSiteVia(member, creds, dir, h.c.Node(0).LeafURL())
+}
+
+// startSiteVia starts member's site dialling hubURL.
+func (h *hub) startSiteVia(member, creds, dir, hubURL string) *site.Site {
+	h.t.Helper()
 	if creds == "" {
 		creds = h.creds[member]
 	}
 	s, err := site.New(testContext(h.t, 20*time.Second), site.Options{
-		Hub: []string{h.c.Node(0).LeafURL()}, Creds: creds, CA: h.ca, DataDir: dir,
+		Hub: []string{hubURL}, Creds: creds, CA: h.ca, DataDir: dir,
 		Listen: "127.0.0.1:-1", Log: zaptest.NewLogger(h.t).Named("site-" + member),
 	})
 	if err != nil {

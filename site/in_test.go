@@ -24,25 +24,8 @@ func TestSiteSourcesWhatItsMemberReceives(t *testing.T) {
 	h.route(ctx, "tocsin.inbox.st-mary", "a2:inbox.st-mary")
 	h.route(ctx, "tocsin.sector.pharma.flash", "a3:pharma") // another member's sector
 	js := localJS(t, s)
-	for stream, want := range map[string]uint64{"SECTORS": 1, "INBOX": 1} {
-		testwait.For(t, 30*time.Second, stream+" sourced at the site", func() error {
-			st, err := js.Stream(ctx, stream)
-			if err != nil {
-				return err
-			}
-			info, err := st.Info(ctx)
-			if err != nil {
-				return err
-			}
-			if len(info.Sources) == 1 && info.Sources[0].Error != nil {
-				return fmt.Errorf("source: %v", info.Sources[0].Error)
-			}
-			if info.State.Msgs != want {
-				return fmt.Errorf("%d messages, want %d", info.State.Msgs, want)
-			}
-			return nil
-		})
-	}
+	waitMsgs(ctx, t, js, "SECTORS", 1)
+	waitMsgs(ctx, t, js, "INBOX", 1)
 	c, err := js.Consumer(ctx, "SECTORS", auth.SectorConsumer("st-mary", "patient-care"))
 	if err != nil {
 		t.Fatalf("the agent's consumer at the site: %v", err)

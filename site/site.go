@@ -97,8 +97,9 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 		s.Exit()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.watchLink()
+	go s.forward()
 	s.log.Info("site started", zap.String("member", id.member), zap.String("domain", Domain(id.member)), zap.String("listen", s.ClientURL()))
 	return s, nil
 }

@@ -1,0 +1,215 @@
+package site_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/stix"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// routerID is the service member the hub's router signs as.
+const routerID = "svc-site-test"
+
+// runRouter registers the members (with signers) and runs a router on the
+// hub until the test ends, refusing envelopes more than maxSkew from their
+// reference time.
+func (h *hub) runRouter(maxSkew time.Duration) {
+	h.t.Helper()
+	ctx := testContext(h.t, 60*time.Second)
+	reg, err := members.Open(ctx, h.svcJS, members.DefaultVocabulary(), zap.NewNop())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(reg.Close)
+	svc := &tocsinv1.Member{Id: routerID, Name: routerID, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}}
+	kp, _ := nkeys.CreateUser()
+	svcSigner, err := envelope.NewSigner(routerID, kp)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	svc.Keys = []*tocsinv1.SigningKey{{PublicKey: svcSigner.KeyID(), NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
+	cast := []*tocsinv1.Member{svc}
+	for _, m := range h.members {
+		m.Region = "northeast"
+		m.Keys[0].NotBefore = timestamppb.New(time.Now().Add(-time.Hour))
+		cast = append(cast, m)
+	}
+	if _, err := reg.Seed(ctx, cast); err != nil {
+		h.t.Fatal(err)
+	}
+	validator, err := stix.New(stix.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	r, err := alerts.New(ctx, alerts.Deps{JS: h.svcJS, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
+		Validator: validator, Signer: svcSigner}, alerts.Options{MaxSkew: maxSkew}, zaptest.NewLogger(h.t).Named("router"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := r.Run(rctx); err != nil {
+			h.t.Errorf("router: %v", err)
+		}
+	}()
+	h.t.Cleanup(func() { cancel(); <-done })
+}
+
+// seal signs payload as member for publishing on its ingest subject.
+func (h *hub) seal(member string, kind tocsinv1.Kind, p proto.Message) (*tocsinv1.Envelope, *nats.Msg) {
+	h.t.Helper()
+	env, err := h.signers[member].Seal(kind, p)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	data, err := envelope.Marshal(env)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	token, _ := records.IngestToken(kind)
+	msg := nats.NewMsg(subjects.Ingest(token, member))
+	msg.Data = data
+	msg.Header.Set(jetstream.MsgIDHeader, env.GetId())
+	return env, msg
+}
+
+// outcome reads the router's outcome of member's message id (nil: none).
+func (h *hub) outcome(ctx context.Context, member, id string) (*tocsinv1.Outcome, error) {
+	kv, err := h.svcJS.KeyValue(ctx, records.BucketRouted)
+	if err != nil {
+		return nil, err
+	}
+	return records.GetOutcome(ctx, kv, member, id)
+}
+
+// proxy is a TCP proxy in front of the hub's leaf listener that the test
+// cuts (closing every connection and refusing new ones) and heals.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+// newProxy listens; start it with the hub's address once the hub is up
+// (the hub advertises the proxy as its leaf URL, so that the site does
+// not learn the hub's own address and bypass the cut).
+func newProxy(t *testing.T) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	t.Cleanup(func() { ln.Close(); p.Cut() })
+	return p
+}
+
+func (p *proxy) start(target string) {
+	p.target = target
+	go p.serve()
+}
+
+func (p *proxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go pipe(c, up)
+		go pipe(up, c)
+	}
+}
+
+func pipe(dst, src net.Conn) {
+	_, err := io.Copy(dst, src)
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		dst.Close()
+	}
+	dst.Close()
+}
+
+// Cut closes every proxied connection and refuses new ones.
+func (p *proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// Heal accepts connections again.
+func (p *proxy) Heal() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
+// recordsDone reports whether INGEST holds n status reports of st-mary
+// and the router's records consumer has handled everything in INGEST.
+func (h *hub) recordsDone(ctx context.Context, n uint64) error {
+	st, err := h.svcJS.Stream(ctx, "INGEST")
+	if err != nil {
+		return err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter("tocsin.ingest.status.st-mary"))
+	if err != nil {
+		return err
+	}
+	if got := info.State.Subjects["tocsin.ingest.status.st-mary"]; got != n {
+		return fmt.Errorf("INGEST holds %d reports of st-mary, want %d", got, n)
+	}
+	c, err := st.Consumer(ctx, alerts.DefaultDurable+"-records")
+	if err != nil {
+		return err
+	}
+	ci, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	if ci.NumPending != 0 || ci.NumAckPending != 0 {
+		return fmt.Errorf("the router has %d reports pending, %d unacknowledged", ci.NumPending, ci.NumAckPending)
+	}
+	return nil
+}
