@@ -32,6 +32,11 @@ type GatewayOptions struct {
 	// A node dials every one and retries forever. Required, at least one;
 	// a region not listed here is refused when it dials in.
 	Remotes []RemoteGateway
+	// StreamsRegion is the region whose nodes hold the channel's streams
+	// and buckets (ProvisionIn places them there): this node's own region
+	// or one of Remotes, the same on every node of the supercluster.
+	// Required.
+	StreamsRegion string
 	// TLS requires mutual TLS on gateways, both ways, as on routes: a
 	// region joins only with a certificate signed by TLS.CA, and each
 	// node's certificate names the addresses the other regions dial. nil =
@@ -103,6 +108,9 @@ func (g GatewayOptions) validate(o NodeOptions) error {
 				return bad(fmt.Sprintf("%s.urls[%d]", field, j), "%v", err)
 			}
 		}
+	}
+	if !seen[g.StreamsRegion] {
+		return bad("gateway.streams_region", "%q is not this node's region (%s) nor one of its gateways; name the region whose nodes hold the streams, the same on every node", g.StreamsRegion, o.ClusterName)
 	}
 	if g.TLS != nil {
 		return g.TLS.check("gateway.tls", true)

@@ -22,10 +22,14 @@ func TestGatewayOptionsRefusedNamingTheField(t *testing.T) {
 		{"route scheme", GatewayOptions{Remotes: []RemoteGateway{remote("b", "nats-route://127.0.0.1:7222")}}, nil, "gateway.gateways[0].urls[0]"},
 		{"bad port", GatewayOptions{Port: 70000, Remotes: []RemoteGateway{remote("b", "nats://127.0.0.1:7222")}}, nil, "gateway.port"},
 		{"tls without ca", GatewayOptions{Remotes: []RemoteGateway{remote("b", "nats://127.0.0.1:7222")}, TLS: &TLSOptions{Cert: "c", Key: "k"}}, nil, "gateway.tls.ca: required"},
+		{"streams region unknown", GatewayOptions{StreamsRegion: "c", Remotes: []RemoteGateway{remote("b", "nats://127.0.0.1:7222")}}, nil, "gateway.streams_region: \"c\" is not this node's region"},
 		{"standalone", GatewayOptions{Remotes: []RemoteGateway{remote("b", "nats://127.0.0.1:7222")}}, func(o *NodeOptions) { o.Standalone = true }, "a standalone node joins no region"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gw := tc.gw
+			if gw.StreamsRegion == "" {
+				gw.StreamsRegion = "tocsin"
+			}
 			o := NodeOptions{Name: "a-1", StoreDir: t.TempDir(), Gateway: &gw}
 			if tc.mod != nil {
 				tc.mod(&o)
@@ -40,7 +44,7 @@ func TestGatewayOptionsRefusedNamingTheField(t *testing.T) {
 
 func TestServerOptionsGatewayIsTheClusterRefusingUnknownRegions(t *testing.T) {
 	tlso := testTLS(t)
-	o := NodeOptions{Name: "a-1", ClusterName: "a", StoreDir: t.TempDir(), Gateway: &GatewayOptions{
+	o := NodeOptions{Name: "a-1", ClusterName: "a", StoreDir: t.TempDir(), Gateway: &GatewayOptions{StreamsRegion: "b",
 		Remotes: []RemoteGateway{{Name: "b", URLs: []string{"nats://127.0.0.1:7300", "nats://127.0.0.1:7301"}}}, TLS: tlso,
 	}}.withDefaults()
 	if err := o.validate(); err != nil {

@@ -102,7 +102,20 @@ func KVConfigs(replicas int) []jetstream.KeyValueConfig {
 // Provision creates or updates every stream and bucket. It is idempotent:
 // running it again on a provisioned cluster changes nothing.
 func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	return ProvisionIn(ctx, js, replicas, "")
+}
+
+// ProvisionIn is Provision with every stream and bucket placed in the
+// cluster named region: a supercluster's streams region (GatewayOptions,
+// docs/REGIONS.md). "" lets JetStream place them in the cluster of the
+// server that asks, as on a single cluster.
+func ProvisionIn(ctx context.Context, js jetstream.JetStream, replicas int, region string) error {
+	var placement *jetstream.Placement
+	if region != "" {
+		placement = &jetstream.Placement{Cluster: region}
+	}
 	for _, cfg := range StreamConfigs(replicas) {
+		cfg.Placement = placement
 		if err := withCallTimeout(ctx, func(ctx context.Context) error {
 			_, err := js.CreateOrUpdateStream(ctx, cfg)
 			return err
@@ -111,6 +124,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, replicas int) error 
 		}
 	}
 	for _, cfg := range KVConfigs(replicas) {
+		cfg.Placement = placement
 		if err := withCallTimeout(ctx, func(ctx context.Context) error {
 			_, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 			return err
@@ -157,12 +171,22 @@ func StreamNames() []string {
 // CheckProvisioned reports the first stream or bucket that is missing or
 // has the wrong replica count; nil when Provision has nothing left to do.
 func CheckProvisioned(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	return CheckProvisionedIn(ctx, js, replicas, "")
+}
+
+// CheckProvisionedIn is CheckProvisioned for ProvisionIn: with a region,
+// each stream must also be placed in it.
+func CheckProvisionedIn(ctx context.Context, js jetstream.JetStream, replicas int, region string) error {
 	for _, name := range StreamNames() {
 		var r int
+		var in string
 		err := withCallTimeout(ctx, func(ctx context.Context) error {
 			s, err := js.Stream(ctx, name)
 			if err == nil {
 				r = s.CachedInfo().Config.Replicas
+				if cl := s.CachedInfo().Cluster; cl != nil {
+					in = cl.Name
+				}
 			}
 			return err
 		})
@@ -171,6 +195,9 @@ func CheckProvisioned(ctx context.Context, js jetstream.JetStream, replicas int)
 		}
 		if r != replicas {
 			return fmt.Errorf("stream %s has %d replicas, want %d", name, r, replicas)
+		}
+		if region != "" && in != region {
+			return fmt.Errorf("stream %s is in region %q, want the streams region %q", name, in, region)
 		}
 	}
 	return nil

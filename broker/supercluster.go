@@ -29,6 +29,9 @@ type SuperclusterOptions struct {
 	DataDir string
 	// Host is the address every listener binds. Default 127.0.0.1.
 	Host string
+	// StreamsRegion is every node's GatewayOptions.StreamsRegion. Default:
+	// the first region.
+	StreamsRegion string
 	// Configure, when set, adjusts each node's options before it starts
 	// (auth, TLS, gateway TLS). Default nil.
 	Configure func(region string, i int, o *NodeOptions)
@@ -54,6 +57,9 @@ func StartSupercluster(ctx context.Context, opts SuperclusterOptions, log *zap.L
 	}
 	if len(opts.Regions) < 2 || opts.DataDir == "" {
 		return nil, fmt.Errorf("%w: supercluster: two regions or more and a data dir are required", ErrInvalidOptions)
+	}
+	if opts.StreamsRegion == "" {
+		opts.StreamsRegion = opts.Regions[0].Name
 	}
 	total := 0
 	for i := range opts.Regions {
@@ -87,7 +93,7 @@ func StartSupercluster(ctx context.Context, opts SuperclusterOptions, log *zap.L
 				Name: name, ClusterName: r.Name, Host: opts.Host,
 				Port: ports[3*k], ClusterPort: ports[3*k+1],
 				StoreDir: filepath.Join(opts.DataDir, name),
-				Gateway:  &GatewayOptions{Port: ports[3*k+2]},
+				Gateway:  &GatewayOptions{Port: ports[3*k+2], StreamsRegion: opts.StreamsRegion},
 			}
 			for j := 0; j < r.Nodes; j++ {
 				if j != i {

@@ -151,6 +151,18 @@ func TestSuperclusterRegionLossKeepsTheOtherRegionWhole(t *testing.T) {
 		}
 	}
 
+	// The channel's streams and buckets, provisioned from region a, are
+	// placed in the streams region, b.
+	testwait.For(t, 60*time.Second, "the channel's streams provisioned in region b", func() error {
+		return ProvisionIn(ctx, jsA, 3, "b")
+	})
+	if err := CheckProvisionedIn(ctx, jsA, 3, "b"); err != nil {
+		t.Fatalf("after ProvisionIn b: %v", err)
+	}
+	if err := CheckProvisionedIn(ctx, jsA, 3, "a"); err == nil {
+		t.Fatal("CheckProvisionedIn a: nil, want the streams named as placed in b")
+	}
+
 	// An account pushed to region a's resolver is known in region b: a
 	// member admitted in one region connects in any.
 	m := &tocsinv1.Member{Id: "st-marys", Name: "St. Mary's", Sectors: []string{"patient-care"}, Region: "northeast",
@@ -212,6 +224,9 @@ func TestSuperclusterRegionLossKeepsTheOtherRegionWhole(t *testing.T) {
 		if !gotCopies[id] {
 			t.Fatalf("acknowledged %s lost from SECTORS-b with region a", id)
 		}
+	}
+	if err := CheckProvisionedIn(ctx, jsB, 3, "b"); err != nil {
+		t.Fatalf("the channel's streams in region b after region a's loss: %v", err)
 	}
 	// The meta group keeps its quorum (4 of 7): consumers and streams can
 	// still be created in region b, as a member's re-created consumer is.

@@ -70,6 +70,9 @@ type NodeConfig struct {
 	InsecureNoAuth bool `yaml:"insecure_no_auth"`
 	// TLS is the client listener's TLS. Required unless insecure_no_tls.
 	TLS *TLSConfig `yaml:"tls"`
+	// Gateway joins this node's region (cluster_name) to the other regions
+	// of a supercluster (docs/REGIONS.md). Default: none, one cluster.
+	Gateway *GatewayConfig `yaml:"gateway"`
 	// InsecureNoTLS runs the client and route listeners in plain text:
 	// traffic is readable, and whoever reaches the route port joins the
 	// cluster. For an isolated experiment only. Default false.
@@ -137,7 +140,7 @@ func (c NodeConfig) Options() (Options, error) {
 		MaxPayload:       c.MaxPayload,
 	}
 	var err error
-	if len(c.Cluster.Routes) == 0 {
+	if len(c.Cluster.Routes) == 0 && c.Gateway == nil {
 		if c.Cluster.Listen != "" || c.Cluster.Advertise != "" || c.Cluster.TLS != nil {
 			return bad("cluster.routes", "empty: list the other nodes' nats-route://HOST:PORT URLs, or remove the cluster section to run a single node")
 		}
@@ -160,6 +163,9 @@ func (c NodeConfig) Options() (Options, error) {
 		return Options{}, err
 	}
 	n.TLS, n.ClusterTLS = c.TLS.options(), c.Cluster.TLS.options()
+	if err := c.gatewayOptions(&n); err != nil {
+		return Options{}, err
+	}
 	o := Options{Node: &n, HTTPAddr: c.HTTP, ServiceCreds: c.ServiceCreds, HTTPTLS: c.HTTPTLS.options()}
 	if o.HTTPTLS != nil {
 		if _, err := httpsConfig(o.HTTPTLS, nil); err != nil {

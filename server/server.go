@@ -304,13 +304,13 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 		// Each JetStream call has its own timeout (broker.CallTimeout).
 		actx := rctx
 		if s.node != nil && !s.node.Server().JetStreamIsLeader() {
-			err := broker.CheckProvisioned(actx, js, s.replicas())
+			err := broker.CheckProvisionedIn(actx, js, s.replicas(), s.streamsRegion())
 			if err != nil {
 				s.setProblem(fmt.Sprintf("waiting for the meta leader to provision streams: %v", err))
 			}
 			return err
 		}
-		err := broker.Provision(actx, js, s.replicas())
+		err := broker.ProvisionIn(actx, js, s.replicas(), s.streamsRegion())
 		if err != nil {
 			s.setProblem(fmt.Sprintf("provisioning streams at R%d: %v", s.replicas(), err))
 		}
@@ -337,6 +337,15 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 		s.opts.OnReady(s)
 	}
 	return nil
+}
+
+// streamsRegion is the region the channel's streams are placed in, on a
+// node of a supercluster; "" otherwise (docs/REGIONS.md).
+func (s *Server) streamsRegion() string {
+	if s.node != nil && s.node.Options().Gateway != nil {
+		return s.node.Options().Gateway.StreamsRegion
+	}
+	return ""
 }
 
 func (s *Server) notReady(err error) error {

@@ -128,7 +128,17 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		if err != nil {
 			return err
 		}
-		reg, err := members.Open(ctx, js, members.DefaultVocabulary(), s.log.Named("members"))
+		// The registry's watch creates a consumer, which times out while
+		// the meta leader is busy (a supercluster's nodes all starting):
+		// tried again until ctx ends, as provisioning is.
+		var reg *members.Registry
+		err = retry(ctx, func() error {
+			reg, err = members.Open(ctx, js, members.DefaultVocabulary(), s.log.Named("members"))
+			if err != nil {
+				s.setProblem(fmt.Sprintf("opening the member registry: %v", err))
+			}
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("node %q: member registry: %w", n.Name(), err)
 		}

@@ -71,21 +71,7 @@ func loopbackConfigs(t *testing.T) loopbackCluster {
 		}
 		c.StoreDir = filepath.Join(dir, c.Name)
 		// /etc/tocsin/auth on the machine is KEYS/nodes/<name> here.
-		nodeDir := filepath.Join(lc.keys, "nodes", c.Name)
-		onLoopback := func(p string) string { return strings.Replace(p, "/etc/tocsin/auth", nodeDir, 1) }
-		c.Auth, c.ServiceCreds = onLoopback(c.Auth), onLoopback(c.ServiceCreds)
-		for _, tc := range []*server.TLSConfig{c.TLS, c.Cluster.TLS, c.HTTPTLS} {
-			tc.Cert, tc.Key, tc.CA = onLoopback(tc.Cert), onLoopback(tc.Key), onLoopback(tc.CA)
-		}
-		out, err := yaml.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, c.Name+".yaml")
-		if err := os.WriteFile(p, out, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		lc.configs = append(lc.configs, p)
+		lc.configs = append(lc.configs, writeLoopbackConfig(t, dir, lc.keys, &c))
 		lc.urls = append(lc.urls, "nats://"+c.Listen)
 		lc.httpAddrs = append(lc.httpAddrs, c.HTTP)
 	}

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"github.com/tocsin-project/tocsin/broker"
+)
+
+// GatewayConfig is the gateway: section of a node config: it joins the
+// node's region (its cluster_name) to the other regions of a supercluster.
+// docs/REGIONS.md says what lives where; deploy/regions/ has an example.
+type GatewayConfig struct {
+	// Listen is the gateway listener, HOST:PORT. Default: cluster.listen's
+	// host, port 7222.
+	Listen string `yaml:"listen"`
+	// Advertise is the HOST:PORT the other regions dial for this node.
+	// Default: listen.
+	Advertise string `yaml:"advertise"`
+	// StreamsRegion is the region whose nodes hold the channel's streams
+	// and buckets, the same on every node of every region. Required.
+	StreamsRegion string `yaml:"streams_region"`
+	// Gateways are the other regions, each with its cluster_name and the
+	// gateway URLs (nats://HOST:PORT) of some of its nodes. Required; a
+	// region not listed is refused when it dials in.
+	Gateways []RemoteGatewayConfig `yaml:"gateways"`
+	// TLS is the gateways' mutual TLS: only a region whose nodes hold
+	// certificates signed by ca may join. Required unless insecure_no_tls.
+	TLS *TLSConfig `yaml:"tls"`
+}
+
+// RemoteGatewayConfig is another region in a node config.
+type RemoteGatewayConfig struct {
+	// Name is the region's cluster_name. Required.
+	Name string `yaml:"name"`
+	// URLs are gateway URLs of the region's nodes. Required, one or more.
+	URLs []string `yaml:"urls"`
+}
+
+// gatewayOptions sets n's gateway from c.Gateway; a node alone in its
+// region (a witness: a vote in the meta group, no streams) is clustered
+// all the same, on its cluster.listen.
+func (c NodeConfig) gatewayOptions(n *broker.NodeOptions) error {
+	g := c.Gateway
+	if g == nil {
+		return nil
+	}
+	switch {
+	case c.InsecureNoTLS && g.TLS != nil:
+		return configErr("insecure_no_tls", "set together with gateway.tls; remove one of them")
+	case !c.InsecureNoTLS && g.TLS == nil:
+		return configErr("gateway.tls", "required on a gateway: without it whoever reaches the gateway port joins the supercluster; "+
+			"give the node's cert, key and the CA that signed every region's node certificates (see deploy/regions/README.md)")
+	}
+	if len(c.Cluster.Routes) == 0 {
+		if c.Cluster.Listen == "" {
+			return configErr("cluster.listen", "required on a node alone in its region (a witness): JetStream runs clustered on it")
+		}
+		n.Standalone = false
+	}
+	gw := &broker.GatewayOptions{Advertise: g.Advertise, StreamsRegion: g.StreamsRegion, TLS: g.TLS.options()}
+	if g.Listen != "" {
+		host, port, err := splitHostPort(g.Listen)
+		if err != nil {
+			return configErr("gateway.listen", "%v", err)
+		}
+		gw.Host, gw.Port = host, port
+	}
+	for _, r := range g.Gateways {
+		gw.Remotes = append(gw.Remotes, broker.RemoteGateway{Name: r.Name, URLs: r.URLs})
+	}
+	n.Gateway = gw
+	return nil
+}
