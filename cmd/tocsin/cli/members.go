@@ -45,7 +45,7 @@ them at once: a revoked member is cut off within seconds.`,
 		}
 	}
 	cmd.AddCommand(newMembersAddCmd(g, run), newMembersListCmd(run), newMembersShowCmd(run),
-		newMembersRevokeCmd(run), newMembersRotateCmd(run), newMembersSyncCmd(run))
+		newMembersRevokeCmd(run), newMembersRotateCmd(run), newMembersSyncCmd(run), newMembersSiteCredsCmd(run))
 	return cmd
 }
 

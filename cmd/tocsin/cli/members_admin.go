@@ -141,22 +141,33 @@ func (s *adminSession) connectAs(name string, creds []byte, inboxPrefix string) 
 	return s.g.dial(opts...)
 }
 
+// serviceJS is a JetStream context on a service connection issued for
+// the purpose (members cannot create their own consumers); close nc.
+func (s *adminSession) serviceJS() (*nats.Conn, jetstream.JetStream, error) {
+	creds, err := s.a.IssueService("tocsin-members")
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := s.connectAs("tocsin members (service)", creds, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
 // ensureConsumers creates the consumers of ms with a service connection
 // issued for the purpose: members cannot create their own.
 func (s *adminSession) ensureConsumers(ctx context.Context, ms []*tocsinv1.Member) error {
-	creds, err := s.a.IssueService("tocsin-members")
-	if err != nil {
-		return err
-	}
-	nc, err := s.connectAs("tocsin members (service)", creds, "")
+	nc, js, err := s.serviceJS()
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	if len(ms) > 1 {
 		s.progress("creating the consumers of %d members", len(ms))
 	}
