@@ -20,6 +20,7 @@ const DefaultFormationGrace = 30 * time.Second
 // info level.
 var formationMessages = []string{
 	"Error trying to connect to route",
+	"Error connecting to explicit gateway",
 	"Waiting for routing to be established",
 	"JetStream has not established contact with a meta leader",
 	"JetStream is not current with the meta leader",
@@ -64,8 +65,9 @@ func formationMessage(m string) bool {
 }
 
 // watchFormation ends the node's formation: once it has had a route to
-// each of its configured peers and a healthy JetStream meta layer (what
-// the server's own health check says) for formationSettle, or once grace
+// each of its configured peers, a gateway to every other region (on a
+// supercluster) and a healthy JetStream meta layer (what the server's own
+// health check says) for formationSettle, or once grace
 // has passed, in which case it warns with what is missing. From then on
 // the formation messages are logged at their own level.
 func (n *Node) watchFormation(peers int, grace time.Duration) {
@@ -82,8 +84,9 @@ func (n *Node) watchFormation(peers int, grace time.Duration) {
 		}
 		routes := n.srv.NumRemotes()
 		meta := n.srv.JetStreamEnabled() && n.srv.Healthz(&server.HealthzOptions{JSMetaOnly: true}).Error == ""
+		gateways := n.opts.Gateway == nil || n.srv.NumOutboundGateways() >= len(n.opts.Gateway.Remotes)
 		switch {
-		case routes < peers || !meta:
+		case routes < peers || !meta || !gateways:
 			since = time.Time{}
 		case since.IsZero():
 			since = time.Now()
@@ -95,6 +98,9 @@ func (n *Node) watchFormation(peers int, grace time.Duration) {
 			what := fmt.Sprintf("routes to %d of its %d peers", routes, peers)
 			if routes >= peers {
 				what = "every route but no healthy jetstream meta layer"
+				if !gateways {
+					what = "every route but not a gateway to every other region"
+				}
 			}
 			n.log.Warn(fmt.Sprintf("node %q has %s after %s: check that the other nodes run and that their route ports are reachable; route errors are logged as errors from now on",
 				n.opts.Name, what, grace))

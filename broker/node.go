@@ -54,7 +54,7 @@ func NewNode(opts NodeOptions, log *zap.Logger) (*Node, error) {
 	}
 	n := &Node{opts: opts, log: log.With(zap.String("node", opts.Name)), srv: srv, fatal: make(chan struct{}), stopWatch: make(chan struct{})}
 	srv.SetLoggerV2(newServerLogger(n.log, n.setFatal, func() (bool, bool) { return !n.formed.Load(), n.stopping.Load() }), false, false, false)
-	if opts.Standalone || len(opts.Routes) == 0 {
+	if opts.Standalone || len(opts.Routes) == 0 && opts.Gateway == nil {
 		n.formed.Store(true)
 	} else {
 		go n.watchFormation(len(opts.Routes), opts.FormationGrace)

@@ -3,12 +3,16 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/tocsin-project/tocsin/auth"
@@ -297,4 +301,32 @@ func readAllExisting(ctx context.Context, t *testing.T, js jetstream.JetStream, 
 		return nil
 	})
 	return got
+}
+
+// A supercluster's nodes, started one after the other, dial regions that
+// do not listen yet, and the witness waits for the meta leader alone: a
+// normal start logs none of it at warn level or above.
+func TestSuperclusterStartsWithoutErrorsOrWarnings(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sc, err := StartSupercluster(ctx, SuperclusterOptions{DataDir: t.TempDir(),
+		Regions: []RegionSpec{{Name: "a"}, {Name: "b"}, {Name: "w", Nodes: 1}}}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sc.Shutdown)
+	testwait.For(t, 60*time.Second, "every node to form", testwait.True(func() bool {
+		for _, n := range sc.all() {
+			if !n.formed.Load() {
+				return false
+			}
+		}
+		return true
+	}))
+	for _, e := range logs.All() {
+		if e.Level >= zapcore.WarnLevel && (strings.Contains(e.Message, "gateway") || strings.Contains(e.Message, "rout") || strings.Contains(e.Message, "meta leader")) {
+			t.Errorf("a normal start logged at %s: %s", e.Level, e.Message)
+		}
+	}
 }
