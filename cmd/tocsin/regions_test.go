@@ -131,7 +131,8 @@ var alertID = regexp.MustCompile(`\(id ([^,)]+)`)
 // Two regions of three `tocsin node` processes and a witness, from the
 // deploy/regions configs: a flash alert published in west reaches an agent
 // in east; killing west whole loses no acknowledged message of east's, east's
-// members keep receiving east's alerts, and a member can still be admitted
+// members keep receiving east's alerts, west's member fails over to east
+// (its agent lists both regions), and a member can still be admitted
 // (its consumers created: the meta group keeps 4 of its 7 peers).
 func TestRegionsSuperclusterSurvivesARegionsLoss(t *testing.T) {
 	sc := regionConfigs(t)
@@ -176,6 +177,11 @@ func TestRegionsSuperclusterSurvivesARegionsLoss(t *testing.T) {
 	sink := filepath.Join(dir, "riverside.jsonl")
 	start(t, "agent", "--creds", creds("riverside"), "--state", filepath.Join(dir, "agent-riverside"), "--sink", "jsonl:"+sink,
 		"--server", east, "--tls-ca", ca)
+	// St. Mary's, a member of west, lists its region's nodes and east's:
+	// when west is lost its agent fails over to east.
+	westSink := filepath.Join(dir, "st-mary.jsonl")
+	start(t, "agent", "--creds", creds("st-mary"), "--state", filepath.Join(dir, "agent-st-mary"), "--sink", "jsonl:"+westSink,
+		"--server", west+","+east, "--tls-ca", ca)
 
 	n := 0
 	publish := func(member, servers, lane string) string {
@@ -194,9 +200,9 @@ func TestRegionsSuperclusterSurvivesARegionsLoss(t *testing.T) {
 		}
 		return m[1]
 	}
-	delivered := func(ids ...string) {
+	delivered := func(sink string, ids ...string) {
 		t.Helper()
-		testwait.For(t, 90*time.Second, "riverside's agent in east records "+strings.Join(ids, ", "), func() error {
+		testwait.For(t, 90*time.Second, filepath.Base(sink)+" records "+strings.Join(ids, ", "), func() error {
 			b, _ := os.ReadFile(sink)
 			for _, id := range ids {
 				if !strings.Contains(string(b), id) {
@@ -208,7 +214,8 @@ func TestRegionsSuperclusterSurvivesARegionsLoss(t *testing.T) {
 	}
 	flash := publish("st-mary", west, "flash")
 	before := publish("valley-general", east, "urgent")
-	delivered(flash, before)
+	delivered(sink, flash, before)
+	delivered(westSink, before)
 
 	// West lost whole: its three processes killed at once.
 	for i, r := range sc.regions {
@@ -218,8 +225,9 @@ func TestRegionsSuperclusterSurvivesARegionsLoss(t *testing.T) {
 		}
 	}
 	after := publish("valley-general", east, "flash")
-	delivered(flash, before, after)
-	t.Logf("flash %s from west, %s and %s from east (after west's loss) recorded in east", flash, before, after)
+	delivered(sink, flash, before, after)
+	delivered(westSink, before, after)
+	t.Logf("flash %s from west, %s and %s from east (after west's loss) recorded by east's agent; west's agent failed over to east", flash, before, after)
 	// The meta group kept its quorum: a member admitted now gets its consumers.
 	addMember("hilltop", east)
 }
