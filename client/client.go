@@ -44,6 +44,8 @@ type Client struct {
 	js     jetstream.JetStream
 	signer *envelope.Signer
 	member string
+	// lastDomain is the JetStream domain of the last PubAck (StoredAtSite).
+	lastDomain atomicString
 }
 
 // ErrCreds is wrapped when a credentials file cannot be used.
@@ -150,9 +152,10 @@ func (c *Client) PublishEnvelope(ctx context.Context, env *tocsinv1.Envelope) er
 	// one copy.
 	for {
 		actx, cancel := context.WithTimeout(ctx, publishAttempt)
-		_, err = c.js.Publish(actx, subjects.Ingest(token, c.member), data, jetstream.WithMsgID(env.GetId()))
+		ack, err := c.js.Publish(actx, subjects.Ingest(token, c.member), data, jetstream.WithMsgID(env.GetId()))
 		cancel()
 		if err == nil {
+			c.lastDomain.Store(ack.Domain)
 			return nil
 		}
 		if ctx.Err() != nil || !retryable(err) {

@@ -27,16 +27,17 @@ import (
 // hub is a one-node operator-mode cluster with a TLS leaf listener, the
 // streams provisioned, and two members with site credentials.
 type hub struct {
-	t       *testing.T
-	c       *broker.Cluster
-	a       *auth.Authority
-	members []*tocsinv1.Member
-	creds   map[string]string // member id → its site .creds file
-	signers map[string]*envelope.Signer
-	ca      string // the hub certificate's CA file
-	svc     *nats.Conn
-	svcJS   jetstream.JetStream
-	sys     *nats.Conn
+	t           *testing.T
+	c           *broker.Cluster
+	a           *auth.Authority
+	members     []*tocsinv1.Member
+	creds       map[string]string // member id → its site .creds file
+	signers     map[string]*envelope.Signer
+	memberCreds map[string]string // member id → its own (client) .creds file
+	ca          string            // the hub certificate's CA file
+	svc         *nats.Conn
+	svcJS       jetstream.JetStream
+	sys         *nats.Conn
 }
 
 func testContext(t *testing.T, d time.Duration) context.Context {
@@ -58,11 +59,16 @@ func startHubWith(t *testing.T, leaf func(*broker.LeafOptions)) *hub {
 	m := func(id string, sectors ...string) *tocsinv1.Member {
 		return &tocsinv1.Member{Id: id, Name: id, Sectors: sectors, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}, CreatedAt: timestamppb.Now()}
 	}
-	h := &hub{t: t, a: a, members: []*tocsinv1.Member{m("st-mary", "patient-care"), m("acme-pharma", "pharma")}, creds: map[string]string{}, signers: map[string]*envelope.Signer{}}
+	h := &hub{t: t, a: a, members: []*tocsinv1.Member{m("st-mary", "patient-care"), m("acme-pharma", "pharma")}, creds: map[string]string{}, signers: map[string]*envelope.Signer{}, memberCreds: map[string]string{}}
 	dir := t.TempDir()
 	for _, mem := range h.members {
 		kp := mustUser(t)
-		if _, err := a.IssueMemberWithKey(mem, kp); err != nil {
+		own, err := a.IssueMemberWithKey(mem, kp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.memberCreds[mem.Id] = filepath.Join(dir, mem.Id+".creds")
+		if err := os.WriteFile(h.memberCreds[mem.Id], own, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if h.signers[mem.Id], err = envelope.NewSigner(mem.Id, kp); err != nil {

@@ -126,3 +126,8 @@ const SvcReachPrefix = Prefix + ".svc.reach."
 
 // SvcReach is member's reach request subject.
 func SvcReach(member string) string { return SvcReachPrefix + member }
+
+// SvcSite is answered by a member's site (`tocsin site`) only, never at the
+// hub: the site's link to the hub (up or down, since when), its sources'
+// lag and its outbox's backlog, as JSON (site.Status).
+const SvcSite = Prefix + ".svc.site"

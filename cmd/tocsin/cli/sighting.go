@@ -50,6 +50,9 @@ and tells the sector and the originator how many, naming you only with --named.`
 			if err != nil {
 				return err
 			}
+			if queuedAtSite(ctx, g, cl) {
+				return nil
+			}
 			if g.json {
 				return g.printJSON(map[string]any{"sighting": env.GetId(), "indicator": indicator, "count": s.Count, "named": named})
 			}

@@ -30,6 +30,13 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer nc.Close()
+			if st, ok := siteStatus(ctx, nc); ok {
+				if g.json {
+					return g.printJSON(st)
+				}
+				printSiteStatus(g, st)
+				return nil
+			}
 			st, err := gatherStatus(ctx, nc)
 			if err != nil {
 				return err

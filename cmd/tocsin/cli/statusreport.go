@@ -34,6 +34,9 @@ func newStatusReportCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if queuedAtSite(s.ctx, g, s.c) {
+					return nil
+				}
 				f, err := s.waitOnBoard(env.GetId(), region)
 				if err != nil {
 					return err
