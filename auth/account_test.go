@@ -132,6 +132,8 @@ func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T)
 				t.Fatalf("%s: import %+v not from TOCSIN", m.Id, imp)
 			}
 			if imp.LocalSubject != "" || strings.Contains(string(imp.Subject), "-site-") || strings.HasPrefix(string(imp.Subject), auth.SiteDeliverPrefix) {
+				// (a site's relayed requests repeat the member's own
+				// service imports under their forwarding names)
 				siteImports = append(siteImports, string(imp.Subject)+" as "+string(imp.LocalSubject))
 				continue
 			}
@@ -167,7 +169,12 @@ func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T)
 			for _, k := range []string{"alert", "receipt", "sighting", "aid", "status"} {
 				wantSite = append(wantSite, "tocsin.ingest."+k+"."+m.Id+" as "+auth.SiteForward(m.Id, k))
 			}
-			wantSite = append(wantSite, auth.SiteDeliverPrefix+m.Id+".> as ")
+			for _, c := range auth.SiteConsumers(m) {
+				wantSite = append(wantSite, c.Deliver+" as ")
+			}
+			for _, r := range auth.SiteRelays(m.Id) {
+				wantSite = append(wantSite, r.Local+" as "+r.Forward)
+			}
 		}
 		slices.Sort(siteImports)
 		slices.Sort(wantSite)

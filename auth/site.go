@@ -24,7 +24,8 @@ import (
 //   - in: a consumer reset (how durable sourcing starts or resumes) of the
 //     member's site consumers (SiteConsumers), their flow-control replies
 //     (the acks of AckFlowControl) and their deliveries on
-//     tocsin.site.<member>.>, plus the replies of those requests;
+//     tocsin.site.<member>.<stream>, plus the replies of those requests;
+//     the member's directory and board requests, relayed (SiteRelays);
 //   - out: publishing the member's own messages on
 //     tocsin.site.<member>.ingest.<kind>, which the member's account imports
 //     as tocsin.ingest.<kind>.<member> (the site's forwarding path), and
@@ -158,8 +159,36 @@ func SitePermissions(m *tocsinv1.Member) (jwt.Permissions, error) {
 	for _, k := range siteKinds {
 		p.Pub.Allow.Add(SiteForward(m.GetId(), k))
 	}
-	p.Sub.Allow.Add(SiteDeliverPrefix+m.GetId()+".>", jsReply+">", SiteInboxPrefix(m.GetId())+".>")
+	for _, r := range SiteRelays(m.GetId()) {
+		p.Pub.Allow.Add(r.Forward)
+	}
+	for _, c := range SiteConsumers(m) {
+		p.Sub.Allow.Add(c.Deliver)
+	}
+	p.Sub.Allow.Add(jsReply+">", SiteInboxPrefix(m.GetId())+".>")
 	return p, nil
+}
+
+// SiteRelay is a member service request a site relays to the hub (and
+// answers from its cache while the hub is unreachable): what the member's
+// agent and CLI ask on Local, the site asks on Forward, which the
+// member's account imports as Local's service.
+type SiteRelay struct {
+	// Local is the service subject at the site and at the hub.
+	Local string
+	// Forward is the subject the site publishes the request on.
+	Forward string
+}
+
+// SiteRelays are the requests a site relays for member: the public
+// directory (the agent verifies senders with it) and the member's
+// regional board.
+func SiteRelays(member string) []SiteRelay {
+	fwd := func(name string) string { return SiteDeliverPrefix + member + ".svc." + name }
+	return []SiteRelay{
+		{subjects.SvcDirectory, fwd("directory")},
+		{subjects.SvcSituation(member), fwd("situation")},
+	}
 }
 
 // siteImports are what m's account imports from TOCSIN for its site: the
@@ -178,8 +207,12 @@ func siteImports(ac *jwt.AccountClaims, tocsin string, m *tocsinv1.Member) {
 		s := subjects.Ingest(k, m.GetId())
 		ac.Imports.Add(&jwt.Import{Name: "site " + s, Subject: jwt.Subject(s), LocalSubject: jwt.RenamingSubject(SiteForward(m.GetId(), k)), Account: tocsin, Type: jwt.Service})
 	}
-	s := SiteDeliverPrefix + m.GetId() + ".>"
-	ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Stream})
+	for _, r := range SiteRelays(m.GetId()) {
+		ac.Imports.Add(&jwt.Import{Name: "site " + r.Local, Subject: jwt.Subject(r.Local), LocalSubject: jwt.RenamingSubject(r.Forward), Account: tocsin, Type: jwt.Service})
+	}
+	for _, c := range SiteConsumers(m) {
+		ac.Imports.Add(&jwt.Import{Name: c.Deliver, Subject: jwt.Subject(c.Deliver), Account: tocsin, Type: jwt.Stream})
+	}
 }
 
 // siteExports are TOCSIN's exports for sites: consumer resets and

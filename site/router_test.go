@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/tocsin-project/tocsin/agent"
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
@@ -30,8 +31,8 @@ import (
 // routerID is the service member the hub's router signs as.
 const routerID = "svc-site-test"
 
-// runRouter registers the members (with signers) and runs a router on the
-// hub until the test ends, refusing envelopes more than maxSkew from their
+// runRouter registers the members (with signers) and runs a router and
+// the agent service (the member directory) on the hub until the test ends, refusing envelopes more than maxSkew from their
 // reference time.
 func (h *hub) runRouter(maxSkew time.Duration) {
 	h.t.Helper()
@@ -66,15 +67,22 @@ func (h *hub) runRouter(maxSkew time.Duration) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	svcAgent, err := agent.NewService(agent.ServiceDeps{Conn: h.svc, JS: h.svcJS, Registry: reg}, agent.ServiceOptions{}, zaptest.NewLogger(h.t).Named("agent-service"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	rctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := r.Run(rctx); err != nil {
-			h.t.Errorf("router: %v", err)
-		}
-	}()
-	h.t.Cleanup(func() { cancel(); <-done })
+	var wg sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{"router": r.Run, "agent service": svcAgent.Run} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(rctx); err != nil && rctx.Err() == nil {
+				h.t.Errorf("%s: %v", name, err)
+			}
+		}()
+	}
+	h.t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 // seal signs payload as member for publishing on its ingest subject.

@@ -97,6 +97,10 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 		s.Exit()
 		return nil, err
 	}
+	if err := s.serveRelays(); err != nil {
+		s.Exit()
+		return nil, err
+	}
 	if err := s.serveStatus(); err != nil {
 		s.Exit()
 		return nil, err
