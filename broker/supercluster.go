@@ -42,6 +42,7 @@ type Supercluster struct {
 	log     *zap.Logger
 	regions []string
 	nodes   map[string][]*Node
+	specs   map[string][]NodeOptions // the options each node was started with
 }
 
 // StartSupercluster starts every node of every region, each with routes to
@@ -83,7 +84,7 @@ func StartSupercluster(ctx context.Context, opts SuperclusterOptions, log *zap.L
 		first[r.Name] = k
 		k += r.Nodes
 	}
-	sc := &Supercluster{log: log, nodes: map[string][]*Node{}}
+	sc := &Supercluster{log: log, nodes: map[string][]*Node{}, specs: map[string][]NodeOptions{}}
 	for _, r := range opts.Regions {
 		sc.regions = append(sc.regions, r.Name)
 		for i := 0; i < r.Nodes; i++ {
@@ -119,6 +120,7 @@ func StartSupercluster(ctx context.Context, opts SuperclusterOptions, log *zap.L
 				return nil, err
 			}
 			sc.nodes[r.Name] = append(sc.nodes[r.Name], n)
+			sc.specs[r.Name] = append(sc.specs[r.Name], spec)
 		}
 	}
 	if err := sc.WaitMeta(ctx); err != nil {
@@ -149,6 +151,19 @@ func (sc *Supercluster) StopRegion(name string) {
 	for _, n := range sc.nodes[name] {
 		n.Shutdown()
 	}
+}
+
+// RestartRegion starts every node of a stopped region again, on the same
+// ports and store dirs, as a region coming back does.
+func (sc *Supercluster) RestartRegion(name string) error {
+	for i, spec := range sc.specs[name] {
+		n, err := NewNode(spec, sc.log)
+		if err != nil {
+			return err
+		}
+		sc.nodes[name][i] = n
+	}
+	return nil
 }
 
 // Shutdown stops every node of every region. Safe to call more than once.

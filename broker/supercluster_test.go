@@ -330,3 +330,46 @@ func TestSuperclusterStartsWithoutErrorsOrWarnings(t *testing.T) {
 		}
 	}
 }
+
+// The streams region lost whole: the other region and the witness keep the
+// meta leader, the streams take nothing until the region is back, and when
+// its nodes restart on their data every acknowledged message is there and
+// writes are taken again, without an operator.
+func TestStreamsRegionLostAndBackKeepsEveryAcknowledgedMessage(t *testing.T) {
+	a := testAuthority(t)
+	sc := startRegions(t, a, RegionSpec{Name: "a"}, RegionSpec{Name: "b"}, RegionSpec{Name: "w", Nodes: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	_, jsA := regionJS(t, a, sc, "a")
+	testwait.For(t, 60*time.Second, "the channel's streams provisioned in region b", func() error {
+		return ProvisionIn(ctx, jsA, 3, "b")
+	})
+	acked := publishAcked(ctx, t, jsA, "tocsin.ingest.alert.st-marys", "before", 20)
+	sc.StopRegion("b")
+	if err := sc.WaitMeta(ctx); err != nil {
+		t.Fatalf("meta group without region b: %v", err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+	if _, err := jsA.Publish(pctx, "tocsin.ingest.alert.st-marys", []byte("lost"), jetstream.WithMsgID("lost")); err == nil {
+		t.Fatal("INGEST acknowledged a message with every replica's region down")
+	}
+	pcancel()
+	if err := sc.RestartRegion("b"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 90*time.Second, "INGEST taking writes again", func() error {
+		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+		defer pcancel()
+		_, err := jsA.Publish(pctx, "tocsin.ingest.alert.st-marys", []byte("after-0"), jetstream.WithMsgID("after-0"))
+		return err
+	})
+	got := readAll(ctx, t, jsA, "INGEST", "tocsin.ingest.>", len(acked)+1)
+	for _, id := range append(acked, "after-0") {
+		if !got[id] {
+			t.Fatalf("acknowledged %s missing after region b came back", id)
+		}
+	}
+	testwait.For(t, 90*time.Second, "every stream back in region b", func() error {
+		return CheckProvisionedIn(ctx, jsA, 3, "b")
+	})
+}
