@@ -134,10 +134,16 @@ func readAll(ctx context.Context, t *testing.T, js jetstream.JetStream, stream, 
 	return got
 }
 
-func TestSuperclusterRegionLossKeepsTheOtherRegionWhole(t *testing.T) {
+// startWitnessed starts regions a and b of three nodes and the witness w:
+// 7 meta peers, 4 after a region's loss.
+func startWitnessed(t *testing.T) (*auth.Authority, *Supercluster) {
+	t.Helper()
 	a := testAuthority(t)
-	// Two regions of three and a witness: 7 meta peers, 4 after a region's loss.
-	sc := startRegions(t, a, RegionSpec{Name: "a"}, RegionSpec{Name: "b"}, RegionSpec{Name: "w", Nodes: 1})
+	return a, startRegions(t, a, RegionSpec{Name: "a"}, RegionSpec{Name: "b"}, RegionSpec{Name: "w", Nodes: 1})
+}
+
+func TestSuperclusterRegionLossKeepsTheOtherRegionWhole(t *testing.T) {
+	a, sc := startWitnessed(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, jsA := regionJS(t, a, sc, "a")
@@ -336,8 +342,7 @@ func TestSuperclusterStartsWithoutErrorsOrWarnings(t *testing.T) {
 // its nodes restart on their data every acknowledged message is there and
 // writes are taken again, without an operator.
 func TestStreamsRegionLostAndBackKeepsEveryAcknowledgedMessage(t *testing.T) {
-	a := testAuthority(t)
-	sc := startRegions(t, a, RegionSpec{Name: "a"}, RegionSpec{Name: "b"}, RegionSpec{Name: "w", Nodes: 1})
+	a, sc := startWitnessed(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	_, jsA := regionJS(t, a, sc, "a")
