@@ -100,6 +100,9 @@ const (
 	RejectionCode_REJECTION_CODE_NO_CAPACITY RejectionCode = 34
 	// REJECTION_CODE_SCHEMAS_MISSING: the node was built without the STIX schemas.
 	RejectionCode_REJECTION_CODE_SCHEMAS_MISSING RejectionCode = 35
+	// REJECTION_CODE_PUBLISHER_MISMATCH: a vendor's CSAF document names a
+	// document.publisher.namespace other than the one registered for it.
+	RejectionCode_REJECTION_CODE_PUBLISHER_MISMATCH RejectionCode = 36
 )
 
 // Enum value maps for RejectionCode.
@@ -141,6 +144,7 @@ var (
 		33: "REJECTION_CODE_OVER_FILL",
 		34: "REJECTION_CODE_NO_CAPACITY",
 		35: "REJECTION_CODE_SCHEMAS_MISSING",
+		36: "REJECTION_CODE_PUBLISHER_MISMATCH",
 	}
 	RejectionCode_value = map[string]int32{
 		"REJECTION_CODE_UNSPECIFIED":              0,
@@ -179,6 +183,7 @@ var (
 		"REJECTION_CODE_OVER_FILL":                33,
 		"REJECTION_CODE_NO_CAPACITY":              34,
 		"REJECTION_CODE_SCHEMAS_MISSING":          35,
+		"REJECTION_CODE_PUBLISHER_MISMATCH":       36,
 	}
 )
 
@@ -451,7 +456,14 @@ type Outcome struct {
 	// When the outcome was decided.
 	At *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
 	// The effective TLP the router enforced.
-	Tlp           TLP `protobuf:"varint,9,opt,name=tlp,proto3,enum=tocsin.v1.TLP" json:"tlp,omitempty"`
+	Tlp TLP `protobuf:"varint,9,opt,name=tlp,proto3,enum=tocsin.v1.TLP" json:"tlp,omitempty"`
+	// For a routed CSAF advisory: the problems it was routed with (the 6.1
+	// tests the router does not refuse on, the 6.2 and 6.3 warnings), the
+	// first 100 found, each field cut to a bounded length.
+	Warnings []*Warning `protobuf:"bytes,10,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// How many warnings there were in all; more than len(warnings) when the
+	// list was cut.
+	WarningCount  uint32 `protobuf:"varint,11,opt,name=warning_count,json=warningCount,proto3" json:"warning_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -549,6 +561,84 @@ func (x *Outcome) GetTlp() TLP {
 	return TLP_TLP_UNSPECIFIED
 }
 
+func (x *Outcome) GetWarnings() []*Warning {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+func (x *Outcome) GetWarningCount() uint32 {
+	if x != nil {
+		return x.WarningCount
+	}
+	return 0
+}
+
+// Warning is one problem a routed message was accepted with.
+type Warning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The test that found it ("6.1.31", "6.2.1", "6.3.9").
+	Test string `protobuf:"bytes,1,opt,name=test,proto3" json:"test,omitempty"`
+	// JSON pointer within the document ("/product_tree/branches/0").
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// Human-readable explanation.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Warning) Reset() {
+	*x = Warning{}
+	mi := &file_tocsin_v1_rejection_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Warning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Warning) ProtoMessage() {}
+
+func (x *Warning) ProtoReflect() protoreflect.Message {
+	mi := &file_tocsin_v1_rejection_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Warning.ProtoReflect.Descriptor instead.
+func (*Warning) Descriptor() ([]byte, []int) {
+	return file_tocsin_v1_rejection_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Warning) GetTest() string {
+	if x != nil {
+		return x.Test
+	}
+	return ""
+}
+
+func (x *Warning) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Warning) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_tocsin_v1_rejection_proto protoreflect.FileDescriptor
 
 const file_tocsin_v1_rejection_proto_rawDesc = "" +
@@ -564,7 +654,7 @@ const file_tocsin_v1_rejection_proto_rawDesc = "" +
 	"\bref_kind\x18\x02 \x01(\x0e2\x0f.tocsin.v1.KindR\arefKind\x12.\n" +
 	"\bproblems\x18\x03 \x03(\v2\x12.tocsin.v1.ProblemR\bproblems\x12\x18\n" +
 	"\asubject\x18\x04 \x01(\tR\asubject\x12#\n" +
-	"\rproblem_count\x18\x05 \x01(\rR\fproblemCount\"\xd4\x02\n" +
+	"\rproblem_count\x18\x05 \x01(\rR\fproblemCount\"\xa9\x03\n" +
 	"\aOutcome\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.tocsin.v1.OutcomeStateR\x05state\x12!\n" +
@@ -576,7 +666,15 @@ const file_tocsin_v1_rejection_proto_rawDesc = "" +
 	"\rorganisations\x18\x06 \x01(\rR\rorganisations\x122\n" +
 	"\trejection\x18\a \x01(\v2\x14.tocsin.v1.RejectionR\trejection\x12*\n" +
 	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12 \n" +
-	"\x03tlp\x18\t \x01(\x0e2\x0e.tocsin.v1.TLPR\x03tlp*\xe6\t\n" +
+	"\x03tlp\x18\t \x01(\x0e2\x0e.tocsin.v1.TLPR\x03tlp\x12.\n" +
+	"\bwarnings\x18\n" +
+	" \x03(\v2\x12.tocsin.v1.WarningR\bwarnings\x12#\n" +
+	"\rwarning_count\x18\v \x01(\rR\fwarningCount\"K\n" +
+	"\aWarning\x12\x12\n" +
+	"\x04test\x18\x01 \x01(\tR\x04test\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage*\x8d\n" +
+	"\n" +
 	"\rRejectionCode\x12\x1e\n" +
 	"\x1aREJECTION_CODE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REJECTION_CODE_MALFORMED\x10\x01\x12\x1c\n" +
@@ -614,7 +712,8 @@ const file_tocsin_v1_rejection_proto_rawDesc = "" +
 	"!REJECTION_CODE_ILLEGAL_TRANSITION\x10 \x12\x1c\n" +
 	"\x18REJECTION_CODE_OVER_FILL\x10!\x12\x1e\n" +
 	"\x1aREJECTION_CODE_NO_CAPACITY\x10\"\x12\"\n" +
-	"\x1eREJECTION_CODE_SCHEMAS_MISSING\x10#*\x98\x01\n" +
+	"\x1eREJECTION_CODE_SCHEMAS_MISSING\x10#\x12%\n" +
+	"!REJECTION_CODE_PUBLISHER_MISMATCH\x10$*\x98\x01\n" +
 	"\fOutcomeState\x12\x1d\n" +
 	"\x19OUTCOME_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14OUTCOME_STATE_ROUTED\x10\x01\x12\x1b\n" +
@@ -635,30 +734,32 @@ func file_tocsin_v1_rejection_proto_rawDescGZIP() []byte {
 }
 
 var file_tocsin_v1_rejection_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tocsin_v1_rejection_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_tocsin_v1_rejection_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_tocsin_v1_rejection_proto_goTypes = []any{
 	(RejectionCode)(0),            // 0: tocsin.v1.RejectionCode
 	(OutcomeState)(0),             // 1: tocsin.v1.OutcomeState
 	(*Problem)(nil),               // 2: tocsin.v1.Problem
 	(*Rejection)(nil),             // 3: tocsin.v1.Rejection
 	(*Outcome)(nil),               // 4: tocsin.v1.Outcome
-	(Kind)(0),                     // 5: tocsin.v1.Kind
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
-	(TLP)(0),                      // 7: tocsin.v1.TLP
+	(*Warning)(nil),               // 5: tocsin.v1.Warning
+	(Kind)(0),                     // 6: tocsin.v1.Kind
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(TLP)(0),                      // 8: tocsin.v1.TLP
 }
 var file_tocsin_v1_rejection_proto_depIdxs = []int32{
 	0, // 0: tocsin.v1.Problem.code:type_name -> tocsin.v1.RejectionCode
-	5, // 1: tocsin.v1.Rejection.ref_kind:type_name -> tocsin.v1.Kind
+	6, // 1: tocsin.v1.Rejection.ref_kind:type_name -> tocsin.v1.Kind
 	2, // 2: tocsin.v1.Rejection.problems:type_name -> tocsin.v1.Problem
 	1, // 3: tocsin.v1.Outcome.state:type_name -> tocsin.v1.OutcomeState
 	3, // 4: tocsin.v1.Outcome.rejection:type_name -> tocsin.v1.Rejection
-	6, // 5: tocsin.v1.Outcome.at:type_name -> google.protobuf.Timestamp
-	7, // 6: tocsin.v1.Outcome.tlp:type_name -> tocsin.v1.TLP
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	7, // 5: tocsin.v1.Outcome.at:type_name -> google.protobuf.Timestamp
+	8, // 6: tocsin.v1.Outcome.tlp:type_name -> tocsin.v1.TLP
+	5, // 7: tocsin.v1.Outcome.warnings:type_name -> tocsin.v1.Warning
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_tocsin_v1_rejection_proto_init() }
@@ -674,7 +775,7 @@ func file_tocsin_v1_rejection_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tocsin_v1_rejection_proto_rawDesc), len(file_tocsin_v1_rejection_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
