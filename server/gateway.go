@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+
 	"github.com/tocsin-project/tocsin/broker"
 )
 
@@ -68,4 +70,24 @@ func (c NodeConfig) gatewayOptions(n *broker.NodeOptions) error {
 	}
 	n.Gateway = gw
 	return nil
+}
+
+// missingGateways names the other regions a node of a supercluster has no
+// gateway to: their nodes are down, or the WAN between is cut.
+func missingGateways(n *broker.Node) []string {
+	g := n.Options().Gateway
+	if g == nil {
+		return nil
+	}
+	gz, err := n.Server().Gatewayz(nil)
+	if err != nil {
+		return []string{fmt.Sprintf("gateways: %v", err)}
+	}
+	var out []string
+	for _, r := range g.Remotes {
+		if _, ok := gz.OutboundGateways[r.Name]; !ok {
+			out = append(out, fmt.Sprintf("no gateway to region %s (retrying): are its nodes up, and is their gateway port reachable from here?", r.Name))
+		}
+	}
+	return out
 }

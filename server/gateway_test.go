@@ -1,13 +1,19 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 )
 
 const gatewayBase = `
@@ -76,5 +82,38 @@ func TestNodeConfigGatewayRefusals(t *testing.T) {
 	}
 	if o.Node.Standalone || o.Node.ClusterPort != 6222 || len(o.Node.Routes) != 0 {
 		t.Fatalf("witness: standalone %v, cluster port %d, routes %v; want clustered on 6222 without routes", o.Node.Standalone, o.Node.ClusterPort, o.Node.Routes)
+	}
+}
+
+func TestStatusNamesTheRegionsANodeHasNoGatewayTo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sc, err := broker.StartSupercluster(ctx, broker.SuperclusterOptions{DataDir: t.TempDir(),
+		Regions: []broker.RegionSpec{{Name: "a"}, {Name: "b", Nodes: 1}, {Name: "w", Nodes: 1}}}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sc.Shutdown)
+	n := sc.Region("a")[0]
+	if p := missingGateways(n); len(p) != 0 {
+		t.Fatalf("every region up: problems %v", p)
+	}
+	sc.StopRegion("w")
+	testwait.For(t, 30*time.Second, "status naming region w", func() error {
+		st, err := nodeStatus(n)
+		if err != nil {
+			return err
+		}
+		for _, p := range st.Problems {
+			if strings.Contains(p, "no gateway to region w") {
+				return nil
+			}
+		}
+		return fmt.Errorf("problems %v", st.Problems)
+	})
+	for _, p := range missingGateways(n) {
+		if strings.Contains(p, "region b") {
+			t.Fatalf("region b is up: %v", p)
+		}
 	}
 }

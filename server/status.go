@@ -84,6 +84,7 @@ func nodeStatus(n *broker.Node) (*Status, error) {
 		}
 	}
 	st.Problems = append(st.Problems, missingRoutes(n)...)
+	st.Problems = append(st.Problems, missingGateways(n)...)
 	return st, nil
 }
 
