@@ -15,8 +15,9 @@
 //	  name: Beacon Incident Response       # required
 //	  sectors: [health-it]                 # at least one, from the vocabulary (none for admin/service only)
 //	  region: northeast                    # lowercase token (none for admin/service only)
-//	  roles: [member, responder]           # member, responder, liaison, admin, service; at least one
+//	  roles: [member, responder]           # member, responder, liaison, vendor, admin, service; at least one
 //	  contact: "Hotline 24/7 +1-555-0150"  # optional; never in the public view
+//	  publisher_namespace: https://zyx.example # vendors only, and required of them: their CSAF documents' publisher namespace
 //	  capabilities:                        # responders only
 //	    - type: incident-response          # from the vocabulary
 //	      id: ir-firm/incident-response    # optional; default "<member id>/<type>"

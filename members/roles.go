@@ -19,12 +19,13 @@ var roleNames = []roleName{
 	{"member", tocsinv1.Role_ROLE_MEMBER},
 	{"responder", tocsinv1.Role_ROLE_RESPONDER},
 	{"liaison", tocsinv1.Role_ROLE_LIAISON},
+	{"vendor", tocsinv1.Role_ROLE_VENDOR},
 	{"admin", tocsinv1.Role_ROLE_ADMIN},
 	{"service", tocsinv1.Role_ROLE_SERVICE},
 }
 
 // RoleNames returns the names ParseRole accepts: member, responder,
-// liaison, admin, service.
+// liaison, vendor, admin, service.
 func RoleNames() []string {
 	names := make([]string, len(roleNames))
 	for i, r := range roleNames {
@@ -34,7 +35,7 @@ func RoleNames() []string {
 }
 
 // ParseRole returns the role named s ("member", "responder", "liaison",
-// "admin", "service"), or an error listing the known names.
+// "vendor", "admin", "service"), or an error listing the known names.
 func ParseRole(s string) (tocsinv1.Role, error) {
 	for _, r := range roleNames {
 		if r.name == s {

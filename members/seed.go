@@ -187,14 +187,16 @@ func checkFields(node *yaml.Node, t reflect.Type, label string) error {
 
 // seedRecord is one member of a seed file.
 type seedRecord struct {
-	ID           string           `yaml:"id"`
-	Name         string           `yaml:"name"`
-	Sectors      []string         `yaml:"sectors"`
-	Region       string           `yaml:"region"`
-	Roles        []string         `yaml:"roles"`
-	Contact      string           `yaml:"contact"`
-	Capabilities []seedCapability `yaml:"capabilities"`
-	Keys         []seedKey        `yaml:"keys"`
+	ID      string   `yaml:"id"`
+	Name    string   `yaml:"name"`
+	Sectors []string `yaml:"sectors"`
+	Region  string   `yaml:"region"`
+	Roles   []string `yaml:"roles"`
+	Contact string   `yaml:"contact"`
+	// PublisherNamespace is a vendor's CSAF publisher namespace.
+	PublisherNamespace string           `yaml:"publisher_namespace"`
+	Capabilities       []seedCapability `yaml:"capabilities"`
+	Keys               []seedKey        `yaml:"keys"`
 }
 
 // seedCapability is one capability of a responder in a seed file.
@@ -218,7 +220,7 @@ type seedKey struct {
 // can have (role names, times and durations as text); Validate checks
 // the rest.
 func (s seedRecord) member() (*tocsinv1.Member, []error) {
-	m := &tocsinv1.Member{Id: s.ID, Name: s.Name, Sectors: s.Sectors, Region: s.Region, Contact: s.Contact}
+	m := &tocsinv1.Member{Id: s.ID, Name: s.Name, Sectors: s.Sectors, Region: s.Region, Contact: s.Contact, PublisherNamespace: s.PublisherNamespace}
 	v := &validator{who: who(m)}
 	for i, name := range s.Roles {
 		r, err := ParseRole(name)

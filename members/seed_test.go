@@ -42,7 +42,7 @@ func TestSeedDuplicateIDNamesBothLines(t *testing.T) {
 func TestSeedBadSectorSuggestsAndReportsEveryMember(t *testing.T) {
 	wantSeedError(t, "testdata/bad_sector.yaml",
 		`testdata/bad_sector.yaml:1: member "st-mary": sectors[0]: unknown sector "patient-cars"; did you mean "patient-care"?; known: patient-care, health-it,`,
-		`testdata/bad_sector.yaml:7: member "ehr-vendor": roles[1]: unknown role "vendor"; known: member, responder, liaison, admin, service`)
+		`testdata/bad_sector.yaml:7: member "ehr-vendor": roles[1]: unknown role "vender"; did you mean "vendor"?; known: member, responder, liaison, vendor, admin, service`)
 }
 
 func TestSeedShapeErrors(t *testing.T) {

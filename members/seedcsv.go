@@ -14,14 +14,14 @@ import (
 // csvColumns are the columns of a CSV member list: a header row names
 // them, in any order; id, name, sectors and region are required; lists
 // (sectors, roles) are separated by ";" or spaces; empty roles are
-// "member".
-var csvColumns = []string{"id", "name", "sectors", "region", "roles", "contact"}
+// "member"; publisher_namespace is a vendor's (optional column).
+var csvColumns = []string{"id", "name", "sectors", "region", "roles", "contact", "publisher_namespace"}
 
 // isCSV reports whether a seed file is CSV (by its extension).
 func isCSV(name string) bool { return strings.EqualFold(filepath.Ext(name), ".csv") }
 
 // ParseSeedCSV parses a CSV member list (header: id,name,sectors,region,
-// roles,contact) into member records, with the checks ParseSeed makes;
+// roles,contact, and publisher_namespace for vendors) into member records, with the checks ParseSeed makes;
 // name (a file name) starts every error message.
 func ParseSeedCSV(name string, r io.Reader, vocab Vocabulary) ([]*tocsinv1.Member, error) {
 	if err := vocab.Validate(); err != nil {
@@ -75,7 +75,8 @@ func ParseSeedCSV(name string, r io.Reader, vocab Vocabulary) ([]*tocsinv1.Membe
 		if len(roles) == 0 {
 			roles = []string{"member"}
 		}
-		sm := seedRecord{ID: get("id"), Name: get("name"), Sectors: list("sectors"), Region: get("region"), Roles: roles, Contact: get("contact")}
+		sm := seedRecord{ID: get("id"), Name: get("name"), Sectors: list("sectors"), Region: get("region"), Roles: roles, Contact: get("contact"),
+			PublisherNamespace: get("publisher_namespace")}
 		m, problems := sm.member()
 		problems = append(problems, validate(m, vocab)...)
 		for _, p := range problems {

@@ -24,6 +24,9 @@ import (
 //   - region: a token; required unless every role is admin or service.
 //   - keys: NKey user public keys ("U..."); not_after after not_before; at
 //     most one open-ended (current) key.
+//   - publisher_namespace: required of a vendor and only a vendor may have
+//     one: an absolute https URI with a host, as the CSAF document's
+//     document.publisher.namespace it must equal ("https://zyx.example").
 //   - capabilities: only on responders; a unique id made of tokens joined by
 //     "/"; a known type; capacity at least 1; regions tokens; lead time not
 //     negative.
@@ -55,6 +58,7 @@ func validate(m *tocsinv1.Member, vocab Vocabulary) []error {
 		v.addf("region", "%q is not a region: use %s", m.Region, tokenRule)
 	}
 	v.keys(m.Keys)
+	v.publisherNamespace(m)
 	v.capabilities(m)
 	if err := m.GetCreatedAt().CheckValid(); m.CreatedAt != nil && err != nil {
 		v.addf("created_at", "not a valid time: %v", err)

@@ -12,7 +12,9 @@ import (
 const timeLayout = time.RFC3339
 
 // PublicView returns what every member may see of m: id, name, sectors,
-// region, roles, signing keys, revocation and creation times. Contacts and
+// region, roles, a vendor's publisher namespace (it is in every CSAF
+// document the vendor publishes; agents check its advisories against it),
+// signing keys, revocation and creation times. Contacts and
 // capabilities (with their contacts) are left out. Nil gives nil.
 func PublicView(m *tocsinv1.Member) *tocsinv1.Member {
 	if m == nil {
@@ -27,6 +29,8 @@ func PublicView(m *tocsinv1.Member) *tocsinv1.Member {
 		Keys:      cloneAll(m.Keys),
 		RevokedAt: proto.CloneOf(m.RevokedAt),
 		CreatedAt: proto.CloneOf(m.CreatedAt),
+
+		PublisherNamespace: m.PublisherNamespace,
 	}
 }
 
