@@ -11,7 +11,7 @@ DATA      ?= .dev
 FUZZTIME  ?= 5s
 TESTFLAGS ?= -race -timeout 25m
 
-.PHONY: all build run demo test unit syslogd vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt browser chaos chaos-short
+.PHONY: all build run run-site demo test unit syslogd vet fmt-check proto proto-check fuzz fuzz-short schemas bench clean chromium web-expfmt browser chaos chaos-short
 
 all: build
 
@@ -22,6 +22,10 @@ build: schemas
 ## run: a 3-node cluster in one process with the demo members (data in .dev)
 run: build
 	./$(BIN) dev --data $(DATA)
+
+## run-site: make run, plus two member sites (St. Mary's on 4232, Riverside on 4233; docs/SITES.md)
+run-site: build
+	./$(BIN) dev --data $(DATA) --sites 2
 
 ## demo: play "the night St. Mary's went down" on a cluster of its own, every step checked (data in .demo)
 demo: build

@@ -44,6 +44,10 @@ type LeafOptions struct {
 	// Domain is the hub's JetStream domain. Default "tocsin"
 	// (DefaultHubDomain).
 	Domain string
+	// InsecureNoTLS accepts sites in plain text even with Auth set (the
+	// site credentials still authenticate). For `tocsin dev` without
+	// --tls only. Default false.
+	InsecureNoTLS bool
 }
 
 // withDefaults returns l with its listener defaulted from the node's.
@@ -79,7 +83,7 @@ func (l LeafOptions) validate(o NodeOptions) error {
 	if !nameRE.MatchString(l.Domain) {
 		return bad("leaf.domain", "%q is not a valid JetStream domain; use letters, digits, '-' or '_'", l.Domain)
 	}
-	if o.Auth != nil && l.TLS == nil {
+	if o.Auth != nil && l.TLS == nil && !l.InsecureNoTLS {
 		return bad("leaf.tls", "required with operator-mode auth: give the leaf listener (or the node's client listener) a certificate")
 	}
 	if l.TLS != nil {

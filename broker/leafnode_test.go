@@ -23,8 +23,16 @@ func TestNodeLeafListenerRequiresTLSAndTheHubDomain(t *testing.T) {
 	if _, err := NewNode(plain, zaptest.NewLogger(t)); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "leaf.tls") {
 		t.Fatalf("leaf listener without tls under auth: %v, want ErrInvalidOptions naming leaf.tls", err)
 	}
+	dev := plain
+	dev.Leaf = &LeafOptions{Port: RandomPort, InsecureNoTLS: true}
+	dn, err := NewNode(dev, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatalf("a dev node's plain-text leaf listener, asked for: %v", err)
+	}
+	dn.Shutdown()
 	files := testTLS(t)
 	o := plain
+	o.StoreDir = t.TempDir()
 	o.TLS = files
 	n, err := NewNode(o, zaptest.NewLogger(t))
 	if err != nil {

@@ -73,6 +73,9 @@ type NodeConfig struct {
 	// Gateway joins this node's region (cluster_name) to the other regions
 	// of a supercluster (docs/REGIONS.md). Default: none, one cluster.
 	Gateway *GatewayConfig `yaml:"gateway"`
+	// Leaf opens a leaf node listener for member sites (docs/SITES.md).
+	// Default: none.
+	Leaf *LeafConfig `yaml:"leaf"`
 	// InsecureNoTLS runs the client and route listeners in plain text:
 	// traffic is readable, and whoever reaches the route port joins the
 	// cluster. For an isolated experiment only. Default false.
@@ -164,6 +167,9 @@ func (c NodeConfig) Options() (Options, error) {
 	}
 	n.TLS, n.ClusterTLS = c.TLS.options(), c.Cluster.TLS.options()
 	if err := c.gatewayOptions(&n); err != nil {
+		return Options{}, err
+	}
+	if err := c.leafOptions(&n); err != nil {
 		return Options{}, err
 	}
 	o := Options{Node: &n, HTTPAddr: c.HTTP, ServiceCreds: c.ServiceCreds, HTTPTLS: c.HTTPTLS.options()}

@@ -65,6 +65,10 @@ type DevOptions struct {
 	// and certificate made in <DataDir>/tls (clients trust DevTLSCA).
 	// Default false.
 	TLS bool
+	// LeafPort gives every node a leaf node listener for member sites
+	// (docs/SITES.md): node i listens on LeafPort+i; broker.RandomPort
+	// picks free ports. Default 0: none.
+	LeafPort int
 }
 
 func (o Options) withDefaults() Options {

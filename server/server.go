@@ -115,8 +115,11 @@ func (s *Server) startBroker(ctx context.Context) error {
 			DataDir:      d.DataDir,
 			BasePort:     d.Port,
 			SyncInterval: d.SyncInterval,
-			Configure: func(_ int, o *broker.NodeOptions) {
+			Configure: func(i int, o *broker.NodeOptions) {
 				o.Auth, o.TLS, o.ClusterTLS = dev.server, files, files
+				if d.LeafPort != 0 {
+					o.Leaf = &broker.LeafOptions{Port: devLeafPort(d.LeafPort, i), TLS: files, InsecureNoTLS: files == nil}
+				}
 			},
 		}, s.log)
 		if err != nil {

@@ -129,7 +129,7 @@ func wantMsgs(ctx context.Context, js jetstream.JetStream, stream string, want u
 	return nil
 }
 
-func waitMsgs(ctx context.Context, t *testing.T, js jetstream.JetStream, stream string, want uint64) {
+func waitMsgs(ctx context.Context, t testing.TB, js jetstream.JetStream, stream string, want uint64) {
 	t.Helper()
 	testwait.Until(ctx, t, fmt.Sprintf("%s at the site with %d messages", stream, want), func() error { return wantMsgs(ctx, js, stream, want) })
 }

@@ -27,7 +27,7 @@ import (
 // hub is a one-node operator-mode cluster with a TLS leaf listener, the
 // streams provisioned, and two members with site credentials.
 type hub struct {
-	t           *testing.T
+	t           testing.TB
 	c           *broker.Cluster
 	a           *auth.Authority
 	members     []*tocsinv1.Member
@@ -40,16 +40,16 @@ type hub struct {
 	sys         *nats.Conn
 }
 
-func testContext(t *testing.T, d time.Duration) context.Context {
+func testContext(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func startHub(t *testing.T) *hub { return startHubWith(t, nil) }
+func startHub(t testing.TB) *hub { return startHubWith(t, nil) }
 
 // startHubWith is startHub with the leaf listener adjusted by leaf.
-func startHubWith(t *testing.T, leaf func(*broker.LeafOptions)) *hub {
+func startHubWith(t testing.TB, leaf func(*broker.LeafOptions)) *hub {
 	t.Helper()
 	ctx := testContext(t, 60*time.Second)
 	a, err := auth.Init(t.TempDir())
@@ -207,7 +207,7 @@ func (h *hub) route(ctx context.Context, subject, id string) {
 }
 
 // localJS connects to a site as its member's agent would.
-func localJS(t *testing.T, s *site.Site) jetstream.JetStream {
+func localJS(t testing.TB, s *site.Site) jetstream.JetStream {
 	t.Helper()
 	nc, err := nats.Connect(s.ClientURL(), nats.CustomInboxPrefix(auth.InboxPrefix(s.Member())))
 	if err != nil {
@@ -218,7 +218,7 @@ func localJS(t *testing.T, s *site.Site) jetstream.JetStream {
 	return js
 }
 
-func mustUser(t *testing.T) nkeys.KeyPair {
+func mustUser(t testing.TB) nkeys.KeyPair {
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +232,7 @@ func (h *hub) leafURL() ([]*url.URL, error) {
 }
 
 // tlsClient trusts the hub's CA.
-func (h *hub) tlsClient(t *testing.T) *tls.Config {
+func (h *hub) tlsClient(t testing.TB) *tls.Config {
 	pem, err := os.ReadFile(h.ca)
 	if err != nil {
 		t.Fatal(err)

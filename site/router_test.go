@@ -125,7 +125,7 @@ type proxy struct {
 // newProxy listens; start it with the hub's address once the hub is up
 // (the hub advertises the proxy as its leaf URL, so that the site does
 // not learn the hub's own address and bypass the cut).
-func newProxy(t *testing.T) *proxy {
+func newProxy(t testing.TB) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

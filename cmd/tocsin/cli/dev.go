@@ -20,7 +20,7 @@ func init() { register(newDevCmd) }
 func newDevCmd(g *globals) *cobra.Command {
 	var (
 		data, httpAddr, sync string
-		port, nodes          int
+		port, nodes, sites   int
 		useTLS, verbose      bool
 	)
 	cmd := &cobra.Command{
@@ -57,7 +57,15 @@ stop it and remove DATA.`,
 				Dev:      &server.DevOptions{DataDir: abs, Nodes: nodes, Port: port, SyncInterval: interval, TLS: useTLS},
 				HTTPAddr: httpAddr,
 			}
-			return runServer(cmd.Context(), g, opts, func(s *server.Server) { devBanner(g, s, abs, useTLS) })
+			var ds devSites
+			defer ds.exit()
+			if sites > 0 {
+				opts.Dev.LeafPort = devLeafBase(port)
+			}
+			return runServer(cmd.Context(), g, opts, func(s *server.Server) {
+				devBanner(g, s, abs, useTLS)
+				ds.start(cmd.Context(), g, s, sites, port, abs, useTLS)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -67,6 +75,7 @@ stop it and remove DATA.`,
 	f.IntVar(&nodes, "nodes", 3, "number of nodes")
 	f.StringVar(&sync, "sync", "always", `JetStream fsync: "always" or an interval such as 2m`)
 	f.BoolVar(&useTLS, "tls", false, "require TLS of clients and mutual TLS on routes, with a local CA in DATA/tls")
+	f.IntVar(&sites, "sites", 0, "also run N member sites (tocsin site) of demo members, leaf nodes of the cluster on ports PORT+10.. (docs/SITES.md)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log everything (info level), not only warnings and errors; --log-level wins")
 	return cmd
 }

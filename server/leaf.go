@@ -1,0 +1,35 @@
+package server
+
+import "github.com/tocsin-project/tocsin/broker"
+
+// LeafConfig is the `leaf:` section of a node config: a leaf node listener
+// for member sites (`tocsin site`, docs/SITES.md) and the hub's JetStream
+// domain. Give every node of the cluster the same section.
+type LeafConfig struct {
+	// Listen is the leaf listener, HOST:PORT. Default: listen's host,
+	// port 7422.
+	Listen string `yaml:"listen"`
+	// Advertise is the HOST:PORT sites are told to dial. Default: listen.
+	Advertise string `yaml:"advertise"`
+	// Domain is the hub's JetStream domain. Default "tocsin".
+	Domain string `yaml:"domain"`
+	// TLS is the leaf listener's certificate. Default: the node's tls.
+	// Required with auth (a site's link crosses the WAN).
+	TLS *TLSConfig `yaml:"tls"`
+}
+
+// leafOptions sets n's leaf listener from c.Leaf, if any.
+func (c NodeConfig) leafOptions(n *broker.NodeOptions) error {
+	if c.Leaf == nil {
+		return nil
+	}
+	l := &broker.LeafOptions{Advertise: c.Leaf.Advertise, Domain: c.Leaf.Domain, TLS: c.Leaf.TLS.options()}
+	if c.Leaf.Listen != "" {
+		var err error
+		if l.Host, l.Port, err = splitHostPort(c.Leaf.Listen); err != nil {
+			return configErr("leaf.listen", "%v", err)
+		}
+	}
+	n.Leaf = l
+	return nil
+}
