@@ -55,6 +55,10 @@ type Options struct {
 	DataDir string
 	// Listen is the local client listener. Default 127.0.0.1:4222.
 	Listen string
+	// Proxy is an HTTP proxy the leaf link goes through with CONNECT, as
+	// hospital networks require ("http://user:pass@proxy:3128"; https for
+	// TLS to the proxy). Default: none, a direct connection.
+	Proxy string
 	// HubDomain is the hub's JetStream domain. Default "tocsin".
 	HubDomain string
 	// OutboxBytes caps the outbox. Default 256 MiB.
@@ -171,6 +175,12 @@ func (o Options) validate() error {
 	}
 	if o.OutboxAlarm <= 0 || o.OutboxAlarm > 1 {
 		return fmt.Errorf("%w: outbox alarm %v: use a share between 0 and 1", ErrInvalidOptions, o.OutboxAlarm)
+	}
+	if o.Proxy != "" {
+		u, err := url.Parse(o.Proxy)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: proxy %q: write http://HOST:PORT (or https://, with user:password@ if it asks)", ErrInvalidOptions, o.Proxy)
+		}
 	}
 	_, err := o.leafURLs()
 	return err

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -152,6 +153,15 @@ func serverOptions(o Options, id identity, name string) (*server.Options, error)
 		return nil, err
 	}
 	remote := &server.RemoteLeafOpts{URLs: urls, Credentials: o.Creds}
+	if o.Proxy != "" {
+		u, _ := url.Parse(o.Proxy)
+		if u.User != nil {
+			remote.Proxy.Username = u.User.Username()
+			remote.Proxy.Password, _ = u.User.Password()
+			u.User = nil
+		}
+		remote.Proxy.URL = u.String()
+	}
 	if o.CA != "" || urls[0].Scheme == "tls" || urls[0].Scheme == "wss" {
 		remote.TLS = true
 		remote.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}

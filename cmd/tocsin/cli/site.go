@@ -20,6 +20,7 @@ func newSiteCmd(g *globals) *cobra.Command {
 		data   string
 		listen string
 		domain string
+		proxy  string
 	)
 	cmd := &cobra.Command{
 		Use:   "site --hub URL --creds SITE.creds --data DIR [--listen 127.0.0.1:4222]",
@@ -49,7 +50,7 @@ hub's certificate.`,
 			defer stop()
 			sctx, cancel := context.WithTimeout(ctx, g.timeout)
 			defer cancel()
-			s, err := site.New(sctx, site.Options{Hub: hub, Creds: g.creds, CA: g.tlsCA, DataDir: data, Listen: listen, HubDomain: domain, Log: log})
+			s, err := site.New(sctx, site.Options{Hub: hub, Creds: g.creds, CA: g.tlsCA, DataDir: data, Listen: listen, HubDomain: domain, Proxy: proxy, Log: log})
 			if err != nil {
 				if errors.Is(err, site.ErrInvalidOptions) || errors.Is(err, site.ErrOutboxMismatch) {
 					return &exitError{ExitUsage, err}
@@ -69,5 +70,6 @@ hub's certificate.`,
 	cmd.Flags().StringVar(&data, "data", "", "directory of the site's streams and name (created if missing)")
 	cmd.Flags().StringVar(&listen, "listen", site.DefaultListen, "where the member's agent and CLI connect")
 	cmd.Flags().StringVar(&domain, "hub-domain", "", "the hub's JetStream domain (default tocsin)")
+	cmd.Flags().StringVar(&proxy, "proxy", "", "an HTTP proxy the leaf link goes through with CONNECT (http://[user:pass@]HOST:PORT)")
 	return cmd
 }
