@@ -144,6 +144,24 @@ func EnsureSiteConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv
 	return nil
 }
 
+// UpdateSiteConsumers brings m's site consumers up to date (its sectors
+// changed) if m has a site, that is if its inbox site consumer exists; it
+// creates none for a member without a site. Tocsin calls it wherever it
+// calls EnsureConsumers.
+func UpdateSiteConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv1.Member) error {
+	cs := SiteConsumers(m)
+	if len(cs) == 0 {
+		return nil
+	}
+	inbox := cs[len(cs)-2] // SiteConsumers ends with inbox, rejections
+	if _, err := js.PushConsumer(ctx, inbox.Stream, inbox.Name); errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("site consumer %s of member %q: %w", inbox.Name, m.GetId(), err)
+	}
+	return EnsureSiteConsumers(ctx, js, m)
+}
+
 // SitePermissions are the allow lists of m's site credentials, from the
 // site's side of the link (see the package comment above SiteUser). The
 // domain token of the JetStream API is a wildcard: the member's account

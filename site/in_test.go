@@ -1,6 +1,7 @@
 package site_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/testwait"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // TestSiteSourcesWhatItsMemberReceives: a site dials the hub as a leaf
@@ -39,5 +41,33 @@ func TestSiteSourcesWhatItsMemberReceives(t *testing.T) {
 			t.Fatalf("site delivered %q", got)
 		}
 		fmt.Println("agent at the site read", m.Subject())
+	}
+}
+
+// TestSiteConsumersFollowTheMembersSectors: a member with a site gains a
+// sector; UpdateSiteConsumers (what tocsin members runs with every
+// change) widens its site consumer, and creates none for a member without
+// a site.
+func TestSiteConsumersFollowTheMembersSectors(t *testing.T) {
+	h := startHub(t)
+	ctx := testContext(t, 60*time.Second)
+	mary := h.member("st-mary")
+	mary.Sectors = append(mary.Sectors, "health-it")
+	if err := auth.UpdateSiteConsumers(ctx, h.svcJS, mary); err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.svcJS.PushConsumer(ctx, "SECTORS", "st-mary-site-sectors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.CachedInfo().Config.FilterSubjects; len(f) != 2 || f[1] != "tocsin.sector.health-it.>" {
+		t.Fatalf("st-mary's site consumer filters %v, want its two sectors", f)
+	}
+	nobody := &tocsinv1.Member{Id: "no-site", Sectors: []string{"pharma"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}
+	if err := auth.UpdateSiteConsumers(ctx, h.svcJS, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svcJS.PushConsumer(ctx, "INBOX", "no-site-site-inbox"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("a member without a site got site consumers: %v", err)
 	}
 }

@@ -175,7 +175,10 @@ func (s *adminSession) ensureConsumers(ctx context.Context, ms []*tocsinv1.Membe
 		if ms[i].GetRevokedAt() != nil {
 			return nil
 		}
-		return auth.EnsureConsumers(ctx, js, ms[i])
+		if err := auth.EnsureConsumers(ctx, js, ms[i]); err != nil {
+			return err
+		}
+		return auth.UpdateSiteConsumers(ctx, js, ms[i])
 	})
 }
 
