@@ -117,6 +117,7 @@ func (h *hub) outcome(ctx context.Context, member, id string) (*tocsinv1.Outcome
 type proxy struct {
 	ln     net.Listener
 	target string
+	bps    int // bytes a second, 0: unlimited
 	mu     sync.Mutex
 	cut    bool
 	conns  []net.Conn
@@ -163,13 +164,33 @@ func (p *proxy) serve() {
 		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
-		go pipe(c, up)
-		go pipe(up, c)
+		go pipe(c, up, p.bps)
+		go pipe(up, c, p.bps)
 	}
 }
 
-func pipe(dst, src net.Conn) {
-	_, err := io.Copy(dst, src)
+// pipe copies src to dst, at most bps bytes a second when bps > 0 (a
+// slow WAN link).
+func pipe(dst, src net.Conn, bps int) {
+	var err error
+	if bps <= 0 {
+		_, err = io.Copy(dst, src)
+	} else {
+		buf := make([]byte, 256)
+		for {
+			n, rerr := src.Read(buf)
+			if n > 0 {
+				time.Sleep(time.Duration(n) * time.Second / time.Duration(bps)) // the link's pace
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if rerr != nil {
+				err = rerr
+				break
+			}
+		}
+	}
 	if err == nil || errors.Is(err, net.ErrClosed) {
 		dst.Close()
 	}
@@ -197,18 +218,10 @@ func (p *proxy) Heal() {
 // recordsDone reports whether INGEST holds n status reports of st-mary
 // and the router's records consumer has handled everything in INGEST.
 func (h *hub) recordsDone(ctx context.Context, n uint64) error {
-	st, err := h.svcJS.Stream(ctx, "INGEST")
-	if err != nil {
+	if err := wantSubject(ctx, h, "tocsin.ingest.status.st-mary", n); err != nil {
 		return err
 	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter("tocsin.ingest.status.st-mary"))
-	if err != nil {
-		return err
-	}
-	if got := info.State.Subjects["tocsin.ingest.status.st-mary"]; got != n {
-		return fmt.Errorf("INGEST holds %d reports of st-mary, want %d", got, n)
-	}
-	c, err := st.Consumer(ctx, alerts.DefaultDurable+"-records")
+	c, err := h.svcJS.Consumer(ctx, "INGEST", alerts.DefaultDurable+"-records")
 	if err != nil {
 		return err
 	}
@@ -218,6 +231,22 @@ func (h *hub) recordsDone(ctx context.Context, n uint64) error {
 	}
 	if ci.NumPending != 0 || ci.NumAckPending != 0 {
 		return fmt.Errorf("the router has %d reports pending, %d unacknowledged", ci.NumPending, ci.NumAckPending)
+	}
+	return nil
+}
+
+// wantSubject reports whether INGEST holds n messages on subject.
+func wantSubject(ctx context.Context, h *hub, subject string, n uint64) error {
+	st, err := h.svcJS.Stream(ctx, "INGEST")
+	if err != nil {
+		return err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return err
+	}
+	if got := info.State.Subjects[subject]; got != n {
+		return fmt.Errorf("INGEST holds %d on %s, want %d", got, subject, n)
 	}
 	return nil
 }
