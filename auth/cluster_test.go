@@ -35,7 +35,16 @@ func testMembers() []*tocsinv1.Member {
 		m("ir-firm", tocsinv1.Role_ROLE_RESPONDER, "patient-care"),
 		m("hhs-liaison", tocsinv1.Role_ROLE_LIAISON, "federal"),
 		m("admin", tocsinv1.Role_ROLE_ADMIN),
+		vendorMember(),
 	}
+}
+
+// vendorID is the test registry's vendor, a device maker in patient-care.
+const vendorID = "zyx-devices"
+
+func vendorMember() *tocsinv1.Member {
+	return &tocsinv1.Member{Id: vendorID, Name: "ZYX Medical Devices", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_VENDOR},
+		PublisherNamespace: "https://zyx.example", CreatedAt: timestamppb.Now()}
 }
 
 // authCluster is a real 3-node cluster in operator mode, provisioned, with

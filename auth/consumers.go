@@ -28,7 +28,7 @@ type Consumer struct {
 // inbox on INBOX and its rejections on REJECTIONS. Members with only the
 // admin or service role read nothing through consumers and get none.
 func Consumers(m *tocsinv1.Member) []Consumer {
-	if !hasAny(m, readers) {
+	if !hasAny(m, receivers) {
 		return nil
 	}
 	id := m.GetId()

@@ -23,7 +23,10 @@ const (
 	victimSector = "pharma"
 )
 
-var actors = []string{"st-mary", "ir-firm", "hhs-liaison", "admin"}
+var actors = []string{"st-mary", "ir-firm", "hhs-liaison", "admin", vendorID}
+
+// readerIDs are the actors with the member, responder or liaison role.
+var readerIDs = []string{"st-mary", "ir-firm", "hhs-liaison"}
 
 // violationWait bounds how long a refusal may take to come back.
 const violationWait = 5 * time.Second
@@ -45,7 +48,14 @@ func forbiddenRows() []forbidden {
 	victimConsumer := auth.SectorConsumer(victim, victimSector)
 	return []forbidden{
 		{name: "publish on another member's ingest subject", kind: "pub", subject: "tocsin.ingest.alert." + victim},
-		{name: "publish an advisory", kind: "pub", subject: "tocsin.ingest.advisory.<self>", allowed: []string{"hhs-liaison"}},
+		{name: "publish an advisory", kind: "pub", subject: "tocsin.ingest.advisory.<self>", allowed: []string{"hhs-liaison", vendorID}},
+		// What only the hospitals' roles may do, refused to a vendor (and an admin).
+		{name: "publish its own alert", kind: "pub", subject: "tocsin.ingest.alert.<self>", allowed: readerIDs},
+		{name: "publish its own sighting", kind: "pub", subject: "tocsin.ingest.sighting.<self>", allowed: readerIDs},
+		{name: "publish its own aid message", kind: "pub", subject: "tocsin.ingest.aid.<self>", allowed: readerIDs},
+		{name: "publish its own status report", kind: "pub", subject: "tocsin.ingest.status.<self>", allowed: readerIDs},
+		{name: "ask the mutual-aid service as itself", kind: "req", subject: subjects.SvcAidPrefix + "<self>.list", allowed: readerIDs},
+		{name: "ask for the situation board as itself", kind: "req", subject: subjects.SvcSituation("<self>"), allowed: readerIDs},
 		{name: "publish straight to a sector (around the router)", kind: "pub", subject: "tocsin.sector.patient-care.flash"},
 		{name: "publish straight to another member's inbox", kind: "pub", subject: "tocsin.inbox." + victim},
 		{name: "publish to the mutual-aid audit trail", kind: "pub", subject: "tocsin.aid.r1.accepted"},
@@ -273,6 +283,59 @@ func TestServerAllowsWhatEachRoleNeeds(t *testing.T) {
 	t.Run("admin/manage the registry and ask for status", func(t *testing.T) {
 		ac.expectAdminWorks(ctx, t)
 	})
+	t.Run(vendorID+"/publish an advisory and a receipt, read its sector, inbox, rejections and outcomes, ask the directory and its reach", func(t *testing.T) {
+		ac.expectVendorWorks(ctx, t)
+	})
+}
+
+// expectVendorWorks: what the vendor row of docs/SECURITY.md grants works
+// for the test registry's vendor (a device maker in patient-care).
+func (ac *authCluster) expectVendorWorks(ctx context.Context, t *testing.T) {
+	t.Helper()
+	mc := ac.member(vendorID, 1)
+	for _, kind := range []string{"advisory", "receipt"} {
+		ack, err := mc.js.Publish(ctx, "tocsin.ingest."+kind+"."+vendorID, []byte(kind), jetstream.WithMsgID(vendorID+"-"+kind))
+		if err != nil || ack.Stream != "INGEST" {
+			t.Fatalf("publish %s: ack %+v err %v", kind, ack, err)
+		}
+	}
+	for _, subj := range []string{"tocsin.sector.patient-care.urgent", "tocsin.inbox." + vendorID, "tocsin.rejection." + vendorID} {
+		if _, err := ac.svcJS.Publish(ctx, subj, []byte("for "+vendorID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ stream, name string }{
+		{"SECTORS", auth.SectorConsumer(vendorID, "patient-care")},
+		{"INBOX", auth.InboxConsumer(vendorID)},
+		{"REJECTIONS", auth.RejectionsConsumer(vendorID)},
+	} {
+		ac.expectFetch(ctx, t, mc, c.stream, c.name, "for "+vendorID)
+	}
+	kv, err := ac.svcJS.KeyValue(ctx, "ROUTED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, vendorID+".m1", []byte("routed")); err != nil {
+		t.Fatal(err)
+	}
+	ac.expectGet(ctx, t, mc, auth.RoutedGetSubject(vendorID, "m1"), nil, "routed")
+	for _, svc := range []string{subjects.SvcDirectory, subjects.SvcReach(vendorID), subjects.SvcConsumer(vendorID)} {
+		sub, err := ac.svc.Subscribe(svc, func(m *nats.Msg) { _ = m.Respond([]byte("answer")) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ac.svc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		testwait.For(t, 10*time.Second, "the answer to "+svc, func() error {
+			msg, err := mc.nc.RequestWithContext(ctx, svc, nil)
+			if err == nil && string(msg.Data) != "answer" {
+				err = fmt.Errorf("answer %q", msg.Data)
+			}
+			return err
+		})
+		_ = sub.Unsubscribe()
+	}
 }
 
 func (ac *authCluster) expectFetch(ctx context.Context, t *testing.T, mc *memberConn, stream, name, want string) {

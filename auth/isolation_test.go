@@ -97,7 +97,7 @@ func TestNoMemberCanMakeAnythingArriveAtAnother(t *testing.T) {
 	drain(seen)
 
 	attempts := 0
-	for _, attacker := range []string{"acme-pharma", "ir-firm", "hhs-liaison", "admin"} {
+	for _, attacker := range []string{"acme-pharma", "ir-firm", "hhs-liaison", "admin", vendorID} {
 		perms, err := auth.Permissions(ac.memberRecord(attacker))
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +120,7 @@ func TestNoMemberCanMakeAnythingArriveAtAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%d attempts by 4 roles at %d reply subjects each; the services answered %d requests", attempts, len(replyTargets(victimID, victimSector)), answered.Load())
+	t.Logf("%d attempts by 5 roles at %d reply subjects each; the services answered %d requests", attempts, len(replyTargets(victimID, victimSector)), answered.Load())
 
 	// Control: a message routed to the victim now arrives. Pulls answer at
 	// once (no_wait), and so do the services, so anything injected is on

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,6 +159,9 @@ func TestStockNatsCLIIsRefusedTheForbiddenRows(t *testing.T) {
 	const actor = "st-mary"
 	u := ac.cliUser(t, actor, 1)
 	for _, row := range forbiddenRows() {
+		if slices.Contains(row.allowed, actor) {
+			continue
+		}
 		t.Run(row.name, func(t *testing.T) {
 			subject, body := ac.expand(actor, row.subject), ac.expand(actor, row.body)
 			switch row.kind {

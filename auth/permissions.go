@@ -19,9 +19,16 @@ type grant struct {
 }
 
 var (
-	everyRole = []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER, tocsinv1.Role_ROLE_LIAISON, tocsinv1.Role_ROLE_ADMIN}
-	readers   = []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER, tocsinv1.Role_ROLE_LIAISON}
+	everyRole = []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER, tocsinv1.Role_ROLE_LIAISON, tocsinv1.Role_ROLE_VENDOR, tocsinv1.Role_ROLE_ADMIN}
+	// readers are the roles of the healthcare organisations themselves:
+	// they report, ask for aid and have sites.
+	readers = []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER, tocsinv1.Role_ROLE_LIAISON}
+	// receivers are the readers and vendors: everyone who is routed its
+	// sectors' copies and reads them through consumers of its own.
+	receivers = []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_RESPONDER, tocsinv1.Role_ROLE_LIAISON, tocsinv1.Role_ROLE_VENDOR}
 	liaison   = []tocsinv1.Role{tocsinv1.Role_ROLE_LIAISON}
+	vendor    = []tocsinv1.Role{tocsinv1.Role_ROLE_VENDOR}
+	advisers  = []tocsinv1.Role{tocsinv1.Role_ROLE_LIAISON, tocsinv1.Role_ROLE_VENDOR}
 	admin     = []tocsinv1.Role{tocsinv1.Role_ROLE_ADMIN}
 )
 
@@ -36,40 +43,53 @@ var permissionTable = []grant{
 	// member's replies are not even in its account; the prefix keeps the
 	// stock nats CLI's "--inbox-prefix" habit and one rule for every role.
 	{everyRole, nil, ownInbox},
-	// member, responder, liaison: watch live (tocsin tail) what is routed
-	// to its own sectors and to its own direct inbox, nothing else.
-	{readers, nil, liveView},
+	// member, responder, liaison, vendor: watch live (tocsin tail) what is
+	// routed to its own sectors and to its own direct inbox, nothing else.
+	{receivers, nil, liveView},
 	// member, responder, liaison: publish as itself on
 	// tocsin.ingest.{alert,receipt,sighting,aid,status}.<id>. The subject
 	// names the sender, and the router checks the envelope's signer against
 	// it. A responder's offers are aid messages too (the aid service checks
 	// the responder role), so they need no line of their own.
 	{readers, ingest(subjects.KindAlert, subjects.KindReceipt, subjects.KindSighting, subjects.KindAid, subjects.KindStatus), nil},
+	// vendor: its agent's receipts of what it is routed, as itself. A
+	// device maker publishes no alert, sighting, aid or status report: it
+	// is not one of the hospitals the sector's board and mutual aid are
+	// for.
+	{vendor, ingest(subjects.KindReceipt), nil},
 	// member, responder, liaison: ask the mutual-aid service and the
 	// situation board, as itself (the service answers only what the
-	// member may see); fetch the public member directory; ask for one of
-	// its own consumers to be re-created from its ack floor.
+	// member may see).
 	{readers, func(m *tocsinv1.Member) []string {
-		return []string{subjects.SvcAid(m.GetId()), subjects.SvcSituation(m.GetId()),
-			subjects.SvcDirectory, subjects.SvcConsumer(m.GetId())}
+		return []string{subjects.SvcAid(m.GetId()), subjects.SvcSituation(m.GetId())}
 	}, nil},
-	// member, responder, liaison: ask the router, as itself, for the
-	// receipts of a message it sent (tocsin reach): the router answers
-	// only for the asker's own routed messages.
-	{readers, func(m *tocsinv1.Member) []string { return []string{subjects.SvcReach(m.GetId())} }, nil},
-	// member, responder, liaison: look up, pull from and ack its own
+	// member, responder, liaison, vendor: fetch the public member
+	// directory; ask for one of its own consumers to be re-created from its
+	// ack floor (what its agent does).
+	{receivers, func(m *tocsinv1.Member) []string {
+		return []string{subjects.SvcDirectory, subjects.SvcConsumer(m.GetId())}
+	}, nil},
+	// member, responder, liaison, vendor: ask the router, as itself, for
+	// the receipts of a message it sent (tocsin reach): the router answers
+	// only for the asker's own routed messages (and a vendor none of the
+	// members' affected answers).
+	{receivers, func(m *tocsinv1.Member) []string { return []string{subjects.SvcReach(m.GetId())} }, nil},
+	// member, responder, liaison, vendor: look up, pull from and ack its own
 	// durable consumers: one per sector on SECTORS, its inbox on INBOX, its
 	// rejections on REJECTIONS (see Consumers). Tocsin creates them
 	// (EnsureConsumers); the member may not create or update any consumer,
 	// since a consumer's config can send messages anywhere in the account
 	// (deliver subject) or make it vanish (inactive threshold). Nothing else
 	// of $JS.API: no stream info, purge, delete, restore, other names.
-	{readers, consumerAPI, nil},
-	// member, responder, liaison: direct get of the router's outcome of its
-	// own messages (ROUTED keys "<id>.<message id>"), by subject only.
-	{readers, routedOutcomes, nil},
-	// liaison: broadcast advisories as itself.
-	{liaison, ingest(subjects.KindAdvisory), nil},
+	{receivers, consumerAPI, nil},
+	// member, responder, liaison, vendor: direct get of the router's
+	// outcome of its own messages (ROUTED keys "<id>.<message id>"), by
+	// subject only.
+	{receivers, routedOutcomes, nil},
+	// liaison: broadcast advisories as itself; vendor: its CSAF advisories
+	// (the router refuses a vendor's advisory without a CSAF document or
+	// under another publisher namespace than its registered one).
+	{advisers, ingest(subjects.KindAdvisory), nil},
 	// liaison: read the REACH bucket (receipts by message and member) by
 	// direct get, including batch and multi-last gets: it may read all of it.
 	{liaison, reachRead, nil},
@@ -136,7 +156,7 @@ func CheckMember(m *tocsinv1.Member) error {
 	}
 	for _, r := range m.GetRoles() {
 		if _, ok := tocsinv1.Role_name[int32(r)]; !ok || r == tocsinv1.Role_ROLE_UNSPECIFIED {
-			return fmt.Errorf("%w: member %q has role %v; use member, responder, liaison, admin or service", ErrInvalidMember, m.GetId(), r)
+			return fmt.Errorf("%w: member %q has role %v; use member, responder, liaison, vendor, admin or service", ErrInvalidMember, m.GetId(), r)
 		}
 	}
 	return nil

@@ -118,3 +118,51 @@ func TestCheckMemberRefusesWhatPermissionsCannotPin(t *testing.T) {
 		}
 	}
 }
+
+// TestPermissionsOfAVendor: a vendor publishes advisories and receipts as
+// itself and reads what a member reads (its sectors, inbox, rejections,
+// outcomes, the directory, its reach), and nothing of the hospitals' own:
+// no alert, sighting, aid or status, no mutual aid or situation board, no
+// REACH bucket or contacts, no site.
+func TestPermissionsOfAVendor(t *testing.T) {
+	sectors := []string{"patient-care"}
+	v := &tocsinv1.Member{Id: "zyx", Sectors: sectors, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_VENDOR}, PublisherNamespace: "https://zyx.example"}
+	p, err := auth.Permissions(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPub := []string{
+		"$JS.ACK.INBOX.zyx-inbox.>",
+		"$JS.ACK.REJECTIONS.zyx-rejections.>",
+		"$JS.ACK.SECTORS.zyx-patient-care.>",
+		"$JS.API.CONSUMER.INFO.INBOX.zyx-inbox",
+		"$JS.API.CONSUMER.INFO.REJECTIONS.zyx-rejections",
+		"$JS.API.CONSUMER.INFO.SECTORS.zyx-patient-care",
+		"$JS.API.CONSUMER.MSG.NEXT.INBOX.zyx-inbox",
+		"$JS.API.CONSUMER.MSG.NEXT.REJECTIONS.zyx-rejections",
+		"$JS.API.CONSUMER.MSG.NEXT.SECTORS.zyx-patient-care",
+		"$JS.API.DIRECT.GET.KV_ROUTED.$KV.ROUTED.zyx.>",
+		"tocsin.ingest.advisory.zyx",
+		"tocsin.ingest.receipt.zyx",
+		"tocsin.svc.consumer.zyx",
+		"tocsin.svc.directory",
+		"tocsin.svc.reach.zyx",
+	}
+	if !reflect.DeepEqual([]string(p.Pub.Allow), wantPub) {
+		t.Fatalf("publish allow:\n%q\nwant\n%q", p.Pub.Allow, wantPub)
+	}
+	if want := []string{"_INBOX_zyx.>", "tocsin.inbox.zyx", "tocsin.sector.patient-care.>"}; !reflect.DeepEqual([]string(p.Sub.Allow), want) {
+		t.Fatalf("subscribe allow %q, want %q", p.Sub.Allow, want)
+	}
+	if c := auth.Consumers(v); len(c) != 3 {
+		t.Fatalf("consumers %v, want its sector's, inbox and rejections", c)
+	}
+	// A member that is also a vendor has both rows.
+	both, err := auth.Permissions(&tocsinv1.Member{Id: "zyx", Sectors: sectors, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER, tocsinv1.Role_ROLE_VENDOR}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(both.Pub.Allow, "tocsin.ingest.advisory.zyx") || !slices.Contains(both.Pub.Allow, "tocsin.ingest.alert.zyx") {
+		t.Fatalf("member+vendor: %q", both.Pub.Allow)
+	}
+}
