@@ -244,6 +244,7 @@ func revokeKeys(ac *jwt.AccountClaims, m *tocsinv1.Member) {
 
 func checkConsumerCollisions(active []*tocsinv1.Member) error {
 	owners := consumerOwners(active)
+	addSiteOwners(owners, active)
 	names := make([]string, 0, len(owners))
 	for name := range owners {
 		names = append(names, name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,6 +161,20 @@ func UpdateSiteConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv
 		return fmt.Errorf("site consumer %s of member %q: %w", inbox.Name, m.GetId(), err)
 	}
 	return EnsureSiteConsumers(ctx, js, m)
+}
+
+// addSiteOwners adds the site consumers of members to owners (stream and
+// name to member ids): member "a"'s site consumer a-site-sectors and the
+// consumer of member "a-site"'s sector "sectors" would be one.
+func addSiteOwners(owners map[string][]string, members []*tocsinv1.Member) {
+	for _, m := range members {
+		for _, c := range SiteConsumers(m) {
+			key := c.Stream + "." + c.Name
+			if !slices.Contains(owners[key], m.GetId()) {
+				owners[key] = append(owners[key], m.GetId())
+			}
+		}
+	}
 }
 
 // SitePermissions are the allow lists of m's site credentials, from the
