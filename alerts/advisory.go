@@ -47,8 +47,8 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS, "%v", err)
 	}
 	d := r.destinationsFor(ctx, level, a.GetSectors(), nil)
-	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "advisory", lane, level, d, nil); err != nil {
+	if err := r.putOutcome(ctx, env.GetSender(), r.outcomeRecord(env.GetId(), level, d)); err != nil {
 		return err
 	}
-	return r.recordRouted(ctx, env.GetSender(), env.GetId(), level, d, r.organisations(d))
+	return r.sendCopies(ctx, m.Data(), env, "advisory", lane, level, d)
 }

@@ -88,37 +88,23 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 			return err
 		}
 	}
-	var index func() error
 	if orig == nil && res != nil && len(res.Patterns) > 0 {
-		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: dedupeKey(res.Patterns, a.GetExercise()), Sectors: d.sectors, TLP: level.String()}
+		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: dedupeKey(res.Patterns, a.GetExercise()), TLP: level.String()}
 		own.Indicator, own.Pattern = leadOf(res.Patterns)
-		if len(d.sectors) > 0 {
-			fresh, first, err := r.dedupeSectors(ctx, env, own, d.sectors)
-			if err != nil {
-				return err
-			}
-			if first != nil && len(fresh) == 0 && len(d.inboxes) == 0 {
-				// Sightings of this copy's indicators count for the first alert.
-				counted := *first
-				counted.Sectors = d.sectors
-				if err := r.indexIndicators(ctx, res, counted, false); err != nil {
-					return err
-				}
-				o := &tocsinv1.Outcome{RefId: env.GetId(), State: tocsinv1.OutcomeState_OUTCOME_STATE_DUPLICATE, DuplicateOf: first.AlertID, Tlp: level.Proto()}
-				r.log.Info("duplicate", zap.String("id", env.GetId()), zap.String("sender", env.GetSender()), zap.String("duplicate_of", first.AlertID))
-				return r.putOutcome(ctx, env.GetSender(), o)
-			}
-			d.sectors = fresh
+		c, err := r.recordAlert(ctx, env, own, res, level, d)
+		if err != nil {
+			return err
 		}
-		index = func() error { return r.indexIndicators(ctx, res, own, true) }
+		if c.first != nil {
+			r.log.Info("duplicate", zap.String("id", env.GetId()), zap.String("sender", env.GetSender()), zap.String("duplicate_of", c.first.AlertID))
+			return nil
+		}
+		return r.sendCopies(ctx, m.Data(), env, "alert", lane, level, c.d)
 	}
-	// The copies and the indicator index are independent writes: the index
-	// is made while the copies are in flight, and the outcome recorded only
-	// when both are acknowledged.
-	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "alert", lane, level, d, index); err != nil {
+	if err := r.putOutcome(ctx, env.GetSender(), r.outcomeRecord(env.GetId(), level, d)); err != nil {
 		return err
 	}
-	return r.recordRouted(ctx, env.GetSender(), env.GetId(), level, d, r.organisations(d))
+	return r.sendCopies(ctx, m.Data(), env, "alert", lane, level, d)
 }
 
 // amendTarget finds the alert an amendment or revocation refers to: it must

@@ -1,25 +1,22 @@
 package alerts
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"slices"
+	"strconv"
 	"strings"
-	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/pattern"
-	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/stix"
 )
 
-// firstAlert is the DEDUPE record of an indicator set in one sector and the
-// SIGHTINGS index record of one indicator: the alert that first carried it,
-// the indicator its sighting summaries name and the alert's effective TLP.
+// firstAlert is the dedupe claim of an indicator set in one sector and the
+// index record of one indicator (both in ROUTED, under
+// records.RouterKeyPrefix: routedrecord.go): the alert that first carried
+// it, the indicator its sighting summaries name and the alert's effective
+// TLP.
 type firstAlert struct {
 	AlertID    string   `json:"alert_id"`
 	Originator string   `json:"originator"`
@@ -33,17 +30,20 @@ type firstAlert struct {
 	// TLP is the alert's effective TLP ("amber"): its summaries are
 	// disclosed no wider.
 	TLP string `json:"tlp,omitempty"`
+	// Claimed is when a dedupe claim was made (Unix seconds; 0 in an
+	// index record): past Options.DedupeWindow the claim is free again.
+	Claimed int64 `json:"claimed,omitempty"`
 }
 
 // marshal is the record's JSON, as encoding/json writes it. Routing writes
-// one or two per alert; building them by hand spares the reflection.
+// two or more per alert; building them by hand spares the reflection.
 func (f firstAlert) marshal() []byte {
 	if !plain(f.AlertID) || !plain(f.Originator) || !plain(f.PatternKey) || slices.ContainsFunc(f.Sectors, func(s string) bool { return !plain(s) }) ||
 		!plain(f.Indicator) || !plain(f.Pattern) || !plain(f.TLP) {
 		data, _ := json.Marshal(f)
 		return data
 	}
-	b := make([]byte, 0, 96+len(f.AlertID)+len(f.Originator)+len(f.PatternKey)+16*len(f.Sectors)+len(f.Indicator)+len(f.Pattern)+len(f.TLP))
+	b := make([]byte, 0, 120+len(f.AlertID)+len(f.Originator)+len(f.PatternKey)+16*len(f.Sectors)+len(f.Indicator)+len(f.Pattern)+len(f.TLP))
 	b = append(b, `{"alert_id":"`...)
 	b = append(b, f.AlertID...)
 	b = append(b, `","originator":"`...)
@@ -71,6 +71,10 @@ func (f firstAlert) marshal() []byte {
 			b = append(b, kv[1]...)
 			b = append(b, '"')
 		}
+	}
+	if f.Claimed != 0 {
+		b = append(b, `,"claimed":`...)
+		b = strconv.AppendInt(b, f.Claimed, 10)
 	}
 	return append(b, '}')
 }
@@ -138,83 +142,4 @@ func dedupeKey(ps []stix.Pattern, exercise bool) string {
 		return "x-" + patternKey(ps)
 	}
 	return patternKey(ps)
-}
-
-// dedupeSectors claims the alert's pattern set (its patternKey) in each
-// sector. A sector where an earlier alert already carried the same
-// patterns within the dedupe window is not broadcast to again: the
-// re-publisher is counted as a sighting of the first alert there. It
-// returns the sectors still to route to and, if any were skipped, the
-// first alert's id.
-func (r *Router) dedupeSectors(ctx context.Context, env *tocsinv1.Envelope, own firstAlert, sectors []string) ([]string, *firstAlert, error) {
-	key := own.PatternKey
-	own.Sectors = nil
-	data := own.marshal()
-	var fresh []string
-	var first *firstAlert
-	for _, s := range sectors {
-		k := "p." + key + "." + s
-		_, err := r.dedupe.Create(ctx, k, data)
-		if err == nil {
-			fresh = append(fresh, s)
-			continue
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, nil, err
-		}
-		e, err := getExisting(ctx, r.dedupe, k)
-		if err != nil {
-			return nil, nil, err
-		}
-		var prior firstAlert
-		if err := json.Unmarshal(e.Value(), &prior); err != nil || prior.AlertID == env.GetId() {
-			fresh = append(fresh, s) // our own claim from an earlier, interrupted attempt
-			continue
-		}
-		first = &prior
-		if err := r.addSighting(ctx, prior, s, env.GetSender(), false); err != nil {
-			return nil, nil, err
-		}
-	}
-	return fresh, first, nil
-}
-
-// indexIndicators records, for each indicator of an alert, which alert
-// first carried its pattern set and in which sectors, so that sightings of
-// the indicator are counted against that first alert. For the first
-// alert itself (own) each record names its own indicator and pattern, the
-// ones a sighting of it is summarised with; a duplicate's records keep
-// rec's (the first alert's lead indicator), so that a re-publisher's own
-// indicator ids are never disclosed.
-func (r *Router) indexIndicators(ctx context.Context, res *stix.Result, rec firstAlert, own bool) error {
-	data := rec.marshal()
-	for _, p := range res.Patterns {
-		if own {
-			rec.Indicator, rec.Pattern = p.IndicatorID, p.Pattern
-			data = rec.marshal()
-		}
-		if _, err := r.sightings.Create(ctx, indicatorKey(p.IndicatorID), data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-			return err
-		}
-	}
-	return nil
-}
-
-func indicatorKey(id string) string { return "i." + id }
-
-// getExisting reads a key that a create just found to exist. A KV get may
-// be answered by a replica that has not applied the write yet, so "not
-// found" is retried for a moment.
-func getExisting(ctx context.Context, kv jetstream.KeyValue, key string) (jetstream.KeyValueEntry, error) {
-	for wait := 5 * time.Millisecond; ; wait *= 2 {
-		e, err := kv.Get(ctx, key)
-		if !errors.Is(err, jetstream.ErrKeyNotFound) || wait > time.Second {
-			return e, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-	}
 }

@@ -87,7 +87,7 @@ func TestLostPubAckIsNotWaitedForForever(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = r.publishCopies(ctx, []byte("x"), envelope.NewID(), "alert", "urgent", tlp.Green, destinations{sectors: []string{"patient-care"}}, nil)
+	err = r.publishCopies(ctx, []byte("x"), envelope.NewID(), "alert", "urgent", tlp.Green, destinations{sectors: []string{"patient-care"}})
 	took := time.Since(start)
 	if !errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
 		t.Fatalf("publishing to a subject nobody acknowledges: %v after %s, want the PubAck wait to run out", err, took)

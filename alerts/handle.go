@@ -19,6 +19,7 @@ import (
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
+	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // reject is a refusal found while handling a message: it goes back to the
@@ -78,10 +79,12 @@ func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
 func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, env *tocsinv1.Envelope) error {
 	routes := env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY
 	checker := ingest.Checker{Verifier: r.d.Verifier, MaxSkew: r.opts.MaxSkew, FirstDeliveryIsNew: r.firstIsNew}
+	var handled *tocsinv1.Outcome
 	if routes {
 		// An id is routed once, also after the duplicate window.
 		checker.Handled = func(ctx context.Context, sender, id string) (bool, error) {
 			o, err := r.Outcome(ctx, sender, id)
+			handled = o
 			return o != nil, err
 		}
 	}
@@ -99,7 +102,8 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 	switch {
 	case errors.Is(err, ingest.ErrHandled):
 		// A redelivery of the same ingest message (a node died before its
-		// ack) is dropped quietly. A new ingest message with an id already
+		// ack) sends its copies again, deduplicated by their message ids
+		// (the record is written before them: resendCopies). A new ingest message with an id already
 		// handled is a replay: its sender is told, the outcome stands. The
 		// message that was handled carries its envelope id as message id
 		// (the checker refuses any other), so a copy under another message
@@ -118,7 +122,7 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 			msgID := subjects.RoutedMsgID(env.GetId(), fmt.Sprintf("replay-%d", meta.Sequence.Stream))
 			return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
 		}
-		return nil
+		return r.resendCopies(ctx, m, env, handled)
 	case err != nil && ingest.Refusal(err) && m.Headers().Get(jetstream.MsgIDHeader) != env.GetId():
 		return r.copyOf(m, err)
 	case err != nil && ingest.Refusal(err):
@@ -217,4 +221,41 @@ func (r *Router) sendSigned(ctx context.Context, subject, msgID string, kind toc
 	}
 	_, err = r.d.JS.Publish(ctx, subject, data, opts...)
 	return err
+}
+
+// resendCopies publishes again, on a redelivery of a message recorded
+// ROUTED, the copies its outcome names, under the same message ids: the
+// router writes the record before the copies, so a router lost between
+// the two left them unsent (a copy already stored within the streams'
+// duplicate window is dropped by its stream). Any other outcome has no
+// copies.
+func (r *Router) resendCopies(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envelope, o *tocsinv1.Outcome) error {
+	if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		return nil
+	}
+	level, err := tlp.FromProto(o.GetTlp())
+	if err != nil {
+		return fmt.Errorf("outcome of %s: %w", env.GetId(), err)
+	}
+	var lane tocsinv1.Lane
+	kind := "alert"
+	switch env.GetKind() {
+	case tocsinv1.Kind_KIND_ALERT:
+		var a tocsinv1.Alert
+		if err := proto.Unmarshal(env.GetPayload(), &a); err != nil {
+			return fmt.Errorf("alert %s, recorded routed, does not decode: %w", env.GetId(), err)
+		}
+		lane = a.GetLane()
+	case tocsinv1.Kind_KIND_ADVISORY:
+		var a tocsinv1.Advisory
+		if err := proto.Unmarshal(env.GetPayload(), &a); err != nil {
+			return fmt.Errorf("advisory %s, recorded routed, does not decode: %w", env.GetId(), err)
+		}
+		lane, kind = a.GetLane(), "advisory"
+	default:
+		return nil
+	}
+	d := destinations{sectors: o.GetSectors(), inboxes: o.GetRecipients()}
+	r.log.Info("copies sent again on a redelivery", zap.String("id", env.GetId()), zap.String("sender", env.GetSender()))
+	return r.publishCopies(ctx, m.Data(), env.GetId(), kind, records.LaneName(lane), level, d)
 }

@@ -116,11 +116,21 @@ func (r *Router) validateBundle(bundle []byte) (*stix.Result, error) {
 	return res, nil
 }
 
+// sendCopies publishes the copies of a message whose outcome is recorded
+// (publishCopies) and logs it routed.
+func (r *Router) sendCopies(ctx context.Context, data []byte, env *tocsinv1.Envelope, kind, lane string, level tlp.Level, d destinations) error {
+	if err := r.publishCopies(ctx, data, env.GetId(), kind, lane, level, d); err != nil {
+		return err
+	}
+	r.log.Info("routed", zap.String("id", env.GetId()), zap.String("sender", env.GetSender()), zap.Strings("sectors", d.sectors),
+		zap.Strings("inboxes", d.inboxes), zap.Stringer("tlp", level))
+	return nil
+}
+
 // publishCopies publishes the original signed envelope to every
 // destination, each copy with its own message id "<id>:<destination>",
-// runs meanwhile (when not nil) while the copies are in flight, and waits
-// until every copy is acknowledged.
-func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane string, level tlp.Level, d destinations, meanwhile func() error) error {
+// and waits until every copy is acknowledged.
+func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane string, level tlp.Level, d destinations) error {
 	var futures []jetstream.PubAckFuture
 	send := func(subject, dest string) error {
 		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
@@ -144,33 +154,15 @@ func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane 
 			return err
 		}
 	}
-	if meanwhile != nil {
-		if err := meanwhile(); err != nil {
-			return err
-		}
-	}
 	for _, f := range futures {
 		// A PubAck lost with a node fails here after the JetStream
 		// context's async timeout (broker.JetStream); the copies are sent
-		// again under the same message ids on the redelivery.
+		// again under the same message ids on the redelivery
+		// (resendCopies).
 		if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 			return fmt.Errorf("routed copy of %s to %s: %w", id, f.Msg().Subject, err)
 		}
 	}
-	return nil
-}
-
-// recordRouted records the ROUTED outcome and logs it.
-func (r *Router) recordRouted(ctx context.Context, sender, id string, level tlp.Level, d destinations, orgs []string) error {
-	o := &tocsinv1.Outcome{
-		RefId: id, State: tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED,
-		Sectors: d.sectors, Recipients: d.inboxes, Organisations: uint32(len(orgs)), Tlp: level.Proto(),
-	}
-	if err := r.putOutcome(ctx, sender, o); err != nil {
-		return err
-	}
-	r.log.Info("routed", zap.String("id", id), zap.String("sender", sender), zap.Strings("sectors", d.sectors),
-		zap.Strings("inboxes", d.inboxes), zap.Int("organisations", len(orgs)), zap.Stringer("tlp", level))
 	return nil
 }
 

@@ -36,16 +36,12 @@ func (r *Router) recordSighting(ctx context.Context, env *tocsinv1.Envelope, mem
 	if s.GetIndicatorId() == "" {
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "a sighting names the indicator it saw (indicator_id, \"indicator--...\")")
 	}
-	e, err := r.sightings.Get(ctx, indicatorKey(s.GetIndicatorId()))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_REFERENCE, "indicator %s was not in any routed alert; check the id", s.GetIndicatorId())
-	}
+	first, ok, err := indexOf(ctx, r.routed, r.sightings, s.GetIndicatorId())
 	if err != nil {
 		return err
 	}
-	var first firstAlert
-	if err := json.Unmarshal(e.Value(), &first); err != nil {
-		return fmt.Errorf("indicator index of %s is corrupt: %w", s.GetIndicatorId(), err)
+	if !ok {
+		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_UNKNOWN_REFERENCE, "indicator %s was not in any routed alert; check the id", s.GetIndicatorId())
 	}
 	for _, sector := range first.Sectors {
 		if slices.Contains(member.GetSectors(), sector) {
@@ -160,18 +156,44 @@ func (r *Router) sendSummary(ctx context.Context, first firstAlert, set sighting
 	return err
 }
 
+// indexOf reads the index record of an indicator: from ROUTED, or, for
+// one a router before the move wrote (migrateLegacy copies them; a router
+// of the old version may still write them during an upgrade), from the
+// SIGHTINGS bucket under "i.<indicator>".
+func indexOf(ctx context.Context, routed, sightings jetstream.KeyValue, indicatorID string) (firstAlert, bool, error) {
+	var first firstAlert
+	e, err := routed.Get(ctx, indicatorKey(indicatorID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		e, err = sightings.Get(ctx, legacyIndicatorKey(indicatorID))
+	}
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return first, false, nil
+	}
+	if err != nil {
+		return first, false, err
+	}
+	if err := json.Unmarshal(e.Value(), &first); err != nil {
+		return first, false, fmt.Errorf("indicator index of %s is corrupt: %w", indicatorID, err)
+	}
+	return first, true, nil
+}
+
 // SightingCount reads how many organisations of sector other than the
 // originator have seen the patterns of the alert that carried indicatorID.
-func SightingCount(ctx context.Context, kv jetstream.KeyValue, indicatorID, sector string) (int, error) {
-	e, err := kv.Get(ctx, indicatorKey(indicatorID))
+func SightingCount(ctx context.Context, js jetstream.JetStream, indicatorID, sector string) (int, error) {
+	routed, err := js.KeyValue(ctx, records.BucketRouted)
 	if err != nil {
 		return 0, err
 	}
-	var first firstAlert
-	if err := json.Unmarshal(e.Value(), &first); err != nil {
+	kv, err := js.KeyValue(ctx, records.BucketSightings)
+	if err != nil {
 		return 0, err
 	}
-	e, err = kv.Get(ctx, sightingKey(first.PatternKey, sector))
+	first, ok, err := indexOf(ctx, routed, kv, indicatorID)
+	if err != nil || !ok {
+		return 0, errors.Join(err, jetstream.ErrKeyNotFound)
+	}
+	e, err := kv.Get(ctx, sightingKey(first.PatternKey, sector))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return 0, nil
 	}

@@ -53,11 +53,7 @@ func (h *harness) summariesFor(member, id string) []seenSummary {
 func (h *harness) sightingCount(indicator, sector string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	kv, err := h.js.KeyValue(ctx, records.BucketSightings)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	n, _ := SightingCount(ctx, kv, indicator, sector)
+	n, _ := SightingCount(ctx, h.js, indicator, sector)
 	return n
 }
 

@@ -13,11 +13,11 @@ import (
 	"github.com/tocsin-project/tocsin/records"
 )
 
-// The five streams an alert is written to, in the order of the router's
-// pipeline, for each side of the comparison.
+// The streams an alert is written to, in the order of each pipeline.
 var (
-	tocsinHot = []string{"INGEST", "KV_" + records.BucketDedupe, "SECTORS", "KV_" + records.BucketSightings, "KV_" + records.BucketRouted}
-	rawHot    = []string{"RAW_IN", "KV_RAW_" + records.BucketDedupe, "RAW_OUT", "KV_RAW_" + records.BucketSightings, "KV_RAW_" + records.BucketRouted}
+	tocsinHot  = []string{"INGEST", "KV_" + records.BucketRouted, "SECTORS"}
+	rawHot     = []string{"RAW_IN", "KV_RAW_" + records.BucketRouted, "RAW_OUT"}
+	rawFiveHot = []string{"RAW5_IN", "KV_RAW5_" + records.BucketDedupe, "RAW5_OUT", "KV_RAW5_" + records.BucketSightings, "KV_RAW5_" + records.BucketRouted}
 )
 
 // placeLeaders moves the leader of streams[i] to node i mod N, so that

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -62,8 +63,19 @@ type RouteResult struct {
 	// RawPublishRate is a single raw async publish of the same envelopes.
 	RawPublishRate float64 `json:"raw_publish_per_sec"`
 	// RawPipelineRate is publish to ingest, consume, the same replicated
-	// writes as the router (dedupe key, copy, index key, outcome key), ack.
+	// writes as the router (its record, dedupe claim, indicator index and
+	// outcome, in one atomic batch; the copy), ack.
 	RawPipelineRate float64 `json:"raw_pipeline_per_sec"`
+	// RawFiveRate is the same with the five writes the router made before
+	// its record became one batch (dedupe claim, copy, index, outcome):
+	// RawPipelineRate / RawFiveRate is what the fewer writes alone gain,
+	// and TocsinRate / RawFiveRate compares with the router of before
+	// (whose ratio_vs_raw_pipeline was against this pipeline).
+	RawFiveRate float64 `json:"raw_five_writes_per_sec"`
+	// WriteGain is RawPipelineRate / RawFiveRate.
+	WriteGain float64 `json:"raw_gain_batch_vs_five_writes"`
+	// RatioFive is TocsinRate / RawFiveRate.
+	RatioFive float64 `json:"ratio_vs_raw_five_writes"`
 	// TocsinRate is the same alerts through the router.
 	TocsinRate float64 `json:"tocsin_per_sec"`
 	// RatioPipeline is TocsinRate / RawPipelineRate: what Tocsin's logic
@@ -75,10 +87,17 @@ type RouteResult struct {
 	// RatioPublish is TocsinRate / RawPublishRate.
 	RatioPublish float64 `json:"ratio_vs_raw_publish"`
 	// WritesPerAlert counts the replicated stream writes (KV included) one
-	// alert caused, measured from the streams' message counts.
+	// alert caused, measured from the streams' sequences: an atomic batch
+	// of several records counts as one write (its messages read back by
+	// their batch headers), as it is one replicated proposal.
 	WritesPerAlert float64 `json:"replicated_writes_per_alert"`
-	// RawWritesPerAlert is the same for the raw pipeline.
-	RawWritesPerAlert float64 `json:"raw_writes_per_alert"`
+	// MessagesPerAlert counts the stream messages one alert caused, the
+	// records of a batch each.
+	MessagesPerAlert float64 `json:"messages_per_alert"`
+	// RawWritesPerAlert and RawFiveWritesPerAlert are WritesPerAlert for
+	// the raw pipelines.
+	RawWritesPerAlert     float64 `json:"raw_writes_per_alert"`
+	RawFiveWritesPerAlert float64 `json:"raw_five_writes_per_alert"`
 	// RawCPUPerAlert and TocsinCPUPerAlert are the CPU time, in µs, the
 	// whole process (the three servers, the clients, the pipeline) used
 	// per alert during each side's rounds: one side runs at a time, so it
@@ -86,13 +105,16 @@ type RouteResult struct {
 	// cores kept busy on average meanwhile: near the machine's core count,
 	// the rate is bound by CPU and the rate ratio follows the CPU ratio.
 	// Zero where the platform does not report CPU time.
-	RawCPUPerAlert    float64 `json:"raw_cpu_us_per_alert"`
-	TocsinCPUPerAlert float64 `json:"tocsin_cpu_us_per_alert"`
-	RawCoresBusy      float64 `json:"raw_cores_busy"`
-	TocsinCoresBusy   float64 `json:"tocsin_cores_busy"`
-	// RecordBytes is the size of the router's record in each bucket an
-	// alert writes, measured after the warm-up; the raw pipeline writes
-	// records as large (and its copies carry the router's headers).
+	RawCPUPerAlert     float64 `json:"raw_cpu_us_per_alert"`
+	RawFiveCPUPerAlert float64 `json:"raw_five_cpu_us_per_alert"`
+	TocsinCPUPerAlert  float64 `json:"tocsin_cpu_us_per_alert"`
+	RawCoresBusy       float64 `json:"raw_cores_busy"`
+	RawFiveCoresBusy   float64 `json:"raw_five_cores_busy"`
+	TocsinCoresBusy    float64 `json:"tocsin_cores_busy"`
+	// RecordBytes is the size of each of the router's records of an alert
+	// (dedupe claim, indicator index, outcome), measured after the
+	// warm-up; the raw pipelines write records as large (and their copies
+	// carry the router's headers).
 	RecordBytes map[string]int `json:"record_bytes"`
 }
 
@@ -137,11 +159,16 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 	}
 	o.Progress("setting up both pipelines: raw (publish, consume, the same writes, ack) and the router on every node")
 	sizes := &recordSizes{}
-	raw, err := startRaw(ctx, c, js, sizes)
+	raw, err := startRaw(ctx, c, js, sizes, rawBatch)
 	if err != nil {
 		return nil, err
 	}
 	defer raw.stop()
+	five, err := startRaw(ctx, c, js, sizes, rawFive)
+	if err != nil {
+		return nil, err
+	}
+	defer five.stop()
 	tocsin, err := startTocsin(ctx, c, src, log)
 	if err != nil {
 		return nil, err
@@ -151,7 +178,7 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 		return nil, err
 	}
 	o.Progress(fmt.Sprintf("warm-up: %d alerts through each", o.Warmup))
-	for _, p := range []*pipeline{tocsin, raw} {
+	for _, p := range []*pipeline{tocsin, raw, five} {
 		if _, err := p.run(ctx, js, warm); err != nil {
 			return nil, err
 		}
@@ -162,11 +189,14 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 			}
 		}
 	}
-	if err := rounds(ctx, js, o, res, raw, tocsin, msgs); err != nil {
+	if err := rounds(ctx, js, o, res, raw, five, tocsin, msgs); err != nil {
 		return nil, err
 	}
-	res.RawPipelineRate, res.TocsinRate = raw.rate(), tocsin.rate()
+	res.RawPipelineRate, res.RawFiveRate, res.TocsinRate = raw.rate(), five.rate(), tocsin.rate()
 	res.RawCPUPerAlert, res.RawCoresBusy = raw.cpuPerAlert()
+	res.RawFiveCPUPerAlert, res.RawFiveCoresBusy = five.cpuPerAlert()
+	res.WriteGain = res.RawPipelineRate / res.RawFiveRate
+	res.RatioFive = res.TocsinRate / res.RawFiveRate
 	res.TocsinCPUPerAlert, res.TocsinCoresBusy = tocsin.cpuPerAlert()
 	res.RecordBytes = sizes.bytes
 	res.RatioPipeline = res.TocsinRate / res.RawPipelineRate
@@ -174,38 +204,39 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 	return res, nil
 }
 
-// place gives both pipelines the same placement: the leaders of the five
+// place gives the pipelines the same placement: the leaders of the
 // streams an alert is written to on nodes 1, 2, 3, 1, 2 in the order of
-// the pipeline, and the leader of the consumer every alert is read from on
-// node 1.
+// each pipeline, and the leader of the consumer every alert is read from
+// on node 1.
 func place(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, c *broker.Cluster) error {
-	for _, hot := range [][]string{rawHot, tocsinHot} {
+	for _, hot := range [][]string{rawHot, rawFiveHot, tocsinHot} {
 		if err := placeLeaders(ctx, nc, js, c, hot); err != nil {
 			return err
 		}
 	}
 	first := c.Nodes()[0].Name()
-	if err := moveConsumerLeader(ctx, nc, js, "RAW_IN", "raw", first); err != nil {
-		return err
+	for _, in := range []string{rawBatch.name + "_IN", rawFive.name + "_IN"} {
+		if err := moveConsumerLeader(ctx, nc, js, in, "raw", first); err != nil {
+			return err
+		}
 	}
 	return moveConsumerLeader(ctx, nc, js, subjects.StreamIngest, alerts.DefaultDurable, first)
 }
 
-// rounds feeds msgs to the two pipelines in o.Rounds turns each, the
-// first of each pair alternating, and counts the replicated writes each
-// side made.
-func rounds(ctx context.Context, js jetstream.JetStream, o RouteOptions, res *RouteResult, raw, tocsin *pipeline, msgs []*nats.Msg) error {
-	sides := []*pipeline{raw, tocsin}
-	var before [2]uint64
+// rounds feeds msgs to the pipelines in o.Rounds turns each, which goes
+// first turning round, and counts the replicated writes each side made.
+func rounds(ctx context.Context, js jetstream.JetStream, o RouteOptions, res *RouteResult, raw, five, tocsin *pipeline, msgs []*nats.Msg) error {
+	sides := []*pipeline{raw, five, tocsin}
+	before := make([]map[string]uint64, len(sides))
 	for i, p := range sides {
-		before[i], _ = countMessages(ctx, js, p.writes)
+		var err error
+		if before[i], err = lastSeqs(ctx, js, p.writes); err != nil {
+			return err
+		}
 	}
 	for r := range o.Rounds {
 		batch := msgs[r*len(msgs)/o.Rounds : (r+1)*len(msgs)/o.Rounds]
-		order := sides
-		if r%2 == 1 {
-			order = []*pipeline{tocsin, raw}
-		}
+		order := append(slices.Clone(sides[r%len(sides):]), sides[:r%len(sides)]...)
 		took := map[*pipeline]time.Duration{}
 		for _, p := range order {
 			t, err := p.run(ctx, js, batch)
@@ -219,19 +250,23 @@ func rounds(ctx context.Context, js jetstream.JetStream, o RouteOptions, res *Ro
 		}
 		ratio := took[raw].Seconds() / took[tocsin].Seconds()
 		res.RoundRatios = append(res.RoundRatios, ratio)
-		o.Progress(fmt.Sprintf("round %d of %d: %d alerts each; raw %.0f/s, tocsin %.0f/s (%.2f)", r+1, o.Rounds, len(batch),
-			float64(len(batch))/took[raw].Seconds(), float64(len(batch))/took[tocsin].Seconds(), ratio))
+		rate := func(p *pipeline) float64 { return float64(len(batch)) / took[p].Seconds() }
+		o.Progress(fmt.Sprintf("round %d of %d: %d alerts each; raw %.0f/s, raw five writes %.0f/s, tocsin %.0f/s (%.2f)", r+1, o.Rounds, len(batch),
+			rate(raw), rate(five), rate(tocsin), ratio))
 	}
 	for i, p := range sides {
-		after, err := countMessages(ctx, js, p.writes)
+		w, n, err := countWrites(ctx, js, p.writes, before[i])
 		if err != nil {
 			return err
 		}
-		w := float64(after-before[i]) / float64(len(msgs))
-		if p == raw {
-			res.RawWritesPerAlert = w
-		} else {
-			res.WritesPerAlert = w
+		perAlert := func(x uint64) float64 { return float64(x) / float64(len(msgs)) }
+		switch p {
+		case raw:
+			res.RawWritesPerAlert = perAlert(w)
+		case five:
+			res.RawFiveWritesPerAlert = perAlert(w)
+		default:
+			res.WritesPerAlert, res.MessagesPerAlert = perAlert(w), perAlert(n)
 		}
 	}
 	return nil

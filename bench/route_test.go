@@ -11,8 +11,8 @@ import (
 
 // TestRouteRuns runs the router benchmark small, so that the function
 // `tocsin bench route` calls keeps working: every alert through both
-// pipelines, in the rounds asked for, with the same five replicated
-// writes per alert on each side.
+// pipelines, in the rounds asked for, with the writes per alert each
+// side makes.
 func TestRouteRuns(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -31,14 +31,19 @@ func TestRouteRuns(t *testing.T) {
 	if len(r.RoundRatios) != 3 || r.Rounds != 3 || r.Alerts != 300 {
 		t.Errorf("rounds %d, ratios %v, alerts %d; want 3 rounds of 100", r.Rounds, r.RoundRatios, r.Alerts)
 	}
-	// Five replicated writes per alert (ingest, copy, dedupe claim,
-	// indicator index, outcome) on both sides: the warm-up is not counted
-	// and neither side's writes leak into the other's count.
+	// Three replicated writes per alert on the router and its raw
+	// pipeline (ingest, the record as one atomic batch of three messages,
+	// the copy), five on the raw pipeline of before: the warm-up is not
+	// counted and no side's writes leak into another's count.
 	if len(r.RecordBytes) != 3 {
-		t.Errorf("record sizes %v: want the three buckets an alert writes", r.RecordBytes)
+		t.Errorf("record sizes %v: want the three records an alert writes", r.RecordBytes)
 	}
-	if r.WritesPerAlert != 5 || r.RawWritesPerAlert != 5 {
-		t.Errorf("replicated writes per alert: tocsin %.2f, raw %.2f; want 5 and 5", r.WritesPerAlert, r.RawWritesPerAlert)
+	if r.WritesPerAlert != 3 || r.RawWritesPerAlert != 3 || r.RawFiveWritesPerAlert != 5 || r.MessagesPerAlert != 5 {
+		t.Errorf("replicated writes per alert: tocsin %.2f (%.2f messages), raw %.2f, raw five %.2f; want 3 (5), 3 and 5",
+			r.WritesPerAlert, r.MessagesPerAlert, r.RawWritesPerAlert, r.RawFiveWritesPerAlert)
+	}
+	if r.RawFiveRate <= 0 || r.WriteGain <= 0 || r.RatioFive <= 0 {
+		t.Errorf("the five-write pipeline was not measured: %+v", r)
 	}
 }
 
@@ -56,6 +61,7 @@ func BenchmarkRoute(b *testing.B) {
 		b.ReportMetric(r.RawPipelineRate, "raw-alerts/s")
 		b.ReportMetric(r.RatioPipeline, "ratio")
 		b.ReportMetric(r.WritesPerAlert, "writes/alert")
+		b.ReportMetric(r.RatioFive, "ratio-vs-five")
 	}
 }
 

@@ -133,9 +133,16 @@ func ProvisionIn(ctx context.Context, js jetstream.JetStream, replicas int, regi
 		}
 	}
 	// An aid accept writes the request and the responder's capacity in one
-	// atomic batch, which the bucket's stream must allow; updating the KV
-	// config turns it off, so it is turned on again right after.
-	return allowAtomicPublish(ctx, js, "KV_"+records.BucketAid)
+	// atomic batch, and the router a routed alert's dedupe claims, index
+	// and outcome in another: the buckets' streams must allow them;
+	// updating the KV config turns it off, so it is turned on again right
+	// after.
+	for _, b := range []string{records.BucketAid, records.BucketRouted} {
+		if err := allowAtomicPublish(ctx, js, "KV_"+b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // allowAtomicPublish turns on atomic batch publishing on a stream.

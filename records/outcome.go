@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
@@ -32,3 +33,14 @@ func GetOutcome(ctx context.Context, kv jetstream.KeyValue, sender, id string) (
 	}
 	return &o, nil
 }
+
+// RouterKeyPrefix starts the ROUTED keys of the router's own records that
+// are not outcomes: the dedupe claims of pattern sets and the indicator
+// index, written in one atomic batch with a routed alert's outcome. No
+// member id starts with "_", so no member reads them (members read only
+// "<member>.>") and no outcome key is one of them.
+const RouterKeyPrefix = "_."
+
+// IsOutcomeKey reports whether a ROUTED key is an outcome's
+// ("<sender>.<id>"), not one of the router's own records.
+func IsOutcomeKey(key string) bool { return !strings.HasPrefix(key, RouterKeyPrefix) }

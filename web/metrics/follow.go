@@ -124,7 +124,7 @@ func (f *Follower) watch(ctx context.Context, bucket, filter string, up func(), 
 func (f *Follower) outcomes(ctx context.Context, up func()) error {
 	return f.watch(ctx, records.BucketRouted, ">", up, func(e jetstream.KeyValueEntry) {
 		var o tocsinv1.Outcome
-		if e.Operation() == jetstream.KeyValuePut && proto.Unmarshal(e.Value(), &o) == nil {
+		if e.Operation() == jetstream.KeyValuePut && records.IsOutcomeKey(e.Key()) && proto.Unmarshal(e.Value(), &o) == nil {
 			f.Outcomes.WithLabelValues(strings.ToLower(strings.TrimPrefix(o.GetState().String(), "OUTCOME_STATE_"))).Inc()
 		}
 	}, jetstream.UpdatesOnly())
