@@ -3,7 +3,7 @@ package alerts
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -98,10 +98,11 @@ func TestAnAcceptedAckIsEchoedToTheMembersOwnInbox(t *testing.T) {
 	}
 	var rec records.Reach
 	testwait.For(t, 10*time.Second, "riverside's reach record", func() error {
-		e, err := reach.Get(ctx, records.ReachKey(alert.GetId(), "riverside"))
-		if err == nil {
-			err = json.Unmarshal(e.Value(), &rec)
+		r, ok, err := records.ReceiptOf(ctx, reach, alert.GetId(), "riverside")
+		if err == nil && !ok {
+			err = errors.New("none yet")
 		}
+		rec = r
 		return err
 	})
 	if rec.By != "J. Ortiz, SOC lead" || rec.Acknowledged.IsZero() {

@@ -39,6 +39,13 @@ type harness struct {
 
 func newHarness(t *testing.T, routers int, opts Options) *harness {
 	t.Helper()
+	return newHarnessWith(t, routers, opts, nil)
+}
+
+// newHarnessWith is newHarness with extra members registered besides the
+// demo cast, before any router starts.
+func newHarnessWith(t *testing.T, routers int, opts Options, extra []*tocsinv1.Member) *harness {
+	t.Helper()
 	c := testcluster.Start(t)
 	h := &harness{t: t, c: c, js: testcluster.JetStream(t, c.ClientURL()), signers: map[string]*envelope.Signer{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -54,6 +61,7 @@ func newHarness(t *testing.T, routers int, opts Options) *harness {
 		t.Fatal(err)
 	}
 	cast = append(cast, &tocsinv1.Member{Id: "svc-test", Name: "router under test", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}})
+	cast = append(cast, extra...)
 	for _, m := range cast {
 		s, _, err := envelope.NewMemberKey(m)
 		if err != nil {
@@ -64,29 +72,39 @@ func newHarness(t *testing.T, routers int, opts Options) *harness {
 	if _, err := reg.Seed(ctx, cast); err != nil {
 		t.Fatal(err)
 	}
+	for i := range routers {
+		h.startRouter(i, opts)
+	}
+	return h
+}
+
+// startRouter starts a router on node i (modulo the cluster's size),
+// stopped when the test ends.
+func (h *harness) startRouter(i int, opts Options) {
+	t := h.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	validator, err := stix.New(stix.Options{PatternCheck: func(p string) error { _, err := pattern.Parse(p); return err }})
 	if err != nil {
 		t.Fatalf("validator: %v (run 'make schemas')", err)
 	}
-	for i := range routers {
-		node := c.Node(i % len(c.Nodes()))
-		js := testcluster.JetStream(t, node.ClientURL())
-		nodeReg, err := members.Open(ctx, js, members.DefaultVocabulary(), zaptest.NewLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nodeReg.Close)
-		r, err := New(ctx, Deps{JS: js, Registry: nodeReg, Verifier: envelope.NewVerifier(nodeReg, envelope.VerifyOptions{}),
-			Validator: validator, Signer: h.signers["svc-test"]}, opts, zaptest.NewLogger(t).Named(fmt.Sprint("router-", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rctx, rcancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = r.Run(rctx) }()
-		t.Cleanup(func() { rcancel(); <-done })
+	node := h.c.Node(i % len(h.c.Nodes()))
+	js := testcluster.JetStream(t, node.ClientURL())
+	nodeReg, err := members.Open(ctx, js, members.DefaultVocabulary(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return h
+	t.Cleanup(nodeReg.Close)
+	r, err := New(ctx, Deps{JS: js, Registry: nodeReg, Verifier: envelope.NewVerifier(nodeReg, envelope.VerifyOptions{}),
+		Validator: validator, Signer: h.signers["svc-test"]}, opts, zaptest.NewLogger(t).Named(fmt.Sprint("router-", i)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(rctx) }()
+	t.Cleanup(func() { rcancel(); <-done })
 }
 
 // publish seals payload as sender and publishes it on the ingest subject

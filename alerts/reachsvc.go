@@ -12,6 +12,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/kvread"
+	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -77,27 +78,41 @@ func (r *Router) answerReach(ctx context.Context, m *nats.Msg) {
 		refuse(fmt.Sprintf("message %s was %s, not routed: it reached no one", req.ID, o.GetState()))
 		return
 	}
-	keys := make([]string, 0, len(req.Members))
+	rep := records.ReachReply{Receipts: []records.Reach{}}
+	got, err := r.reachOf(ctx, asker, req.ID)
+	if err != nil {
+		refuse("the receipts cannot be read right now; try again")
+		return
+	}
 	for _, id := range req.Members {
-		if envelope.ValidMemberID(id) {
-			keys = append(keys, records.ReachKey(req.ID, id))
+		if rec, ok := got[id]; ok {
+			rep.Receipts = append(rep.Receipts, rec)
 		}
 	}
-	rep := records.ReachReply{Receipts: []records.Reach{}}
-	if len(keys) > 0 {
-		entries, err := kvread.LastOfKeys(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), records.BucketReach, keys)
-		if err != nil {
-			refuse("the receipts cannot be read right now; try again")
+	if m, err := r.d.Registry.Member(ctx, asker); err == nil && members.HasRole(m, tocsinv1.Role_ROLE_LIAISON) {
+		if rep.Affected, err = records.ReadAffected(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), asker, req.ID); err != nil {
+			refuse("the affected totals cannot be read right now; try again")
 			return
-		}
-		for _, e := range entries {
-			var rec records.Reach
-			if json.Unmarshal(e.Value, &rec) == nil {
-				rec.Member = strings.TrimPrefix(e.Key, req.ID+".")
-				rep.Receipts = append(rep.Receipts, rec)
-			}
 		}
 	}
 	data, _ := json.Marshal(rep)
 	_ = m.Respond(data)
+}
+
+// reachOf reads every REACH set of sender's message id and returns each
+// member's receipts, merged over the sets it is in.
+func (r *Router) reachOf(ctx context.Context, sender, id string) (map[string]records.Reach, error) {
+	entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), records.BucketReach, records.ReachMessagePattern(sender, id))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]records.Reach{}
+	for _, e := range entries {
+		var set records.ReachSet
+		if json.Unmarshal(e.Value, &set) != nil {
+			continue
+		}
+		records.AddReachSet(out, &set)
+	}
+	return out, nil
 }

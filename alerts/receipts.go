@@ -2,13 +2,12 @@ package alerts
 
 import (
 	"context"
-	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tocsin-project/tocsin/envelope"
@@ -18,12 +17,9 @@ import (
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
-// receiptWriters is how many reach records of one receipt are written at
-// once.
-const receiptWriters = 16
-
-// recordReceipt merges a receipt into the member's reach record of every
-// message it covers: each state keeps the time it was first reached. An
+// recordReceipt merges a receipt into the REACH sets of every message it
+// covers, in the window's batch of each set (reachbatch.go): each state
+// keeps the time it was first reached. An
 // acknowledgement or actioned receipt (a person's) must be of a message
 // routed to the member; once recorded, data (the envelope the member
 // signed) is echoed to the member's own inbox, and its outcome recorded.
@@ -42,7 +38,7 @@ func (r *Router) recordReceipt(ctx context.Context, env *tocsinv1.Envelope, data
 	if rc.GetAt() != nil {
 		at = rc.GetAt().AsTime()
 	}
-	if err := r.mergeAll(ctx, refs, member.GetId(), rc.GetState(), at, rc.GetBy()); err != nil {
+	if err := r.fileReceipt(ctx, env, refs, member, rc, at); err != nil {
 		return err // a failure has the whole receipt redelivered: merging again changes nothing
 	}
 	if !person {
@@ -88,24 +84,57 @@ func (r *Router) echo(ctx context.Context, member, id string, data []byte) error
 	return err
 }
 
-// mergeAll merges state (and by) into member's reach record of every
-// message of refs, receiptWriters at a time.
-func (r *Router) mergeAll(ctx context.Context, refs []string, member string, state tocsinv1.ReceiptState, at time.Time, by string) error {
-	if len(refs) == 1 {
-		return r.mergeReach(ctx, refs[0], member, state, at, by)
+// unroutedGrace is how long after it was sent a receipt of a message with
+// no routed outcome is tried again: an agent may send its delivered
+// receipt before the router recorded the outcome. Past it, the receipt
+// (of something never routed: nobody's reach) is left unrecorded.
+const unroutedGrace = time.Minute
+
+// fileReceipt adds member's state of every message of refs to the REACH
+// sets they belong in, and, for a delivered receipt that says so, member
+// to the affected sets of a liaison's CSAF advisory (an affected flag on
+// anything else is ignored: the delivered receipt stands); it returns once
+// every write carrying it has landed.
+func (r *Router) fileReceipt(ctx context.Context, env *tocsinv1.Envelope, refs []string, member *tocsinv1.Member, rc *tocsinv1.Receipt, at time.Time) error {
+	c := reachChange{member: member.GetId(), state: reachState(rc.GetState()), at: at.UTC(), by: rc.GetBy()}
+	affected := rc.GetAffected() && c.state == records.ReachDelivered
+	var batches []*reachBatch
+	for _, id := range refs {
+		routed, err := r.routedOf(ctx, rc.GetRefSender(), id)
+		if err != nil {
+			return err
+		}
+		if len(routed) == 0 {
+			if time.Since(env.GetTime().AsTime()) < unroutedGrace {
+				return later{after: time.Second}
+			}
+			r.log.Debug("receipt of a message never routed, not recorded", zap.String("member", member.GetId()), zap.String("ref", id))
+			continue
+		}
+		for _, m := range routed {
+			keys, sectors := r.reachKeys(m, id, member)
+			for _, k := range keys {
+				batches = append(batches, r.reachBatch.add(k, false, c))
+			}
+			if affected {
+				for _, s := range sectors {
+					batches = append(batches, r.reachBatch.add(records.AffectedKey(m.sender, id, s), true, c))
+				}
+			}
+		}
 	}
-	errs := make([]error, len(refs))
-	sem := make(chan struct{}, receiptWriters)
-	var wg sync.WaitGroup
-	for i, id := range refs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			errs[i] = r.mergeReach(ctx, id, member, state, at, by)
-		})
+	return waitBatches(ctx, batches)
+}
+
+// reachState is the REACH state of a receipt's.
+func reachState(s tocsinv1.ReceiptState) records.ReachState {
+	switch s {
+	case tocsinv1.ReceiptState_RECEIPT_STATE_ACTIONED:
+		return records.ReachActioned
+	case tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED:
+		return records.ReachAcknowledged
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return records.ReachDelivered
 }
 
 // checkAddressed refuses an acknowledgement (or actioned receipt) of a
@@ -155,8 +184,11 @@ func (r *Router) routedToMember(ctx context.Context, member *tocsinv1.Member, re
 // to member: through one of its sectors or to its inbox.
 func routedTo(data []byte, member *tocsinv1.Member) bool {
 	var o tocsinv1.Outcome
-	return proto.Unmarshal(data, &o) == nil && reaches(&o, member)
+	return unmarshalOutcome(data, &o) && reaches(&o, member)
 }
+
+// unmarshalOutcome decodes an outcome record into o.
+func unmarshalOutcome(data []byte, o *tocsinv1.Outcome) bool { return proto.Unmarshal(data, o) == nil }
 
 // reaches reports whether outcome o (nil: none) is of a message routed to
 // member.
@@ -166,44 +198,4 @@ func reaches(o *tocsinv1.Outcome, member *tocsinv1.Member) bool {
 	}
 	return slices.Contains(o.GetRecipients(), member.GetId()) ||
 		slices.ContainsFunc(o.GetSectors(), func(s string) bool { return slices.Contains(member.GetSectors(), s) })
-}
-
-// mergeReach merges state, reached at at (and by, who acknowledged), into
-// member's reach record of message refID.
-func (r *Router) mergeReach(ctx context.Context, refID, member string, state tocsinv1.ReceiptState, at time.Time, by string) error {
-	// The first receipt of a member for a message (nearly all of them) is
-	// created without a look-up.
-	_, _, err := updateJSON(ctx, r.reach, records.ReachKey(refID, member), true,
-		func() records.Reach { return records.Reach{Member: member} },
-		func(rec *records.Reach) bool { return mergeReceipt(rec, state, at, by) })
-	return err
-}
-
-// mergeReceipt sets the time of state (and of the states it implies) when
-// not yet set, and who acknowledged when not yet known (the first
-// acknowledgement or actioned receipt that names one); it reports whether
-// anything changed.
-func mergeReceipt(rec *records.Reach, state tocsinv1.ReceiptState, at time.Time, by string) bool {
-	changed := false
-	set := func(t *time.Time) {
-		if t.IsZero() {
-			*t = at.UTC()
-			changed = true
-		}
-	}
-	if by != "" && rec.By == "" && state != tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED {
-		rec.By = by
-		changed = true
-	}
-	switch state {
-	case tocsinv1.ReceiptState_RECEIPT_STATE_ACTIONED:
-		set(&rec.Actioned)
-		fallthrough
-	case tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED:
-		set(&rec.Acknowledged)
-		fallthrough
-	case tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED:
-		set(&rec.Delivered)
-	}
-	return changed
 }

@@ -2,15 +2,13 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -30,7 +28,12 @@ func TestReceiptsNeverHoldAnAlertBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("paused")
-	ref := envelope.NewID()
+	first := h.publish("st-mary", subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+		alertOf(bundle("192.0.2.76", tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+	if o := h.outcome("st-mary", first.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the alert the receipts are for: %v", o.GetState())
+	}
+	ref := first.GetId()
 	senders := []string{"riverside", "lakeside-childrens", "ir-firm", "hhs-liaison"}
 	for i := range 100 {
 		h.publish(senders[i%len(senders)], subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
@@ -45,7 +48,7 @@ func TestReceiptsNeverHoldAnAlertBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reach.Get(ctx, records.ReachKey(ref, senders[0])); !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if _, ok, err := records.ReceiptOf(ctx, reach, ref, senders[0]); ok || err != nil {
 		t.Fatalf("a receipt was recorded while the records consumer was paused (%v): the test proves nothing", err)
 	}
 	t.Log("routed; resuming")
@@ -54,7 +57,7 @@ func TestReceiptsNeverHoldAnAlertBack(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		for _, s := range senders {
-			if _, err := reach.Get(ctx, records.ReachKey(ref, s)); err != nil {
+			if _, ok, _ := records.ReceiptOf(ctx, reach, ref, s); !ok {
 				return false
 			}
 		}
@@ -80,19 +83,26 @@ func TestOneReceiptCoversAGroup(t *testing.T) {
 	if o := h.outcome("st-mary", routed.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("the alert to acknowledge: %v", o.GetState())
 	}
-	refs := []string{envelope.NewID(), routed.GetId(), envelope.NewID()}
+	var refs []string
+	for i, sender := range []string{"lakeside-childrens", "", "st-mary"} {
+		if sender == "" {
+			refs = append(refs, routed.GetId())
+			continue
+		}
+		a := h.publish(sender, subjects.KindAlert, tocsinv1.Kind_KIND_ALERT,
+			alertOf(bundle(fmt.Sprintf("192.0.2.%d", 95+i), tlp.Green), tlp.Green, tocsinv1.Lane_LANE_URGENT, []string{"patient-care"}, nil))
+		if o := h.outcome(sender, a.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+			t.Fatalf("alert of %s: %v", sender, o.GetState())
+		}
+		refs = append(refs, a.GetId())
+	}
 	h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
 		&tocsinv1.Receipt{RefId: refs[0], MoreRefIds: refs[1:], State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED})
 	h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
 		&tocsinv1.Receipt{RefId: refs[1], State: tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED})
 	read := func(ref string) (records.Reach, bool) {
-		e, err := reach.Get(ctx, records.ReachKey(ref, "riverside"))
-		if err != nil {
-			return records.Reach{}, false
-		}
-		var r records.Reach
-		_ = json.Unmarshal(e.Value(), &r)
-		return r, true
+		r, ok, _ := records.ReceiptOf(ctx, reach, ref, "riverside")
+		return r, ok
 	}
 	waitFor(t, func() bool {
 		for _, ref := range refs {
@@ -167,8 +177,8 @@ func TestAnAckIsCheckedAgainstWhatWasRoutedToTheMember(t *testing.T) {
 		if o := h.outcome("riverside", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED {
 			t.Fatalf("%s: the receipt's outcome is %v, want rejected", name, o.GetState())
 		}
-		if _, err := reach.Get(ctx, records.ReachKey(c.ref, "riverside")); !errors.Is(err, jetstream.ErrKeyNotFound) {
-			t.Fatalf("%s: a refused ack was recorded (%v)", name, err)
+		if r, _, err := records.ReceiptOf(ctx, reach, c.ref, "riverside"); err != nil || !r.Acknowledged.IsZero() || !r.Actioned.IsZero() {
+			t.Fatalf("%s: a refused ack was recorded (%+v, %v)", name, r, err)
 		}
 	}
 	env := h.publish("riverside", subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
@@ -176,7 +186,10 @@ func TestAnAckIsCheckedAgainstWhatWasRoutedToTheMember(t *testing.T) {
 	if o := h.outcome("riverside", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("an ack of a message of its own sector: outcome %v, want routed", o.GetState())
 	}
-	if e, err := reach.Get(ctx, records.ReachKey(mine.GetId(), "riverside")); err != nil || !strings.Contains(string(e.Value()), "acknowledged") {
-		t.Fatalf("the ack is not in REACH: %v", err)
-	}
+	testwait.For(t, 10*time.Second, "the ack in REACH", func() error {
+		if r, _, err := records.ReceiptOf(ctx, reach, mine.GetId(), "riverside"); err != nil || r.Acknowledged.IsZero() {
+			return fmt.Errorf("riverside's receipts %+v (%v)", r, err)
+		}
+		return nil
+	})
 }

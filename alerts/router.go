@@ -70,13 +70,17 @@ type Options struct {
 	// sender are processed one after another, in order; different senders
 	// in parallel. Default 32.
 	Workers int
+	// RecordsWorkers is how many receipts, sightings and status reports are
+	// processed at once: a receipt waits for its REACH window
+	// (ReachWindow), so as many as a window gathers must be waiting
+	// together. Default 1024.
+	RecordsWorkers int
+	// ReachWindow is how long the receipts of one REACH set are gathered
+	// before the set is written, once, by compare-and-set
+	// (reachbatch.go). Default 250ms.
+	ReachWindow time.Duration
 	// Observe is told about every message handled (observe.go). Default nil.
 	Observe Observer
-	// DedupeWindow is how long an alert's claim of its pattern set in a
-	// sector keeps a later alert with the same patterns from being
-	// broadcast there again (it is counted as a sighting instead).
-	// Default 24 hours.
-	DedupeWindow time.Duration
 }
 
 // DefaultDurable is the name of the routers' shared durable consumer of
@@ -111,8 +115,11 @@ func (o Options) withDefaults() Options {
 	if o.Workers == 0 {
 		o.Workers = 32
 	}
-	if o.DedupeWindow == 0 {
-		o.DedupeWindow = 24 * time.Hour
+	if o.RecordsWorkers == 0 {
+		o.RecordsWorkers = 1024
+	}
+	if o.ReachWindow == 0 {
+		o.ReachWindow = 250 * time.Millisecond
 	}
 	return o
 }
@@ -140,6 +147,11 @@ type Router struct {
 	log  *zap.Logger
 
 	routed, dedupe, sightings, reach, situation, flash jetstream.KeyValue
+
+	// reachBatch writes the receipts of a window once per REACH set;
+	// routedMsgs are the routed messages receipts were filed under lately.
+	reachBatch *reachBatcher
+	routedMsgs routedCache
 
 	sectors map[string]bool
 	lanes   map[string]bool
@@ -182,6 +194,7 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Router, e
 		}
 		*b.kv = kv
 	}
+	r.reachBatch = newReachBatcher(r.reach, r.sightings, r.opts.ReachWindow)
 	if d.Validator == nil {
 		r.log.Error("this binary was built without the STIX schemas: every alert will be refused; run 'make schemas' (or 'make build') and rebuild")
 	}
@@ -218,27 +231,19 @@ func (r *Router) Run(ctx context.Context) error {
 
 // Start creates (or binds) the shared durable consumers, one for alerts
 // and advisories and one for receipts, sightings and status reports, and
-// starts consuming, and answers senders' reach requests (serveReach); it
+// starts consuming, and answers senders' reach requests (serveReach), and
+// converts REACH keys of an earlier version in the background; it
 // returns once messages flow, with a function that drains both and waits
 // for the workers.
 func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	if err := r.checkDuplicateWindow(ctx); err != nil {
 		return nil, err
 	}
-	mctx, cancel := context.WithTimeout(ctx, legacyCopyTimeout)
-	n, err := r.migrateLegacy(mctx)
-	cancel()
+	stopRouted, err := r.consume(ctx, r.opts.Durable, "the router's alerts and advisories: shared by every node", routedKinds, r.opts.Workers)
 	if err != nil {
 		return nil, err
 	}
-	if n > 0 {
-		r.log.Info("copied the legacy dedupe claims and indicator index into ROUTED", zap.Int("records", n))
-	}
-	stopRouted, err := r.consume(ctx, r.opts.Durable, "the router's alerts and advisories: shared by every node", routedKinds)
-	if err != nil {
-		return nil, err
-	}
-	stopRecords, err := r.consume(ctx, r.opts.RecordsDurable, "the router's receipts, sightings and status reports: shared by every node", recordKinds)
+	stopRecords, err := r.consume(ctx, r.opts.RecordsDurable, "the router's receipts, sightings and status reports: shared by every node", recordKinds, r.opts.RecordsWorkers)
 	if err != nil {
 		stopRouted()
 		return nil, err
@@ -249,16 +254,15 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 		stopRecords()
 		return nil, err
 	}
-	return func() { stopReach(); stopRouted(); stopRecords() }, nil
+	mctx, stopMigrate := context.WithCancel(ctx)
+	r.startMigrateReach(mctx)
+	return func() { stopMigrate(); stopReach(); stopRouted(); stopRecords() }, nil
 }
 
 // apiTimeout bounds the JetStream API calls Start makes. Its context may
 // be the router's whole lifetime: a reply lost while a leader moves would
 // otherwise hold Start until that context ends.
 const apiTimeout = 10 * time.Second
-
-// legacyCopyTimeout bounds the copy of the legacy records (migrateLegacy).
-const legacyCopyTimeout = 2 * time.Minute
 
 // consumeExpiry is how long one pull request of the router lives: a pull
 // sent before the consumer's leader was ready is lost, and the client asks
@@ -267,8 +271,8 @@ const legacyCopyTimeout = 2 * time.Minute
 const consumeExpiry = 5 * time.Second
 
 // consume binds the durable consumer name of the ingest kinds and hands
-// its messages to Workers workers, each sender's in order.
-func (r *Router) consume(ctx context.Context, name, desc string, kinds []string) (stop func(), err error) {
+// its messages to workers workers, each sender's in order.
+func (r *Router) consume(ctx context.Context, name, desc string, kinds []string, workers int) (stop func(), err error) {
 	cctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	letters, err := deadletter.Open(cctx, r.d.JS, name, r.policy(), r.log)
@@ -288,7 +292,7 @@ func (r *Router) consume(ctx context.Context, name, desc string, kinds []string)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: router consumer %s: %w", name, err)
 	}
-	exec := keyed.New(r.opts.Workers, func(m jetstream.Msg) { r.process(ctx, letters, m) })
+	exec := keyed.New(workers, func(m jetstream.Msg) { r.process(ctx, letters, m) })
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		_, sender, _ := subjects.IngestSender(m.Subject())
 		exec.Submit(sender, m)

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,20 +29,18 @@ func (c *cluster) reach(ctx context.Context, id, member string) (records.Reach, 
 	if err != nil {
 		return r, err
 	}
-	e, err := kv.Get(ctx, records.ReachKey(id, member))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return r, nil
-	}
-	if err != nil {
-		return r, err
-	}
-	return r, json.Unmarshal(e.Value(), &r)
+	r, _, err = records.ReceiptOf(ctx, kv, id, member)
+	return r, err
 }
 
 // sightings is how many organisations of sector other than the originator
-// have seen the indicator (the router's index in ROUTED, the sets in SIGHTINGS).
+// have seen the indicator (the SIGHTINGS bucket).
 func (c *cluster) sightings(ctx context.Context, indicator, sector string) (int, error) {
-	return alerts.SightingCount(ctx, c.js, indicator, sector)
+	kv, err := c.js.KeyValue(ctx, records.BucketSightings)
+	if err != nil {
+		return 0, err
+	}
+	return alerts.SightingCount(ctx, kv, indicator, sector)
 }
 
 // lastRejection is the last signed rejection sent to member.

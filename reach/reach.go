@@ -54,6 +54,10 @@ type Sector struct {
 	Actioned     int      `json:"actioned"`
 	// NotYet are the members with no receipt at all.
 	NotYet []string `json:"not_yet"`
+	// Affected is, in a liaison's report of its CSAF advisory only, how
+	// many of the sector's members said they run an affected product: "12",
+	// or "fewer than 3" (records.AffectedFloor); never who.
+	Affected string `json:"affected,omitempty"`
 }
 
 // Member is one organisation's receipts; zero times are states not
@@ -120,7 +124,7 @@ func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 	for _, r := range recipients {
 		wanted[r] = true
 	}
-	receipts, err := readReach(ctx, cl, id, wanted)
+	receipts, affected, err := readReach(ctx, cl, id, wanted)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +134,11 @@ func Of(ctx context.Context, cl *client.Client, id string) (*Report, error) {
 	}
 	for _, s := range o.GetSectors() {
 		sr := Sector{Sector: s, NotYet: []string{}}
+		for _, a := range affected {
+			if a.Sector == s {
+				sr.Affected = a.String()
+			}
+		}
 		ids := bySector[s]
 		slices.Sort(ids)
 		for _, mid := range ids {
@@ -174,20 +183,21 @@ func tlpName(t tocsinv1.TLP) string {
 	return ""
 }
 
-// readReach asks the router for the REACH records of id, a message the
-// connected member sent, for the members who (records.FetchReach).
-func readReach(ctx context.Context, cl *client.Client, id string, who map[string]bool) (map[string]records.Reach, error) {
+// readReach asks the router for the receipts of id, a message the
+// connected member sent, of the members who, and its affected totals
+// (records.FetchReachAffected).
+func readReach(ctx context.Context, cl *client.Client, id string, who map[string]bool) (map[string]records.Reach, []records.AffectedTotal, error) {
 	ids := make([]string, 0, len(who))
 	for mid := range who {
 		ids = append(ids, mid)
 	}
 	slices.Sort(ids)
-	out, err := records.FetchReach(ctx, cl.Conn(), cl.Member(), id, ids)
+	out, affected, err := records.FetchReachAffected(ctx, cl.Conn(), cl.Member(), id, ids)
 	if errors.Is(err, records.ErrReachRefused) {
-		return nil, fmt.Errorf("%w: %v", ErrNotRouted, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrNotRouted, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the receipts of %s: %w", id, err)
+		return nil, nil, fmt.Errorf("read the receipts of %s: %w", id, err)
 	}
-	return out, nil
+	return out, affected, nil
 }

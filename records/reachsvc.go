@@ -30,6 +30,11 @@ type ReachRequest struct {
 // ReachReply holds the receipts found; a member without one is left out.
 type ReachReply struct {
 	Receipts []Reach `json:"receipts"`
+	// Affected are, for a liaison's CSAF advisory only, the members per
+	// sector whose receipt said they run an affected product, floored
+	// (AffectedTotal): never who. Empty for anyone else and any other
+	// message.
+	Affected []AffectedTotal `json:"affected,omitempty"`
 }
 
 // ErrReachRefused is wrapped when the router refuses a reach request: the
@@ -39,25 +44,34 @@ var ErrReachRefused = errors.New("reach refused")
 // FetchReach asks, as sender (the connection's member), for the receipts
 // of its message id from members, MaxReachAsked at a time.
 func FetchReach(ctx context.Context, nc *nats.Conn, sender, id string, members []string) (map[string]Reach, error) {
+	out, _, err := FetchReachAffected(ctx, nc, sender, id, members)
+	return out, err
+}
+
+// FetchReachAffected is FetchReach with the affected totals of a liaison's
+// CSAF advisory (ReachReply.Affected).
+func FetchReachAffected(ctx context.Context, nc *nats.Conn, sender, id string, members []string) (map[string]Reach, []AffectedTotal, error) {
 	out := map[string]Reach{}
+	var affected []AffectedTotal
 	for first := true; first || len(members) > 0; first = false {
 		n := min(len(members), MaxReachAsked)
 		req, _ := json.Marshal(ReachRequest{ID: id, Members: members[:n]})
 		members = members[n:]
 		msg, err := nc.RequestWithContext(ctx, subjects.SvcReach(sender), req)
 		if err != nil {
-			return nil, fmt.Errorf("request %s: %w", subjects.SvcReach(sender), err)
+			return nil, nil, fmt.Errorf("request %s: %w", subjects.SvcReach(sender), err)
 		}
 		if reason := msg.Header.Get(HeaderError); reason != "" {
-			return nil, fmt.Errorf("%w: %s", ErrReachRefused, reason)
+			return nil, nil, fmt.Errorf("%w: %s", ErrReachRefused, reason)
 		}
 		var rep ReachReply
 		if err := json.Unmarshal(msg.Data, &rep); err != nil {
-			return nil, fmt.Errorf("the reach answer is not JSON: %w", err)
+			return nil, nil, fmt.Errorf("the reach answer is not JSON: %w", err)
 		}
+		affected = rep.Affected
 		for _, r := range rep.Receipts {
 			out[r.Member] = r
 		}
 	}
-	return out, nil
+	return out, affected, nil
 }

@@ -16,30 +16,53 @@ import (
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
 
-// receiptsOf returns member's receipts of msgs by message id: the
-// router's REACH records "<message id>.<member>", read by batch direct get
-// of those keys (no consumer; the cost follows len(msgs), not the
-// bucket's size). They are what the member's agent, CLI, pager and
+// receiptsOf returns member's receipts of msgs by message id: read from
+// the router's REACH sets that hold them (the set of each sector of the
+// message the member is in, every shard, or the direct set), by batch
+// direct get of those keys (no consumer; the cost follows len(msgs), not
+// the bucket's size). They are what the member's agent, CLI, pager and
 // console acknowledged, so the queue they leave is the same after a
 // reload and on every node.
-func (s *Server) receiptsOf(ctx context.Context, member string, msgs []*store.Message) (map[string]records.Reach, error) {
-	keys := make([]string, len(msgs))
-	for i, m := range msgs {
-		keys[i] = records.ReachKey(m.ID, member)
+func (s *Server) receiptsOf(ctx context.Context, member *tocsinv1.Member, msgs []*store.Message) (map[string]records.Reach, error) {
+	var keys []string
+	for _, m := range msgs {
+		keys = append(keys, memberSets(m, member)...)
 	}
 	entries, err := kvread.LastOfKeys(ctx, s.d.JS.Conn(), kvread.APIPrefix(s.d.JS.Options()), records.BucketReach, keys)
 	if err != nil {
-		return nil, fmt.Errorf("read the receipts of %s: %w", member, err)
+		return nil, fmt.Errorf("read the receipts of %s: %w", member.GetId(), err)
 	}
 	out := make(map[string]records.Reach, len(entries))
 	for _, e := range entries {
-		var r records.Reach
-		if json.Unmarshal(e.Value, &r) != nil {
+		var set records.ReachSet
+		if json.Unmarshal(e.Value, &set) != nil {
 			continue
 		}
-		out[strings.TrimSuffix(e.Key, "."+member)] = r
+		r, ok := set.Of(member.GetId())
+		if !ok {
+			continue
+		}
+		_, rest, _ := strings.Cut(e.Key, ".")
+		id, _, _ := strings.Cut(rest, ".")
+		if prev, seen := out[id]; seen {
+			r = records.MergeReach(prev, r)
+		}
+		out[id] = r
 	}
 	return out, nil
+}
+
+// memberSets are the REACH key patterns of the sets of m that may hold
+// member's receipts: every shard of each of its sectors m was routed to,
+// and the direct set.
+func memberSets(m *store.Message, member *tocsinv1.Member) []string {
+	keys := []string{records.ReachSetKey(m.Sender, m.ID, records.ReachDirect, 0)}
+	for _, sector := range m.Sectors {
+		if slices.Contains(member.GetSectors(), sector) {
+			keys = append(keys, records.ReachSectorPatterns(m.Sender, m.ID, sector)...)
+		}
+	}
+	return keys
 }
 
 // done reports whether a receipt settles a message for the queue: the
@@ -88,7 +111,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, id *webauth.Ident
 			routed = append(routed, m)
 		}
 	}
-	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId(), routed)
+	receipts, err := s.receiptsOf(r.Context(), id.Member, routed)
 	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, err.Error())
 		return

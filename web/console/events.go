@@ -119,8 +119,9 @@ type receiptEvent struct {
 }
 
 // followReach tells the liaisons' streams when a receipt changes a reach
-// record ({"id": message id, "member": member}), and the member's own
-// streams ("receipt", a receiptEvent): its queue changes.
+// set ({"id": message id, "member": member}, for each member the write
+// changed: records.ReachSet.Changed), and the member's own streams
+// ("receipt", a receiptEvent): its queue changes.
 func (s *Server) followReach(ctx context.Context) {
 	for ctx.Err() == nil {
 		w, err := s.d.Reach.WatchAll(ctx, jetstream.UpdatesOnly())
@@ -129,13 +130,7 @@ func (s *Server) followReach(ctx context.Context) {
 				if e == nil {
 					continue
 				}
-				id, member, _ := strings.Cut(e.Key(), ".")
-				data, _ := json.Marshal(map[string]string{"id": id, "member": member})
-				s.hub.broadcast(event{name: "reach", data: data, liaison: true})
-				var rec records.Reach
-				_ = json.Unmarshal(e.Value(), &rec)
-				mine, _ := json.Marshal(receiptEvent{ID: id, Member: member, Acknowledged: rec.Acknowledged, Actioned: rec.Actioned})
-				s.hub.broadcast(event{name: "receipt", data: mine, to: func(c *client) bool { return c.member.GetId() == member }})
+				s.tellReach(e)
 			}
 			_ = w.Stop()
 		} else {
@@ -197,5 +192,23 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *webauth.Iden
 		if err := rc.Flush(); err != nil {
 			return
 		}
+	}
+}
+
+// tellReach broadcasts the changes of one write of a REACH set
+// ("<sender>.<message id>.<sector>[.<shard>]").
+func (s *Server) tellReach(e jetstream.KeyValueEntry) {
+	_, rest, _ := strings.Cut(e.Key(), ".")
+	id, _, _ := strings.Cut(rest, ".")
+	var set records.ReachSet
+	if json.Unmarshal(e.Value(), &set) != nil {
+		return
+	}
+	for _, member := range set.Changed {
+		data, _ := json.Marshal(map[string]string{"id": id, "member": member})
+		s.hub.broadcast(event{name: "reach", data: data, liaison: true})
+		rec, _ := set.Of(member)
+		mine, _ := json.Marshal(receiptEvent{ID: id, Member: member, Acknowledged: rec.Acknowledged, Actioned: rec.Actioned})
+		s.hub.broadcast(event{name: "receipt", data: mine, to: func(c *client) bool { return c.member.GetId() == member }})
 	}
 }

@@ -94,7 +94,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, id *webauth.Id
 		}
 		kept = append(kept, m)
 	}
-	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId(), kept)
+	receipts, err := s.receiptsOf(r.Context(), id.Member, kept)
 	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, err.Error())
 		return
@@ -113,7 +113,7 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, id *webauth.Ide
 		apiError(w, http.StatusNotFound, "no message "+r.PathValue("id")+" that you may see")
 		return
 	}
-	receipts, err := s.receiptsOf(r.Context(), id.Member.GetId(), []*store.Message{m})
+	receipts, err := s.receiptsOf(r.Context(), id.Member, []*store.Message{m})
 	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, err.Error())
 		return

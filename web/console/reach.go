@@ -2,14 +2,10 @@ package console
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
-	"github.com/nats-io/nats.go/jetstream"
-
+	"github.com/tocsin-project/tocsin/internal/kvread"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/reach"
@@ -27,13 +23,16 @@ type reachRow struct {
 // reachGroup is a sector's (or the direct recipients') reach.
 type reachGroup struct {
 	// Sector is the sector, or "direct" for inbox recipients.
-	Sector       string     `json:"sector"`
-	Members      int        `json:"members"`
-	Delivered    int        `json:"delivered"`
-	Acknowledged int        `json:"acknowledged"`
-	Actioned     int        `json:"actioned"`
-	Waiting      []string   `json:"not_acknowledged"`
-	Rows         []reachRow `json:"rows"`
+	Sector       string   `json:"sector"`
+	Members      int      `json:"members"`
+	Delivered    int      `json:"delivered"`
+	Acknowledged int      `json:"acknowledged"`
+	Actioned     int      `json:"actioned"`
+	Waiting      []string `json:"not_acknowledged"`
+	// Affected is, for a liaison's CSAF advisory, how many members of the
+	// sector said they are affected: "12", "fewer than 3"; never who.
+	Affected string     `json:"affected,omitempty"`
+	Rows     []reachRow `json:"rows"`
 }
 
 // reachView answers "did every organisation get it?" for one message.
@@ -66,7 +65,11 @@ func (s *Server) reach(w http.ResponseWriter, r *http.Request, id *webauth.Ident
 
 // reachOf reads the REACH records of m and groups them by destination.
 func (s *Server) reachOf(ctx context.Context, m *store.Message) (*reachView, error) {
-	got, err := readReach(ctx, s.d.Reach, m.ID)
+	got, err := records.ReceiptsUnder(ctx, s.d.Reach, records.ReachMessagePattern(m.Sender, m.ID))
+	if err != nil {
+		return nil, err
+	}
+	affected, err := records.ReadAffected(ctx, s.d.JS.Conn(), kvread.APIPrefix(s.d.JS.Options()), m.Sender, m.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +79,11 @@ func (s *Server) reachOf(ctx context.Context, m *store.Message) (*reachView, err
 		// reached.
 		who = slices.DeleteFunc(who, func(mem *tocsinv1.Member) bool { return !reach.Counted(mem, m.Sender, m.Added) })
 		g := reachGroup{Sector: name, Members: len(who), Waiting: []string{}, Rows: []reachRow{}}
+		for _, a := range affected {
+			if a.Sector == name {
+				g.Affected = a.String()
+			}
+		}
 		for _, mem := range who {
 			row := reachRow{Reach: records.Reach{Member: mem.GetId()}, Name: mem.GetName()}
 			if rec, ok := got[mem.GetId()]; ok {
@@ -109,31 +117,4 @@ func (s *Server) reachOf(ctx context.Context, m *store.Message) (*reachView, err
 		group("direct", who)
 	}
 	return view, nil
-}
-
-// readReach returns every member's receipts for message id.
-func readReach(ctx context.Context, kv jetstream.KeyValue, id string) (map[string]records.Reach, error) {
-	w, err := kv.Watch(ctx, id+".*", jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, fmt.Errorf("read reach of %s: %w", id, err)
-	}
-	defer func() { _ = w.Stop() }()
-	out := map[string]records.Reach{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, fmt.Errorf("read reach of %s: the watch stopped", id)
-			}
-			if e == nil {
-				return out, nil
-			}
-			var rec records.Reach
-			if json.Unmarshal(e.Value(), &rec) == nil {
-				out[strings.TrimPrefix(e.Key(), id+".")] = rec
-			}
-		}
-	}
 }

@@ -24,7 +24,9 @@ addressed sector, every member organisation with the time its agent delivered
 the message, the time an analyst acknowledged it and the time one acted on it
 (and who, when the receipt said so: tocsin ack --by), and who has sent nothing
 yet. The liaison's report lists, for every member that has not acknowledged, its
-24/7 contact from the registry, for the follow-up call. Any member may ask for
+24/7 contact from the registry, for the follow-up call, and, for its CSAF
+advisories, how many members of each sector said they are affected (agent
+--report-affected): a count from 3 up, "fewer than 3" below, never who. Any member may ask for
 the reach of its own messages and of nothing else: the router answers only the
 sender (another's message exits 2).`,
 		Args: cobra.ExactArgs(1),
@@ -75,6 +77,9 @@ func printReach(g *globals, rep *reach.Report) {
 		table(fmt.Sprintf("%s: %d of %d delivered, %d acknowledged, %d actioned", s.Sector, s.Delivered, len(s.Members), s.Acknowledged, s.Actioned), s.Members)
 		if len(s.NotYet) > 0 {
 			fmt.Fprintf(g.stdout, "  not yet: %s\n", strings.Join(s.NotYet, ", "))
+		}
+		if s.Affected != "" {
+			fmt.Fprintf(g.stdout, "  affected (members whose own inventory matched): %s\n", s.Affected)
 		}
 		printCalls(g, s.Members)
 	}
