@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/records"
 )
 
 // relayTimeout bounds the hub's answer to a relayed request.
@@ -19,6 +20,48 @@ const relayTimeout = 3 * time.Second
 type relayCache struct {
 	mu      sync.Mutex
 	answers map[string]*nats.Msg
+	// directory is when the whole directory was last fetched (prefetch),
+	// tried when that was last attempted.
+	directory, tried time.Time
+}
+
+// directoryEvery is how often a linked site fetches the whole directory
+// again, so that an agent started during a cut verifies with a recent one.
+const directoryEvery = 10 * time.Minute
+
+// prefetchDirectory fetches every page of the public directory through
+// the relay (which keeps them) when the link is up and the copy is older
+// than directoryEvery: an agent started during a cut, with no copy of its
+// own yet, gets it from the site.
+func (s *Site) prefetchDirectory() {
+	if up, _ := s.Link(); !up {
+		return
+	}
+	s.relays.mu.Lock()
+	skip := time.Since(s.relays.directory) < directoryEvery || time.Since(s.relays.tried) < 5*time.Second
+	if !skip {
+		s.relays.tried = time.Now()
+	}
+	s.relays.mu.Unlock()
+	if skip {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := records.FetchDirectory(ctx, s.nc); err != nil {
+		s.log.Debug("prefetch of the member directory", zap.Error(err))
+		return
+	}
+	s.relays.mu.Lock()
+	s.relays.directory = time.Now()
+	s.relays.mu.Unlock()
+}
+
+// directoryFetched is when the site last fetched the whole directory.
+func (s *Site) directoryFetched() time.Time {
+	s.relays.mu.Lock()
+	defer s.relays.mu.Unlock()
+	return s.relays.directory
 }
 
 // serveRelays answers, at the site, the member services a site relays
@@ -29,6 +72,7 @@ type relayCache struct {
 // request gets no answer (the caller times out as at an unreachable hub).
 func (s *Site) serveRelays() error {
 	cache := &relayCache{answers: map[string]*nats.Msg{}}
+	s.relays = cache
 	for _, r := range auth.SiteRelays(s.id.member) {
 		if _, err := s.nc.Subscribe(r.Local, func(m *nats.Msg) { s.relay(cache, r, m) }); err != nil {
 			return err

@@ -44,9 +44,11 @@ type Site struct {
 	nc *nats.Conn
 	js jetstream.JetStream
 
-	linkUp    atomic.Bool
-	linkMu    sync.Mutex
-	linkSince time.Time
+	relays      *relayCache
+	linkUp      atomic.Bool
+	prefetching atomic.Bool
+	linkMu      sync.Mutex
+	linkSince   time.Time
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -277,10 +279,22 @@ func (s *Site) watchLink() {
 				s.log.Warn("link to the hub down: messages are queued at the site")
 			}
 		}
+		if up {
+			go s.prefetchOnce()
+		}
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// prefetchOnce runs prefetchDirectory unless one is running.
+func (s *Site) prefetchOnce() {
+	if !s.prefetching.CompareAndSwap(false, true) {
+		return
+	}
+	defer s.prefetching.Store(false)
+	s.prefetchDirectory()
 }

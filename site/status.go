@@ -31,6 +31,9 @@ type Status struct {
 	OutboxMessages uint64 `json:"outbox_messages"`
 	OutboxBytes    uint64 `json:"outbox_bytes"`
 	OutboxCap      int64  `json:"outbox_cap"`
+	// DirectoryFetched is when the site last fetched the whole member
+	// directory, which it serves to agents during a cut (zero: never).
+	DirectoryFetched time.Time `json:"directory_fetched"`
 }
 
 // SourceStatus is one in-stream's source.
@@ -51,7 +54,8 @@ type SourceStatus struct {
 // Status reports the link, the sources' lag and the outbox's backlog.
 func (s *Site) Status(ctx context.Context) (*Status, error) {
 	up, since := s.Link()
-	st := &Status{Member: s.id.member, Name: s.name, Domain: Domain(s.id.member), LinkUp: up, Since: since, OutboxCap: s.opts.OutboxBytes}
+	st := &Status{Member: s.id.member, Name: s.name, Domain: Domain(s.id.member), LinkUp: up, Since: since, OutboxCap: s.opts.OutboxBytes,
+		DirectoryFetched: s.directoryFetched()}
 	for _, cfg := range s.inStreams() {
 		str, err := s.js.Stream(ctx, cfg.Name)
 		if err != nil {
