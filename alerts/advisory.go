@@ -56,10 +56,10 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 			return err
 		}
 	}
-	if err := r.publishCopies(ctx, m.Data(), env.GetId(), "advisory", lane, level, d, nil); err != nil {
+	if err := r.putOutcome(ctx, env.GetSender(), r.outcomeRecord(env.GetId(), level, d)); err != nil {
 		return err
 	}
-	return r.recordRouted(ctx, env.GetSender(), env.GetId(), level, d, r.organisations(d))
+	return r.sendCopies(ctx, m.Data(), env, "advisory", lane, level, d)
 }
 
 // openAffected creates the empty affected set of each sector of a

@@ -81,6 +81,11 @@ type Options struct {
 	ReachWindow time.Duration
 	// Observe is told about every message handled (observe.go). Default nil.
 	Observe Observer
+	// DedupeWindow is how long an alert's claim of its pattern set in a
+	// sector keeps a later alert with the same patterns from being
+	// broadcast there again (it is counted as a sighting instead).
+	// Default 24 hours.
+	DedupeWindow time.Duration
 }
 
 // DefaultDurable is the name of the routers' shared durable consumer of
@@ -120,6 +125,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReachWindow == 0 {
 		o.ReachWindow = 250 * time.Millisecond
+	}
+	if o.DedupeWindow == 0 {
+		o.DedupeWindow = 24 * time.Hour
 	}
 	return o
 }
@@ -239,6 +247,15 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	if err := r.checkDuplicateWindow(ctx); err != nil {
 		return nil, err
 	}
+	mctx, cancel := context.WithTimeout(ctx, legacyCopyTimeout)
+	n, err := r.migrateLegacy(mctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		r.log.Info("copied the legacy dedupe claims and indicator index into ROUTED", zap.Int("records", n))
+	}
 	stopRouted, err := r.consume(ctx, r.opts.Durable, "the router's alerts and advisories: shared by every node", routedKinds, r.opts.Workers)
 	if err != nil {
 		return nil, err
@@ -263,6 +280,9 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 // be the router's whole lifetime: a reply lost while a leader moves would
 // otherwise hold Start until that context ends.
 const apiTimeout = 10 * time.Second
+
+// legacyCopyTimeout bounds the copy of the legacy records (migrateLegacy).
+const legacyCopyTimeout = 2 * time.Minute
 
 // consumeExpiry is how long one pull request of the router lives: a pull
 // sent before the consumer's leader was ready is lost, and the client asks

@@ -320,7 +320,7 @@ func (n *night) checkDuplicateAndSightings() {
 	if dup.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_DUPLICATE || dup.GetDuplicateOf() != alert {
 		n.t.Errorf("lakeside's alert: %v of %q, want a duplicate of %s", dup.GetState(), dup.GetDuplicateOf(), alert)
 	}
-	if c, err := alerts.SightingCount(n.ctx, n.kv(records.BucketSightings), c2, "patient-care"); err != nil || c != 4 {
+	if c, err := alerts.SightingCount(n.ctx, n.js, c2, "patient-care"); err != nil || c != 4 {
 		n.t.Errorf("patient-care sightings of %s: %d (%v), want 4", c2, c, err)
 	}
 	for _, who := range []string{"riverside", "valley-general", "hilltop"} {

@@ -34,13 +34,9 @@ func (c *cluster) reach(ctx context.Context, id, member string) (records.Reach, 
 }
 
 // sightings is how many organisations of sector other than the originator
-// have seen the indicator (the SIGHTINGS bucket).
+// have seen the indicator (the router's index in ROUTED, the sets in SIGHTINGS).
 func (c *cluster) sightings(ctx context.Context, indicator, sector string) (int, error) {
-	kv, err := c.js.KeyValue(ctx, records.BucketSightings)
-	if err != nil {
-		return 0, err
-	}
-	return alerts.SightingCount(ctx, kv, indicator, sector)
+	return alerts.SightingCount(ctx, c.js, indicator, sector)
 }
 
 // lastRejection is the last signed rejection sent to member.

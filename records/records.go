@@ -24,13 +24,18 @@ const (
 	// (key = "<sender>.<id>", value = a tocsinv1.Outcome). It makes routing
 	// idempotent beyond the JetStream duplicate window and answers the
 	// publisher's --wait. Kept 90 days: longer than INGEST keeps messages,
-	// so no replay of INGEST can route a message twice.
+	// so no replay of INGEST can route a message twice. Under
+	// RouterKeyPrefix it also holds the router's dedupe claims and
+	// indicator index, written with the outcome in one atomic batch.
 	BucketRouted = "ROUTED"
-	// BucketDedupe maps an indicator's normalised pattern to the first alert
-	// that carried it, for the dedupe window (24h TTL).
+	// BucketDedupe held the dedupe claims before they moved to ROUTED
+	// (RouterKeyPrefix); the router migrates what it finds there and
+	// writes nothing to it.
 	BucketDedupe = "DEDUPE"
-	// BucketSightings keeps per-indicator, per-sector sets of organisations
-	// that re-published or sighted an indicator.
+	// BucketSightings keeps per-pattern-set, per-sector sets of
+	// organisations that re-published or sighted an indicator (the
+	// indicator index, "i.<indicator>", moved to ROUTED: the router
+	// migrates it and still reads it when ROUTED has none).
 	BucketSightings = "SIGHTINGS"
 	// BucketReach keeps receipts: key = "<sender>.<message id>.<sector>" (ReachSetKey), a set per state.
 	BucketReach = "REACH"
