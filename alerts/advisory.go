@@ -2,15 +2,11 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
@@ -52,7 +48,7 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 	}
 	d := r.destinationsFor(ctx, level, a.GetSectors(), nil)
 	if len(a.GetCsafDocument()) > 0 {
-		if err := r.openAffected(ctx, env.GetSender(), env.GetId(), d.sectors); err != nil {
+		if err := r.openAffected(ctx, member, env.GetId(), d.sectors); err != nil {
 			return err
 		}
 	}
@@ -60,18 +56,4 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 		return err
 	}
 	return r.sendCopies(ctx, m.Data(), env, "advisory", lane, level, d)
-}
-
-// openAffected creates the empty affected set of each sector of a
-// liaison's CSAF advisory, before any copy is sent: the members' delivered
-// receipts that say they are affected are counted there (reachbatch.go),
-// and only there. A set that exists already (a redelivery) is kept.
-func (r *Router) openAffected(ctx context.Context, sender, id string, sectors []string) error {
-	empty, _ := json.Marshal(records.AffectedSet{Members: []string{}})
-	for _, s := range sectors {
-		if _, err := r.sightings.Create(ctx, records.AffectedKey(sender, id, s), empty); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-			return fmt.Errorf("open the affected count of %s in %s: %w", id, s, err)
-		}
-	}
-	return nil
 }
