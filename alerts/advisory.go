@@ -5,17 +5,18 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
-// routeAdvisory broadcasts a liaison's advisory to the named sectors (all
-// when none). Advisories are CLEAR, GREEN or AMBER: they address sectors,
-// not individual organisations.
+// routeAdvisory broadcasts a liaison's advisory, or a vendor's CSAF
+// advisory under its own publisher namespace (permitAdvisory), to the
+// named sectors (all when none). Advisories are CLEAR, GREEN or AMBER:
+// they address sectors, not individual organisations. A CSAF advisory's
+// outcome carries the problems it was routed with as warnings.
 func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envelope, member *tocsinv1.Member, a *tocsinv1.Advisory) error {
-	if !members.HasRole(member, tocsinv1.Role_ROLE_LIAISON) {
-		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED, "only the liaison may publish advisories; %q is not a liaison", member.GetId())
+	if err := permitAdvisory(member, a); err != nil {
+		return err
 	}
 	lane, err := r.checkLane(a.GetLane())
 	if err != nil {
@@ -35,10 +36,12 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 		}
 		level = tlp.Max(level, res.TLP)
 	}
+	var checked csafResult
 	if len(a.GetCsafDocument()) > 0 {
-		if level, err = r.validateCSAF(a.GetCsafDocument(), level); err != nil {
+		if checked, err = r.validateCSAF(a.GetCsafDocument(), level); err != nil {
 			return err
 		}
+		level = checked.level
 	}
 	if !level.AllowsSectorSubjects() {
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS, "an advisory is %s, but advisories go to sectors: use clear, green or amber (send %s material as an alert to named recipients)", level, level)
@@ -52,7 +55,9 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 			return err
 		}
 	}
-	if err := r.putOutcome(ctx, env.GetSender(), r.outcomeRecord(env.GetId(), level, d)); err != nil {
+	o := r.outcomeRecord(env.GetId(), level, d)
+	checked.addTo(o)
+	if err := r.putOutcome(ctx, env.GetSender(), o); err != nil {
 		return err
 	}
 	return r.sendCopies(ctx, m.Data(), env, "advisory", lane, level, d)

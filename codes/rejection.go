@@ -53,6 +53,11 @@ func ProblemCount(rej *tocsinv1.Rejection) int {
 	return max(int(rej.GetProblemCount()), len(rej.GetProblems()))
 }
 
+// Cut returns s as valid UTF-8, cut at a character boundary to at most max
+// bytes with an ellipsis marking the cut, as NewRejection cuts a problem's
+// fields (the router's warnings are cut the same way).
+func Cut(s string, max int) string { return cut(s, max) }
+
 // cut returns s as valid UTF-8, cut at a character boundary to at most max
 // bytes, an ellipsis marking the cut. It reads no more than max bytes of s.
 func cut(s string, max int) string {

@@ -16,16 +16,22 @@ type Header struct {
 	// TLP is document.distribution.tlp.label as written (TLP 1.0: WHITE,
 	// GREEN, AMBER, RED); empty when the document has none.
 	TLP string
+	// Namespace is document.publisher.namespace, as written.
+	Namespace string
 }
 
-// ReadHeader reads doc's title, summary note and TLP label. ok is false
+// ReadHeader reads doc's title, summary note, TLP label and publisher
+// namespace. ok is false
 // when doc is not a JSON object whose document has a csaf_version: then it
 // is not a CSAF document (a STIX bundle, say).
 func ReadHeader(doc []byte) (h Header, ok bool) {
 	var d struct {
 		Document *struct {
-			CSAFVersion  *string `json:"csaf_version"`
-			Title        string  `json:"title"`
+			CSAFVersion *string `json:"csaf_version"`
+			Title       string  `json:"title"`
+			Publisher   struct {
+				Namespace string `json:"namespace"`
+			} `json:"publisher"`
 			Distribution struct {
 				TLP struct {
 					Label string `json:"label"`
@@ -40,7 +46,7 @@ func ReadHeader(doc []byte) (h Header, ok bool) {
 	if json.Unmarshal(doc, &d) != nil || d.Document == nil || d.Document.CSAFVersion == nil {
 		return Header{}, false
 	}
-	h = Header{Title: d.Document.Title, TLP: d.Document.Distribution.TLP.Label}
+	h = Header{Title: d.Document.Title, TLP: d.Document.Distribution.TLP.Label, Namespace: d.Document.Publisher.Namespace}
 	for _, n := range d.Document.Notes {
 		if n.Category == "summary" {
 			h.Summary = n.Text

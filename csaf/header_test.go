@@ -6,13 +6,15 @@ import (
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
-// ReadHeader reads a CSAF document's title, summary note and TLP (TLP 1.0's
+// ReadHeader reads a CSAF document's title, summary note, publisher
+// namespace and TLP (TLP 1.0's
 // WHITE as CLEAR) and knows a STIX bundle is not one.
 func TestReadHeader(t *testing.T) {
 	doc := []byte(`{"document":{"csaf_version":"2.0","title":"T","distribution":{"tlp":{"label":"WHITE"}},
+		"publisher":{"category":"vendor","name":"ZYX","namespace":"https://zyx.example"},
 		"notes":[{"category":"general","text":"g"},{"category":"summary","text":"s"}]}}`)
 	h, ok := ReadHeader(doc)
-	if !ok || h.Title != "T" || h.Summary != "s" || h.TLP != "WHITE" {
+	if !ok || h.Title != "T" || h.Summary != "s" || h.TLP != "WHITE" || h.Namespace != "https://zyx.example" {
 		t.Fatalf("header %+v ok %v", h, ok)
 	}
 	if l, has, err := h.Level(); l != tlp.Clear || !has || err != nil {
