@@ -30,7 +30,7 @@ import (
 // harness is a real 3-node cluster with the demo cast registered (each
 // with a fresh key) and routers running on some of the nodes.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	c       *broker.Cluster
 	js      jetstream.JetStream
 	reg     *members.Registry
@@ -44,7 +44,7 @@ func newHarness(t *testing.T, routers int, opts Options) *harness {
 
 // newHarnessWith is newHarness with extra members registered besides the
 // demo cast, before any router starts.
-func newHarnessWith(t *testing.T, routers int, opts Options, extra []*tocsinv1.Member) *harness {
+func newHarnessWith(t testing.TB, routers int, opts Options, extra []*tocsinv1.Member) *harness {
 	t.Helper()
 	c := testcluster.Start(t)
 	h := &harness{t: t, c: c, js: testcluster.JetStream(t, c.ClientURL()), signers: map[string]*envelope.Signer{}}
