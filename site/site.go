@@ -266,6 +266,7 @@ func (s *Site) watchLink() {
 	s.linkMu.Lock()
 	s.linkSince = time.Now()
 	s.linkMu.Unlock()
+	var lastPrefetch time.Time
 	for {
 		up := s.srv.NumLeafNodes() > 0
 		if up != s.linkUp.Load() {
@@ -274,12 +275,14 @@ func (s *Site) watchLink() {
 			s.linkSince = time.Now()
 			s.linkMu.Unlock()
 			if up {
+				lastPrefetch = time.Time{} // fetch at once on every link-up
 				s.log.Info("link to the hub up")
 			} else {
 				s.log.Warn("link to the hub down: messages are queued at the site")
 			}
 		}
-		if up {
+		if up && time.Since(lastPrefetch) > 5*time.Second {
+			lastPrefetch = time.Now()
 			go s.prefetchOnce()
 		}
 		select {
