@@ -157,7 +157,7 @@ func Route(ctx context.Context, o RouteOptions, log *zap.Logger) (*RouteResult, 
 	if res.RawPublishRate, err = rawPublish(ctx, js, msgs); err != nil {
 		return nil, err
 	}
-	o.Progress("setting up both pipelines: raw (publish, consume, the same writes, ack) and the router on every node")
+	o.Progress("setting up the pipelines: raw (publish, consume, the router's writes, ack), raw with the five writes of before, and the router on every node")
 	sizes := &recordSizes{}
 	raw, err := startRaw(ctx, c, js, sizes, rawBatch)
 	if err != nil {
@@ -255,8 +255,11 @@ func rounds(ctx context.Context, js jetstream.JetStream, o RouteOptions, res *Ro
 			rate(raw), rate(five), rate(tocsin), ratio))
 	}
 	for i, p := range sides {
-		w, n, err := countWrites(ctx, js, p.writes, before[i])
-		if err != nil {
+		var w, n uint64
+		if err := retry(ctx, "count the "+p.name+"'s writes", func(ctx context.Context) (err error) {
+			w, n, err = countWrites(ctx, js, p.writes, before[i])
+			return err
+		}); err != nil {
 			return err
 		}
 		perAlert := func(x uint64) float64 { return float64(x) / float64(len(msgs)) }
