@@ -39,8 +39,9 @@ func newAdvisoryPublishCmd(g *globals) *cobra.Command {
 		`Publish an advisory to sectors (all when --sectors is empty; amber needs
 sectors). A .md or .txt file is its text; a .json file is a CSAF 2.0
 document, sent as published (as 'tocsin csaf publish' does), or else a STIX
-2.1 bundle it refers to. Only the liaison may: the cluster refuses anyone
-else's.`)
+2.1 bundle it refers to. Only the liaison may, and a vendor its own CSAF
+documents (under its registered publisher namespace): the cluster refuses
+anyone else's.`)
 }
 
 // advisoryPublishCmd is 'tocsin advisory publish' and, by another name and
@@ -222,7 +223,7 @@ func sendAdvisory(parent context.Context, g *globals, a *tocsinv1.Advisory, wait
 // rejection not-permitted (exit 2).
 func printRefused(g *globals, id, member string, cause error) error {
 	code := codes.Name(tocsinv1.RejectionCode_REJECTION_CODE_NOT_PERMITTED)
-	msg := fmt.Sprintf("only the liaison may publish advisories; the cluster refused %s's (%v)", member, cause)
+	msg := fmt.Sprintf("only the liaison may publish advisories, and vendors their own CSAF advisories; the cluster refused %s's (%v)", member, cause)
 	if g.json {
 		if err := g.printJSON(publishResult{ID: id, Outcome: "rejected", Rejections: []problemResult{{Code: code, Message: msg}}}); err != nil {
 			return err

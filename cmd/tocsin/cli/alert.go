@@ -192,6 +192,10 @@ type publishResult struct {
 	// ProblemCount is how many problems the router found: more than
 	// Rejections lists when the rejection carries only the first ones.
 	ProblemCount int `json:"problem_count,omitempty"`
+	// Warnings are the problems a routed CSAF advisory was accepted with,
+	// the first 100; WarningCount says how many there were.
+	Warnings     []warningResult `json:"warnings,omitempty"`
+	WarningCount int             `json:"warning_count,omitempty"`
 }
 
 type problemResult struct {
@@ -270,6 +274,7 @@ func printOutcome(g *globals, id string, o *tocsinv1.Outcome) error {
 	if o.GetRejection() != nil {
 		res.ProblemCount = codes.ProblemCount(o.GetRejection())
 	}
+	res.addWarnings(o)
 	failed := o.GetState() == tocsinv1.OutcomeState_OUTCOME_STATE_REJECTED || o.GetState() == tocsinv1.OutcomeState_OUTCOME_STATE_HELD
 	if g.json {
 		if err := g.printJSON(res); err != nil {
@@ -290,6 +295,7 @@ func printOutcome(g *globals, id string, o *tocsinv1.Outcome) error {
 			where = fmt.Sprintf("%d named recipients", len(o.GetRecipients()))
 		}
 		fmt.Fprintf(g.stdout, "routed to %s: %d organisations (id %s, tlp %s)\n", where, o.GetOrganisations(), id, res.TLP)
+		printWarnings(g, res)
 	case tocsinv1.OutcomeState_OUTCOME_STATE_DUPLICATE:
 		fmt.Fprintf(g.stdout, "duplicate of %s: not broadcast again; counted as a sighting of it (id %s)\n", o.GetDuplicateOf(), id)
 	case tocsinv1.OutcomeState_OUTCOME_STATE_HELD:

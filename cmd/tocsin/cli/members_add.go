@@ -15,6 +15,7 @@ import (
 // addFlags are the flags of members add.
 type addFlags struct {
 	id, name, region, contact, file, out string
+	namespace                            string
 	sectors, roles                       []string
 	lazy                                 bool
 }
@@ -22,13 +23,15 @@ type addFlags struct {
 func newMembersAddCmd(g *globals, run adminRun) *cobra.Command {
 	var f addFlags
 	cmd := &cobra.Command{
-		Use:   "add (--id ID --name NAME --sectors S,... --region R [--roles member] [--contact C] | --file member.yaml) --out FILE",
+		Use:   "add (--id ID --name NAME --sectors S,... --region R [--roles member] [--contact C] [--publisher-namespace URL] | --file member.yaml) --out FILE",
 		Short: "Admit a member: register it, create its consumers, issue its credentials",
 		Long: `Admit a member (or every member of a seed file, in the members seed format,
 without keys): each gets a new key and its credentials are written to --out
 (0600; a directory when the file lists several). Nothing is overwritten.
-A .csv file has the header id,name,sectors,region,roles,contact; lists are
-separated by ";" (empty roles: member). Many members are registered 64 at a
+A .csv file has the header id,name,sectors,region,roles,contact (and
+publisher_namespace, for vendors); lists are separated by ";" (empty
+roles: member). A vendor (a device maker publishing CSAF advisories) needs
+its CSAF publisher namespace, an https URL: --publisher-namespace. Many members are registered 64 at a
 time, with a progress line for each long step on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,9 +52,10 @@ time, with a progress line for each long step on stderr.`,
 	fl.StringVar(&f.name, "name", "", "organisation's display name")
 	fl.StringSliceVar(&f.sectors, "sectors", nil, "sectors it belongs to (comma-separated)")
 	fl.StringVar(&f.region, "region", "", "region (northeast)")
-	fl.StringSliceVar(&f.roles, "roles", []string{"member"}, "roles: member, responder, liaison, admin")
+	fl.StringSliceVar(&f.roles, "roles", []string{"member"}, "roles: member, responder, liaison, vendor, admin")
 	fl.StringVar(&f.contact, "contact", "", "24/7 contact")
-	fl.StringVar(&f.file, "file", "", "members to admit: a YAML list (the members seed format, without keys) or a .csv with the header id,name,sectors,region,roles,contact")
+	fl.StringVar(&f.namespace, "publisher-namespace", "", "a vendor's CSAF publisher namespace (https://zyx.example): its advisories' document.publisher.namespace must be this")
+	fl.StringVar(&f.file, "file", "", "members to admit: a YAML list (the members seed format, without keys) or a .csv with the header id,name,sectors,region,roles,contact[,publisher_namespace]")
 	fl.BoolVar(&f.lazy, "lazy-consumers", false, "create no consumers now: each member's agent has the agent service create them when it first connects, from the start of the streams as now would (admits 10,000 members in under a minute)")
 	fl.StringVar(&f.out, "out", "", "file for the credentials (a directory with --file of several members)")
 	return cmd
@@ -61,8 +65,8 @@ time, with a progress line for each long step on stderr.`,
 func (f *addFlags) members() ([]*tocsinv1.Member, error) {
 	vocab := members.DefaultVocabulary()
 	if f.file != "" {
-		if f.id != "" || f.name != "" || len(f.sectors) > 0 || f.region != "" || f.contact != "" {
-			return nil, usageErr("--file and --id/--name/--sectors/--region/--contact: use one or the other")
+		if f.id != "" || f.name != "" || len(f.sectors) > 0 || f.region != "" || f.contact != "" || f.namespace != "" {
+			return nil, usageErr("--file and --id/--name/--sectors/--region/--contact/--publisher-namespace: use one or the other")
 		}
 		ms, err := members.LoadSeed(f.file, vocab)
 		if err != nil {
