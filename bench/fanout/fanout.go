@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -30,7 +31,6 @@ import (
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/subjects"
-	"github.com/tocsin-project/tocsin/tlp"
 )
 
 // ErrOptions is wrapped when Options cannot be used.
@@ -56,6 +56,19 @@ type Options struct {
 	DataDir string
 	// Progress, when set, is told what the benchmark is doing.
 	Progress func(string)
+	// Procs, when more than 0, runs the agents in this many OS processes
+	// (Binary's hidden `bench fanout child`), the raw consumers in the same
+	// processes, and the catch-up agent in one more. Needs NodesProcs.
+	// Default 0: everything in this process.
+	Procs int
+	// NodesProcs runs the three nodes as `tocsin node` processes of Binary
+	// (chaos.StartNodes: tocsin init, operator mode with member accounts,
+	// TLS), the members admitted with tocsin members add --lazy-consumers.
+	// Default false: the in-process cluster (the global account).
+	NodesProcs bool
+	// Binary is the tocsin binary the processes run. Default: this
+	// process's executable.
+	Binary string
 }
 
 // Result is what Run measured.
@@ -77,6 +90,12 @@ type Result struct {
 	// Setup is how long starting the agents took (consumers created on
 	// demand through the service).
 	Setup time.Duration `json:"setup"`
+	// P99RatioVsRaw is the agents' p99 over the raw consumers' (goal: at
+	// most 2).
+	P99RatioVsRaw float64 `json:"p99_ratio_vs_raw"`
+	// Procs are the figures of a run with agents and nodes in their own
+	// processes (Options.Procs); Memory is then zero.
+	Procs *ProcsFigures `json:"procs,omitempty"`
 }
 
 // Figures are one side of the fan-out comparison.
@@ -174,6 +193,22 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
+	if o.Procs < 0 || o.Procs > o.Agents {
+		return o, fmt.Errorf("%w: procs %d: use 0 (in this process) up to the agents (%d)", ErrOptions, o.Procs, o.Agents)
+	}
+	if o.Procs > 0 && !o.NodesProcs {
+		return o, fmt.Errorf("%w: agents in processes need the nodes as processes too (the in-process cluster runs without operator mode): add --nodes-procs", ErrOptions)
+	}
+	if o.NodesProcs && o.Procs == 0 {
+		return o, fmt.Errorf("%w: nodes as processes need the agents in processes too: add --procs N", ErrOptions)
+	}
+	if o.Binary == "" && o.Procs > 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return o, fmt.Errorf("%w: no tocsin binary to run the processes: %v", ErrOptions, err)
+		}
+		o.Binary = exe
+	}
 	return o, nil
 }
 
@@ -188,6 +223,14 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 	}
 	if log == nil {
 		log = zap.NewNop()
+	}
+	if o.Procs > 0 {
+		res, err := runProcs(ctx, o, log)
+		if err != nil {
+			return nil, err
+		}
+		res.P99RatioVsRaw = ratio(res.Tocsin.Latency.P99, res.Raw.Latency.P99)
+		return res, nil
 	}
 	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
 	runtime.MemProfileRate = heapRate
@@ -221,7 +264,7 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 	}
 	m0 := liveHeapSplit()
 	o.Progress("creating the agents' R1 consumers")
-	if err := createConsumers(ctx, b, append(slices.Clone(ids), "bench-catchup"), byID, o.Progress); err != nil {
+	if err := createConsumers(ctx, b.js, append(slices.Clone(ids), "bench-catchup"), byID, o.Progress); err != nil {
 		return nil, err
 	}
 	m1 := liveHeapSplit()
@@ -268,12 +311,13 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 			return nil, err
 		}
 	}
+	res.P99RatioVsRaw = ratio(res.Tocsin.Latency.P99, res.Raw.Latency.P99)
 	return res, nil
 }
 
 // createConsumers creates the member consumers of ids (but their
 // rejections'), as the agent service would when each first connects.
-func createConsumers(ctx context.Context, b *cluster, ids []string, byID map[string]*tocsinv1.Member, progress func(string)) error {
+func createConsumers(ctx context.Context, js jetstream.JetStream, ids []string, byID map[string]*tocsinv1.Member, progress func(string)) error {
 	began := time.Now()
 	for i, id := range ids {
 		if i > 0 && i%250 == 0 {
@@ -284,7 +328,7 @@ func createConsumers(ctx context.Context, b *cluster, ids []string, byID map[str
 				continue
 			}
 			if err := retry(ctx, func(ctx context.Context) error {
-				_, err := b.js.CreateOrUpdateConsumer(ctx, c.Stream, agent.ConsumerConfig(id, c, 0))
+				_, err := js.CreateOrUpdateConsumer(ctx, c.Stream, agent.ConsumerConfig(id, c, 0))
 				return err
 			}); err != nil {
 				return fmt.Errorf("consumer %s: %w", c.Name, err)
@@ -494,8 +538,8 @@ func publishN(ctx context.Context, b *cluster, senders []string, n int, sectors 
 	for i := range n {
 		pace()
 		signer := b.signers[senders[i%len(senders)]]
-		a := &tocsinv1.Alert{Title: fmt.Sprint("bench alert ", i), Lane: lane, Sectors: sectors, Tlp: tocsinv1.TLP_TLP_GREEN,
-			StixBundle: bundle(fmt.Sprintf("c2-%d-%s.example", i, randomHex(4)), tlp.MarkingGreen), RecommendedAction: "block the domain"}
+		a := benchAlert(i, sectors)
+		a.Lane = lane
 		env, err := signer.Seal(tocsinv1.Kind_KIND_ALERT, a)
 		if err != nil {
 			return 0, err
@@ -544,7 +588,7 @@ func randomHex(n int) string {
 // rawFanout publishes at the same rate to a plain R3 stream read by as
 // many R1 durable pull consumers, each on its own connection.
 func rawFanout(ctx context.Context, b *cluster, o Options) (Figures, int64, error) {
-	const stream, subject = "BENCH_FANOUT", "bench.fanout"
+	const stream, subject = rawStream, rawSubject
 	if err := retry(ctx, func(ctx context.Context) error {
 		_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{subject}, Replicas: b.c.Replicas(),
 			Storage: jetstream.FileStorage})
@@ -578,11 +622,7 @@ func rawFanout(ctx context.Context, b *cluster, o Options) (Figures, int64, erro
 			nc.Close()
 			return Figures{}, 0, err
 		}
-		cc, err := cons.Consume(func(m jetstream.Msg) {
-			sent := time.Unix(0, int64(binary.BigEndian.Uint64(m.Data())))
-			_ = m.Ack()
-			col.add([]*agent.Record{{Time: sent}})
-		}, jetstream.PullExpiry(5*time.Second))
+		cc, err := consumeStamped(cons, col)
 		if err != nil {
 			nc.Close()
 			return Figures{}, 0, err
@@ -590,16 +630,8 @@ func rawFanout(ctx context.Context, b *cluster, o Options) (Figures, int64, erro
 		stops = append(stops, func() { cc.Stop(); nc.Close() })
 	}
 	// Every consumer has its pull request in place before the clock starts.
-	for i := range o.Agents {
-		if err := retry(ctx, func(ctx context.Context) error {
-			c, err := b.js.Consumer(ctx, stream, fmt.Sprint("raw-", i))
-			if err == nil && c.CachedInfo().NumWaiting == 0 {
-				err = errors.New("no pull request yet")
-			}
-			return err
-		}); err != nil {
-			return Figures{}, 0, err
-		}
+	if err := waitPulls(ctx, b.js, o.Agents); err != nil {
+		return Figures{}, 0, err
 	}
 	// The broker's heap for the plain connections and their consumers is
 	// what closing and deleting them gives back (measured growing, it
@@ -607,18 +639,8 @@ func rawFanout(ctx context.Context, b *cluster, o Options) (Figures, int64, erro
 	with := liveHeapSplit()
 	n := int(o.Rate * o.Duration.Seconds())
 	col.expect(n * o.Agents)
-	payload := make([]byte, 1500) // about an alert envelope
 	io := startPressure()
-	tick := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
-	defer tick.Stop()
-	sent := 0
-	for range n {
-		<-tick.C
-		binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
-		if _, err := b.js.Publish(ctx, subject, payload); err == nil {
-			sent++
-		}
-	}
+	sent := publishStamped(ctx, b.js, subject, o.Rate, n)
 	f := col.figures(ctx, sent, sent*o.Agents, 2*time.Minute)
 	f.IOPressure = io.share()
 	for _, s := range stops {
@@ -686,22 +708,32 @@ func catchUp(ctx context.Context, b *cluster, o Options) (*CatchUpFigures, error
 	f.AgentPerSec = float64(backlog) / f.AgentTime.Seconds()
 	o.Progress(fmt.Sprintf("catch-up: the agent wrote %d in %s (%.0f/s); now a plain durable consumer", backlog, f.AgentTime.Round(time.Millisecond), f.AgentPerSec))
 
+	if f.RawTime, err = rawCatchUp(ctx, b.js, backlog); err != nil {
+		return nil, err
+	}
+	f.RawPerSec = float64(backlog) / f.RawTime.Seconds()
+	return f, nil
+}
+
+// rawCatchUp times a plain durable consumer of the federal sector reading
+// its backlog of backlog messages, in fetches as large as the agent's.
+func rawCatchUp(ctx context.Context, js jetstream.JetStream, backlog int) (time.Duration, error) {
 	var raw jetstream.Consumer
 	if err := retry(ctx, func(ctx context.Context) error {
 		var err error
-		raw, err = b.js.CreateOrUpdateConsumer(ctx, subjects.StreamSectors, jetstream.ConsumerConfig{Durable: "bench-raw-catchup",
+		raw, err = js.CreateOrUpdateConsumer(ctx, subjects.StreamSectors, jetstream.ConsumerConfig{Durable: "bench-raw-catchup",
 			FilterSubject: subjects.SectorAll("federal"), AckPolicy: jetstream.AckExplicitPolicy, Replicas: 1,
 			MaxAckPending: auth.ConsumerMaxAckPending})
 		return err
 	}); err != nil {
-		return nil, err
+		return 0, err
 	}
-	start = time.Now()
+	start := time.Now()
 	for got := 0; got < backlog; {
 		// Fetches as large as the agent's (Options.Batch's default).
 		batch, err := raw.Fetch(auth.ConsumerMaxAckPending, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		n := 0
 		for m := range batch.Messages() {
@@ -714,11 +746,45 @@ func catchUp(ctx context.Context, b *cluster, o Options) (*CatchUpFigures, error
 			// A consumer just created may not answer yet on a loaded machine.
 			time.Sleep(100 * time.Millisecond)
 		default:
-			return nil, err
+			return 0, err
 		}
 		got += n
 	}
-	f.RawTime = time.Since(start)
-	f.RawPerSec = float64(backlog) / f.RawTime.Seconds()
-	return f, nil
+	return time.Since(start), nil
+}
+
+// ratio is a over b, 0 when b is not measured.
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// publishStamped publishes n messages of about an alert envelope's size
+// on subject at rate, each starting with its publish time (UnixNano, big
+// endian), and returns how many were acknowledged.
+func publishStamped(ctx context.Context, js jetstream.JetStream, subject string, rate float64, n int) int {
+	payload := make([]byte, 1500)
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	sent := 0
+	for range n {
+		<-tick.C
+		binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
+		if _, err := js.Publish(ctx, subject, payload); err == nil {
+			sent++
+		}
+	}
+	return sent
+}
+
+// consumeStamped consumes cons, telling col each message's latency from
+// the publish time it starts with (publishStamped).
+func consumeStamped(cons jetstream.Consumer, col *collector) (jetstream.ConsumeContext, error) {
+	return cons.Consume(func(m jetstream.Msg) {
+		sent := time.Unix(0, int64(binary.BigEndian.Uint64(m.Data())))
+		_ = m.Ack()
+		col.add([]*agent.Record{{Time: sent}})
+	}, jetstream.PullExpiry(5*time.Second))
 }

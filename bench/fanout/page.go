@@ -111,7 +111,7 @@ func RunPage(ctx context.Context, o PageOptions, log *zap.Logger) (*PageResult, 
 	for _, m := range cast {
 		byID[m.GetId()] = m
 	}
-	if err := createConsumers(ctx, b, ids, byID, o.Progress); err != nil {
+	if err := createConsumers(ctx, b.js, ids, byID, o.Progress); err != nil {
 		return nil, err
 	}
 

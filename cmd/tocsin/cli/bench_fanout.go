@@ -36,6 +36,9 @@ was not delivered to every agent.`,
 			default:
 				return usageErr("--receipts %q: use all, advisories or none", o.Receipts)
 			}
+			if (o.Procs > 0) != o.NodesProcs {
+				return usageErr("--procs N and --nodes-procs go together: agents in processes against nodes in processes (operator mode, as production)")
+			}
 			r, err := runBench(g, cmd, func(ctx context.Context, dir string, progress func(string)) (*fanout.Result, error) {
 				o.DataDir, o.Progress = dir, progress
 				return fanout.Run(ctx, o, zap.NewNop())
@@ -55,7 +58,27 @@ was not delivered to every agent.`,
 	f.Var(days.NewValue(&o.Duration, 20*time.Second), "duration", "how long alerts are published")
 	f.IntVar(&o.CatchUp, "catchup", 100000, "alerts the catch-up agent missed (-1: skip the catch-up)")
 	f.StringVar(&o.Receipts, "receipts", agent.ReceiptsAll, "the agents' receipts: all, advisories or none")
+	f.IntVar(&o.Procs, "procs", 0, "run the agents (and the raw consumers) in this many OS processes, the catch-up agent in one more; needs --nodes-procs (0: all in this process)")
+	f.BoolVar(&o.NodesProcs, "nodes-procs", false, "run the three nodes as tocsin node processes in operator mode with member accounts, as production; needs --procs")
+	f.StringVar(&o.Binary, "binary", "", "the tocsin binary the processes run (default: this one)")
+	_ = f.MarkHidden("binary")
+	cmd.AddCommand(newBenchFanoutChildCmd(g))
 	return cmd
+}
+
+// newBenchFanoutChildCmd is `tocsin bench fanout child`, the hidden agent
+// process of bench fanout --procs: a fanout.ChildSpec and then commands on stdin, JSON reports on
+// stdout.
+func newBenchFanoutChildCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "child",
+		Short:  "One agent process of tocsin bench fanout --procs (internal)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return fanout.RunChild(cmd.Context(), cmd.InOrStdin(), g.stdout)
+		},
+	}
 }
 
 func printFanout(g *globals, r *fanout.Result) error {
@@ -73,11 +96,15 @@ func printFanout(g *globals, r *fanout.Result) error {
 		fmt.Fprintf(w, "\nslowest tocsin delivery: %s; %d deliveries written on a redelivery\n", sl, r.Tocsin.Redelivered)
 	}
 	if r.Raw.Latency.P99 > 0 {
-		fmt.Fprintf(w, "\np99 tocsin / raw: %.2f (goal: at most 2)\n", float64(r.Tocsin.Latency.P99)/float64(r.Raw.Latency.P99))
+		fmt.Fprintf(w, "\np99 tocsin / raw: %.2f (goal: at most 2)\n", r.P99RatioVsRaw)
 	}
 	if c := r.CatchUp; c != nil {
 		fmt.Fprintf(w, "catch-up of %d missed alerts: agent %.0f/s (%s), raw durable consumer %.0f/s (%s): %.2f of raw (goal: at least 0.5)\n",
 			c.Alerts, c.AgentPerSec, c.AgentTime.Round(time.Millisecond), c.RawPerSec, c.RawTime.Round(time.Millisecond), c.AgentPerSec/c.RawPerSec)
+	}
+	if r.Procs != nil {
+		printProcs(w, r)
+		return w.Flush()
 	}
 	m := r.Memory
 	fmt.Fprintf(w, "broker heap per agent: %d KiB (its R1 consumers %d KiB, its connection and pulls %d KiB); a plain connection with one R1 consumer: %d KiB\n",
@@ -92,4 +119,26 @@ func percent(share float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.0f%%", 100*share)
+}
+
+// printProcs prints the memory of a --procs run, process by process.
+func printProcs(w *tabwriter.Writer, r *fanout.Result) {
+	p := r.Procs
+	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+	fmt.Fprintf(w, "\n3 node processes healthy in %s; %d members admitted (--lazy-consumers) in %s; %d agents in %d processes\n",
+		p.NodeStart.Round(time.Millisecond), p.Members, p.Admission.Round(time.Millisecond), r.Agents, p.Procs)
+	fmt.Fprintln(w, "process\tagents\tRSS admitted\tRSS live (idle)\tpeak RSS")
+	for _, n := range p.Nodes {
+		fmt.Fprintf(w, "node %s\t\t%s\t%s\t%s\n", n.Name, mib(n.Admitted), mib(n.Live), mib(n.Peak))
+	}
+	for i, a := range p.AgentProcs {
+		fmt.Fprintf(w, "agents-%d\t%d\t\t%s\t%s\n", i, a.Agents, mib(a.Idle), mib(a.Peak))
+	}
+	fmt.Fprintf(w, "agent process RSS per agent: %d KiB; the nodes' RSS growth per agent (broker): %d KiB (goal: a node with 10,000 members at most 2 GiB)\n",
+		p.AgentRSSPerAgent/1024, p.BrokerRSSPerAgent/1024)
+	fmt.Fprintf(w, "one agent in its own process: %s idle (goal: at most 20 MiB)", mib(p.OneAgentIdle))
+	if p.OneAgentCatchUp > 0 {
+		fmt.Fprintf(w, ", %s at its peak catching up (goal: at most 60 MiB)", mib(p.OneAgentCatchUp))
+	}
+	fmt.Fprintln(w)
 }
