@@ -48,7 +48,7 @@ func newHarnessWith(t testing.TB, routers int, opts Options, extra []*tocsinv1.M
 	t.Helper()
 	c := testcluster.Start(t)
 	h := &harness{t: t, c: c, js: testcluster.JetStream(t, c.ClientURL()), signers: map[string]*envelope.Signer{}}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+time.Duration(len(extra))*30*time.Millisecond) // registering takes its time
 	defer cancel()
 	reg, err := members.Open(ctx, h.js, members.DefaultVocabulary(), zaptest.NewLogger(t))
 	if err != nil {

@@ -43,22 +43,28 @@ func BenchmarkReachOfAnAdvisoryToAll(b *testing.B) {
 		h.publishReceiptsAsync(id, cast)
 		published := time.Since(start)
 		who := memberIDs(cast)
+		var t99 time.Duration
+		delivered := 0
 		for {
 			got, _ := h.askReach("hhs-liaison", id, who)
-			if len(got) == n {
-				break
+			delivered = len(got)
+			if t99 == 0 && delivered*100 >= n*99 {
+				t99 = time.Since(start)
 			}
-			if time.Since(start) > 5*time.Minute {
-				b.Fatalf("%d of %d delivered after 5 minutes", len(got), n)
+			if delivered == n || time.Since(start) > 5*time.Minute {
+				break
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 		took = time.Since(start)
 		writes = h.reachWrites() - before
-		out, _ := json.Marshal(map[string]any{"members": n, "publish_to_all_delivered_s": took.Seconds(), "receipts_published_s": published.Seconds(),
-			"reach_writes": writes, "reach_writes_old_shape": n, "goal_s": 30})
-		fmt.Printf("members  receipts published  all delivered in reach  REACH writes  old shape\n%7d  %17.2fs  %21.2fs  %12d  %9d\n%s\n",
-			n, published.Seconds(), took.Seconds(), writes, n, out)
+		out, _ := json.Marshal(map[string]any{"members": n, "delivered": delivered, "publish_to_all_delivered_s": took.Seconds(), "publish_to_99pct_delivered_s": t99.Seconds(),
+			"receipts_published_s": published.Seconds(), "reach_writes": writes, "reach_writes_old_shape": n, "goal_s": 30})
+		fmt.Printf("members  delivered  receipts published  99%% delivered  all delivered (or gave up)  REACH writes  old shape\n%7d  %9d  %17.2fs  %13.2fs  %25.2fs  %12d  %9d\n%s\n",
+			n, delivered, published.Seconds(), t99.Seconds(), took.Seconds(), writes, n, out)
+		if delivered < n {
+			b.Errorf("%d of %d delivered after 5 minutes", delivered, n)
+		}
 	}
 	b.ReportMetric(took.Seconds(), "s-to-all-delivered")
 	b.ReportMetric(float64(writes), "reach-writes")
@@ -66,10 +72,25 @@ func BenchmarkReachOfAnAdvisoryToAll(b *testing.B) {
 }
 
 // publishReceiptsAsync publishes a delivered receipt of id from each of
-// who at once, signed as each, and waits for every PubAck.
+// who, signed as each, asynchronously, 2,000 PubAcks outstanding at most
+// (nats.go stalls past 4,000), and waits for every PubAck.
 func (h *harness) publishReceiptsAsync(id string, who []*tocsinv1.Member) {
 	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	var futures []jetstream.PubAckFuture
+	wait := func() {
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				h.t.Fatalf("publish a receipt: %v", err)
+			case <-ctx.Done():
+				h.t.Fatal("the receipts' PubAcks did not come within a minute")
+			}
+		}
+		futures = futures[:0]
+	}
 	for _, m := range who {
 		env, err := h.signers[m.GetId()].Seal(tocsinv1.Kind_KIND_RECEIPT,
 			&tocsinv1.Receipt{RefId: id, RefSender: "hhs-liaison", State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED})
@@ -83,17 +104,9 @@ func (h *harness) publishReceiptsAsync(id string, who []*tocsinv1.Member) {
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		futures = append(futures, f)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			h.t.Fatalf("publish a receipt: %v", err)
-		case <-ctx.Done():
-			h.t.Fatal("the receipts' PubAcks did not come within a minute")
+		if futures = append(futures, f); len(futures) == 2000 {
+			wait()
 		}
 	}
+	wait()
 }
