@@ -60,7 +60,14 @@ func updateJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, c
 	return zero, false, fmt.Errorf("%s %s: too much contention", kv.Bucket(), key)
 }
 
+// isWrongRevision reports whether err is a compare-and-set that lost:
+// another writer came first. The server answers with 10071 ("wrong last
+// sequence: N") or, under load and for a write that expected the key
+// absent, 10164 ("wrong last sequence").
 func isWrongRevision(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jsErrWrongLastSequenceConstant)
 }
+
+// jsErrWrongLastSequenceConstant is nats-server's JSStreamWrongLastSequenceConstantErr.
+const jsErrWrongLastSequenceConstant jetstream.ErrorCode = 10164
