@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -84,4 +85,31 @@ func (r *Router) migrateLegacy(ctx context.Context) (int, error) {
 		return n, fmt.Errorf("alerts: mark the migration done: %w", err)
 	}
 	return n, nil
+}
+
+// legacyRetry is how long copyLegacy waits after a failed copy.
+const legacyRetry = 10 * time.Second
+
+// copyLegacy runs migrateLegacy, each attempt bounded by
+// legacyCopyTimeout, until it succeeds or ctx ends: routing does not wait
+// for it (a re-publish of a pattern set claimed before the upgrade and
+// handled before the copy is routed again).
+func (r *Router) copyLegacy(ctx context.Context) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, legacyCopyTimeout)
+		n, err := r.migrateLegacy(actx)
+		cancel()
+		if err == nil {
+			if n > 0 {
+				r.log.Info("copied the legacy dedupe claims and indicator index into ROUTED", zap.Int("records", n))
+			}
+			return
+		}
+		r.log.Warn("the legacy dedupe claims and indicator index are not copied yet; trying again", zap.Error(err), zap.Duration("in", legacyRetry))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(legacyRetry):
+		}
+	}
 }

@@ -58,20 +58,57 @@ var errRecordExists = errors.New("a record of the batch exists")
 // until broker.Provision turns it on again); transient.
 var errAtomicOff = errors.New("the ROUTED bucket's stream does not allow atomic batches right now")
 
+// errBatchNotStaged says the stream leader did not stage a batch whole
+// (too many batches open at once, or a record lost on the way): nothing of
+// it was written; transient.
+var errBatchNotStaged = errors.New("the ROUTED stream did not stage the batch")
+
 // JetStream error codes writeRecords tells apart.
 const (
 	codeWrongLastSeq      = 10071
 	codeWrongLastSeqConst = 10164
 	codeAtomicDisabled    = 10174
+	codeBatchIncomplete   = 10176
+	codeTooManyInflight   = 10210
 )
 
-// writeRecords writes ws to ROUTED, all or none: one record is a publish
+// batchAttempts is how often writeRecords sends a batch the stream
+// leader could not stage (more batches open on the stream than it allows
+// at once, 50 by default: every router's workers write to ROUTED).
+const batchAttempts = 8
+
+// writeRecords writes ws to ROUTED, all or none (writeBatch), and sends
+// the batch again, after a moment, when the stream leader could not stage
+// it.
+func (r *Router) writeRecords(ctx context.Context, ws []kvWrite) error {
+	for attempt := 1; ; attempt++ {
+		err := r.writeBatch(ctx, ws)
+		if errors.Is(err, errAtomicOff) {
+			// A bucket re-created or provisioned without it: turn it on.
+			if aerr := r.allowAtomic(ctx); aerr != nil {
+				return errors.Join(err, aerr)
+			}
+		} else if !errors.Is(err, errBatchNotStaged) {
+			return err
+		}
+		if attempt == batchAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 2 * time.Millisecond):
+		}
+	}
+}
+
+// writeBatch writes ws to ROUTED, all or none: one record is a publish
 // with its expected last subject sequence; more are one atomic batch
 // (Nats-Batch-Id, Nats-Batch-Sequence, Nats-Batch-Commit on the last),
 // the records before the commit published without a reply and the commit
 // answered once, so the batch costs one round trip and one replicated
 // write.
-func (r *Router) writeRecords(ctx context.Context, ws []kvWrite) error {
+func (r *Router) writeBatch(ctx context.Context, ws []kvWrite) error {
 	msgs := make([]*nats.Msg, len(ws))
 	for i, w := range ws {
 		msgs[i] = &nats.Msg{Subject: records.KeyPrefix(records.BucketRouted) + w.key, Data: w.value, Header: nats.Header{}}
@@ -123,6 +160,8 @@ func recordError(err error) error {
 		return fmt.Errorf("%w: %v", errRecordExists, apiErr)
 	case codeAtomicDisabled:
 		return fmt.Errorf("%w: %v; broker.Provision turns it on", errAtomicOff, apiErr)
+	case codeBatchIncomplete, codeTooManyInflight:
+		return fmt.Errorf("%w: %v", errBatchNotStaged, apiErr)
 	}
 	return err
 }
@@ -267,4 +306,23 @@ func (r *Router) priorRecord(o *tocsinv1.Outcome) (claimed, error) {
 		return claimed{first: &firstAlert{AlertID: o.GetDuplicateOf()}}, nil
 	}
 	return claimed{d: destinations{sectors: o.GetSectors(), inboxes: o.GetRecipients()}}, nil
+}
+
+// allowAtomic turns on atomic batch publish on the ROUTED bucket's stream
+// (broker.Provision does; a bucket re-created by hand has it off).
+func (r *Router) allowAtomic(ctx context.Context) error {
+	st, err := r.d.JS.Stream(ctx, records.Stream(records.BucketRouted))
+	if err != nil {
+		return err
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.AllowAtomicPublish {
+		return nil
+	}
+	cfg.AllowAtomicPublish = true
+	if _, err := r.d.JS.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("allow atomic batches on %s: %w", cfg.Name, err)
+	}
+	r.log.Warn("turned atomic batch publish on for the ROUTED bucket's stream; broker.Provision sets it")
+	return nil
 }

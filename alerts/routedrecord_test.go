@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -190,4 +191,35 @@ func TestARedeliveryAfterTheRecordSendsTheCopies(t *testing.T) {
 		envs, _, err := h.tryMessages(subjects.StreamSectors, subjects.SectorAll("patient-care"))
 		return err == nil && len(envs) == 1 && envs[0].GetId() == env.GetId()
 	}, "the copy sent on a redelivery")
+}
+
+// TestManyRecordsAtOnceAreAllWritten: more batches at once than the
+// stream leader stages together (50 by default) are each written, whole:
+// a batch it could not stage is sent again.
+func TestManyRecordsAtOnceAreAllWritten(t *testing.T) {
+	h := newHarness(t, 0, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := New(ctx, Deps{JS: h.js, Registry: h.reg, Verifier: envelope.NewVerifier(h.reg, envelope.VerifyOptions{}), Signer: h.signers["svc-test"]},
+		Options{}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			k := fmt.Sprintf("many-%d", i)
+			errs <- r.writeRecords(ctx, []kvWrite{{claimKey(k, "patient-care"), []byte("{}"), 0}, {indicatorKey(k), []byte("{}"), 0}, {"st-mary." + k, []byte("x"), 0}})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, _ := h.routedRecords()
+	if len(keys) != 3*n {
+		t.Fatalf("ROUTED holds %d records, want %d", len(keys), 3*n)
+	}
 }

@@ -120,14 +120,14 @@ func (o Options) withDefaults() Options {
 	if o.Workers == 0 {
 		o.Workers = 32
 	}
+	if o.DedupeWindow == 0 {
+		o.DedupeWindow = 24 * time.Hour
+	}
 	if o.RecordsWorkers == 0 {
 		o.RecordsWorkers = 1024
 	}
 	if o.ReachWindow == 0 {
 		o.ReachWindow = 250 * time.Millisecond
-	}
-	if o.DedupeWindow == 0 {
-		o.DedupeWindow = 24 * time.Hour
 	}
 	return o
 }
@@ -247,21 +247,18 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	if err := r.checkDuplicateWindow(ctx); err != nil {
 		return nil, err
 	}
-	mctx, cancel := context.WithTimeout(ctx, legacyCopyTimeout)
-	n, err := r.migrateLegacy(mctx)
-	cancel()
-	if err != nil {
-		return nil, err
-	}
-	if n > 0 {
-		r.log.Info("copied the legacy dedupe claims and indicator index into ROUTED", zap.Int("records", n))
-	}
+	lctx, stopLegacy := context.WithCancel(ctx)
+	legacyDone := make(chan struct{})
+	go func() { defer close(legacyDone); r.copyLegacy(lctx) }()
+	stopCopy := func() { stopLegacy(); <-legacyDone }
 	stopRouted, err := r.consume(ctx, r.opts.Durable, "the router's alerts and advisories: shared by every node", routedKinds, r.opts.Workers)
 	if err != nil {
+		stopCopy()
 		return nil, err
 	}
 	stopRecords, err := r.consume(ctx, r.opts.RecordsDurable, "the router's receipts, sightings and status reports: shared by every node", recordKinds, r.opts.RecordsWorkers)
 	if err != nil {
+		stopCopy()
 		stopRouted()
 		return nil, err
 	}
@@ -273,7 +270,7 @@ func (r *Router) Start(ctx context.Context) (stop func(), err error) {
 	}
 	mctx, stopMigrate := context.WithCancel(ctx)
 	r.startMigrateReach(mctx)
-	return func() { stopMigrate(); stopReach(); stopRouted(); stopRecords() }, nil
+	return func() { stopMigrate(); stopCopy(); stopReach(); stopRouted(); stopRecords() }, nil
 }
 
 // apiTimeout bounds the JetStream API calls Start makes. Its context may
