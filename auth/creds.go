@@ -63,14 +63,16 @@ func (a *Authority) IssueService(name string) ([]byte, error) {
 }
 
 // IssueSystemUser returns .creds for a system-account user that may push
-// account JWTs ($SYS.REQ.CLAIMS.UPDATE) and read the answers, nothing else.
+// account JWTs ($SYS.REQ.CLAIMS.UPDATE), ask how many nodes there are
+// ($SYS.REQ.SERVER.PING.STATZ: statistics only) and read the answers,
+// nothing else.
 // Its replies must use the inbox prefix InboxPrefix(name).
 func (a *Authority) IssueSystemUser(name string) ([]byte, error) {
 	if err := checkToken("system user name", name); err != nil {
 		return nil, err
 	}
 	return issueWithNewKey(name, a.SystemAccount(), a.sysSigner, func(uc *jwt.UserClaims) {
-		uc.Pub.Allow.Add(claimsUpdateSubject)
+		uc.Pub.Allow.Add(claimsUpdateSubject, statszPingSubject)
 		uc.Sub.Allow.Add(InboxPrefix(name) + ".>")
 	})
 }

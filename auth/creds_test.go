@@ -82,7 +82,7 @@ func TestIssuedCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	uc, _ = decodeCreds(t, sys)
-	if uc.IssuerAccount != a.SystemAccount() || !slices.Equal(uc.Pub.Allow, jwt.StringList{"$SYS.REQ.CLAIMS.UPDATE"}) || !slices.Equal(uc.Sub.Allow, jwt.StringList{"_INBOX_pusher.>"}) {
+	if uc.IssuerAccount != a.SystemAccount() || !slices.Equal(uc.Pub.Allow, jwt.StringList{"$SYS.REQ.CLAIMS.UPDATE", "$SYS.REQ.SERVER.PING.STATZ"}) || !slices.Equal(uc.Sub.Allow, jwt.StringList{"_INBOX_pusher.>"}) {
 		t.Fatalf("system user: account %s, %+v", uc.IssuerAccount, uc.Permissions)
 	}
 }

@@ -18,8 +18,53 @@ import (
 const claimsUpdateSubject = "$SYS.REQ.CLAIMS.UPDATE"
 
 // pushQuiet is how long PushAccount waits after the last node's answer for
-// another one: nodes of one cluster answer within milliseconds of each other.
+// another one when it could not learn how many nodes there are: nodes of
+// one cluster answer within milliseconds of each other.
 const pushQuiet = 300 * time.Millisecond
+
+// pushStragglers is how long a push that knows how many nodes there are
+// (activeServers) waits after the last answer for the rest: a node killed
+// a moment ago is still counted for up to 150 s, and a loaded node may
+// answer seconds late, so the push settles for the nodes that answered
+// only after this long a silence.
+const pushStragglers = 5 * time.Second
+
+// statszPingSubject asks every node for its statistics; each answers with
+// how many servers it knows of (itself included).
+const statszPingSubject = "$SYS.REQ.SERVER.PING.STATZ"
+
+// activeServers asks the cluster over nc (a system-account connection)
+// how many nodes it has: the first node's count of the servers it hears
+// (across gateways too). 0 when no node says.
+func activeServers(ctx context.Context, nc *nats.Conn) int {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	msg, err := nc.RequestWithContext(ctx, statszPingSubject, nil)
+	if err != nil {
+		return 0
+	}
+	var r struct {
+		Statsz struct {
+			ActiveServers int `json:"active_servers"`
+		} `json:"statsz"`
+	}
+	if json.Unmarshal(msg.Data, &r) != nil {
+		return 0
+	}
+	return r.Statsz.ActiveServers
+}
+
+// pushTarget is how many nodes a push with want waits for, and how long
+// a silence it then settles after (0: never, want was the caller's).
+func pushTarget(ctx context.Context, nc *nats.Conn, want int) (int, time.Duration) {
+	if want > 0 {
+		return want, 0
+	}
+	if n := activeServers(ctx, nc); n > 0 {
+		return n, pushStragglers
+	}
+	return 0, pushQuiet
+}
 
 // claimUpdateResponse is a node's answer to a claims update.
 type claimUpdateResponse struct {
@@ -49,8 +94,9 @@ func PushAccount(ctx context.Context, nc *nats.Conn, accountJWT string) error {
 }
 
 // PushAccountNodes is PushAccount that returns the names of the nodes that
-// stored the JWT, returning as soon as want nodes did (0: after a quiet
-// moment, as PushAccount).
+// stored the JWT, returning as soon as want nodes did (0: as many as the
+// cluster says it has, or those that answered before a silence of
+// pushStragglers; pushQuiet when the cluster does not say).
 func PushAccountNodes(ctx context.Context, nc *nats.Conn, accountJWT string, want int) ([]string, error) {
 	ac, err := jwt.DecodeAccountClaims(accountJWT)
 	if err != nil {
@@ -65,10 +111,15 @@ func PushAccountNodes(ctx context.Context, nc *nats.Conn, accountJWT string, wan
 	if err := nc.PublishRequest(claimsUpdateSubject, inbox, []byte(accountJWT)); err != nil {
 		return nil, fmt.Errorf("%w: publish: %v", ErrPush, err)
 	}
+	want, settle := pushTarget(ctx, nc, want)
 	var stored, refused []string
 	for want == 0 || len(stored)+len(refused) < want {
 		answered := len(stored)+len(refused) > 0
-		msg, err := nextMsg(ctx, sub, answered && want == 0)
+		quiet := time.Duration(0)
+		if answered {
+			quiet = settle
+		}
+		msg, err := nextMsg(ctx, sub, quiet)
 		if err != nil {
 			if ctx.Err() == nil && answered {
 				break // quiet: every node answered
@@ -93,11 +144,11 @@ func PushAccountNodes(ctx context.Context, nc *nats.Conn, accountJWT string, wan
 }
 
 // nextMsg waits for the next answer until ctx ends or, when quiet is set,
-// for at most pushQuiet.
-func nextMsg(ctx context.Context, sub *nats.Subscription, quiet bool) (*nats.Msg, error) {
-	if quiet {
+// for at most quiet.
+func nextMsg(ctx context.Context, sub *nats.Subscription, quiet time.Duration) (*nats.Msg, error) {
+	if quiet > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, pushQuiet)
+		ctx, cancel = context.WithTimeout(ctx, quiet)
 		defer cancel()
 	}
 	return sub.NextMsgWithContext(ctx)
@@ -111,8 +162,9 @@ const pushWindow = 256
 // PushAccounts sends every JWT of accountJWTs to every node of the cluster
 // over nc (a system-account connection, as PushAccount), many at a time
 // instead of one round trip each. It returns once each JWT was stored by
-// want nodes (0: by as many nodes as answered the first, after a quiet
-// moment), and the names of the nodes that stored them all. It fails on
+// want nodes (0: by as many as the cluster says it has, or, after a
+// silence of pushStragglers, by as many as stored the most-answered one),
+// and the names of the nodes that stored them all. It fails on
 // the first refusal or when ctx ends first, naming the accounts not yet
 // stored; what was stored stays stored, so pushing again is safe.
 func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want int) ([]string, error) {
@@ -136,6 +188,7 @@ func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want
 		return nil, fmt.Errorf("%w: subscribe %s: %v", ErrPush, inbox, err)
 	}
 	defer sub.Unsubscribe()
+	want, settle := pushTarget(ctx, nc, want)
 	stored := make([]map[string]bool, len(accountJWTs))
 	done, sent := 0, 0
 	isDone := func(i int) bool { return want > 0 && len(stored[i]) >= want }
@@ -166,8 +219,8 @@ func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want
 			if !was && isDone(i) {
 				done++
 			}
-			if want == 0 {
-				quiet = time.After(pushQuiet)
+			if settle > 0 {
+				quiet = time.After(settle)
 			}
 		case <-quiet:
 			// Every node that is up has answered by now: each JWT is done
@@ -183,7 +236,7 @@ func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want
 				}
 			}
 			if done < sent {
-				quiet = time.After(pushQuiet)
+				quiet = time.After(settle)
 			}
 		case <-ctx.Done():
 			var missing []string
