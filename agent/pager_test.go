@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -124,15 +123,11 @@ func TestAnAckInPagerDutyBecomesTheMembersReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	testwait.Until(ctx, t, "the member's acknowledged receipt in REACH", func() error {
-		e, err := kv.Get(ctx, records.ReachKey(id, "bridge"))
+		r, ok, err := records.ReceiptOf(ctx, kv, id, "bridge")
 		if err != nil {
 			return err
 		}
-		var r records.Reach
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			return err
-		}
-		if r.Acknowledged.IsZero() {
+		if !ok || r.Acknowledged.IsZero() {
 			return fmt.Errorf("not acknowledged yet: %+v", r)
 		}
 		return nil

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -126,7 +127,10 @@ func waitReceipted(ctx context.Context, t *testing.T, w *world, envs []*tocsinv1
 	}
 	for _, e := range envs {
 		testwait.Until(ctx, t, fmt.Sprintf("a delivered receipt of %s from %s", e.GetId(), member), func() error {
-			_, err := kv.Get(ctx, records.ReachKey(e.GetId(), member))
+			_, ok, err := records.ReceiptOf(ctx, kv, e.GetId(), member)
+			if err == nil && !ok {
+				err = errors.New("not yet")
+			}
 			return err
 		})
 	}
