@@ -1,11 +1,19 @@
 package alerts
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tocsin-project/tocsin/codes"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/tlp"
 )
@@ -65,5 +73,38 @@ func TestAVendorPublishesOnlyItsOwnCSAFAdvisories(t *testing.T) {
 	liaison := h.publish("hhs-liaison", subjects.KindAdvisory, tocsinv1.Kind_KIND_ADVISORY, csafAdvisory(icsmaDoc(t, "icsma-17-017-01", "https://zyx.example")))
 	if o := h.outcome("hhs-liaison", liaison.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		t.Fatalf("the liaison's CSAF advisory under a vendor's namespace: %v %v", o.GetState(), o.GetRejection())
+	}
+}
+
+// TestAVendorSeesNothingOfWhoIsAffected: members' delivered receipts of a
+// vendor's own CSAF advisory say affected, yet the router opens no
+// affected set for it and the vendor's reach has its deliveries and no
+// totals: only the liaison is told how many are affected.
+func TestAVendorSeesNothingOfWhoIsAffected(t *testing.T) {
+	cast := append(clinics(4), zyxVendor())
+	h := newHarnessWith(t, 1, Options{ReachWindow: 100 * time.Millisecond}, cast)
+	env := h.publish("zyx-devices", subjects.KindAdvisory, tocsinv1.Kind_KIND_ADVISORY, csafAdvisory(icsmaDoc(t, "icsma-17-017-01", "https://zyx.example")))
+	if o := h.outcome("zyx-devices", env.GetId()); o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("the vendor's CSAF advisory: %v %v", o.GetState(), o.GetRejection())
+	}
+	for _, m := range cast[:4] {
+		h.publish(m.GetId(), subjects.KindReceipt, tocsinv1.Kind_KIND_RECEIPT,
+			&tocsinv1.Receipt{RefId: env.GetId(), RefSender: "zyx-devices", State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, Affected: true})
+	}
+	testwait.For(t, 30*time.Second, "the vendor's reach, without totals", func() error {
+		got, affected := h.askReach("zyx-devices", env.GetId(), memberIDs(cast[:4]))
+		if len(got) != 4 || affected != nil {
+			return fmt.Errorf("%d delivered, affected %v; want 4 and none", len(got), affected)
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sightings, err := h.js.KeyValue(ctx, records.BucketSightings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sightings.Get(ctx, records.AffectedKey("zyx-devices", env.GetId(), "patient-care")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("a vendor's CSAF advisory has an affected set (%v)", err)
 	}
 }
