@@ -50,6 +50,9 @@ func (r *Router) routeAdvisory(ctx context.Context, m jetstream.Msg, env *tocsin
 		return refuse(tocsinv1.RejectionCode_REJECTION_CODE_TLP_NEEDS_RECIPIENTS, "%v", err)
 	}
 	d := r.destinationsFor(ctx, level, a.GetSectors(), nil)
+	if err := r.checkCopiesFit(m.Data(), env.GetId(), "advisory", lane, level, d); err != nil {
+		return err
+	}
 	if len(a.GetCsafDocument()) > 0 {
 		if err := r.openAffected(ctx, member, env.GetId(), d.sectors); err != nil {
 			return err

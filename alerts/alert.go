@@ -88,6 +88,9 @@ func (r *Router) routeAlert(ctx context.Context, m jetstream.Msg, env *tocsinv1.
 			return err
 		}
 	}
+	if err := r.checkCopiesFit(m.Data(), env.GetId(), "alert", lane, level, d); err != nil {
+		return err
+	}
 	if orig == nil && res != nil && len(res.Patterns) > 0 {
 		own := firstAlert{AlertID: env.GetId(), Originator: env.GetSender(), PatternKey: dedupeKey(res.Patterns, a.GetExercise()), TLP: level.String()}
 		own.Indicator, own.Pattern = leadOf(res.Patterns)

@@ -2,11 +2,6 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/stix"
@@ -29,16 +24,12 @@ func (r *Router) checkRevocation(ctx context.Context, sender string, a *tocsinv1
 		return reject{stix.Refusal(ps)}
 	}
 	for _, p := range res.Patterns {
-		e, err := r.sightings.Get(ctx, indicatorKey(p.IndicatorID))
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
-		}
+		first, ok, err := indexOf(ctx, r.routed, r.sightings, p.IndicatorID)
 		if err != nil {
 			return err
 		}
-		var first firstAlert
-		if err := json.Unmarshal(e.Value(), &first); err != nil {
-			return fmt.Errorf("indicator index of %s is corrupt: %w", p.IndicatorID, err)
+		if !ok {
+			continue
 		}
 		if first.Originator != sender {
 			return refuse(tocsinv1.RejectionCode_REJECTION_CODE_NOT_ORIGINAL_SENDER,

@@ -132,27 +132,12 @@ func (r *Router) sendCopies(ctx context.Context, data []byte, env *tocsinv1.Enve
 // and waits until every copy is acknowledged.
 func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane string, level tlp.Level, d destinations) error {
 	var futures []jetstream.PubAckFuture
-	send := func(subject, dest string) error {
-		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(id, dest))
-		msg.Header.Set(records.HeaderKind, kind)
-		msg.Header.Set(records.HeaderTLP, level.String())
+	for _, msg := range copyMsgs(data, id, kind, lane, level, d) {
 		f, err := r.d.JS.PublishMsgAsync(msg)
 		if err != nil {
 			return err
 		}
 		futures = append(futures, f)
-		return nil
-	}
-	for _, s := range d.sectors {
-		if err := send(subjects.Sector(s, lane), s); err != nil {
-			return err
-		}
-	}
-	for _, to := range d.inboxes {
-		if err := send(subjects.Inbox(to), "inbox."+to); err != nil {
-			return err
-		}
 	}
 	for _, f := range futures {
 		// A PubAck lost with a node fails here after the JetStream
@@ -161,6 +146,42 @@ func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane 
 		// (resendCopies).
 		if err := jsctx.AwaitPubAck(ctx, f); err != nil {
 			return fmt.Errorf("routed copy of %s to %s: %w", id, f.Msg().Subject, err)
+		}
+	}
+	return nil
+}
+
+// copyMsgs are the routed copies of data to every destination of d, each
+// with its own message id "<id>:<destination>" and the kind and TLP
+// headers.
+func copyMsgs(data []byte, id, kind, lane string, level tlp.Level, d destinations) []*nats.Msg {
+	var out []*nats.Msg
+	add := func(subject, dest string) {
+		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(id, dest))
+		msg.Header.Set(records.HeaderKind, kind)
+		msg.Header.Set(records.HeaderTLP, level.String())
+		out = append(out, msg)
+	}
+	for _, s := range d.sectors {
+		add(subjects.Sector(s, lane), s)
+	}
+	for _, to := range d.inboxes {
+		add(subjects.Inbox(to), "inbox."+to)
+	}
+	return out
+}
+
+// checkCopiesFit refuses, as oversized, a message whose routed copies (its
+// bytes with the routing headers) would not fit in the cluster's max
+// payload: the router records a message routed before it sends the copies,
+// so it must know they fit first.
+func (r *Router) checkCopiesFit(data []byte, id, kind, lane string, level tlp.Level, d destinations) error {
+	limit := r.d.JS.Conn().MaxPayload()
+	for _, msg := range copyMsgs(data, id, kind, lane, level, d) {
+		if int64(msg.Size()) > limit {
+			return refuse(tocsinv1.RejectionCode_REJECTION_CODE_OVERSIZED,
+				"its routed copy to %s would be %d bytes with the routing headers, over the cluster's max payload of %d: send it smaller (split the bundle into several alerts)", msg.Subject, msg.Size(), limit)
 		}
 	}
 	return nil
