@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -69,11 +70,17 @@ func (h *harness) askReach(asker, id string, who []string) (map[string]records.R
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	got, affected, err := records.FetchReachAffected(ctx, h.js.Conn(), asker, id, who)
-	if err != nil {
-		h.t.Fatal(err)
+	for {
+		got, affected, err := records.FetchReachAffected(ctx, h.js.Conn(), asker, id, who)
+		switch {
+		case err == nil:
+			return got, affected
+		case errors.Is(err, nats.ErrNoResponders) && ctx.Err() == nil:
+			time.Sleep(50 * time.Millisecond) // the reach service is not subscribed yet
+		default:
+			h.t.Fatal(err)
+		}
 	}
-	return got, affected
 }
 
 func memberIDs(ms []*tocsinv1.Member) []string {

@@ -119,7 +119,10 @@ func TestMetricsMoveWithWork(t *testing.T) {
 	e.Outcome("st-mary", req.GetId())
 
 	var after map[string]float64
-	counted := []string{`tocsin_receipts_total{state=acknowledged}`, `tocsin_aid_requests{state=open}`, `tocsin_rejections_total{code=invalid-pattern,kind=alert}`}
+	// A receipt is handled once its REACH window's write landed, after it
+	// was counted: wait for both.
+	counted := []string{`tocsin_receipts_total{state=acknowledged}`, `tocsin_router_handled_total{kind=receipt,result=done}`,
+		`tocsin_aid_requests{state=open}`, `tocsin_rejections_total{code=invalid-pattern,kind=alert}`}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		after = gather(t, e)
 		if !slices.ContainsFunc(counted, func(k string) bool { return after[k] < 1 }) {
