@@ -24,6 +24,10 @@ type Board struct {
 	// Facilities are sorted worst first (down, diverting, degraded,
 	// normal), then by member id.
 	Facilities []Facility `json:"facilities"`
+	// CachedAt is set by a member site (`tocsin site`) answering from its
+	// copy while the hub is unreachable: when the hub gave that copy.
+	// Nil in the hub's own answers.
+	CachedAt *time.Time `json:"cached_at,omitempty"`
 }
 
 // Facility is one facility's last status report.
@@ -46,6 +50,11 @@ type Facility struct {
 	Report string `json:"report"`
 	// KeyID is the key that signed it (verified against the registry).
 	KeyID string `json:"key_id"`
+	// AtSite marks a report the member sent at its site that the hub's
+	// board does not show yet (queued in the site's outbox during a cut):
+	// the site's board shows it, verified against its copy of the
+	// directory. False in the hub's own answers.
+	AtSite bool `json:"at_site,omitempty"`
 }
 
 // FacilityStateName spells a facility state as the command line does
@@ -92,12 +101,7 @@ func (s *Service) board(ctx context.Context, m *tocsinv1.Member, region string) 
 				return nil, fmt.Errorf("read the %s board: the listing stopped early", region)
 			}
 			if e == nil {
-				slices.SortFunc(b.Facilities, func(x, y Facility) int {
-					if c := severity(y.State) - severity(x.State); c != 0 {
-						return c
-					}
-					return strings.Compare(x.Member, y.Member)
-				})
+				SortFacilities(b.Facilities)
 				return b, nil
 			}
 			if f, err := s.facility(ctx, e.Value()); err != nil {
@@ -127,6 +131,17 @@ func (s *Service) facility(ctx context.Context, data []byte) (*Facility, error) 
 		Member: member.GetId(), Name: member.GetName(), State: FacilityStateName(r.GetState()), Systems: r.GetSystems(),
 		Note: r.GetNote(), Exercise: r.GetExercise(), At: env.GetTime().AsTime().UTC(), Report: env.GetId(), KeyID: env.GetKeyId(),
 	}, nil
+}
+
+// SortFacilities sorts a board's rows worst first (down, diverting,
+// degraded, normal), then by member id.
+func SortFacilities(fs []Facility) {
+	slices.SortFunc(fs, func(x, y Facility) int {
+		if c := severity(y.State) - severity(x.State); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Member, y.Member)
+	})
 }
 
 // severity orders facility states, worst highest.
