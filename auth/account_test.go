@@ -110,7 +110,7 @@ func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T)
 		if !reflect.DeepEqual([]string(scope.Template.AllowedConnectionTypes), []string{jwt.ConnectionTypeStandard}) {
 			t.Fatalf("%s: connection types %v, want STANDARD only (no leaf node, MQTT or websocket)", m.Id, scope.Template.AllowedConnectionTypes)
 		}
-		// A reader's site has a scoped key of its own: LEAFNODE only, with
+		// A reader's site has a scoped key of its own: leaf links only, with
 		// the site's permissions (docs/SITES.md). No one else has one.
 		site := scopeOf(t, ac, auth.SiteUser(m.Id))
 		if reader != (site != nil) {
@@ -121,8 +121,8 @@ func TestAccountJWTsPutEachMemberInItsOwnAccountWithItsPermissions(t *testing.T)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(site.Template.Permissions, sp) || !reflect.DeepEqual([]string(site.Template.AllowedConnectionTypes), []string{jwt.ConnectionTypeLeafnode}) {
-				t.Fatalf("%s: site scope %+v, want %+v and LEAFNODE only", m.Id, site.Template, sp)
+			if !reflect.DeepEqual(site.Template.Permissions, sp) || !reflect.DeepEqual([]string(site.Template.AllowedConnectionTypes), []string{jwt.ConnectionTypeLeafnode, jwt.ConnectionTypeLeafnodeWS}) {
+				t.Fatalf("%s: site scope %+v, want %+v and LEAFNODE, LEAFNODE_WS only", m.Id, site.Template, sp)
 			}
 		}
 		// Its imports are exactly what its permissions name, from TOCSIN:

@@ -19,7 +19,7 @@ import (
 // A member site (`tocsin site`, docs/SITES.md) is a nats-server of the
 // member's own that dials the hub as a leaf node into the member's account,
 // with a site credential: a user signed by the member's second scoped key,
-// whose template allows the LEAFNODE connection type only and, across the
+// whose template allows the LEAFNODE and LEAFNODE_WS connection types only and, across the
 // link, only what the site needs:
 //
 //   - in: a consumer reset (how durable sourcing starts or resumes) of the
@@ -35,8 +35,9 @@ import (
 // The member's own credentials stay STANDARD only: a leaf link cannot be
 // opened with them, and a site credential cannot open a client connection.
 
-// siteConnectionTypes are the only ways a site credential may connect.
-var siteConnectionTypes = []string{jwt.ConnectionTypeLeafnode}
+// siteConnectionTypes are the only ways a site credential may connect: a
+// leaf link over TCP or over WebSocket (broker.LeafWebsocketOptions).
+var siteConnectionTypes = []string{jwt.ConnectionTypeLeafnode, jwt.ConnectionTypeLeafnodeWS}
 
 // siteKeyDerivation labels the derivation of a member's site scoped key.
 const siteKeyDerivation = "tocsin member site scoped signing key v1\x00"
@@ -260,7 +261,7 @@ func siteExports(ac *jwt.AccountClaims) {
 }
 
 // siteScope is m's site scoped signing key: SitePermissions as template,
-// LEAFNODE connections only. Nil for a member without a site (no reader).
+// leaf connections only (TCP or WebSocket). Nil for a member without a site (no reader).
 func (a *Authority) siteScope(m *tocsinv1.Member) (*jwt.UserScope, error) {
 	if !hasAny(m, readers) || inTocsin(m) {
 		return nil, nil
