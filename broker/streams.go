@@ -184,7 +184,13 @@ func CheckProvisioned(ctx context.Context, js jetstream.JetStream, replicas int)
 // CheckProvisionedIn is CheckProvisioned for ProvisionIn: with a region,
 // each stream must also be placed in it.
 func CheckProvisionedIn(ctx context.Context, js jetstream.JetStream, replicas int, region string) error {
-	for _, name := range StreamNames() {
+	return checkStreams(ctx, js, StreamNames(), replicas, region)
+}
+
+// checkStreams reports the first of the named streams that is missing, has
+// other than replicas replicas, or (with a region) is placed elsewhere.
+func checkStreams(ctx context.Context, js jetstream.JetStream, names []string, replicas int, region string) error {
+	for _, name := range names {
 		var r int
 		var in string
 		err := withCallTimeout(ctx, func(ctx context.Context) error {
@@ -204,7 +210,7 @@ func CheckProvisionedIn(ctx context.Context, js jetstream.JetStream, replicas in
 			return fmt.Errorf("stream %s has %d replicas, want %d", name, r, replicas)
 		}
 		if region != "" && in != region {
-			return fmt.Errorf("stream %s is in region %q, want the streams region %q", name, in, region)
+			return fmt.Errorf("stream %s is in region %q, want it in region %q", name, in, region)
 		}
 	}
 	return nil
