@@ -184,8 +184,13 @@ type Member struct {
 	// For a vendor: the CSAF document.publisher.namespace registered for it
 	// ("https://www.example-devices.com"); its advisories must carry it.
 	PublisherNamespace string `protobuf:"bytes,11,opt,name=publisher_namespace,json=publisherNamespace,proto3" json:"publisher_namespace,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// In a supercluster whose regions each hold their own streams
+	// (docs/REGIONS.md): the region (its gateway cluster name, "east") whose
+	// INGEST takes what the member publishes; its account imports its ingest
+	// subjects from that region's. "" on a single cluster.
+	HomeRegion    string `protobuf:"bytes,12,opt,name=home_region,json=homeRegion,proto3" json:"home_region,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -295,6 +300,13 @@ func (x *Member) GetPublisherNamespace() string {
 	return ""
 }
 
+func (x *Member) GetHomeRegion() string {
+	if x != nil {
+		return x.HomeRegion
+	}
+	return ""
+}
+
 var File_tocsin_v1_member_proto protoreflect.FileDescriptor
 
 const file_tocsin_v1_member_proto_rawDesc = "" +
@@ -306,7 +318,7 @@ const file_tocsin_v1_member_proto_rawDesc = "" +
 	"public_key\x18\x01 \x01(\tR\tpublicKey\x129\n" +
 	"\n" +
 	"not_before\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x127\n" +
-	"\tnot_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\"\xaf\x03\n" +
+	"\tnot_after\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\"\xd0\x03\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -321,7 +333,9 @@ const file_tocsin_v1_member_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12/\n" +
-	"\x13publisher_namespace\x18\v \x01(\tR\x12publisherNamespace*\x86\x01\n" +
+	"\x13publisher_namespace\x18\v \x01(\tR\x12publisherNamespace\x12\x1f\n" +
+	"\vhome_region\x18\f \x01(\tR\n" +
+	"homeRegion*\x86\x01\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vROLE_MEMBER\x10\x01\x12\x12\n" +
