@@ -48,6 +48,9 @@ type LeafOptions struct {
 	// site credentials still authenticate). For `tocsin dev` without
 	// --tls only. Default false.
 	InsecureNoTLS bool
+	// Websocket also accepts sites' leaf links over WebSocket (wss://, port
+	// 443 by default), for networks that let out only HTTPS. Default: none.
+	Websocket *LeafWebsocketOptions
 }
 
 // withDefaults returns l with its listener defaulted from the node's.
@@ -69,6 +72,10 @@ func (l LeafOptions) withDefaults(o NodeOptions) LeafOptions {
 	if l.Domain == "" {
 		l.Domain = DefaultHubDomain
 	}
+	if l.Websocket != nil {
+		w := l.Websocket.withDefaults(l)
+		l.Websocket = &w
+	}
 	return l
 }
 
@@ -87,7 +94,12 @@ func (l LeafOptions) validate(o NodeOptions) error {
 		return bad("leaf.tls", "required with operator-mode auth: give the leaf listener (or the node's client listener) a certificate")
 	}
 	if l.TLS != nil {
-		return l.TLS.check("leaf.tls", false)
+		if err := l.TLS.check("leaf.tls", false); err != nil {
+			return err
+		}
+	}
+	if l.Websocket != nil {
+		return l.Websocket.validate()
 	}
 	return nil
 }
@@ -106,6 +118,9 @@ func (o NodeOptions) applyLeaf(so *server.Options) error {
 			return fmt.Errorf("%w: leaf.tls: %v", ErrInvalidOptions, err)
 		}
 		so.LeafNode.TLSConfig, so.LeafNode.TLSTimeout = cfg, l.TLS.timeout()
+	}
+	if l.Websocket != nil {
+		return l.Websocket.apply(so)
 	}
 	return nil
 }

@@ -16,6 +16,26 @@ type LeafConfig struct {
 	// TLS is the leaf listener's certificate. Default: the node's tls.
 	// Required with auth (a site's link crosses the WAN).
 	TLS *TLSConfig `yaml:"tls"`
+	// Websocket also accepts sites' leaf links over WebSocket, for
+	// hospital networks that let out only HTTPS (sites dial
+	// wss://HOST:PORT). Default: none.
+	Websocket *LeafWebsocketConfig `yaml:"websocket"`
+}
+
+// LeafWebsocketConfig is `leaf.websocket:`, nats-server's websocket
+// listener, taking the same site credentials as the leaf listener.
+type LeafWebsocketConfig struct {
+	// Listen is its HOST:PORT. Default: leaf.listen's host, port 443.
+	Listen string `yaml:"listen"`
+	// Advertise is the HOST:PORT sites are told to dial (a reverse proxy
+	// in front of it). Default: listen.
+	Advertise string `yaml:"advertise"`
+	// TLS is its certificate. Default: the leaf listener's.
+	TLS *TLSConfig `yaml:"tls"`
+	// InsecureNoTLS serves plain ws://, on a loopback listen address only
+	// (a TLS-terminating proxy on the same machine, or a trial). Default
+	// false.
+	InsecureNoTLS bool `yaml:"insecure_no_tls"`
 }
 
 // leafOptions sets n's leaf listener from c.Leaf, if any.
@@ -28,6 +48,15 @@ func (c NodeConfig) leafOptions(n *broker.NodeOptions) error {
 		var err error
 		if l.Host, l.Port, err = splitHostPort(c.Leaf.Listen); err != nil {
 			return configErr("leaf.listen", "%v", err)
+		}
+	}
+	if w := c.Leaf.Websocket; w != nil {
+		l.Websocket = &broker.LeafWebsocketOptions{Advertise: w.Advertise, TLS: w.TLS.options(), InsecureNoTLS: w.InsecureNoTLS}
+		if w.Listen != "" {
+			var err error
+			if l.Websocket.Host, l.Websocket.Port, err = splitHostPort(w.Listen); err != nil {
+				return configErr("leaf.websocket.listen", "%v", err)
+			}
 		}
 	}
 	n.Leaf = l
