@@ -96,6 +96,7 @@ func KVConfigs(replicas int) []jetstream.KeyValueConfig {
 		kv(records.BucketWebTokens, "console and TAXII access tokens (hashed), by member and token id", 1, 0),
 		kv(records.BucketTAXIIStatus, "TAXII add-objects requests by member and envelope id, for their status", 1, 7*day),
 		kv(records.BucketDeadLetter, "messages of INGEST a service could not decide after its retries, by consumer and sequence", 1, 0),
+		kv(records.BucketSites, "member sites' links as the hub saw them (last contact), by member", 1, 0),
 	}
 }
 
