@@ -22,7 +22,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure Tocsin and raw JetStream on an in-process cluster (see docs/PERFORMANCE.md)",
 	}
-	cmd.AddCommand(newBenchRawCmd(g), newBenchRouteCmd(g), newBenchFanoutCmd(g), newBenchPageCmd(g), newBenchScaleCmd(g))
+	cmd.AddCommand(newBenchRawCmd(g), newBenchRouteCmd(g), newBenchFanoutCmd(g), newBenchPageCmd(g), newBenchReachCmd(g), newBenchScaleCmd(g))
 	return cmd
 }
 

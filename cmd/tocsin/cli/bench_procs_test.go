@@ -23,10 +23,7 @@ func TestBenchFanoutProcs(t *testing.T) {
 	if code := Main([]string{"bench", "fanout", "--procs", "2"}, &out, &errOut); code != ExitUsage {
 		t.Fatalf("--procs without --nodes-procs: exit %d, want %d", code, ExitUsage)
 	}
-	bin := filepath.Join(t.TempDir(), "tocsin")
-	if b, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
-		t.Fatalf("build tocsin: %v\n%s", err, b)
-	}
+	bin := buildTocsin(t, "tocsin")
 	out.Reset()
 	errOut.Reset()
 	args := []string{"bench", "fanout", "--agents", "60", "--procs", "3", "--nodes-procs", "--rate", "4", "--duration", "2s",
@@ -77,4 +74,15 @@ func TestBenchFanoutProcs(t *testing.T) {
 			t.Errorf("the table lacks %q:\n%s", want, table.String())
 		}
 	}
+}
+
+// buildTocsin builds ../../<name> (cmd/tocsin, cmd/tocsin-agent) into a
+// temporary directory and returns the binary's path.
+func buildTocsin(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	if b, err := exec.Command("go", "build", "-o", bin, filepath.Join("..", "..", name)).CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, b)
+	}
+	return bin
 }
