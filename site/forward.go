@@ -14,6 +14,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/ingest"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // forwarderName is the site's durable consumer of its outbox.
@@ -81,6 +82,7 @@ func (s *Site) forward() {
 				_ = m.NakWithDelay(time.Second)
 				continue
 			}
+			s.keepForwardedStatus(m)
 			s.forwarded(st, m)
 		}
 	}
@@ -100,6 +102,21 @@ func (s *Site) forwarded(st jetstream.Stream, m jetstream.Msg) {
 	}
 	if err := st.DeleteMsg(s.ctx, meta.Sequence.Stream); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		s.log.Warn("forward: remove a forwarded message from the outbox", zap.Error(err))
+	}
+}
+
+// keepForwardedStatus keeps the last status report forwarded in the
+// cache: the site's board shows it until the hub's board has it (the
+// router records it a moment after the hub stored it), so the board does
+// not go back to the report before it in between.
+func (s *Site) keepForwardedStatus(m jetstream.Msg) {
+	if m.Subject() != subjects.Ingest(subjects.KindStatus, s.id.member) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, forwardTimeout)
+	defer cancel()
+	if err := s.keep(ctx, cacheForwardedStatus, m.Data(), nil); err != nil {
+		s.log.Debug("forward: keeping the status report forwarded", zap.Error(err))
 	}
 }
 

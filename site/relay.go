@@ -9,109 +9,131 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/auth"
+	"github.com/tocsin-project/tocsin/mutualaid"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // relayTimeout bounds the hub's answer to a relayed request.
 const relayTimeout = 3 * time.Second
 
-// relayCache keeps the last answer of each relayed request (subject and
-// body), served while the hub is unreachable.
-type relayCache struct {
-	mu      sync.Mutex
-	answers map[string]*nats.Msg
-	// directory is when the whole directory was last fetched (prefetch),
-	// tried when that was last attempted.
-	directory, tried time.Time
+// HeaderCached marks an answer the site gave from its cache, with the
+// time the hub gave it (RFC 3339).
+const HeaderCached = "Tocsin-Site-Cached"
+
+// prefetches are the requests a linked site asks itself (through its
+// relay, which keeps the answers), so that it has them during a cut even
+// if no one asked: the whole directory (an agent started during a cut,
+// with no copy of its own, verifies with it) and the member's own board.
+type prefetches struct {
+	mu sync.Mutex
+	// tried is when each was last attempted.
+	directoryTried, boardTried time.Time
+	// board is when the board was last kept by a prefetch.
+	board time.Time
 }
 
 // directoryEvery is how often a linked site fetches the whole directory
-// again, so that an agent started during a cut verifies with a recent one.
-const directoryEvery = 10 * time.Minute
+// again; boardEvery the member's board.
+const (
+	directoryEvery = 10 * time.Minute
+	boardEvery     = time.Minute
+	retryEvery     = 5 * time.Second
+)
 
-// prefetchDirectory fetches every page of the public directory through
-// the relay (which keeps them) when the link is up and the copy is older
-// than directoryEvery: an agent started during a cut, with no copy of its
-// own yet, gets it from the site.
-func (s *Site) prefetchDirectory() {
+// prefetch fetches the directory and the member's board through the relay
+// when the link is up and the copy is older than directoryEvery and
+// boardEvery.
+func (s *Site) prefetch() {
 	if up, _ := s.Link(); !up {
-		return
-	}
-	s.relays.mu.Lock()
-	skip := time.Since(s.relays.directory) < directoryEvery || time.Since(s.relays.tried) < 5*time.Second
-	if !skip {
-		s.relays.tried = time.Now()
-	}
-	s.relays.mu.Unlock()
-	if skip {
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
-	if _, err := records.FetchDirectory(ctx, s.nc); err != nil {
-		s.log.Debug("prefetch of the member directory", zap.Error(err))
-		return
+	now := time.Now()
+	p := &s.pre
+	p.mu.Lock()
+	dir := now.Sub(s.directoryFetched(ctx)) > directoryEvery && now.Sub(p.directoryTried) > retryEvery
+	if dir {
+		p.directoryTried = now
 	}
-	s.relays.mu.Lock()
-	s.relays.directory = time.Now()
-	s.relays.mu.Unlock()
-}
-
-// directoryFetched is when the site last fetched the whole directory.
-func (s *Site) directoryFetched() time.Time {
-	s.relays.mu.Lock()
-	defer s.relays.mu.Unlock()
-	return s.relays.directory
+	board := now.Sub(p.board) > boardEvery && now.Sub(p.boardTried) > retryEvery
+	if board {
+		p.boardTried = now
+	}
+	p.mu.Unlock()
+	if dir {
+		if _, err := records.FetchDirectory(ctx, s.nc); err != nil {
+			s.log.Debug("prefetch of the member directory", zap.Error(err))
+		}
+	}
+	if board {
+		var b mutualaid.Board
+		if err := mutualaid.Ask(ctx, s.nc, subjects.SvcSituation(s.id.member), mutualaid.SituationQuery{}, &b); err != nil {
+			s.log.Debug("prefetch of the member's board", zap.Error(err))
+			return
+		}
+		p.mu.Lock()
+		p.board = now
+		p.mu.Unlock()
+	}
 }
 
 // serveRelays answers, at the site, the member services a site relays
 // (auth.SiteRelays: the directory, the regional board): each request is
-// asked of the hub when the link is up and the answer kept; while the hub
-// is away the last answer to the same request is given, marked with the
-// header Tocsin-Site-Cached (the time it was kept). Without one, the
-// request gets no answer (the caller times out as at an unreachable hub).
+// asked of the hub when the link is up and the answer kept in StreamCache;
+// while the hub is away the last answer to the same request is given,
+// marked with the header HeaderCached (when the hub gave it), kept across
+// restarts of the site. Without one, the request gets no answer (the
+// caller times out as at an unreachable hub). Board answers show the
+// member's own status report the hub's board does not have yet
+// (overlayBoard).
 func (s *Site) serveRelays() error {
-	cache := &relayCache{answers: map[string]*nats.Msg{}}
-	s.relays = cache
 	for _, r := range auth.SiteRelays(s.id.member) {
-		if _, err := s.nc.Subscribe(r.Local, func(m *nats.Msg) { s.relay(cache, r, m) }); err != nil {
+		if _, err := s.nc.Subscribe(r.Local, func(m *nats.Msg) { s.relay(r, m) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// HeaderCached marks an answer the site gave from its cache, with the
-// time the hub gave it (RFC 3339).
-const HeaderCached = "Tocsin-Site-Cached"
-
-func (s *Site) relay(cache *relayCache, r auth.SiteRelay, m *nats.Msg) {
-	key := m.Subject + "\x00" + string(m.Data)
+func (s *Site) relay(r auth.SiteRelay, m *nats.Msg) {
+	key := cacheSubject(m.Subject, m.Data)
+	board := m.Subject == subjects.SvcSituation(s.id.member)
 	if up, _ := s.Link(); up {
 		ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
 		ans, err := s.nc.RequestMsgWithContext(ctx, &nats.Msg{Subject: r.Forward, Data: m.Data, Header: m.Header})
 		cancel()
 		if err == nil {
-			kept := nats.NewMsg("")
-			kept.Data, kept.Header = ans.Data, nats.Header{}
-			for k, v := range ans.Header {
-				kept.Header[k] = v
+			data := ans.Data
+			if board {
+				data = s.overlayBoard(s.ctx, data, time.Time{})
 			}
-			kept.Header.Set(HeaderCached, time.Now().UTC().Format(time.RFC3339))
-			cache.mu.Lock()
-			cache.answers[key] = kept
-			cache.mu.Unlock()
-			s.respond(m, ans.Data, ans.Header)
+			s.respond(m, data, ans.Header)
+			ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
+			defer cancel()
+			if err := s.keep(ctx, key, ans.Data, ans.Header); err != nil {
+				s.log.Warn("relay: keeping the hub's answer", zap.String("subject", m.Subject), zap.Error(err))
+			}
 			return
 		}
 		s.log.Debug("relay: the hub did not answer; answering from the cache", zap.String("subject", m.Subject), zap.Error(err))
 	}
-	cache.mu.Lock()
-	kept := cache.answers[key]
-	cache.mu.Unlock()
-	if kept != nil {
-		s.respond(m, kept.Data, kept.Header)
+	ctx, cancel := context.WithTimeout(s.ctx, relayTimeout)
+	defer cancel()
+	kept, at, err := s.cached(ctx, key)
+	if err != nil {
+		s.log.Warn("relay: reading the site's cache", zap.String("subject", m.Subject), zap.Error(err))
+		return
 	}
+	if kept == nil {
+		return
+	}
+	data := kept.Data
+	if board {
+		data = s.overlayBoard(ctx, data, at)
+	}
+	s.respond(m, data, kept.Header)
 }
 
 func (s *Site) respond(m *nats.Msg, data []byte, h nats.Header) {

@@ -22,6 +22,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
+	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/stix"
@@ -31,9 +32,10 @@ import (
 // routerID is the service member the hub's router signs as.
 const routerID = "svc-site-test"
 
-// runRouter registers the members (with signers) and runs a router and
-// the agent service (the member directory) on the hub until the test ends, refusing envelopes more than maxSkew from their
-// reference time.
+// runRouter registers the members (with signers) and runs a router, the
+// agent service (the member directory) and the mutual-aid service (the
+// board) on the hub until the test ends, refusing envelopes more than
+// maxSkew from their reference time.
 func (h *hub) runRouter(maxSkew time.Duration) {
 	h.t.Helper()
 	ctx := testContext(h.t, 60*time.Second)
@@ -62,7 +64,8 @@ func (h *hub) runRouter(maxSkew time.Duration) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	r, err := alerts.New(ctx, alerts.Deps{JS: h.svcJS, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}),
+	verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{})
+	r, err := alerts.New(ctx, alerts.Deps{JS: h.svcJS, Registry: reg, Verifier: verifier,
 		Validator: validator, Signer: svcSigner}, alerts.Options{MaxSkew: maxSkew}, zaptest.NewLogger(h.t).Named("router"))
 	if err != nil {
 		h.t.Fatal(err)
@@ -71,9 +74,13 @@ func (h *hub) runRouter(maxSkew time.Duration) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	aid, err := mutualaid.New(ctx, mutualaid.Deps{JS: h.svcJS, Registry: reg, Verifier: verifier, Signer: svcSigner}, mutualaid.Options{}, zaptest.NewLogger(h.t).Named("aid"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	rctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{"router": r.Run, "agent service": svcAgent.Run} {
+	for name, run := range map[string]func(context.Context) error{"router": r.Run, "agent service": svcAgent.Run, "mutual aid (the board)": aid.Run} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -44,7 +44,8 @@ type Site struct {
 	nc *nats.Conn
 	js jetstream.JetStream
 
-	relays      *relayCache
+	pre         prefetches
+	dirCache    directoryCache
 	linkUp      atomic.Bool
 	prefetching atomic.Bool
 	linkMu      sync.Mutex
@@ -97,6 +98,10 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 		return nil, err
 	}
 	if err := s.ensureStreams(ctx); err != nil {
+		s.Exit()
+		return nil, err
+	}
+	if err := s.ensureCache(ctx); err != nil {
 		s.Exit()
 		return nil, err
 	}
@@ -293,11 +298,11 @@ func (s *Site) watchLink() {
 	}
 }
 
-// prefetchOnce runs prefetchDirectory unless one is running.
+// prefetchOnce runs prefetch unless one is running.
 func (s *Site) prefetchOnce() {
 	if !s.prefetching.CompareAndSwap(false, true) {
 		return
 	}
 	defer s.prefetching.Store(false)
-	s.prefetchDirectory()
+	s.prefetch()
 }

@@ -31,8 +31,9 @@ type Status struct {
 	OutboxMessages uint64 `json:"outbox_messages"`
 	OutboxBytes    uint64 `json:"outbox_bytes"`
 	OutboxCap      int64  `json:"outbox_cap"`
-	// DirectoryFetched is when the site last fetched the whole member
-	// directory, which it serves to agents during a cut (zero: never).
+	// DirectoryFetched is when the site last fetched the member
+	// directory, which it serves to agents during a cut from its copy on
+	// disk (StreamCache, kept across restarts; zero: never).
 	DirectoryFetched time.Time `json:"directory_fetched"`
 }
 
@@ -55,7 +56,7 @@ type SourceStatus struct {
 func (s *Site) Status(ctx context.Context) (*Status, error) {
 	up, since := s.Link()
 	st := &Status{Member: s.id.member, Name: s.name, Domain: Domain(s.id.member), LinkUp: up, Since: since, OutboxCap: s.opts.OutboxBytes,
-		DirectoryFetched: s.directoryFetched()}
+		DirectoryFetched: s.directoryFetched(ctx)}
 	for _, cfg := range s.inStreams() {
 		str, err := s.js.Stream(ctx, cfg.Name)
 		if err != nil {

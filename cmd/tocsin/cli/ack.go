@@ -62,7 +62,7 @@ in its outbox.`,
 			if err != nil {
 				return err
 			}
-			if queuedAtSite(ctx, g, cl) {
+			if queuedAtSite(ctx, g, cl, env.GetId()) {
 				return nil
 			}
 			// The router checks that the message was routed to this member.

@@ -48,16 +48,28 @@ func (g *globals) withAid(cmd *cobra.Command, f func(s *aidSession) error) error
 		return err
 	}
 	defer c.Close()
-	return f(&aidSession{g: g, c: c, ctx: ctx})
+	if err := f(&aidSession{g: g, c: c, ctx: ctx}); !errors.Is(err, errQueuedAtSite) {
+		return err
+	}
+	return nil
 }
+
+// errQueuedAtSite ends an aid command whose message the member's site
+// stored (queuedAtSite said so): the outcome and the read-back are the
+// hub's, once the site has forwarded it. The command exits 0.
+var errQueuedAtSite = errors.New("queued at the member's site")
 
 // publish seals payload, publishes it on the member's aid (or status)
 // subject and waits for the service's outcome. A refusal is printed (as
-// JSON with --json) and returned as an exit-2 error.
+// JSON with --json) and returned as an exit-2 error. At a member's site
+// the site's PubAck ends the command (errQueuedAtSite).
 func (s *aidSession) publish(kind tocsinv1.Kind, payload proto.Message) (*tocsinv1.Envelope, error) {
 	env, err := s.c.Publish(s.ctx, kind, payload)
 	if err != nil {
 		return nil, err
+	}
+	if queuedAtSite(s.ctx, s.g, s.c, env.GetId()) {
+		return nil, errQueuedAtSite
 	}
 	o, err := s.c.WaitOutcome(s.ctx, env.GetId())
 	if err != nil {

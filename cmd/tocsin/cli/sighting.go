@@ -50,7 +50,7 @@ and tells the sector and the originator how many, naming you only with --named.`
 			if err != nil {
 				return err
 			}
-			if queuedAtSite(ctx, g, cl) {
+			if queuedAtSite(ctx, g, cl, env.GetId()) {
 				return nil
 			}
 			if g.json {

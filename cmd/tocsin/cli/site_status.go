@@ -47,24 +47,24 @@ func printSiteStatus(g *globals, st *site.Status) {
 	fmt.Fprintf(g.stdout, "outbox: %d messages, %d of %d bytes not at the hub yet\n", st.OutboxMessages, st.OutboxBytes, st.OutboxCap)
 }
 
-// queuedAtSite reports, after a publish, whether the message was stored
-// by the member's site (the CLI is connected to a site, not the hub); if
-// so it says so. The site forwards it to the hub, now or once its link is
+// queuedAtSite reports, after the publish of message id, whether it was
+// stored by the member's site (the CLI is connected to a site, not the
+// hub); if so it says so, with the id. The site forwards it to the hub, now or once its link is
 // back; the router's outcome and the board are the hub's, not the site's,
 // so the command ends here.
-func queuedAtSite(ctx context.Context, g *globals, cl *client.Client) bool {
+func queuedAtSite(ctx context.Context, g *globals, cl *client.Client, id string) bool {
 	if !cl.StoredAtSite() {
 		return false
 	}
 	up := cl.HubReachable(ctx)
 	if g.json {
-		_ = g.printJSON(map[string]bool{"queued_at_site": true, "hub_reachable": up})
+		_ = g.printJSON(map[string]any{"id": id, "queued_at_site": true, "hub_reachable": up})
 		return true
 	}
 	if up {
-		fmt.Fprintln(g.stdout, "queued at the site: the link to the hub is up, it is being forwarded")
+		fmt.Fprintf(g.stdout, "queued at the site: the link to the hub is up, it is being forwarded (message %s)\n", id)
 	} else {
-		fmt.Fprintln(g.stdout, "queued at the site: the hub is unreachable; it is forwarded once the link is back")
+		fmt.Fprintf(g.stdout, "queued at the site: the hub is unreachable; it is forwarded once the link is back (message %s)\n", id)
 	}
 	return true
 }

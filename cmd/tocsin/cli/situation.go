@@ -29,12 +29,18 @@ func newSituationCmd(g *globals) *cobra.Command {
 					return g.printJSON(b)
 				}
 				fmt.Fprintf(g.stdout, "region %s: %d facilities reporting\n", b.Region, len(b.Facilities))
+				if b.CachedAt != nil {
+					fmt.Fprintf(g.stdout, "cached at the site: the hub is unreachable; the board as of %s\n", b.CachedAt.Local().Format(time.DateTime))
+				}
 				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "MEMBER\tNAME\tSTATE\tSYSTEMS\tSINCE\tNOTE")
 				for _, f := range b.Facilities {
 					state := f.State
 					if f.Exercise {
 						state += " (EXERCISE)"
+					}
+					if f.AtSite {
+						state += " (queued at the site)"
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Member, f.Name, state, orDash(strings.Join(f.Systems, ",")), f.At.Local().Format(time.DateTime), f.Note)
 				}

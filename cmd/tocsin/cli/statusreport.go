@@ -34,7 +34,7 @@ func newStatusReportCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if queuedAtSite(s.ctx, g, s.c) {
+				if queuedAtSite(s.ctx, g, s.c, env.GetId()) {
 					return nil
 				}
 				f, err := s.waitOnBoard(env.GetId(), region)
