@@ -91,7 +91,7 @@ func measure(ctx context.Context, o Options, n int, dir string, log *zap.Logger)
 	if err != nil {
 		return nil, err
 	}
-	say("reach: all %d delivered after %s; REACH %d keys, %d KiB, %d writes", n, p.ReachAllDelivered.Round(time.Millisecond), p.ReachKeys, p.ReachBytes>>10, p.ReachWrites)
+	say("reach: receipts sent after %s, all %d delivered after %s; REACH %d keys, %d KiB, %d writes", p.ReceiptsSent.Round(time.Millisecond), n, p.ReachAllDelivered.Round(time.Millisecond), p.ReachKeys, p.ReachBytes>>10, p.ReachWrites)
 	if err := pages(ctx, c, id, credsOf, p); err != nil {
 		return nil, err
 	}

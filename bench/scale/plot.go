@@ -3,6 +3,7 @@ package scale
 import (
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -50,39 +51,52 @@ func page(name string, size bool) func(Point) float64 {
 	}
 }
 
-// panels are the picture's four plots.
+// panels are the picture's plots, at most four curves each.
 func panels() []panel {
+	count := func(f func(Point) int) func(Point) float64 { return func(p Point) float64 { return float64(f(p)) } }
+	ms := func(d func(Point) time.Duration) func(Point) float64 {
+		return func(p Point) float64 { return float64(d(p)) / float64(time.Millisecond) }
+	}
+	kib := func(f func(Point) float64) func(Point) float64 { return func(p Point) float64 { return f(p) * 1024 } }
 	return []panel{
-		{title: "Counts", unit: "count", log: true, curves: []series{
-			{"consumers", func(p Point) float64 { return float64(p.Consumers) }},
-			{"raft groups (3 nodes)", func(p Point) float64 { return float64(p.RaftGroups) }},
-			{"meta entries at admission", func(p Point) float64 { return float64(p.MetaEntriesAdmission) }},
+		{title: "Consumers, raft groups, meta entries", unit: "count", log: true, curves: []series{
+			{"consumers", count(func(p Point) int { return p.Consumers })},
+			{"raft groups (3 nodes)", count(func(p Point) int { return p.RaftGroups })},
+			{"meta entries during admission", func(p Point) float64 { return float64(p.MetaEntriesAdmission) }},
+		}},
+		{title: "REACH bucket, advisory to all", unit: "count", log: true, curves: []series{
 			{"REACH keys", func(p Point) float64 { return float64(p.ReachKeys) }},
 			{"REACH writes", func(p Point) float64 { return float64(p.ReachWrites) }},
 		}},
-		{title: "Time", unit: "seconds", log: true, curves: []series{
-			{"admission", seconds(func(p Point) time.Duration { return p.Admission })},
-			{"all delivered in reach", seconds(func(p Point) time.Duration { return p.ReachAllDelivered })},
-			{"node start-up", seconds(func(p Point) time.Duration { return p.Startup })},
-			{"failover: writes", seconds(func(p Point) time.Duration { return p.FailoverWrite })},
-			{"failover: meta", seconds(func(p Point) time.Duration { return p.FailoverMeta })},
-			{"agent start", seconds(func(p Point) time.Duration { return p.AgentStart })},
-			{"directory fetch", seconds(func(p Point) time.Duration { return p.DirectoryTime })},
-			{"console reach, 1st byte", page(pageConsoleReach, false)},
-			{"TAXII objects, 1st byte", page(pageTAXIIObjects, false)},
+		{title: "Admission and reach", unit: "seconds", log: true, curves: []series{
+			{"admission (consumers created)", seconds(func(p Point) time.Duration { return p.Admission })},
+			{"receipts sent", seconds(func(p Point) time.Duration { return p.ReceiptsSent })},
+			{"all delivered in the liaison's reach", seconds(func(p Point) time.Duration { return p.ReachAllDelivered })},
 		}},
-		{title: "Bytes", unit: "MiB", log: true, curves: []series{
-			{"node RSS (largest)", mib(func(p Point) int64 { return p.NodeRSS })},
-			{"stores (3 nodes)", mib(func(p Point) int64 { return p.StoreBytes })},
-			{"directory fetch", mib(func(p Point) int64 { return p.DirectoryBytes })},
-			{"agent start read", mib(func(p Point) int64 { return p.AgentStartBytesIn })},
-			{"REACH bucket", mib(func(p Point) uint64 { return p.ReachBytes })},
-			{"console reach page", page(pageConsoleReach, true)},
-			{"meta log", mib(func(p Point) uint64 { return p.MetaWALBytes })},
+		{title: "A node: failover and start-up", unit: "seconds", curves: []series{
+			{"failover: writes acknowledged again", seconds(func(p Point) time.Duration { return p.FailoverWrite })},
+			{"failover: meta layer again", seconds(func(p Point) time.Duration { return p.FailoverMeta })},
+			{"start-up on its data until ready", seconds(func(p Point) time.Duration { return p.Startup })},
 		}},
-		{title: "Idle, after admission", unit: "per minute / cores", curves: []series{
+		{title: "Reads", unit: "milliseconds", log: true, curves: []series{
+			{"directory fetch", ms(func(p Point) time.Duration { return p.DirectoryTime })},
+			{"agent start until live", ms(func(p Point) time.Duration { return p.AgentStart })},
+			{"console reach page, first byte", func(p Point) float64 { return page(pageConsoleReach, false)(p) * 1000 }},
+			{"TAXII objects page, first byte", func(p Point) float64 { return page(pageTAXIIObjects, false)(p) * 1000 }},
+		}},
+		{title: "Bytes read", unit: "KiB", log: true, curves: []series{
+			{"directory fetch", kib(mib(func(p Point) int64 { return p.DirectoryBytes }))},
+			{"agent start", kib(mib(func(p Point) int64 { return p.AgentStartBytesIn }))},
+			{"console reach page", kib(page(pageConsoleReach, true))},
+			{"REACH bucket (stored)", kib(mib(func(p Point) uint64 { return p.ReachBytes }))},
+		}},
+		{title: "Memory and disk", unit: "MiB", curves: []series{
+			{"node RSS, largest, idle", mib(func(p Point) int64 { return p.NodeRSS })},
+			{"stores, 3 nodes", mib(func(p Point) int64 { return p.StoreBytes })},
+		}},
+		{title: "Idle, after admission", unit: "cores / entries per minute", curves: []series{
+			{"CPU of the 3 nodes, cores", func(p Point) float64 { return p.IdleCores }},
 			{"meta entries per minute", func(p Point) float64 { return p.MetaEntriesIdlePerMin }},
-			{"node CPU, cores (3 nodes)", func(p Point) float64 { return p.IdleCores }},
 		}},
 	}
 }
@@ -107,18 +121,24 @@ func Plot(r *Result, w io.Writer, format string) error {
 		p := plot.New()
 		p.Title.Text = pn.title
 		p.X.Label.Text, p.Y.Label.Text = "members", pn.unit
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		var ticks []plot.Tick
+		for _, pt := range r.Points {
+			ticks = append(ticks, plot.Tick{Value: float64(pt.Members), Label: fmt.Sprint(pt.Members)})
+		}
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.ConstantTicks(ticks)
 		if pn.log {
 			p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 		}
 		p.Legend.Top, p.Legend.Left = true, true
-		p.Legend.TextStyle.Font.Size = vg.Points(7)
+		p.Legend.TextStyle.Font.Size = vg.Points(8)
+		lo, hi := math.Inf(1), math.Inf(-1)
 		for i, s := range pn.curves {
 			var xys plotter.XYs
 			for _, pt := range r.Points {
 				// A log scale has no place for 0: such a point is left out.
 				if v := s.of(pt); v > 0 || !pn.log {
 					xys = append(xys, plotter.XY{X: float64(pt.Members), Y: v})
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
 				}
 			}
 			if len(xys) == 0 {
@@ -132,6 +152,16 @@ func Plot(r *Result, w io.Writer, format string) error {
 			p.Add(l, pts)
 			p.Legend.Add(s.name, l, pts)
 		}
+		// Room above the curves for the legend, and a margin either side.
+		if pn.log && hi > 0 {
+			p.Y.Min, p.Y.Max = lo/3, hi*math.Max(30, math.Pow(hi/lo, 0.8))
+		} else if hi > math.Inf(-1) {
+			p.Y.Min, p.Y.Max = 0, math.Max(hi*1.8, 1e-9)
+		}
+		p.X.Min, p.X.Max = math.Inf(1), 0
+		for _, pt := range r.Points {
+			p.X.Min, p.X.Max = math.Min(p.X.Min, float64(pt.Members)/1.3), math.Max(p.X.Max, float64(pt.Members)*1.3)
+		}
 		plots = append(plots, p)
 	}
 	const cols = 2
@@ -143,7 +173,7 @@ func Plot(r *Result, w io.Writer, format string) error {
 	for len(grid[rows-1]) < cols {
 		grid[rows-1] = append(grid[rows-1], nil)
 	}
-	width, height := 26*vg.Centimeter, vg.Length(rows)*11*vg.Centimeter
+	width, height := 26*vg.Centimeter, vg.Length(rows)*8.5*vg.Centimeter
 	var c io.WriterTo
 	var dc draw.Canvas
 	if format == "svg" {

@@ -161,6 +161,7 @@ func reachAll(ctx context.Context, c *cluster, js jetstream.JetStream, n int, cr
 		}
 	}()
 	wg.Wait()
+	p.ReceiptsSent = time.Since(start)
 	select {
 	case err := <-errs:
 		return "", err

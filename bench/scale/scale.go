@@ -125,6 +125,10 @@ type Point struct {
 	// until its reach (reach.Of, what tocsin reach reads) shows every
 	// member delivered; each member sends its own receipt.
 	ReachAllDelivered time.Duration `json:"reach_all_delivered"`
+	// ReceiptsSent is, of that, until the last member's receipt was
+	// acknowledged by the stream (each sent on a new connection as that
+	// member, Options.Senders at once: the senders' pace, not the router's).
+	ReceiptsSent time.Duration `json:"receipts_sent"`
 	// ReachKeys, ReachBytes and ReachWrites are the REACH bucket after
 	// that: its keys, its stream's bytes, and its writes (the stream's
 	// last sequence).

@@ -139,7 +139,9 @@ func printScale(g *globals, r *scale.Result) error {
 	row("stores, 3 nodes", func(p scale.Point) string { return mib(p.StoreBytes) })
 	row("directory fetch: read, time", func(p scale.Point) string { return kib(p.DirectoryBytes) + ", " + dur(p.DirectoryTime) })
 	row("agent start until live: read, time", func(p scale.Point) string { return kib(p.AgentStartBytesIn) + ", " + dur(p.AgentStart) })
-	row("advisory to all: all delivered in reach", func(p scale.Point) string { return dur(p.ReachAllDelivered) })
+	row("advisory to all: receipts sent, all delivered in reach", func(p scale.Point) string {
+		return dur(p.ReceiptsSent) + ", " + dur(p.ReachAllDelivered)
+	})
 	row("REACH: keys, bytes, writes", func(p scale.Point) string {
 		return fmt.Sprintf("%d, %s, %d", p.ReachKeys, kib(int64(p.ReachBytes)), p.ReachWrites)
 	})
