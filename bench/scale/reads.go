@@ -26,6 +26,7 @@ import (
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/reach"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
 
@@ -135,6 +136,11 @@ func reachAll(ctx context.Context, c *cluster, js jetstream.JetStream, n int, cr
 	} else if out.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
 		return "", fmt.Errorf("%w: the advisory was %s, not routed: %v", ErrCluster, out.GetState(), out.GetRejection())
 	}
+	ingest0, err := streamBytes(ctx, js, subjects.StreamIngest)
+	if err != nil {
+		return "", err
+	}
+	cpu0 := c.cpu()
 	ids := make(chan string)
 	errs := make(chan error, o.Senders)
 	var wg sync.WaitGroup
@@ -169,9 +175,11 @@ func reachAll(ctx context.Context, c *cluster, js jetstream.JetStream, n int, cr
 	}
 	deadline := time.Now().Add(o.ReachWait)
 	for {
+		cpu := c.cpu()
 		rep, err := reach.Of(ctx, lc, env.GetId())
 		if err == nil && rep.Delivered >= n {
 			p.ReachAllDelivered = time.Since(start)
+			p.ReceiptCPU = (cpu - cpu0) / time.Duration(n)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -193,7 +201,21 @@ func reachAll(ctx context.Context, c *cluster, js jetstream.JetStream, n int, cr
 	}
 	st := s.CachedInfo().State
 	p.ReachKeys, p.ReachBytes, p.ReachWrites = st.NumSubjects, st.Bytes, st.LastSeq
+	ingest, err := streamBytes(ctx, js, subjects.StreamIngest)
+	if err != nil {
+		return "", err
+	}
+	p.ReceiptIngestBytes = int64(ingest-ingest0) / int64(n)
 	return env.GetId(), nil
+}
+
+// streamBytes is one replica's bytes of stream name.
+func streamBytes(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("%w: stream %s: %v", ErrCluster, name, err)
+	}
+	return s.CachedInfo().State.Bytes, nil
 }
 
 // sendReceipt connects as the member of creds and sends its delivered

@@ -129,6 +129,13 @@ type Point struct {
 	// acknowledged by the stream (each sent on a new connection as that
 	// member, Options.Senders at once: the senders' pace, not the router's).
 	ReceiptsSent time.Duration `json:"receipts_sent"`
+	// ReceiptCPU is the CPU the three node processes used from the
+	// advisory until all delivered, divided by the receipts: an upper bound
+	// of a receipt's cost to the cluster (it includes each sender's TLS
+	// connection and authentication, which a connected agent does not pay).
+	ReceiptCPU time.Duration `json:"receipt_cpu"`
+	// ReceiptIngestBytes is what INGEST grew by per receipt (one replica).
+	ReceiptIngestBytes int64 `json:"receipt_ingest_bytes"`
 	// ReachKeys, ReachBytes and ReachWrites are the REACH bucket after
 	// that: its keys, its stream's bytes, and its writes (the stream's
 	// last sequence).

@@ -142,6 +142,9 @@ func printScale(g *globals, r *scale.Result) error {
 	row("advisory to all: receipts sent, all delivered in reach", func(p scale.Point) string {
 		return dur(p.ReceiptsSent) + ", " + dur(p.ReachAllDelivered)
 	})
+	row("a receipt: node CPU (upper bound), INGEST bytes", func(p scale.Point) string {
+		return fmt.Sprintf("%d µs, %d B", p.ReceiptCPU.Microseconds(), p.ReceiptIngestBytes)
+	})
 	row("REACH: keys, bytes, writes", func(p scale.Point) string {
 		return fmt.Sprintf("%d, %s, %d", p.ReachKeys, kib(int64(p.ReachBytes)), p.ReachWrites)
 	})
