@@ -26,6 +26,8 @@ func memberServices() []memberService {
 	out := []memberService{
 		// Publishing to ingest; the reply carries the stream's PubAck.
 		{subjects.IngestAll, false},
+		// The same in a member's home region (homeIngest).
+		{regionIngestAll, false},
 	}
 	for _, st := range []string{subjects.StreamSectors, subjects.StreamInbox, subjects.StreamRejections} {
 		out = append(out,
@@ -123,7 +125,13 @@ func addImports(ac *jwt.AccountClaims, tocsin string, m *tocsinv1.Member) error 
 		if !exported(s, jwt.Service) {
 			return fmt.Errorf("%w: member %q may publish to %s, which TOCSIN does not export; add it to memberServices", ErrInvalidMember, m.GetId(), s)
 		}
-		ac.Imports.Add(&jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Service})
+		imp := &jwt.Import{Name: s, Subject: jwt.Subject(s), Account: tocsin, Type: jwt.Service}
+		if home, err := homeIngest(m, s); err != nil {
+			return err
+		} else if home != imp.Subject {
+			imp.Subject, imp.LocalSubject = home, jwt.RenamingSubject(s)
+		}
+		ac.Imports.Add(imp)
 	}
 	for _, s := range perms.Sub.Allow {
 		if strings.HasPrefix(s, "_INBOX") {

@@ -239,7 +239,11 @@ func siteImports(ac *jwt.AccountClaims, tocsin string, m *tocsinv1.Member) {
 	}
 	for _, k := range siteKinds {
 		s := subjects.Ingest(k, m.GetId())
-		ac.Imports.Add(&jwt.Import{Name: "site " + s, Subject: jwt.Subject(s), LocalSubject: jwt.RenamingSubject(SiteForward(m.GetId(), k)), Account: tocsin, Type: jwt.Service})
+		home, err := homeIngest(m, s)
+		if err != nil {
+			home = jwt.Subject(s) // addImports refused m already
+		}
+		ac.Imports.Add(&jwt.Import{Name: "site " + s, Subject: home, LocalSubject: jwt.RenamingSubject(SiteForward(m.GetId(), k)), Account: tocsin, Type: jwt.Service})
 	}
 	for _, r := range SiteRelays(m.GetId()) {
 		ac.Imports.Add(&jwt.Import{Name: "site " + r.Local, Subject: jwt.Subject(r.Local), LocalSubject: jwt.RenamingSubject(r.Forward), Account: tocsin, Type: jwt.Service})
