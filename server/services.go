@@ -21,6 +21,7 @@ import (
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/sitewatch"
 	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/web"
 )
@@ -172,7 +173,15 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		if err != nil {
 			return err
 		}
-		for name, run1 := range map[string]func(context.Context) error{"router": router.Run, "mutual aid": aid.Run, "directory and consumers": members.Run} {
+		runs := map[string]func(context.Context) error{"router": router.Run, "mutual aid": aid.Run, "directory and consumers": members.Run}
+		if n.Options().Leaf != nil {
+			sites, err := sitewatch.New(sitewatch.Deps{Server: n.Server(), JS: js, Node: n.Name()}, sitewatch.Options{}, s.log.With(zap.String("node", n.Name())))
+			if err != nil {
+				return err
+			}
+			runs["site links"] = sites.Run
+		}
+		for name, run1 := range runs {
 			go s.keepRunning(run, errc, n.Name(), name, run1)
 		}
 	}

@@ -1,0 +1,239 @@
+// Package sitewatch is the hub's record of its member sites' links
+// (docs/SITES.md, "Last contact"): every node with a leaf listener reads
+// its own leaf connections (nats-server's Leafz) every few seconds and
+// writes, in the SITES bucket, each site's link as the hub sees it: up
+// since, last contact, down since. The record is the hub's own, so a
+// site's last contact survives its link being down and the node's
+// restart; a reader takes an up record whose node stopped writing it as
+// down since its last contact (records.SiteContact.Seen).
+package sitewatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tocsin-project/tocsin/records"
+)
+
+// Defaults for Options.
+const (
+	// DefaultInterval is how often a node reads its leaf connections.
+	DefaultInterval = 2 * time.Second
+	// DefaultHeartbeat is how often a node writes the last contact of a
+	// site that stays linked to it.
+	DefaultHeartbeat = 30 * time.Second
+)
+
+// callTimeout bounds one poll's writes.
+const callTimeout = 5 * time.Second
+
+// ErrDeps is wrapped when New is given incomplete Deps.
+var ErrDeps = errors.New("sitewatch: incomplete deps")
+
+// Deps are what a watcher works with.
+type Deps struct {
+	// Server is the node's nats-server: its leaf connections and their
+	// accounts are read in process.
+	Server *server.Server
+	// JS is a JetStream context with the service's rights: it writes the
+	// SITES bucket.
+	JS jetstream.JetStream
+	// Node is the node's name, written in the records.
+	Node string
+}
+
+// Options configure a watcher.
+type Options struct {
+	// Interval is how often the leaf connections are read: a link that
+	// goes down is on record as down within it. Default 2s.
+	Interval time.Duration
+	// Heartbeat is how often a linked site's last contact is written. A
+	// record not written again within 2.5 heartbeats is taken as down (its
+	// node stopped). Default 30s.
+	Heartbeat time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Interval == 0 {
+		o.Interval = DefaultInterval
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	return o
+}
+
+// Watcher writes the SITES records of one node's leaf links.
+type Watcher struct {
+	d    Deps
+	opts Options
+	log  *zap.Logger
+	// links are the site links open on this node, by leaf connection id.
+	links map[uint64]*link
+	// members are the member ids of the accounts seen, by account key.
+	members map[string]string
+}
+
+type link struct {
+	rec     records.SiteContact
+	written time.Time
+}
+
+// New returns a watcher; Run runs it.
+func New(d Deps, opts Options, log *zap.Logger) (*Watcher, error) {
+	if d.Server == nil || d.JS == nil || d.Node == "" {
+		return nil, fmt.Errorf("%w: needs Server, JS and Node", ErrDeps)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	opts = opts.withDefaults()
+	if opts.Interval <= 0 || opts.Heartbeat < opts.Interval {
+		return nil, fmt.Errorf("sitewatch: interval %s, heartbeat %s: want a positive interval no longer than the heartbeat", opts.Interval, opts.Heartbeat)
+	}
+	return &Watcher{d: d, opts: opts, log: log.Named("sitewatch"), links: map[uint64]*link{}, members: map[string]string{}}, nil
+}
+
+// Run watches until ctx ends. It waits for the SITES bucket if it is not
+// there yet (a cluster provisioned by an older version).
+func (w *Watcher) Run(ctx context.Context) error {
+	t := time.NewTicker(w.opts.Interval)
+	defer t.Stop()
+	var kv jetstream.KeyValue
+	for {
+		if kv == nil {
+			var err error
+			octx, cancel := context.WithTimeout(ctx, callTimeout)
+			kv, err = w.d.JS.KeyValue(octx, records.BucketSites)
+			cancel()
+			if err != nil {
+				kv = nil
+				w.log.Debug("the sites bucket is not there yet", zap.Error(err))
+			}
+		}
+		if kv != nil {
+			pctx, cancel := context.WithTimeout(ctx, callTimeout)
+			w.poll(pctx, kv, time.Now())
+			cancel()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// poll reads the node's leaf connections once and writes what changed.
+func (w *Watcher) poll(ctx context.Context, kv jetstream.KeyValue, now time.Time) {
+	lz, err := w.d.Server.Leafz(nil)
+	if err != nil {
+		w.log.Warn("read the leaf connections", zap.Error(err))
+		return
+	}
+	open := map[uint64]bool{}
+	linked := map[string]bool{}
+	for _, l := range lz.Leafs {
+		member := w.member(l.Account, l.Name)
+		if member == "" {
+			continue
+		}
+		open[l.ID], linked[member] = true, true
+		ln := w.links[l.ID]
+		if ln == nil {
+			transport := "tcp"
+			if l.Websocket {
+				transport = "websocket"
+			}
+			ln = &link{rec: records.SiteContact{Member: member, Site: l.Name, Node: w.d.Node, Transport: transport, Up: true, UpSince: now}}
+			w.links[l.ID] = ln
+			w.log.Info("site linked", zap.String("member", member), zap.String("site", l.Name), zap.String("transport", transport))
+		}
+		ln.rec.LastContact, ln.rec.RTT = now, l.RTT
+		if now.Sub(ln.written) >= w.opts.Heartbeat {
+			ln.rec.FreshUntil = now.Add(w.opts.Heartbeat * 5 / 2)
+			if w.put(ctx, kv, ln.rec) {
+				ln.written = now
+			}
+		}
+	}
+	for id, ln := range w.links {
+		if open[id] {
+			continue
+		}
+		delete(w.links, id)
+		w.log.Info("site link down", zap.String("member", ln.rec.Member), zap.String("site", ln.rec.Site))
+		if !linked[ln.rec.Member] {
+			w.markDown(ctx, kv, ln.rec, now)
+		}
+	}
+}
+
+// member is the member whose site a leaf connection in account is: the
+// name of the account's JWT (signed by the operator, so a site cannot
+// claim another member's record by its server name). On a hub without
+// authentication (one account for all) it is read from the site's
+// server name, site-<member>-<random>.
+func (w *Watcher) member(account, name string) string {
+	if account == server.DEFAULT_GLOBAL_ACCOUNT {
+		rest, ok := strings.CutPrefix(name, "site-")
+		if i := strings.LastIndex(rest, "-"); ok && i > 0 {
+			return rest[:i]
+		}
+		return ""
+	}
+	if m, ok := w.members[account]; ok {
+		return m
+	}
+	az, err := w.d.Server.Accountz(&server.AccountzOptions{Account: account})
+	if err != nil || az.Account == nil {
+		return ""
+	}
+	m := az.Account.NameTag
+	if az.Account.IsSystem || strings.EqualFold(m, "TOCSIN") {
+		m = ""
+	}
+	w.members[account] = m
+	return m
+}
+
+// put writes rec as its member's record.
+func (w *Watcher) put(ctx context.Context, kv jetstream.KeyValue, rec records.SiteContact) bool {
+	data, _ := json.Marshal(rec)
+	if _, err := kv.Put(ctx, rec.Member, data); err != nil {
+		w.log.Warn("write a site's last contact", zap.String("member", rec.Member), zap.Error(err))
+		return false
+	}
+	return true
+}
+
+// markDown records last's link as down at now, unless the record says
+// another node (or a later link) has the site now: the write is a
+// compare-and-set on the record this node read.
+func (w *Watcher) markDown(ctx context.Context, kv jetstream.KeyValue, last records.SiteContact, now time.Time) {
+	down := last
+	down.Up, down.DownSince, down.FreshUntil = false, now, time.Time{}
+	data, _ := json.Marshal(down)
+	e, err := kv.Get(ctx, last.Member)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		_, err = kv.Create(ctx, last.Member, data)
+	case err == nil:
+		var cur records.SiteContact
+		if json.Unmarshal(e.Value(), &cur) == nil && (cur.Node != w.d.Node || cur.Site != last.Site || cur.UpSince.After(last.UpSince)) {
+			return // the site has linked elsewhere since
+		}
+		_, err = kv.Update(ctx, last.Member, data, e.Revision())
+	}
+	if err != nil {
+		w.log.Warn("record a site's link down", zap.String("member", last.Member), zap.Error(err))
+	}
+}
