@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -244,12 +245,30 @@ func (c *cluster) get(ctx context.Context, n *node, path, token string) (int, []
 }
 
 // admit runs tocsin members add for the seed file as tocsin init's admin,
-// writing credentials to out/<id>.creds.
-func (c *cluster) admit(ctx context.Context, seed, out string, extra ...string) error {
-	args := append([]string{"members", "add", "--file", seed, "--out", out, "--keys", c.keys, "--creds", filepath.Join(c.keys, "admin.creds"),
-		"--tls-ca", c.CA(), "--server", c.URLs(), "--timeout", "60m"}, extra...)
-	_, err := runTool(ctx, c.bin, args...)
-	return err
+// writing credentials to out/<id>.creds; progress hears each line the
+// command writes on stderr (its steps), as it writes it.
+func (c *cluster) admit(ctx context.Context, seed, out string, progress func(string)) error {
+	args := []string{"members", "add", "--file", seed, "--out", out, "--keys", c.keys, "--creds", filepath.Join(c.keys, "admin.creds"),
+		"--tls-ca", c.CA(), "--server", c.URLs(), "--timeout", "60m"}
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%w: tocsin members add: %v", ErrCluster, err)
+	}
+	var last string
+	lines := bufio.NewScanner(stderr)
+	for lines.Scan() {
+		last = lines.Text()
+		progress("tocsin members add: " + last)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("%w: tocsin %s: %v: %s", ErrCluster, strings.Join(args, " "), err, last)
+	}
+	return nil
 }
 
 // runTool runs one tocsin command and returns its standard output.

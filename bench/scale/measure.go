@@ -57,7 +57,7 @@ func measure(ctx context.Context, o Options, n int, dir string, log *zap.Logger)
 	}
 	say("tocsin members add --file (each member's consumers created at admission)")
 	start := time.Now()
-	if err := c.admit(ctx, seed, creds); err != nil {
+	if err := c.admit(ctx, seed, creds, func(line string) { say("%s", line) }); err != nil {
 		return nil, err
 	}
 	p.Admission = time.Since(start)
