@@ -105,6 +105,8 @@ type Server struct {
 	hub  *hub
 	// sightings are the sighting counts of the alerts, by sector.
 	sightings *sightings
+	// siteKV is the SITES bucket, opened on first use.
+	siteKV siteBucket
 	// stopped is closed when Run ends: open event streams end with it, so
 	// that the HTTP server's shutdown does not wait for them.
 	stopped chan struct{}
@@ -148,6 +150,7 @@ func New(d Deps, opts Options, log *zap.Logger) (*Server, error) {
 		{"POST " + api + "aid/{id}/decision", s.aidDecision},
 		{"GET " + api + "situation", s.situation},
 		{"GET " + api + "health", s.health},
+		{"GET " + api + "sites", s.sites},
 	} {
 		s.mux.HandleFunc(rt.pattern, s.guard(rt.h))
 	}

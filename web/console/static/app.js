@@ -669,6 +669,37 @@ async function showHealth() {
   } catch (e) { if (!stale(view)) add(failure(e)); }
 }
 
+// ---------------------------------------------------------------- sites
+
+// showSites is each member site's link as the hub last saw it: the
+// member's own site, or every site for a liaison or an admin (api/sites).
+// It reads again every 10 s while shown.
+async function showSites() {
+  const view = page("Sites");
+  const load = async () => {
+    try {
+      const res = await call("sites");
+      if (stale(view)) return;
+      const rows = res.sites || [];
+      const body = rows.length === 0 ? h("p", { class: "muted", id: "sites-none" }, res.scope === "all" ? "No member site has linked to the hub." : "Your organisation has no site linked to the hub (tocsin site).") :
+        h("div", { class: "scroll" }, h("table", { id: "sites" },
+          h("thead", {}, h("tr", {}, ["Member", "Link", "Since", "Last contact", "Node", "Transport"].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, rows.map((c) => h("tr", { "data-member": c.member },
+            h("td", {}, c.member),
+            h("td", { class: "link" }, c.up ? h("span", { class: "ok" }, "up") : h("span", { class: "error" }, "down")),
+            h("td", { class: "since" }, c.up ? ["up since ", timeEl(c.up_since, true)] : ["down since ", timeEl(c.down_since, true)]),
+            h("td", { class: "last-contact" }, timeEl(c.last_contact), " (", timeEl(c.last_contact, true), ")"),
+            h("td", {}, c.node || ""), h("td", {}, c.transport || ""))))));
+      main.querySelector("#sites-view")?.remove();
+      add(h("div", { id: "sites-view" },
+        h("p", { class: "muted" }, res.scope === "all" ? "Every member site, as the hub's nodes last saw its link." : "Your site's link, as the hub's nodes last saw it."),
+        body));
+    } catch (e) { if (!stale(view)) add(failure(e)); return; }
+    setTimeout(() => { if (!stale(view)) load(); }, 10000);
+  };
+  await load();
+}
+
 // ---------------------------------------------------------------- routing
 
 function route() {
@@ -689,6 +720,7 @@ function route() {
     case "aid": return arg ? showAidRequest(arg) : showAid();
     case "situation": return showSituation(arg);
     case "health": return showHealth();
+    case "sites": return showSites();
     default: state.route = "board"; return showBoard("", params);
   }
 }
