@@ -69,6 +69,10 @@ type Options struct {
 	// Binary is the tocsin binary the processes run. Default: this
 	// process's executable.
 	Binary string
+	// AgentBinary, when set, is the agent-only binary (cmd/tocsin-agent)
+	// that runs the one agent measured alone, idle and catching up, as a
+	// member runs it (flags, a JSONL sink). Default: a child of Binary.
+	AgentBinary string
 }
 
 // Result is what Run measured.

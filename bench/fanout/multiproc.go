@@ -53,6 +53,12 @@ type ProcsFigures struct {
 	// up with the backlog.
 	OneAgentIdle    int64 `json:"one_agent_process_idle_rss_bytes"`
 	OneAgentCatchUp int64 `json:"one_agent_process_catch_up_peak_rss_bytes,omitempty"`
+	// OneAgentBinary is what ran that one agent: the agent-only binary
+	// (Options.AgentBinary) or the bench's child of Binary.
+	OneAgentBinary string `json:"one_agent_binary"`
+	// OneAgentIdleFile is the file pages among OneAgentIdle (the binary's
+	// code and data it touched), measured with AgentBinary only.
+	OneAgentIdleFile int64 `json:"one_agent_process_idle_rss_file_bytes,omitempty"`
 }
 
 // NodeRSS is one node process's resident set.
@@ -316,16 +322,14 @@ func waitPulls(ctx context.Context, js jetstream.JetStream, n int) error {
 func catchUpProc(ctx context.Context, js jetstream.JetStream, nodes *chaos.Nodes, o Options, credsOf func(string) string, pf *ProcsFigures) (*CatchUpFigures, error) {
 	spec := ChildSpec{Servers: nodes.URLs(), CA: nodes.CA(), Dir: filepath.Join(o.DataDir, "agents"), Receipts: o.Receipts,
 		Agents: []ChildAgent{{ID: "bench-idle", Creds: credsOf("bench-idle")}}}
-	idle, err := startChild(o.Binary, "one-agent", childLog(o.DataDir, "one-agent"), spec)
-	if err != nil {
+	pf.OneAgentBinary = o.Binary + " bench fanout child"
+	if o.AgentBinary != "" {
+		pf.OneAgentBinary = o.AgentBinary
+	}
+	var err error
+	if pf.OneAgentIdle, err = oneAgentIdle(ctx, o, nodes, credsOf, spec, pf); err != nil {
 		return nil, err
 	}
-	reps, err := procSet{idle}.ask(ctx, opAgents)
-	idle.close()
-	if err != nil {
-		return nil, err
-	}
-	pf.OneAgentIdle = reps[0].RSS
 	if o.CatchUp <= 0 {
 		return nil, nil
 	}
@@ -351,6 +355,12 @@ func catchUpProc(ctx context.Context, js jetstream.JetStream, nodes *chaos.Nodes
 	}
 	f.RouteTime, f.Alerts = time.Since(start), backlog
 	o.Progress(fmt.Sprintf("catch-up: %d waiting, routed in %s; starting the agent in a new process", backlog, f.RouteTime.Round(time.Millisecond)))
+	if o.AgentBinary != "" {
+		if f.AgentTime, pf.OneAgentCatchUp, err = realAgentCatchUp(ctx, o, nodes, credsOf, backlog); err != nil {
+			return nil, err
+		}
+		return rawSideOfCatchUp(ctx, js, o, f, backlog)
+	}
 	p, err := startChild(o.Binary, "catch-up", childLog(o.DataDir, "catch-up"), spec)
 	if err != nil {
 		return nil, err
@@ -363,7 +373,7 @@ func catchUpProc(ctx context.Context, js jetstream.JetStream, nodes *chaos.Nodes
 	}
 	ps.waitDelivered(ctx, backlog, 30*time.Minute)
 	f.AgentTime = time.Since(start)
-	reps, err = ps.ask(ctx, opStop)
+	reps, err := ps.ask(ctx, opStop)
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +381,33 @@ func catchUpProc(ctx context.Context, js jetstream.JetStream, nodes *chaos.Nodes
 		return nil, fmt.Errorf("%w: the catch-up agent wrote %d of %d", errChild, reps[0].Delivered, backlog)
 	}
 	pf.OneAgentCatchUp = reps[0].PeakRSS
+	return rawSideOfCatchUp(ctx, js, o, f, backlog)
+}
+
+// oneAgentIdle is the resident set of a process running the one agent
+// of spec, live and idle: o.AgentBinary's (realAgentIdle) or a child's.
+func oneAgentIdle(ctx context.Context, o Options, nodes *chaos.Nodes, credsOf func(string) string, spec ChildSpec, pf *ProcsFigures) (int64, error) {
+	if o.AgentBinary != "" {
+		rss, file, err := realAgentIdle(ctx, o, nodes, credsOf)
+		pf.OneAgentIdleFile = file
+		return rss, err
+	}
+	idle, err := startChild(o.Binary, "one-agent", childLog(o.DataDir, "one-agent"), spec)
+	if err != nil {
+		return 0, err
+	}
+	reps, err := procSet{idle}.ask(ctx, opAgents)
+	idle.close()
+	if err != nil {
+		return 0, err
+	}
+	return reps[0].RSS, nil
+}
+
+// rawSideOfCatchUp notes the agent's catch-up rate in f and times a plain
+// durable consumer reading the same backlog.
+func rawSideOfCatchUp(ctx context.Context, js jetstream.JetStream, o Options, f *CatchUpFigures, backlog int) (*CatchUpFigures, error) {
+	var err error
 	f.AgentPerSec = float64(backlog) / f.AgentTime.Seconds()
 	o.Progress(fmt.Sprintf("catch-up: the agent wrote %d in %s (%.0f/s); now a plain durable consumer", backlog, f.AgentTime.Round(time.Millisecond), f.AgentPerSec))
 	if f.RawTime, err = rawCatchUp(ctx, js, backlog); err != nil {

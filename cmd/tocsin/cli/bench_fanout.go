@@ -61,6 +61,7 @@ was not delivered to every agent.`,
 	f.IntVar(&o.Procs, "procs", 0, "run the agents (and the raw consumers) in this many OS processes, the catch-up agent in one more; needs --nodes-procs (0: all in this process)")
 	f.BoolVar(&o.NodesProcs, "nodes-procs", false, "run the three nodes as tocsin node processes in operator mode with member accounts, as production; needs --procs")
 	f.StringVar(&o.Binary, "binary", "", "the tocsin binary the processes run (default: this one)")
+	f.StringVar(&o.AgentBinary, "agent-binary", "", "with --procs: the agent-only binary (tocsin-agent) that runs the one agent measured alone, idle and catching up (default: a tocsin process)")
 	_ = f.MarkHidden("binary")
 	cmd.AddCommand(newBenchFanoutChildCmd(g))
 	return cmd
@@ -136,7 +137,10 @@ func printProcs(w *tabwriter.Writer, r *fanout.Result) {
 	}
 	fmt.Fprintf(w, "agent process RSS per agent: %d KiB; the nodes' RSS growth per agent (broker): %d KiB (goal: a node with 10,000 members at most 2 GiB)\n",
 		p.AgentRSSPerAgent/1024, p.BrokerRSSPerAgent/1024)
-	fmt.Fprintf(w, "one agent in its own process: %s idle (goal: at most 20 MiB)", mib(p.OneAgentIdle))
+	fmt.Fprintf(w, "one agent in its own process (%s): %s idle (goal: at most 20 MiB)", p.OneAgentBinary, mib(p.OneAgentIdle))
+	if p.OneAgentIdleFile > 0 {
+		fmt.Fprintf(w, " of which %s the binary's pages", mib(p.OneAgentIdleFile))
+	}
 	if p.OneAgentCatchUp > 0 {
 		fmt.Fprintf(w, ", %s at its peak catching up (goal: at most 60 MiB)", mib(p.OneAgentCatchUp))
 	}

@@ -14,7 +14,9 @@ import (
 // TestBenchFanoutProcs runs bench fanout with 60 agents in 3 processes
 // against 3 node processes: every agent process reports its agents and
 // its resident set, every node its own, every alert reaches every agent
-// and raw consumer, and the JSON and the table carry each figure.
+// and raw consumer, the one agent measured alone runs as the agent-only
+// binary (--agent-binary) idle and through its catch-up, and the JSON and
+// the table carry each figure.
 func TestBenchFanoutProcs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds tocsin, starts node and agent processes")
@@ -23,11 +25,11 @@ func TestBenchFanoutProcs(t *testing.T) {
 	if code := Main([]string{"bench", "fanout", "--procs", "2"}, &out, &errOut); code != ExitUsage {
 		t.Fatalf("--procs without --nodes-procs: exit %d, want %d", code, ExitUsage)
 	}
-	bin := buildTocsin(t, "tocsin")
+	bin, agentBin := buildTocsin(t, "tocsin"), buildTocsin(t, "tocsin-agent")
 	out.Reset()
 	errOut.Reset()
 	args := []string{"bench", "fanout", "--agents", "60", "--procs", "3", "--nodes-procs", "--rate", "4", "--duration", "2s",
-		"--catchup", "200", "--binary", bin, "--json"}
+		"--catchup", "200", "--binary", bin, "--agent-binary", agentBin, "--json"}
 	if code := Main(args, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -60,6 +62,12 @@ func TestBenchFanoutProcs(t *testing.T) {
 		if n.Admitted <= 0 || n.Live <= 0 || n.Peak <= 0 {
 			t.Errorf("node %+v", n)
 		}
+	}
+	if p.OneAgentIdleFile <= 0 || p.OneAgentIdleFile >= p.OneAgentIdle {
+		t.Errorf("the one agent's file pages: %d of %d", p.OneAgentIdleFile, p.OneAgentIdle)
+	}
+	if p.OneAgentBinary != agentBin {
+		t.Errorf("the one agent ran as %q, not the agent-only binary %s", p.OneAgentBinary, agentBin)
 	}
 	if p.AgentRSSPerAgent <= 0 || p.OneAgentIdle <= 0 || p.OneAgentCatchUp <= 0 || r.CatchUp == nil || r.CatchUp.Alerts < 200 {
 		t.Errorf("memory or catch-up missing: %+v %+v", p, r.CatchUp)
