@@ -15,9 +15,10 @@ TESTFLAGS ?= -race -timeout 25m
 
 all: build
 
-## build: the tocsin binary in bin/
+## build: the tocsin binary in bin/, and bin/tocsin-agent, the member agent alone (no server code, static, stripped: docs/PERFORMANCE.md)
 build: schemas
 	$(GO) build -o $(BIN) ./cmd/tocsin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o bin/tocsin-agent ./cmd/tocsin-agent
 
 ## run: a 3-node cluster in one process with the demo members (data in .dev)
 run: build
