@@ -244,12 +244,12 @@ func (c *cluster) get(ctx context.Context, n *node, path, token string) (int, []
 	return resp.StatusCode, body, err
 }
 
-// admit runs tocsin members add for the seed file as tocsin init's admin,
-// writing credentials to out/<id>.creds; progress hears each line the
+// admit runs tocsin members add --lazy-consumers for the seed file as
+// tocsin init's admin, writing credentials to out/<id>.creds; progress hears each line the
 // command writes on stderr (its steps), as it writes it.
 func (c *cluster) admit(ctx context.Context, seed, out string, progress func(string)) error {
 	args := []string{"members", "add", "--file", seed, "--out", out, "--keys", c.keys, "--creds", filepath.Join(c.keys, "admin.creds"),
-		"--tls-ca", c.CA(), "--server", c.URLs(), "--timeout", "60m"}
+		"--tls-ca", c.CA(), "--server", c.URLs(), "--timeout", "60m", "--lazy-consumers"}
 	cmd := exec.CommandContext(ctx, c.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()

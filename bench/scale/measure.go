@@ -7,13 +7,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
 
 // liaison is the benchmark's liaison: it sends the advisory to all and
@@ -55,18 +58,24 @@ func measure(ctx context.Context, o Options, n int, dir string, log *zap.Logger)
 	if err != nil {
 		return nil, err
 	}
-	say("tocsin members add --file (each member's consumers created at admission)")
+	say("tocsin members add --file --lazy-consumers")
 	start := time.Now()
 	if err := c.admit(ctx, seed, creds, func(line string) { say("%s", line) }); err != nil {
 		return nil, err
 	}
 	p.Admission = time.Since(start)
+	say("admitted in %s; creating every member's consumers, %d at once, as each member's agent has them created when it first connects", p.Admission.Round(time.Millisecond), o.Senders)
+	start = time.Now()
+	if err := createConsumers(ctx, js, o.Senders, log); err != nil {
+		return nil, err
+	}
+	p.ConsumersCreated = time.Since(start)
 	admitted, err := c.raft(ctx, sys)
 	if err != nil {
 		return nil, err
 	}
 	p.MetaEntriesAdmission = admitted.metaCommitted - before.metaCommitted
-	say("admitted in %s, %d meta entries; idle for %s", p.Admission.Round(time.Millisecond), p.MetaEntriesAdmission, o.Idle)
+	say("consumers created in %s; %d meta entries since admission began; idle for %s", p.ConsumersCreated.Round(time.Millisecond), p.MetaEntriesAdmission, o.Idle)
 
 	if err := idle(ctx, c, sys, o.Idle, p); err != nil {
 		return nil, err
@@ -119,6 +128,55 @@ func writeSeed(path string, n int) error {
 		fmt.Fprintf(&b, "%s,Member %d,%s,northeast,member,\n", memberID(i), i, sectors[i%len(sectors)])
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// createConsumers creates every registered member's consumers (auth.EnsureConsumers,
+// what the agent service does at a member's first connection with
+// --lazy-consumers), at most parallel at once.
+func createConsumers(ctx context.Context, js jetstream.JetStream, parallel int, log *zap.Logger) error {
+	reg, err := members.OpenUncached(ctx, js, members.DefaultVocabulary(), log)
+	if err != nil {
+		return fmt.Errorf("%w: the registry: %v", ErrCluster, err)
+	}
+	all, err := reg.List(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: the registry: %v", ErrCluster, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan *tocsinv1.Member)
+	errs := make(chan error, parallel)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for m := range work {
+				if err := until(ctx, 5*time.Minute, func(ctx context.Context) error { return auth.EnsureConsumers(ctx, js, m) }); err != nil {
+					errs <- fmt.Errorf("%w: the consumers of %s: %v", ErrCluster, m.GetId(), err)
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(work)
+		for _, m := range all {
+			select {
+			case work <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return ctx.Err()
+	}
 }
 
 // idle watches the admitted cluster doing nothing for d: the meta

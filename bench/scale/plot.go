@@ -62,14 +62,15 @@ func panels() []panel {
 		{title: "Consumers, raft groups, meta entries", unit: "count", log: true, curves: []series{
 			{"consumers", count(func(p Point) int { return p.Consumers })},
 			{"raft groups (3 nodes)", count(func(p Point) int { return p.RaftGroups })},
-			{"meta entries during admission", func(p Point) float64 { return float64(p.MetaEntriesAdmission) }},
+			{"meta entries, admission and consumers", func(p Point) float64 { return float64(p.MetaEntriesAdmission) }},
 		}},
 		{title: "REACH bucket, advisory to all", unit: "count", log: true, curves: []series{
 			{"REACH keys", func(p Point) float64 { return float64(p.ReachKeys) }},
 			{"REACH writes", func(p Point) float64 { return float64(p.ReachWrites) }},
 		}},
 		{title: "Admission and reach", unit: "seconds", log: true, curves: []series{
-			{"admission (consumers created)", seconds(func(p Point) time.Duration { return p.Admission })},
+			{"admission (--lazy-consumers)", seconds(func(p Point) time.Duration { return p.Admission })},
+			{"every member's consumers created", seconds(func(p Point) time.Duration { return p.ConsumersCreated })},
 			{"receipts sent", seconds(func(p Point) time.Duration { return p.ReceiptsSent })},
 			{"all delivered in the liaison's reach", seconds(func(p Point) time.Duration { return p.ReachAllDelivered })},
 		}},

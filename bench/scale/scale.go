@@ -36,7 +36,8 @@ type Options struct {
 	// meta layer's entries, the nodes' CPU). Default 20s.
 	Idle time.Duration
 	// Senders is how many members send their receipts of the advisory at
-	// once, each on its own connection as that member. Default 16.
+	// once, each on its own connection as that member, and how many
+	// members' consumers are created at once. Default 16.
 	Senders int
 	// ReachWait bounds the wait for the liaison's reach to show every
 	// member delivered. Default 10m.
@@ -84,13 +85,16 @@ type Result struct {
 type Point struct {
 	// Members is the members admitted besides the benchmark's liaison.
 	Members int `json:"members"`
-	// Admission is tocsin members add of them all, each member's consumers
-	// created at admission (what every member has once its agent first
-	// connected with --lazy-consumers).
+	// Admission is tocsin members add --lazy-consumers of them all: the
+	// registry records and the account JWTs pushed to every node.
 	Admission time.Duration `json:"admission"`
+	// ConsumersCreated is then every member's consumers created
+	// (auth.EnsureConsumers, Senders at once): what the agent service does
+	// as each member's agent first connects.
+	ConsumersCreated time.Duration `json:"consumers_created"`
 	// MetaEntriesAdmission is the meta raft group's entries committed
-	// during admission (its committed index before and after): every
-	// consumer create and update of an asset is one.
+	// during admission and the consumers' creation (its committed index
+	// before and after; an entry may carry several proposals).
 	MetaEntriesAdmission uint64 `json:"meta_entries_admission"`
 	// MetaEntriesIdlePerMin is the meta group's entries per minute while
 	// the cluster sat idle after admission.

@@ -28,9 +28,10 @@ func newBenchScaleCmd(g *globals) *cobra.Command {
 		Short: "What grows with members, at each size on a cluster of its own: consumers, meta layer, registry reads, reach, failover, start-up, web pages",
 		Long: `For each --members size: tocsin init and three tocsin node processes
 (operator mode with member accounts, TLS, HTTPS on the web face, as
-production), the members admitted with tocsin members add --file (their
-consumers created at admission), then: the consumers and raft groups; the
-meta raft group's entries during admission and per minute idle, and the
+production), the members admitted with tocsin members add --file
+--lazy-consumers and every member's consumers created (as each member's
+agent has them created when it first connects), then: the consumers and
+raft groups; the meta raft group's entries meanwhile and per minute idle, the
 nodes' idle CPU; one directory fetch and one agent start; an advisory to all
 with every member's receipt, until the liaison's reach shows all delivered,
 and the REACH bucket; the console's and TAXII's first pages; SIGKILL of the
@@ -87,7 +88,7 @@ start-up on its data. --plot draws the curves as an SVG.`,
 	f.StringVar(&sizes, "members", "1000,3000,10000", "member counts, each measured on a cluster of its own, comma-separated")
 	f.StringVar(&plotPath, "plot", "", "draw the curves into this file: SVG, or PNG when it ends in .png (docs/img/scale.svg)")
 	f.Var(days.NewValue(&o.Idle, 20*time.Second), "idle", "how long the admitted cluster is watched idle (meta entries, CPU)")
-	f.IntVar(&o.Senders, "senders", 16, "members sending their receipts of the advisory at once, each on its own connection")
+	f.IntVar(&o.Senders, "senders", 16, "members sending their receipts of the advisory at once, each on its own connection (and members whose consumers are created at once)")
 	f.Var(days.NewValue(&timeout, 3*time.Hour), "timeout", "bound of the whole run")
 	f.StringVar(&binary, "binary", "", "the tocsin binary the node processes run (default: this one)")
 	_ = f.MarkHidden("binary")
@@ -128,8 +129,9 @@ func printScale(g *globals, r *scale.Result) error {
 	kib := func(b int64) string { return fmt.Sprintf("%.1f KiB", float64(b)/1024) }
 	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 	row("members", func(p scale.Point) string { return strconv.Itoa(p.Members) })
-	row("admission (consumers created)", func(p scale.Point) string { return dur(p.Admission) })
-	row("meta entries during admission", func(p scale.Point) string { return strconv.FormatUint(p.MetaEntriesAdmission, 10) })
+	row("admission (--lazy-consumers)", func(p scale.Point) string { return dur(p.Admission) })
+	row("every member's consumers created", func(p scale.Point) string { return dur(p.ConsumersCreated) })
+	row("meta entries, admission and consumers", func(p scale.Point) string { return strconv.FormatUint(p.MetaEntriesAdmission, 10) })
 	row("consumers", func(p scale.Point) string { return strconv.Itoa(p.Consumers) })
 	row("raft groups (3 nodes; busiest node)", func(p scale.Point) string { return fmt.Sprintf("%d; %d", p.RaftGroups, p.RaftGroupsPerNode) })
 	row("idle: meta entries per minute", func(p scale.Point) string { return fmt.Sprintf("%.1f", p.MetaEntriesIdlePerMin) })
