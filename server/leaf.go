@@ -62,3 +62,24 @@ func (c NodeConfig) leafOptions(n *broker.NodeOptions) error {
 	n.Leaf = l
 	return nil
 }
+
+// devWebsocketPort is dev node i's websocket leaf port: 8443+i beside
+// leaf ports from 7422 (shifted with them).
+func devWebsocketPort(leafBase, i int) int {
+	if leafBase == broker.RandomPort {
+		return broker.RandomPort
+	}
+	return leafBase - broker.DefaultLeafPort + 8443 + i
+}
+
+// LeafWebsocketURLs are the nodes' websocket leaf URLs (wss://, or ws://
+// on a dev cluster without TLS); none without websocket listeners.
+func (s *Server) LeafWebsocketURLs() []string {
+	var out []string
+	for _, n := range s.localNodes() {
+		if u := n.LeafWebsocketURL(); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -66,8 +66,9 @@ type DevOptions struct {
 	// Default false.
 	TLS bool
 	// LeafPort gives every node a leaf node listener for member sites
-	// (docs/SITES.md): node i listens on LeafPort+i; broker.RandomPort
-	// picks free ports. Default 0: none.
+	// (docs/SITES.md): node i listens on LeafPort+i, and for sites over
+	// WebSocket on 8443+i (shifted as LeafPort is from 7422);
+	// broker.RandomPort picks free ports. Default 0: none.
 	LeafPort int
 }
 

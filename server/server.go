@@ -118,7 +118,8 @@ func (s *Server) startBroker(ctx context.Context) error {
 			Configure: func(i int, o *broker.NodeOptions) {
 				o.Auth, o.TLS, o.ClusterTLS = dev.server, files, files
 				if d.LeafPort != 0 {
-					o.Leaf = &broker.LeafOptions{Port: devLeafPort(d.LeafPort, i), TLS: files, InsecureNoTLS: files == nil}
+					o.Leaf = &broker.LeafOptions{Port: devLeafPort(d.LeafPort, i), TLS: files, InsecureNoTLS: files == nil,
+						Websocket: &broker.LeafWebsocketOptions{Port: devWebsocketPort(d.LeafPort, i), TLS: files, InsecureNoTLS: files == nil}}
 				}
 			},
 		}, s.log)

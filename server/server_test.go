@@ -21,10 +21,16 @@ import (
 // until it is ready.
 func startDev(t *testing.T) *Server {
 	t.Helper()
+	return startDevWith(t, &DevOptions{DataDir: t.TempDir(), Port: broker.RandomPort})
+}
+
+// startDevWith is startDev with the dev options d.
+func startDevWith(t *testing.T, d *DevOptions) *Server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	s, err := New(ctx, Options{
-		Dev:     &DevOptions{DataDir: t.TempDir(), Port: broker.RandomPort},
+		Dev:     d,
 		NoHTTP:  true,
 		OnReady: func(*Server) { close(ready) },
 	}, zaptest.NewLogger(t))
