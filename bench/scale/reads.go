@@ -219,16 +219,20 @@ func streamBytes(ctx context.Context, js jetstream.JetStream, name string) (uint
 }
 
 // sendReceipt connects as the member of creds and sends its delivered
-// receipt of the liaison's message id.
+// receipt of the liaison's message id, trying again for a minute: a node
+// may refuse a just admitted member's credentials until its account JWT
+// is applied there (an agent reconnects the same way).
 func sendReceipt(ctx context.Context, c *cluster, creds, id string) error {
-	cl, err := c.connect(ctx, creds)
-	if err != nil {
+	return until(ctx, time.Minute, func(context.Context) error {
+		cl, err := c.connect(ctx, creds)
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		_, err = cl.Publish(ctx, tocsinv1.Kind_KIND_RECEIPT, &tocsinv1.Receipt{RefId: id, RefSender: liaison,
+			State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, At: timestamppb.Now()})
 		return err
-	}
-	defer cl.Close()
-	_, err = cl.Publish(ctx, tocsinv1.Kind_KIND_RECEIPT, &tocsinv1.Receipt{RefId: id, RefSender: liaison,
-		State: tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, At: timestamppb.Now()})
-	return err
+	})
 }
 
 // pages fetches the web face's first pages once each over HTTPS, with
