@@ -188,5 +188,5 @@ func (r *Router) notifyHeld(ctx context.Context, env *tocsinv1.Envelope, cause e
 		cause = rj.err
 	}
 	rej := codes.NewRejection(env, subjects.Ingest(subjects.KindAlert, env.GetSender()), cause)
-	return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), subjects.RoutedMsgID(env.GetId(), "rejection"), tocsinv1.Kind_KIND_REJECTION, rej)
+	return r.sendSigned(ctx, r.in(subjects.Rejection(env.GetSender())), subjects.RoutedMsgID(env.GetId(), "rejection"), tocsinv1.Kind_KIND_REJECTION, rej)
 }

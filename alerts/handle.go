@@ -52,7 +52,7 @@ func refuse(c tocsinv1.RejectionCode, format string, v ...any) error {
 // retried.
 func (r *Router) handle(ctx context.Context, m jetstream.Msg) error {
 	subject := m.Subject()
-	token, sender, ok := subjects.IngestSender(subject)
+	token, sender, ok := ingestSender(subject)
 	if !ok {
 		r.log.Warn("message on an unexpected subject", zap.String("subject", subject))
 		return nil
@@ -120,7 +120,7 @@ func (r *Router) dispatch(ctx context.Context, m jetstream.Msg, token string, en
 			rej := codes.NewRejection(env, m.Subject(),
 				codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_REPLAY, "message %s was already handled; this copy was dropped (its outcome stands)", env.GetId()))
 			msgID := subjects.RoutedMsgID(env.GetId(), fmt.Sprintf("replay-%d", meta.Sequence.Stream))
-			return r.sendSigned(ctx, subjects.Rejection(env.GetSender()), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
+			return r.sendSigned(ctx, r.in(subjects.Rejection(env.GetSender())), msgID, tocsinv1.Kind_KIND_REJECTION, rej)
 		}
 		return r.resendCopies(ctx, m, env, handled)
 	case err != nil && ingest.Refusal(err) && m.Headers().Get(jetstream.MsgIDHeader) != env.GetId():
@@ -184,7 +184,7 @@ func (r *Router) rejectMsg(ctx context.Context, sender, subject string, env *toc
 	if env.GetId() == "" {
 		msgID = "" // undecodable: nothing to deduplicate on
 	}
-	if err := r.sendSigned(ctx, subjects.Rejection(sender), msgID, tocsinv1.Kind_KIND_REJECTION, rej); err != nil {
+	if err := r.sendSigned(ctx, r.in(subjects.Rejection(sender)), msgID, tocsinv1.Kind_KIND_REJECTION, rej); err != nil {
 		return err
 	}
 	if copySeq == 0 && env.GetId() != "" && (env.GetKind() == tocsinv1.Kind_KIND_ALERT || env.GetKind() == tocsinv1.Kind_KIND_ADVISORY || env.GetKind() == tocsinv1.Kind_KIND_RECEIPT) {

@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // Observer is told about each ingested message a router finished with:
@@ -20,6 +18,6 @@ func (r *Router) observe(m jetstream.Msg, start time.Time, err error) {
 	if r.opts.Observe == nil {
 		return
 	}
-	kind, _, _ := subjects.IngestSender(m.Subject())
+	kind, _, _ := ingestSender(m.Subject())
 	r.opts.Observe(kind, time.Since(start), err)
 }

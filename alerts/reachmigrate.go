@@ -35,7 +35,7 @@ const migrateChunk = 1024
 func (r *Router) migrateReach(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
 	defer cancel()
-	entries, err := kvread.Latest(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), records.BucketReach, oldReachPattern)
+	entries, err := kvread.Latest(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), r.bucket(records.BucketReach), oldReachPattern)
 	if err != nil {
 		return 0, err
 	}

@@ -102,7 +102,7 @@ func (r *Router) answerReach(ctx context.Context, m *nats.Msg) {
 // reachOf reads every REACH set of sender's message id and returns each
 // member's receipts, merged over the sets it is in.
 func (r *Router) reachOf(ctx context.Context, sender, id string) (map[string]records.Reach, error) {
-	entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), records.BucketReach, records.ReachMessagePattern(sender, id))
+	entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), r.bucket(records.BucketReach), records.ReachMessagePattern(sender, id))
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func (r *Router) routedOf(ctx context.Context, refSender, id string) ([]routedMs
 		}
 		add(refSender, o)
 	} else {
-		entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), records.BucketRouted, "*."+id)
+		entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), r.bucket(records.BucketRouted), "*."+id)
 		if err != nil {
 			return nil, err
 		}

@@ -77,7 +77,7 @@ func checkReceipt(rc *tocsinv1.Receipt, refs []string) error {
 // signed it, to the member's own inbox, once (its message id is the
 // receipt's, as a routed copy's).
 func (r *Router) echo(ctx context.Context, member, id string, data []byte) error {
-	msg := &nats.Msg{Subject: subjects.Inbox(member), Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: r.in(subjects.Inbox(member)), Data: data, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(id, "inbox."+member))
 	msg.Header.Set(records.HeaderKind, "receipt")
 	_, err := r.d.JS.PublishMsg(ctx, msg)
@@ -173,7 +173,7 @@ func (r *Router) routedToMember(ctx context.Context, member *tocsinv1.Member, re
 		o, err := r.Outcome(ctx, refSender, id)
 		return err == nil && reaches(o, member), err
 	}
-	entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), records.BucketRouted, "*."+id)
+	entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), r.bucket(records.BucketRouted), "*."+id)
 	if err != nil {
 		return false, err
 	}

@@ -132,7 +132,7 @@ func (r *Router) sendCopies(ctx context.Context, data []byte, env *tocsinv1.Enve
 // and waits until every copy is acknowledged.
 func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane string, level tlp.Level, d destinations) error {
 	var futures []jetstream.PubAckFuture
-	for _, msg := range copyMsgs(data, id, kind, lane, level, d) {
+	for _, msg := range copyMsgs(r.opts.Region, data, id, kind, lane, level, d) {
 		f, err := r.d.JS.PublishMsgAsync(msg)
 		if err != nil {
 			return err
@@ -153,8 +153,8 @@ func (r *Router) publishCopies(ctx context.Context, data []byte, id, kind, lane 
 
 // copyMsgs are the routed copies of data to every destination of d, each
 // with its own message id "<id>:<destination>" and the kind and TLP
-// headers.
-func copyMsgs(data []byte, id, kind, lane string, level tlp.Level, d destinations) []*nats.Msg {
+// headers, on region's subjects (subjects.InRegion).
+func copyMsgs(region string, data []byte, id, kind, lane string, level tlp.Level, d destinations) []*nats.Msg {
 	var out []*nats.Msg
 	add := func(subject, dest string) {
 		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
@@ -164,10 +164,10 @@ func copyMsgs(data []byte, id, kind, lane string, level tlp.Level, d destination
 		out = append(out, msg)
 	}
 	for _, s := range d.sectors {
-		add(subjects.Sector(s, lane), s)
+		add(subjects.InRegion(region, subjects.Sector(s, lane)), s)
 	}
 	for _, to := range d.inboxes {
-		add(subjects.Inbox(to), "inbox."+to)
+		add(subjects.InRegion(region, subjects.Inbox(to)), "inbox."+to)
 	}
 	return out
 }
@@ -178,7 +178,7 @@ func copyMsgs(data []byte, id, kind, lane string, level tlp.Level, d destination
 // so it must know they fit first.
 func (r *Router) checkCopiesFit(data []byte, id, kind, lane string, level tlp.Level, d destinations) error {
 	limit := r.d.JS.Conn().MaxPayload()
-	for _, msg := range copyMsgs(data, id, kind, lane, level, d) {
+	for _, msg := range copyMsgs(r.opts.Region, data, id, kind, lane, level, d) {
 		if int64(msg.Size()) > limit {
 			return refuse(tocsinv1.RejectionCode_REJECTION_CODE_OVERSIZED,
 				"its routed copy to %s would be %d bytes with the routing headers, over the cluster's max payload of %d: send it smaller (split the bundle into several alerts)", msg.Subject, msg.Size(), limit)

@@ -111,7 +111,7 @@ func (r *Router) writeRecords(ctx context.Context, ws []kvWrite) error {
 func (r *Router) writeBatch(ctx context.Context, ws []kvWrite) error {
 	msgs := make([]*nats.Msg, len(ws))
 	for i, w := range ws {
-		msgs[i] = &nats.Msg{Subject: records.KeyPrefix(records.BucketRouted) + w.key, Data: w.value, Header: nats.Header{}}
+		msgs[i] = &nats.Msg{Subject: records.KeyPrefix(r.bucket(records.BucketRouted)) + w.key, Data: w.value, Header: nats.Header{}}
 		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.rev, 10))
 	}
 	if len(msgs) == 1 {
@@ -252,7 +252,7 @@ func (r *Router) recordAlert(ctx context.Context, env *tocsinv1.Envelope, own fi
 		}
 		for _, s := range slices.Clone(want) {
 			k := claimKey(own.PatternKey, s)
-			data, rev, ok, err := kvread.Leader(ctx, r.d.JS, records.BucketRouted, k)
+			data, rev, ok, err := kvread.Leader(ctx, r.d.JS, r.bucket(records.BucketRouted), k)
 			if err != nil {
 				return claimed{}, err
 			}
@@ -271,7 +271,7 @@ func (r *Router) recordAlert(ctx context.Context, env *tocsinv1.Envelope, own fi
 			}
 		}
 		for _, p := range res.Patterns {
-			if _, _, ok, err := kvread.Leader(ctx, r.d.JS, records.BucketRouted, indicatorKey(p.IndicatorID)); err != nil {
+			if _, _, ok, err := kvread.Leader(ctx, r.d.JS, r.bucket(records.BucketRouted), indicatorKey(p.IndicatorID)); err != nil {
 				return claimed{}, err
 			} else if ok {
 				indexed[p.IndicatorID] = true // the first alert's index stands
@@ -288,7 +288,7 @@ func (r *Router) expired(f firstAlert) bool {
 
 // leaderOutcome reads a message's outcome from the ROUTED stream's leader.
 func (r *Router) leaderOutcome(ctx context.Context, sender, id string) (*tocsinv1.Outcome, error) {
-	data, _, ok, err := kvread.Leader(ctx, r.d.JS, records.BucketRouted, records.OutcomeKey(sender, id))
+	data, _, ok, err := kvread.Leader(ctx, r.d.JS, r.bucket(records.BucketRouted), records.OutcomeKey(sender, id))
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func (r *Router) priorRecord(o *tocsinv1.Outcome) (claimed, error) {
 // allowAtomic turns on atomic batch publish on the ROUTED bucket's stream
 // (broker.Provision does; a bucket re-created by hand has it off).
 func (r *Router) allowAtomic(ctx context.Context) error {
-	st, err := r.d.JS.Stream(ctx, records.Stream(records.BucketRouted))
+	st, err := r.d.JS.Stream(ctx, records.Stream(r.bucket(records.BucketRouted)))
 	if err != nil {
 		return err
 	}

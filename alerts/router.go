@@ -86,6 +86,13 @@ type Options struct {
 	// broadcast there again (it is counted as a sighting instead).
 	// Default 24 hours.
 	DedupeWindow time.Duration
+	// Region is the node's region in a supercluster whose regions each
+	// hold their own stream set (docs/REGIONS.md, broker.RegionSet): the
+	// router reads INGEST-<region>, publishes its copies and rejections on
+	// the region's subjects and keeps its records in the region's buckets
+	// (ROUTED-<region>, ...). Default "": the streams, buckets and subjects
+	// of a single cluster.
+	Region string
 }
 
 // DefaultDurable is the name of the routers' shared durable consumer of
@@ -196,6 +203,7 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Router, e
 		{records.BucketReach, &r.reach}, {records.BucketSituation, &r.situation}, {records.BucketFlash, &r.flash},
 	}
 	for _, b := range buckets {
+		b.name = r.bucket(b.name)
 		kv, err := d.JS.KeyValue(ctx, b.name)
 		if err != nil {
 			return nil, fmt.Errorf("alerts: open bucket %s: %w", b.name, err)
@@ -217,12 +225,24 @@ var (
 )
 
 // ingestFilters are the ingest subjects of kinds.
-func ingestFilters(kinds []string) []string {
+func (r *Router) ingestFilters(kinds []string) []string {
 	var f []string
 	for _, k := range kinds {
-		f = append(f, subjects.Ingest(k, "*"))
+		f = append(f, r.in(subjects.Ingest(k, "*")))
 	}
 	return f
+}
+
+// in spells a Tocsin subject in the router's region (Options.Region).
+func (r *Router) in(subject string) string { return subjects.InRegion(r.opts.Region, subject) }
+
+// bucket names a stream or bucket of the router's region.
+func (r *Router) bucket(name string) string { return subjects.RegionStream(name, r.opts.Region) }
+
+// ingestSender is subjects.IngestSender of an ingest subject of any region.
+func ingestSender(subject string) (kind, sender string, ok bool) {
+	_, plain := subjects.OutOfRegion(subject)
+	return subjects.IngestSender(plain)
 }
 
 // Run consumes the ingest stream until ctx ends. Up to Workers messages
@@ -299,19 +319,19 @@ func (r *Router) consume(ctx context.Context, name, desc string, kinds []string,
 	cfg := jetstream.ConsumerConfig{
 		Durable:        name,
 		Description:    desc,
-		FilterSubjects: ingestFilters(kinds),
+		FilterSubjects: r.ingestFilters(kinds),
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		MaxAckPending:  4096,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	}
 	letters.Policy().Apply(&cfg) // AckWait, BackOff, no MaxDeliver
-	cons, err := r.d.JS.CreateOrUpdateConsumer(cctx, subjects.StreamIngest, cfg)
+	cons, err := r.d.JS.CreateOrUpdateConsumer(cctx, r.bucket(subjects.StreamIngest), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: router consumer %s: %w", name, err)
 	}
 	exec := keyed.New(workers, func(m jetstream.Msg) { r.process(ctx, letters, m) })
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		_, sender, _ := subjects.IngestSender(m.Subject())
+		_, sender, _ := ingestSender(m.Subject())
 		exec.Submit(sender, m)
 	}, jetstream.PullMaxMessages(512), jetstream.PullExpiry(consumeExpiry), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) {
@@ -334,9 +354,9 @@ func (r *Router) consume(ctx context.Context, name, desc string, kinds []string,
 func (r *Router) checkDuplicateWindow(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	s, err := r.d.JS.Stream(sctx, subjects.StreamIngest)
+	s, err := r.d.JS.Stream(sctx, r.bucket(subjects.StreamIngest))
 	if err != nil {
-		return fmt.Errorf("alerts: read the %s stream: %w", subjects.StreamIngest, err)
+		return fmt.Errorf("alerts: read the %s stream: %w", r.bucket(subjects.StreamIngest), err)
 	}
 	dup := s.CachedInfo().Config.Duplicates
 	r.firstIsNew = dup > 2*r.opts.MaxSkew
@@ -355,7 +375,7 @@ const handleTimeout = 20 * time.Second
 
 // policy is the retry and dead-letter policy of the router's consumers.
 func (r *Router) policy() deadletter.Policy {
-	return deadletter.Policy{AckWait: r.opts.AckWait, Retry: r.opts.Retry, Every: r.opts.DeadLetterEvery}
+	return deadletter.Policy{AckWait: r.opts.AckWait, Retry: r.opts.Retry, Every: r.opts.DeadLetterEvery, Bucket: r.bucket(records.BucketDeadLetter)}
 }
 
 // process handles one message and acks it; a transient failure (the

@@ -145,14 +145,14 @@ func (r *Router) sendSummary(ctx context.Context, first firstAlert, set sighting
 		}
 	}
 	if toInbox {
-		if _, err := r.d.JS.Publish(ctx, subjects.Inbox(set.Originator), data, jetstream.WithMsgID(subjects.RoutedMsgID(set.AlertID, dest+".originator"))); err != nil {
+		if _, err := r.d.JS.Publish(ctx, r.in(subjects.Inbox(set.Originator)), data, jetstream.WithMsgID(subjects.RoutedMsgID(set.AlertID, dest+".originator"))); err != nil {
 			return err
 		}
 	}
 	if !toSector {
 		return nil
 	}
-	_, err = r.d.JS.Publish(ctx, subjects.Sector(sector, "info"), data, jetstream.WithMsgID(subjects.RoutedMsgID(set.AlertID, dest)))
+	_, err = r.d.JS.Publish(ctx, r.in(subjects.Sector(sector, "info")), data, jetstream.WithMsgID(subjects.RoutedMsgID(set.AlertID, dest)))
 	return err
 }
 

@@ -67,6 +67,10 @@ type Policy struct {
 	// Every is how often a dead-lettered message is delivered again (the
 	// last step of the consumer's BackOff). Default DefaultEvery.
 	Every time.Duration
+	// Bucket is the bucket of the dead letters' records: a region's
+	// (DEADLETTER-<region>) in a supercluster of stream sets
+	// (docs/REGIONS.md). Default records.BucketDeadLetter.
+	Bucket string
 }
 
 // WithDefaults fills in the zero fields.
@@ -76,6 +80,9 @@ func (p Policy) WithDefaults() Policy {
 	}
 	if p.Every == 0 {
 		p.Every = DefaultEvery
+	}
+	if p.Bucket == "" {
+		p.Bucket = records.BucketDeadLetter
 	}
 	return p
 }
@@ -161,11 +168,12 @@ type Letters struct {
 
 // Open opens the DEADLETTER bucket for the consumer's messages.
 func Open(ctx context.Context, js jetstream.JetStream, consumer string, p Policy, log *zap.Logger) (*Letters, error) {
-	kv, err := js.KeyValue(ctx, records.BucketDeadLetter)
+	p = p.WithDefaults()
+	kv, err := js.KeyValue(ctx, p.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w (provision the cluster again: 'tocsin node' does it at start)", records.BucketDeadLetter, err)
+		return nil, fmt.Errorf("open bucket %s: %w (provision the cluster again: 'tocsin node' does it at start)", p.Bucket, err)
 	}
-	return &Letters{js: js, kv: kv, consumer: consumer, policy: p.WithDefaults(), log: log}, nil
+	return &Letters{js: js, kv: kv, consumer: consumer, policy: p, log: log}, nil
 }
 
 // Policy is the policy applied.
@@ -215,20 +223,20 @@ func (l *Letters) Decided(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	l.log.Info("dead letter decided", zap.String("subject", m.Subject()), zap.Uint64("seq", meta.Sequence.Stream), zap.Uint64("deliveries", meta.NumDelivered))
-	if err := purge(ctx, l.js, key); err != nil {
-		l.log.Warn("could not purge a decided dead letter's record; delete it with 'nats kv del "+records.BucketDeadLetter+" "+key+"'", zap.Error(err))
+	if err := purge(ctx, l.js, l.policy.Bucket, key); err != nil {
+		l.log.Warn("could not purge a decided dead letter's record; delete it with 'nats kv del "+l.policy.Bucket+" "+key+"'", zap.Error(err))
 	}
 }
 
 // purge removes key's record from the bucket's stream without leaving a
 // delete marker, so that the stream's message count is the number of dead
 // letters.
-func purge(ctx context.Context, js jetstream.JetStream, key string) error {
-	s, err := js.Stream(ctx, "KV_"+records.BucketDeadLetter)
+func purge(ctx context.Context, js jetstream.JetStream, bucket, key string) error {
+	s, err := js.Stream(ctx, "KV_"+bucket)
 	if err != nil {
 		return err
 	}
-	return s.Purge(ctx, jetstream.WithPurgeSubject("$KV."+records.BucketDeadLetter+"."+key))
+	return s.Purge(ctx, jetstream.WithPurgeSubject("$KV."+bucket+"."+key))
 }
 
 // writeTimeout bounds the writes of one dead letter: they are made while

@@ -80,7 +80,10 @@ var ErrHandled = errors.New("already handled")
 // A refusal is an error carrying a rejection code (codes.Of); any other
 // error comes from the cluster, not the message, and is worth a retry.
 func (c Checker) Check(ctx context.Context, m jetstream.Msg, env *tocsinv1.Envelope, kindOK func(tocsinv1.Kind) error) (*Verified, error) {
-	if err := envelope.CheckSubjectSender(env, m.Subject(), subjects.Prefix+".ingest"); err != nil {
+	// A region's ingest subject (docs/REGIONS.md) is checked without its
+	// region: only that region's INGEST takes it.
+	_, subject := subjects.OutOfRegion(m.Subject())
+	if err := envelope.CheckSubjectSender(env, subject, subjects.Prefix+".ingest"); err != nil {
 		return nil, err
 	}
 	if err := kindOK(env.GetKind()); err != nil {
