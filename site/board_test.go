@@ -163,8 +163,11 @@ func TestSiteServesTheBoardAndTheDirectoryFromItsCacheAcrossARestart(t *testing.
 	if err != nil || len(ms) < 2 {
 		t.Fatalf("the directory at the site restarted during the cut: %d members, %v", len(ms), err)
 	}
-	if st, err := cs.s.Status(ctx); err != nil || st.DirectoryFetched.IsZero() {
-		t.Fatalf("the restarted site's status says it never fetched the directory: %v", err)
+	if st, err := cs.s.Status(ctx); err != nil || st.DirectoryFetched.IsZero() || st.BoardKept.IsZero() {
+		t.Fatalf("the restarted site's status says it never kept the directory or the board: %+v, %v", st, err)
+	}
+	if out := runCLI(t, cs.s, cs.h, "status"); !strings.Contains(out, "served during a cut: the directory as of") || strings.Contains(out, "never") {
+		t.Fatalf("tocsin status at the restarted site during the cut:\n%s", out)
 	}
 	out := runCLI(t, cs.s, cs.h, "situation")
 	if !strings.Contains(out, "cached at the site: the hub is unreachable; the board as of") || !strings.Contains(out, "acme-pharma") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
@@ -82,6 +83,17 @@ func (s *Site) directory(ctx context.Context) (*siteDirectory, error) {
 	}
 	s.dirCache.dir = d
 	return d, nil
+}
+
+// boardKept is when the site last kept the member's own board (zero:
+// never).
+func (s *Site) boardKept(ctx context.Context) time.Time {
+	body, _ := json.Marshal(mutualaid.SituationQuery{})
+	_, at, err := s.cached(ctx, cacheSubject(subjects.SvcSituation(s.id.member), body))
+	if err != nil {
+		return time.Time{}
+	}
+	return at
 }
 
 // directoryFetched is when the site last kept the directory's first page

@@ -29,8 +29,6 @@ type prefetches struct {
 	mu sync.Mutex
 	// tried is when each was last attempted.
 	directoryTried, boardTried time.Time
-	// board is when the board was last kept by a prefetch.
-	board time.Time
 }
 
 // directoryEvery is how often a linked site fetches the whole directory
@@ -57,7 +55,7 @@ func (s *Site) prefetch() {
 	if dir {
 		p.directoryTried = now
 	}
-	board := now.Sub(p.board) > boardEvery && now.Sub(p.boardTried) > retryEvery
+	board := now.Sub(s.boardKept(ctx)) > boardEvery && now.Sub(p.boardTried) > retryEvery
 	if board {
 		p.boardTried = now
 	}
@@ -71,11 +69,7 @@ func (s *Site) prefetch() {
 		var b mutualaid.Board
 		if err := mutualaid.Ask(ctx, s.nc, subjects.SvcSituation(s.id.member), mutualaid.SituationQuery{}, &b); err != nil {
 			s.log.Debug("prefetch of the member's board", zap.Error(err))
-			return
 		}
-		p.mu.Lock()
-		p.board = now
-		p.mu.Unlock()
 	}
 }
 

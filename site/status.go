@@ -35,6 +35,9 @@ type Status struct {
 	// directory, which it serves to agents during a cut from its copy on
 	// disk (StreamCache, kept across restarts; zero: never).
 	DirectoryFetched time.Time `json:"directory_fetched"`
+	// BoardKept is when the site last kept its member's own regional
+	// board, which it serves during a cut (zero: never).
+	BoardKept time.Time `json:"board_kept"`
 }
 
 // SourceStatus is one in-stream's source.
@@ -56,7 +59,7 @@ type SourceStatus struct {
 func (s *Site) Status(ctx context.Context) (*Status, error) {
 	up, since := s.Link()
 	st := &Status{Member: s.id.member, Name: s.name, Domain: Domain(s.id.member), LinkUp: up, Since: since, OutboxCap: s.opts.OutboxBytes,
-		DirectoryFetched: s.directoryFetched(ctx)}
+		DirectoryFetched: s.directoryFetched(ctx), BoardKept: s.boardKept(ctx)}
 	for _, cfg := range s.inStreams() {
 		str, err := s.js.Stream(ctx, cfg.Name)
 		if err != nil {

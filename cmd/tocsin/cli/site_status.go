@@ -45,6 +45,15 @@ func printSiteStatus(g *globals, st *site.Status) {
 		fmt.Fprintln(g.stdout, line)
 	}
 	fmt.Fprintf(g.stdout, "outbox: %d messages, %d of %d bytes not at the hub yet\n", st.OutboxMessages, st.OutboxBytes, st.OutboxCap)
+	fmt.Fprintf(g.stdout, "served during a cut: the directory as of %s, the board as of %s\n", keptAt(st.DirectoryFetched), keptAt(st.BoardKept))
+}
+
+// keptAt says when the site kept a copy, and how long ago.
+func keptAt(t time.Time) string {
+	if t.IsZero() {
+		return "never (no copy yet)"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.Local().Format(time.DateTime), time.Since(t).Round(time.Second))
 }
 
 // queuedAtSite reports, after the publish of message id, whether it was
