@@ -39,11 +39,13 @@ func (r *Registry) watch(w jetstream.KeyWatcher, loaded chan<- struct{}) {
 func (r *Registry) apply(e jetstream.KeyValueEntry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.rev = max(r.rev, e.Revision())
 	if c, ok := r.cache[e.Key()]; ok && c.rev >= e.Revision() {
 		return
 	}
 	r.gen++
 	if op := e.Operation(); op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge {
+		r.deletedRev = max(r.deletedRev, e.Revision())
 		delete(r.cache, e.Key())
 		r.log.Info("member record deleted", zap.String("member", e.Key()), zap.Uint64("revision", e.Revision()))
 		return

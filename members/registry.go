@@ -30,6 +30,9 @@ type Registry struct {
 	cache map[string]cached
 	// gen counts the changes made to cache (under mu).
 	gen uint64
+	// rev is the highest revision of the bucket the cache has applied,
+	// deletedRev that of the last delete or purge (under mu).
+	rev, deletedRev uint64
 	// sectors keeps IDsInSectors's answers for the current gen.
 	sectors sectorMemo
 	// live is true while the watcher runs; when it stops, lookups go to

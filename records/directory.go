@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -23,11 +24,22 @@ const (
 	HeaderDirectoryNext = "Tocsin-Directory-Next"
 	// HeaderError carries a service's refusal.
 	HeaderError = "Tocsin-Error"
+	// HeaderDirectoryRevision is the MEMBERS revision a page reflects:
+	// every change up to it (a copy made from a listing asks for the
+	// changes since it next time).
+	HeaderDirectoryRevision = "Tocsin-Directory-Revision"
+	// HeaderDirectoryFull answers a request for changes that cannot be
+	// answered with changes (the revision is too old or unknown): it says
+	// why, and the asker takes the whole directory instead.
+	HeaderDirectoryFull = "Tocsin-Directory-Full"
 )
 
-// DirectoryRequest asks for the page of members after After (by id).
+// DirectoryRequest asks for the page of members after After (by id): of
+// every member, or with Since of those whose records changed after that
+// MEMBERS revision.
 type DirectoryRequest struct {
 	After string `json:"after,omitempty"`
+	Since uint64 `json:"since,omitempty"`
 }
 
 // ErrDirectory is wrapped when the public directory cannot be fetched.
@@ -37,25 +49,48 @@ var ErrDirectory = errors.New("member directory unavailable")
 // page, and returns every record (members.PublicView: ids, names, sectors,
 // roles, keys, revocations; no contacts).
 func FetchDirectory(ctx context.Context, nc *nats.Conn) ([]*tocsinv1.Member, error) {
+	all, _, err := FetchDirectorySince(ctx, nc, 0)
+	return all, err
+}
+
+// ErrDirectoryFull is wrapped when the changes since a revision cannot be
+// had: fetch the whole directory (since 0).
+var ErrDirectoryFull = errors.New("the directory's changes since that revision cannot be had")
+
+// FetchDirectorySince asks for the records changed after MEMBERS revision
+// since, or every record with since 0, and returns them with the revision
+// they bring a copy to (0 from a service that gives none: fetch all next
+// time too). An error wrapping ErrDirectoryFull says since is too old or
+// unknown to the cluster.
+func FetchDirectorySince(ctx context.Context, nc *nats.Conn, since uint64) ([]*tocsinv1.Member, uint64, error) {
 	var all []*tocsinv1.Member
+	var rev uint64
 	after := ""
-	for {
-		req, _ := json.Marshal(DirectoryRequest{After: after})
+	for first := true; ; first = false {
+		req, _ := json.Marshal(DirectoryRequest{After: after, Since: since})
 		msg, err := nc.RequestWithContext(ctx, subjects.SvcDirectory, req)
 		if err != nil {
-			return nil, fmt.Errorf("%w: request %s: %v", ErrDirectory, subjects.SvcDirectory, err)
+			return nil, 0, fmt.Errorf("%w: request %s: %v", ErrDirectory, subjects.SvcDirectory, err)
 		}
 		if reason := msg.Header.Get(HeaderError); reason != "" {
-			return nil, fmt.Errorf("%w: %s", ErrDirectory, reason)
+			return nil, 0, fmt.Errorf("%w: %s", ErrDirectory, reason)
+		}
+		if reason := msg.Header.Get(HeaderDirectoryFull); reason != "" {
+			return nil, 0, fmt.Errorf("%w: %s", ErrDirectoryFull, reason)
 		}
 		page, err := DecodeMembers(msg.Data)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrDirectory, err)
+			return nil, 0, fmt.Errorf("%w: %v", ErrDirectory, err)
+		}
+		if first {
+			// Later pages may reflect later changes; the first's revision
+			// is one the whole answer is at least at.
+			rev, _ = strconv.ParseUint(msg.Header.Get(HeaderDirectoryRevision), 10, 64)
 		}
 		all = append(all, page...)
 		next := msg.Header.Get(HeaderDirectoryNext)
 		if next == "" || next == after || len(page) == 0 {
-			return all, nil
+			return all, rev, nil
 		}
 		after = next
 	}
