@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -92,6 +94,41 @@ start-up on its data. --plot draws the curves as an SVG.`,
 	f.Var(days.NewValue(&timeout, 3*time.Hour), "timeout", "bound of the whole run")
 	f.StringVar(&binary, "binary", "", "the tocsin binary the node processes run (default: this one)")
 	_ = f.MarkHidden("binary")
+	cmd.AddCommand(newBenchScalePlotCmd(g))
+	return cmd
+}
+
+// newBenchScalePlotCmd is `tocsin bench scale plot`: the curves of the
+// --json results of earlier runs, one or several (their points together,
+// by members), when one run cannot measure every size in one go.
+func newBenchScalePlotCmd(g *globals) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "plot RESULT.json...",
+		Short: "Draw the curves of earlier tocsin bench scale --json results, their points together",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var all scale.Result
+			for _, path := range args {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				var r scale.Result
+				if err := json.Unmarshal(data, &r); err != nil || len(r.Points) == 0 {
+					return usageErr("%s is not the --json of tocsin bench scale (%v)", path, err)
+				}
+				all.Points = append(all.Points, r.Points...)
+			}
+			sort.SliceStable(all.Points, func(i, j int) bool { return all.Points[i].Members < all.Points[j].Members })
+			if err := writePlot(&all, out); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stderr, "curves of %d sizes drawn in %s\n", len(all.Points), out)
+			return printScale(g, &all)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "docs/img/scale.svg", "the picture: SVG, or PNG when it ends in .png")
 	return cmd
 }
 
