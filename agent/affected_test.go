@@ -374,7 +374,7 @@ func TestWhoMayPublishACSAFAdvisory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &checker{me: "bridge", sectors: map[string]bool{"patient-care": true}, validator: v, inv: inv, log: zap.NewNop()}
+	c := &checker{me: "bridge", sectors: newSectorSet([]string{"patient-care"}), validator: v, inv: inv, log: zap.NewNop()}
 	d := destination{sector: "patient-care", lane: "routine"}
 	vendor := &tocsinv1.Member{Id: "zyx-devices", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_VENDOR}}
 	member := &tocsinv1.Member{Id: "st-mary", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}

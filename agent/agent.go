@@ -111,6 +111,12 @@ func (a *Agent) Member() string { return a.member }
 // laneWanted reports whether lane goes to the sinks.
 func (a *Agent) laneWanted(lane string) bool { return len(a.lanes) == 0 || lane == "" || a.lanes[lane] }
 
+// sectorWanted reports whether the copies of sector go to the sinks (""
+// is no sector: an inbox copy).
+func (a *Agent) sectorWanted(sector string) bool {
+	return sector == "" || len(a.opts.Sectors) == 0 || slices.Contains(a.opts.Sectors, sector)
+}
+
 // mayWant reports whether a copy on lane may go to the sinks: its lane is
 // wanted or, with an inventory, the lane a match raises it to is.
 func (a *Agent) mayWant(lane string) bool {
@@ -256,22 +262,18 @@ func (a *Agent) start(ctx context.Context) ([]auth.Consumer, error) {
 			return nil, fmt.Errorf("%w: %s is not in sector %q; its sectors are %v", ErrOptions, a.member, s, me.GetSectors())
 		}
 	}
+	// One consumer reads every sector of the member (its filters follow
+	// the registry), one its inbox; the rejections consumer is not read.
 	var consumers []auth.Consumer
 	for _, c := range auth.Consumers(me) {
-		switch {
-		case c.Stream == subjects.StreamInbox,
-			c.Stream == subjects.StreamSectors && slices.ContainsFunc(wanted, func(s string) bool { return c.Filter == subjects.SectorAll(s) }):
+		if c.Stream == subjects.StreamInbox || (c.Stream == subjects.StreamSectors && len(wanted) > 0) {
 			consumers = append(consumers, c)
 		}
 	}
 	if len(consumers) == 0 {
 		return nil, fmt.Errorf("%s reads nothing: its roles give it no consumers", a.member)
 	}
-	sectors := map[string]bool{}
-	for _, s := range me.GetSectors() {
-		sectors[s] = true
-	}
-	a.chk = &checker{me: a.member, sectors: sectors, dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{Relays: a.dir.relays()}), validator: a.validator, inv: a.inv, log: a.log}
+	a.chk = &checker{me: a.member, sectors: newSectorSet(me.GetSectors()), dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{Relays: a.dir.relays()}), validator: a.validator, inv: a.inv, log: a.log}
 	out, err := openOutbox(a.opts.StateDir, a.js, a.member, a.log)
 	if err != nil {
 		return nil, err

@@ -162,7 +162,7 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 
 	// The consumer disappears behind the agent's back: it asks the
 	// service (through the ORGS import) and carries on.
-	if err := js.DeleteConsumer(ctx, "SECTORS", "riverside-patient-care"); err != nil {
+	if err := js.DeleteConsumer(ctx, "SECTORS", "riverside-sectors"); err != nil {
 		t.Fatal(err)
 	}
 	second, err := publisher.Publish(ctx, tocsinv1.Kind_KIND_ALERT, alert("after the consumer was lost", "patient-care"))
@@ -208,7 +208,7 @@ func TestAgentWithMemberPermissions(t *testing.T) {
 	defer mallory.Close()
 	rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
 	defer rcancel()
-	if _, err := mallory.Conn().RequestWithContext(rctx, ConsumerSubject("riverside"), []byte(`{"name":"riverside-patient-care","start_seq":1}`)); err == nil {
+	if _, err := mallory.Conn().RequestWithContext(rctx, ConsumerSubject("riverside"), []byte(`{"name":"riverside-sectors","start_seq":1}`)); err == nil {
 		t.Fatal("st-mary's request for riverside's consumer was answered")
 	}
 	select {

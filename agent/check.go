@@ -77,7 +77,7 @@ func parseDestination(subject string) (destination, bool) {
 // checker verifies what reaches a member before any sink sees it.
 type checker struct {
 	me        string
-	sectors   map[string]bool // every sector the member is in
+	sectors   *sectorSet // every sector the member is in
 	dir       *directory
 	verifier  *envelope.Verifier
 	validator *stix.Validator
@@ -94,6 +94,9 @@ func (c *checker) check(ctx context.Context, subject string, hdr nats.Header, se
 	dest, ok := parseDestination(subject)
 	if !ok {
 		return nil, refuse(ReasonUnexpectedKind, "a message on %q, which is neither a sector nor an inbox subject", subject)
+	}
+	if err := c.knowSector(ctx, dest.sector); err != nil {
+		return nil, err
 	}
 	env, err := envelope.Decode(data, 0)
 	if err != nil {
@@ -193,7 +196,7 @@ func (c *checker) effective(own tocsinv1.TLP, bundle []byte) (tlp.Level, error) 
 // sectors are not checked.
 func (c *checker) sectorCopy(d destination, level tlp.Level, lane string, addressed []string, amendment bool) error {
 	switch {
-	case !c.sectors[d.sector]:
+	case !c.sectors.has(d.sector):
 		return refuse(ReasonWrongSector, "a copy for sector %s, which %s is not in", d.sector, c.me)
 	case d.lane != lane:
 		return refuse(ReasonWrongLane, "a %s message on the %s lane", lane, d.lane)
@@ -305,7 +308,7 @@ func (c *checker) checkSummary(d destination, sender *tocsinv1.Member, s *tocsin
 	switch {
 	case d.inbox != "" && d.inbox != c.me:
 		return refuse(ReasonNotAddressed, "a summary in %s's inbox", d.inbox)
-	case d.inbox == "" && (!c.sectors[d.sector] || s.GetSector() != d.sector):
+	case d.inbox == "" && (!c.sectors.has(d.sector) || s.GetSector() != d.sector):
 		return refuse(ReasonWrongSector, "a summary for sector %q on sector subject %s", s.GetSector(), d.sector)
 	}
 	return nil

@@ -53,7 +53,8 @@ type Config struct {
 	// TLSCA is the CA certificate (PEM) the cluster's TLS certificates
 	// are checked against; default the system's roots.
 	TLSCA string `yaml:"tls_ca"`
-	// Sectors to receive; default every sector of the member.
+	// Sectors to write; default every sector of the member (copies of
+	// the others are acknowledged unwritten).
 	Sectors []string `yaml:"sectors"`
 	// Lanes to write; default every lane.
 	Lanes []string `yaml:"lanes"`

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,10 +21,14 @@ import (
 )
 
 // directory is the agent's copy of the public member directory: an
-// envelope.Registry for its Verifier. It is fetched at start, refreshed
-// every refreshEvery and, at most once per minRefresh, when a message
-// names a sender or key it does not hold; the last copy is kept on disk so
-// that a restart without the cluster still verifies the backlog.
+// envelope.Registry for its Verifier. It is fetched whole the first time,
+// then brought up to date with the records changed since the MEMBERS
+// revision it is at (records.FetchDirectorySince: a few records rather
+// than 2-3 MB at 10,000 members; whole again when the cluster says that
+// revision is too old): at start, every refreshEvery and, at most once per
+// minRefresh, when a message names a sender, key or sector it does not
+// hold. The last copy and its revision are kept on disk so that a restart
+// without the cluster still verifies the backlog.
 type directory struct {
 	nc           *nats.Conn
 	path         string
@@ -30,8 +38,11 @@ type directory struct {
 
 	mu      sync.RWMutex
 	byID    map[string]*tocsinv1.Member
+	rev     uint64    // the MEMBERS revision the copy is at; 0: fetch it whole
 	fetched time.Time // last successful fetch; zero while only the disk copy is known
 	tried   time.Time // last attempt
+	// full and changes count the fetches of each kind (tests).
+	full, changes int
 }
 
 func newDirectory(nc *nats.Conn, path string, refreshEvery time.Duration, log *zap.Logger) *directory {
@@ -56,6 +67,11 @@ func (d *directory) load() error {
 		return nil
 	}
 	d.set(ms)
+	// No revision file (an earlier version's copy, or a crash between the
+	// two writes): 0, so the first refresh fetches it whole.
+	if rev, err := os.ReadFile(d.path + ".rev"); err == nil {
+		d.rev, _ = strconv.ParseUint(strings.TrimSpace(string(rev)), 10, 64)
+	}
 	return nil
 }
 
@@ -69,29 +85,74 @@ func (d *directory) set(ms []*tocsinv1.Member) {
 	d.mu.Unlock()
 }
 
-// refresh fetches the directory and saves it.
+// refresh brings the copy up to date, with the changes since its revision
+// or whole, and saves it.
 func (d *directory) refresh(ctx context.Context) error {
 	d.mu.Lock()
 	d.tried = time.Now()
+	since := d.rev
 	d.mu.Unlock()
-	ms, err := records.FetchDirectory(ctx, d.nc)
-	if err != nil {
-		return err
+	var ms []*tocsinv1.Member
+	var rev uint64
+	var err error
+	if since > 0 {
+		if ms, rev, err = records.FetchDirectorySince(ctx, d.nc, since); err == nil {
+			d.merge(ms, rev)
+		} else if errors.Is(err, records.ErrDirectoryFull) {
+			d.log.Info("the member directory's changes cannot be had; fetching it whole", zap.Error(err))
+			since = 0
+		} else {
+			return err
+		}
 	}
-	d.set(ms)
+	if since == 0 {
+		if ms, rev, err = records.FetchDirectorySince(ctx, d.nc, 0); err != nil {
+			return err
+		}
+		d.set(ms)
+		d.mu.Lock()
+		d.rev, d.full = rev, d.full+1
+		d.mu.Unlock()
+	}
 	d.mu.Lock()
 	d.fetched = time.Now()
 	d.mu.Unlock()
-	if d.path != "" {
-		data, _, err := records.EncodeMembers(ms, 1<<62)
-		if err == nil {
-			err = writeFileAtomic(d.path, data, false)
-		}
-		if err != nil {
-			d.log.Warn("cannot save the member directory", zap.Error(err))
-		}
+	if d.path != "" && (since == 0 || len(ms) > 0) {
+		d.save()
 	}
 	return nil
+}
+
+// merge puts the changed records ms into the copy, which is then at rev.
+func (d *directory) merge(ms []*tocsinv1.Member, rev uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	byID := maps.Clone(d.byID)
+	for _, m := range ms {
+		byID[m.GetId()] = m
+	}
+	d.byID, d.changes = byID, d.changes+1
+	if rev > 0 {
+		d.rev = rev
+	}
+}
+
+// save writes the copy and then its revision.
+func (d *directory) save() {
+	d.mu.RLock()
+	ms := slices.Collect(maps.Values(d.byID))
+	rev := d.rev
+	d.mu.RUnlock()
+	data, _, err := records.EncodeMembers(ms, 1<<62)
+	if err == nil {
+		err = writeFileAtomic(d.path, data, false)
+	}
+	if err == nil {
+		err = writeFileAtomic(d.path+".rev", []byte(strconv.FormatUint(rev, 10)+"\n"), false)
+	}
+	if err != nil {
+		d.log.Warn("cannot save the member directory", zap.Error(err))
+	}
 }
 
 // refreshIfOld refreshes the copy unless it was fetched within minRefresh,

@@ -97,7 +97,7 @@ func fixtureChecker(f testing.TB) (*checker, func(*envelope.Signer, tocsinv1.Kin
 	if err != nil {
 		f.Fatal(err)
 	}
-	c := &checker{me: "riverside", sectors: map[string]bool{"patient-care": true}, dir: dir,
+	c := &checker{me: "riverside", sectors: newSectorSet([]string{"patient-care"}), dir: dir,
 		verifier: envelope.NewVerifier(dir, envelope.VerifyOptions{}), validator: validator}
 	seal := func(s *envelope.Signer, kind tocsinv1.Kind, p proto.Message) []byte {
 		env, err := s.Seal(kind, p)

@@ -128,7 +128,7 @@ func TestKilledWhileWriting(t *testing.T) {
 		if t.Failed() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if cons, err := w.JS.Consumer(ctx, "SECTORS", "valley-general-patient-care"); err == nil {
+			if cons, err := w.JS.Consumer(ctx, "SECTORS", "valley-general-sectors"); err == nil {
 				info := cons.CachedInfo()
 				t.Logf("consumer: pending %d, ack pending %d, redelivered %d, delivered %+v, ack floor %+v", info.NumPending, info.NumAckPending,
 					info.NumRedelivered, info.Delivered, info.AckFloor)

@@ -42,7 +42,7 @@ func TestConsumerNodeDies(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cons, err := w.JS.Consumer(ctx, "SECTORS", "hilltop-patient-care")
+	cons, err := w.JS.Consumer(ctx, "SECTORS", "hilltop-sectors")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestConsumerNodeDies(t *testing.T) {
 	if victim < 0 {
 		t.Fatalf("the consumer's node %q is not in the cluster", info.Cluster.Leader)
 	}
-	t.Logf("stopping %s, which holds hilltop-patient-care", info.Cluster.Leader)
+	t.Logf("stopping %s, which holds hilltop-sectors", info.Cluster.Leader)
 	w.StopServices(victim)
 	w.C.StopNode(victim)
 	during := w.Publish("st-mary", tocsinv1.Kind_KIND_ALERT, alerts(300, "during")...)

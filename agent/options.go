@@ -34,8 +34,12 @@ type Options struct {
 	CredsFile string
 	// Servers are the cluster URLs, comma-separated. Required.
 	Servers string
-	// Sectors are the sectors to receive. Default: every sector of the
-	// member (from the directory). Each must be one of the member's.
+	// Sectors are the sectors written to the sinks. Default: every sector
+	// of the member (from the directory). Each must be one of the
+	// member's. One consumer reads all the member's sectors, so copies of
+	// the others are acknowledged without being written, as lanes are: a
+	// member's agents share its consumers, and one agent with a subset
+	// means the other sectors are not delivered to any.
 	Sectors []string
 	// Lanes are the lanes written to the sinks. Default: every lane.
 	// Messages of other lanes are acknowledged without being written (the

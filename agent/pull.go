@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/inprogress"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // reader reads one consumer into the sinks.
@@ -65,6 +67,9 @@ func (a *Agent) runConsumer(ctx context.Context, c auth.Consumer) {
 		a.log.Error("cannot read the consumer's position; starting from the consumer's own", zap.String("consumer", c.Name), zap.Error(err))
 		pos = &position{path: "", last: 0}
 	}
+	if pos.last == 0 && c.Stream == subjects.StreamSectors {
+		pos.last = a.legacyPosition(c)
+	}
 	r := &reader{a: a, c: c, pos: pos, log: a.log.With(zap.String("consumer", c.Name))}
 	a.status.bound(c.Name, false, 0)
 	b := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
@@ -91,6 +96,26 @@ func (a *Agent) runConsumer(ctx context.Context, c auth.Consumer) {
 	}
 }
 
+// legacyPosition is where an agent of an earlier version, which read one
+// consumer per sector, had got to: the lowest of their saved ack floors
+// (0 without any). Should the cluster lose the per-sector consumers'
+// floors before it migrates them, the SECTORS consumer is created from
+// here, so that nothing they had not acknowledged is skipped.
+func (a *Agent) legacyPosition(c auth.Consumer) uint64 {
+	var low uint64
+	for _, f := range c.Filters {
+		sector := strings.TrimSuffix(strings.TrimPrefix(f, subjects.Prefix+".sector."), ".>")
+		p, err := loadPosition(a.opts.StateDir, auth.LegacySectorConsumer(a.member, sector))
+		if err != nil || p.last == 0 {
+			return 0 // one sector's position is unknown: the cluster's is the one to use
+		}
+		if low == 0 || p.last < low {
+			low = p.last
+		}
+	}
+	return low
+}
+
 // bind looks the consumer up. A consumer that does not exist, or whose
 // node is gone, is created again by the cluster's service from the
 // position after the last message this agent wrote.
@@ -105,8 +130,7 @@ func (r *reader) bind(ctx context.Context) (jetstream.Consumer, error) {
 			r.a.status.bound(r.c.Name, true, info.NumPending+uint64(info.NumAckPending))
 			return cons, nil
 		}
-		var apiErr *jetstream.APIError
-		lost := errors.Is(err, jetstream.ErrConsumerNotFound) || (errors.As(err, &apiErr) && apiErr.ErrorCode == consumerOffline)
+		lost := errors.Is(err, jetstream.ErrConsumerNotFound) || auth.IsConsumerOffline(err)
 		if !lost || attempt > 0 {
 			return nil, err
 		}
@@ -429,7 +453,7 @@ func (r *reader) checkAll(ctx context.Context, group []jetstream.Msg) []checked 
 			out[i].skip = true
 			return
 		}
-		if d, _ := parseDestination(m.Subject()); d.lane != "" && !r.a.mayWant(d.lane) {
+		if d, _ := parseDestination(m.Subject()); (d.lane != "" && !r.a.mayWant(d.lane)) || !r.a.sectorWanted(d.sector) {
 			out[i].skip = true
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	listing []*tocsinv1.Member
+	listRev uint64 // the MEMBERS revision of listing (0: unknown)
 	listed  time.Time
 }
 
@@ -113,41 +115,70 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
-// members returns the registry's records, listed at most once per TTL.
-func (s *Service) members(ctx context.Context) ([]*tocsinv1.Member, error) {
+// members returns the registry's public records and the MEMBERS revision
+// they reflect (0 when the registry keeps no live copy and they were read
+// from the bucket), listed at most once per TTL.
+func (s *Service) members(ctx context.Context) ([]*tocsinv1.Member, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.listing != nil && time.Since(s.listed) < s.opts.DirectoryTTL {
-		return s.listing, nil
+		return s.listing, s.listRev, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	all, err := s.d.Registry.List(ctx)
-	if err != nil {
-		return nil, err
+	all, rev, ok := s.d.Registry.Snapshot()
+	if !ok {
+		ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		defer cancel()
+		var err error
+		if all, err = s.d.Registry.List(ctx); err != nil {
+			return nil, 0, err
+		}
 	}
+	s.listing, s.listRev, s.listed = publicViews(all), rev, time.Now()
+	return s.listing, s.listRev, nil
+}
+
+// publicViews are members.PublicView of every record of all.
+func publicViews(all []*tocsinv1.Member) []*tocsinv1.Member {
 	out := make([]*tocsinv1.Member, 0, len(all))
 	for _, m := range all {
 		out = append(out, members.PublicView(m))
 	}
-	s.listing, s.listed = out, time.Now()
-	return out, nil
+	return out
 }
 
-// directory answers one page of the public directory.
+// directory answers one page of the public directory: of every member,
+// or, for a request with a revision (records.DirectoryRequest.Since), of
+// the members whose records changed after it (the agent's incremental
+// refresh: a few records instead of 2-3 MB at 10,000 members). A revision
+// the registry cannot answer from (too old, or from a bucket created
+// again since) is answered with records.HeaderDirectoryFull, and the
+// agent fetches everything.
 func (s *Service) directory(ctx context.Context, m *nats.Msg) {
 	var req records.DirectoryRequest
 	if len(m.Data) > 0 {
 		if err := json.Unmarshal(m.Data, &req); err != nil {
-			s.refuse(m, "the request is not JSON {\"after\": \"<member id>\"}")
+			s.refuse(m, "the request is not JSON {\"after\": \"<member id>\", \"since\": <revision>}")
 			return
 		}
 	}
-	all, err := s.members(ctx)
-	if err != nil {
-		s.log.Warn("directory listing failed", zap.Error(err))
-		s.refuse(m, "the member registry cannot be read right now; try again")
-		return
+	var all []*tocsinv1.Member
+	var rev uint64
+	if req.Since > 0 {
+		changed, now, ok := s.d.Registry.ChangedSince(req.Since)
+		if !ok {
+			reply := nats.NewMsg(m.Reply)
+			reply.Header.Set(records.HeaderDirectoryFull, fmt.Sprintf("revision %d cannot be brought up to date with changes (the registry is at %d); fetch the whole directory", req.Since, now))
+			_ = m.RespondMsg(reply)
+			return
+		}
+		all, rev = publicViews(changed), now
+	} else {
+		var err error
+		if all, rev, err = s.members(ctx); err != nil {
+			s.log.Warn("directory listing failed", zap.Error(err))
+			s.refuse(m, "the member registry cannot be read right now; try again")
+			return
+		}
 	}
 	from, _ := slices.BinarySearchFunc(all, req.After, func(m *tocsinv1.Member, id string) int { return strings.Compare(m.GetId(), id) })
 	if from < len(all) && all[from].GetId() == req.After {
@@ -160,6 +191,9 @@ func (s *Service) directory(ctx context.Context, m *nats.Msg) {
 	}
 	reply := nats.NewMsg(m.Reply)
 	reply.Data = page
+	if rev > 0 {
+		reply.Header.Set(records.HeaderDirectoryRevision, strconv.FormatUint(rev, 10))
+	}
 	if from+n < len(all) {
 		reply.Header.Set(records.HeaderDirectoryNext, all[from+n-1].GetId())
 	}
@@ -184,10 +218,6 @@ func (s *Service) consumer(ctx context.Context, m *nats.Msg) {
 	_ = m.Respond(data)
 }
 
-// consumerOffline is the JetStream error code of a consumer whose every
-// replica is on nodes that are down ("consumer is offline").
-const consumerOffline jetstream.ErrorCode = 10119
-
 // ensureConsumer makes the named consumer of member exist: a healthy one
 // is left alone, a missing one is created, one whose node is gone is
 // deleted and created again, from the sequence the agent asked for.
@@ -211,31 +241,33 @@ func (s *Service) ensureConsumer(ctx context.Context, member string, body []byte
 	}
 	c := auth.Consumers(rec)[i]
 	_, err = s.d.JS.Consumer(ctx, c.Stream, c.Name)
-	var apiErr *jetstream.APIError
 	switch {
 	case err == nil:
 		return consumerReply{Action: "exists"}
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		return s.create(ctx, member, c, req.StartSeq, "created")
-	case errors.As(err, &apiErr) && apiErr.ErrorCode == consumerOffline:
+		return s.create(ctx, rec, c, req.StartSeq, "created")
+	case auth.IsConsumerOffline(err):
 		if err := s.d.JS.DeleteConsumer(ctx, c.Stream, c.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return consumerReply{Error: fmt.Sprintf("delete offline consumer %s: %v; try again", c.Name, err)}
 		}
-		return s.create(ctx, member, c, req.StartSeq, "recreated")
+		return s.create(ctx, rec, c, req.StartSeq, "recreated")
 	default:
 		return consumerReply{Error: fmt.Sprintf("consumer %s: %v; try again", c.Name, err)}
 	}
 }
 
-// create creates consumer c of member from startSeq.
-func (s *Service) create(ctx context.Context, member string, c auth.Consumer, startSeq uint64, action string) consumerReply {
-	_, err := s.d.JS.CreateConsumer(ctx, c.Stream, ConsumerConfig(member, c, startSeq))
-	if errors.Is(err, jetstream.ErrConsumerExists) {
+// create creates consumer c of member m from startSeq: how a lazily
+// admitted member's consumers come to be, at its agent's first connection,
+// and how one of an earlier version's per-sector consumers is migrated
+// (auth.CreateConsumer starts it from their ack floors then).
+func (s *Service) create(ctx context.Context, m *tocsinv1.Member, c auth.Consumer, startSeq uint64, action string) consumerReply {
+	start, exists, err := auth.CreateConsumer(ctx, s.d.JS, m, c, startSeq)
+	if exists && err == nil {
 		return consumerReply{Action: "exists"}
 	}
 	if err != nil {
 		return consumerReply{Error: fmt.Sprintf("create consumer %s: %v; try again", c.Name, err)}
 	}
-	s.log.Info("member consumer "+action, zap.String("member", member), zap.String("consumer", c.Name), zap.Uint64("start_seq", startSeq))
-	return consumerReply{Action: action, StartSeq: startSeq}
+	s.log.Info("member consumer "+action, zap.String("member", m.GetId()), zap.String("consumer", c.Name), zap.Uint64("start_seq", start))
+	return consumerReply{Action: action, StartSeq: start}
 }

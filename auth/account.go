@@ -253,7 +253,7 @@ func checkConsumerCollisions(active []*tocsinv1.Member) error {
 	for _, name := range names {
 		if ids := owners[name]; len(ids) > 1 {
 			slices.Sort(ids)
-			return fmt.Errorf("%w: members %s would share consumer %s; rename a member or a sector so that no \"<member>-<sector>\" repeats",
+			return fmt.Errorf("%w: members %s would share consumer %s; rename one of them: a member \"<id>-site\" collides with the site consumers of member \"<id>\"",
 				ErrInvalidMember, strings.Join(ids, " and "), name)
 		}
 	}

@@ -273,7 +273,7 @@ func TestAccountJWTsRefuseBadRegistries(t *testing.T) {
 	}
 	for name, reg := range map[string][]*tocsinv1.Member{
 		"duplicate id":       {member("a", "x"), member("a", "y")},
-		"consumer collision": {member("a", "b-c"), member("a-b", "c")},
+		"consumer collision": {member("a", "x"), member("a-site", "y")},
 		"invalid member":     {member("A.B", "x")},
 	} {
 		if _, err := a.AccountJWTs(reg); !errors.Is(err, auth.ErrInvalidMember) {
@@ -281,10 +281,15 @@ func TestAccountJWTsRefuseBadRegistries(t *testing.T) {
 		}
 	}
 	// A revoked member no longer collides.
-	b := member("a-b", "c")
+	b := member("a-site", "y")
 	b.RevokedAt = timestamppb.Now()
-	if _, err := a.AccountJWTs([]*tocsinv1.Member{member("a", "b-c"), b}); err != nil {
+	if _, err := a.AccountJWTs([]*tocsinv1.Member{member("a", "x"), b}); err != nil {
 		t.Fatalf("collision with a revoked member: %v", err)
+	}
+	// One consumer for all of a member's sectors: "a" in "b-c" and "a-b"
+	// in "c" no longer share "a-b-c", as the per-sector names did.
+	if _, err := a.AccountJWTs([]*tocsinv1.Member{member("a", "b-c"), member("a-b", "c")}); err != nil {
+		t.Fatalf("a in b-c and a-b in c: %v", err)
 	}
 }
 
@@ -324,11 +329,11 @@ func TestAccountJWTSizePerMember(t *testing.T) {
 	if per := total / 10000; per > 16<<10 {
 		t.Fatalf("%d bytes per member account: an import table grew", per)
 	}
-	_, err = a.AccountJWTs([]*tocsinv1.Member{member(0, 3000)})
+	_, err = a.AccountJWTs([]*tocsinv1.Member{member(0, 4000)})
 	if !errors.Is(err, auth.ErrAccountTooLarge) {
-		t.Fatalf("a member of 3,000 sectors: %v, want ErrAccountTooLarge", err)
+		t.Fatalf("a member of 4,000 sectors: %v, want ErrAccountTooLarge", err)
 	}
-	t.Logf("3,000 sectors: %v", err)
+	t.Logf("4,000 sectors: %v", err)
 }
 
 // TestAccountJWTsOfSignsOnlyWhatChanged: a change to one member signs

@@ -53,7 +53,8 @@
 // account's revocations: every node closes its connections and refuses new
 // ones.
 //
-// A member reads through durable pull consumers named after it (Consumers)
+// A member reads through durable pull consumers named after it (Consumers:
+// one for all its sectors, its inbox, its rejections)
 // that Tocsin creates (EnsureConsumers); the member may look them up, pull
 // and ack, but not create or change any consumer.
 package auth

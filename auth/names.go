@@ -48,9 +48,15 @@ func checkToken(what, s string) error {
 // else, so no member can read another's replies.
 func InboxPrefix(member string) string { return "_INBOX_" + member }
 
-// SectorConsumer names the durable pull consumer through which member reads
-// sector on stream SECTORS: "<member>-<sector>".
-func SectorConsumer(member, sector string) string { return member + "-" + sector }
+// SectorsConsumer names the durable pull consumer through which member
+// reads all its sectors on stream SECTORS: "<member>-sectors".
+func SectorsConsumer(member string) string { return member + "-sectors" }
+
+// SectorConsumer names the consumer through which member reads sector:
+// since one consumer reads all of a member's sectors, SectorsConsumer,
+// whatever the sector (the per-sector name of earlier versions is
+// LegacySectorConsumer).
+func SectorConsumer(member, _ string) string { return SectorsConsumer(member) }
 
 // InboxConsumer names the durable pull consumer through which member reads
 // its direct inbox on stream INBOX: "<member>-inbox".

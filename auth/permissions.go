@@ -75,8 +75,9 @@ var permissionTable = []grant{
 	// members' affected answers).
 	{receivers, func(m *tocsinv1.Member) []string { return []string{subjects.SvcReach(m.GetId())} }, nil},
 	// member, responder, liaison, vendor: look up, pull from and ack its own
-	// durable consumers: one per sector on SECTORS, its inbox on INBOX, its
-	// rejections on REJECTIONS (see Consumers). Tocsin creates them
+	// durable consumers: "<id>-sectors" on SECTORS (one for all its
+	// sectors), its inbox on INBOX, its rejections on REJECTIONS (see
+	// Consumers). Tocsin creates them
 	// (EnsureConsumers); the member may not create or update any consumer,
 	// since a consumer's config can send messages anywhere in the account
 	// (deliver subject) or make it vanish (inactive threshold). Nothing else

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -96,20 +97,38 @@ func TestRevokedMemberIsCutOffOnEveryNode(t *testing.T) {
 }
 
 // TestSectorChangeTakesEffectOnOpenConnection moves a member from
-// patient-care to health-it while its connection is open on node 2: the
-// server closes it, the client reconnects with the same credentials, and
-// then reads health-it and no longer patient-care.
+// patient-care to health-it while its connection is open on node 2: its
+// one SECTORS consumer gets the new filter in place (keeping its
+// position), the server closes the connection, the client reconnects with
+// the same credentials, and then reads health-it and no longer
+// patient-care, nor may it watch patient-care live.
 func TestSectorChangeTakesEffectOnOpenConnection(t *testing.T) {
 	ac := startAuthCluster(t)
 	ctx := testContext(t, 30*time.Second)
 	mary := ac.watchMember("st-mary", 1)
-	old, next := auth.SectorConsumer("st-mary", "patient-care"), auth.SectorConsumer("st-mary", "health-it")
-	if _, err := mary.js.Consumer(ctx, "SECTORS", old); err != nil {
-		t.Fatalf("patient-care before the change: %v", err)
+	name := auth.SectorsConsumer("st-mary")
+	if _, err := ac.svcJS.Publish(ctx, "tocsin.sector.patient-care.urgent", []byte("before the change")); err != nil {
+		t.Fatal(err)
+	}
+	ac.expectFetch(ctx, t, mary.memberConn, "SECTORS", name, "before the change")
+	before, err := ac.svcJS.Consumer(ctx, "SECTORS", name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	m := ac.memberRecord("st-mary")
 	m.Sectors = []string{"health-it"}
 	if err := auth.EnsureConsumers(ctx, ac.svcJS, m); err != nil {
+		t.Fatal(err)
+	}
+	after, err := ac.svcJS.Consumer(ctx, "SECTORS", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := after.CachedInfo().Config; cfg.FilterSubject != "tocsin.sector.health-it.>" || after.CachedInfo().Delivered.Stream != before.CachedInfo().Delivered.Stream {
+		t.Fatalf("after the change: filter %q %q, delivered %d (before %d): want health-it only, the same position",
+			cfg.FilterSubject, cfg.FilterSubjects, after.CachedInfo().Delivered.Stream, before.CachedInfo().Delivered.Stream)
+	}
+	if _, err := ac.svcJS.Publish(ctx, "tocsin.sector.patient-care.urgent", []byte("patient-care news")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ac.svcJS.Publish(ctx, "tocsin.sector.health-it.urgent", []byte("health-it news")); err != nil {
@@ -121,12 +140,26 @@ func TestSectorChangeTakesEffectOnOpenConnection(t *testing.T) {
 		return mary.disconnects.Load() > 0 && mary.reconnects.Load() > 0 && mary.nc.IsConnected()
 	}))
 	t.Logf("sector change: connection on node 2 closed and back %s after the push through node 1", time.Since(start).Round(time.Millisecond))
-	ac.expectFetch(ctx, t, mary.memberConn, "SECTORS", next, "health-it news")
-	_, err := mary.nc.Request("$JS.API.CONSUMER.INFO.SECTORS."+old, nil, 500*time.Millisecond)
-	if err == nil {
-		t.Fatal("still reads patient-care after leaving it")
+	cons, err := mary.js.Consumer(ctx, "SECTORS", name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := mary.violation("$JS.API.CONSUMER.INFO.SECTORS."+old, violationWait); err != nil {
+	batch, err := cons.Fetch(10, jetstream.FetchMaxWait(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for msg := range batch.Messages() {
+		got = append(got, string(msg.Data()))
+		_ = msg.Ack()
+	}
+	if !slices.Equal(got, []string{"health-it news"}) {
+		t.Fatalf("after the change st-mary read %q, want only the health-it news", got)
+	}
+	if _, err := mary.nc.SubscribeSync("tocsin.sector.patient-care.>"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mary.violation("tocsin.sector.patient-care.>", violationWait); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(mary.nc.ConnectedServerName(), "tocsin-") {
