@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
@@ -13,6 +14,11 @@ import (
 // DefaultLeafWebsocketPort is the port of the WebSocket leaf listener:
 // HTTPS's, which hospital networks let out when they let nothing else.
 const DefaultLeafWebsocketPort = 443
+
+// LeafWebsocketHandshakeTimeout bounds a site's TLS and WebSocket
+// handshake on the websocket listener (a port open to the internet must
+// not hold half-open connections forever), with room for a slow link.
+const LeafWebsocketHandshakeTimeout = 10 * time.Second
 
 // LeafWebsocketOptions open nats-server's websocket listener for member
 // sites whose network lets out only HTTPS: the site dials
@@ -93,7 +99,7 @@ func isLoopback(host string) bool {
 
 // apply sets so's websocket listener from w.
 func (w LeafWebsocketOptions) apply(so *server.Options) error {
-	so.Websocket = server.WebsocketOpts{Host: w.Host, Port: w.Port, Advertise: w.Advertise, NoTLS: w.InsecureNoTLS}
+	so.Websocket = server.WebsocketOpts{Host: w.Host, Port: w.Port, Advertise: w.Advertise, NoTLS: w.InsecureNoTLS, HandshakeTimeout: LeafWebsocketHandshakeTimeout}
 	if w.TLS != nil {
 		cfg, err := w.TLS.config(false)
 		if err != nil {

@@ -51,8 +51,8 @@ func TestNodeLeafWebsocketRequiresTLSExceptOnLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Websocket.Port == 0 || v.Websocket.NoTLS || v.LeafNode.Port == 0 {
-		t.Fatalf("websocket port %d, tls %v, leaf port %d: want a TLS websocket beside the leaf listener", v.Websocket.Port, !v.Websocket.NoTLS, v.LeafNode.Port)
+	if v.Websocket.Port == 0 || v.Websocket.NoTLS || v.LeafNode.Port == 0 || v.Websocket.HandshakeTimeout != LeafWebsocketHandshakeTimeout {
+		t.Fatalf("websocket port %d, tls %v, leaf port %d: want a TLS websocket beside the leaf listener, handshakes bounded (%s)", v.Websocket.Port, !v.Websocket.NoTLS, v.LeafNode.Port, v.Websocket.HandshakeTimeout)
 	}
 	if !strings.HasPrefix(n.LeafWebsocketURL(), "wss://127.0.0.1:") {
 		t.Fatalf("websocket url %q", n.LeafWebsocketURL())
