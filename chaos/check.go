@@ -71,6 +71,30 @@ type Row struct {
 	DeliveryMaxSeconds float64 `json:"delivery_max_seconds"`
 }
 
+// PathRow counts the deliveries of one path an alert travels: published
+// at the hub or at a site, read by an agent of the hub or of a site.
+type PathRow struct {
+	// Path is "hub → hub agent", "hub → site agent", "site → hub agent"
+	// or "site → site agent".
+	Path       string `json:"path"`
+	Expected   int    `json:"expected_deliveries"`
+	Delivered  int    `json:"delivered"`
+	Lost       int    `json:"lost"`
+	Duplicates int    `json:"duplicates"`
+}
+
+// pathOf names the path of p to agent a.
+func pathOf(p *Published, a AgentSpec) string {
+	from, to := "hub", "hub agent"
+	if p.Via == viaSite {
+		from = "site"
+	}
+	if a.Site {
+		to = "site agent"
+	}
+	return from + " → " + to
+}
+
 // maxFindings bounds each list of findings in a report (the counts are
 // complete).
 const maxFindings = 50
@@ -96,6 +120,8 @@ type CheckResult struct {
 	// Slowest is the slowest delivery of all (slow or not); nil when none.
 	Slowest *Finding `json:"slowest,omitempty"`
 	slowest time.Duration
+	// Paths are the deliveries by path, in the order of Path's doc.
+	Paths []PathRow `json:"paths"`
 }
 
 // Check compares what was acknowledged with what was delivered.
@@ -136,6 +162,14 @@ func Check(in CheckInput) *CheckResult {
 	}
 	// held[agent][id] counts the sink's lines of id.
 	held := map[string]map[string]int{}
+	paths := map[string]*PathRow{}
+	path := func(p *Published, a AgentSpec) *PathRow {
+		k := pathOf(p, a)
+		if paths[k] == nil {
+			paths[k] = &PathRow{Path: k}
+		}
+		return paths[k]
+	}
 	for _, a := range in.Agents {
 		held[a.Member] = map[string]int{}
 		for _, l := range in.Sinks[a.Member] {
@@ -151,6 +185,7 @@ func Check(in CheckInput) *CheckResult {
 			f := Finding{ID: l.ID, Publisher: p.Publisher, N: p.N, Agent: a.Member, Phase: r.Fault}
 			if held[a.Member][l.ID] == 2 {
 				r.Duplicates++
+				path(p, a).Duplicates++
 				f.Detail = "written twice"
 				res.Duplicates = appendCapped(res.Duplicates, f)
 			}
@@ -202,16 +237,27 @@ func Check(in CheckInput) *CheckResult {
 				continue
 			}
 			r.Expected++
+			pr := path(p, a)
+			pr.Expected++
 			if held[a.Member][p.ID] > 0 {
 				r.Delivered++
+				pr.Delivered++
 				continue
 			}
 			r.Lost++
+			pr.Lost++
 			res.Lost = appendCapped(res.Lost, Finding{ID: p.ID, Publisher: p.Publisher, N: p.N, Agent: a.Member, Phase: r.Fault,
 				Detail: fmt.Sprintf("acknowledged at %s (INGEST seq %d), never written", p.Acked.Format(time.RFC3339Nano), p.Seq)})
 		}
 	}
 	res.gaps(in, held)
+	for _, from := range []string{"hub", "site"} {
+		for _, to := range []string{"hub agent", "site agent"} {
+			if pr := paths[from+" → "+to]; pr != nil {
+				res.Paths = append(res.Paths, *pr)
+			}
+		}
+	}
 	res.Total = Row{Fault: "total"}
 	for _, name := range order {
 		r := rows[name]

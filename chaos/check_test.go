@@ -3,6 +3,7 @@ package chaos
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,22 @@ func TestCheckFindsEveryKindOfWrong(t *testing.T) {
 		if !strings.Contains(got, s) {
 			t.Errorf("unexpected findings lack %q:\n%s", s, got)
 		}
+	}
+}
+
+// Deliveries are counted by path: agt-4 reads at its site and d was
+// published at a site, so the paper run has hub → hub agent (a to e at
+// agt-1, b lost), site → site agent (d) and nothing else; a repeat at a
+// site agent counts on its path.
+func TestCheckCountsEveryPath(t *testing.T) {
+	in := checkCase()
+	in.Agents[1].Site = true
+	in.Published[3].Via = viaSite
+	in.Sinks["agt-4"] = append(in.Sinks["agt-4"], in.Sinks["agt-4"][0])
+	res := Check(in)
+	want := []PathRow{{Path: "hub → hub agent", Expected: 4, Delivered: 3, Lost: 1}, {Path: "site → site agent", Expected: 1, Delivered: 1, Duplicates: 1}}
+	if !slices.Equal(res.Paths, want) {
+		t.Fatalf("paths\n got %+v\nwant %+v", res.Paths, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,10 +21,13 @@ import (
 type node struct {
 	idx       int
 	name      string
+	region    string // "" in the one-cluster layout
 	config    string
 	clientURL string
 	httpAddr  string
 	listen    string // the real route listener, reached only through proxies
+	gwListen  string // the real gateway listener (regions), through proxies
+	leaf      string // the real leaf listener (sites), through the sites' proxies
 	proc      *proc
 	// store is the node's store on a lazy file system (nil: a plain
 	// directory); backing is the directory under it.
@@ -31,43 +35,57 @@ type node struct {
 	backing string
 }
 
-// cluster is three node processes on loopback, with auth and TLS from
-// tocsin init, whose routes all run through proxies.
+// cluster is the node processes on loopback, with auth and TLS from
+// tocsin init, whose routes and gateways all run through proxies.
 type cluster struct {
 	bin, dir, keys string
+	lay            layout
 	nodes          []*node
-	// routes[i][j] carries node i's routes to node j.
+	// routes[i][j] carries node i's routes to node j (same region only).
 	routes [][]*Proxy
-	// adverts[j] is the address node j advertises to its peers.
+	// adverts[j] is the route address node j advertises to its peers.
 	adverts []*Proxy
-	log     *zap.Logger
+	// gws[i][j] carries node i's gateway connections to node j (other
+	// regions only).
+	gws [][]*Proxy
+	// voids[j] is what node j advertises as its gateway and leaf address:
+	// a proxy that refuses everything, so that nothing learnt by gossip
+	// dials around the proxies above and the sites' own.
+	voids []*Proxy
+	log   *zap.Logger
 }
 
-// nodeCount is the size of the cluster: R3 streams.
+// nodeCount is the size of the one-cluster layout and of the streams
+// region: R3 streams.
 const nodeCount = 3
 
-// newCluster runs tocsin init in dir/keys and writes the nodes' configs;
-// it starts nothing. With lazy, each node's store is a lazy file system
-// (see package lazyfs) that a power loss can take unsynced writes from.
+// newCluster runs tocsin init in dir/keys and writes the configs of the
+// one-cluster layout's three nodes; it starts nothing. With lazy, each
+// node's store is a lazy file system (see package lazyfs) that a power
+// loss can take unsynced writes from.
 func newCluster(ctx context.Context, bin, dir, sync string, lazy bool, log *zap.Logger) (*cluster, error) {
-	c := &cluster{bin: bin, dir: dir, keys: filepath.Join(dir, "keys"), log: log}
-	names := make([]string, nodeCount)
-	for i := range names {
-		names[i] = fmt.Sprintf("chaos-%d", i+1)
+	return newClusterOf(ctx, oneCluster(false), bin, dir, sync, lazy, log)
+}
+
+// newClusterOf is newCluster for the nodes of lay.
+func newClusterOf(ctx context.Context, lay layout, bin, dir, sync string, lazy bool, log *zap.Logger) (*cluster, error) {
+	c := &cluster{bin: bin, dir: dir, keys: filepath.Join(dir, "keys"), lay: lay, log: log}
+	var names []string
+	for _, n := range lay.nodes {
+		names = append(names, n.name)
 	}
 	if _, err := runTool(ctx, bin, "init", "--dir", c.keys, "--nodes", strings.Join(names, ","), "--tls-hosts", "127.0.0.1,localhost"); err != nil {
 		return nil, err
 	}
-	ports, err := freeport.Pick("127.0.0.1", 3*nodeCount)
+	const per = 5 // client, route, http, gateway, leaf
+	ports, err := freeport.Pick("127.0.0.1", per*len(names))
 	if err != nil {
 		return nil, err
 	}
-	for i, name := range names {
-		c.nodes = append(c.nodes, &node{idx: i, name: name,
-			clientURL: fmt.Sprintf("nats://127.0.0.1:%d", ports[3*i]),
-			listen:    fmt.Sprintf("127.0.0.1:%d", ports[3*i+1]),
-			httpAddr:  fmt.Sprintf("127.0.0.1:%d", ports[3*i+2]),
-		})
+	at := func(i, k int) string { return fmt.Sprintf("127.0.0.1:%d", ports[per*i+k]) }
+	for i, spec := range lay.nodes {
+		c.nodes = append(c.nodes, &node{idx: i, name: spec.name, region: spec.region,
+			clientURL: "nats://" + at(i, 0), listen: at(i, 1), httpAddr: at(i, 2), gwListen: at(i, 3), leaf: at(i, 4)})
 	}
 	if err := c.makeProxies(); err != nil {
 		c.Close()
@@ -91,32 +109,43 @@ func newCluster(ctx context.Context, bin, dir, sync string, lazy bool, log *zap.
 }
 
 func (c *cluster) makeProxies() error {
-	c.routes = make([][]*Proxy, nodeCount)
-	for i := range c.nodes {
-		c.routes[i] = make([]*Proxy, nodeCount)
+	n := len(c.nodes)
+	c.routes, c.gws = make([][]*Proxy, n), make([][]*Proxy, n)
+	for i, from := range c.nodes {
+		c.routes[i], c.gws[i] = make([]*Proxy, n), make([]*Proxy, n)
 		for j, to := range c.nodes {
-			if i == j {
-				continue
+			var err error
+			switch {
+			case i == j:
+			case from.region == to.region:
+				c.routes[i][j], err = NewProxy(from.name+"→"+to.name, to.listen)
+			default:
+				c.gws[i][j], err = NewProxy("gateway "+from.name+"→"+to.name, to.gwListen)
 			}
-			p, err := NewProxy(c.nodes[i].name+"→"+to.name, to.listen)
 			if err != nil {
 				return err
 			}
-			c.routes[i][j] = p
 		}
 	}
-	for _, n := range c.nodes {
-		p, err := NewProxy("advertised "+n.name, n.listen)
+	for _, nd := range c.nodes {
+		p, err := NewProxy("advertised "+nd.name, nd.listen)
 		if err != nil {
 			return err
 		}
 		c.adverts = append(c.adverts, p)
+		v, err := NewProxy("void "+nd.name, nd.leaf)
+		if err != nil {
+			return err
+		}
+		v.Cut()
+		c.voids = append(c.voids, v)
 	}
 	return nil
 }
 
 // writeConfig writes node n's YAML: tocsin init's auth and TLS files, its
-// routes through its proxies, the advertised proxy.
+// routes and gateways through its proxies, the advertised proxy, and a
+// leaf listener when the layout has sites.
 func (c *cluster) writeConfig(n *node, sync string) error {
 	nodeDir := filepath.Join(c.keys, "nodes", n.name)
 	tlsFiles := func() *server.TLSConfig {
@@ -125,6 +154,9 @@ func (c *cluster) writeConfig(n *node, sync string) error {
 	var nc server.NodeConfig
 	nc.Name = n.name
 	nc.ClusterName = "tocsin-chaos"
+	if n.region != "" {
+		nc.ClusterName = n.region
+	}
 	nc.Listen = strings.TrimPrefix(n.clientURL, "nats://")
 	nc.HTTP = n.httpAddr
 	nc.StoreDir = filepath.Join(c.dir, "store", n.name)
@@ -135,10 +167,29 @@ func (c *cluster) writeConfig(n *node, sync string) error {
 	nc.Cluster.Listen = n.listen
 	nc.Cluster.Advertise = c.adverts[n.idx].Addr()
 	nc.Cluster.TLS = tlsFiles()
-	for j, p := range c.routes[n.idx] {
-		if j != n.idx {
+	for _, p := range c.routes[n.idx] {
+		if p != nil {
 			nc.Cluster.Routes = append(nc.Cluster.Routes, "nats-route://"+p.Addr())
 		}
+	}
+	if c.lay.regions() {
+		g := &server.GatewayConfig{Listen: n.gwListen, Advertise: c.voids[n.idx].Addr(), StreamsRegion: c.lay.streams, TLS: tlsFiles()}
+		for _, r := range c.lay.regionNames() {
+			if r == n.region {
+				continue
+			}
+			remote := server.RemoteGatewayConfig{Name: r}
+			for j, p := range c.gws[n.idx] {
+				if p != nil && c.nodes[j].region == r {
+					remote.URLs = append(remote.URLs, "nats://"+p.Addr())
+				}
+			}
+			g.Gateways = append(g.Gateways, remote)
+		}
+		nc.Gateway = g
+	}
+	if c.lay.leaf {
+		nc.Leaf = &server.LeafConfig{Listen: n.leaf, Advertise: c.voids[n.idx].Addr()}
 	}
 	data, err := yaml.Marshal(nc)
 	if err != nil {
@@ -153,13 +204,38 @@ func (c *cluster) writeConfig(n *node, sync string) error {
 	return os.WriteFile(n.config, data, 0o600)
 }
 
-// URLs are the nodes' client URLs, comma-separated.
+// URLs are the client URLs of the nodes members use (not a witness's),
+// comma-separated.
 func (c *cluster) URLs() string {
 	var urls []string
-	for _, n := range c.nodes {
+	for _, n := range c.memberNodes() {
 		urls = append(urls, n.clientURL)
 	}
 	return strings.Join(urls, ",")
+}
+
+// memberNodes are the nodes members connect to: every node but a
+// witness's.
+func (c *cluster) memberNodes() []*node {
+	var out []*node
+	for _, n := range c.nodes {
+		if n.region != regionWitness {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// streamNodes are the nodes of the streams region (every node of the
+// one-cluster layout): the ones the node faults hit.
+func (c *cluster) streamNodes() []*node {
+	var out []*node
+	for _, n := range c.nodes {
+		if n.region == c.lay.streams {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // CA is the cluster CA's certificate, which clients trust.
@@ -169,12 +245,32 @@ func (c *cluster) CA() string { return filepath.Join(c.keys, "tls", "ca.pem") }
 func (c *cluster) AdminCreds() string { return filepath.Join(c.keys, "admin.creds") }
 
 // Start starts every node that is not running and waits until the
-// cluster is healthy.
+// cluster is healthy. In regions, the witness starts once the others are
+// healthy: a witness that is the meta leader when the streams are first
+// provisioned gives them one replica, its own cluster's size, and the
+// streams region never becomes ready ("stream INGEST has 1 replicas, want
+// 3"), so the harness brings the regions up first, as a deploy may.
 func (c *cluster) Start(ctx context.Context) error {
+	var witness []*node
 	for _, n := range c.nodes {
-		if !n.proc.Running() {
+		if n.region == regionWitness {
+			witness = append(witness, n)
+		} else if !n.proc.Running() {
 			if err := n.proc.Start(); err != nil {
 				return err
+			}
+		}
+	}
+	if len(witness) > 0 {
+		// Degraded: they have no gateway to the witness yet.
+		if err := c.waitReady(ctx, c.memberNodes(), true); err != nil {
+			return err
+		}
+		for _, n := range witness {
+			if !n.proc.Running() {
+				if err := n.proc.Start(); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -204,8 +300,15 @@ func (c *cluster) Close() {
 			}
 		}
 	}
-	for _, p := range c.adverts {
+	for _, p := range append(c.adverts, c.voids...) {
 		p.Close()
+	}
+	for _, row := range c.gws {
+		for _, p := range row {
+			if p != nil {
+				p.Close()
+			}
+		}
 	}
 	for _, n := range c.nodes {
 		if n.store != nil {
@@ -214,10 +317,11 @@ func (c *cluster) Close() {
 	}
 }
 
-// proxies lists every proxy.
+// proxies lists every route and gateway proxy (not the voids, which
+// stay cut).
 func (c *cluster) proxies() []*Proxy {
 	out := append([]*Proxy(nil), c.adverts...)
-	for _, row := range c.routes {
+	for _, row := range append(slices.Clone(c.routes), c.gws...) {
 		for _, p := range row {
 			if p != nil {
 				out = append(out, p)
@@ -227,7 +331,7 @@ func (c *cluster) proxies() []*Proxy {
 	return out
 }
 
-// SetLatency delays every route by d each way (0: none).
+// SetLatency delays every route and gateway by d each way (0: none).
 func (c *cluster) SetLatency(d time.Duration) {
 	for _, p := range c.proxies() {
 		p.SetLatency(d)

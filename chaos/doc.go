@@ -17,6 +17,19 @@
 // advertised proxy, and is counted only once the nodes' own /status says
 // the routes are gone. Latency is added in the proxies too.
 //
+// # Sites and regions
+//
+// Some members run a member site (`tocsin site`, a leaf node of the hub):
+// its leaf link runs only through proxies of its own, one per node, and
+// every node advertises a proxy that refuses everything as its leaf and
+// gateway address, so that nothing learnt by gossip dials around a cut.
+// The member's agent reads at its site and the member publishes there
+// too; the checker counts every path (hub or site to a hub or site
+// agent). With Options.Regions the nodes are deploy/regions on loopback
+// (east with the streams, west, a witness), their gateways through a
+// proxy per ordered pair, and the nemesis cuts a region's gateways or
+// kills west whole.
+//
 // # What a process kill cannot show
 //
 // SIGKILL ends a process but keeps the kernel's page cache, so writes a

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,29 +29,64 @@ const (
 	// what it had not fsynced (the stores are on lazy file systems; skipped
 	// where FUSE is unavailable), then restarts them.
 	FaultPowerLoss = "power-loss"
+	// FaultSiteCut is a member site's WAN cut: every proxy of its leaf
+	// link resets it and refuses it again, for Options.SiteCut; the site
+	// queues what its member sends and its agent reads what was sourced.
+	FaultSiteCut = "site-cut"
+	// FaultSitePowerLoss SIGKILLs a site process (with its data on a lazy
+	// file system when the run has one, also what it had not fsynced) and
+	// starts it again after the hold.
+	FaultSitePowerLoss = "site-power-loss"
+	// FaultSiteSlow paces a site's leaf link to Options.SlowLink (50
+	// kbit/s) each way for the hold.
+	FaultSiteSlow = "site-slow"
+	// FaultGatewayCut cuts east or west (at random) off from the other
+	// regions: every gateway connection between them is refused.
+	FaultGatewayCut = "gateway-cut"
+	// FaultRegionLoss SIGKILLs west's three nodes at once, the region
+	// that holds no stream (the streams region's loss stops the channel,
+	// docs/REGIONS.md), and starts them after the hold.
+	FaultRegionLoss = "region-loss"
 )
 
 // FaultNames lists every fault.
-func FaultNames() []string { return append(DefaultFaults(), FaultPowerLoss) }
-
-// DefaultFaults are the faults a run injects unless told otherwise: all
-// but the power loss, which needs root and FUSE and is asked for by name.
-func DefaultFaults() []string {
-	return []string{FaultKill, FaultPause, FaultRollingRestart, FaultPartition, FaultLatency, FaultLeaderKill, FaultAgentCrash}
+func FaultNames() []string {
+	return append(append(DefaultFaults(), FaultPowerLoss), RegionFaults()...)
 }
 
-// injection is one fault in force: heal undoes it.
+// DefaultFaults are the faults a run injects unless told otherwise: all
+// but the power loss, which needs root and FUSE and is asked for by name,
+// and the region faults, which a regions run adds (Options.Regions).
+func DefaultFaults() []string {
+	return append(NodeFaults(), FaultAgentCrash, FaultSiteCut, FaultSitePowerLoss, FaultSiteSlow)
+}
+
+// NodeFaults are the faults that hit the nodes holding the streams.
+func NodeFaults() []string {
+	return []string{FaultKill, FaultPause, FaultRollingRestart, FaultPartition, FaultLatency, FaultLeaderKill}
+}
+
+// SiteFaults are the faults that hit a member site.
+func SiteFaults() []string { return []string{FaultSiteCut, FaultSitePowerLoss, FaultSiteSlow} }
+
+// RegionFaults are the faults of a regions run.
+func RegionFaults() []string { return []string{FaultGatewayCut, FaultRegionLoss} }
+
+// injection is one fault in force: heal undoes it; after, if set, says
+// what the fault did once healed, or why it did not happen.
 type injection struct {
 	victim string
 	detail string
+	hold   time.Duration
 	heal   func(ctx context.Context) error
+	after  func() (string, error)
 }
 
 // inject starts fault f on the world and returns how to heal it.
 func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 	switch f {
 	case FaultKill, FaultLeaderKill:
-		n := w.cl.nodes[w.rng.IntN(nodeCount)]
+		n := w.randomNode()
 		detail := "random node"
 		if f == FaultLeaderKill {
 			leader, err := w.cl.ingestLeader(ctx)
@@ -64,7 +100,7 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 		}
 		return &injection{victim: n.name, detail: detail + " SIGKILLed", heal: func(context.Context) error { return n.proc.Start() }}, nil
 	case FaultPause:
-		n := w.cl.nodes[w.rng.IntN(nodeCount)]
+		n := w.randomNode()
 		if err := n.proc.Pause(); err != nil {
 			return nil, err
 		}
@@ -75,7 +111,7 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 		}
 		return &injection{victim: "every node", detail: "SIGTERM, start, healthy; one at a time", heal: func(context.Context) error { return nil }}, nil
 	case FaultPartition:
-		n := w.cl.nodes[w.rng.IntN(nodeCount)]
+		n := w.randomNode()
 		w.cl.Isolate(n)
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
@@ -108,6 +144,84 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 			return nil, err
 		}
 		return &injection{victim: a.spec.Member, detail: "SIGKILL, restarted after the hold", heal: func(context.Context) error { return a.proc.Start() }}, nil
+	case FaultSiteCut, FaultSitePowerLoss, FaultSiteSlow:
+		return w.injectSite(ctx, f)
+	case FaultGatewayCut, FaultRegionLoss:
+		return w.injectRegion(ctx, f)
 	}
 	return nil, fmt.Errorf("unknown fault %q", f)
+}
+
+// randomNode is a node of the streams region (every node of one cluster).
+func (w *world) randomNode() *node {
+	nodes := w.cl.streamNodes()
+	return nodes[w.rng.IntN(len(nodes))]
+}
+
+// injectSite starts a site fault on a random site.
+func (w *world) injectSite(ctx context.Context, f string) (*injection, error) {
+	s := w.sites[w.rng.IntN(len(w.sites))]
+	victim := "site of " + s.member
+	switch f {
+	case FaultSiteCut:
+		s.Cut()
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		how, err := s.ConfirmCut(cctx)
+		if err != nil {
+			s.Heal()
+			return nil, fmt.Errorf("cut of %s not confirmed: %w", victim, err)
+		}
+		return &injection{victim: victim, hold: w.opts.SiteCut, detail: fmt.Sprintf("leaf link refused for %s, confirmed: %s", w.opts.SiteCut, how),
+			heal: func(context.Context) error { s.Heal(); return nil }}, nil
+	case FaultSitePowerLoss:
+		how, err := s.PowerLoss(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &injection{victim: victim, detail: how, heal: func(context.Context) error { return s.proc.Start() }}, nil
+	default:
+		_, acceptedBefore, _, pacedBefore := s.linkStats()
+		s.SetRate(w.opts.SlowLink)
+		inj := &injection{victim: victim, detail: fmt.Sprintf("leaf link paced to %d bit/s each way", 8*w.opts.SlowLink),
+			heal: func(context.Context) error { s.Heal(); return nil }}
+		inj.after = func() (string, error) {
+			_, accepted, _, paced := s.linkStats()
+			if paced == pacedBefore {
+				return "", fmt.Errorf("nothing crossed the slow link of %s in the hold: the fault was not felt", victim)
+			}
+			return fmt.Sprintf("%d B paced in the hold, %d leaf reconnects", paced-pacedBefore, accepted-acceptedBefore), nil
+		}
+		return inj, nil
+	}
+}
+
+// injectRegion starts a region fault.
+func (w *world) injectRegion(ctx context.Context, f string) (*injection, error) {
+	if f == FaultRegionLoss {
+		names, err := w.cl.KillRegion(ctx, regionWest)
+		if err != nil {
+			return nil, err
+		}
+		return &injection{victim: regionWest, detail: fmt.Sprintf("%s SIGKILLed at once (%s, the streams region, holds every stream)", strings.Join(names, ", "), regionEast),
+			heal: func(context.Context) error {
+				for _, n := range w.cl.regionNodes(regionWest) {
+					if err := n.proc.Start(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}}, nil
+	}
+	r := []string{regionEast, regionWest}[w.rng.IntN(2)]
+	before := w.cl.CutGateways(r)
+	cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	how, err := w.cl.ConfirmGatewaysCut(cctx, r, before)
+	if err != nil {
+		w.cl.HealNetwork()
+		return nil, fmt.Errorf("gateway cut of %s not confirmed by the nodes: %w", r, err)
+	}
+	return &injection{victim: r, detail: "every gateway to and from " + r + " refused, confirmed: " + how,
+		heal: func(context.Context) error { w.cl.HealNetwork(); return nil }}, nil
 }

@@ -49,8 +49,17 @@ func (c *cluster) status(ctx context.Context, n *node, timeout time.Duration) (*
 }
 
 // ready reports whether node n's /readyz says plainly "ready" (not
-// degraded), and else what it says.
+// degraded), and else what it says. A witness, which holds no stream and
+// serves no member, is ready when its /status answers: its /readyz waits
+// for the streams to have one replica, its own cluster's size, and never
+// says ready.
 func (c *cluster) ready(ctx context.Context, n *node) (bool, string) {
+	if n.region == regionWitness {
+		if _, err := c.status(ctx, n, 5*time.Second); err != nil {
+			return false, err.Error()
+		}
+		return true, "ready"
+	}
 	code, body, err := get(ctx, n.httpAddr, "/readyz", 5*time.Second)
 	if err != nil {
 		return false, err.Error()
@@ -61,13 +70,18 @@ func (c *cluster) ready(ctx context.Context, n *node) (bool, string) {
 
 // WaitHealthy waits until every node runs and says it is ready, not
 // degraded: all routes up, every peer online, every stream led.
-func (c *cluster) WaitHealthy(ctx context.Context) error {
+func (c *cluster) WaitHealthy(ctx context.Context) error { return c.waitReady(ctx, c.nodes, false) }
+
+// waitReady waits until every node of nodes runs and says it is ready
+// (degraded too, with degraded).
+func (c *cluster) waitReady(ctx context.Context, nodes []*node, degraded bool) error {
 	return poll(ctx, 250*time.Millisecond, func() error {
-		for _, n := range c.nodes {
+		for _, n := range nodes {
 			if !n.proc.Running() {
 				return fmt.Errorf("%s is not running", n.name)
 			}
-			if ok, why := c.ready(ctx, n); !ok {
+			ok, why := c.ready(ctx, n)
+			if !ok && !(degraded && strings.HasPrefix(why, "ready, degraded")) {
 				return fmt.Errorf("%s: %s", n.name, why)
 			}
 		}

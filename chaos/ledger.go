@@ -45,7 +45,14 @@ type PubEvent struct {
 	Tries int `json:"tries,omitempty"`
 	// Err is the last publish error (gave-up lines).
 	Err string `json:"err,omitempty"`
+	// Via is "site" when the alert was published at the publisher's site
+	// (its PubAck is the site's outbox's), empty when at the hub
+	// (attempt lines).
+	Via string `json:"via,omitempty"`
 }
+
+// viaSite marks an alert published at its publisher's site.
+const viaSite = "site"
 
 // Published is one alert a publisher tried to publish, as the checker
 // sees it.
@@ -58,6 +65,8 @@ type Published struct {
 	// Acked is the PubAck's time; zero when none came.
 	Acked time.Time
 	Seq   uint64
+	// Via is "site" for an alert published at a site.
+	Via string
 }
 
 // ledger is the publishers' logs, on disk and in memory (the nemesis asks
@@ -99,7 +108,7 @@ func (l *ledger) record(e PubEvent) error {
 	defer l.mu.Unlock()
 	switch e.Event {
 	case evAttempt:
-		l.alerts[e.ID] = &Published{Publisher: e.Publisher, N: e.N, ID: e.ID, Spec: *e.Spec, Attempted: e.At}
+		l.alerts[e.ID] = &Published{Publisher: e.Publisher, N: e.N, ID: e.ID, Spec: *e.Spec, Attempted: e.At, Via: e.Via}
 	case evAck:
 		if a := l.alerts[e.ID]; a != nil {
 			a.Acked, a.Seq = e.At, e.Seq
@@ -159,7 +168,7 @@ func ReadPublished(paths []string) ([]*Published, error) {
 				if e.Spec == nil {
 					return fmt.Errorf("%s: attempt of %s without its spec", p, e.ID)
 				}
-				byID[e.ID] = &Published{Publisher: e.Publisher, N: e.N, ID: e.ID, Spec: *e.Spec, Attempted: e.At}
+				byID[e.ID] = &Published{Publisher: e.Publisher, N: e.N, ID: e.ID, Spec: *e.Spec, Attempted: e.At, Via: e.Via}
 			case evAck:
 				a := byID[e.ID]
 				if a == nil {

@@ -45,8 +45,25 @@ type Options struct {
 	// its sinks; what is still missing then is lost. Default 2m.
 	Drain time.Duration
 	// Faults are the faults to inject, by name (see FaultNames). Default
-	// DefaultFaults: all but the power loss.
+	// DefaultFaults (all but the power loss and the region faults), and
+	// RegionFaults with Regions; without sites, no site fault.
 	Faults []string
+	// Regions runs the cluster as deploy/regions on loopback: regions east
+	// (the streams region) and west of three nodes each and a one-node
+	// witness, joined by gateways through proxies. The node faults hit
+	// east's nodes. Default false: one cluster of three nodes.
+	Regions bool
+	// Sites is how many of the agents' members run a member site (`tocsin
+	// site`, a leaf node of the hub): their agent connects to the site and
+	// they also publish there, at half Rate. Default 2.
+	Sites int
+	// NoSites runs no site (and no site fault).
+	NoSites bool
+	// SiteCut is how long a site's WAN cut lasts. Default 2m.
+	SiteCut time.Duration
+	// SlowLink is the bytes a second each way of a slow site link.
+	// Default 6,250 (50 kbit/s).
+	SlowLink int
 	// SlowDelivery is the longest an acknowledged alert may take to reach
 	// a sink before the run fails: room for a router's and an agent's ack
 	// wait (10s each), a handling given up (20s) and a node's restart on a
@@ -75,7 +92,8 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("the tocsin binary is required")
 	case o.Dir == "":
 		return bad("a run directory is required")
-	case o.Duration < 0 || o.Hold < 0 || o.Recovery < 0 || o.Drain < 0 || o.Rate < 0 || o.SlowDelivery < 0 || o.Agents < 0 || o.Publishers < 0 || o.Latency < 0:
+	case o.Duration < 0 || o.Hold < 0 || o.Recovery < 0 || o.Drain < 0 || o.Rate < 0 || o.SlowDelivery < 0 || o.Agents < 0 || o.Publishers < 0 || o.Latency < 0 ||
+		o.Sites < 0 || o.SiteCut < 0 || o.SlowLink < 0:
 		return bad("durations, rate and counts cannot be negative; use 0 for the defaults")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -89,6 +107,10 @@ func (o Options) withDefaults() (Options, error) {
 	def(&o.Drain, 2*time.Minute)
 	def(&o.Latency, 150*time.Millisecond)
 	def(&o.SlowDelivery, 90*time.Second)
+	def(&o.SiteCut, 2*time.Minute)
+	if o.SlowLink == 0 {
+		o.SlowLink = 50_000 / 8
+	}
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
@@ -106,6 +128,13 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Publishers == 0 {
 		o.Publishers = 3
 	}
+	if o.Sites == 0 {
+		o.Sites = 2
+	}
+	if o.NoSites {
+		o.Sites = 0
+	}
+	o.Sites = min(o.Sites, o.Agents)
 	if o.BadBytesPerSecond <= 0 {
 		o.BadBytesPerSecond = 128 << 10
 	}
@@ -114,10 +143,21 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if len(o.Faults) == 0 {
 		o.Faults = DefaultFaults()
+		if o.Regions {
+			o.Faults = append(o.Faults, RegionFaults()...)
+		}
+		if o.Sites == 0 {
+			o.Faults = slices.DeleteFunc(o.Faults, func(f string) bool { return slices.Contains(SiteFaults(), f) })
+		}
 	}
 	for _, f := range o.Faults {
-		if !slices.Contains(FaultNames(), f) {
+		switch {
+		case !slices.Contains(FaultNames(), f):
 			return bad("fault %q: use %s", f, strings.Join(FaultNames(), ", "))
+		case o.Sites == 0 && slices.Contains(SiteFaults(), f):
+			return bad("fault %s needs a site: drop --no-sites (or --sites 0)", f)
+		case !o.Regions && slices.Contains(RegionFaults(), f):
+			return bad("fault %s needs regions: add --regions", f)
 		}
 	}
 	if o.Progress == nil {

@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,9 +64,9 @@ func TestNodeOutlivesQuorumLossRightAfterStart(t *testing.T) {
 	}
 	// The node prints "ready in" the moment it is ready; /readyz would
 	// answer later (it asks every stream's leader).
-	starts := strings.Count(readFile(a.proc.log), "=== ")
+	starts := strings.Count(readLog(a.proc.log), "=== ")
 	if err := poll(testContext(t, time.Minute), 5*time.Millisecond, func() error {
-		log := readFile(a.proc.log)
+		log := readLog(a.proc.log)
 		if i := nthIndex(log, "=== ", starts); i >= 0 && strings.Contains(log[i:], "ready in") {
 			return nil
 		}
@@ -130,11 +129,6 @@ func TestNodeStartsOverSlowRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s, restarted with 100ms route latency, not ready in 90s: %v", n.name, err)
 	}
-}
-
-func readFile(path string) string {
-	data, _ := os.ReadFile(path)
-	return string(data)
 }
 
 // nthIndex is the index of the n-th (from 1) occurrence of sub in s, -1

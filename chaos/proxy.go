@@ -9,7 +9,8 @@ import (
 
 // Proxy forwards TCP connections from its own loopback port to one target
 // address. It can be cut (every open connection is reset and new ones are
-// refused) and can delay every chunk of data by a latency, both ways.
+// refused), can delay every chunk of data by a latency, and can pace each
+// direction of each connection to a rate (a slow WAN link), both ways.
 type Proxy struct {
 	name   string
 	target string
@@ -18,6 +19,8 @@ type Proxy struct {
 	mu       sync.Mutex
 	cut      bool
 	latency  time.Duration
+	rate     int // bytes a second each way per connection; 0: unlimited
+	paced    int64
 	conns    map[net.Conn]struct{}
 	accepted int
 	refused  int
@@ -74,6 +77,23 @@ func (p *Proxy) SetLatency(d time.Duration) {
 	p.mu.Lock()
 	p.latency = d
 	p.mu.Unlock()
+}
+
+// SetRate paces every direction of every connection to bytesPerSecond
+// (0: unlimited), read by read, so that the sender is held back as a slow
+// link would hold it; it applies to data read from now on.
+func (p *Proxy) SetRate(bytesPerSecond int) {
+	p.mu.Lock()
+	p.rate = max(bytesPerSecond, 0)
+	p.mu.Unlock()
+}
+
+// Paced is how many bytes were held back by a rate since the proxy
+// started.
+func (p *Proxy) Paced() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.paced
 }
 
 // Open is the number of connections (each side counted once) open now.
@@ -170,14 +190,32 @@ type chunk struct {
 }
 
 // pipe copies src to dst, holding each chunk for the latency in force
-// when it was read.
+// when it was read. Under a rate, the reader reads at most a tenth of a
+// second's worth at a time and waits until the link would have carried
+// it before reading on.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	queue := make(chan chunk, 256)
 	go func() {
 		defer close(queue)
 		buf := make([]byte, 32<<10)
+		var free time.Time // when the paced link is free again
 		for {
-			n, err := src.Read(buf)
+			p.mu.Lock()
+			rate := p.rate
+			p.mu.Unlock()
+			want := len(buf)
+			if rate > 0 {
+				want = min(want, max(rate/10, 512))
+			}
+			n, err := src.Read(buf[:want])
+			if n > 0 && rate > 0 {
+				now := time.Now()
+				free = maxTime(free, now).Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
+				p.mu.Lock()
+				p.paced += int64(n)
+				p.mu.Unlock()
+				time.Sleep(time.Until(free))
+			}
 			if n > 0 {
 				p.mu.Lock()
 				d := p.latency
@@ -206,6 +244,13 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 	} else {
 		dst.Close()
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // reset closes c with an RST rather than a FIN, as a broken network

@@ -101,3 +101,40 @@ func TestProxyForwardsDelaysCutsAndHeals(t *testing.T) {
 		t.Fatalf("after heal: %v", err)
 	}
 }
+
+// A proxy with a rate carries data no faster than the rate (a slow WAN
+// link), counts what it paced, and runs at full speed again without it.
+func TestProxyPacesToItsRate(t *testing.T) {
+	p, err := NewProxy("test", echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	echo := func(n int) time.Duration {
+		t.Helper()
+		c, err := net.Dial("tcp", p.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		go func() { _, _ = c.Write(make([]byte, n)) }()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, n)); err != nil {
+			t.Fatalf("echo of %d bytes: %v", n, err)
+		}
+		return time.Since(start)
+	}
+	const rate, n = 10_000, 20_000
+	p.SetRate(rate)
+	if d := echo(n); d < 1800*time.Millisecond {
+		t.Fatalf("%d bytes at %d B/s each way echoed in %s, want about 2s or more", n, rate, d)
+	}
+	if got := p.Paced(); got < 2*n {
+		t.Fatalf("paced %d bytes, want %d (both ways)", got, 2*n)
+	}
+	p.SetRate(0)
+	if d := echo(n); d > time.Second {
+		t.Fatalf("without a rate %d bytes took %s", n, d)
+	}
+}

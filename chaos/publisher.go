@@ -13,29 +13,38 @@ import (
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/site"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // memberConn connects as a member, reconnecting for ever (the nemesis
 // kills the node it is connected to). Asynchronous errors (a refused
 // reconnect) are not printed: what a publish or a read returns says what
-// matters.
+// matters. ca is the hub's CA; "" for a site's plain local listener.
 func memberConn(ctx context.Context, urls, creds, ca string) (*client.Client, error) {
-	return client.Connect(ctx, client.Options{Servers: urls, CredsFile: creds, Name: "tocsin chaos",
-		NATS: []nats.Option{nats.RootCAs(ca), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-			nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond),
-			nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})}})
+	opts := []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, 100*time.Millisecond),
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})}
+	if ca != "" {
+		opts = append(opts, nats.RootCAs(ca))
+	}
+	return client.Connect(ctx, client.Options{Servers: urls, CredsFile: creds, Name: "tocsin chaos", NATS: opts})
 }
 
-// publishRaw publishes data on subject with msgID as Nats-Msg-Id, and
-// retries (same id, so JetStream keeps one copy) until a PubAck arrives,
-// stop is closed and giveUp has passed, or ctx ends.
+// publishRaw publishes data on subject with msgID as Nats-Msg-Id into
+// INGEST, and retries (same id, so JetStream keeps one copy) until a
+// PubAck arrives, stop is closed and giveUp has passed, or ctx ends.
 func publishRaw(ctx context.Context, js jetstream.JetStream, subject string, data []byte, msgID string, giveUp time.Duration) (*jetstream.PubAck, int, error) {
+	return publishInto(ctx, js, subjects.StreamIngest, subject, data, msgID, giveUp)
+}
+
+// publishInto is publishRaw into stream (a site's OUTBOX).
+func publishInto(ctx context.Context, js jetstream.JetStream, stream, subject string, data []byte, msgID string, giveUp time.Duration) (*jetstream.PubAck, int, error) {
 	start := time.Now()
 	var last error
 	for tries := 1; ; tries++ {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ack, err := js.Publish(pctx, subject, data, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(subjects.StreamIngest))
+		ack, err := js.Publish(pctx, subject, data, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(stream))
 		cancel()
 		if err == nil {
 			return ack, tries, nil
@@ -61,6 +70,11 @@ type publisher struct {
 	rng    *rand.Rand
 	log    *zap.Logger
 	n      int
+	// via is viaSite when the publisher is connected to its site (its
+	// PubAcks come from the site's outbox), "" at the hub.
+	via string
+	// rate is the alerts a second it publishes.
+	rate float64
 	// progress gets a line about a publish slower than slowPublish.
 	progress func(format string, v ...any)
 }
@@ -69,10 +83,10 @@ type publisher struct {
 // says so: it holds its publisher (and, at the end, the run) up.
 const slowPublish = 10 * time.Second
 
-// loop publishes rate alerts a second until stop is closed; an alert in
+// loop publishes p.rate alerts a second until stop is closed; an alert in
 // flight is finished (acknowledged or given up after giveUp).
-func (p *publisher) loop(ctx context.Context, stop <-chan struct{}, rate float64, giveUp time.Duration) error {
-	t := time.NewTicker(time.Duration(float64(time.Second) / rate))
+func (p *publisher) loop(ctx context.Context, stop <-chan struct{}, giveUp time.Duration) error {
+	t := time.NewTicker(time.Duration(float64(time.Second) / p.rate))
 	defer t.Stop()
 	for {
 		select {
@@ -130,11 +144,15 @@ func (p *publisher) publish(ctx context.Context, spec Spec, giveUp time.Duration
 		return sent{}, err
 	}
 	s := sent{id: env.GetId(), data: data}
-	if err := p.ledger.record(PubEvent{Event: evAttempt, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Spec: &spec}); err != nil {
+	if err := p.ledger.record(PubEvent{Event: evAttempt, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Spec: &spec, Via: p.via}); err != nil {
 		return s, err
 	}
 	start := time.Now()
-	ack, tries, err := publishRaw(ctx, p.c.JetStream(), subjects.Ingest(subjects.KindAlert, member), data, s.id, giveUp)
+	stream := subjects.StreamIngest
+	if p.via == viaSite {
+		stream = site.StreamOutbox
+	}
+	ack, tries, err := publishInto(ctx, p.c.JetStream(), stream, subjects.Ingest(subjects.KindAlert, member), data, s.id, giveUp)
 	if took := time.Since(start); took > slowPublish {
 		how := "acknowledged"
 		if err != nil {
@@ -146,8 +164,8 @@ func (p *publisher) publish(ctx context.Context, spec Spec, giveUp time.Duration
 		p.log.Debug("publish given up", zap.String("id", s.id), zap.Int("tries", tries), zap.Error(err))
 		return s, p.ledger.record(PubEvent{Event: evGaveUp, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Tries: tries, Err: err.Error()})
 	}
-	if ack.Stream != subjects.StreamIngest {
-		return s, fmt.Errorf("PubAck of %s from stream %q, not %s", s.id, ack.Stream, subjects.StreamIngest)
+	if ack.Stream != stream {
+		return s, fmt.Errorf("PubAck of %s from stream %q, not %s", s.id, ack.Stream, stream)
 	}
 	s.acked = true
 	return s, p.ledger.record(PubEvent{Event: evAck, Publisher: member, N: p.n, ID: s.id, At: time.Now(), Seq: ack.Sequence, Duplicate: ack.Duplicate, Tries: tries})

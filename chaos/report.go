@@ -30,8 +30,12 @@ type Report struct {
 	Finished     time.Time   `json:"finished"`
 	Agents       []AgentSpec `json:"agents"`
 	Publishers   int         `json:"publishers"`
-	Rate         float64     `json:"rate_per_publisher"`
-	Phases       []*Phase    `json:"phases"`
+	// Regions is set for a regions run (Options.Regions).
+	Regions bool `json:"regions,omitempty"`
+	// Sites are the members that ran a site.
+	Sites  []string `json:"sites,omitempty"`
+	Rate   float64  `json:"rate_per_publisher"`
+	Phases []*Phase `json:"phases"`
 	CheckResult
 	// DrainSeconds is how long the final drain took after the last heal
 	// (-1: not caught up within Options.Drain).
@@ -90,7 +94,10 @@ func (r *Report) judge(faults []string) {
 // check reads the run's files and judges them.
 func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Report, error) {
 	r := &Report{Sync: w.opts.Sync, Seed: w.opts.Seed, Duration: w.opts.Duration.String(), SlowDelivery: w.opts.SlowDelivery.String(), Publishers: len(w.pubs),
-		Rate: w.opts.Rate, Phases: phases, Dir: w.opts.Dir}
+		Rate: w.opts.Rate, Phases: phases, Dir: w.opts.Dir, Regions: w.opts.Regions}
+	for _, s := range w.sites {
+		r.Sites = append(r.Sites, s.member)
+	}
 	paths, err := filepath.Glob(filepath.Join(w.opts.Dir, "publishers", "*.jsonl"))
 	if err != nil {
 		return nil, err
@@ -218,8 +225,12 @@ func (r *Report) WriteJSON(path string) error {
 
 // PrintTable writes the summary table and the verdict.
 func (r *Report) PrintTable(out io.Writer) {
-	fmt.Fprintf(out, "sync_interval %s, seed %d, faults for %s, %d publishers at %.1f/s, %d agents; %s\n\n",
-		r.Sync, r.Seed, r.Duration, r.Publishers, r.Rate, len(r.Agents), r.Finished.Sub(r.Started).Round(time.Second))
+	shape := "one cluster of 3 nodes"
+	if r.Regions {
+		shape = "regions east (streams), west and a witness"
+	}
+	fmt.Fprintf(out, "%s, sync_interval %s, seed %d, faults for %s, %d publishers at %.1f/s, %d agents, sites of %v; %s\n\n",
+		shape, r.Sync, r.Seed, r.Duration, r.Publishers, r.Rate, len(r.Agents), r.Sites, r.Finished.Sub(r.Started).Round(time.Second))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "fault\tinjections\toperations\tacknowledged\texpected\tdelivered\tlost\tduplicates\tunexpected\tnot routed\trecovery s\tdelivery p99 s\tmax s\t")
 	for _, row := range append(append([]Row(nil), r.Table...), r.Total) {
@@ -231,6 +242,15 @@ func (r *Report) PrintTable(out io.Writer) {
 			row.Expected, row.Delivered, row.Lost, row.Duplicates, row.Unexpected, row.NotRouted, rec, row.DeliveryP99Seconds, row.DeliveryMaxSeconds)
 	}
 	w.Flush()
+	if len(r.Paths) > 0 {
+		fmt.Fprintln(out)
+		w = tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(w, "path\texpected\tdelivered\tlost\tduplicates\t")
+		for _, p := range r.Paths {
+			fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t\n", p.Path, p.Expected, p.Delivered, p.Lost, p.Duplicates)
+		}
+		w.Flush()
+	}
 	fmt.Fprintf(out, "\ndrain after the last heal: %.1fs; gaps in a publisher's order: %d; delivered though never acknowledged: %d\n",
 		r.DrainSeconds, r.GapCount, r.DeliveredUnacked)
 	if s := r.Slowest; s != nil {

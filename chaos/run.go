@@ -57,7 +57,7 @@ func Run(ctx context.Context, opts Options, log *zap.Logger) (*Report, error) {
 	errs := make(chan error, len(w.pubs)+1)
 	for _, p := range w.pubs {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- p.loop(ctx, stop, opts.Rate, giveUp) }()
+		go func() { defer wg.Done(); errs <- p.loop(ctx, stop, giveUp) }()
 	}
 	var bad *campaign
 	if !opts.NoBadInput {
@@ -151,10 +151,23 @@ func (w *world) runFault(ctx context.Context, f string) *Phase {
 	}
 	ph.Victim, ph.Detail = inj.victim, inj.detail
 	w.progress("%-16s %s: %s", f, inj.victim, inj.detail)
-	sleep(ctx, w.opts.Hold)
+	hold := w.opts.Hold
+	if inj.hold > 0 {
+		hold = inj.hold
+	}
+	sleep(ctx, hold)
 	if err := inj.heal(ctx); err != nil {
 		ph.Err = "heal: " + err.Error()
 		w.progress("%-16s heal failed: %v", f, err)
+	}
+	if inj.after != nil {
+		if how, err := inj.after(); err != nil {
+			ph.Err = err.Error()
+			w.progress("%-16s %v", f, err)
+		} else {
+			ph.Detail += "; " + how
+			w.progress("%-16s %s", f, how)
+		}
 	}
 	ph.Healed = time.Now()
 	w.recover(ctx, ph)
@@ -213,7 +226,7 @@ func (w *world) waitCaughtUp(ctx context.Context, t time.Time) error {
 }
 
 // healAll undoes anything a failed heal left behind: every proxy through,
-// no latency, every node and agent running.
+// no latency or rate, every node, site and agent running.
 func (w *world) healAll(ctx context.Context) error {
 	w.cl.HealNetwork()
 	w.cl.SetLatency(0)
@@ -222,6 +235,14 @@ func (w *world) healAll(ctx context.Context) error {
 			_ = n.proc.Resume()
 		} else if err := n.proc.Start(); err != nil {
 			return err
+		}
+	}
+	for _, s := range w.sites {
+		s.Heal()
+		if !s.proc.Running() {
+			if err := s.proc.Start(); err != nil {
+				return err
+			}
 		}
 	}
 	for _, a := range w.agents {

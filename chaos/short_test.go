@@ -17,17 +17,36 @@ import (
 // make test) sets it.
 const shortEnv = "TOCSIN_CHAOS"
 
-// TestShortChaos is the CI run: every fault once, with bad input, on three
-// node processes and four agent processes; nothing acknowledged may be
-// lost, duplicated or delivered unexpectedly. TOCSIN_CHAOS_SYNC sets the
-// nodes' sync_interval (default always), TOCSIN_CHAOS_SEED the seed
-// (default: a new one, logged first, to repeat a failure).
+// TestShortChaos is the CI run: every fault but the region faults once,
+// with bad input, on three node processes, four agent processes and two
+// member sites (the agents of two members read at their site, and those
+// members publish there too); nothing acknowledged may be lost,
+// duplicated or delivered unexpectedly, and every path (hub or site to a
+// hub or site agent) must carry alerts. TOCSIN_CHAOS_SYNC sets the nodes'
+// sync_interval (default always), TOCSIN_CHAOS_SEED the seed (default: a
+// new one, logged first, to repeat a failure).
 func TestShortChaos(t *testing.T) {
+	o := shortOptions(t)
+	shortRun(t, o, 8*time.Minute)
+}
+
+// TestShortChaosRegions is the short run of the region faults:
+// deploy/regions on loopback (east with the streams, west, a witness),
+// one agent at the hub and one at its site, a publisher at each, a
+// region's gateway cut and west's loss, without bad input.
+func TestShortChaosRegions(t *testing.T) {
+	o := shortOptions(t)
+	o.Regions, o.NoBadInput, o.Faults = true, true, RegionFaults()
+	o.Agents, o.Sites, o.Publishers, o.Recovery = 2, 1, 1, 90*time.Second
+	shortRun(t, o, 6*time.Minute)
+}
+
+// shortOptions are the short runs' options, or skip t unless
+// TOCSIN_CHAOS is set.
+func shortOptions(t *testing.T) Options {
 	if os.Getenv(shortEnv) == "" {
-		t.Skipf("set %s=short to run the short chaos run (about 4 minutes; make chaos-short)", shortEnv)
+		t.Skipf("set %s=short to run the short chaos runs (minutes each; make chaos-short)", shortEnv)
 	}
-	ctx := testContext(t, 6*time.Minute)
-	dir := t.TempDir()
 	seed := time.Now().UnixNano()%1000 + 1
 	if s := os.Getenv("TOCSIN_CHAOS_SEED"); s != "" {
 		var err error
@@ -36,25 +55,47 @@ func TestShortChaos(t *testing.T) {
 		}
 	}
 	t.Logf("seed %d (TOCSIN_CHAOS_SEED=%d repeats this run)", seed, seed)
-	r, err := Run(ctx, Options{
-		Binary: tocsinBin, Dir: dir, Duration: time.Second, Seed: seed, Sync: os.Getenv("TOCSIN_CHAOS_SYNC"),
-		Hold: 5 * time.Second, Recovery: 60 * time.Second, Drain: 90 * time.Second, Progress: &lineWriter{t: t},
-	}, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+	return Options{Binary: tocsinBin, Duration: time.Second, Seed: seed, Sync: os.Getenv("TOCSIN_CHAOS_SYNC"),
+		Hold: 5 * time.Second, SiteCut: 20 * time.Second, Recovery: 60 * time.Second, Drain: 90 * time.Second}
+}
+
+// shortRun runs o within d and fails t unless it passed.
+func shortRun(t *testing.T, o Options, d time.Duration) {
+	ctx := testContext(t, d)
+	o.Dir, o.Progress = t.TempDir(), &lineWriter{t: t}
+	r, err := Run(ctx, o, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
 	if err != nil {
 		t.Fatalf("chaos run: %v", err)
 	}
+	checkEveryPath(t, r)
 	var table strings.Builder
 	r.PrintTable(&table)
 	t.Logf("\n%s", table.String())
-	if err := r.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
+	if err := r.WriteJSON(filepath.Join(o.Dir, "report.json")); err != nil {
 		t.Fatal(err)
 	}
 	if !r.Passed() {
 		for _, a := range r.Agents {
-			data, _ := os.ReadFile(filepath.Join(dir, "logs", a.Member+".log"))
+			data, _ := os.ReadFile(filepath.Join(o.Dir, "logs", a.Member+".log"))
 			t.Logf("%s log (end):\n%s", a.Member, tail(data, 1500))
 		}
 		t.Fatalf("the short chaos run failed (seed %d): %s", r.Seed, strings.Join(r.Failures, "; "))
+	}
+}
+
+// checkEveryPath fails t unless the run delivered alerts on every path
+// through the hub and the sites: published at the hub and at a site, read
+// by an agent of the hub and of a site.
+func checkEveryPath(t *testing.T, r *Report) {
+	t.Helper()
+	got := map[string]PathRow{}
+	for _, p := range r.Paths {
+		got[p.Path] = p
+	}
+	for _, path := range []string{"hub → hub agent", "hub → site agent", "site → hub agent", "site → site agent"} {
+		if p := got[path]; p.Expected == 0 || p.Delivered != p.Expected {
+			t.Errorf("path %s: %d deliveries expected, %d made: the run did not cover it", path, p.Expected, p.Delivered)
+		}
 	}
 }
 

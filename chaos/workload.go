@@ -35,6 +35,9 @@ type AgentSpec struct {
 	Sectors []string `json:"sectors"`
 	// Lanes are the lanes the agent writes to its sink (none: all).
 	Lanes []string `json:"lanes,omitempty"`
+	// Site is set when the agent connects to its member's site, not the
+	// hub.
+	Site bool `json:"site,omitempty"`
 }
 
 // Receives reports whether an agent should write an alert of spec s.

@@ -29,6 +29,7 @@ type world struct {
 	run    string
 	cl     *cluster
 	agents []*agentProc
+	sites  []*siteProc
 	pubs   []*publisher
 	fuzz   *client.Client
 	ledger *ledger
@@ -65,11 +66,15 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 			w.notes = append(w.notes, "power-loss not injected: "+err.Error())
 		}
 	}
-	w.progress("tocsin init, 3 node configs (sync_interval %s, stores on lazy file systems: %v), 9 route proxies", opts.Sync, lazy)
-	if w.cl, err = newCluster(ctx, opts.Binary, opts.Dir, opts.Sync, lazy, log); err != nil {
+	lay := oneCluster(w.opts.Sites > 0)
+	if opts.Regions {
+		lay = regionsLayout(w.opts.Sites > 0)
+	}
+	w.progress("tocsin init, %d node configs (regions %v, sync_interval %s, stores on lazy file systems: %v), route and gateway proxies", len(lay.nodes), opts.Regions, opts.Sync, lazy)
+	if w.cl, err = newClusterOf(ctx, lay, opts.Binary, opts.Dir, opts.Sync, lazy, log); err != nil {
 		return nil, err
 	}
-	w.progress("starting 3 node processes")
+	w.progress("starting %d node processes", len(lay.nodes))
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := w.cl.Start(sctx); err != nil {
@@ -93,24 +98,29 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 			return nil, err
 		}
 	}
+	if err := w.startSites(sctx, specs, lazy && slices.Contains(w.opts.Faults, FaultSitePowerLoss)); err != nil {
+		return nil, err
+	}
 	for _, s := range specs {
-		a := newAgentProc(opts.Binary, opts.Dir, w.cl.URLs(), w.cl.CA(), credsOf(w.creds, s.Member), s)
+		urls, ca := w.cl.URLs(), w.cl.CA()
+		if st := w.siteOf(s.Member); st != nil {
+			urls, ca = st.URL(), ""
+		}
+		a := newAgentProc(opts.Binary, opts.Dir, urls, ca, credsOf(w.creds, s.Member), s)
 		if err := a.proc.Start(); err != nil {
 			return nil, err
 		}
 		w.agents = append(w.agents, a)
 	}
-	for i, id := range pubIDs {
-		c, err := memberConn(sctx, w.cl.URLs(), credsOf(w.creds, id), w.cl.CA())
-		if err != nil {
+	for _, id := range pubIDs {
+		if err := w.addPublisher(sctx, id, nil); err != nil {
 			return nil, err
 		}
-		if err := w.ledger.open(id, filepath.Join(opts.Dir, "publishers", id+".jsonl")); err != nil {
-			c.Close()
+	}
+	for _, st := range w.sites {
+		if err := w.addPublisher(sctx, st.member, st); err != nil {
 			return nil, err
 		}
-		w.pubs = append(w.pubs, &publisher{c: c, run: w.run, agents: specs, ledger: w.ledger, log: log, progress: w.progress,
-			rng: rand.New(rand.NewPCG(uint64(opts.Seed), uint64(i+1)))})
 	}
 	if w.fuzz, err = memberConn(sctx, w.cl.URLs(), credsOf(w.creds, fuzzerID), w.cl.CA()); err != nil {
 		return nil, err
@@ -123,6 +133,35 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 		w.progress("warm-up: %v", err)
 	}
 	return w, nil
+}
+
+// addPublisher connects member as a publisher: to the hub, or to its
+// site st (then at half the rate, its PubAck the site's).
+func (w *world) addPublisher(ctx context.Context, member string, st *siteProc) error {
+	urls, ca, via, rate := w.cl.URLs(), w.cl.CA(), "", w.opts.Rate
+	if st != nil {
+		urls, ca, via, rate = st.URL(), "", viaSite, rate/2
+	}
+	c, err := memberConn(ctx, urls, credsOf(w.creds, member), ca)
+	if err != nil {
+		return err
+	}
+	if err := w.ledger.open(member, filepath.Join(w.opts.Dir, "publishers", member+".jsonl")); err != nil {
+		c.Close()
+		return err
+	}
+	w.pubs = append(w.pubs, &publisher{c: c, run: w.run, agents: w.specs(), ledger: w.ledger, log: w.log, progress: w.progress, via: via, rate: rate,
+		rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), uint64(len(w.pubs)+1)))})
+	return nil
+}
+
+// specs are the agents' specs.
+func (w *world) specs() []AgentSpec {
+	var out []AgentSpec
+	for _, a := range w.agents {
+		out = append(out, a.spec)
+	}
+	return out
 }
 
 // agentsLive waits until every agent has written a first alert: one from
@@ -167,6 +206,9 @@ func (w *world) close() {
 	for _, a := range w.agents {
 		a.proc.Cleanup()
 	}
+	for _, s := range w.sites {
+		s.close()
+	}
 	if w.cl != nil {
 		w.cl.Close()
 	}
@@ -189,6 +231,9 @@ func (w *world) crashes() []string {
 	out := w.cl.Crashes()
 	for _, a := range w.agents {
 		out = append(out, a.proc.Crashes()...)
+	}
+	for _, s := range w.sites {
+		out = append(out, s.proc.Crashes()...)
 	}
 	return out
 }

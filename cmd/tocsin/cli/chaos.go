@@ -38,9 +38,12 @@ func newChaosCmd(g *globals) *cobra.Command {
 		Long: `Run this tocsin binary as three node processes on loopback (auth and TLS
 from tocsin init, routes through proxies), member agents writing JSONL sinks,
 and publishers recording every PubAck; inject faults (node kill, pause,
-rolling restart, partition, latency, INGEST leader kill, agent crash) with bad
-input at full speed; heal, drain, and check: nothing acknowledged lost,
-nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
+rolling restart, partition, latency, INGEST leader kill, agent crash, a member
+site's WAN cut, power loss and slow link; with --regions a region's gateway
+cut and loss) with bad input at full speed; heal, drain, and check: nothing
+acknowledged lost, nothing duplicated, nothing unexpected. Two agents' members
+run a member site (tocsin site, its leaf link through proxies): their agents
+read at the site and they publish there too. Exit 5 when the check fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			bin, err := os.Executable()
@@ -48,6 +51,7 @@ nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
 				return fmt.Errorf("find this binary: %w", err)
 			}
 			o.Binary, o.BadBytesPerSecond = bin, badKiB<<10
+			o.NoSites = o.Sites == 0
 			temporary := dir == ""
 			if temporary {
 				if dir, err = os.MkdirTemp("", "tocsin-chaos-"); err != nil {
@@ -108,6 +112,9 @@ nothing duplicated, nothing unexpected. Exit 5 when the check fails.`,
 	f.StringSliceVar(&o.Faults, "faults", nil, fmt.Sprintf("faults to inject (default %s; also %s: needs root and /dev/fuse)",
 		strings.Join(chaos.DefaultFaults(), ","), chaos.FaultPowerLoss))
 	f.BoolVar(&o.NoBadInput, "no-bad-input", false, "do not run the bad-input campaign")
+	f.BoolVar(&o.Regions, "regions", false, "run deploy/regions on loopback (east with the streams, west, a witness) and add the region faults "+strings.Join(chaos.RegionFaults(), ","))
+	f.IntVar(&o.Sites, "sites", 2, "agents' members that run a member site (tocsin site; 0: none, and no site fault)")
+	f.Var(days.NewValue(&o.SiteCut, 2*time.Minute), "site-cut", "how long a site's WAN cut lasts")
 	f.IntVar(&badKiB, "bad-kib", 128, "KiB a second of large bad input (16 KiB and more, kept 7 days by INGEST); smaller pieces go at full speed")
 	f.StringVar(&dir, "dir", "", "run directory (default: a temporary one, removed after a pass unless --keep)")
 	f.BoolVar(&keep, "keep", false, "keep the temporary run directory")
