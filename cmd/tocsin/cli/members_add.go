@@ -32,7 +32,9 @@ A .csv file has the header id,name,sectors,region,roles,contact (and
 publisher_namespace, for vendors); lists are separated by ";" (empty
 roles: member). A vendor (a device maker publishing CSAF advisories) needs
 its CSAF publisher namespace, an https URL: --publisher-namespace. Many members are registered 64 at a
-time, with a progress line for each long step on stderr.`,
+time, with a progress line for each long step on stderr. More than 100 at
+once get no consumers now: each member's agent has them created when it
+first connects (--lazy-consumers=false creates them at admission).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ms, err := f.members()
@@ -42,8 +44,12 @@ time, with a progress line for each long step on stderr.`,
 			if f.out == "" {
 				return usageErr("--out is required: where the new member's credentials are written (0600)")
 			}
+			lazy := f.lazy
+			if !cmd.Flags().Changed("lazy-consumers") {
+				lazy = len(ms) > lazyAbove
+			}
 			return run(true, func(ctx context.Context, s *adminSession, _ []string) error {
-				return addMembers(ctx, s, ms, f.out, f.lazy)
+				return addMembers(ctx, s, ms, f.out, lazy)
 			})(cmd, args)
 		},
 	}
@@ -56,7 +62,7 @@ time, with a progress line for each long step on stderr.`,
 	fl.StringVar(&f.contact, "contact", "", "24/7 contact")
 	fl.StringVar(&f.namespace, "publisher-namespace", "", "a vendor's CSAF publisher namespace (https://zyx.example): its advisories' document.publisher.namespace must be this")
 	fl.StringVar(&f.file, "file", "", "members to admit: a YAML list (the members seed format, without keys) or a .csv with the header id,name,sectors,region,roles,contact[,publisher_namespace]")
-	fl.BoolVar(&f.lazy, "lazy-consumers", false, "create no consumers now: each member's agent has the agent service create them when it first connects, from the start of the streams as now would (admits 10,000 members in under a minute)")
+	fl.BoolVar(&f.lazy, "lazy-consumers", false, fmt.Sprintf("create no consumers now: each member's agent has the agent service create them when it first connects, from the start of the streams as now would (admits 10,000 members in under a minute). Default: lazy when more than %d members are admitted at once; --lazy-consumers=false creates them now", lazyAbove))
 	fl.StringVar(&f.out, "out", "", "file for the credentials (a directory with --file of several members)")
 	return cmd
 }
@@ -91,6 +97,12 @@ func (f *addFlags) members() ([]*tocsinv1.Member, error) {
 	}
 	return []*tocsinv1.Member{m}, nil
 }
+
+// lazyAbove is how many members one add may admit before their consumers
+// are left to their agents by default (--lazy-consumers): at 10,000, two
+// or three consumer creates each held admission for over 15 minutes on the
+// loaded 2-core machine (docs/PERFORMANCE.md). A variable for the tests.
+var lazyAbove = 100
 
 // addParallel bounds the registry writes and consumer creations under
 // way at once when many members are admitted.

@@ -64,6 +64,48 @@ func TestMembersAddFromACSVWithLazyConsumers(t *testing.T) {
 	}
 }
 
+// TestMembersAddIsLazyByDefaultAtScale: an add of more members than
+// lazyAbove creates no consumers unless --lazy-consumers=false says so; a
+// small add creates them at admission.
+func TestMembersAddIsLazyByDefaultAtScale(t *testing.T) {
+	d := startDevCluster(t)
+	defer func(n int) { lazyAbove = n }(lazyAbove)
+	lazyAbove = 1
+	dir := t.TempDir()
+	write := func(name string, ids ...string) string {
+		csv := "id,name,sectors,region\n"
+		for _, id := range ids {
+			csv += id + "," + id + ",patient-care,northeast\n"
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(csv), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	d.must("members", "add", "--file", write("many.csv", "clinic-m1", "clinic-m2"), "--out", filepath.Join(dir, "many"))
+	d.must("members", "add", "--file", write("eager.csv", "clinic-e1", "clinic-e2"), "--lazy-consumers=false", "--out", filepath.Join(dir, "eager"))
+	d.must("members", "add", "--file", write("one.csv", "clinic-o1"), "--out", filepath.Join(dir, "clinic-o1.creds"))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, c := range []struct {
+		id, dir string
+		want    bool
+	}{{"clinic-m1", "many", false}, {"clinic-m2", "many", false}, {"clinic-e1", "eager", true}, {"clinic-e2", "eager", true}, {"clinic-o1", "", true}} {
+		var cl *client.Client
+		testwait.Until(ctx, t, c.id+" to connect", func() error {
+			var err error
+			cl, _, err = d.connect(filepath.Join(dir, c.dir, c.id+".creds"))
+			return err
+		})
+		_, err := cl.JetStream().Consumer(ctx, subjects.StreamSectors, auth.SectorsConsumer(c.id))
+		cl.Close()
+		if got := err == nil; got != c.want || (err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound)) {
+			t.Errorf("%s's consumer after admission: %v, want it to exist: %v", c.id, err, c.want)
+		}
+	}
+}
+
 // TestMembersListPages: the list comes a page at a time, in id order,
 // with the command for the next page; filters keep what matches.
 func TestMembersListPages(t *testing.T) {
