@@ -141,7 +141,7 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 	if w.reg, err = metrics.NewRegistry(cs...); err != nil {
 		return nil, fmt.Errorf("web: metrics: %w", err)
 	}
-	w.metrics = metrics.Handler(w.reg, log)
+	w.metrics = metrics.WithMember(metrics.Handler(w.reg, log), d.JS, log)
 	return w, nil
 }
 

@@ -96,7 +96,7 @@ func TestMetricsMoveWithWork(t *testing.T) {
 	if err := auth.EnsureConsumers(context.Background(), e.JS, riverside); err != nil {
 		t.Fatal(err)
 	}
-	lag := `tocsin_consumer_pending{consumer=` + auth.SectorConsumer("riverside", "patient-care") + `,stream=SECTORS}`
+	lag := `tocsin_member_consumer_pending{sector=patient-care,stream=SECTORS}`
 	before := parse(t, scrape(t, e))
 	for _, want := range []string{`tocsin_stream_messages{stream=SECTORS}`, `tocsin_stream_messages{stream=KV_ROUTED}`,
 		`tocsin_consumer_pending{consumer=router,stream=INGEST}`, lag, `tocsin_web_index_ready{}`, `go_goroutines{}`} {

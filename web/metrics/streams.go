@@ -10,7 +10,12 @@ import (
 )
 
 // Streams reads every named stream's state, and the state of its durable
-// consumers, from JetStream at each scrape: a prometheus.Collector.
+// consumers, from JetStream at each scrape: a prometheus.Collector. The
+// services' consumers (on INGEST) have a series each; the members'
+// consumers (on SECTORS, INBOX and REJECTIONS: two or three per member,
+// tens of thousands at 10,000 members) are summed per stream and sector
+// (memberConsumers); a scrape with ?member=<id> has one member's
+// (WithMember).
 type Streams struct {
 	// JS is a JetStream context with the right to read stream and consumer
 	// info (the node's service connection).
@@ -46,22 +51,16 @@ var (
 // Describe implements prometheus.Collector.
 func (s *Streams) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{streamMessages, streamBytes, streamLag, streamOffline, streamLeader, streamUp,
-		consumerPending, consumerAck, consumerRedeliv, consumerWaiting} {
+		consumerPending, consumerAck, consumerRedeliv, consumerWaiting,
+		memberConsumers, memberPending, memberPendingMax, memberAck, memberRedeliv, memberWaiting} {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector: it reads the streams.
 func (s *Streams) Collect(ch chan<- prometheus.Metric) {
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel, gauge := scrape(s.Timeout, ch)
 	defer cancel()
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
 	for _, name := range s.Names {
 		st, err := s.JS.Stream(ctx, name)
 		if err != nil {
@@ -94,6 +93,7 @@ func (s *Streams) Collect(ch chan<- prometheus.Metric) {
 		}
 		consumers := st.ListConsumers(ctx)
 		seen := map[string]bool{}
+		sums := memberSums{}
 		for ci := range consumers.Info() {
 			// Listing pages by offset: a consumer made or deleted meanwhile
 			// can shift one into the next page too.
@@ -101,10 +101,32 @@ func (s *Streams) Collect(ch chan<- prometheus.Metric) {
 				continue // ordered and other ephemeral readers
 			}
 			seen[ci.Name] = true
-			gauge(consumerPending, float64(ci.NumPending), name, ci.Name)
-			gauge(consumerAck, float64(ci.NumAckPending), name, ci.Name)
-			gauge(consumerRedeliv, float64(ci.NumRedelivered), name, ci.Name)
-			gauge(consumerWaiting, float64(ci.NumWaiting), name, ci.Name)
+			if memberStreams[name] {
+				sums.add(ci)
+				continue
+			}
+			consumerGauges(gauge, name, ci)
 		}
+		sums.collect(gauge, name)
 	}
+}
+
+// scrape is a scrape's context, bounded by timeout (0: 5s), and the
+// function that sends a gauge to ch.
+func scrape(timeout time.Duration, ch chan<- prometheus.Metric) (context.Context, context.CancelFunc, func(*prometheus.Desc, float64, ...string)) {
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	return ctx, cancel, func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+}
+
+// consumerGauges are one consumer's series.
+func consumerGauges(gauge func(*prometheus.Desc, float64, ...string), stream string, ci *jetstream.ConsumerInfo) {
+	gauge(consumerPending, float64(ci.NumPending), stream, ci.Name)
+	gauge(consumerAck, float64(ci.NumAckPending), stream, ci.Name)
+	gauge(consumerRedeliv, float64(ci.NumRedelivered), stream, ci.Name)
+	gauge(consumerWaiting, float64(ci.NumWaiting), stream, ci.Name)
 }
