@@ -71,7 +71,7 @@ func (s *Service) sendExpiry(ctx context.Context, reqID string) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err = s.d.JS.Publish(pctx, subjects.Ingest(subjects.KindAid, s.d.Signer.Sender()), data, jetstream.WithMsgID(id))
+	_, err = s.d.JS.Publish(pctx, s.in(subjects.Ingest(subjects.KindAid, s.d.Signer.Sender())), data, jetstream.WithMsgID(id))
 	return err
 }
 

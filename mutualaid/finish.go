@@ -78,13 +78,13 @@ func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelop
 	// for all of them.
 	var msgs []*nats.Msg
 	if eff.audit != "" {
-		m := &nats.Msg{Subject: eff.audit, Data: data, Header: nats.Header{}}
+		m := &nats.Msg{Subject: s.in(eff.audit), Data: data, Header: nats.Header{}}
 		m.Header.Set(jetstream.MsgIDHeader, env.GetId())
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
 		msgs = append(msgs, m)
 	}
 	for _, to := range notify {
-		m := &nats.Msg{Subject: subjects.Inbox(to), Data: data, Header: nats.Header{}}
+		m := &nats.Msg{Subject: s.in(subjects.Inbox(to)), Data: data, Header: nats.Header{}}
 		m.Header.Set(jetstream.MsgIDHeader, subjects.RoutedMsgID(env.GetId(), "inbox."+to))
 		m.Header.Set(records.HeaderKind, strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env.GetKind().String(), "KIND_")), "_", "-"))
 		m.Header.Set(HeaderRequest, eff.request)
@@ -170,7 +170,7 @@ func (s *Service) rejectMsg(ctx context.Context, sender, subject string, env *to
 	if env.GetId() != "" {
 		opts = append(opts, jetstream.WithMsgID(subjects.RoutedMsgID(env.GetId(), "rejection")))
 	}
-	if _, err := s.d.JS.Publish(ctx, subjects.Rejection(sender), data, opts...); err != nil {
+	if _, err := s.d.JS.Publish(ctx, s.in(subjects.Rejection(sender)), data, opts...); err != nil {
 		return err
 	}
 	if env.GetId() == "" {

@@ -39,7 +39,8 @@ var aidKinds = map[tocsinv1.Kind]bool{
 // retried, on this node or another: every step below is idempotent.
 func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
 	subject := m.Subject()
-	_, sender, ok := subjects.IngestSender(subject)
+	_, plain := subjects.OutOfRegion(subject)
+	_, sender, ok := subjects.IngestSender(plain)
 	if !ok {
 		s.log.Warn("message on an unexpected subject", zap.String("subject", subject))
 		return nil

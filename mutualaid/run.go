@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/internal/deadletter"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -42,20 +43,20 @@ func (s *Service) Run(ctx context.Context) error {
 // consumer until ctx ends.
 func (s *Service) consume(ctx context.Context) error {
 	letters, err := deadletter.Open(ctx, s.d.JS, s.opts.Durable,
-		deadletter.Policy{AckWait: s.opts.AckWait, Retry: s.opts.Retry, Every: s.opts.DeadLetterEvery}, s.log)
+		deadletter.Policy{AckWait: s.opts.AckWait, Retry: s.opts.Retry, Every: s.opts.DeadLetterEvery, Bucket: s.bucket(records.BucketDeadLetter)}, s.log)
 	if err != nil {
 		return fmt.Errorf("mutualaid: consumer: %w", err)
 	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       s.opts.Durable,
 		Description:   "the mutual-aid service: shared by every node",
-		FilterSubject: subjects.Ingest(subjects.KindAid, "*"),
+		FilterSubject: s.in(subjects.Ingest(subjects.KindAid, "*")),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		MaxAckPending: 4096,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
 	letters.Policy().Apply(&cfg) // AckWait, BackOff, no MaxDeliver
-	cons, err := s.d.JS.CreateOrUpdateConsumer(ctx, subjects.StreamIngest, cfg)
+	cons, err := s.d.JS.CreateOrUpdateConsumer(ctx, s.bucket(subjects.StreamIngest), cfg)
 	if err != nil {
 		return fmt.Errorf("mutualaid: consumer: %w", err)
 	}
@@ -70,7 +71,8 @@ func (s *Service) consume(ctx context.Context) error {
 		})
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		_, sender, _ := subjects.IngestSender(m.Subject())
+		_, plain := subjects.OutOfRegion(m.Subject())
+		_, sender, _ := subjects.IngestSender(plain)
 		h := fnv.New32a()
 		h.Write([]byte(sender))
 		select {

@@ -13,6 +13,7 @@ import (
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // Options configures a Service. The zero value is the default.
@@ -53,6 +54,12 @@ type Options struct {
 	ExpiryCheck time.Duration
 	// QueryWorkers bounds the read requests answered at once. Default 16.
 	QueryWorkers int
+	// Region is the node's region in a supercluster whose regions each
+	// hold their own stream set (docs/REGIONS.md, broker.RegionSet): the
+	// service reads INGEST-<region>, publishes on the region's subjects and
+	// keeps its records in the region's buckets (AID-<region>, ...).
+	// Default "": the streams, buckets and subjects of a single cluster.
+	Region string
 }
 
 func (o Options) withDefaults() Options {
@@ -166,13 +173,14 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 		name string
 		kv   *jetstream.KeyValue
 	}{{records.BucketAid, &s.aid}, {records.BucketRouted, &s.routed}, {records.BucketSituation, &s.situation}} {
+		b.name = s.bucket(b.name)
 		kv, err := d.JS.KeyValue(ctx, b.name)
 		if err != nil {
 			return nil, fmt.Errorf("mutualaid: open bucket %s: %w; provision the cluster first", b.name, err)
 		}
 		*b.kv = kv
 	}
-	changed, err := EnableAtomicPublish(ctx, d.JS)
+	changed, err := enableAtomicPublish(ctx, d.JS, s.bucket(records.BucketAid))
 	if err != nil {
 		return nil, err
 	}
@@ -183,8 +191,14 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 	return s, nil
 }
 
-// aidStream is the stream behind the AID bucket.
+// aidStream is the stream behind the AID bucket of a single cluster.
 const aidStream = "KV_" + records.BucketAid
+
+// in spells a Tocsin subject in the service's region (Options.Region).
+func (s *Service) in(subject string) string { return subjects.InRegion(s.opts.Region, subject) }
+
+// bucket names a stream or bucket of the service's region.
+func (s *Service) bucket(name string) string { return subjects.RegionStream(name, s.opts.Region) }
 
 // EnableAtomicPublish turns on AllowAtomicPublish on the AID bucket's
 // stream (KV_AID) when it is off, and reports whether it changed anything.
@@ -193,9 +207,16 @@ const aidStream = "KV_" + records.BucketAid
 // CreateOrUpdateKeyValue turns it off again, so provisioning should call
 // this right after.
 func EnableAtomicPublish(ctx context.Context, js jetstream.JetStream) (bool, error) {
-	st, err := js.Stream(ctx, aidStream)
+	return enableAtomicPublish(ctx, js, records.BucketAid)
+}
+
+// enableAtomicPublish is EnableAtomicPublish on the AID bucket named bucket
+// (a region's: AID-<region>).
+func enableAtomicPublish(ctx context.Context, js jetstream.JetStream, bucket string) (bool, error) {
+	stream := "KV_" + bucket
+	st, err := js.Stream(ctx, stream)
 	if err != nil {
-		return false, fmt.Errorf("mutualaid: stream %s: %w; provision the cluster first", aidStream, err)
+		return false, fmt.Errorf("mutualaid: stream %s: %w; provision the cluster first", stream, err)
 	}
 	cfg := st.CachedInfo().Config
 	if cfg.AllowAtomicPublish {
@@ -203,7 +224,7 @@ func EnableAtomicPublish(ctx context.Context, js jetstream.JetStream) (bool, err
 	}
 	cfg.AllowAtomicPublish = true
 	if _, err := js.UpdateStream(ctx, cfg); err != nil {
-		return false, fmt.Errorf("mutualaid: allow atomic batches on %s: %w", aidStream, err)
+		return false, fmt.Errorf("mutualaid: allow atomic batches on %s: %w", stream, err)
 	}
 	return true, nil
 }

@@ -16,7 +16,9 @@ import (
 )
 
 // kvSubject is the stream subject of an AID bucket key.
-func kvSubject(key string) string { return "$KV." + records.BucketAid + "." + key }
+func (s *Service) kvSubject(key string) string {
+	return "$KV." + s.bucket(records.BucketAid) + "." + key
+}
 
 // errConflict says a compare-and-set lost: someone wrote the key since it
 // was read. The caller reads again and retries.
@@ -34,7 +36,7 @@ const maxAttempts = 64
 // replica that lags a just-acknowledged write would refuse what it should
 // allow.
 func (s *Service) latest(ctx context.Context, key string) ([]byte, uint64, error) {
-	data, rev, ok, err := kvread.Leader(ctx, s.d.JS, records.BucketAid, key)
+	data, rev, ok, err := kvread.Leader(ctx, s.d.JS, s.bucket(records.BucketAid), key)
 	if err != nil || !ok {
 		return nil, 0, err
 	}
@@ -72,7 +74,7 @@ func (s *Service) commit(ctx context.Context, writes ...write) error {
 		if err != nil {
 			return fmt.Errorf("encode aid record %s: %w", w.key, err)
 		}
-		msgs[i] = &nats.Msg{Subject: kvSubject(w.key), Data: data, Header: nats.Header{}}
+		msgs[i] = &nats.Msg{Subject: s.kvSubject(w.key), Data: data, Header: nats.Header{}}
 		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.rev, 10))
 	}
 	if len(msgs) == 1 {
@@ -111,7 +113,7 @@ func (s *Service) commit(ctx context.Context, writes ...write) error {
 			if errors.Is(err, errAtomicDisabled) {
 				// Provisioning turned it off: turn it on again; the
 				// message is retried.
-				if _, eerr := EnableAtomicPublish(ctx, s.d.JS); eerr != nil {
+				if _, eerr := enableAtomicPublish(ctx, s.d.JS, s.bucket(records.BucketAid)); eerr != nil {
 					return fmt.Errorf("%w; %v", err, eerr)
 				}
 			}
