@@ -95,9 +95,14 @@ func publishAcked(ctx context.Context, t *testing.T, js jetstream.JetStream, sub
 	var ids []string
 	for i := range n {
 		id := fmt.Sprintf("%s-%d", prefix, i)
-		if _, err := js.Publish(ctx, subject, []byte(id), jetstream.WithMsgID(id)); err != nil {
-			t.Fatalf("publish %s on %s: %v", id, subject, err)
-		}
+		// A stream whose region just came back may have no leader yet: ask
+		// again (the message id makes a second ask a duplicate, not a copy).
+		testwait.For(t, 60*time.Second, "publish "+id+" on "+subject, func() error {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			_, err := js.Publish(pctx, subject, []byte(id), jetstream.WithMsgID(id))
+			return err
+		})
 		ids = append(ids, id)
 	}
 	return ids
