@@ -16,6 +16,9 @@ const state = {
   // was read (a replica may answer the next read a moment behind).
   acked: new Set(),
   armed: false, audio: null, sounds: 0, notified: 0, viewTitle: "Tocsin", exerciseView: false,
+  // sightingSeq counts the sighting events; sightingAt is the count at
+  // each alert's last one, so a page loaded while one arrived reads it again.
+  sightingSeq: 0, sightingAt: new Map(),
 };
 
 // The lanes, most severe first (records.SeverityOf orders them the same).
@@ -389,14 +392,10 @@ function connect() {
     }
   });
   // A new sighting count for an alert the member may see.
-  src.addEventListener("sighting", async (ev) => {
+  src.addEventListener("sighting", (ev) => {
     const r = JSON.parse(ev.data);
-    const shown = document.querySelectorAll('.card[data-id="' + CSS.escape(r.id) + '"] .sightings, #sightings[data-id="' + CSS.escape(r.id) + '"]');
-    if (!shown.length) return;
-    try {
-      const m = await call("messages/" + encodeURIComponent(r.id));
-      for (const el of shown) el.textContent = sightingText(m.sightings) || "";
-    } catch (e) { /* no longer visible */ }
+    state.sightingAt.set(r.id, ++state.sightingSeq);
+    refreshSightings(r.id);
   });
   src.addEventListener("reach", (ev) => {
     const r = JSON.parse(ev.data);
@@ -404,6 +403,23 @@ function connect() {
     if (box && box.dataset.id === r.id) loadReach(r.id, box);
   });
   src.addEventListener("logout", () => loggedOut());
+}
+
+// refreshSightings reads alert id's sighting counts again into every
+// place the page shows them.
+async function refreshSightings(id) {
+  const shown = document.querySelectorAll('.card[data-id="' + CSS.escape(id) + '"] .sightings, #sightings[data-id="' + CSS.escape(id) + '"]');
+  if (!shown.length) return;
+  try {
+    const m = await call("messages/" + encodeURIComponent(id));
+    for (const el of shown) el.textContent = sightingText(m.sightings) || (el.id === "sightings" ? "none reported yet" : "");
+  } catch (e) { /* no longer visible */ }
+}
+
+// refreshSightingsSince reads again the counts of the alerts that had a
+// sighting event after seq: the page was loading then and missed it.
+function refreshSightingsSince(seq) {
+  for (const [id, at] of state.sightingAt) if (at > seq) refreshSightings(id);
 }
 
 // ---------------------------------------------------------------- board
@@ -475,12 +491,14 @@ async function showBoard(kind, params) {
     h("p", { id: "board-new", class: "muted", hidden: true }, "New messages have arrived: ", h("a", { href: "#/board" }, "clear the filters"), " to see them."),
     list);
   if (!kind) { renderQueue(); loadQueue(); }
+  const seq = state.sightingSeq;
   try {
     const res = await call("messages?" + q);
     if (stale(view)) return;
     for (const m of res.messages) state.messages.set(m.id, m);
     if (res.messages.length === 0) list.before(h("p", { id: "board-empty", class: "muted" }, state.filtered ? "Nothing passes these filters." : "Nothing yet."));
     list.replaceChildren(...res.messages.map((m) => card(m, false)));
+    refreshSightingsSince(seq);
     list.dataset.loaded = new URLSearchParams([...q].filter(([k]) => k !== "kind")).toString();
   } catch (e) { if (!stale(view)) add(failure(e)); }
 }
@@ -489,6 +507,7 @@ async function showBoard(kind, params) {
 
 async function showMessage(id) {
   const view = page("Loading…");
+  const seq = state.sightingSeq;
   let m;
   try { m = await call("messages/" + encodeURIComponent(id)); } catch (e) { if (!stale(view)) page("Not found", failure(e)); return; }
   if (stale(view)) return;
@@ -535,6 +554,7 @@ async function showMessage(id) {
   page(m.title || "(untitled)", h("p", {}, badges(m)), h("div", { class: "panel" }, facts), actions,
     state.me.liaison ? [h("h2", {}, "Reach"), reachBox(m.id)] : null, ...text,
     m.objects.length ? [h("h2", {}, "STIX objects (" + m.objects.length + ")"), objects] : null, hidden);
+  refreshSightingsSince(seq);
 }
 
 // ---------------------------------------------------------------- reach
