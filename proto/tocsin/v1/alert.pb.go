@@ -510,7 +510,14 @@ type Receipt struct {
 	// Set on a delivered receipt for a CSAF advisory only when the member
 	// opted in (agent --report-affected): true when the member's own
 	// inventory matched it. Nothing else of the inventory is ever sent.
-	Affected      bool `protobuf:"varint,8,opt,name=affected,proto3" json:"affected,omitempty"`
+	Affected bool `protobuf:"varint,8,opt,name=affected,proto3" json:"affected,omitempty"`
+	// In a supercluster whose regions each hold a stream set
+	// (docs/REGIONS.md): the region whose router routed the messages this
+	// receipt covers, the region of the copy's subject
+	// ("tocsin.r.<region>.sector..."), so that the receipt reaches that
+	// region's REACH. Empty: the region of the router that takes the
+	// receipt (and on a single cluster, always).
+	RefRegion     string `protobuf:"bytes,9,opt,name=ref_region,json=refRegion,proto3" json:"ref_region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -599,6 +606,13 @@ func (x *Receipt) GetAffected() bool {
 		return x.Affected
 	}
 	return false
+}
+
+func (x *Receipt) GetRefRegion() string {
+	if x != nil {
+		return x.RefRegion
+	}
+	return ""
 }
 
 // Sighting reports that the sender saw an indicator in its own environment.
@@ -841,7 +855,7 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"stixBundle\x12-\n" +
 	"\x12recommended_action\x18\a \x01(\tR\x11recommendedAction\x12\x1a\n" +
 	"\bexercise\x18\b \x01(\bR\bexercise\x12#\n" +
-	"\rcsaf_document\x18\t \x01(\fR\fcsafDocument\"\xfc\x01\n" +
+	"\rcsaf_document\x18\t \x01(\fR\fcsafDocument\"\x9b\x02\n" +
 	"\aReceipt\x12\x15\n" +
 	"\x06ref_id\x18\x01 \x01(\tR\x05refId\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.tocsin.v1.ReceiptStateR\x05state\x12*\n" +
@@ -852,7 +866,9 @@ const file_tocsin_v1_alert_proto_rawDesc = "" +
 	"\n" +
 	"ref_sender\x18\x06 \x01(\tR\trefSender\x12\x0e\n" +
 	"\x02by\x18\a \x01(\tR\x02by\x12\x1a\n" +
-	"\baffected\x18\b \x01(\bR\baffected\"\xf2\x01\n" +
+	"\baffected\x18\b \x01(\bR\baffected\x12\x1d\n" +
+	"\n" +
+	"ref_region\x18\t \x01(\tR\trefRegion\"\xf2\x01\n" +
 	"\bSighting\x12!\n" +
 	"\findicator_id\x18\x01 \x01(\tR\vindicatorId\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\rR\x05count\x129\n" +
