@@ -41,7 +41,21 @@ type SiteContact struct {
 	FreshUntil time.Time `json:"fresh_until,omitzero"`
 	// RTT is the link's round trip as the hub last measured it.
 	RTT string `json:"rtt,omitempty"`
+	// SourceLag is how many messages the hub's site consumers of the
+	// member hold that the site has not acknowledged yet (pending and
+	// unacknowledged, summed), as the node last read them.
+	SourceLag uint64 `json:"source_lag"`
+	// OutboxBacklog is how many messages the site's outbox held behind
+	// the last one it forwarded (that message's SiteBacklogHeader),
+	// OutboxBacklogAt when the hub stored that one (zero: the site has
+	// forwarded nothing the hub still holds).
+	OutboxBacklog   uint64    `json:"outbox_backlog"`
+	OutboxBacklogAt time.Time `json:"outbox_backlog_at,omitzero"`
 }
+
+// SiteBacklogHeader is set by a site on each message it forwards: how
+// many messages its outbox holds behind this one.
+const SiteBacklogHeader = "Tocsin-Site-Backlog"
 
 // Seen is c as a reader should take it at now: an up record past
 // FreshUntil is down since its last contact.
