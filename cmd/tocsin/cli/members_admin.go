@@ -196,6 +196,9 @@ func (s *adminSession) push(ctx context.Context, changed []*tocsinv1.Member) ([]
 	if err != nil {
 		return nil, err
 	}
+	// Any replica answers the list: one a moment behind lacks the records
+	// this command just wrote, and their accounts would not be pushed.
+	all = withChanged(all, changed)
 	if err := keepsAnAdmin(all, ""); err != nil {
 		return nil, err
 	}
@@ -224,6 +227,34 @@ func (s *adminSession) push(ctx context.Context, changed []*tocsinv1.Member) ([]
 		return nil, fmt.Errorf("%w; the registry is changed: run `tocsin members sync` to push again", err)
 	}
 	return nodes, nil
+}
+
+// withChanged is all with each of changed in place of the record of the
+// same id, or added (sorted by id) when all lacks it.
+func withChanged(all, changed []*tocsinv1.Member) []*tocsinv1.Member {
+	if len(changed) == 0 {
+		return all
+	}
+	byID := make(map[string]*tocsinv1.Member, len(changed))
+	for _, m := range changed {
+		byID[m.GetId()] = m
+	}
+	out := make([]*tocsinv1.Member, 0, len(all)+len(changed))
+	for _, m := range all {
+		if c, ok := byID[m.GetId()]; ok {
+			m = c
+			delete(byID, c.GetId())
+		}
+		out = append(out, m)
+	}
+	for _, m := range changed {
+		if _, ok := byID[m.GetId()]; ok {
+			out = append(out, m)
+			delete(byID, m.GetId())
+		}
+	}
+	slices.SortFunc(out, func(a, b *tocsinv1.Member) int { return strings.Compare(a.GetId(), b.GetId()) })
+	return out
 }
 
 // keepsAnAdmin refuses a registry in which, without member id (revoked
