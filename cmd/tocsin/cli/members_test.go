@@ -75,7 +75,10 @@ func startDevCluster(t testing.TB, options ...func(*server.Options)) *devCluster
 // may override --creds.
 func (d *devCluster) cli(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	full := append(args[:len(args):len(args)], "--server", d.url, "--tls-ca", d.ca, "--timeout", "20s")
+	full := append(args[:len(args):len(args)], "--server", d.url, "--tls-ca", d.ca)
+	if !slices.Contains(args, "--timeout") {
+		full = append(full, "--timeout", "20s")
+	}
 	if args[0] == "members" {
 		full = append(full, "--keys", d.keys)
 	}
