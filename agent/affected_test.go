@@ -20,7 +20,6 @@ import (
 	"github.com/tocsin-project/tocsin/csaf"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/stix"
 )
 
 // The test inventory: values found nowhere else, so that one appearing in
@@ -366,15 +365,11 @@ func socEvent(t *testing.T, r *Record, format string) (socfmt.Message, []socfmt.
 // it, is refused; the document's TLP counts (an AMBER document in a CLEAR
 // advisory is recorded amber).
 func TestWhoMayPublishACSAFAdvisory(t *testing.T) {
-	v, err := stix.New(stix.Options{PatternCheck: func(string) error { return nil }})
-	if err != nil {
-		t.Skip(err)
-	}
 	inv, err := openInventory([]string{writeInventory(t, t.TempDir())}, "", zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &checker{me: "bridge", sectors: newSectorSet([]string{"patient-care"}), validator: v, inv: inv, log: zap.NewNop()}
+	c := &checker{me: "bridge", sectors: newSectorSet([]string{"patient-care"}), inv: inv, log: zap.NewNop()}
 	d := destination{sector: "patient-care", lane: "routine"}
 	vendor := &tocsinv1.Member{Id: "zyx-devices", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_VENDOR}}
 	member := &tocsinv1.Member{Id: "st-mary", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}

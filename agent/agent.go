@@ -20,7 +20,6 @@ import (
 	"github.com/tocsin-project/tocsin/client"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/subjects"
 	"google.golang.org/protobuf/proto"
 )
@@ -28,13 +27,12 @@ import (
 // Agent is one member organisation's agent. Create it with New, run it
 // with Run.
 type Agent struct {
-	opts      Options
-	log       *zap.Logger
-	member    string
-	lock      *os.File
-	validator *stix.Validator
-	lanes     map[string]bool
-	inv       *inventory // nil without Options.Inventory
+	opts   Options
+	log    *zap.Logger
+	member string
+	lock   *os.File
+	lanes  map[string]bool
+	inv    *inventory // nil without Options.Inventory
 
 	quarantine *quarantine
 	recent     *recent
@@ -73,10 +71,6 @@ func New(opts Options, log *zap.Logger) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	validator, err := stix.New(stix.Options{PatternCheck: func(string) error { return nil }})
-	if err != nil {
-		return nil, fmt.Errorf("agent: %w; this binary cannot check the TLP markings of STIX bundles: rebuild it with 'make build'", err)
-	}
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("%w: state directory: %v", ErrOptions, err)
 	}
@@ -90,7 +84,7 @@ func New(opts Options, log *zap.Logger) (*Agent, error) {
 	}
 	log = log.Named("agent").With(zap.String("member", member))
 	a := &Agent{
-		opts: opts, log: log, member: member, lock: lock, validator: validator, lanes: map[string]bool{}, inv: inv,
+		opts: opts, log: log, member: member, lock: lock, lanes: map[string]bool{}, inv: inv,
 		quarantine: &quarantine{path: QuarantinePath(opts.StateDir)},
 		recent:     &recent{max: opts.Recent},
 		receipted:  newSeen(4096),
@@ -273,7 +267,7 @@ func (a *Agent) start(ctx context.Context) ([]auth.Consumer, error) {
 	if len(consumers) == 0 {
 		return nil, fmt.Errorf("%s reads nothing: its roles give it no consumers", a.member)
 	}
-	a.chk = &checker{me: a.member, sectors: newSectorSet(me.GetSectors()), dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{Relays: a.dir.relays()}), validator: a.validator, inv: a.inv, log: a.log}
+	a.chk = &checker{me: a.member, sectors: newSectorSet(me.GetSectors()), dir: a.dir, verifier: envelope.NewVerifier(a.dir, envelope.VerifyOptions{Relays: a.dir.relays()}), inv: a.inv, log: a.log}
 	out, err := openOutbox(a.opts.StateDir, a.js, a.member, a.log)
 	if err != nil {
 		return nil, err

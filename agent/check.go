@@ -76,13 +76,12 @@ func parseDestination(subject string) (destination, bool) {
 
 // checker verifies what reaches a member before any sink sees it.
 type checker struct {
-	me        string
-	sectors   *sectorSet // every sector the member is in
-	dir       *directory
-	verifier  *envelope.Verifier
-	validator *stix.Validator
-	inv       *inventory // nil: CSAF advisories are not matched
-	log       *zap.Logger
+	me       string
+	sectors  *sectorSet // every sector the member is in
+	dir      *directory
+	verifier *envelope.Verifier
+	inv      *inventory // nil: CSAF advisories are not matched
+	log      *zap.Logger
 }
 
 // check verifies one routed copy and returns its record. hdr are the
@@ -176,7 +175,7 @@ func (c *checker) effective(own tocsinv1.TLP, bundle []byte) (tlp.Level, error) 
 	if len(bundle) == 0 {
 		return level, nil
 	}
-	res, err := c.validator.ValidateBundle(bundle)
+	res, err := stix.Markings(bundle, stix.Options{})
 	if err != nil {
 		return 0, refuse(stix.CodeInvalidBundle, "%v", err)
 	}

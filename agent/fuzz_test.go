@@ -13,7 +13,6 @@ import (
 
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/stix"
 	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/tlp"
 )
@@ -93,12 +92,8 @@ func fixtureChecker(f testing.TB) (*checker, func(*envelope.Signer, tocsinv1.Kin
 		{Id: "riverside", Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}},
 		{Id: "svc-a", Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}, Keys: key(svc)},
 	})
-	validator, err := stix.New(stix.Options{PatternCheck: func(string) error { return nil }})
-	if err != nil {
-		f.Fatal(err)
-	}
 	c := &checker{me: "riverside", sectors: newSectorSet([]string{"patient-care"}), dir: dir,
-		verifier: envelope.NewVerifier(dir, envelope.VerifyOptions{}), validator: validator}
+		verifier: envelope.NewVerifier(dir, envelope.VerifyOptions{})}
 	seal := func(s *envelope.Signer, kind tocsinv1.Kind, p proto.Message) []byte {
 		env, err := s.Seal(kind, p)
 		if err != nil {

@@ -43,6 +43,7 @@ func FuzzValidateBundle(f *testing.F) {
 		if err != nil {
 			t.Fatalf("internal error: %v", err)
 		}
+		checkMarkingsAgree(t, data, v.opts, r)
 		for _, p := range r.Problems {
 			if !knownCodes[p.Code] || p.Message == "" {
 				t.Fatalf("problem with an unknown code or no message: %+v", p)

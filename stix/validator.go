@@ -51,9 +51,30 @@ func build(opts Options, fsys fs.FS, load func() (*schemaSet, error)) (*Validato
 // ValidateBundle checks a JSON-encoded bundle. Invalid input gives a Result
 // with Problems; the error is only for an internal failure.
 func (v *Validator) ValidateBundle(data []byte) (*Result, error) {
+	return read(data, v.opts, v.object)
+}
+
+// Markings reads a bundle's objects and TLP markings as ValidateBundle
+// does, by the same parser and limits, without checking the objects
+// against the schemas (so it compiles none): its Problems are only the
+// bundle's own (invalid-bundle, oversized, invalid-spec-version, an item
+// of objects that is not an object) and unknown-marking. An agent, which
+// receives only bundles a router validated, needs no more to know the
+// TLP of what it hands its sinks.
+func Markings(data []byte, opts Options) (*Result, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return read(data, opts, markingsOnly)
+}
+
+// read decodes a bundle within opts' limits, checks its envelope, gives
+// each object to object and resolves the markings.
+func read(data []byte, opts Options, object func(r *Result, i int, raw any, defs tlp.Definitions) error) (*Result, error) {
 	r := &Result{TLP: tlp.Clear}
-	if len(data) > v.opts.MaxBundleBytes {
-		r.add(CodeOversized, "", "", fmt.Sprintf("the bundle is %d bytes, over the limit of %d: split it into smaller bundles", len(data), v.opts.MaxBundleBytes))
+	if len(data) > opts.MaxBundleBytes {
+		r.add(CodeOversized, "", "", fmt.Sprintf("the bundle is %d bytes, over the limit of %d: split it into smaller bundles", len(data), opts.MaxBundleBytes))
 		return r, nil
 	}
 	if !utf8.Valid(data) {
@@ -62,26 +83,26 @@ func (v *Validator) ValidateBundle(data []byte) (*Result, error) {
 		r.add(CodeInvalidBundle, "", "", "the bundle is not valid UTF-8: encode it as UTF-8 JSON")
 		return r, nil
 	}
-	doc, err := decode(data, v.opts.MaxDepth)
+	doc, err := decode(data, opts.MaxDepth)
 	if err != nil {
 		var de *decodeError
 		if !errors.As(err, &de) {
 			return nil, fmt.Errorf("decoding a bundle: %w", err)
 		}
 		if errors.Is(err, errTooDeep) {
-			r.add(CodeOversized, "", de.path, fmt.Sprintf("JSON nested deeper than %d levels: flatten it", v.opts.MaxDepth))
+			r.add(CodeOversized, "", de.path, fmt.Sprintf("JSON nested deeper than %d levels: flatten it", opts.MaxDepth))
 		} else {
 			r.add(CodeInvalidBundle, "", de.path, fmt.Sprintf("%v: send one JSON-encoded STIX 2.1 bundle", de.err))
 		}
 		return r, nil
 	}
-	objects := v.envelope(r, doc)
+	objects := envelope(r, doc, opts.MaxObjects)
 	if objects == nil {
 		return r, nil
 	}
 	defs := tlp.Definitions{}
 	for i, raw := range objects {
-		if err := v.object(r, i, raw, defs); err != nil {
+		if err := object(r, i, raw, defs); err != nil {
 			return nil, err
 		}
 	}
@@ -89,9 +110,9 @@ func (v *Validator) ValidateBundle(data []byte) (*Result, error) {
 	return r, nil
 }
 
-// envelope checks the bundle itself and returns its objects, or nil when the
-// envelope is wrong.
-func (v *Validator) envelope(r *Result, doc any) []any {
+// envelope checks the bundle itself and returns its objects, at most
+// maxObjects, or nil when the envelope is wrong.
+func envelope(r *Result, doc any, maxObjects int) []any {
 	b, ok := doc.(map[string]any)
 	if !ok {
 		r.add(CodeInvalidBundle, "", "", "the payload is not a JSON object: send a STIX 2.1 bundle ({\"type\": \"bundle\", ...})")
@@ -111,27 +132,45 @@ func (v *Validator) envelope(r *Result, doc any) []any {
 	switch {
 	case !ok || len(objects) == 0:
 		r.add(CodeInvalidBundle, "", "/objects", "the bundle has no objects: put the STIX objects in a non-empty \"objects\" array")
-	case len(objects) > v.opts.MaxObjects:
-		r.add(CodeOversized, "", "/objects", fmt.Sprintf("the bundle has %d objects, over the limit of %d: split it", len(objects), v.opts.MaxObjects))
+	case len(objects) > maxObjects:
+		r.add(CodeOversized, "", "/objects", fmt.Sprintf("the bundle has %d objects, over the limit of %d: split it", len(objects), maxObjects))
 	case len(r.Problems) == 0:
 		return objects
 	}
 	return nil
 }
 
-// object checks one object of the bundle.
-func (v *Validator) object(r *Result, i int, raw any, defs tlp.Definitions) error {
-	base := "/objects/" + strconv.Itoa(i)
-	obj, ok := raw.(map[string]any)
+// markingsOnly records one object of the bundle and, for a marking
+// definition, what it defines.
+func markingsOnly(r *Result, i int, raw any, defs tlp.Definitions) error {
+	recordObject(r, i, raw, defs)
+	return nil
+}
+
+// recordObject records one object of the bundle, and a marking definition's
+// definition in defs; ok is false (and a problem recorded) when the item
+// is not a JSON object.
+func recordObject(r *Result, i int, raw any, defs tlp.Definitions) (obj map[string]any, o Object, ok bool) {
+	obj, ok = raw.(map[string]any)
 	if !ok {
-		r.add(CodeInvalidBundle, "", base, "every item of objects must be a JSON object (a STIX object)")
-		return nil
+		r.add(CodeInvalidBundle, "", "/objects/"+strconv.Itoa(i), "every item of objects must be a JSON object (a STIX object)")
+		return nil, o, false
 	}
-	o := describeObject(i, obj)
+	o = describeObject(i, obj)
 	r.Objects = append(r.Objects, o)
 	if o.Type == "marking-definition" && o.ID != "" {
 		defs[o.ID] = markingDefinition(obj)
 	}
+	return obj, o, true
+}
+
+// object checks one object of the bundle.
+func (v *Validator) object(r *Result, i int, raw any, defs tlp.Definitions) error {
+	obj, o, ok := recordObject(r, i, raw, defs)
+	if !ok {
+		return nil
+	}
+	base := "/objects/" + strconv.Itoa(i)
 	before := len(r.Problems)
 	sch, propsKey, custom := v.schemaFor(o.Type, obj)
 	if custom && !v.customType(r, base, o) {
