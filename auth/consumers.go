@@ -29,7 +29,10 @@ type Consumer struct {
 
 // Consumers lists the consumers m may use: one on SECTORS for all its
 // sectors (none without sectors), its inbox on INBOX and its rejections on
-// REJECTIONS. Members with only the admin or service role read nothing
+// REJECTIONS. A member with a home region reads them in that region's
+// stream set (docs/REGIONS.md): SECTORS-<home> filtering every region's
+// copies of its sectors ("tocsin.r.*.sector.<sector>.>"), INBOX-<home>
+// and REJECTIONS-<home> likewise, under the same consumer names. Members with only the admin or service role read nothing
 // through consumers and get none. The agent reads the first two, so a
 // member with an agent has two consumers; the third exists only once
 // something reads it (docs/AGENT.md, "Two consumers per member").
@@ -38,17 +41,18 @@ func Consumers(m *tocsinv1.Member) []Consumer {
 		return nil
 	}
 	id := m.GetId()
+	stream, filter := homeCopies(m)
 	var out []Consumer
 	if len(m.GetSectors()) > 0 {
 		f := make([]string, 0, len(m.GetSectors()))
 		for _, s := range m.GetSectors() {
-			f = append(f, subjects.SectorAll(s))
+			f = append(f, filter(subjects.SectorAll(s)))
 		}
-		out = append(out, Consumer{subjects.StreamSectors, SectorsConsumer(id), f})
+		out = append(out, Consumer{stream(subjects.StreamSectors), SectorsConsumer(id), f})
 	}
 	return append(out,
-		Consumer{subjects.StreamInbox, InboxConsumer(id), []string{subjects.Inbox(id)}},
-		Consumer{subjects.StreamRejections, RejectionsConsumer(id), []string{subjects.Rejection(id)}},
+		Consumer{stream(subjects.StreamInbox), InboxConsumer(id), []string{filter(subjects.Inbox(id))}},
+		Consumer{stream(subjects.StreamRejections), RejectionsConsumer(id), []string{filter(subjects.Rejection(id))}},
 	)
 }
 

@@ -6,6 +6,9 @@ var (
 	// ErrInvalidMember is wrapped when a member record cannot be turned into
 	// permissions or credentials (bad id, bad sector, no role).
 	ErrInvalidMember = errors.New("invalid member")
+	// ErrUnknownRegion is wrapped when a member's home region is not one
+	// of the cluster's regions with a stream set.
+	ErrUnknownRegion = errors.New("unknown region")
 	// ErrRevoked is wrapped when credentials are asked for a revoked member.
 	ErrRevoked = errors.New("member revoked")
 	// ErrKeyMaterial is wrapped when the authority's files are missing,

@@ -29,19 +29,23 @@ func memberServices() []memberService {
 		// The same in a member's home region (homeIngest).
 		{regionIngestAll, false},
 	}
-	for _, st := range []string{subjects.StreamSectors, subjects.StreamInbox, subjects.StreamRejections} {
-		out = append(out,
-			// Looking up a consumer of the stream.
-			memberService{jsConsInfo + st + ".*", false},
-			// Pulling from a consumer: a batch is many messages. The server
-			// maps answers back for 2 minutes (its default response
-			// threshold), so a pull must expire sooner (nats.go: 30s).
-			memberService{jsConsNext + st + ".*", true},
-			// Acking, naking or terminating a delivered message (an ack
-			// sync gets one reply).
-			memberService{jsAck + st + ".>", false},
-		)
-	}
+	// The consumers of the copies streams, SECTORS, INBOX and REJECTIONS,
+	// or a region's (SECTORS-east) for a member homed there: any stream
+	// name, since regions are not known here and a subject token cannot
+	// end in a wildcard. A member's account imports only its own
+	// consumers' literal subjects (consumerAPI), and only the operator
+	// signs accounts.
+	out = append(out,
+		// Looking up a consumer.
+		memberService{jsConsInfo + "*.*", false},
+		// Pulling from a consumer: a batch is many messages. The server
+		// maps answers back for 2 minutes (its default response
+		// threshold), so a pull must expire sooner (nats.go: 30s).
+		memberService{jsConsNext + "*.*", true},
+		// Acking, naking or terminating a delivered message (an ack
+		// sync gets one reply).
+		memberService{jsAck + "*.>", false},
+	)
 	out = append(out,
 		// Direct get, by subject, of the router's outcomes (ROUTED bucket).
 		memberService{jsDirectGet + kvRoutedStream + ".>", false},

@@ -152,6 +152,9 @@ func CheckMember(m *tocsinv1.Member) error {
 			return fmt.Errorf("%w: member %q lists sector %q twice", ErrInvalidMember, m.GetId(), s)
 		}
 	}
+	if err := checkHomeRegion(m); err != nil {
+		return err
+	}
 	if len(m.GetRoles()) == 0 {
 		return fmt.Errorf("%w: member %q has no role; grant at least ROLE_MEMBER", ErrInvalidMember, m.GetId())
 	}

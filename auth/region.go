@@ -1,8 +1,13 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/nats-io/jwt/v2"
 
@@ -28,8 +33,64 @@ func homeIngest(m *tocsinv1.Member, s string) (jwt.Subject, error) {
 	if home == "" || !jwt.Subject(s).IsContainedIn(jwt.Subject(subjects.IngestAll)) {
 		return jwt.Subject(s), nil
 	}
-	if !regionRE.MatchString(home) {
-		return "", fmt.Errorf("%w: member %q: home region %q is not a region name; use its gateway cluster name (letters, digits, '-', '_')", ErrInvalidMember, m.GetId(), home)
+	if err := checkHomeRegion(m); err != nil {
+		return "", err
 	}
 	return jwt.Subject(subjects.InRegion(home, s)), nil
+}
+
+// checkHomeRegion reports whether m's home region, if any, is a region's
+// name.
+func checkHomeRegion(m *tocsinv1.Member) error {
+	if home := m.GetHomeRegion(); home != "" && !regionRE.MatchString(home) {
+		return fmt.Errorf("%w: member %q: home region %q is not a region name; use its gateway cluster name (letters, digits, '-', '_')", ErrInvalidMember, m.GetId(), home)
+	}
+	return nil
+}
+
+// homeCopies are how m's consumers name the copies streams and their
+// filters: unchanged for a member of no region; for one homed in a
+// region, that region's stream ("SECTORS-east") and every region's
+// copies of the subject ("tocsin.r.*.sector.x.>"), which the region's
+// copies stream holds, its own captured and the others' sourced.
+func homeCopies(m *tocsinv1.Member) (stream, filter func(string) string) {
+	home := m.GetHomeRegion()
+	if home == "" {
+		same := func(s string) string { return s }
+		return same, same
+	}
+	return func(s string) string { return subjects.RegionStream(s, home) },
+		func(s string) string { return subjects.InRegion(subjects.AnyRegion, s) }
+}
+
+// KnownRegions lists the regions whose stream set exists in the cluster js
+// reaches: those with an INGEST-<region> stream (broker.ProvisionRegion),
+// sorted; none on a single cluster. It needs a connection that may list
+// streams (a service's).
+func KnownRegions(ctx context.Context, js jetstream.JetStream) ([]string, error) {
+	names := js.StreamNames(ctx)
+	var out []string
+	for n := range names.Name() {
+		if r, ok := strings.CutPrefix(n, subjects.StreamIngest+"-"); ok && regionRE.MatchString(r) {
+			out = append(out, r)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return nil, fmt.Errorf("list the streams to find the regions: %w", err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// CheckHomeRegion reports whether m's home region is one of known (what
+// KnownRegions found); no home region always is.
+func CheckHomeRegion(m *tocsinv1.Member, known []string) error {
+	home := m.GetHomeRegion()
+	if home == "" || slices.Contains(known, home) {
+		return nil
+	}
+	if len(known) == 0 {
+		return fmt.Errorf("member %q: %w %q; this cluster has no region with a stream set (gateway regions): leave the home region empty", m.GetId(), ErrUnknownRegion, home)
+	}
+	return fmt.Errorf("member %q: %w %q; known: %s", m.GetId(), ErrUnknownRegion, home, strings.Join(known, ", "))
 }
