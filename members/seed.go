@@ -191,8 +191,11 @@ type seedRecord struct {
 	Name    string   `yaml:"name"`
 	Sectors []string `yaml:"sectors"`
 	Region  string   `yaml:"region"`
-	Roles   []string `yaml:"roles"`
-	Contact string   `yaml:"contact"`
+	// HomeRegion is the region of a supercluster of stream sets whose
+	// streams the member publishes into and reads from (docs/REGIONS.md).
+	HomeRegion string   `yaml:"home_region"`
+	Roles      []string `yaml:"roles"`
+	Contact    string   `yaml:"contact"`
 	// PublisherNamespace is a vendor's CSAF publisher namespace.
 	PublisherNamespace string           `yaml:"publisher_namespace"`
 	Capabilities       []seedCapability `yaml:"capabilities"`
@@ -220,7 +223,7 @@ type seedKey struct {
 // can have (role names, times and durations as text); Validate checks
 // the rest.
 func (s seedRecord) member() (*tocsinv1.Member, []error) {
-	m := &tocsinv1.Member{Id: s.ID, Name: s.Name, Sectors: s.Sectors, Region: s.Region, Contact: s.Contact, PublisherNamespace: s.PublisherNamespace}
+	m := &tocsinv1.Member{Id: s.ID, Name: s.Name, Sectors: s.Sectors, Region: s.Region, HomeRegion: s.HomeRegion, Contact: s.Contact, PublisherNamespace: s.PublisherNamespace}
 	v := &validator{who: who(m)}
 	for i, name := range s.Roles {
 		r, err := ParseRole(name)

@@ -45,7 +45,7 @@ them at once: a revoked member is cut off within seconds.`,
 		}
 	}
 	cmd.AddCommand(newMembersAddCmd(g, run), newMembersListCmd(run), newMembersShowCmd(run),
-		newMembersRevokeCmd(run), newMembersRotateCmd(run), newMembersSyncCmd(run), newMembersSiteCredsCmd(run))
+		newMembersRevokeCmd(run), newMembersRotateCmd(run), newMembersSyncCmd(run), newMembersSiteCredsCmd(run), newMembersSetHomeCmd(run))
 	return cmd
 }
 
@@ -247,7 +247,7 @@ func newMembersSyncCmd(run adminRun) *cobra.Command {
 
 // newMemberFromFlags builds a member from add's flags.
 func newMemberFromFlags(f *addFlags) (*tocsinv1.Member, error) {
-	m := &tocsinv1.Member{Id: f.id, Name: f.name, Sectors: f.sectors, Region: f.region, Contact: f.contact, PublisherNamespace: f.namespace}
+	m := &tocsinv1.Member{Id: f.id, Name: f.name, Sectors: f.sectors, Region: f.region, HomeRegion: f.homeRegion, Contact: f.contact, PublisherNamespace: f.namespace}
 	for _, r := range f.roles {
 		role, err := members.ParseRole(strings.TrimSpace(r))
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 // addFlags are the flags of members add.
 type addFlags struct {
 	id, name, region, contact, file, out string
+	homeRegion                           string
 	namespace                            string
 	sectors, roles                       []string
 	lazy                                 bool
@@ -59,6 +60,7 @@ first connects (--lazy-consumers=false creates them at admission).`,
 	fl.StringSliceVar(&f.sectors, "sectors", nil, "sectors it belongs to (comma-separated)")
 	fl.StringVar(&f.region, "region", "", "region (northeast)")
 	fl.StringSliceVar(&f.roles, "roles", []string{"member"}, "roles: member, responder, liaison, vendor, admin")
+	fl.StringVar(&f.homeRegion, "home-region", "", "in a supercluster of stream sets, the region whose streams the member publishes into and reads from (one of the cluster's regions; default none: the single cluster's streams); tocsin members set-home moves it")
 	fl.StringVar(&f.contact, "contact", "", "24/7 contact")
 	fl.StringVar(&f.namespace, "publisher-namespace", "", "a vendor's CSAF publisher namespace (https://zyx.example): its advisories' document.publisher.namespace must be this")
 	fl.StringVar(&f.file, "file", "", "members to admit: a YAML list (the members seed format, without keys) or a .csv with the header id,name,sectors,region,roles,contact[,publisher_namespace]")
@@ -71,8 +73,8 @@ first connects (--lazy-consumers=false creates them at admission).`,
 func (f *addFlags) members() ([]*tocsinv1.Member, error) {
 	vocab := members.DefaultVocabulary()
 	if f.file != "" {
-		if f.id != "" || f.name != "" || len(f.sectors) > 0 || f.region != "" || f.contact != "" || f.namespace != "" {
-			return nil, usageErr("--file and --id/--name/--sectors/--region/--contact/--publisher-namespace: use one or the other")
+		if f.id != "" || f.name != "" || len(f.sectors) > 0 || f.region != "" || f.homeRegion != "" || f.contact != "" || f.namespace != "" {
+			return nil, usageErr("--file and --id/--name/--sectors/--region/--home-region/--contact/--publisher-namespace: use one or the other (a file's members have home_region)")
 		}
 		ms, err := members.LoadSeed(f.file, vocab)
 		if err != nil {
@@ -124,6 +126,9 @@ func addMembers(ctx context.Context, s *adminSession, ms []*tocsinv1.Member, out
 		if existing[m.GetId()] {
 			return rejectedErr(fmt.Errorf("member %q already exists: ids are never reused; tocsin members rotate-key issues new credentials", m.GetId()))
 		}
+	}
+	if err := s.checkHomeRegions(ctx, ms); err != nil {
+		return err
 	}
 	paths, err := credsPaths(out, ms)
 	if err != nil {

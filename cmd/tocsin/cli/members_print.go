@@ -20,6 +20,7 @@ type memberJSON struct {
 	Roles        []string         `json:"roles"`
 	Sectors      []string         `json:"sectors"`
 	Region       string           `json:"region,omitempty"`
+	HomeRegion   string           `json:"home_region,omitempty"`
 	Contact      string           `json:"contact,omitempty"`
 	Namespace    string           `json:"publisher_namespace,omitempty"`
 	Status       string           `json:"status"`
@@ -44,7 +45,7 @@ type capabilityJSON struct {
 }
 
 func toJSON(m *tocsinv1.Member) memberJSON {
-	j := memberJSON{ID: m.GetId(), Name: m.GetName(), Roles: roleNames(m), Sectors: m.GetSectors(), Region: m.GetRegion(),
+	j := memberJSON{ID: m.GetId(), Name: m.GetName(), Roles: roleNames(m), Sectors: m.GetSectors(), Region: m.GetRegion(), HomeRegion: m.GetHomeRegion(),
 		Contact: m.GetContact(), Namespace: m.GetPublisherNamespace(), Status: memberStatus(m), CreatedAt: stamp(m.GetCreatedAt()), RevokedAt: stamp(m.GetRevokedAt()), Keys: []keyJSON{}}
 	if j.Sectors == nil {
 		j.Sectors = []string{}
@@ -89,6 +90,9 @@ func describe(m *tocsinv1.Member) string {
 	if m.GetRegion() != "" {
 		d += ", region " + m.GetRegion()
 	}
+	if m.GetHomeRegion() != "" {
+		d += ", home region " + m.GetHomeRegion()
+	}
 	return d
 }
 
@@ -107,7 +111,7 @@ func printMember(w io.Writer, m *tocsinv1.Member) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, l := range [][2]string{
 		{"id", j.ID}, {"name", j.Name}, {"roles", strings.Join(j.Roles, ", ")}, {"sectors", strings.Join(j.Sectors, ", ")},
-		{"region", j.Region}, {"contact", j.Contact}, {"publisher namespace", j.Namespace}, {"status", j.Status}, {"created", j.CreatedAt}, {"revoked", j.RevokedAt},
+		{"region", j.Region}, {"home region", j.HomeRegion}, {"contact", j.Contact}, {"publisher namespace", j.Namespace}, {"status", j.Status}, {"created", j.CreatedAt}, {"revoked", j.RevokedAt},
 	} {
 		if l[1] != "" {
 			fmt.Fprintf(tw, "%s:\t%s\n", l[0], l[1])
