@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,12 +123,8 @@ func TestReachIsOneWritePerSetPerWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := kv.Get(ctx, records.ReachSetKey("hhs-liaison", id, "patient-care", 0))
-	if err != nil {
-		t.Fatalf("the sector's set %s: %v", records.ReachSetKey("hhs-liaison", id, "patient-care", 0), err)
-	}
 	var set records.ReachSet
-	if err := json.Unmarshal(e.Value(), &set); err != nil || len(set.Delivered) != 40 {
+	if err := json.Unmarshal(onlySet(ctx, t, kv, "hhs-liaison", id, "patient-care"), &set); err != nil || len(set.Delivered) != 40 {
 		t.Fatalf("the set has %d delivered (%v)", len(set.Delivered), err)
 	}
 }
@@ -180,14 +177,11 @@ func TestAffectedIsCountedForTheLiaisonsCSAFAdvisoryOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := kv.Get(ctx, records.ReachSetKey("hhs-liaison", csafID, "patient-care", 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	value := onlySet(ctx, t, kv, "hhs-liaison", csafID, "patient-care")
 	var v map[string]any
-	_ = json.Unmarshal(e.Value(), &v)
+	_ = json.Unmarshal(value, &v)
 	if len(v) != 2 || v["d"] == nil || v["c"] == nil {
-		t.Fatalf("the REACH set holds more than the delivered states: %s", e.Value())
+		t.Fatalf("the REACH set holds more than the delivered states: %s", value)
 	}
 	sightings, err := h.js.KeyValue(ctx, records.BucketSightings)
 	if err != nil {
@@ -274,4 +268,82 @@ func TestOldReachKeysAreConvertedAtStart(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// onlySet is the value of the one REACH set of sender's message id in
+// sector: one router wrote its own part (reachBatcher.writerKey), under a
+// key the readers' patterns of the sector's set match.
+func onlySet(ctx context.Context, t *testing.T, kv jetstream.KeyValue, sender, id, sector string) []byte {
+	t.Helper()
+	var keys []string
+	for _, p := range records.ReachSectorPatterns(sender, id, sector) {
+		l, err := kv.ListKeysFiltered(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range l.Keys() {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) != 1 {
+		t.Fatalf("the sets of %s's %s in %s: %v, want one router's one", sender, id, sector, keys)
+	}
+	e, err := kv.Get(ctx, keys[0])
+	if err != nil {
+		t.Fatalf("the sector's set %s: %v", keys[0], err)
+	}
+	return e.Value()
+}
+
+// TestEachRouterWritesItsOwnPartOfASet: three routers take the delivered
+// receipts of one sector's members from their shared consumer; each
+// writes its own part of the sector's set (its own key, so their windows
+// never collide on one), the parts hold every member, and the reach
+// service merges them into every member's receipt.
+func TestEachRouterWritesItsOwnPartOfASet(t *testing.T) {
+	cast := clinics(90)
+	h := newHarnessWith(t, 3, Options{ReachWindow: 100 * time.Millisecond}, cast)
+	id := h.advise(nil)
+	h.deliveredBy(id, false, cast)
+	testwait.For(t, 60*time.Second, "90 delivered in the reach answer", func() error {
+		if got, _ := h.askReach("hhs-liaison", id, memberIDs(cast)); len(got) != len(cast) {
+			return fmt.Errorf("%d delivered", len(got))
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := h.js.KeyValue(ctx, records.BucketReach)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]string{} // member: the key of the part it is in
+	keys := 0
+	for _, p := range records.ReachSectorPatterns("hhs-liaison", id, "patient-care") {
+		l, err := kv.ListKeysFiltered(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range l.Keys() {
+			keys++
+			if !strings.HasPrefix(k, records.ReachSetKey("hhs-liaison", id, "patient-care", 0)+".0-") {
+				t.Fatalf("REACH key %s is not a router's own part of the set", k)
+			}
+			e, err := kv.Get(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var set records.ReachSet
+			if err := json.Unmarshal(e.Value(), &set); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range set.Members() {
+				in[m] = k // a receipt redelivered to another router is in its part too
+			}
+		}
+	}
+	if keys == 0 || keys > 3 || len(in) != len(cast) {
+		t.Fatalf("%d parts holding %d members, want 1 to 3 routers' parts holding all %d", keys, len(in), len(cast))
+	}
+	t.Logf("90 receipts in %d routers' parts", keys)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -25,6 +27,7 @@ type reachChange struct {
 // reachBatch is what the receipts of one window change in one key.
 type reachBatch struct {
 	affected bool // the key is an affected set (SIGHTINGS), not a REACH set
+	own      bool // the key is this batcher's own (writerKey): no one else writes it
 	changes  []reachChange
 	done     chan struct{}
 	err      error
@@ -32,25 +35,75 @@ type reachBatch struct {
 
 // reachBatcher writes REACH sets (and affected sets) once per window per
 // key: the receipts that arrive within a window for one key are merged
-// into one compare-and-set of that key, tried again when another node
+// into one compare-and-set of that key, tried again when another writer
 // came first. A receipt is acknowledged only once the write that carries
 // it has landed (wait), so a node that dies mid-window loses nothing: its
 // receipts are redelivered and merged again, which changes nothing twice.
+//
+// A sector's sets are written by one writer each: every router writes
+// its own part of each set, under its own key (writerKey), which readers
+// merge with the others' as they merge shards, so the routers' windows
+// never collide on a key. One key's windows are written one after
+// another (a window whose write is slow holds the next, which gathers
+// meanwhile), and an own key's last value and revision are kept, so its
+// next write is one compare-and-set with no read.
 type reachBatcher struct {
 	reach, sightings jetstream.KeyValue
 	window           time.Duration
+	// writer is this batcher's token in its own keys (writerKey).
+	writer string
 
 	mu      sync.Mutex
 	pending map[string]*reachBatch // by bucket and key
+	writing map[string]*keyWrite   // by bucket and key: one write at a time
+	known   map[string]*knownSet   // own keys' last written value; guarded by their keyWrite
 }
 
-func newReachBatcher(reach, sightings jetstream.KeyValue, window time.Duration) *reachBatcher {
-	return &reachBatcher{reach: reach, sightings: sightings, window: window, pending: map[string]*reachBatch{}}
+// keyWrite serialises the writes of one key.
+type keyWrite struct {
+	mu   sync.Mutex // held while the key is written
+	refs int        // flushes holding or waiting for mu; guarded by reachBatcher.mu
 }
 
-// add queues c for key (an affected set's when affected) and returns the
-// batch that will carry it.
-func (b *reachBatcher) add(key string, affected bool, c reachChange) *reachBatch {
+// knownSet is an own key's value as last written, and its revision.
+type knownSet struct {
+	set records.ReachSet
+	rev uint64
+}
+
+// knownMax bounds the own keys whose last value is kept; past it the
+// cache is emptied (a key not known is read before its write).
+const knownMax = 4096
+
+func newReachBatcher(reach, sightings jetstream.KeyValue, window time.Duration, writer string) *reachBatcher {
+	return &reachBatcher{reach: reach, sightings: sightings, window: window, writer: writer,
+		pending: map[string]*reachBatch{}, writing: map[string]*keyWrite{}, known: map[string]*knownSet{}}
+}
+
+// writerKey is this batcher's own part of the REACH set key: the set's
+// key with the writer's token on its last token ("<sender>.<message>.
+// <sector>.0-<writer>", "....<sector>.3-<writer>" for shard 3), which
+// the readers' patterns of the set (records.ReachSectorPatterns, and
+// records.ReachMessagePattern) match.
+func (b *reachBatcher) writerKey(sender, id, sector string, shard int) string {
+	return records.ReachSetKey(sender, id, sector, 0) + "." + strconv.Itoa(shard) + "-" + b.writer
+}
+
+// newWriterToken is a router's token in its own REACH keys: random, so
+// that no two routers, nor one restarted, share a key.
+func newWriterToken() string {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+	t := make([]byte, 8)
+	for i := range t {
+		t[i] = letters[rand.IntN(len(letters))]
+	}
+	return string(t)
+}
+
+// add queues c for key (an affected set's when affected; one of this
+// batcher's own keys, writerKey, when own) and returns the batch that
+// will carry it.
+func (b *reachBatcher) add(key string, affected, own bool, c reachChange) *reachBatch {
 	id := key
 	if affected {
 		id = "a:" + key
@@ -59,7 +112,7 @@ func (b *reachBatcher) add(key string, affected bool, c reachChange) *reachBatch
 	defer b.mu.Unlock()
 	bt := b.pending[id]
 	if bt == nil {
-		bt = &reachBatch{affected: affected, done: make(chan struct{})}
+		bt = &reachBatch{affected: affected, own: own, done: make(chan struct{})}
 		b.pending[id] = bt
 		time.AfterFunc(b.window, func() { b.flush(id, key, bt) })
 	}
@@ -70,20 +123,96 @@ func (b *reachBatcher) add(key string, affected bool, c reachChange) *reachBatch
 // flushTimeout bounds one window's write of one key.
 const flushTimeout = 15 * time.Second
 
-// flush writes bt, the window's changes of key, and wakes its waiters.
+// flush writes bt, the window's changes of key, after any earlier
+// window's write of key, and wakes its waiters.
 func (b *reachBatcher) flush(id, key string, bt *reachBatch) {
 	b.mu.Lock()
 	delete(b.pending, id)
+	w := b.writing[id]
+	if w == nil {
+		w = &keyWrite{}
+		b.writing[id] = w
+	}
+	w.refs++
 	b.mu.Unlock()
+	w.mu.Lock()
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
-	defer cancel()
-	if bt.affected {
+	switch {
+	case bt.affected:
 		bt.err = addAffected(ctx, b.sightings, key, bt.changes)
-	} else {
+	case bt.own:
+		bt.err = b.writeOwn(ctx, id, key, bt.changes)
+	default:
 		_, _, bt.err = updateJSON(ctx, b.reach, key, false, func() records.ReachSet { return records.ReachSet{} },
 			func(s *records.ReachSet) bool { return applyReach(s, bt.changes) })
 	}
+	cancel()
+	w.mu.Unlock()
+	b.mu.Lock()
+	if w.refs--; w.refs == 0 {
+		delete(b.writing, id)
+	}
+	b.mu.Unlock()
 	close(bt.done)
+}
+
+// writeOwn merges changes into the own key key (its keyWrite held): into
+// its last written value, when known, with one compare-and-set; else, or
+// when the revision was not the last (a write that timed out but landed),
+// read first.
+func (b *reachBatcher) writeOwn(ctx context.Context, id, key string, changes []reachChange) error {
+	b.mu.Lock()
+	k := b.known[id]
+	delete(b.known, id)
+	b.mu.Unlock()
+	for range casAttempts {
+		if k == nil {
+			k = &knownSet{}
+			e, err := b.reach.Get(ctx, key)
+			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+			case err != nil:
+				return err
+			default:
+				k.rev = e.Revision()
+				if err := json.Unmarshal(e.Value(), &k.set); err != nil {
+					return fmt.Errorf("%s %s is corrupt: %w", b.reach.Bucket(), key, err)
+				}
+			}
+		}
+		if !applyReach(&k.set, changes) {
+			b.remember(id, k)
+			return nil
+		}
+		data, err := json.Marshal(k.set)
+		if err != nil {
+			return err
+		}
+		if k.rev == 0 {
+			k.rev, err = b.reach.Create(ctx, key, data)
+		} else {
+			k.rev, err = b.reach.Update(ctx, key, data, k.rev)
+		}
+		if err == nil {
+			b.remember(id, k)
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !isWrongRevision(err) {
+			return err
+		}
+		k = nil
+	}
+	return fmt.Errorf("%s %s: too much contention", b.reach.Bucket(), key)
+}
+
+// remember keeps k as own key id's last written value.
+func (b *reachBatcher) remember(id string, k *knownSet) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.known) >= knownMax {
+		clear(b.known)
+	}
+	b.known[id] = k
 }
 
 // applyReach merges changes into s, noting the members changed; it

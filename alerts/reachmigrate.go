@@ -72,7 +72,7 @@ func (r *Router) convertOld(ctx context.Context, e kvread.Entry) ([]*reachBatch,
 	if json.Unmarshal(e.Value, &old) != nil {
 		return nil, nil
 	}
-	routed, err := r.routedOf(ctx, "", id)
+	routed, err := r.routedOf(ctx, r.localRecords(), "", id)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (r *Router) convertOld(ctx context.Context, e kvread.Entry) ([]*reachBatch,
 	}
 	var out []*reachBatch
 	for _, rm := range routed {
-		keys, _ := r.reachKeys(rm, id, m)
+		keys, _ := r.reachKeys(r.reachBatch, rm, id, m)
 		for _, k := range keys {
 			for _, c := range []reachChange{
 				{member: member, state: records.ReachDelivered, at: old.Delivered},
@@ -90,7 +90,7 @@ func (r *Router) convertOld(ctx context.Context, e kvread.Entry) ([]*reachBatch,
 				{member: member, state: records.ReachActioned, at: old.Actioned, by: old.By},
 			} {
 				if !c.at.IsZero() {
-					out = append(out, r.reachBatch.add(k, false, c))
+					out = append(out, r.reachBatch.add(k.key, false, k.own, c))
 				}
 			}
 		}

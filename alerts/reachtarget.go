@@ -31,9 +31,9 @@ type routedCache struct {
 }
 
 // routedOf returns the routed messages with id (of refSender, when not
-// empty): usually one.
-func (r *Router) routedOf(ctx context.Context, refSender, id string) ([]routedMsg, error) {
-	c := &r.routedMsgs
+// empty) in rr's region: usually one.
+func (r *Router) routedOf(ctx context.Context, rr *regionRecords, refSender, id string) ([]routedMsg, error) {
+	c := rr.cache
 	c.mu.Lock()
 	got, ok := c.m[id]
 	c.mu.Unlock()
@@ -52,13 +52,13 @@ func (r *Router) routedOf(ctx context.Context, refSender, id string) ([]routedMs
 		}
 	}
 	if refSender != "" {
-		o, err := r.Outcome(ctx, refSender, id)
+		o, err := rr.outcome(ctx, refSender, id)
 		if err != nil {
 			return nil, err
 		}
 		add(refSender, o)
 	} else {
-		entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), r.bucket(records.BucketRouted), "*."+id)
+		entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), rr.routedBucket, "*."+id)
 		if err != nil {
 			return nil, err
 		}
@@ -84,21 +84,29 @@ func (r *Router) routedOf(ctx context.Context, refSender, id string) ([]routedMs
 	return out, nil
 }
 
-// reachKeys returns the REACH keys member's receipts of m go to: one per
-// addressed sector member belongs to (the shard of the sector's set that
-// holds it), else the direct set; and the sectors whose affected set it
-// counts in.
-func (r *Router) reachKeys(m routedMsg, id string, member *tocsinv1.Member) (keys, sectors []string) {
+// reachKey is a REACH key a receipt is filed under, and whether it is
+// the batcher's own (reachBatcher.writerKey).
+type reachKey struct {
+	key string
+	own bool
+}
+
+// reachKeys returns the REACH keys member's receipts of m go to, written
+// by b: b's own part of the set of each addressed sector member belongs
+// to (of the shard of the sector's set that holds it), else the direct
+// set, which every writer shares (few members, and read by its key);
+// and the sectors whose affected set it counts in.
+func (r *Router) reachKeys(b *reachBatcher, m routedMsg, id string, member *tocsinv1.Member) (keys []reachKey, sectors []string) {
 	for _, s := range m.sectors {
 		if !slices.Contains(member.GetSectors(), s) {
 			continue
 		}
 		shards := records.ReachShards(len(r.d.Registry.IDsInSectors([]string{s})))
-		keys = append(keys, records.ReachSetKey(m.sender, id, s, records.ReachShard(member.GetId(), shards)))
+		keys = append(keys, reachKey{b.writerKey(m.sender, id, s, records.ReachShard(member.GetId(), shards)), true})
 		sectors = append(sectors, s)
 	}
 	if len(keys) == 0 {
-		keys = append(keys, records.ReachSetKey(m.sender, id, records.ReachDirect, 0))
+		keys = append(keys, reachKey{records.ReachSetKey(m.sender, id, records.ReachDirect, 0), false})
 	}
 	return keys, sectors
 }

@@ -28,9 +28,13 @@ func (r *Router) recordReceipt(ctx context.Context, env *tocsinv1.Envelope, data
 	if err := checkReceipt(rc, refs); err != nil {
 		return err
 	}
+	rr, err := r.recordsOf(ctx, rc)
+	if err != nil {
+		return err
+	}
 	person := rc.GetState() != tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED
 	if person {
-		if err := r.checkAddressed(ctx, member, rc.GetRefSender(), refs); err != nil {
+		if err := r.checkAddressed(ctx, rr, member, rc.GetRefSender(), refs); err != nil {
 			return err
 		}
 	}
@@ -38,7 +42,7 @@ func (r *Router) recordReceipt(ctx context.Context, env *tocsinv1.Envelope, data
 	if rc.GetAt() != nil {
 		at = rc.GetAt().AsTime()
 	}
-	if err := r.fileReceipt(ctx, env, refs, member, rc, at); err != nil {
+	if err := r.fileReceipt(ctx, rr, env, refs, member, rc, at); err != nil {
 		return err // a failure has the whole receipt redelivered: merging again changes nothing
 	}
 	if !person {
@@ -91,16 +95,16 @@ func (r *Router) echo(ctx context.Context, member, id string, data []byte) error
 const unroutedGrace = time.Minute
 
 // fileReceipt adds member's state of every message of refs to the REACH
-// sets they belong in, and, for a delivered receipt that says so, member
+// sets they belong in, those of rr's region, and, for a delivered receipt that says so, member
 // to the affected sets of a liaison's CSAF advisory (an affected flag on
 // anything else is ignored: the delivered receipt stands); it returns once
 // every write carrying it has landed.
-func (r *Router) fileReceipt(ctx context.Context, env *tocsinv1.Envelope, refs []string, member *tocsinv1.Member, rc *tocsinv1.Receipt, at time.Time) error {
+func (r *Router) fileReceipt(ctx context.Context, rr *regionRecords, env *tocsinv1.Envelope, refs []string, member *tocsinv1.Member, rc *tocsinv1.Receipt, at time.Time) error {
 	c := reachChange{member: member.GetId(), state: reachState(rc.GetState()), at: at.UTC(), by: rc.GetBy()}
 	affected := rc.GetAffected() && c.state == records.ReachDelivered
 	var batches []*reachBatch
 	for _, id := range refs {
-		routed, err := r.routedOf(ctx, rc.GetRefSender(), id)
+		routed, err := r.routedOf(ctx, rr, rc.GetRefSender(), id)
 		if err != nil {
 			return err
 		}
@@ -112,13 +116,13 @@ func (r *Router) fileReceipt(ctx context.Context, env *tocsinv1.Envelope, refs [
 			continue
 		}
 		for _, m := range routed {
-			keys, sectors := r.reachKeys(m, id, member)
+			keys, sectors := r.reachKeys(rr.batch, m, id, member)
 			for _, k := range keys {
-				batches = append(batches, r.reachBatch.add(k, false, c))
+				batches = append(batches, rr.batch.add(k.key, false, k.own, c))
 			}
 			if affected {
 				for _, s := range sectors {
-					batches = append(batches, r.reachBatch.add(records.AffectedKey(m.sender, id, s), true, c))
+					batches = append(batches, rr.batch.add(records.AffectedKey(m.sender, id, s), true, false, c))
 				}
 			}
 		}
@@ -140,16 +144,16 @@ func reachState(s tocsinv1.ReceiptState) records.ReachState {
 // checkAddressed refuses an acknowledgement (or actioned receipt) of a
 // message that was never routed to member: one no outcome in ROUTED
 // names, one refused, or one whose sectors and recipients leave member
-// out. A person acks from their feed; an id from anywhere else (a typo,
+// out, in rr's region. A person acks from their feed; an id from anywhere else (a typo,
 // "ADVISORY_ID" copied from a page) is a mistake the sender must hear
 // about, not a silent "acknowledged". Delivered receipts come from
 // agents, which only report what their own consumers handed them. With
 // refSender (the receipt's ref_sender) the outcome is read under that
 // sender's key, from the bucket's leader; without, every sender's outcome
 // of the id is read at once.
-func (r *Router) checkAddressed(ctx context.Context, member *tocsinv1.Member, refSender string, refs []string) error {
+func (r *Router) checkAddressed(ctx context.Context, rr *regionRecords, member *tocsinv1.Member, refSender string, refs []string) error {
 	for _, id := range refs {
-		ok, err := r.routedToMember(ctx, member, refSender, id)
+		ok, err := r.routedToMember(ctx, rr, member, refSender, id)
 		if err != nil {
 			return err // transient: the receipt is tried again
 		}
@@ -167,13 +171,13 @@ func (r *Router) checkAddressed(ctx context.Context, member *tocsinv1.Member, re
 }
 
 // routedToMember reports whether message id (of refSender, when not
-// empty) was routed to member.
-func (r *Router) routedToMember(ctx context.Context, member *tocsinv1.Member, refSender, id string) (bool, error) {
+// empty) was routed to member by rr's region.
+func (r *Router) routedToMember(ctx context.Context, rr *regionRecords, member *tocsinv1.Member, refSender, id string) (bool, error) {
 	if refSender != "" {
-		o, err := r.Outcome(ctx, refSender, id)
+		o, err := rr.outcome(ctx, refSender, id)
 		return err == nil && reaches(o, member), err
 	}
-	entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), r.bucket(records.BucketRouted), "*."+id)
+	entries, err := kvread.LastOf(ctx, r.d.JS.Conn(), kvread.APIPrefix(r.d.JS.Options()), rr.routedBucket, "*."+id)
 	if err != nil {
 		return false, err
 	}

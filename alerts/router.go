@@ -167,6 +167,12 @@ type Router struct {
 	// routedMsgs are the routed messages receipts were filed under lately.
 	reachBatch *reachBatcher
 	routedMsgs routedCache
+	// writer is the router's token in the REACH keys it alone writes
+	// (reachBatcher.writerKey).
+	writer string
+	// others are other regions' records, for receipts of their messages
+	// (Receipt.ref_region, receiptregion.go).
+	others otherRegions
 
 	sectors map[string]bool
 	lanes   map[string]bool
@@ -210,7 +216,8 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Router, e
 		}
 		*b.kv = kv
 	}
-	r.reachBatch = newReachBatcher(r.reach, r.sightings, r.opts.ReachWindow)
+	r.writer = newWriterToken()
+	r.reachBatch = newReachBatcher(r.reach, r.sightings, r.opts.ReachWindow, r.writer)
 	if d.Validator == nil {
 		r.log.Error("this binary was built without the STIX schemas: every alert will be refused; run 'make schemas' (or 'make build') and rebuild")
 	}
