@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/cutproxy"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -28,11 +29,11 @@ var (
 func BenchmarkSiteCutAndHeal(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
-		p := newProxy(b)
+		p := cutproxy.New(b)
 		h := startHubWith(b, func(l *broker.LeafOptions) { l.Advertise = p.Addr() })
 		h.runRouter(0)
 		ctx := testContext(b, *benchCut+10*time.Minute)
-		p.start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
+		p.Start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
 		s := h.startSiteVia("st-mary", "", b.TempDir(), "nats-leaf://"+p.Addr())
 		testwait.For(b, 20*time.Second, "the leaf link up", testwait.True(func() bool { up, _ := s.Link(); return up }))
 		js := localJS(b, s)

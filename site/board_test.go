@@ -13,6 +13,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/cmd/tocsin/cli"
 	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/cutproxy"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -25,17 +26,17 @@ import (
 // linked through a proxy the test cuts.
 type cutSite struct {
 	h   *hub
-	p   *proxy
+	p   *cutproxy.Proxy
 	s   *site.Site
 	dir string
 }
 
 func startCutSite(t testing.TB) *cutSite {
 	t.Helper()
-	p := newProxy(t)
+	p := cutproxy.New(t)
 	h := startHubWith(t, func(l *broker.LeafOptions) { l.Advertise = p.Addr() })
 	h.runRouter(0)
-	p.start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
+	p.Start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
 	cs := &cutSite{h: h, p: p, dir: t.TempDir()}
 	cs.restart()
 	cs.waitLink(t, true)

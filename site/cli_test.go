@@ -8,6 +8,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/cmd/tocsin/cli"
+	"github.com/tocsin-project/tocsin/internal/cutproxy"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -19,9 +20,9 @@ import (
 // status answers locally (link down, the backlog); after heal it says the
 // link is up and the outbox is empty.
 func TestCLIAtTheSiteDuringACut(t *testing.T) {
-	p := newProxy(t)
+	p := cutproxy.New(t)
 	h := startHubWith(t, func(l *broker.LeafOptions) { l.Advertise = p.Addr() })
-	p.start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
+	p.Start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
 	s := h.startSiteVia("st-mary", "", t.TempDir(), "nats-leaf://"+p.Addr())
 	testwait.For(t, 20*time.Second, "the leaf link up", testwait.True(func() bool { up, _ := s.Link(); return up }))
 	p.Cut()

@@ -12,6 +12,7 @@ import (
 	"github.com/tocsin-project/tocsin/alerts"
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/cutproxy"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
@@ -30,11 +31,11 @@ import (
 func TestSiteQueuesThroughACutAndForwardsEachOnceAtHeal(t *testing.T) {
 	const n = 40
 	const maxSkew = 2 * time.Second
-	p := newProxy(t)
+	p := cutproxy.New(t)
 	h := startHubWith(t, func(l *broker.LeafOptions) { l.Advertise = p.Addr() })
 	h.runRouter(maxSkew)
 	ctx := testContext(t, 150*time.Second)
-	p.start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
+	p.Start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
 	s := h.startSiteVia("st-mary", "", t.TempDir(), "nats-leaf://"+p.Addr())
 	link := func(want bool) func() error {
 		return testwait.True(func() bool { up, _ := s.Link(); return up == want })

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/cutproxy"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/records"
 )
@@ -17,11 +18,11 @@ import (
 // the site fetches it as its link comes up and answers from its copy
 // during a cut, also an agent that never asked before.
 func TestSiteRelaysTheDirectoryAndServesItThroughACut(t *testing.T) {
-	p := newProxy(t)
+	p := cutproxy.New(t)
 	h := startHubWith(t, func(l *broker.LeafOptions) { l.Advertise = p.Addr() })
 	h.runRouter(0)
 	ctx := testContext(t, 60*time.Second)
-	p.start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
+	p.Start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
 	s := h.startSiteVia("st-mary", "", t.TempDir(), "nats-leaf://"+p.Addr())
 	testwait.For(t, 20*time.Second, "the leaf link up", testwait.True(func() bool { up, _ := s.Link(); return up }))
 	nc, err := nats.Connect(s.ClientURL())

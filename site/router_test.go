@@ -2,12 +2,8 @@ package site_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -117,109 +113,6 @@ func (h *hub) outcome(ctx context.Context, member, id string) (*tocsinv1.Outcome
 		return nil, err
 	}
 	return records.GetOutcome(ctx, kv, member, id)
-}
-
-// proxy is a TCP proxy in front of the hub's leaf listener that the test
-// cuts (closing every connection and refusing new ones) and heals.
-type proxy struct {
-	ln     net.Listener
-	target string
-	bps    int // bytes a second, 0: unlimited
-	mu     sync.Mutex
-	cut    bool
-	conns  []net.Conn
-}
-
-// newProxy listens; start it with the hub's address once the hub is up
-// (the hub advertises the proxy as its leaf URL, so that the site does
-// not learn the hub's own address and bypass the cut).
-func newProxy(t testing.TB) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln}
-	t.Cleanup(func() { ln.Close(); p.Cut() })
-	return p
-}
-
-func (p *proxy) start(target string) {
-	p.target = target
-	go p.serve()
-}
-
-func (p *proxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.DialTimeout("tcp", p.target, 2*time.Second)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go pipe(c, up, p.bps)
-		go pipe(up, c, p.bps)
-	}
-}
-
-// pipe copies src to dst, at most bps bytes a second when bps > 0 (a
-// slow WAN link).
-func pipe(dst, src net.Conn, bps int) {
-	var err error
-	if bps <= 0 {
-		_, err = io.Copy(dst, src)
-	} else {
-		buf := make([]byte, 256)
-		for {
-			n, rerr := src.Read(buf)
-			if n > 0 {
-				time.Sleep(time.Duration(n) * time.Second / time.Duration(bps)) // the link's pace
-				if _, werr := dst.Write(buf[:n]); werr != nil {
-					break
-				}
-			}
-			if rerr != nil {
-				err = rerr
-				break
-			}
-		}
-	}
-	if err == nil || errors.Is(err, net.ErrClosed) {
-		dst.Close()
-	}
-	dst.Close()
-}
-
-// Cut closes every proxied connection and refuses new ones.
-func (p *proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// Heal accepts connections again.
-func (p *proxy) Heal() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = false
 }
 
 // recordsDone reports whether INGEST holds n status reports of st-mary

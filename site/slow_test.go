@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/cutproxy"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 )
@@ -17,11 +18,11 @@ import (
 // both directions and the leaf connection is the same one throughout.
 func TestSiteOnASlowLinkStaysLinked(t *testing.T) {
 	const n = 20
-	p := newProxy(t)
-	p.bps = 50_000 / 8
+	p := cutproxy.New(t)
+	p.SetRate(50_000 / 8)
 	h := startHubWith(t, func(l *broker.LeafOptions) { l.Advertise = p.Addr() })
 	ctx := testContext(t, 120*time.Second)
-	p.start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
+	p.Start(strings.TrimPrefix(h.c.Node(0).LeafURL(), "nats-leaf://"))
 	s := h.startSiteVia("st-mary", "", t.TempDir(), "nats-leaf://"+p.Addr())
 	testwait.For(t, 60*time.Second, "the leaf link up", testwait.True(func() bool { up, _ := s.Link(); return up }))
 	_, since := s.Link()

@@ -1,4 +1,4 @@
-package chaos
+package cutproxy
 
 import (
 	"bufio"
@@ -48,11 +48,8 @@ func roundTrip(t *testing.T, c net.Conn, r *bufio.Reader, line string) (time.Dur
 // A proxy forwards, delays by its latency both ways, resets open
 // connections when cut, refuses new ones while cut, and heals.
 func TestProxyForwardsDelaysCutsAndHeals(t *testing.T) {
-	p, err := NewProxy("test", echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := New(t)
+	p.Start(echoServer(t))
 	c, err := net.Dial("tcp", p.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -105,11 +102,8 @@ func TestProxyForwardsDelaysCutsAndHeals(t *testing.T) {
 // A proxy with a rate carries data no faster than the rate (a slow WAN
 // link), counts what it paced, and runs at full speed again without it.
 func TestProxyPacesToItsRate(t *testing.T) {
-	p, err := NewProxy("test", echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := New(t)
+	p.Start(echoServer(t))
 	echo := func(n int) time.Duration {
 		t.Helper()
 		c, err := net.Dial("tcp", p.Addr())
@@ -136,5 +130,27 @@ func TestProxyPacesToItsRate(t *testing.T) {
 	p.SetRate(0)
 	if d := echo(n); d > time.Second {
 		t.Fatalf("without a rate %d bytes took %s", n, d)
+	}
+}
+
+// A retargeted proxy forwards new connections to its new target (a
+// restarted node's new port).
+func TestProxyRetargets(t *testing.T) {
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	p := New(t)
+	p.Start(deadAddr)
+	p.Retarget(echoServer(t))
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := roundTrip(t, c, bufio.NewReader(c), "moved"); err != nil {
+		t.Fatalf("after retarget: %v", err)
 	}
 }
