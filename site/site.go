@@ -10,17 +10,14 @@ package site
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +47,12 @@ type Site struct {
 	prefetching atomic.Bool
 	linkMu      sync.Mutex
 	linkSince   time.Time
+	// linkGen counts the link's transitions; srcMu guards attached, which
+	// in-streams have their source attached (sources.go).
+	linkGen    atomic.Uint64
+	srcMu      sync.Mutex
+	attached   map[string]bool
+	gapsFilled atomic.Int64
 
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -85,7 +88,7 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidOptions, err)
 	}
-	s := &Site{opts: opts, id: id, name: name, log: opts.Log.With(zap.String("site", name)), srv: srv, done: make(chan struct{})}
+	s := &Site{opts: opts, id: id, name: name, log: opts.Log.With(zap.String("site", name)), srv: srv, done: make(chan struct{}), attached: map[string]bool{}}
 	srv.SetLoggerV2(serverLog{s.log.Named("nats")}, false, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
@@ -122,29 +125,6 @@ func New(ctx context.Context, opts Options) (*Site, error) {
 
 // Domain is the JetStream domain of member's site.
 func Domain(member string) string { return "site-" + member }
-
-// serverName reads the site's server name from dir, or makes one
-// ("site-<member>-<random>") and keeps it: the same site has the same name
-// across restarts, and no two sites share one.
-func serverName(dir, member string) (string, error) {
-	path := filepath.Join(dir, "server_name")
-	if b, err := os.ReadFile(path); err == nil {
-		name := strings.TrimSpace(string(b))
-		if !strings.HasPrefix(name, "site-"+member+"-") {
-			return "", fmt.Errorf("%w: %s names %q, a site of another member; give this member's site its own data directory", ErrInvalidOptions, path, name)
-		}
-		return name, nil
-	}
-	var r [4]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		return "", err
-	}
-	name := "site-" + member + "-" + hex.EncodeToString(r[:])
-	if err := os.WriteFile(path, []byte(name+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("%w: data: %v", ErrInvalidOptions, err)
-	}
-	return name, nil
-}
 
 // serverOptions are the site's nats-server options: a standalone server,
 // JetStream in the site's domain fsyncing every write, one leaf remote to
@@ -279,11 +259,15 @@ func (s *Site) watchLink() {
 			s.linkUp.Store(up)
 			s.linkSince = time.Now()
 			s.linkMu.Unlock()
+			gen := s.linkGen.Add(1)
 			if up {
 				lastPrefetch = time.Time{} // fetch at once on every link-up
 				s.log.Info("link to the hub up")
+				s.wg.Add(1)
+				go s.attachSources(gen)
 			} else {
 				s.log.Warn("link to the hub down: messages are queued at the site")
+				s.detachSources()
 			}
 		}
 		if up && time.Since(lastPrefetch) > 5*time.Second {

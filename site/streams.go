@@ -76,7 +76,9 @@ func (s *Site) outboxConfig() jetstream.StreamConfig {
 // consumers, and creates the outbox or checks the one there.
 func (s *Site) ensureStreams(ctx context.Context) error {
 	for _, cfg := range s.inStreams() {
-		if _, err := s.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		// Detached until the link is up and the hub's consumer starts
+		// after what the stream holds (sources.go).
+		if _, err := s.js.CreateOrUpdateStream(ctx, detached(cfg)); err != nil {
 			return fmt.Errorf("site stream %s: %w", cfg.Name, err)
 		}
 	}
