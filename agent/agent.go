@@ -260,7 +260,7 @@ func (a *Agent) start(ctx context.Context) ([]auth.Consumer, error) {
 	// the registry), one its inbox; the rejections consumer is not read.
 	var consumers []auth.Consumer
 	for _, c := range auth.Consumers(me) {
-		if c.Stream == subjects.StreamInbox || (c.Stream == subjects.StreamSectors && len(wanted) > 0) {
+		if isStream(c.Stream, subjects.StreamInbox) || (isStream(c.Stream, subjects.StreamSectors) && len(wanted) > 0) {
 			consumers = append(consumers, c)
 		}
 	}

@@ -64,6 +64,7 @@ type destination struct {
 }
 
 func parseDestination(subject string) (destination, bool) {
+	_, subject = subjects.OutOfRegion(subject) // any region's copy (docs/REGIONS.md)
 	t := strings.Split(subject, ".")
 	switch {
 	case len(t) == 4 && t[0] == subjects.Prefix && t[1] == "sector":

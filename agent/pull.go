@@ -67,7 +67,7 @@ func (a *Agent) runConsumer(ctx context.Context, c auth.Consumer) {
 		a.log.Error("cannot read the consumer's position; starting from the consumer's own", zap.String("consumer", c.Name), zap.Error(err))
 		pos = &position{path: "", last: 0}
 	}
-	if pos.last == 0 && c.Stream == subjects.StreamSectors {
+	if pos.last == 0 && isStream(c.Stream, subjects.StreamSectors) {
 		pos.last = a.legacyPosition(c)
 	}
 	r := &reader{a: a, c: c, pos: pos, log: a.log.With(zap.String("consumer", c.Name))}
@@ -104,6 +104,7 @@ func (a *Agent) runConsumer(ctx context.Context, c auth.Consumer) {
 func (a *Agent) legacyPosition(c auth.Consumer) uint64 {
 	var low uint64
 	for _, f := range c.Filters {
+		_, f = subjects.OutOfRegion(f)
 		sector := strings.TrimSuffix(strings.TrimPrefix(f, subjects.Prefix+".sector."), ".>")
 		p, err := loadPosition(a.opts.StateDir, auth.LegacySectorConsumer(a.member, sector))
 		if err != nil || p.last == 0 {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/tocsin-project/tocsin/records"
@@ -60,4 +61,11 @@ func (c *checker) knowSector(ctx context.Context, sector string) error {
 		err = fmt.Errorf("%w: fetched less than %s ago", records.ErrDirectory, c.dir.minRefresh)
 	}
 	return fmt.Errorf("a copy for sector %s, which the member directory does not give %s yet; retried once the directory is fetched again: %w", sector, c.me, err)
+}
+
+// isStream reports whether stream is plain (SECTORS, INBOX) or its
+// region's (SECTORS-east): a member homed in a region of a supercluster of
+// stream sets reads its region's set (docs/REGIONS.md).
+func isStream(stream, plain string) bool {
+	return stream == plain || strings.HasPrefix(stream, plain+"-")
 }

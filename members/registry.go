@@ -21,10 +21,12 @@ import (
 // copy of every record that a KV watcher keeps current. It is safe for
 // concurrent use. Records are never deleted: a member leaves by revocation.
 type Registry struct {
-	js    jetstream.JetStream
-	kv    jetstream.KeyValue
-	vocab Vocabulary
-	log   *zap.Logger
+	js jetstream.JetStream
+	kv jetstream.KeyValue
+	// bucket is the bucket read: MEMBERS, or a region's mirror of it.
+	bucket string
+	vocab  Vocabulary
+	log    *zap.Logger
 
 	mu    sync.RWMutex
 	cache map[string]cached
@@ -59,7 +61,15 @@ type cached struct {
 // ctx bounds that wait, not the Registry's life: call Close to stop the
 // watcher. A nil log logs nothing.
 func Open(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
-	r, err := bind(ctx, js, vocab, log)
+	return OpenBucket(ctx, js, records.BucketMembers, vocab, log)
+}
+
+// OpenBucket is Open over the registry as bucket holds it: MEMBERS, or in
+// a supercluster of stream sets outside the registry's region that
+// region's mirror of it, MEMBERS-<region> (broker.RegionSet.RegistryBucket):
+// read there, written through it to MEMBERS (docs/REGIONS.md).
+func OpenBucket(ctx context.Context, js jetstream.JetStream, bucket string, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
+	r, err := bind(ctx, js, bucket, vocab, log)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +100,7 @@ func Open(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *za
 // batch direct get. It needs no consumer, so it works with an admin's
 // rights (which include no consumer create); Open needs a service's.
 func OpenUncached(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
-	r, err := bind(ctx, js, vocab, log)
+	r, err := bind(ctx, js, records.BucketMembers, vocab, log)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +109,9 @@ func OpenUncached(ctx context.Context, js jetstream.JetStream, vocab Vocabulary,
 	return r, nil
 }
 
-// bind is a Registry over the MEMBERS bucket of js, without its watcher.
-func bind(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
+// bind is a Registry over bucket (MEMBERS or its mirror) of js, without
+// its watcher.
+func bind(ctx context.Context, js jetstream.JetStream, bucket string, vocab Vocabulary, log *zap.Logger) (*Registry, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -108,11 +119,11 @@ func bind(ctx context.Context, js jetstream.JetStream, vocab Vocabulary, log *za
 	if err := vocab.Validate(); err != nil {
 		return nil, err
 	}
-	kv, err := js.KeyValue(ctx, records.BucketMembers)
+	kv, err := js.KeyValue(ctx, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", records.BucketMembers, err)
+		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", bucket, err)
 	}
-	return &Registry{js: js, kv: kv, vocab: vocab, log: log, cache: map[string]cached{}}, nil
+	return &Registry{js: js, kv: kv, bucket: bucket, vocab: vocab, log: log, cache: map[string]cached{}}, nil
 }
 
 // Close stops the watcher. Lookups still work afterwards, through the
@@ -189,7 +200,7 @@ func (r *Registry) get(ctx context.Context, id string) (*tocsinv1.Member, uint64
 // List reads every member from the bucket, sorted by id, by batch direct
 // get (no consumer).
 func (r *Registry) List(ctx context.Context) ([]*tocsinv1.Member, error) {
-	entries, err := kvread.Latest(ctx, r.js.Conn(), kvread.APIPrefix(r.js.Options()), records.BucketMembers, ">")
+	entries, err := kvread.Latest(ctx, r.js.Conn(), kvread.APIPrefix(r.js.Options()), r.bucket, ">")
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/stix"
+	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/console"
 	"github.com/tocsin-project/tocsin/web/internal/follow"
 	"github.com/tocsin-project/tocsin/web/metrics"
@@ -61,6 +62,11 @@ type Deps struct {
 	Aid console.Aid
 	// Collectors are more metrics to expose (metrics.Router's, say).
 	Collectors []prometheus.Collector
+	// Streams are the streams /metrics reports (tocsin_stream_*), KV
+	// buckets as KV_<bucket>. Default broker.StreamNames() and the web
+	// face's buckets; a node of a region's stream set gives its set's
+	// (broker.RegionSet.StreamNames).
+	Streams []string
 }
 
 // Options configure the web face.
@@ -77,6 +83,14 @@ type Options struct {
 	// ScrapeTimeout bounds the stream reads of one /metrics scrape.
 	// Default 5s.
 	ScrapeTimeout time.Duration
+	// Region is the node's region in a supercluster whose regions each
+	// hold a stream set (docs/REGIONS.md): the web face indexes its
+	// region's copies streams (every region's copies), opens its region's
+	// buckets (WEBTOKENS-<region>, TAXIISTATUS-<region>, REACH-<region>,
+	// ROUTED-<region>) and relays on its region's ingest. Access tokens
+	// are so a region's: one issued in east works on east's nodes. Default
+	// "": a single cluster's names.
+	Region string
 }
 
 // Web is the HTTP face of one node.
@@ -107,41 +121,46 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Web, erro
 	if err != nil {
 		return nil, fmt.Errorf("web: service key: %w", err)
 	}
-	tokens, err := webauth.OpenTokens(ctx, d.JS)
+	in := func(bucket string) string { return subjects.RegionStream(bucket, opts.Region) }
+	tokens, err := webauth.OpenTokensIn(ctx, d.JS, in(webauth.Bucket))
 	if err != nil {
 		return nil, err
 	}
-	status, err := d.JS.KeyValue(ctx, taxii.StatusBucket)
+	status, err := d.JS.KeyValue(ctx, in(taxii.StatusBucket))
 	if err != nil {
-		return nil, fmt.Errorf("web: open bucket %s: %w; provision it (BucketConfigs)", taxii.StatusBucket, err)
+		return nil, fmt.Errorf("web: open bucket %s: %w; provision it (BucketConfigs)", in(taxii.StatusBucket), err)
 	}
-	reach, err := d.JS.KeyValue(ctx, records.BucketReach)
+	reach, err := d.JS.KeyValue(ctx, in(records.BucketReach))
 	if err != nil {
-		return nil, fmt.Errorf("web: open bucket %s: %w", records.BucketReach, err)
+		return nil, fmt.Errorf("web: open bucket %s: %w", in(records.BucketReach), err)
 	}
-	rel, err := relay.New(ctx, d.JS, signer)
+	rel, err := relay.New(ctx, d.JS, signer, relay.Options{Region: opts.Region})
 	if err != nil {
 		return nil, err
 	}
 	if d.Aid == nil {
 		d.Aid = console.NATSAid{NC: d.JS.Conn()}
 	}
-	w := &Web{d: d, log: log, tokens: tokens, store: store.New(store.Deps{JS: d.JS, Verifier: d.Verifier}, log),
-		follow: metrics.NewFollower(d.JS, log), own: metrics.NewWeb()}
+	w := &Web{d: d, log: log, tokens: tokens, store: store.New(store.Deps{JS: d.JS, Verifier: d.Verifier, Region: opts.Region}, log),
+		follow: metrics.NewFollower(d.JS, opts.Region, log), own: metrics.NewWeb()}
 	auth := webauth.New(d.Registry, tokens, d.ServiceKey, d.ServiceID, webauth.Options{AllowPlainHTTP: opts.AllowPlainHTTP, SessionTTL: opts.SessionTTL})
 	w.taxii = taxii.New(taxii.Deps{Store: w.store, Auth: auth, Relay: rel, Validator: d.Validator, Status: status}, opts.TAXII, log)
+	opts.Console.Region = opts.Region
 	if w.console, err = console.New(console.Deps{JS: d.JS, Verifier: d.Verifier, Store: w.store, Auth: auth, Relay: rel, Registry: d.Registry,
 		Reach: reach, Aid: d.Aid, Status: d.Status, Metrics: w.own}, opts.Console, log); err != nil {
 		return nil, err
 	}
-	names := append(broker.StreamNames(), "KV_"+webauth.Bucket, "KV_"+taxii.StatusBucket)
+	names := slices.Clone(d.Streams)
+	if len(names) == 0 {
+		names = append(broker.StreamNames(), "KV_"+webauth.Bucket, "KV_"+taxii.StatusBucket)
+	}
 	slices.Sort(names)
 	cs := []prometheus.Collector{&metrics.Streams{JS: d.JS, Names: slices.Compact(names), Timeout: opts.ScrapeTimeout}, storeStats(w.store)}
 	cs = append(append(append(cs, w.follow.Collectors()...), w.own.Collectors()...), d.Collectors...)
 	if w.reg, err = metrics.NewRegistry(cs...); err != nil {
 		return nil, fmt.Errorf("web: metrics: %w", err)
 	}
-	w.metrics = metrics.WithMember(metrics.Handler(w.reg, log), d.JS, log)
+	w.metrics = metrics.WithMember(metrics.Handler(w.reg, log), d.JS, opts.Region, log)
 	return w, nil
 }
 

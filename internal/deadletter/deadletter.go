@@ -293,7 +293,13 @@ func (l *Letters) put(ctx context.Context, m jetstream.Msg, meta *jetstream.MsgM
 // DEADLETTER bucket's stream (a decided one's record is purged, not
 // deleted, so no marker counts).
 func Count(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	s, err := js.Stream(ctx, "KV_"+records.BucketDeadLetter)
+	return CountIn(ctx, js, records.BucketDeadLetter)
+}
+
+// CountIn is Count of the dead letters in bucket: a region's
+// (DEADLETTER-<region>, Policy.Bucket) in a supercluster of stream sets.
+func CountIn(ctx context.Context, js jetstream.JetStream, bucket string) (uint64, error) {
+	s, err := js.Stream(ctx, "KV_"+bucket)
 	if err != nil {
 		return 0, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tocsin-project/tocsin/internal/kvread"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/store"
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
@@ -28,7 +29,7 @@ func (s *Server) receiptsOf(ctx context.Context, member *tocsinv1.Member, msgs [
 	for _, m := range msgs {
 		keys = append(keys, memberSets(m, member)...)
 	}
-	entries, err := kvread.LastOfKeys(ctx, s.d.JS.Conn(), kvread.APIPrefix(s.d.JS.Options()), records.BucketReach, keys)
+	entries, err := kvread.LastOfKeys(ctx, s.d.JS.Conn(), kvread.APIPrefix(s.d.JS.Options()), subjects.RegionStream(records.BucketReach, s.opts.Region), keys)
 	if err != nil {
 		return nil, fmt.Errorf("read the receipts of %s: %w", member.GetId(), err)
 	}

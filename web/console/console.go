@@ -81,6 +81,12 @@ type Options struct {
 	// Heartbeat is how often an idle event stream gets a comment, so that
 	// proxies keep it open. Default 15s.
 	Heartbeat time.Duration
+	// Region is the node's region in a supercluster whose regions each
+	// hold a stream set (docs/REGIONS.md): the console reads its region's
+	// REACH-<region>, SITES-<region> and the sighting summaries of every
+	// region in SECTORS-<region> and INBOX-<region>. Default "": a single
+	// cluster's.
+	Region string
 }
 
 func (o Options) withDefaults() Options {

@@ -96,8 +96,17 @@ func (s *sightings) put(sum *tocsinv1.SightingSummary, at time.Time, originator 
 // originator that is not a member of the sector its own copy).
 func (s *Server) followSightings(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Go(func() { s.followSummaries(ctx, subjects.StreamSectors, subjects.Sector("*", "info"), false) })
-	wg.Go(func() { s.followSummaries(ctx, subjects.StreamInbox, subjects.Inbox("*"), true) })
+	// Every region's summaries: a region's copies streams hold them all.
+	in := func(stream, filter string) (string, string) {
+		if s.opts.Region == "" {
+			return stream, filter
+		}
+		return subjects.RegionStream(stream, s.opts.Region), subjects.InRegion(subjects.AnyRegion, filter)
+	}
+	sectors, sectorsFilter := in(subjects.StreamSectors, subjects.Sector("*", "info"))
+	inbox, inboxFilter := in(subjects.StreamInbox, subjects.Inbox("*"))
+	wg.Go(func() { s.followSummaries(ctx, sectors, sectorsFilter, false) })
+	wg.Go(func() { s.followSummaries(ctx, inbox, inboxFilter, true) })
 	wg.Wait()
 }
 

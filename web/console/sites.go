@@ -11,6 +11,7 @@ import (
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
 
@@ -21,13 +22,13 @@ type siteBucket struct {
 	kv jetstream.KeyValue
 }
 
-func (b *siteBucket) open(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+func (b *siteBucket) open(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.kv != nil {
 		return b.kv, nil
 	}
-	kv, err := js.KeyValue(ctx, records.BucketSites)
+	kv, err := js.KeyValue(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func seesAllSites(m *tocsinv1.Member) bool {
 func (s *Server) sites(w http.ResponseWriter, r *http.Request, id *webauth.Identity) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	kv, err := s.siteKV.open(ctx, s.d.JS)
+	kv, err := s.siteKV.open(ctx, s.d.JS, subjects.RegionStream(records.BucketSites, s.opts.Region))
 	if err != nil {
 		apiError(w, http.StatusServiceUnavailable, "the sites' records are not available on this node: "+err.Error())
 		return

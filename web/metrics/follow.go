@@ -26,10 +26,14 @@ import (
 // messages) and aid requests by state (AID, counted at each scrape from
 // the requests followed). Every node follows the same
 // data, so these are the cluster's figures on each node: aggregate them
-// across nodes with max, not sum.
+// across nodes with max, not sum. In a supercluster of stream sets
+// (docs/REGIONS.md) they are the figures of the node's region, its own
+// set's (its router's outcomes and rejections, its members' receipts):
+// max across a region's nodes, then sum across regions.
 type Follower struct {
-	js  jetstream.JetStream
-	log *zap.Logger
+	js     jetstream.JetStream
+	region string
+	log    *zap.Logger
 
 	// Outcomes counts recorded outcomes by state (routed, duplicate,
 	// rejected, held).
@@ -49,15 +53,16 @@ type Follower struct {
 	started  chan struct{}
 }
 
-// NewFollower returns a Follower reading through js.
-func NewFollower(js jetstream.JetStream, log *zap.Logger) *Follower {
+// NewFollower returns a Follower reading through js the streams and
+// buckets of region's set ("" for a single cluster's).
+func NewFollower(js jetstream.JetStream, region string, log *zap.Logger) *Follower {
 	if log == nil {
 		log = zap.NewNop()
 	}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
-	return &Follower{js: js, log: log.Named("metrics"), aid: map[string]string{}, started: make(chan struct{}),
+	return &Follower{js: js, region: region, log: log.Named("metrics"), aid: map[string]string{}, started: make(chan struct{}),
 		Outcomes:   counter("tocsin_outcomes_total", "Outcomes recorded in ROUTED since this node started, by state (cluster-wide).", "state"),
 		Rejections: counter("tocsin_rejections_total", "Rejections sent since this node started, by kind refused and reason code (cluster-wide).", "kind", "code"),
 		Receipts:   counter("tocsin_receipts_total", "Receipt messages ingested since this node started, by state (cluster-wide).", "state"),
@@ -114,7 +119,7 @@ func (f *Follower) Run(ctx context.Context) error {
 // watch applies each update of a bucket's keys matching filter; up is
 // called once the watch is in place.
 func (f *Follower) watch(ctx context.Context, bucket, filter string, up func(), apply func(jetstream.KeyValueEntry), opts ...jetstream.WatchOpt) error {
-	kv, err := f.js.KeyValue(ctx, bucket)
+	kv, err := f.js.KeyValue(ctx, subjects.RegionStream(bucket, f.region))
 	if err != nil {
 		return err
 	}
@@ -136,6 +141,7 @@ func (f *Follower) outcomes(ctx context.Context, up func()) error {
 // message handled, so that nothing published in between is missed (an
 // ordered consumer "from new" would skip it).
 func (f *Follower) follow(ctx context.Context, stream, filter string, up func(), handle func(*tocsinv1.Envelope)) error {
+	stream, filter = subjects.RegionStream(stream, f.region), subjects.InRegion(f.region, filter)
 	next := f.cursor(stream + " " + filter)
 	if next.Load() == 0 {
 		s, err := f.js.Stream(ctx, stream)

@@ -17,8 +17,16 @@ import (
 )
 
 // memberStreams are the streams whose durable consumers are all members'
-// (their agents' pull consumers and their sites' push consumers).
+// (their agents' pull consumers and their sites' push consumers); a
+// region's (SECTORS-<region>) counts as its stream.
 var memberStreams = map[string]bool{subjects.StreamSectors: true, subjects.StreamInbox: true, subjects.StreamRejections: true}
+
+// isMemberStream reports whether stream is one of memberStreams, of a
+// region's set or not.
+func isMemberStream(stream string) bool {
+	plain, _, _ := strings.Cut(stream, "-")
+	return memberStreams[plain]
+}
 
 func memberDesc(name, help string) *prometheus.Desc {
 	return prometheus.NewDesc(name, help, []string{"stream", "sector"}, nil)
@@ -74,11 +82,12 @@ func (ms memberSums) collect(gauge func(*prometheus.Desc, float64, ...string), s
 	}
 }
 
-// sectorsOf are the sectors a consumer's filters read ("tocsin.sector.<s>.>"),
-// or "" when they name none.
+// sectorsOf are the sectors a consumer's filters read ("tocsin.sector.<s>.>",
+// or a region's "tocsin.r.*.sector.<s>.>"), or "" when they name none.
 func sectorsOf(cfg jetstream.ConsumerConfig) []string {
 	var out []string
 	for _, f := range append(slices.Clone(cfg.FilterSubjects), cfg.FilterSubject) {
+		_, f = subjects.OutOfRegion(f)
 		if s, ok := strings.CutPrefix(f, subjects.Prefix+".sector."); ok {
 			if sector, _, _ := strings.Cut(s, "."); sector != "" && !slices.Contains(out, sector) {
 				out = append(out, sector)
@@ -99,6 +108,10 @@ type MemberConsumers struct {
 	JS jetstream.JetStream
 	// Member is the member id.
 	Member string
+	// Region is the node's region in a supercluster of stream sets
+	// (docs/REGIONS.md): the consumers read are those on its region's
+	// streams (SECTORS-<region>, ...). Default "": a single cluster's.
+	Region string
 	// Timeout bounds the reads. Default 5s.
 	Timeout time.Duration
 }
@@ -125,18 +138,20 @@ func (m *MemberConsumers) Collect(ch chan<- prometheus.Metric) {
 		names = append(names, struct{ stream, name string }{st, id + "-site-" + strings.ToLower(st)})
 	}
 	for _, n := range names {
-		c, err := m.JS.Consumer(ctx, n.stream, n.name)
+		stream := subjects.RegionStream(n.stream, m.Region)
+		c, err := m.JS.Consumer(ctx, stream, n.name)
 		if err != nil {
 			continue // not made (lazy, no site) or unreadable now
 		}
-		consumerGauges(gauge, n.stream, c.CachedInfo())
+		consumerGauges(gauge, stream, c.CachedInfo())
 	}
 }
 
 // WithMember serves a scrape with ?member=<id> that member's consumers
 // (MemberConsumers: what the per-stream sums hide, for one member at a
-// time) and any other scrape with h.
-func WithMember(h http.Handler, js jetstream.JetStream, log *zap.Logger) http.Handler {
+// time), on region's streams ("" for a single cluster's), and any other
+// scrape with h.
+func WithMember(h http.Handler, js jetstream.JetStream, region string, log *zap.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("member")
 		if id == "" {
@@ -148,7 +163,7 @@ func WithMember(h http.Handler, js jetstream.JetStream, log *zap.Logger) http.Ha
 			return
 		}
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(&MemberConsumers{JS: js, Member: id}); err != nil {
+		if err := reg.Register(&MemberConsumers{JS: js, Member: id, Region: region}); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

@@ -101,7 +101,7 @@ func (s *Streams) Collect(ch chan<- prometheus.Metric) {
 				continue // ordered and other ephemeral readers
 			}
 			seen[ci.Name] = true
-			if memberStreams[name] {
+			if isMemberStream(name) {
 				sums.add(ci)
 				continue
 			}

@@ -34,16 +34,28 @@ type Relay struct {
 	js     jetstream.JetStream
 	signer *envelope.Signer
 	routed jetstream.KeyValue
+	region string
+}
+
+// Options configure a Relay. The zero value is the default.
+type Options struct {
+	// Region is the node's region in a supercluster whose regions each
+	// hold a stream set (docs/REGIONS.md): messages are published on the
+	// region's ingest subjects (INGEST-<region>, which the region's router
+	// reads) and outcomes read from ROUTED-<region>. Default "": a single
+	// cluster's INGEST and ROUTED.
+	Region string
 }
 
 // New returns a Relay publishing with js and signing with signer, the
 // node's service signer ("svc-<node>").
-func New(ctx context.Context, js jetstream.JetStream, signer *envelope.Signer) (*Relay, error) {
-	routed, err := js.KeyValue(ctx, records.BucketRouted)
+func New(ctx context.Context, js jetstream.JetStream, signer *envelope.Signer, opts Options) (*Relay, error) {
+	bucket := subjects.RegionStream(records.BucketRouted, opts.Region)
+	routed, err := js.KeyValue(ctx, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("relay: open bucket %s: %w", records.BucketRouted, err)
+		return nil, fmt.Errorf("relay: open bucket %s: %w", bucket, err)
 	}
-	return &Relay{js: js, signer: signer, routed: routed}, nil
+	return &Relay{js: js, signer: signer, routed: routed, region: opts.Region}, nil
 }
 
 // relayed are the kinds a member may relay through the web face.
@@ -69,7 +81,7 @@ func (r *Relay) Publish(ctx context.Context, member string, kind tocsinv1.Kind, 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.js.Publish(ctx, subjects.Ingest(token, member), data, jetstream.WithMsgID(env.GetId())); err != nil {
+	if _, err := r.js.Publish(ctx, subjects.InRegion(r.region, subjects.Ingest(token, member)), data, jetstream.WithMsgID(env.GetId())); err != nil {
 		return nil, fmt.Errorf("relay: publish %s for %s: %w", kind, member, err)
 	}
 	return env, nil

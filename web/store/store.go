@@ -40,6 +40,11 @@ type Deps struct {
 	// Verifier checks every routed envelope; it must accept the relays
 	// (VerifyOptions.Relays) that sign TAXII and console submissions.
 	Verifier *envelope.Verifier
+	// Region is the node's region in a supercluster whose regions each
+	// hold a stream set (docs/REGIONS.md): the store follows its region's
+	// SECTORS-<region> and INBOX-<region>, which hold every region's
+	// copies. Default "": a single cluster's SECTORS and INBOX.
+	Region string
 }
 
 // Copy is one routed copy of a message: where it went and when.
@@ -86,13 +91,16 @@ func New(d Deps, log *zap.Logger) *Store {
 		last: map[string]time.Time{}, subs: map[*subscriber]bool{}, caught: map[string]bool{}, ready: make(chan struct{})}
 }
 
-// streams are the streams the store follows.
-var streams = []string{subjects.StreamSectors, subjects.StreamInbox}
+// streams are the streams the store follows: SECTORS and INBOX, in its
+// region's set.
+func (s *Store) streams() []string {
+	return []string{subjects.RegionStream(subjects.StreamSectors, s.d.Region), subjects.RegionStream(subjects.StreamInbox, s.d.Region)}
+}
 
 // Run follows SECTORS and INBOX until ctx ends.
 func (s *Store) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	for _, name := range streams {
+	for _, name := range s.streams() {
 		wg.Go(func() { s.follow(ctx, name) })
 	}
 	wg.Wait()
@@ -153,7 +161,7 @@ func (s *Store) caughtUp(stream string) {
 		return
 	}
 	s.caught[stream] = true
-	for _, name := range streams {
+	for _, name := range s.streams() {
 		if !s.caught[name] {
 			return
 		}
@@ -161,8 +169,9 @@ func (s *Store) caughtUp(stream string) {
 	close(s.ready)
 }
 
-// destination parses a routed subject.
+// destination parses a routed subject, of any region's.
 func destination(subject string) (sector, inbox string, ok bool) {
+	_, subject = subjects.OutOfRegion(subject)
 	t := strings.Split(subject, ".")
 	switch {
 	case len(t) == 4 && t[0] == subjects.Prefix && t[1] == "sector":

@@ -43,8 +43,9 @@ type Issued struct {
 
 // Tokens issues, checks and revokes access tokens.
 type Tokens struct {
-	js jetstream.JetStream
-	kv jetstream.KeyValue
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	bucket string
 
 	mu    sync.Mutex
 	cache map[string]cachedIssued
@@ -63,11 +64,17 @@ const cacheFor = 5 * time.Second
 
 // OpenTokens opens the WEBTOKENS bucket of js.
 func OpenTokens(ctx context.Context, js jetstream.JetStream) (*Tokens, error) {
-	kv, err := js.KeyValue(ctx, Bucket)
+	return OpenTokensIn(ctx, js, Bucket)
+}
+
+// OpenTokensIn opens the tokens bucket named bucket: a region's
+// (WEBTOKENS-<region>) in a supercluster of stream sets (docs/REGIONS.md).
+func OpenTokensIn(ctx context.Context, js jetstream.JetStream, bucket string) (*Tokens, error) {
+	kv, err := js.KeyValue(ctx, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("webauth: open bucket %s: %w; provision it (web.BucketConfigs)", Bucket, err)
+		return nil, fmt.Errorf("webauth: open bucket %s: %w; provision it (web.BucketConfigs)", bucket, err)
 	}
-	return &Tokens{js: js, kv: kv, cache: map[string]cachedIssued{}}, nil
+	return &Tokens{js: js, kv: kv, bucket: bucket, cache: map[string]cachedIssued{}}, nil
 }
 
 // Issue creates an access token for member, valid for ttl (0: until
@@ -146,7 +153,7 @@ func (t *Tokens) List(ctx context.Context, member string) ([]Issued, error) {
 	}
 	// By batch direct get, not a key listing: a listing is a consumer,
 	// which an admin may not create (auth: registry rights).
-	entries, err := kvread.Latest(ctx, t.js.Conn(), kvread.APIPrefix(t.js.Options()), Bucket, filter)
+	entries, err := kvread.Latest(ctx, t.js.Conn(), kvread.APIPrefix(t.js.Options()), t.bucket, filter)
 	if err != nil {
 		return nil, fmt.Errorf("webauth: list tokens: %w", err)
 	}
@@ -172,7 +179,7 @@ func (t *Tokens) Follow(ctx context.Context) error {
 	err := follow.Bucket(ctx, t.kv, ">", func() {}, func(e jetstream.KeyValueEntry) { t.forget(e.Key()) },
 		jetstream.UpdatesOnly(), jetstream.MetaOnly())
 	if err != nil {
-		return fmt.Errorf("webauth: watch %s: %w", Bucket, err)
+		return fmt.Errorf("webauth: watch %s: %w", t.bucket, err)
 	}
 	return nil
 }
