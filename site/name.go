@@ -11,6 +11,11 @@ import (
 	"github.com/tocsin-project/tocsin/internal/syncfile"
 )
 
+// ServerNamePrefix starts every site's server name: a client sees it in
+// the server's INFO (nats.Conn.ConnectedServerName) and knows it is at a
+// site, not the hub.
+const ServerNamePrefix = "site-"
+
 // serverNameFile is the file in the data directory that keeps the site's
 // server name.
 const serverNameFile = "server_name"
@@ -26,7 +31,7 @@ func serverName(dir, member string) (string, error) {
 	path := filepath.Join(dir, serverNameFile)
 	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
 		name := strings.TrimSpace(string(b))
-		if !strings.HasPrefix(name, "site-"+member+"-") {
+		if !strings.HasPrefix(name, ServerNamePrefix+member+"-") {
 			return "", fmt.Errorf("%w: %s names %q, a site of another member; give this member's site its own data directory", ErrInvalidOptions, path, name)
 		}
 		return name, nil
@@ -35,7 +40,7 @@ func serverName(dir, member string) (string, error) {
 	if _, err := rand.Read(r[:]); err != nil {
 		return "", err
 	}
-	name := "site-" + member + "-" + hex.EncodeToString(r[:])
+	name := ServerNamePrefix + member + "-" + hex.EncodeToString(r[:])
 	if err := syncfile.WriteFile(path, []byte(name+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("%w: data: %v", ErrInvalidOptions, err)
 	}

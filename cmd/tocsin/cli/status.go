@@ -12,10 +12,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tocsin-project/tocsin/server"
+	"github.com/tocsin-project/tocsin/site"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
 func init() { register(newStatusCmd) }
+
+// atSite says whether nc is connected to a member's site, by the server's
+// name. Only a site answers tocsin.svc.site: at the hub the request would
+// be a permissions violation, which the node logs, waited out for 2 s.
+func atSite(nc *nats.Conn) bool {
+	return strings.HasPrefix(nc.ConnectedServerName(), site.ServerNamePrefix)
+}
 
 func newStatusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
@@ -30,12 +38,14 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer nc.Close()
-			if st, ok := siteStatus(ctx, nc); ok {
-				if g.json {
-					return g.printJSON(st)
+			if atSite(nc) {
+				if st, ok := siteStatus(ctx, nc); ok {
+					if g.json {
+						return g.printJSON(st)
+					}
+					printSiteStatus(g, st)
+					return nil
 				}
-				printSiteStatus(g, st)
-				return nil
 			}
 			st, err := gatherStatus(ctx, nc)
 			if err != nil {
