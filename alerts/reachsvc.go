@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,10 +27,14 @@ const reachQueue = "tocsin-router-reach"
 const reachTimeout = 10 * time.Second
 
 // serveReach answers senders' reach requests (records.FetchReach) until
-// the returned function is called. At most 16 are handled at once.
+// the returned function is called. At most 16 are handled at once. A
+// region's router (Options.Region) also answers its region's
+// ("tocsin.r.<region>.svc.reach.<sender>"): a member homed there asks on
+// its usual subject, which its account imports from its home region's
+// (auth), where its messages were routed and their receipts filed.
 func (r *Router) serveReach(ctx context.Context) (stop func(), err error) {
 	slots := make(chan struct{}, 16)
-	sub, err := r.d.JS.Conn().QueueSubscribe(subjects.SvcReachPrefix+"*", reachQueue, func(m *nats.Msg) {
+	handle := func(m *nats.Msg) {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -39,11 +44,22 @@ func (r *Router) serveReach(ctx context.Context) (stop func(), err error) {
 			defer func() { <-slots }()
 			r.answerReach(ctx, m)
 		}()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("alerts: subscribe %s*: %w", subjects.SvcReachPrefix, err)
 	}
-	return func() { _ = sub.Unsubscribe() }, nil
+	var subs []*nats.Subscription
+	stop = func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	}
+	for _, subject := range slices.Compact([]string{subjects.SvcReachPrefix + "*", r.in(subjects.SvcReachPrefix + "*")}) {
+		sub, err := r.d.JS.Conn().QueueSubscribe(subject, reachQueue, handle)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("alerts: subscribe %s: %w", subject, err)
+		}
+		subs = append(subs, sub)
+	}
+	return stop, nil
 }
 
 // answerReach gives the asker the receipts of one of its own routed

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -80,6 +81,14 @@ func TestAReceiptOfAnotherRegionsMessageReachesThatRegionsReach(t *testing.T) {
 	}
 	if got, err := records.ReceiptsOf(ctx, local, id); err != nil || len(got) != 0 {
 		t.Fatalf("the receipt's own region's REACH has %v (%v), want nothing of west's message", got, err)
+	}
+
+	// The region's routers answer reach requests on the region's subject,
+	// which a member homed here asks on (its account imports it).
+	req, _ := json.Marshal(records.ReachRequest{ID: id})
+	rep, err := h.js.Conn().RequestWithContext(ctx, subjects.InRegion(region, subjects.SvcReach("hhs-liaison")), req)
+	if err != nil || !strings.Contains(rep.Header.Get(records.HeaderError), "sent no message") {
+		t.Fatalf("a reach request on the region's subject for west's message: %v %v, want refused by this region's router (not its message)", rep, err)
 	}
 
 	// A region the cluster does not have: refused to the member.

@@ -26,8 +26,10 @@ func memberServices() []memberService {
 	out := []memberService{
 		// Publishing to ingest; the reply carries the stream's PubAck.
 		{subjects.IngestAll, false},
-		// The same in a member's home region (homeIngest).
-		{regionIngestAll, false},
+	}
+	// Ingest and the reach requests in a member's home region (homeIngest).
+	for _, s := range regionHomeServices {
+		out = append(out, memberService{s, false})
 	}
 	// The consumers of the copies streams, SECTORS, INBOX and REJECTIONS,
 	// or a region's (SECTORS-east) for a member homed there: any stream

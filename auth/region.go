@@ -18,19 +18,32 @@ import (
 // regionRE is a region's name: a gateway cluster name.
 var regionRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// regionIngestAll is TOCSIN's export of every region's ingest subjects, for
-// members homed in a region (homeIngest).
-var regionIngestAll = subjects.InRegion(subjects.AnyRegion, subjects.IngestAll)
+// homeServices are the member services a member homed in a region uses
+// in that region: its ingest, and its reach requests (answered by the
+// routers that routed its messages, from its home region's REACH).
+var homeServices = []string{subjects.IngestAll, subjects.SvcReachPrefix + "*"}
 
-// homeIngest is the TOCSIN subject of one of m's ingest subjects s: s
-// itself on a single cluster; in a supercluster of stream sets
-// (docs/REGIONS.md), s in m's home region ("tocsin.r.east.ingest.alert.<m>"),
+// regionHomeServices are TOCSIN's exports of every region's homeServices,
+// for members homed in a region (homeIngest).
+var regionHomeServices = func() []string {
+	var out []string
+	for _, s := range homeServices {
+		out = append(out, subjects.InRegion(subjects.AnyRegion, s))
+	}
+	return out
+}()
+
+// homeIngest is the TOCSIN subject of m's ingest subject or reach request
+// subject s (homeServices): s itself on a single cluster; in a
+// supercluster of stream sets (docs/REGIONS.md), s in m's home region
+// ("tocsin.r.east.ingest.alert.<m>", "tocsin.r.east.svc.reach.<m>"),
 // which m's account imports under s, so that m publishes the same subject
-// wherever it connects and its home region's INGEST takes it. Moving m to
-// another region is a re-push of its account.
+// wherever it connects and its home region's INGEST takes it (its home
+// region's routers answer it). Moving m to another region is a re-push
+// of its account. Any other subject is s.
 func homeIngest(m *tocsinv1.Member, s string) (jwt.Subject, error) {
 	home := m.GetHomeRegion()
-	if home == "" || !jwt.Subject(s).IsContainedIn(jwt.Subject(subjects.IngestAll)) {
+	if home == "" || !slices.ContainsFunc(homeServices, func(h string) bool { return jwt.Subject(s).IsContainedIn(jwt.Subject(h)) }) {
 		return jwt.Subject(s), nil
 	}
 	if err := checkHomeRegion(m); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // A member's consumers are named for its home region's streams and filter
@@ -54,8 +55,8 @@ func TestConsumersOfAMemberHomedInARegion(t *testing.T) {
 
 // A member homed in region b of a 3 + 3 + 1 supercluster reads, through
 // its consumers on b's copies streams, the copies routed in region a
-// (sourced into b's) and in region b, and keeps reading b's after region
-// a is lost.
+// (sourced into b's) and in region b, asks b for its reach, and keeps
+// reading b's copies after region a is lost.
 func TestAMemberHomedInARegionReadsEveryRegionsCopiesThere(t *testing.T) {
 	a, err := auth.Init(t.TempDir())
 	if err != nil {
@@ -180,6 +181,25 @@ func TestAMemberHomedInARegionReadsEveryRegionsCopiesThere(t *testing.T) {
 	publish(jsA, "tocsin.r.a.sector.labs.flash", "labs", 2) // not its sector
 	read("SECTORS-b", auth.SectorsConsumer("st-mary"), routed)
 	read("INBOX-b", auth.InboxConsumer("st-mary"), publish(jsA, "tocsin.r.a.inbox.st-mary", "inbox-a", 2))
+
+	// Its reach requests, on its usual subject, go to its home region's
+	// routers (here a service answering b's subject).
+	sub, err := jsB.Conn().Subscribe("tocsin.r.b.svc.reach.st-mary", func(m *nats.Msg) { _ = m.Respond([]byte("region b")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	_ = jsB.Conn().Flush()
+	testwait.For(t, 30*time.Second, "st-mary's reach request answered in region b", func() error {
+		rep, err := member.Conn().Request(subjects.SvcReach("st-mary"), []byte("{}"), 5*time.Second)
+		if err != nil {
+			return err
+		}
+		if string(rep.Data) != "region b" {
+			t.Fatalf("st-mary's reach request answered %q, want region b's", rep.Data)
+		}
+		return nil
+	})
 
 	sc.StopRegion("a")
 	read("SECTORS-b", auth.SectorsConsumer("st-mary"), publish(jsB, "tocsin.r.b.sector.patient-care.flash", "after", 5))
