@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -35,8 +36,16 @@ type GatewayOptions struct {
 	// StreamsRegion is the region whose nodes hold the channel's streams
 	// and buckets (ProvisionIn places them there): this node's own region
 	// or one of Remotes, the same on every node of the supercluster.
-	// Required.
+	// Required unless Regions is set.
 	StreamsRegion string
+	// Regions are the regions that each hold their own stream set
+	// (RegionSet.Regions, docs/REGIONS.md), the same on every node: two or
+	// more of this node's region and Remotes; a region not listed (a
+	// witness) holds none. Set instead of StreamsRegion. Default: none.
+	Regions []string
+	// RegistryRegion is the region of Regions where the registry (MEMBERS)
+	// is written; the others hold a mirror of it. Required with Regions.
+	RegistryRegion string
 	// TLS requires mutual TLS on gateways, both ways, as on routes: a
 	// region joins only with a certificate signed by TLS.CA, and each
 	// node's certificate names the addresses the other regions dial. nil =
@@ -109,13 +118,63 @@ func (g GatewayOptions) validate(o NodeOptions) error {
 			}
 		}
 	}
-	if !seen[g.StreamsRegion] {
-		return bad("gateway.streams_region", "%q is not this node's region (%s) nor one of its gateways; name the region whose nodes hold the streams, the same on every node", g.StreamsRegion, o.ClusterName)
+	if err := g.CheckRegions(o.ClusterName); err != nil {
+		return err
 	}
 	if g.TLS != nil {
 		return g.TLS.check("gateway.tls", true)
 	}
 	return nil
+}
+
+// CheckRegions checks StreamsRegion, or Regions and RegistryRegion,
+// against the regions a node of region own knows (its own and Remotes').
+// NewNode calls it; a config loader may call it to refuse a file early.
+func (g GatewayOptions) CheckRegions(own string) error {
+	known := map[string]bool{own: true}
+	for _, r := range g.Remotes {
+		known[r.Name] = true
+	}
+	bad := func(field, format string, v ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrInvalidOptions, field, fmt.Sprintf(format, v...))
+	}
+	if len(g.Regions) == 0 {
+		if g.RegistryRegion != "" {
+			return bad("gateway.registry_region", "set without gateway.regions; list the regions that hold a stream set, or remove it")
+		}
+		if !known[g.StreamsRegion] {
+			return bad("gateway.streams_region", "%q is not this node's region (%s) nor one of its gateways; name the region whose nodes hold the streams, the same on every node (or list gateway.regions for a stream set per region)", g.StreamsRegion, own)
+		}
+		return nil
+	}
+	if g.StreamsRegion != "" {
+		return bad("gateway.streams_region", "set together with gateway.regions; a stream set per region (regions) or one streams region (streams_region), remove one of them")
+	}
+	if len(g.Regions) < 2 {
+		return bad("gateway.regions", "%v: a stream set per region needs two regions or more; list them, or use streams_region", g.Regions)
+	}
+	for i, r := range g.Regions {
+		if !known[r] {
+			return bad(fmt.Sprintf("gateway.regions[%d]", i), "%q is not this node's region (%s) nor one of its gateways; list only regions of this supercluster", r, own)
+		}
+		if slices.Index(g.Regions, r) != i {
+			return bad(fmt.Sprintf("gateway.regions[%d]", i), "region %q is listed twice; list each region once", r)
+		}
+	}
+	if !slices.Contains(g.Regions, g.RegistryRegion) {
+		return bad("gateway.registry_region", "%q is not one of gateway.regions %v; name the region where the member registry is written, the same on every node", g.RegistryRegion, g.Regions)
+	}
+	return nil
+}
+
+// RegionSet is the stream set of a node of region own, when the
+// supercluster holds a set per region and own is one of them; false for a
+// witness or a supercluster with one streams region.
+func (g GatewayOptions) RegionSet(own string) (RegionSet, bool) {
+	if !slices.Contains(g.Regions, own) {
+		return RegionSet{}, false
+	}
+	return RegionSet{Region: own, Regions: slices.Clone(g.Regions), RegistryRegion: g.RegistryRegion}, true
 }
 
 // parseGatewayURL parses a gateway URL and resolves its host, so that a

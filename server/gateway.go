@@ -17,8 +17,19 @@ type GatewayConfig struct {
 	// Default: listen.
 	Advertise string `yaml:"advertise"`
 	// StreamsRegion is the region whose nodes hold the channel's streams
-	// and buckets, the same on every node of every region. Required.
+	// and buckets, the same on every node of every region. Required unless
+	// regions is set (then it must be absent).
 	StreamsRegion string `yaml:"streams_region"`
+	// Regions are the regions that each hold their own stream set, so that
+	// losing one costs only that region (docs/REGIONS.md), the same on
+	// every node: two or more of this node's region and the gateways'; a
+	// region not listed, a witness, holds none and runs no service. Set
+	// instead of streams_region. Default: none (one streams region).
+	Regions []string `yaml:"regions,omitempty"`
+	// RegistryRegion is the region of regions where the member registry
+	// is written (admissions, revocations); every other region reads a
+	// mirror of it. Required with regions, the same on every node.
+	RegistryRegion string `yaml:"registry_region,omitempty"`
 	// Gateways are the other regions, each with its cluster_name and the
 	// gateway URLs (nats://HOST:PORT) of some of its nodes. Required; a
 	// region not listed is refused when it dials in.
@@ -57,7 +68,7 @@ func (c NodeConfig) gatewayOptions(n *broker.NodeOptions) error {
 		}
 		n.Standalone = false
 	}
-	gw := &broker.GatewayOptions{Advertise: g.Advertise, StreamsRegion: g.StreamsRegion, TLS: g.TLS.options()}
+	gw := &broker.GatewayOptions{Advertise: g.Advertise, StreamsRegion: g.StreamsRegion, Regions: g.Regions, RegistryRegion: g.RegistryRegion, TLS: g.TLS.options()}
 	if g.Listen != "" {
 		host, port, err := splitHostPort(g.Listen)
 		if err != nil {
@@ -67,6 +78,9 @@ func (c NodeConfig) gatewayOptions(n *broker.NodeOptions) error {
 	}
 	for _, r := range g.Gateways {
 		gw.Remotes = append(gw.Remotes, broker.RemoteGateway{Name: r.Name, URLs: r.URLs})
+	}
+	if err := gw.CheckRegions(n.ClusterName); err != nil {
+		return err
 	}
 	n.Gateway = gw
 	return nil

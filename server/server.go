@@ -167,12 +167,12 @@ func (s *Server) localNodes() []*broker.Node {
 }
 
 // replicas is the replica count for streams: 3, or the cluster size when
-// smaller. In node mode the size is this node plus its configured routes.
+// smaller; a node's is its shape's (shape.replicas).
 func (s *Server) replicas() int {
 	if s.cluster != nil {
 		return s.cluster.Replicas()
 	}
-	return min(3, 1+len(s.node.Options().Routes))
+	return s.shape().replicas()
 }
 
 // ClientURLs returns the client URL of every local node.
@@ -300,8 +300,16 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 			return s.notReady(err)
 		}
 	}
+	if s.shape().holdsNoSet() {
+		// A witness: no stream to provision or wait for, no service.
+		s.becomeReady("witness ready: a vote in the meta group, no stream set")
+		return nil
+	}
 	s.setProblem("provisioning streams")
 	err = retry(rctx, func() error {
+		if set, ok := s.shape().regionSet(); ok {
+			return s.provisionRegion(rctx, js, set)
+		}
 		// Of a real cluster's nodes, the meta leader provisions and the
 		// others wait for it: concurrent creates of one stream from every
 		// node only queue work on the meta leader.
@@ -325,7 +333,7 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 	}
 	s.setProblem("waiting for every stream to be current")
 	if s.cluster != nil {
-		if err := s.cluster.WaitStreams(rctx, s.account(), broker.StreamNames()); err != nil {
+		if err := s.cluster.WaitStreams(rctx, s.account(), s.shape().streamNames()); err != nil {
 			return s.notReady(err)
 		}
 	}
@@ -333,14 +341,36 @@ func (s *Server) start(ctx context.Context, errc chan<- error) error {
 	if err := s.startServices(rctx, ctx, errc); err != nil {
 		return s.notReady(err)
 	}
+	s.becomeReady("cluster ready")
+	return nil
+}
+
+// becomeReady marks the server ready, logs msg and calls OnReady.
+func (s *Server) becomeReady(msg string) {
 	s.mu.Lock()
 	s.ready, s.problem = true, ""
 	s.mu.Unlock()
-	s.log.Info("cluster ready", zap.Strings("clients", s.ClientURLs()), zap.String("http", s.HTTPURL()))
+	s.log.Info(msg, zap.Strings("clients", s.ClientURLs()), zap.String("http", s.HTTPURL()))
 	if s.opts.OnReady != nil {
 		s.opts.OnReady(s)
 	}
-	return nil
+}
+
+// provisionRegion provisions this node's region's set (docs/REGIONS.md) if
+// it is its region's provisioner (provisionsRegion), else checks it.
+func (s *Server) provisionRegion(ctx context.Context, js jetstream.JetStream, set broker.RegionSet) error {
+	if !s.provisionsRegion() {
+		err := broker.CheckProvisionedRegion(ctx, js, set)
+		if err != nil {
+			s.setProblem(fmt.Sprintf("waiting for region %s's stream set to be provisioned: %v", set.Region, err))
+		}
+		return err
+	}
+	err := broker.ProvisionRegion(ctx, js, set)
+	if err != nil {
+		s.setProblem(fmt.Sprintf("provisioning region %s's stream set at R%d: %v", set.Region, set.Replicas, err))
+	}
+	return err
 }
 
 // streamsRegion is the region the channel's streams are placed in, on a
@@ -363,7 +393,7 @@ func (s *Server) notReady(err error) error {
 func (s *Server) assignedStreams() []string {
 	srv := s.localNodes()[0].Server()
 	var out []string
-	for _, name := range broker.StreamNames() {
+	for _, name := range s.shape().streamNames() {
 		if !srv.JetStreamIsClustered() || srv.JetStreamIsStreamAssigned(s.account(), name) {
 			out = append(out, name)
 		}
@@ -477,7 +507,7 @@ func (s *Server) Status(ctx context.Context) (*Status, error) {
 	js := s.js
 	s.mu.Unlock()
 	if js != nil {
-		streamsAndDeadLetters(ctx, js, merged)
+		s.streamsAndDeadLetters(ctx, js, merged)
 	}
 	return merged, nil
 }
@@ -493,7 +523,7 @@ func (s *Server) statusHandler(n *broker.Node) nats.MsgHandler {
 		s.mu.Unlock()
 		if js != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			streamsAndDeadLetters(ctx, js, st)
+			s.streamsAndDeadLetters(ctx, js, st)
 			cancel()
 		}
 		data, _ := json.Marshal(st)

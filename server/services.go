@@ -134,7 +134,7 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		// tried again until ctx ends, as provisioning is.
 		var reg *members.Registry
 		err = retry(ctx, func() error {
-			reg, err = members.Open(ctx, js, members.DefaultVocabulary(), s.log.Named("members"))
+			reg, err = members.OpenBucket(ctx, js, s.shape().registryBucket(), members.DefaultVocabulary(), s.log.Named("members"))
 			if err != nil {
 				s.setProblem(fmt.Sprintf("opening the member registry: %v", err))
 			}
@@ -150,19 +150,23 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{Relays: relays})
 		if i == 0 && s.httpSrv != nil {
 			face, err = web.New(ctx, web.Deps{JS: js, Registry: reg, Verifier: verifier, Validator: validator, ServiceKey: kp, ServiceID: signer.Sender(),
-				Status: func(ctx context.Context) (any, error) { return s.Status(ctx) }, Collectors: s.routerMetrics.Collectors()},
-				web.Options{AllowPlainHTTP: s.dev != nil}, s.log)
+				Status: func(ctx context.Context) (any, error) { return s.Status(ctx) }, Collectors: s.routerMetrics.Collectors(), Streams: s.webStreams()},
+				web.Options{AllowPlainHTTP: s.dev != nil, Region: s.shape().setRegion()}, s.log)
 			if err != nil {
 				return fmt.Errorf("node %q: web: %w", n.Name(), err)
 			}
 		}
+		// Every service on its region's set (docs/REGIONS.md): "" keeps a
+		// single cluster's names.
+		routerOpts, aidOpts := s.opts.Router, s.opts.Aid
+		routerOpts.Region, aidOpts.Region = s.shape().setRegion(), s.shape().setRegion()
 		router, err := alerts.New(ctx, alerts.Deps{JS: js, Registry: reg, Verifier: verifier, Validator: validator, Signer: signer},
-			s.opts.Router, s.log.With(zap.String("node", n.Name())))
+			routerOpts, s.log.With(zap.String("node", n.Name())))
 		if err != nil {
 			return err
 		}
 		aid, err := mutualaid.New(ctx, mutualaid.Deps{JS: js, Registry: reg, Verifier: verifier, Signer: signer},
-			s.opts.Aid, s.log.With(zap.String("node", n.Name())))
+			aidOpts, s.log.With(zap.String("node", n.Name())))
 		if err != nil {
 			return err
 		}
@@ -196,6 +200,15 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		if face != nil {
 			return s.dev.consoleTokens(ctx, face)
 		}
+	}
+	return nil
+}
+
+// webStreams are the streams the web face's /metrics reports: its
+// region's set on stream sets, else its default (nil).
+func (s *Server) webStreams() []string {
+	if set, ok := s.shape().regionSet(); ok {
+		return set.StreamNames()
 	}
 	return nil
 }

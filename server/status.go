@@ -41,15 +41,21 @@ type StreamStatus struct {
 type Status struct {
 	// Node is the node that answered.
 	Node string `json:"node"`
+	// Region is the region whose stream set the node reports, in a
+	// supercluster whose regions each hold one (docs/REGIONS.md); "" on a
+	// single cluster, with one streams region, and on a witness.
+	Region string `json:"region,omitempty"`
 	// Nodes is every node the cluster knows of.
 	Nodes []NodeStatus `json:"nodes"`
 	// MetaLeader is the JetStream meta leader's name, "" when there is none.
 	MetaLeader string `json:"meta_leader"`
-	// Streams is every Tocsin stream.
+	// Streams is every Tocsin stream: on stream sets, the sets of the
+	// regions whose nodes answered.
 	Streams []StreamStatus `json:"streams"`
 	// DeadLetters is how many messages of INGEST the services could not
 	// decide after their retries: kept, tried again every 10 minutes, and
-	// listed in the DEADLETTER bucket (docs/RELIABILITY.md).
+	// listed in the DEADLETTER bucket (docs/RELIABILITY.md); on stream
+	// sets, summed over the regions whose nodes answered.
 	DeadLetters uint64 `json:"dead_letters"`
 	// Problems says, one line each, why the cluster is not fully healthy.
 	Problems []string `json:"problems,omitempty"`
@@ -149,12 +155,16 @@ func streamStatus(ctx context.Context, js jetstream.JetStream, names []string) (
 	return out, problems
 }
 
-// streamsAndDeadLetters fills st's streams and dead-letter count.
-func streamsAndDeadLetters(ctx context.Context, js jetstream.JetStream, st *Status) {
+// streamsAndDeadLetters fills st's streams and dead-letter count: this
+// node's region's set on stream sets (docs/REGIONS.md), none on a witness.
+func (s *Server) streamsAndDeadLetters(ctx context.Context, js jetstream.JetStream, st *Status) {
+	st.Region = s.shape().setRegion()
 	var problems []string
-	st.Streams, problems = streamStatus(ctx, js, broker.StreamNames())
+	st.Streams, problems = streamStatus(ctx, js, s.shape().streamNames())
 	st.Problems = append(st.Problems, problems...)
-	st.DeadLetters, _ = deadletter.Count(ctx, js) // a missing bucket is a stream problem already
+	if b := s.shape().deadLetterBucket(); b != "" {
+		st.DeadLetters, _ = deadletter.CountIn(ctx, js, b) // a missing bucket is a stream problem already
+	}
 }
 
 // Merge combines the answers of several nodes into one cluster view: a
@@ -164,9 +174,23 @@ func Merge(answers []*Status) *Status {
 	if len(answers) == 0 {
 		return &Status{Problems: []string{"no node answered"}}
 	}
-	merged := &Status{Node: answers[0].Node, Streams: answers[0].Streams, DeadLetters: answers[0].DeadLetters}
+	merged := &Status{Node: answers[0].Node, Region: answers[0].Region}
 	nodes := map[string]*NodeStatus{}
 	seen := map[string]bool{}
+	// One answer's streams and dead letters per region: the nodes of a
+	// region report the same set (a single cluster's all have region "").
+	regions := map[string]bool{}
+	for _, a := range answers {
+		if a.Region == "" && len(a.Streams) == 0 && len(answers) > 1 {
+			continue // a witness, or a node not started yet
+		}
+		if regions[a.Region] {
+			continue
+		}
+		regions[a.Region] = true
+		merged.Streams = append(merged.Streams, a.Streams...)
+		merged.DeadLetters += a.DeadLetters
+	}
 	for _, a := range answers {
 		if merged.MetaLeader == "" {
 			merged.MetaLeader = a.MetaLeader

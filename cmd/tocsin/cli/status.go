@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -61,7 +62,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 }
 
 // gatherStatus asks every node for its view and merges the answers: it
-// waits for the first answer, then a short while for the others.
+// waits for the first answer, then a short while for the others; a while
+// longer while only answers without streams came (a witness, which holds
+// none, answers before the nodes that read their streams' info).
 func gatherStatus(ctx context.Context, nc *nats.Conn) (*server.Status, error) {
 	inbox := nc.NewRespInbox()
 	sub, err := nc.SubscribeSync(inbox)
@@ -79,6 +82,9 @@ func gatherStatus(ctx context.Context, nc *nats.Conn) (*server.Status, error) {
 				return time.Until(d)
 			}
 			return 10 * time.Second
+		}
+		if !slices.ContainsFunc(answers, func(a *server.Status) bool { return len(a.Streams) > 0 }) {
+			return 2 * time.Second
 		}
 		return 300 * time.Millisecond
 	}
