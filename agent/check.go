@@ -95,9 +95,9 @@ func (c *checker) check(ctx context.Context, subject string, hdr nats.Header, se
 	if !ok {
 		return nil, refuse(ReasonUnexpectedKind, "a message on %q, which is neither a sector nor an inbox subject", subject)
 	}
-	if err := c.knowSector(ctx, dest.sector); err != nil {
-		return nil, err
-	}
+	// Bytes that are no envelope are refused whatever the subject; only
+	// then may a sector the member seems not to have wait for the
+	// directory.
 	env, err := envelope.Decode(data, 0)
 	if err != nil {
 		return nil, refusalOf(err)
@@ -105,6 +105,9 @@ func (c *checker) check(ctx context.Context, subject string, hdr nats.Header, se
 	payload, err := envelope.PayloadFor(env.GetKind())
 	if err != nil {
 		return nil, refusalOf(err)
+	}
+	if err := c.knowSector(ctx, dest.sector); err != nil {
+		return nil, err
 	}
 	sender, err := c.open(ctx, env, payload)
 	if err != nil {
