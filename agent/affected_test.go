@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin-project/tocsin/csaf"
 	"github.com/tocsin-project/tocsin/internal/testwait"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // The test inventory: values found nowhere else, so that one appearing in
@@ -310,9 +311,9 @@ func TestWhichReceiptsSayAffected(t *testing.T) {
 		report   bool
 		want     []receiptDue
 	}{
-		{ReceiptsAll, true, []receiptDue{{"matched", true}, {"empty", false}, {"plain", false}, {"alert", false}}},
-		{ReceiptsAll, false, []receiptDue{{"matched", false}, {"empty", false}, {"plain", false}, {"alert", false}}},
-		{ReceiptsAdvisories, true, []receiptDue{{"matched", true}, {"empty", false}, {"plain", false}}},
+		{ReceiptsAll, true, []receiptDue{{"matched", true, ""}, {"empty", false, ""}, {"plain", false, ""}, {"alert", false, ""}}},
+		{ReceiptsAll, false, []receiptDue{{"matched", false, ""}, {"empty", false, ""}, {"plain", false, ""}, {"alert", false, ""}}},
+		{ReceiptsAdvisories, true, []receiptDue{{"matched", true, ""}, {"empty", false, ""}, {"plain", false, ""}}},
 		{ReceiptsNone, true, nil},
 	} {
 		a := &Agent{opts: Options{Receipts: c.receipts, ReportAffected: c.report, Sinks: []Sink{discard{}}}, receipted: newSeen(16), recent: &recent{max: 10},
@@ -324,6 +325,16 @@ func TestWhichReceiptsSayAffected(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("receipts %s, report %v: owed %v, want %v", c.receipts, c.report, got, c.want)
 		}
+	}
+	// A copy routed in another region of a supercluster of stream sets:
+	// its receipt names that region (ref_region), for that region's REACH.
+	west := rec("west")
+	west.receipted, west.Subject = true, subjects.InRegion("west", subjects.Sector("patient-care", "routine"))
+	a := &Agent{opts: Options{Receipts: ReceiptsAll, Sinks: []Sink{discard{}}}, receipted: newSeen(16), recent: &recent{max: 10},
+		quarantine: &quarantine{path: filepath.Join(t.TempDir(), "q.jsonl")}}
+	got, err := (&reader{a: a}).write(t.Context(), []*Record{west}, nil)
+	if err != nil || len(got) != 1 || got[0].region != "west" {
+		t.Errorf("a copy on %s: owed %+v (%v), want its receipt for region west", west.Subject, got, err)
 	}
 }
 

@@ -384,6 +384,10 @@ func (r *reader) handle(ctx context.Context, group []jetstream.Msg) error {
 type receiptDue struct {
 	id       string
 	affected bool
+	// region is the region whose router routed the copy ("" on a single
+	// cluster or the streams-region shape): a receipt names it
+	// (ref_region) so that it is filed in that region's REACH.
+	region string
 }
 
 // flush seals the owed receipts into the outbox, durably, and then
@@ -395,24 +399,28 @@ func (r *reader) flush() error {
 	if len(r.owed) == 0 {
 		return nil
 	}
-	var plain, matched []string
+	// One receipt per (affected, region) group, in the order first owed.
+	type group struct {
+		affected bool
+		region   string
+	}
+	var order []group
+	ids := map[group][]string{}
 	for _, d := range r.owed {
-		if d.affected {
-			matched = append(matched, d.id)
-		} else {
-			plain = append(plain, d.id)
+		g := group{d.affected, d.region}
+		if _, ok := ids[g]; !ok {
+			order = append(order, g)
 		}
+		ids[g] = append(ids[g], d.id)
 	}
 	var receipts []*tocsinv1.Envelope
-	for _, group := range []struct {
-		ids      []string
-		affected bool
-	}{{plain, false}, {matched, true}} {
-		for chunk := range slices.Chunk(group.ids, records.MaxReceiptRefs) {
+	for _, g := range order {
+		for chunk := range slices.Chunk(ids[g], records.MaxReceiptRefs) {
 			rc := NewReceipt(chunk[0], tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED, "")
 			rc.At = timestamppb.New(r.owedAt)
 			rc.MoreRefIds = append(rc.MoreRefIds, chunk[1:]...)
-			rc.Affected = group.affected
+			rc.Affected = g.affected
+			rc.RefRegion = g.region
 			env, err := r.a.cl.Signer().Seal(tocsinv1.Kind_KIND_RECEIPT, rc)
 			if err != nil {
 				return err
@@ -515,7 +523,8 @@ func (r *reader) write(ctx context.Context, recs []*Record, bad []QuarantineEntr
 			continue
 		}
 		if a.receipted.add(rec.ID) {
-			owed = append(owed, receiptDue{id: rec.ID, affected: a.opts.ReportAffected && rec.Kind == KindCSAFAdvisory && len(rec.Affected) > 0})
+			region, _ := subjects.OutOfRegion(rec.Subject)
+			owed = append(owed, receiptDue{id: rec.ID, affected: a.opts.ReportAffected && rec.Kind == KindCSAFAdvisory && len(rec.Affected) > 0, region: region})
 		}
 	}
 	a.recent.add(recs)
