@@ -108,6 +108,15 @@ func TestSiteQueuesThroughACutAndForwardsEachOnceAtHeal(t *testing.T) {
 		t.Fatalf("INGEST holds %d reports of st-mary, want %d (each once)", got, n)
 	}
 	testwait.For(t, 10*time.Second, "the outbox empty", func() error { return wantMsgs(ctx, js, site.StreamOutbox, 0) })
+	// The last report forwarded says nothing was queued behind it (the
+	// hub's record of the site reads it, sitewatch).
+	lastFwd, err := ingest.GetLastMsgForSubject(ctx, "tocsin.ingest.status.st-mary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lastFwd.Header.Get(records.SiteBacklogHeader); got != "0" {
+		t.Fatalf("the last forwarded report says %q queued behind it, want 0", got)
+	}
 }
 
 func wantMsgs(ctx context.Context, js jetstream.JetStream, stream string, want uint64) error {

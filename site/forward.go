@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/ingest"
+	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
 
@@ -148,6 +150,9 @@ func (s *Site) forwardOne(m jetstream.Msg) error {
 		}
 	}
 	out.Header.Set(ingest.SiteStoredHeader, meta.Timestamp.UTC().Format(time.RFC3339Nano))
+	// What the outbox holds behind this message: the hub's record of the
+	// site reads it (sitewatch).
+	out.Header.Set(records.SiteBacklogHeader, strconv.FormatUint(meta.NumPending, 10))
 	ctx, cancel := context.WithTimeout(s.ctx, forwardTimeout)
 	defer cancel()
 	ack, err := s.js.PublishMsg(ctx, out)

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // Defaults for Options.
@@ -160,6 +162,7 @@ func (w *Watcher) poll(ctx context.Context, kv jetstream.KeyValue, now time.Time
 		ln.rec.LastContact, ln.rec.RTT = now, l.RTT
 		if now.Sub(ln.written) >= w.opts.Heartbeat {
 			ln.rec.FreshUntil = now.Add(w.opts.Heartbeat * 5 / 2)
+			w.measure(ctx, &ln.rec)
 			if w.put(ctx, kv, ln.rec) {
 				ln.written = now
 			}
@@ -172,6 +175,7 @@ func (w *Watcher) poll(ctx context.Context, kv jetstream.KeyValue, now time.Time
 		delete(w.links, id)
 		w.log.Info("site link down", zap.String("member", ln.rec.Member), zap.String("site", ln.rec.Site))
 		if !linked[ln.rec.Member] {
+			w.measure(ctx, &ln.rec)
 			w.markDown(ctx, kv, ln.rec, now)
 		}
 	}
@@ -236,4 +240,50 @@ func (w *Watcher) markDown(ctx context.Context, kv jetstream.KeyValue, last reco
 	if err != nil {
 		w.log.Warn("record a site's link down", zap.String("member", last.Member), zap.Error(err))
 	}
+}
+
+// siteStreams are the hub streams a site sources from, each through the
+// consumer "<member>-site-<stream in lower case>" (auth.SiteConsumers).
+var siteStreams = []string{"SECTORS", "INBOX", "REJECTIONS"}
+
+// measure sets rec's source lag (what the member's site consumers hold
+// that the site has not acknowledged) and outbox backlog (the
+// records.SiteBacklogHeader of the last message the site forwarded to
+// INGEST; kept as it was when the member's last message came another
+// way). What cannot be read is left as it was.
+func (w *Watcher) measure(ctx context.Context, rec *records.SiteContact) {
+	if lag, ok := w.sourceLag(ctx, rec.Member); ok {
+		rec.SourceLag = lag
+	}
+	st, err := w.d.JS.Stream(ctx, subjects.StreamIngest)
+	if err != nil {
+		return
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subjects.Ingest("*", rec.Member))
+	if err != nil {
+		return
+	}
+	if v := m.Header.Get(records.SiteBacklogHeader); v != "" {
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+			rec.OutboxBacklog, rec.OutboxBacklogAt = n, m.Time
+		}
+	}
+}
+
+// sourceLag sums what member's site consumers hold that its site has not
+// acknowledged; ok is false when one could not be read.
+func (w *Watcher) sourceLag(ctx context.Context, member string) (lag uint64, ok bool) {
+	for _, stream := range siteStreams {
+		c, err := w.d.JS.PushConsumer(ctx, stream, member+"-site-"+strings.ToLower(stream))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			continue
+		}
+		if err != nil {
+			w.log.Debug("read a site consumer", zap.String("member", member), zap.String("stream", stream), zap.Error(err))
+			return 0, false
+		}
+		info := c.CachedInfo()
+		lag += info.NumPending + uint64(info.NumAckPending)
+	}
+	return lag, true
 }
