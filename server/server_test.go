@@ -38,17 +38,20 @@ func startDevWith(t *testing.T, d *DevOptions) *Server {
 		cancel()
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Main(ctx) }()
+	// stopped is closed when Main returns: the cleanup waits for it too,
+	// also after Main stopped the cluster before it was ready.
+	stopped := make(chan struct{})
+	var mainErr error
+	go func() { mainErr = s.Main(ctx); close(stopped) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		<-stopped
 		s.Exit()
 	})
 	select {
 	case <-ready:
-	case err := <-done:
-		t.Fatalf("dev server stopped: %v", err)
+	case <-stopped:
+		t.Fatalf("dev server stopped: %v", mainErr)
 	case <-time.After(90 * time.Second):
 		t.Fatal("dev server not ready after 90s")
 	}

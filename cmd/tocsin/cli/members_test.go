@@ -54,17 +54,20 @@ func startDevCluster(t testing.TB, options ...func(*server.Options)) *devCluster
 		cancel()
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.Main(ctx) }()
+	// stopped is closed when Main returns: the cleanup waits for it too,
+	// also after Main stopped the cluster before it was ready.
+	stopped := make(chan struct{})
+	var mainErr error
+	go func() { mainErr = s.Main(ctx); close(stopped) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		<-stopped
 		s.Exit()
 	})
 	select {
 	case <-ready:
-	case err := <-done:
-		t.Fatalf("dev cluster stopped: %v", err)
+	case <-stopped:
+		t.Fatalf("dev cluster stopped: %v", mainErr)
 	case <-time.After(90 * time.Second):
 		t.Fatal("dev cluster not ready after 90s")
 	}
