@@ -18,6 +18,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/jsctx"
+	"github.com/tocsin-project/tocsin/internal/syncfile"
 	"github.com/tocsin-project/tocsin/members"
 	"github.com/tocsin-project/tocsin/mutualaid"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
@@ -90,7 +91,7 @@ func serviceSigner(ctx context.Context, reg *members.Registry, dir, node string)
 }
 
 // serviceSeed reads the service key's seed at path, or creates a key and
-// writes its seed there durably (writeSynced): a key written and lost in
+// writes its seed there durably (syncfile.WriteFile): a key written and lost in
 // a power failure would leave the node unable to start.
 func serviceSeed(path string) ([]byte, error) {
 	seed, err := os.ReadFile(path)
@@ -110,7 +111,7 @@ func serviceSeed(path string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	if err := writeSynced(path, seed); err != nil {
+	if err := syncfile.WriteFile(path, seed, 0o600); err != nil {
 		return nil, fmt.Errorf("write service key %s: %w", path, err)
 	}
 	return seed, nil
@@ -256,44 +257,6 @@ func serviceConn(n *broker.Node, name string, log *zap.Logger, opts ...nats.Opti
 			log.Debug("connection error", zap.String("connection", name), zap.String("subject", subject), zap.Error(err))
 		})}
 	return nats.Connect("", append(base, opts...)...)
-}
-
-// writeSynced writes data to path durably: a temporary file, fsync, rename,
-// fsync of the directory. A power loss leaves the old file or the new one,
-// never a missing or torn key (the node signs with it, and the registry
-// holds its public half).
-func writeSynced(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // keepRunning runs a node's service until run ends. A node of a real
