@@ -20,10 +20,15 @@ import (
 // resumes, every receipt is recorded.
 func TestReceiptsNeverHoldAnAlertBack(t *testing.T) {
 	h := newHarness(t, 1, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	recordsConsumer := "router-records"
-	waitFor(t, func() bool { _, err := h.js.Consumer(ctx, subjects.StreamIngest, recordsConsumer); return err == nil }, "the router's records consumer")
+	// The router creates it as it starts, which a loaded machine slows
+	// (30 s was once not enough in make test).
+	testwait.For(t, 90*time.Second, "the router's records consumer", func() error {
+		_, err := h.js.Consumer(ctx, subjects.StreamIngest, recordsConsumer)
+		return err
+	})
 	if _, err := h.js.PauseConsumer(ctx, subjects.StreamIngest, recordsConsumer, time.Now().Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/envelope"
 	"github.com/tocsin-project/tocsin/internal/testcluster"
+	"github.com/tocsin-project/tocsin/internal/testwait"
 	"github.com/tocsin-project/tocsin/pattern"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
@@ -98,9 +99,18 @@ func TestARoutedAlertsRecordIsOneAtomicBatch(t *testing.T) {
 // legacy claim holds is a duplicate of the legacy alert, and a sighting of
 // a legacy-indexed indicator is counted for it.
 func TestLegacyRecordsAreMigrated(t *testing.T) {
-	h := newHarness(t, 1, Options{}) // it found nothing to migrate
+	h := newHarness(t, 1, Options{}) // it finds nothing to migrate
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// The harness's router copies in the background: the legacy records
+	// are written only once it has said it is done, or it may copy them.
+	testwait.For(t, 30*time.Second, "the harness router's migration", func() error {
+		routed, err := h.js.KeyValue(ctx, records.BucketRouted)
+		if err == nil {
+			_, err = routed.Get(ctx, migratedKey)
+		}
+		return err
+	})
 	b := bundle("198.51.100.62", tlp.Green)
 	v, err := stix.New(stix.Options{PatternCheck: func(p string) error { _, err := pattern.Parse(p); return err }})
 	if err != nil {
