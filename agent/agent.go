@@ -306,8 +306,7 @@ func (a *Agent) Receipt(id string, state tocsinv1.ReceiptState, note string) (st
 	if state == tocsinv1.ReceiptState_RECEIPT_STATE_UNSPECIFIED {
 		return "", errors.New("a receipt needs a state: delivered, acknowledged or actioned")
 	}
-	rc := NewReceipt(id, state, note)
-	rc.RefSender = a.senderOf(id)
+	rc := a.receiptOf(id, state, note)
 	rid, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, rc)
 	if err == nil {
 		a.settlePage(id, state, "")

@@ -38,15 +38,26 @@ func (a *Agent) settleEcho(rc *tocsinv1.Receipt) {
 	}
 }
 
-// senderOf returns the sender of message id when it is among the records
-// written lately (the receipt's ref_sender: the router then reads that
-// sender's outcome, from the bucket's leader), "" otherwise (the router
-// finds it).
-func (a *Agent) senderOf(id string) string {
+// receiptOf is the member's receipt of message id in state. It names the
+// message's sender (ref_sender: the router then reads that sender's
+// outcome, from the bucket's leader) and the region whose router routed
+// the copy (ref_region, that of its subject, tocsin.r.<region>.…: the
+// receipt is filed in that region's REACH; "" on a single cluster) when
+// the message is among the records written lately, else the page of it
+// when it was paged; else neither, and the router finds the sender in its
+// own region.
+func (a *Agent) receiptOf(id string, state tocsinv1.ReceiptState, note string) *tocsinv1.Receipt {
+	rc := NewReceipt(id, state, note)
 	for _, r := range a.recent.last(a.recent.max) {
 		if r.ID == id {
-			return r.Sender
+			rc.RefSender, rc.RefRegion = r.Sender, r.region()
+			return rc
 		}
 	}
-	return ""
+	if p := a.opts.Pager; p != nil {
+		if m, ok := p.Message(id); ok {
+			rc.RefSender, rc.RefRegion = m.Sender, m.Region
+		}
+	}
+	return rc
 }

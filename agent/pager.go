@@ -250,7 +250,7 @@ func pageMessage(r *Record) paging.Message {
 		kind = KindAlert // an amendment pages as the alert it amends did
 	}
 	m := paging.Message{ID: r.ID, Kind: kind, Sender: r.Sender, SenderName: r.SenderName, TLP: r.TLP, Lane: r.Lane,
-		Exercise: r.Exercise, Title: r.Title, Body: r.Body, Action: r.Action, Routed: r.Routed, Affected: len(r.Affected)}
+		Exercise: r.Exercise, Title: r.Title, Body: r.Body, Action: r.Action, Routed: r.Routed, Affected: len(r.Affected), Region: r.region()}
 	// A page lists each indicator once, by its whole pattern (a compound
 	// one has a row per comparison), at most 20.
 	seen := map[string]bool{}
@@ -288,14 +288,30 @@ func (a *Agent) page(recs []*Record) error {
 // pagerSettled sends the member's acknowledged receipt for a page a person
 // acknowledged (or resolved) at the channel itself, in PagerDuty: the
 // liaison's reach then shows that someone saw it.
-func (a *Agent) pagerSettled(id, by string, resolved bool) {
+func (a *Agent) pagerSettled(m paging.Message, by string, resolved bool) {
 	note := "acknowledged in PagerDuty"
 	if resolved {
 		note = "resolved in PagerDuty"
 	}
-	r := NewReceipt(id, tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, note)
-	r.By, r.RefSender = paging.Clip(by, records.MaxReceiptBy), a.senderOf(id)
+	r := a.pagedReceipt(m, note)
+	r.By = paging.Clip(by, records.MaxReceiptBy)
 	if _, err := a.queue(tocsinv1.Kind_KIND_RECEIPT, r); err != nil {
-		a.log.Warn("the receipt of a page acknowledged in PagerDuty", zap.String("id", id), zap.Error(err))
+		a.log.Warn("the receipt of a page acknowledged in PagerDuty", zap.String("id", m.ID), zap.Error(err))
 	}
+}
+
+// pagedReceipt is the member's acknowledged receipt of the paged message
+// m: it names m's sender and the region whose router routed the copy
+// paged (ref_region: the receipt is filed in that region's REACH), as the
+// page kept them; a page of an older agent, without them, takes them from
+// the records written lately.
+func (a *Agent) pagedReceipt(m paging.Message, note string) *tocsinv1.Receipt {
+	r := a.receiptOf(m.ID, tocsinv1.ReceiptState_RECEIPT_STATE_ACKNOWLEDGED, note)
+	if m.Sender != "" {
+		r.RefSender = m.Sender
+	}
+	if m.Region != "" {
+		r.RefRegion = m.Region
+	}
+	return r
 }

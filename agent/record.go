@@ -10,6 +10,7 @@ import (
 	"github.com/tocsin-project/tocsin/affected"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/tlp"
 )
 
@@ -148,6 +149,14 @@ func newRecord(env *tocsinv1.Envelope, sender *tocsinv1.Member, subject string, 
 		Subject:       subject,
 		Seq:           seq,
 	}
+}
+
+// region is the region whose router routed the copy that delivered r, in
+// a supercluster of stream sets (its subject's, tocsin.r.<region>.…); ""
+// on a single cluster.
+func (r *Record) region() string {
+	region, _ := subjects.OutOfRegion(r.Subject)
+	return region
 }
 
 // setLane sets the lane and its severity. A lane the table does not know

@@ -41,6 +41,12 @@ type Message struct {
 	Link string `json:"link,omitempty"`
 	// Routed is when the cluster routed it.
 	Routed time.Time `json:"routed"`
+	// Region is the region whose router routed the copy paged, in a
+	// supercluster of stream sets (its subject's, tocsin.r.<region>.…;
+	// docs/REGIONS.md); "" on a single cluster. An acknowledgement made
+	// at a channel names it (the receipt's ref_region), so that it is
+	// filed in that region's REACH.
+	Region string `json:"region,omitempty"`
 }
 
 // Severity is the message's severity: records.SeverityOf its lane, or of

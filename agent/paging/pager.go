@@ -75,7 +75,7 @@ type Pager struct {
 	// sending holds the pages a send is under way for.
 	sending map[string]bool
 	// onSettled is told of acknowledgements made at a channel.
-	onSettled func(id, by string, resolved bool)
+	onSettled func(m Message, by string, resolved bool)
 }
 
 // New checks opts, loads the pages of an earlier run and returns the
@@ -199,6 +199,16 @@ func (p *Pager) poke() {
 	case p.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Message is the message of the page of id, if there is one.
+func (p *Pager) Message(id string) (Message, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pg := p.pages[id]; pg != nil {
+		return pg.Message, true
+	}
+	return Message{}, false
 }
 
 // Open is how many pages still escalate or have news to pass on.

@@ -268,19 +268,23 @@ func TestAnAckInPagerDutyStopsTheEscalation(t *testing.T) {
 		t.Fatal(err)
 	}
 	settled := make(chan string, 4)
-	p.OnSettled(func(id, by string, resolved bool) { settled <- fmt.Sprintf("%s %s %v", id, by, resolved) })
+	p.OnSettled(func(m Message, by string, resolved bool) { settled <- fmt.Sprintf("%s %s %s %v", m.ID, m.Region, by, resolved) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = p.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	if _, err := p.Enqueue([]Message{flash("01INPD")}); err != nil {
+	// A copy routed in region west: the page's message says so, for the
+	// receipt's ref_region.
+	m := flash("01INPD")
+	m.Region = "west"
+	if _, err := p.Enqueue([]Message{m}); err != nil {
 		t.Fatal(err)
 	}
 	testwait.For(t, 10*time.Second, "the page", testwait.True(func() bool { return len(w.pd.Events()) == 1 }))
 	w.pd.AcknowledgeInPagerDuty("01INPD", "Jane Doe")
 	select {
 	case got := <-settled:
-		if got != "01INPD Jane Doe false" {
+		if got != "01INPD west Jane Doe false" {
 			t.Errorf("settled: %q", got)
 		}
 	case <-time.After(10 * time.Second):

@@ -21,8 +21,9 @@ const DefaultWatchEvery = 30 * time.Second
 
 // OnSettled registers f, told each time a page is acknowledged or
 // resolved at a channel (not through Acknowledge or Resolve): the agent
-// sends the member's receipt with it. Call it before Run.
-func (p *Pager) OnSettled(f func(id, by string, resolved bool)) { p.onSettled = f }
+// sends the member's receipt with it, for the page's message m. Call it
+// before Run.
+func (p *Pager) OnSettled(f func(m Message, by string, resolved bool)) { p.onSettled = f }
 
 // watch looks up the open pages at the watchers that were paged, every
 // WatchEvery, until ctx ends.
@@ -49,11 +50,11 @@ func (p *Pager) watch(ctx context.Context) {
 				continue
 			case resolved:
 				if ok, _ := p.Resolve(w.page.Message.ID); ok && p.onSettled != nil {
-					p.onSettled(w.page.Message.ID, by, true)
+					p.onSettled(w.page.Message, by, true)
 				}
 			case acked:
 				if ok, _ := p.Acknowledge(w.page.Message.ID, by); ok && p.onSettled != nil {
-					p.onSettled(w.page.Message.ID, by, false)
+					p.onSettled(w.page.Message, by, false)
 				}
 			}
 		}
