@@ -73,8 +73,10 @@ func memberServices() []memberService {
 		memberService{subjects.SvcContactsPrefix + "*", false},
 		// The receipts of a sender's own message (the router).
 		memberService{subjects.SvcReachPrefix + "*", false},
-		// Admins: the cluster status request.
-		memberService{subjects.SvcStatus, false},
+		// Admins: the cluster status request, which every node answers
+		// (a singleton export let only the first answer through: on
+		// stream sets a witness's, with no stream).
+		memberService{subjects.SvcStatus, true},
 	)
 	// Admins: the registry and the web face's access tokens, as KeyValue
 	// buckets read and written without a consumer (bucketRights).

@@ -105,14 +105,16 @@ func TestWitnessHoldsNoSetAndCountsTheRegionsReplicas(t *testing.T) {
 }
 
 // tocsin status merges every answering node's view: on stream sets each
-// region's streams and dead letters once, a witness's empty answer adding
-// nothing.
+// region's streams and dead letters once, from the answer that listed the
+// most of them (east-3's stream reads timed out), a witness's empty answer
+// adding nothing.
 func TestStatusMergesEveryRegionsSet(t *testing.T) {
 	east := func(node string) *Status {
 		return &Status{Node: node, Region: "east", Streams: []StreamStatus{{Name: "SECTORS-east", Leader: "east-1"}}, DeadLetters: 2}
 	}
+	timedOut := &Status{Node: "east-3", Region: "east", Problems: []string{"stream SECTORS-east: context deadline exceeded"}}
 	west := &Status{Node: "west-1", Region: "west", Streams: []StreamStatus{{Name: "SECTORS-west", Leader: "west-2"}}, DeadLetters: 1}
-	m := Merge([]*Status{{Node: "witness-1"}, east("east-1"), west, east("east-2")})
+	m := Merge([]*Status{{Node: "witness-1"}, timedOut, east("east-1"), west, east("east-2")})
 	var names []string
 	for _, s := range m.Streams {
 		names = append(names, s.Name)

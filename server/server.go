@@ -522,7 +522,7 @@ func (s *Server) statusHandler(n *broker.Node) nats.MsgHandler {
 		js := s.js
 		s.mu.Unlock()
 		if js != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), StatusReadTimeout)
 			s.streamsAndDeadLetters(ctx, js, st)
 			cancel()
 		}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,6 +15,11 @@ import (
 	"github.com/tocsin-project/tocsin/broker"
 	"github.com/tocsin-project/tocsin/internal/deadletter"
 )
+
+// StatusReadTimeout bounds a node's reads of its streams' info when it
+// answers tocsin.svc.status: `tocsin status` waits that long and a little
+// more for every node's answer.
+const StatusReadTimeout = 2 * time.Second
 
 // NodeStatus is one node as a node of the cluster sees it.
 type NodeStatus struct {
@@ -178,18 +184,23 @@ func Merge(answers []*Status) *Status {
 	nodes := map[string]*NodeStatus{}
 	seen := map[string]bool{}
 	// One answer's streams and dead letters per region: the nodes of a
-	// region report the same set (a single cluster's all have region "").
-	regions := map[string]bool{}
+	// region report the same set (a single cluster's all have region ""),
+	// the one that listed the most of it (a node whose stream reads timed
+	// out lists fewer); a witness, or a node not started yet, lists none.
+	best := map[string]*Status{}
+	var regions []string
 	for _, a := range answers {
-		if a.Region == "" && len(a.Streams) == 0 && len(answers) > 1 {
-			continue // a witness, or a node not started yet
+		cur, ok := best[a.Region]
+		if !ok {
+			regions = append(regions, a.Region)
 		}
-		if regions[a.Region] {
-			continue
+		if !ok || len(a.Streams) > len(cur.Streams) {
+			best[a.Region] = a
 		}
-		regions[a.Region] = true
-		merged.Streams = append(merged.Streams, a.Streams...)
-		merged.DeadLetters += a.DeadLetters
+	}
+	for _, r := range regions {
+		merged.Streams = append(merged.Streams, best[r].Streams...)
+		merged.DeadLetters += best[r].DeadLetters
 	}
 	for _, a := range answers {
 		if merged.MetaLeader == "" {

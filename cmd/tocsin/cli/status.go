@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -61,11 +60,28 @@ func newStatusCmd(g *globals) *cobra.Command {
 	}
 }
 
-// gatherStatus asks every node for its view and merges the answers: it
-// waits for the first answer, then a short while for the others; a while
-// longer while only answers without streams came (a witness, which holds
-// none, answers before the nodes that read their streams' info).
+// answerWait bounds how long gatherAnswers waits, after the first answer,
+// for the other nodes': a node answers after reading its streams' info,
+// which its status handler bounds at 2 s (server.StatusReadTimeout), plus
+// the round trip across a gateway.
+const answerWait = server.StatusReadTimeout + time.Second
+
+// gatherStatus asks every node for its view and merges the answers.
 func gatherStatus(ctx context.Context, nc *nats.Conn) (*server.Status, error) {
+	answers, err := gatherAnswers(ctx, nc)
+	if err != nil {
+		return nil, err
+	}
+	return server.Merge(answers), nil
+}
+
+// gatherAnswers asks every node for its view: it waits for the first
+// answer, then until every node an answer says is up has answered, at most
+// answerWait (a node up in the meta group may not serve yet, or may have
+// just died). A witness, which holds no stream, answers before the nodes
+// that read their streams' info; on stream sets each region's nodes
+// report their own region's set, so one answer is not the cluster.
+func gatherAnswers(ctx context.Context, nc *nats.Conn) ([]*server.Status, error) {
 	inbox := nc.NewRespInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
@@ -76,32 +92,47 @@ func gatherStatus(ctx context.Context, nc *nats.Conn) (*server.Status, error) {
 		return nil, err
 	}
 	var answers []*server.Status
-	wait := func() time.Duration {
-		if len(answers) == 0 {
-			if d, ok := ctx.Deadline(); ok {
-				return time.Until(d)
-			}
-			return 10 * time.Second
-		}
-		if !slices.ContainsFunc(answers, func(a *server.Status) bool { return len(a.Streams) > 0 }) {
-			return 2 * time.Second
-		}
-		return 300 * time.Millisecond
-	}
+	answered, up := map[string]bool{}, map[string]bool{}
+	gctx := ctx
 	for {
-		m, err := sub.NextMsg(wait())
+		if len(answers) > 0 && allAnswered(up, answered) {
+			break
+		}
+		m, err := sub.NextMsgWithContext(gctx)
 		if err != nil {
 			break
 		}
 		var st server.Status
-		if err := json.Unmarshal(m.Data, &st); err == nil {
-			answers = append(answers, &st)
+		if err := json.Unmarshal(m.Data, &st); err != nil {
+			continue
+		}
+		if len(answers) == 0 {
+			var cancel context.CancelFunc
+			gctx, cancel = context.WithTimeout(ctx, answerWait)
+			defer cancel()
+		}
+		answers = append(answers, &st)
+		answered[st.Node] = true
+		for _, n := range st.Nodes {
+			if n.Up {
+				up[n.Name] = true
+			}
 		}
 	}
 	if len(answers) == 0 {
 		return nil, fmt.Errorf("no node answered on %s: %w", subjects.SvcStatus, context.DeadlineExceeded)
 	}
-	return server.Merge(answers), nil
+	return answers, nil
+}
+
+// allAnswered reports whether every node in up has answered.
+func allAnswered(up, answered map[string]bool) bool {
+	for n := range up {
+		if !answered[n] {
+			return false
+		}
+	}
+	return true
 }
 
 func printStatus(g *globals, st *server.Status) {
