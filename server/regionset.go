@@ -114,8 +114,13 @@ func (sh shape) registryBucket() string {
 
 // provisionsRegion reports whether this node provisions its region's set:
 // the first by name of itself and the nodes of its region it has a route
-// to, so that one node of each region creates the set while the others
-// check it (concurrent creates only queue work on the meta leader).
+// to, so that usually one node of each region creates the set while the
+// others check it (concurrent creates only queue work on the meta leader).
+// At a cold start a node may have no route yet and take itself for the
+// first, so several nodes of a region may provision at once: that is safe,
+// ProvisionRegion creates or updates each stream and bucket to one config,
+// and start retries a call that timed out meanwhile
+// (TestARegionsSetProvisionedByEveryNodeAtOnce: six at once, one set).
 func (s *Server) provisionsRegion() bool {
 	names := []string{s.node.Name()}
 	if rz, err := s.node.Server().Routez(nil); err == nil {

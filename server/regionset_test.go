@@ -1,12 +1,20 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/internal/jsctx"
 )
 
 // regionsGateway is a gateway: section of a node of east, with west and a
@@ -121,5 +129,58 @@ func TestStatusMergesEveryRegionsSet(t *testing.T) {
 	}
 	if !slices.Equal(names, []string{"SECTORS-east", "SECTORS-west"}) || m.DeadLetters != 3 {
 		t.Fatalf("merged streams %v, %d dead letters; want each region's once, 3", names, m.DeadLetters)
+	}
+}
+
+// Every node of a region may take itself for its region's provisioner
+// (provisionsRegion counts the routes it has, none yet at a cold start):
+// each node's provisioning, as start runs it (retry of ProvisionRegion),
+// all at once and twice over, succeeds and leaves exactly one set.
+func TestARegionsSetProvisionedByEveryNodeAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := broker.StartCluster(ctx, broker.ClusterOptions{DataDir: t.TempDir(), BasePort: broker.RandomPort, NamePrefix: "east",
+		Configure: func(_ int, o *broker.NodeOptions) { o.ClusterName = "east" }}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	set := broker.RegionSet{Region: "east", Regions: []string{"east", "west"}, RegistryRegion: "east", Replicas: 3}
+	var js []jetstream.JetStream
+	for _, u := range c.ClientURLs() {
+		nc, err := nats.Connect(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		j, err := jsctx.JetStream(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js = append(js, j)
+	}
+	errs := make([]error, 2*len(js))
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { errs[i] = retry(ctx, func() error { return broker.ProvisionRegion(ctx, js[i%len(js)], set) }) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("provisioning %d of %d through east-%d: %v", i+1, len(errs), i%len(js)+1, err)
+		}
+	}
+	if err := broker.CheckProvisionedRegion(ctx, js[0], set); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n := range js[0].StreamNames(ctx).Name() {
+		names = append(names, n)
+	}
+	want := set.StreamNames()
+	slices.Sort(names)
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Fatalf("streams %v, want the set's %v", names, want)
 	}
 }
