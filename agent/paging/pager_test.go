@@ -268,7 +268,9 @@ func TestAnAckInPagerDutyStopsTheEscalation(t *testing.T) {
 		t.Fatal(err)
 	}
 	settled := make(chan string, 4)
-	p.OnSettled(func(m Message, by string, resolved bool) { settled <- fmt.Sprintf("%s %s %s %v", m.ID, m.Region, by, resolved) })
+	p.OnSettled(func(m Message, by string, resolved bool) {
+		settled <- fmt.Sprintf("%s %s %s %v", m.ID, m.Region, by, resolved)
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = p.Run(ctx) }()
