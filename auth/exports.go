@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/jwt/v2"
@@ -95,7 +96,8 @@ func memberServices() []memberService {
 // memberStreams are the routed subjects TOCSIN exports as streams, for the
 // live view (tocsin tail): each member's account imports its own sectors
 // and its own inbox. What was routed before a subscription started is read
-// through the member's consumers.
+// through the member's consumers. A member homed in a region watches every
+// region's instead (regionStreams).
 var memberStreams = []string{subjects.SectorsAll, subjects.InboxAll}
 
 // addExports lists every member service as a public service export of the
@@ -110,7 +112,7 @@ func addExports(ac *jwt.AccountClaims) {
 		}
 		ac.Exports.Add(e)
 	}
-	for _, s := range memberStreams {
+	for _, s := range slices.Concat(memberStreams, regionStreams) {
 		ac.Exports.Add(&jwt.Export{Name: s, Subject: jwt.Subject(s), Type: jwt.Stream})
 	}
 	siteExports(ac)
@@ -158,7 +160,7 @@ func addImports(ac *jwt.AccountClaims, tocsin string, m *tocsinv1.Member) error 
 func exported(subject string, kind jwt.ExportType) bool {
 	var subs []string
 	if kind == jwt.Stream {
-		subs = memberStreams
+		subs = slices.Concat(memberStreams, regionStreams)
 	} else {
 		for _, s := range memberServices() {
 			subs = append(subs, s.subject)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // The buckets members and admins reach, by the names package records
@@ -72,6 +73,13 @@ func RejectionsConsumer(member string) string { return member + "-rejections" }
 // list every sender's keys), so it sends this request with an empty body.
 func RoutedGetSubject(member, msgID string) string {
 	return jsDirectGet + kvRoutedStream + "." + kvRoutedPrefix + member + "." + msgID
+}
+
+// routedGetIn is the direct-get request subject of key in region's ROUTED
+// bucket, ROUTED-<region> (docs/REGIONS.md).
+func routedGetIn(region, key string) string {
+	bucket := subjects.RegionStream(records.BucketRouted, region)
+	return jsDirectGet + "KV_" + bucket + ".$KV." + bucket + "." + key
 }
 
 // The JetStream subjects a site's durable sourcing uses.

@@ -172,10 +172,16 @@ func hasAny(m *tocsinv1.Member, roles []tocsinv1.Role) bool {
 
 func ownInbox(m *tocsinv1.Member) []string { return []string{InboxPrefix(m.GetId()) + ".>"} }
 
+// liveView is what m's live view (tocsin tail) subscribes to: the router's
+// copies to its inbox and its sectors, as they are published; for a
+// member homed in a region (of a supercluster of stream sets), every
+// region's copies (tocsin.r.*.sector.<sector>.>), as its consumers filter
+// them (homeCopies).
 func liveView(m *tocsinv1.Member) []string {
-	out := []string{subjects.Inbox(m.GetId())}
+	_, filter := homeCopies(m)
+	out := []string{filter(subjects.Inbox(m.GetId()))}
 	for _, s := range m.GetSectors() {
-		out = append(out, subjects.SectorAll(s))
+		out = append(out, filter(subjects.SectorAll(s)))
 	}
 	return out
 }

@@ -24,14 +24,22 @@ var regionRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 var homeServices = []string{subjects.IngestAll, subjects.SvcReachPrefix + "*"}
 
 // regionHomeServices are TOCSIN's exports of every region's homeServices,
-// for members homed in a region (homeIngest).
+// for members homed in a region (homeIngest), and of the direct gets of
+// every region's ROUTED-<region> (a region's name cannot be a wildcard
+// inside a token, so: of every KeyValue bucket's keys; a member's account
+// imports only its own outcomes' subject, and only the operator signs
+// accounts).
 var regionHomeServices = func() []string {
 	var out []string
 	for _, s := range homeServices {
 		out = append(out, subjects.InRegion(subjects.AnyRegion, s))
 	}
-	return out
+	return append(out, jsDirectGet+"*.$KV.*.>")
 }()
+
+// regionStreams are TOCSIN's stream exports of every region's routed
+// copies, for the live view of members homed in a region (liveView).
+var regionStreams = []string{subjects.InRegion(subjects.AnyRegion, subjects.SectorsAll), subjects.InRegion(subjects.AnyRegion, subjects.InboxAll)}
 
 // homeIngest is the TOCSIN subject of m's ingest subject or reach request
 // subject s (homeServices): s itself on a single cluster; in a
@@ -40,14 +48,25 @@ var regionHomeServices = func() []string {
 // which m's account imports under s, so that m publishes the same subject
 // wherever it connects and its home region's INGEST takes it (its home
 // region's routers answer it). Moving m to another region is a re-push
-// of its account. Any other subject is s.
+// of its account. Its outcomes' direct gets (RoutedGetSubject) likewise
+// go to its home region's ROUTED-<home>, where that region's routers
+// write the outcomes of what it publishes, imported under the subjects of
+// ROUTED: client.Outcome reads them wherever m is homed. Any other
+// subject is s.
 func homeIngest(m *tocsinv1.Member, s string) (jwt.Subject, error) {
 	home := m.GetHomeRegion()
-	if home == "" || !slices.ContainsFunc(homeServices, func(h string) bool { return jwt.Subject(s).IsContainedIn(jwt.Subject(h)) }) {
+	if home == "" {
+		return jwt.Subject(s), nil
+	}
+	routed := jwt.Subject(s).IsContainedIn(jwt.Subject(RoutedGetSubject(m.GetId(), ">")))
+	if !routed && !slices.ContainsFunc(homeServices, func(h string) bool { return jwt.Subject(s).IsContainedIn(jwt.Subject(h)) }) {
 		return jwt.Subject(s), nil
 	}
 	if err := checkHomeRegion(m); err != nil {
 		return "", err
+	}
+	if routed {
+		return jwt.Subject(routedGetIn(home, m.GetId()+"."+strings.TrimPrefix(s, RoutedGetSubject(m.GetId(), "")))), nil
 	}
 	return jwt.Subject(subjects.InRegion(home, s)), nil
 }

@@ -46,6 +46,8 @@ type Client struct {
 	member string
 	// lastDomain is the JetStream domain of the last PubAck (StoredAtSite).
 	lastDomain atomicString
+	// lastStream is the stream of the last PubAck (StoredInRegion).
+	lastStream atomicString
 }
 
 // ErrCreds is wrapped when a credentials file cannot be used.
@@ -156,6 +158,7 @@ func (c *Client) PublishEnvelope(ctx context.Context, env *tocsinv1.Envelope) er
 		cancel()
 		if err == nil {
 			c.lastDomain.Store(ack.Domain)
+			c.lastStream.Store(ack.Stream)
 			return nil
 		}
 		if ctx.Err() != nil || !retryable(err) {

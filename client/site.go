@@ -14,6 +14,17 @@ import (
 // rather than the hub: the site forwards it once the hub is reachable.
 func (c *Client) StoredAtSite() bool { return strings.HasPrefix(c.lastDomain.Load(), "site-") }
 
+// StoredInRegion is the region whose INGEST-<region> took the last
+// message published, on a channel with a stream set per region (the
+// member's home region; docs/REGIONS.md); "" on a single cluster.
+func (c *Client) StoredInRegion() string {
+	region, ok := strings.CutPrefix(c.lastStream.Load(), subjects.StreamIngest+"-")
+	if !ok {
+		return ""
+	}
+	return region
+}
+
 // HubReachable asks the site the client is connected to whether its link
 // to the hub is up. It answers false when no site answers.
 func (c *Client) HubReachable(ctx context.Context) bool {

@@ -139,11 +139,12 @@ func TestPublicViewHasNoContacts(t *testing.T) {
 	m.Contact = "hotline"
 	m.Capabilities[0].Contact = "dispatch"
 	m.RevokedAt = timestamppb.Now()
+	m.HomeRegion = "east"
 	v := PublicView(m)
 	if v.Contact != "" || len(v.Capabilities) != 0 {
 		t.Errorf("public view leaks contacts: %v", v)
 	}
-	if v.Id != m.Id || v.Name != m.Name || v.Region != m.Region || len(v.Sectors) != 1 || len(v.Roles) != 2 || len(v.Keys) != 1 || v.RevokedAt == nil {
+	if v.Id != m.Id || v.Name != m.Name || v.Region != m.Region || len(v.Sectors) != 1 || len(v.Roles) != 2 || len(v.Keys) != 1 || v.RevokedAt == nil || v.HomeRegion != "east" {
 		t.Errorf("public view lost a public field: %v", v)
 	}
 	v.Keys[0].PublicKey = "changed"

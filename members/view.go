@@ -12,9 +12,10 @@ import (
 const timeLayout = time.RFC3339
 
 // PublicView returns what every member may see of m: id, name, sectors,
-// region, roles, a vendor's publisher namespace (it is in every CSAF
-// document the vendor publishes; agents check its advisories against it),
-// signing keys, revocation and creation times. Contacts and
+// region, home region (on a channel with a stream set per region), roles,
+// a vendor's publisher namespace (it is in every CSAF document the vendor
+// publishes; agents check its advisories against it), signing keys,
+// revocation and creation times. Contacts and
 // capabilities (with their contacts) are left out. Nil gives nil.
 func PublicView(m *tocsinv1.Member) *tocsinv1.Member {
 	if m == nil {
@@ -29,6 +30,10 @@ func PublicView(m *tocsinv1.Member) *tocsinv1.Member {
 		Keys:      cloneAll(m.Keys),
 		RevokedAt: proto.CloneOf(m.RevokedAt),
 		CreatedAt: proto.CloneOf(m.CreatedAt),
+		// Which region's streams it reads, on a channel with a stream set
+		// per region: its own live view (tocsin tail) subscribes to
+		// every region's copies then.
+		HomeRegion: m.HomeRegion,
 
 		PublisherNamespace: m.PublisherNamespace,
 	}

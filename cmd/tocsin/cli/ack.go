@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,8 +23,8 @@ func init() { register(newAckCmd) }
 
 func newAckCmd(g *globals) *cobra.Command {
 	var (
-		actioned bool
-		note, by string
+		actioned         bool
+		note, by, region string
 	)
 	cmd := &cobra.Command{
 		Use:   "ack ID [--actioned] [--by WHO] [--note TEXT]",
@@ -36,11 +37,22 @@ the router echoes the receipt to your own inbox, so every agent and console of
 yours sees that someone has it (an agent's pager stops escalating). The agent
 already sends "delivered" when its sinks have the message. While the cluster is
 out of reach, POST the receipt to the agent's local endpoint instead: it keeps it
-in its outbox.`,
+in its outbox.
+
+On a channel that runs a stream set per region (docs/REGIONS.md), a copy routed
+in another region than your home region (its subject tocsin.r.<region>.…, as
+tocsin tail and the agent's record show it) takes --region <region>: the
+receipt is then filed in that region's REACH, where its sender reads it. Without
+--region the message is looked for in your home region's records (the only
+region of a single cluster). The agent's endpoint and its pager name the region
+themselves, from the copy they have.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !envelope.ValidID(args[0]) {
 				return usageErr("%q is not a message id", args[0])
+			}
+			if region != "" && !regionName.MatchString(region) {
+				return usageErr("--region %q is not a region's name: the <region> of the copy's subject tocsin.r.<region>.…", region)
 			}
 			if len(by) > records.MaxReceiptBy {
 				return usageErr("--by is at most %d bytes, this one %d: give a name or a role (\"J. Ortiz, SOC lead\")", records.MaxReceiptBy, len(by))
@@ -57,7 +69,7 @@ in its outbox.`,
 			}
 			defer cl.Close()
 			rc := agent.NewReceipt(args[0], state, note)
-			rc.By = by
+			rc.By, rc.RefRegion = by, region
 			env, err := publishOnce(ctx, cl, tocsinv1.Kind_KIND_RECEIPT, rc)
 			if err != nil {
 				return err
@@ -76,6 +88,9 @@ in its outbox.`,
 				if len(p) > 0 {
 					reason = codes.Name(p[0].GetCode()) + ": " + p[0].GetMessage()
 				}
+				if region == "" && cl.StoredInRegion() != "" {
+					reason += "; if the copy came through another region (its subject tocsin.r.<region>.…), name it with --region <region>"
+				}
 				return rejectedErr(fmt.Errorf("not %s: %s", agent.ReceiptStateName(state), reason))
 			}
 			if g.json {
@@ -91,9 +106,13 @@ in its outbox.`,
 	}
 	cmd.Flags().BoolVar(&actioned, "actioned", false, "you have acted on it, not only read it")
 	cmd.Flags().StringVar(&note, "note", "", "a short note (\"blocked at perimeter 02:31\")")
+	cmd.Flags().StringVar(&region, "region", "", "the region whose router routed the copy (the <region> of its subject tocsin.r.<region>.…), on a channel with a stream set per region; default: your home region's")
 	cmd.Flags().StringVar(&by, "by", "", "who acknowledged, a name or a role (\"J. Ortiz, SOC lead\"); the liaison's reach shows it")
 	return cmd
 }
+
+// regionName is what a region's name looks like: a gateway cluster name.
+var regionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // member connects as the member of --creds (trusting --tls-ca).
 func (g *globals) member(ctx context.Context, name string) (*client.Client, error) {

@@ -36,9 +36,13 @@ type tailLine struct {
 	TLP      string    `json:"tlp,omitempty"`
 	Lane     string    `json:"lane,omitempty"`
 	Subject  string    `json:"subject"`
-	Title    string    `json:"title,omitempty"`
-	Exercise bool      `json:"exercise,omitempty"`
-	Summary  string    `json:"summary,omitempty"`
+	// Region is the region whose router routed the copy, on a channel
+	// with a stream set per region (its subject's tocsin.r.<region>.…):
+	// what tocsin ack --region names.
+	Region   string `json:"region,omitempty"`
+	Title    string `json:"title,omitempty"`
+	Exercise bool   `json:"exercise,omitempty"`
+	Summary  string `json:"summary,omitempty"`
 	// Sighting is a sighting summary's count, when the message is one.
 	Sighting *tailSighting `json:"sighting,omitempty"`
 }
@@ -104,7 +108,12 @@ A sighting summary shows how many other organisations of a sector have seen an
 alert's indicator: "seen at 4 other organisations in patient-care:
 indicator--... [ipv4-addr:value = '...']". Below 3 it says "fewer than 3" (and
 --json has "fewer_than": 3, no number): a count of one or two could point at a
-hospital, so the router never sends one.`,
+hospital, so the router never sends one.
+
+On a channel with a stream set per region (docs/REGIONS.md), a member homed in
+a region (the member directory says which) watches every region's copies,
+tocsin.r.*.sector.<sector>.> and tocsin.r.*.inbox.<member>; each line says
+"routed in <region>" ("region" with --json), which tocsin ack --region takes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -130,9 +139,14 @@ hospital, so the router never sends one.`,
 			}
 			verifier := envelope.NewVerifier(reg, envelope.VerifyOptions{})
 			out := make(chan *nats.Msg, 256)
-			subjectsToWatch := []string{subjects.Inbox(c.Member())}
+			// A member homed in a region reads every region's copies.
+			inRegions := func(s string) string { return s }
+			if me.GetHomeRegion() != "" {
+				inRegions = func(s string) string { return subjects.InRegion(subjects.AnyRegion, s) }
+			}
+			subjectsToWatch := []string{inRegions(subjects.Inbox(c.Member()))}
 			for _, s := range sectors {
-				subjectsToWatch = append(subjectsToWatch, subjects.SectorAll(s))
+				subjectsToWatch = append(subjectsToWatch, inRegions(subjects.SectorAll(s)))
 			}
 			for _, s := range subjectsToWatch {
 				if _, err := c.Conn().ChanSubscribe(s, out); err != nil {
@@ -207,7 +221,9 @@ func (d directory) Member(_ context.Context, id string) (*tocsinv1.Member, error
 // Only a message addressed where it arrived (checkAddressed) is verified.
 func describeDelivery(ctx context.Context, v *envelope.Verifier, m *nats.Msg, member string, watched []string) tailLine {
 	line := tailLine{Time: time.Now().UTC(), Subject: m.Subject, TLP: m.Header.Get(records.HeaderTLP)}
-	if t := strings.Split(m.Subject, "."); len(t) == 4 && t[1] == "sector" {
+	region, plain := subjects.OutOfRegion(m.Subject)
+	line.Region = region
+	if t := strings.Split(plain, "."); len(t) == 4 && t[1] == "sector" {
 		line.Lane = t[3]
 	}
 	env, err := envelope.Decode(m.Data, 0)
@@ -278,6 +294,9 @@ func printTail(g *globals, l tailLine) {
 	tags = append(tags, l.Kind)
 	if l.Exercise {
 		tags = append(tags, "EXERCISE")
+	}
+	if l.Region != "" {
+		tags = append(tags, "routed in "+l.Region)
 	}
 	text := strings.TrimSpace(l.Title + "  " + l.Summary)
 	fmt.Fprintf(g.stdout, "%s  %s  [%s]\n", strings.Join(tags, "  "), text, l.ID)

@@ -24,7 +24,8 @@ func checkAddressed(subject, member string, watched []string, payload proto.Mess
 	if !slices.ContainsFunc(watched, func(w string) bool { return jwt.Subject(subject).IsContainedIn(jwt.Subject(w)) }) {
 		return fmt.Errorf("misaddressed: arrived on %s, which tail did not ask for (%s)", subject, strings.Join(watched, ", "))
 	}
-	t := strings.Split(subject, ".")
+	_, plain := subjects.OutOfRegion(subject) // a region's copy: tocsin.r.<region>.sector...
+	t := strings.Split(plain, ".")
 	sector := ""
 	if len(t) == 4 && t[0] == subjects.Prefix && t[1] == "sector" {
 		sector = t[2]

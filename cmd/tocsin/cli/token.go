@@ -14,9 +14,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/tocsin-project/tocsin/auth"
 	"github.com/tocsin-project/tocsin/internal/days"
 	"github.com/tocsin-project/tocsin/members"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/subjects"
 	"github.com/tocsin-project/tocsin/web/webauth"
 )
 
@@ -35,13 +37,25 @@ as password, or "Authorization: Bearer <token>", over HTTPS. Tokens live in the
 cluster (bucket WEBTOKENS, only their SHA-256): every node accepts a token as
 soon as it is issued, and refuses it within seconds of a revoke, console
 sessions opened with it included. Run it with an admin's credentials (--creds,
-default $TOCSIN_CREDS, else KEYS/admin.creds or DATA/creds/admin.creds).`,
+default $TOCSIN_CREDS, else KEYS/admin.creds or DATA/creds/admin.creds).
+
+On a channel with a stream set per region (docs/REGIONS.md) each region's nodes
+keep their own tokens, WEBTOKENS-<region>: a token works at the consoles and
+TAXII of the region that holds it. --region names that region; issue defaults
+to the member's home region (tocsin members show), where its console is. An
+admin's credentials reach only WEBTOKENS, so a region's tokens are written with a
+service connection issued from the keys (--keys, as tocsin members takes them),
+after the admin's credentials have opened the registry.`,
 	}
+	var region, keys string
 	run := func(f func(context.Context, *tokenSession, []string) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
+			if region != "" && !regionName.MatchString(region) {
+				return usageErr("--region %q is not a region's name (a gateway cluster name: letters, digits, '-', '_')", region)
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), g.timeout)
 			defer cancel()
-			s, err := openTokens(ctx, g)
+			s, err := openTokens(ctx, g, keys, region)
 			if err != nil {
 				return err
 			}
@@ -49,6 +63,8 @@ default $TOCSIN_CREDS, else KEYS/admin.creds or DATA/creds/admin.creds).`,
 			return f(ctx, s, args)
 		}
 	}
+	cmd.PersistentFlags().StringVar(&region, "region", "", "the region whose consoles and TAXII the tokens are for (WEBTOKENS-<region>), on a channel with a stream set per region; issue's default: the member's home region")
+	cmd.PersistentFlags().StringVar(&keys, "keys", defaultKeys(), "the operator keys directory, for a region's tokens ($TOCSIN_KEYS)")
 	cmd.AddCommand(newTokenIssueCmd(run), newTokenListCmd(run), newTokenRevokeCmd(run))
 	return cmd
 }
@@ -56,29 +72,64 @@ default $TOCSIN_CREDS, else KEYS/admin.creds or DATA/creds/admin.creds).`,
 // tokenRun wraps a token subcommand: an admin session bounded by --timeout.
 type tokenRun func(f func(context.Context, *tokenSession, []string) error) func(*cobra.Command, []string) error
 
-// tokenSession is an admin's registry and the cluster's access tokens.
+// tokenSession is an admin's registry and a connection to the cluster's
+// access tokens.
 type tokenSession struct {
 	*adminSession
-	tokens *webauth.Tokens
+	// keys and region are --keys and --region.
+	keys, region string
+	// svc is the service connection a region's tokens are reached with.
+	svc *nats.Conn
 }
 
-// openTokens connects as an admin and opens the registry and WEBTOKENS.
-func openTokens(ctx context.Context, g *globals) (*tokenSession, error) {
-	s, err := openAdmin(ctx, g, defaultKeys(), false)
+// openTokens connects as an admin and opens the registry.
+func openTokens(ctx context.Context, g *globals, keys, region string) (*tokenSession, error) {
+	s, err := openAdmin(ctx, g, keys, false)
 	if err != nil {
 		return nil, err
 	}
-	js, err := jetstream.New(s.nc)
+	return &tokenSession{adminSession: s, keys: keys, region: region}, nil
+}
+
+// tokensIn opens the tokens of region: WEBTOKENS with the admin's own
+// connection for none, else WEBTOKENS-<region> with a service connection
+// issued from the keys.
+func (s *tokenSession) tokensIn(ctx context.Context, region string) (*webauth.Tokens, error) {
+	nc := s.nc
+	if region != "" {
+		if s.svc == nil {
+			a, err := auth.Load(s.keys)
+			if err != nil {
+				return nil, usageErr("--keys %q: %v; a region's tokens (region %s) are written with a service connection issued from the operator keys: run where they are", s.keys, err, region)
+			}
+			s.a = a
+			if s.svc, _, err = s.serviceJS(); err != nil {
+				return nil, err
+			}
+		}
+		nc = s.svc
+	}
+	js, err := jetstream.New(nc)
 	if err != nil {
-		s.close()
 		return nil, err
 	}
-	tokens, err := webauth.OpenTokens(ctx, js)
-	if err != nil {
-		s.close()
+	tokens, err := webauth.OpenTokensIn(ctx, js, subjects.RegionStream(webauth.Bucket, region))
+	switch {
+	case errors.Is(err, jetstream.ErrBucketNotFound) && region == "":
+		return nil, rejectedErr(fmt.Errorf("%w; on a channel with a stream set per region each region has its own: name it with --region <region>", err))
+	case errors.Is(err, jetstream.ErrBucketNotFound):
+		return nil, rejectedErr(fmt.Errorf("%w; is %q one of the channel's regions (gateway.regions)?", err, region))
+	case err != nil:
 		return nil, tokenRightsErr(err)
 	}
-	return &tokenSession{adminSession: s, tokens: tokens}, nil
+	return tokens, nil
+}
+
+func (s *tokenSession) close() {
+	if s.svc != nil {
+		s.svc.Close()
+	}
+	s.adminSession.close()
 }
 
 // tokenRightsErr explains a refusal to reach WEBTOKENS: admins of a
@@ -102,6 +153,8 @@ type tokenJSON struct {
 	Expires string `json:"expires,omitempty"`
 	Status  string `json:"status"`
 	Token   string `json:"token,omitempty"`
+	// Region is the region whose WEBTOKENS-<region> holds it (issue).
+	Region string `json:"region,omitempty"`
 }
 
 func tokenToJSON(rec webauth.Issued, now time.Time) tokenJSON {
@@ -143,15 +196,23 @@ revoked).`,
 			case members.HasRole(m, tocsinv1.Role_ROLE_SERVICE):
 				return rejectedErr(fmt.Errorf("%s is a node's service, not a member: the web face refuses services", member))
 			}
+			region := s.region
+			if region == "" {
+				region = m.GetHomeRegion() // where its console is
+			}
+			tokens, err := s.tokensIn(ctx, region)
+			if err != nil {
+				return err
+			}
 			if label == "" {
 				label = "issued " + time.Now().UTC().Format("2006-01-02")
 			}
-			token, rec, err := s.tokens.IssueRecord(ctx, member, label, ttl)
+			token, rec, err := tokens.IssueRecord(ctx, member, label, ttl)
 			if err != nil {
 				return tokenRightsErr(err)
 			}
 			j := tokenToJSON(*rec, time.Now())
-			j.Token = token
+			j.Token, j.Region = token, region
 			if s.g.json {
 				return s.g.printJSON(j)
 			}
@@ -159,10 +220,14 @@ revoked).`,
 			if j.Expires != "" {
 				expires = j.Expires
 			}
+			where, revoke := "", j.ID
+			if region != "" {
+				where, revoke = " of region "+region, "--region "+region+" "+j.ID
+			}
 			fmt.Fprintf(s.g.stdout, "access token %s for %s, expires %s:\n\n  %s\n\n", j.ID, member, expires, token)
 			fmt.Fprintf(s.g.stdout, "It is shown once: hand it to %s over a secure channel. It signs in over https to TAXII\n"+
-				"(HTTP Basic: user %s, the token as password; or \"Authorization: Bearer <token>\") and the console.\n"+
-				"Revoke it with: tocsin token revoke %s\n", member, member, j.ID)
+				"(HTTP Basic: user %s, the token as password; or \"Authorization: Bearer <token>\") and the console%s.\n"+
+				"Revoke it with: tocsin token revoke %s\n", member, member, where, revoke)
 			return nil
 		}),
 	}
@@ -203,7 +268,11 @@ func newTokenListCmd(run tokenRun) *cobra.Command {
 		Short: "List access tokens (never their secrets): id, member, label, created, expires",
 		Args:  cobra.NoArgs,
 		RunE: run(func(ctx context.Context, s *tokenSession, _ []string) error {
-			all, err := s.tokens.List(ctx, member)
+			tokens, err := s.tokensIn(ctx, s.region)
+			if err != nil {
+				return err
+			}
+			all, err := tokens.List(ctx, member)
 			if err != nil {
 				return err
 			}
@@ -252,9 +321,13 @@ not affected (tocsin members revoke cuts a member off entirely).`,
 			if (len(args) == 0) == (member == "") {
 				return usageErr("name the tokens to revoke (TOKEN_ID...) or a member (--member ID), not both")
 			}
+			tokens, err := s.tokensIn(ctx, s.region)
+			if err != nil {
+				return err
+			}
 			var recs []webauth.Issued
 			for _, id := range args {
-				rec, err := s.tokens.Get(ctx, id)
+				rec, err := tokens.Get(ctx, id)
 				if errors.Is(err, webauth.ErrNoToken) {
 					return rejectedErr(fmt.Errorf("%w; tocsin token list shows the tokens there are", err))
 				}
@@ -264,7 +337,7 @@ not affected (tocsin members revoke cuts a member off entirely).`,
 				recs = append(recs, *rec)
 			}
 			if member != "" {
-				all, err := s.tokens.List(ctx, member)
+				all, err := tokens.List(ctx, member)
 				if err != nil {
 					return err
 				}
@@ -273,7 +346,7 @@ not affected (tocsin members revoke cuts a member off entirely).`,
 			now := time.Now()
 			out := make([]tokenJSON, 0, len(recs))
 			for _, rec := range recs {
-				if err := s.tokens.Revoke(ctx, rec.Key()); err != nil {
+				if err := tokens.Revoke(ctx, rec.Key()); err != nil {
 					return tokenRightsErr(err)
 				}
 				j := tokenToJSON(rec, now)
