@@ -63,3 +63,45 @@ func TestAccountJWTsRefuseABadHomeRegion(t *testing.T) {
 		t.Fatalf("AccountJWTs with home region %q: %v, want ErrInvalidMember", m.HomeRegion, err)
 	}
 }
+
+// A member homed in a region reads its outcomes from that region's
+// ROUTED-<home> under ROUTED's subjects, and its live view imports every
+// region's copies of its sectors and inbox; TOCSIN exports both.
+func TestAMemberHomedInARegionReadsItsRegionsOutcomesAndEveryRegionsCopies(t *testing.T) {
+	a, err := auth.Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := testMembers()
+	m := ms[0]
+	m.HomeRegion = "east"
+	jwts, err := a.AccountJWTs(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, own := decodeAccounts(t, jwts)
+	ac := own[m.GetId()]
+	if ac == nil {
+		t.Fatalf("no account of %s", m.GetId())
+	}
+	imports := map[string]string{}
+	for _, imp := range ac.Imports {
+		imports[string(imp.Subject)] = string(imp.LocalSubject)
+	}
+	routed := "$JS.API.DIRECT.GET.KV_ROUTED-east.$KV.ROUTED-east." + m.GetId() + ".>"
+	if local, ok := imports[routed]; !ok || local != auth.RoutedGetSubject(m.GetId(), ">") {
+		t.Errorf("%s homed in east: import of %s as %q (%v), want as %s; imports %v", m.GetId(), routed, local, ok, auth.RoutedGetSubject(m.GetId(), ">"), imports)
+	}
+	want := []string{subjects.InRegion(subjects.AnyRegion, subjects.Inbox(m.GetId()))}
+	for _, s := range m.GetSectors() {
+		want = append(want, subjects.InRegion(subjects.AnyRegion, subjects.SectorAll(s)))
+	}
+	for _, s := range want {
+		if _, ok := imports[s]; !ok {
+			t.Errorf("%s homed in east does not import %s (its live view); imports %v", m.GetId(), s, imports)
+		}
+	}
+	if _, ok := imports[subjects.Inbox(m.GetId())]; ok {
+		t.Errorf("%s homed in east imports the single cluster's inbox subject too", m.GetId())
+	}
+}
