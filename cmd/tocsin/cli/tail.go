@@ -157,6 +157,11 @@ tocsin.r.*.sector.<sector>.> and tocsin.r.*.inbox.<member>; each line says
 				return &exitError{ExitUnreachable, err}
 			}
 			if err := c.Conn().LastError(); err != nil {
+				if me.GetHomeRegion() != "" {
+					// Accounts pushed by an older tocsin import only the single
+					// cluster's subjects.
+					err = fmt.Errorf("%w; a member homed in a region watches every region's copies: if its account was pushed by an older tocsin, push it again (tocsin members sync, with the keys)", err)
+				}
 				return rejectedErr(fmt.Errorf("watch %s: %w", strings.Join(subjectsToWatch, ", "), err))
 			}
 			fmt.Fprintf(g.stderr, "watching %s as %s (Ctrl-C to stop)\n", strings.Join(subjectsToWatch, ", "), c.Member())
