@@ -163,6 +163,11 @@ func (a *Authority) tocsinClaims() *jwt.AccountClaims {
 		Streams: jwt.NoLimit, Consumer: jwt.NoLimit, MaxAckPending: jwt.NoLimit,
 	}
 	ac.SigningKeys.Add(mustPublic(a.service))
+	// The raft traffic of TOCSIN's streams and consumers goes over TOCSIN's
+	// route connection, which a node keeps apart from the system account's
+	// (broker's routePoolSize), where the resolvers' sync can hold it up
+	// for seconds.
+	ac.ClusterTraffic = jwt.ClusterTrafficOwner
 	addExports(ac)
 	return ac
 }

@@ -207,7 +207,7 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 		so.SyncInterval = NATSDefaultSyncInterval
 	}
 	if o.Auth != nil {
-		if err := ApplyAuth(o.Auth, so, o.StoreDir); err != nil {
+		if err := ApplyAuth(o.Auth, so, o.StoreDir, o.ResolverSync); err != nil {
 			return nil, fmt.Errorf("%w: auth: %v", ErrInvalidOptions, err)
 		}
 	}
@@ -224,6 +224,9 @@ func (o NodeOptions) serverOptions() (*server.Options, error) {
 		Host:      o.ClusterHost,
 		Port:      o.ClusterPort,
 		Advertise: o.ClusterAdvertise,
+	}
+	if o.Auth != nil {
+		so.Cluster.PoolSize = routePoolSize(o.Auth)
 	}
 	for _, r := range o.Routes {
 		u, err := parseRoute(r)

@@ -89,6 +89,13 @@ type NodeOptions struct {
 	// resolver directory (default "jwt" inside StoreDir). nil = no
 	// authentication (default): anyone who reaches the port may do anything.
 	Auth *auth.ServerAuth
+	// ResolverSync is how often, with Auth, the node's account resolver
+	// compares its account JWTs with another node's; when they differ that
+	// node sends all of its JWTs (see ApplyAuth). It bounds how long a node
+	// that was down during a push (a revocation) keeps the old claims
+	// after it returns. Default DefaultResolverSync (10 min); nats-server's
+	// own is 1 min.
+	ResolverSync time.Duration
 	// TLS requires TLS (MinTLSVersion or newer) of every client. nil = plain
 	// text (default): credentials still authenticate, but traffic is readable.
 	TLS *TLSOptions
@@ -130,6 +137,9 @@ func (o NodeOptions) withDefaults() NodeOptions {
 	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 10 * time.Second
+	}
+	if o.ResolverSync == 0 {
+		o.ResolverSync = DefaultResolverSync
 	}
 	if o.FormationGrace == 0 {
 		o.FormationGrace = DefaultFormationGrace
@@ -181,6 +191,9 @@ func (o NodeOptions) validate() error {
 	}
 	if o.SyncInterval < 0 {
 		return bad("sync_interval", "must be \"always\" or a positive duration such as 2m")
+	}
+	if o.ResolverSync < 0 {
+		return bad("resolver_sync", "%v is negative; give a positive duration such as 10m", o.ResolverSync)
 	}
 	if o.MaxPayload < 1024 || o.MaxPayload > 64<<20 {
 		return bad("max_payload", "%d bytes is out of range; use 1 KiB to 64 MiB", o.MaxPayload)

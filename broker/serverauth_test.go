@@ -24,7 +24,7 @@ func TestApplyAuthMakesAnOperatorModeServer(t *testing.T) {
 	store := t.TempDir()
 	so := &server.Options{}
 	sa := a.ServerAuth(nil)
-	if err := broker.ApplyAuth(sa, so, store); err != nil {
+	if err := broker.ApplyAuth(sa, so, store, 0); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { so.AccountResolver.Close() })
@@ -59,12 +59,12 @@ func TestApplyAuthKeepsANewerPushedJWT(t *testing.T) {
 	}
 	store := t.TempDir()
 	first := &server.Options{}
-	if err := broker.ApplyAuth(a.ServerAuth(newer), first, store); err != nil {
+	if err := broker.ApplyAuth(a.ServerAuth(newer), first, store, 0); err != nil {
 		t.Fatal(err)
 	}
 	first.AccountResolver.Close()
 	second := &server.Options{}
-	if err := broker.ApplyAuth(a.ServerAuth(old), second, store); err != nil {
+	if err := broker.ApplyAuth(a.ServerAuth(old), second, store, 0); err != nil {
 		t.Fatal(err)
 	}
 	defer second.AccountResolver.Close()
@@ -112,7 +112,7 @@ func TestApplyAuthRefusesUnsafeOrForeignSettings(t *testing.T) {
 	}
 	for name, c := range cases {
 		so := c.opts
-		if err := broker.ApplyAuth(c.sa, &so, t.TempDir()); !errors.Is(err, auth.ErrServerAuth) {
+		if err := broker.ApplyAuth(c.sa, &so, t.TempDir(), 0); !errors.Is(err, auth.ErrServerAuth) {
 			t.Errorf("%s: %v, want ErrServerAuth", name, err)
 		}
 		if so.AccountResolver != nil {

@@ -44,6 +44,11 @@ type NodeConfig struct {
 	StoreDir string `yaml:"store_dir"`
 	// SyncInterval is "always" (the default) or a duration such as "2m".
 	SyncInterval string `yaml:"sync_interval"`
+	// ResolverSync is how often the node's account resolver compares its
+	// account JWTs with another node's, a duration such as "10m" (the
+	// default, broker.DefaultResolverSync): it bounds how long a node that
+	// was down during a revocation keeps the old claims after it returns.
+	ResolverSync string `yaml:"resolver_sync"`
 	// HTTP is the listener of health, readiness, status, metrics, TAXII and
 	// the console, HOST:PORT. Default 127.0.0.1:8080.
 	HTTP string `yaml:"http"`
@@ -161,6 +166,11 @@ func (c NodeConfig) Options() (Options, error) {
 	}
 	if n.SyncInterval, err = ParseSyncInterval(c.SyncInterval); err != nil {
 		return bad("sync_interval", "%v", err)
+	}
+	if c.ResolverSync != "" {
+		if n.ResolverSync, err = days.Parse(c.ResolverSync); err != nil || n.ResolverSync <= 0 {
+			return bad("resolver_sync", "%q: use a positive duration such as 10m", c.ResolverSync)
+		}
 	}
 	if n.Auth, err = c.security(); err != nil {
 		return Options{}, err

@@ -37,8 +37,10 @@ type cluster struct {
 	// account is the public key of the account that holds Tocsin's
 	// streams and buckets (TOCSIN).
 	account string
-	nodes   []*node
-	https   *http.Client
+	// resolverSync is every node's resolver_sync; 0: the node's default.
+	resolverSync time.Duration
+	nodes        []*node
+	https        *http.Client
 }
 
 // node is one node process; it can be killed and started again on its data.
@@ -50,8 +52,8 @@ type node struct {
 
 // startCluster runs tocsin init in dir/keys, writes three node configs and
 // starts the nodes; it returns when every node says it is ready.
-func startCluster(ctx context.Context, bin, dir string) (*cluster, error) {
-	c := &cluster{bin: bin, dir: dir, keys: filepath.Join(dir, "keys")}
+func startCluster(ctx context.Context, bin, dir string, resolverSync time.Duration) (*cluster, error) {
+	c := &cluster{bin: bin, dir: dir, keys: filepath.Join(dir, "keys"), resolverSync: resolverSync}
 	names := []string{"scale-1", "scale-2", "scale-3"}
 	if _, err := runTool(ctx, bin, "init", "--dir", c.keys, "--nodes", strings.Join(names, ","), "--tls-hosts", "127.0.0.1,localhost"); err != nil {
 		return nil, err
@@ -115,6 +117,9 @@ func (c *cluster) writeConfig(n *node, i int, ports []int, routes []string) erro
 	nc.HTTP = n.httpAddr
 	nc.HTTPTLS = files()
 	nc.StoreDir = n.store
+	if c.resolverSync > 0 {
+		nc.ResolverSync = c.resolverSync.String()
+	}
 	nc.Auth = nodeDir
 	nc.ServiceCreds = filepath.Join(nodeDir, "service.creds")
 	nc.TLS = files()
@@ -281,6 +286,23 @@ func runTool(ctx context.Context, bin string, args ...string) (string, error) {
 		return stdout.String(), fmt.Errorf("%w: tocsin %s: %v: %s", ErrCluster, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
+}
+
+// noQuorum is what nats-server logs when a stream's or consumer's raft
+// group has lost its quorum.
+const noQuorum = "has NO quorum"
+
+// logged counts the lines of the nodes' logs that contain text.
+func (c *cluster) logged(text string) int {
+	count := 0
+	for _, n := range c.nodes {
+		data, err := os.ReadFile(n.log)
+		if err != nil {
+			continue
+		}
+		count += bytes.Count(data, []byte(text))
+	}
+	return count
 }
 
 // dirBytes is the disk the files under dir take (their sizes), 0 when it

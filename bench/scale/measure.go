@@ -33,7 +33,7 @@ func measure(ctx context.Context, o Options, n int, dir string, log *zap.Logger)
 		o.Progress(fmt.Sprintf("%d members: ", n) + fmt.Sprintf(format, args...))
 	}
 	say("tocsin init and three tocsin node processes (operator mode, TLS, HTTPS)")
-	c, err := startCluster(ctx, o.Binary, dir)
+	c, err := startCluster(ctx, o.Binary, dir, o.ResolverSync)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,9 @@ func measure(ctx context.Context, o Options, n int, dir string, log *zap.Logger)
 		return nil, err
 	}
 	p.MetaEntriesAdmission = admitted.metaCommitted - before.metaCommitted
-	say("consumers created in %s; %d meta entries since admission began; idle for %s", p.ConsumersCreated.Round(time.Millisecond), p.MetaEntriesAdmission, o.Idle)
+	p.NoQuorumWarnings = c.logged(noQuorum)
+	say("consumers created in %s; %d meta entries since admission began; %d no-quorum warnings in the nodes' logs; idle for %s",
+		p.ConsumersCreated.Round(time.Millisecond), p.MetaEntriesAdmission, p.NoQuorumWarnings, o.Idle)
 
 	if err := idle(ctx, c, sys, o.Idle, p); err != nil {
 		return nil, err

@@ -42,6 +42,10 @@ type Options struct {
 	// ReachWait bounds the wait for the liaison's reach to show every
 	// member delivered. Default 10m.
 	ReachWait time.Duration
+	// ResolverSync is the nodes' resolver_sync (how often each node's
+	// account resolver compares its JWTs with another node's). Default:
+	// the node's default (broker.DefaultResolverSync).
+	ResolverSync time.Duration
 	// Progress hears a line at each step. Default: nothing.
 	Progress func(string)
 }
@@ -99,6 +103,12 @@ type Point struct {
 	// MetaEntriesIdlePerMin is the meta group's entries per minute while
 	// the cluster sat idle after admission.
 	MetaEntriesIdlePerMin float64 `json:"meta_entries_idle_per_min"`
+	// NoQuorumWarnings is how many times, from their start until every
+	// member's consumers were created, the three nodes logged that a
+	// stream's or a consumer's raft group had no quorum ("has NO quorum,
+	// stalled"): what a node busy elsewhere (an account resolver's sync
+	// on the route) costs the others.
+	NoQuorumWarnings int `json:"no_quorum_warnings"`
 	// MetaWALBytes is the meta group's log on disk after admission.
 	MetaWALBytes uint64 `json:"meta_wal_bytes"`
 	// IdleCores is the CPU the three node processes used while idle, in
@@ -198,8 +208,8 @@ func Run(ctx context.Context, o Options, log *zap.Logger) (*Result, error) {
 }
 
 // mayBeZero are the figures a healthy run may measure as 0: an idle meta
-// layer writes nothing.
-var mayBeZero = map[string]bool{"MetaEntriesIdlePerMin": true, "Load": true}
+// layer writes nothing, and a healthy cluster loses no quorum.
+var mayBeZero = map[string]bool{"MetaEntriesIdlePerMin": true, "Load": true, "NoQuorumWarnings": true}
 
 // Missing names the figures of p that were not measured (zero), and the
 // web pages without a first byte or a body.

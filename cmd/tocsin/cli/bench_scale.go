@@ -21,9 +21,9 @@ import (
 
 func newBenchScaleCmd(g *globals) *cobra.Command {
 	var (
-		sizes, plotPath, binary string
-		timeout                 time.Duration
-		o                       scale.Options
+		sizes, plotPath, binary, keep string
+		timeout                       time.Duration
+		o                             scale.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "scale",
@@ -56,11 +56,17 @@ start-up on its data. --plot draws the curves as an SVG.`,
 				}
 				o.Binary = exe
 			}
-			dir, err := os.MkdirTemp("", "tocsin-bench-scale-")
-			if err != nil {
-				return err
+			dir := keep
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "tocsin-bench-scale-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = tmp
+			} else if err := os.MkdirAll(dir, 0o700); err != nil {
+				return usageErr("--keep %s: %v", dir, err)
 			}
-			defer os.RemoveAll(dir)
 			o.DataDir = dir
 			o.Progress = func(line string) { fmt.Fprintf(g.stderr, "%s %s\n", time.Now().Format(time.TimeOnly), line) }
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
@@ -90,8 +96,10 @@ start-up on its data. --plot draws the curves as an SVG.`,
 	f.StringVar(&sizes, "members", "1000,3000,10000", "member counts, each measured on a cluster of its own, comma-separated")
 	f.StringVar(&plotPath, "plot", "", "draw the curves into this file: SVG, or PNG when it ends in .png (docs/img/scale.svg)")
 	f.Var(days.NewValue(&o.Idle, 20*time.Second), "idle", "how long the admitted cluster is watched idle (meta entries, CPU)")
+	f.Var(days.NewValue(&o.ResolverSync, 0), "resolver-sync", "the nodes' resolver_sync (default: the node's, 10m; nats-server's own is 1m)")
 	f.IntVar(&o.Senders, "senders", 16, "members sending their receipts of the advisory at once, each on its own connection (and members whose consumers are created at once)")
 	f.Var(days.NewValue(&timeout, 3*time.Hour), "timeout", "bound of the whole run")
+	f.StringVar(&keep, "keep", "", "run in this directory and keep it: each size's keys, node stores and logs (members-N/logs/), credentials (default: a temporary directory, removed)")
 	f.StringVar(&binary, "binary", "", "the tocsin binary the node processes run (default: this one)")
 	_ = f.MarkHidden("binary")
 	cmd.AddCommand(newBenchScalePlotCmd(g))
@@ -173,6 +181,7 @@ func printScale(g *globals, r *scale.Result) error {
 	row("raft groups (3 nodes; busiest node)", func(p scale.Point) string { return fmt.Sprintf("%d; %d", p.RaftGroups, p.RaftGroupsPerNode) })
 	row("idle: meta entries per minute", func(p scale.Point) string { return fmt.Sprintf("%.1f", p.MetaEntriesIdlePerMin) })
 	row("idle: CPU of the 3 nodes, cores", func(p scale.Point) string { return fmt.Sprintf("%.2f", p.IdleCores) })
+	row("no-quorum warnings in the node logs until then", func(p scale.Point) string { return strconv.Itoa(p.NoQuorumWarnings) })
 	row("meta log on disk", func(p scale.Point) string { return kib(int64(p.MetaWALBytes)) })
 	row("node RSS, largest, idle", func(p scale.Point) string { return mib(p.NodeRSS) })
 	row("stores, 3 nodes", func(p scale.Point) string { return mib(p.StoreBytes) })
