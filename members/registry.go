@@ -120,6 +120,9 @@ func bind(ctx context.Context, js jetstream.JetStream, bucket string, vocab Voca
 		return nil, err
 	}
 	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("open the member registry (bucket %s): %w: no node holding it answered; on a stream set per region it is held in the registry's region only (gateway.registry_region), and admissions, revocations and home-region moves wait until that region is back", bucket, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open the member registry (bucket %s): %w; provision the cluster first", bucket, err)
 	}

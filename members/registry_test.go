@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 	"github.com/tocsin-project/tocsin/broker"
@@ -379,6 +380,37 @@ func TestRegistryCacheFollowsChangesFromAnotherConnection(t *testing.T) {
 	})
 	if _, err := writer.Member(ctx, "nobody"); !errors.Is(err, envelope.ErrUnknownMember) {
 		t.Errorf("Member(nobody) = %v", err)
+	}
+}
+
+// A registry whose nodes do not answer (on a stream set per region, its
+// region lost: MEMBERS is held there only) is refused saying so, not as a
+// cluster to provision. The JetStream API here is one nobody answers.
+func TestOpenSaysWhenNoNodeHoldingTheRegistryAnswers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := broker.StartCluster(ctx, broker.ClusterOptions{Nodes: 1, DataDir: t.TempDir(), BasePort: broker.RandomPort}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Shutdown)
+	nc, err := nats.Connect(c.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if _, err := nc.Subscribe("silent.>", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.NewWithAPIPrefix(nc, "silent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	octx, ocancel := context.WithTimeout(ctx, time.Second)
+	defer ocancel()
+	_, err = OpenUncached(octx, js, Vocabulary{}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "held in the registry's region only") || strings.Contains(err.Error(), "provision") {
+		t.Errorf("Open with no node answering = %v", err)
 	}
 }
 

@@ -94,6 +94,9 @@ func openAdmin(ctx context.Context, g *globals, keys string, change bool) (*admi
 			who, _ := client.MemberFromCreds(g.creds)
 			return nil, rejectedErr(fmt.Errorf("the credentials of %q are not an admin's: the cluster refused them the registry (%v); use an admin's .creds (tocsin init wrote KEYS/admin.creds)", who, cause))
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, err // the registry's nodes did not answer: it says so
+		}
 		return nil, fmt.Errorf("%w; are these an admin's credentials?", err)
 	}
 	if change {
