@@ -37,15 +37,18 @@ type memberSeed struct {
 	Name    string   `yaml:"name"`
 	Sectors []string `yaml:"sectors"`
 	Region  string   `yaml:"region"`
-	Roles   []string `yaml:"roles"`
+	// HomeRegion is the region whose stream set the member publishes into
+	// and reads from (docs/REGIONS.md); "" in one cluster.
+	HomeRegion string   `yaml:"home_region,omitempty"`
+	Roles      []string `yaml:"roles"`
 }
 
 // writeSeed writes the run's members (publishers, agents, the bad-input
-// sender) in the members seed format.
-func writeSeed(path string, publishers []string, agents []AgentSpec, fuzzer string) error {
+// sender) in the members seed format, each homed in home(id).
+func writeSeed(path string, publishers []string, agents []AgentSpec, fuzzer string, home func(string) string) error {
 	var ms []memberSeed
 	add := func(id string, sectors []string) {
-		ms = append(ms, memberSeed{ID: id, Name: "Chaos " + id, Sectors: sectors, Region: "northeast", Roles: []string{"member"}})
+		ms = append(ms, memberSeed{ID: id, Name: "Chaos " + id, Sectors: sectors, Region: "northeast", HomeRegion: home(id), Roles: []string{"member"}})
 	}
 	for _, p := range publishers {
 		add(p, []string{"patient-care"})

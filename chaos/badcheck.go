@@ -16,7 +16,6 @@ import (
 	"github.com/tocsin-project/tocsin/codes"
 	"github.com/tocsin-project/tocsin/envelope"
 	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
-	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // BadClass is what became of one class of bad input.
@@ -70,12 +69,13 @@ func (r *BadInputReport) fail(class, format string, v ...any) {
 	}
 }
 
-// readRejections drains the member's rejections consumer and returns the
+// readRejections drains the member's rejections consumer on stream
+// (REJECTIONS, or its home region's REJECTIONS-<region>) and returns the
 // rejections by the id they refer to ("" for undecodable messages). With
 // seen, a rejection whose envelope id it holds is skipped (the consumer
 // delivers again what it did not see acknowledged), and new ones are added.
-func readRejections(ctx context.Context, c *client.Client, seen map[string]bool) (map[string][]*tocsinv1.Rejection, error) {
-	cons, err := c.JetStream().Consumer(ctx, subjects.StreamRejections, auth.RejectionsConsumer(c.Member()))
+func readRejections(ctx context.Context, c *client.Client, stream string, seen map[string]bool) (map[string][]*tocsinv1.Rejection, error) {
+	cons, err := c.JetStream().Consumer(ctx, stream, auth.RejectionsConsumer(c.Member()))
 	if err != nil {
 		return nil, fmt.Errorf("%s's rejections consumer: %w", c.Member(), err)
 	}
@@ -137,8 +137,9 @@ func problemText(rej *tocsinv1.Rejection) (string, string) {
 // or ctx ends, reading outcomes and rejections as they come: a rejection
 // can come after the drain (a piece first delivered on a node that then
 // died reaches the router again only after its ack wait). The error is
-// the last failure to read the rejections.
-func waitBadInput(ctx context.Context, c *client.Client, events []BadEvent, sinks map[string][]SinkLine, originals map[string]bool) (*BadInputReport, error) {
+// the last failure to read the rejections, from stream (the sender's
+// REJECTIONS).
+func waitBadInput(ctx context.Context, c *client.Client, stream string, events []BadEvent, sinks map[string][]SinkLine, originals map[string]bool) (*BadInputReport, error) {
 	outcomes := map[string]*tocsinv1.Outcome{}
 	rejections := map[string][]*tocsinv1.Rejection{}
 	seen := map[string]bool{}
@@ -157,7 +158,7 @@ func waitBadInput(ctx context.Context, c *client.Client, events []BadEvent, sink
 			}
 		}
 		var rejs map[string][]*tocsinv1.Rejection
-		if rejs, readErr = readRejections(ctx, c, seen); readErr != nil {
+		if rejs, readErr = readRejections(ctx, c, stream, seen); readErr != nil {
 			return readErr
 		}
 		for id, rs := range rejs {

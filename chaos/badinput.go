@@ -152,7 +152,7 @@ func (c *campaign) send(ctx context.Context, n int, m *badMsg) {
 		subject = subjects.Ingest(subjects.KindAlert, fuzzerID)
 	}
 	ev := BadEvent{Class: m.class, N: n, MsgID: m.msgID, EnvID: m.envID, Expect: m.expect, ReplayOf: m.replayOf, Bytes: len(m.data), At: time.Now()}
-	ack, tries, err := publishBad(ctx, c.w.fuzz.JetStream(), subject, m.data, m.msgID)
+	ack, tries, err := publishBad(ctx, c.w.fuzz.JetStream(), c.w.cl.lay.streamOf(subjects.StreamIngest, fuzzerID), subject, m.data, m.msgID)
 	if took := time.Since(ev.At); took > slowPublish {
 		c.w.progress("bad input %s %s: %d tries in %.1fs (%v)", m.class, m.msgID, tries, took.Seconds(), err)
 	}
@@ -166,14 +166,15 @@ func (c *campaign) send(ctx context.Context, n int, m *badMsg) {
 	c.mu.Unlock()
 }
 
-// publishBad is publishRaw, except that a message larger than the
-// cluster's max payload is published once: its refusal is the point.
-func publishBad(ctx context.Context, js jetstream.JetStream, subject string, data []byte, msgID string) (*jetstream.PubAck, int, error) {
+// publishBad is publishInto stream (the sender's INGEST), except that a
+// message larger than the cluster's max payload is published once: its
+// refusal is the point.
+func publishBad(ctx context.Context, js jetstream.JetStream, stream, subject string, data []byte, msgID string) (*jetstream.PubAck, int, error) {
 	if len(data) > envelope.DefaultMaxSize {
 		ack, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
 		return ack, 1, err
 	}
-	return publishRaw(ctx, js, subject, data, msgID, 30*time.Second)
+	return publishInto(ctx, js, stream, subject, data, msgID, 30*time.Second)
 }
 
 // Events returns the log so far.

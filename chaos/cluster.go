@@ -55,8 +55,8 @@ type cluster struct {
 	log   *zap.Logger
 }
 
-// nodeCount is the size of the one-cluster layout and of the streams
-// region: R3 streams.
+// nodeCount is the size of the one-cluster layout and of each region
+// with a stream set: R3 streams.
 const nodeCount = 3
 
 // newCluster runs tocsin init in dir/keys and writes the configs of the
@@ -173,7 +173,7 @@ func (c *cluster) writeConfig(n *node, sync string) error {
 		}
 	}
 	if c.lay.regions() {
-		g := &server.GatewayConfig{Listen: n.gwListen, Advertise: c.voids[n.idx].Addr(), StreamsRegion: c.lay.streams, TLS: tlsFiles()}
+		g := &server.GatewayConfig{Listen: n.gwListen, Advertise: c.voids[n.idx].Addr(), Regions: c.lay.sets, RegistryRegion: c.lay.registry, TLS: tlsFiles()}
 		for _, r := range c.lay.regionNames() {
 			if r == n.region {
 				continue
@@ -206,32 +206,35 @@ func (c *cluster) writeConfig(n *node, sync string) error {
 
 // URLs are the client URLs of the nodes members use (not a witness's),
 // comma-separated.
-func (c *cluster) URLs() string {
-	var urls []string
+func (c *cluster) URLs() string { return c.URLsFrom("") }
+
+// URLsFrom is URLs with region's nodes first: a member lists its home
+// region's nodes and then the others', to fail over to (docs/REGIONS.md,
+// "How a region's members fail over"). With "" (one cluster) the nodes are
+// in order.
+func (c *cluster) URLsFrom(region string) string {
+	var first, rest []string
 	for _, n := range c.memberNodes() {
-		urls = append(urls, n.clientURL)
+		if n.region == region {
+			first = append(first, n.clientURL)
+		} else {
+			rest = append(rest, n.clientURL)
+		}
 	}
-	return strings.Join(urls, ",")
+	return strings.Join(append(first, rest...), ",")
 }
 
-// memberNodes are the nodes members connect to: every node but a
-// witness's.
+// memberURLs are the URLs member connects to at the hub: its home
+// region's nodes first.
+func (c *cluster) memberURLs(member string) string { return c.URLsFrom(c.lay.homeOf(member)) }
+
+// memberNodes are the nodes members connect to, every node but a
+// witness's: in regions, the nodes of the regions with a stream set, the
+// ones the node faults hit.
 func (c *cluster) memberNodes() []*node {
 	var out []*node
 	for _, n := range c.nodes {
 		if n.region != regionWitness {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-// streamNodes are the nodes of the streams region (every node of the
-// one-cluster layout): the ones the node faults hit.
-func (c *cluster) streamNodes() []*node {
-	var out []*node
-	for _, n := range c.nodes {
-		if n.region == c.lay.streams {
 			out = append(out, n)
 		}
 	}
@@ -246,10 +249,8 @@ func (c *cluster) AdminCreds() string { return filepath.Join(c.keys, "admin.cred
 
 // Start starts every node that is not running and waits until the
 // cluster is healthy. In regions, the witness starts once the others are
-// healthy: a witness that is the meta leader when the streams are first
-// provisioned gives them one replica, its own cluster's size, and the
-// streams region never becomes ready ("stream INGEST has 1 replicas, want
-// 3"), so the harness brings the regions up first, as a deploy may.
+// ready (degraded: no gateway to it yet), as a deploy may: it holds no
+// stream set and provisions nothing.
 func (c *cluster) Start(ctx context.Context) error {
 	var witness []*node
 	for _, n := range c.nodes {

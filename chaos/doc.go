@@ -26,9 +26,10 @@
 // The member's agent reads at its site and the member publishes there
 // too; the checker counts every path (hub or site to a hub or site
 // agent). With Options.Regions the nodes are deploy/regions on loopback
-// (east with the streams, west, a witness), their gateways through a
-// proxy per ordered pair, and the nemesis cuts a region's gateways or
-// kills west whole.
+// (east and west, each with its own stream set, the registry in east; a
+// witness), their gateways through a proxy per ordered pair, the members
+// homed in east and west in turn, and the nemesis cuts a region's
+// gateways or kills east or west whole and restarts it.
 //
 // # What a process kill cannot show
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // The faults the nemesis injects.
@@ -21,7 +23,8 @@ const (
 	FaultPartition = "partition"
 	// FaultLatency delays every route by Options.Latency each way.
 	FaultLatency = "latency"
-	// FaultLeaderKill SIGKILLs the node that leads the INGEST stream.
+	// FaultLeaderKill SIGKILLs the node that leads the INGEST stream (in
+	// regions, a random region's INGEST-<region>).
 	FaultLeaderKill = "leader-kill"
 	// FaultAgentCrash SIGKILLs one member agent and restarts it.
 	FaultAgentCrash = "agent-crash"
@@ -43,9 +46,12 @@ const (
 	// FaultGatewayCut cuts east or west (at random) off from the other
 	// regions: every gateway connection between them is refused.
 	FaultGatewayCut = "gateway-cut"
-	// FaultRegionLoss SIGKILLs west's three nodes at once, the region
-	// that holds no stream (the streams region's loss stops the channel,
-	// docs/REGIONS.md), and starts them after the hold.
+	// FaultRegionLoss SIGKILLs the three nodes of east or west at once
+	// (the first injection's region drawn from the seed, then the other
+	// region's in turn) and starts them after the hold: each region holds
+	// its own stream set, so the lost region's acknowledged messages wait
+	// on its disks until it returns, and its members' agents fail over to
+	// the other region (docs/REGIONS.md).
 	FaultRegionLoss = "region-loss"
 )
 
@@ -61,7 +67,8 @@ func DefaultFaults() []string {
 	return append(NodeFaults(), FaultAgentCrash, FaultSiteCut, FaultSitePowerLoss, FaultSiteSlow)
 }
 
-// NodeFaults are the faults that hit the nodes holding the streams.
+// NodeFaults are the faults that hit the nodes holding the streams (in
+// regions, any node of east or west).
 func NodeFaults() []string {
 	return []string{FaultKill, FaultPause, FaultRollingRestart, FaultPartition, FaultLatency, FaultLeaderKill}
 }
@@ -89,11 +96,15 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 		n := w.randomNode()
 		detail := "random node"
 		if f == FaultLeaderKill {
-			leader, err := w.cl.ingestLeader(ctx)
+			stream := subjects.StreamIngest
+			if sets := w.cl.lay.sets; len(sets) > 0 {
+				stream = subjects.RegionStream(stream, sets[w.rng.IntN(len(sets))])
+			}
+			leader, err := w.cl.streamLeader(ctx, stream)
 			if err != nil {
 				return nil, err
 			}
-			n, detail = leader, "INGEST leader"
+			n, detail = leader, stream+" leader"
 		}
 		if err := n.proc.Kill(ctx); err != nil {
 			return nil, err
@@ -152,9 +163,10 @@ func (w *world) inject(ctx context.Context, f string) (*injection, error) {
 	return nil, fmt.Errorf("unknown fault %q", f)
 }
 
-// randomNode is a node of the streams region (every node of one cluster).
+// randomNode is a node that holds streams: of one cluster, or of east or
+// west.
 func (w *world) randomNode() *node {
-	nodes := w.cl.streamNodes()
+	nodes := w.cl.memberNodes()
 	return nodes[w.rng.IntN(len(nodes))]
 }
 
@@ -199,13 +211,18 @@ func (w *world) injectSite(ctx context.Context, f string) (*injection, error) {
 // injectRegion starts a region fault.
 func (w *world) injectRegion(ctx context.Context, f string) (*injection, error) {
 	if f == FaultRegionLoss {
-		names, err := w.cl.KillRegion(ctx, regionWest)
+		r := w.nextLoss()
+		names, err := w.cl.KillRegion(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		return &injection{victim: regionWest, detail: fmt.Sprintf("%s SIGKILLed at once (%s, the streams region, holds every stream)", strings.Join(names, ", "), regionEast),
+		detail := fmt.Sprintf("%s SIGKILLed at once; its stream set waits on its disks, its members' agents fail over to the others", strings.Join(names, ", "))
+		if r == w.cl.lay.registry {
+			detail += "; the registry's region: admissions wait"
+		}
+		return &injection{victim: r, detail: detail,
 			heal: func(context.Context) error {
-				for _, n := range w.cl.regionNodes(regionWest) {
+				for _, n := range w.cl.regionNodes(r) {
 					if err := n.proc.Start(); err != nil {
 						return err
 					}
@@ -213,7 +230,7 @@ func (w *world) injectRegion(ctx context.Context, f string) (*injection, error) 
 				return nil
 			}}, nil
 	}
-	r := []string{regionEast, regionWest}[w.rng.IntN(2)]
+	r := w.cl.lay.sets[w.rng.IntN(len(w.cl.lay.sets))]
 	before := w.cl.CutGateways(r)
 	cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
@@ -224,4 +241,17 @@ func (w *world) injectRegion(ctx context.Context, f string) (*injection, error) 
 	}
 	return &injection{victim: r, detail: "every gateway to and from " + r + " refused, confirmed: " + how,
 		heal: func(context.Context) error { w.cl.HealNetwork(); return nil }}, nil
+}
+
+// nextLoss is the region the next region-loss takes: the first drawn from
+// the seed, then each set in turn, so that a run that injects it twice
+// loses both east and west.
+func (w *world) nextLoss() string {
+	sets := w.cl.lay.sets
+	if w.losses == 0 {
+		w.lossFrom = w.rng.IntN(len(sets))
+	}
+	r := sets[(w.lossFrom+w.losses)%len(sets)]
+	w.losses++
+	return r
 }

@@ -54,7 +54,7 @@ func sharedCluster(t *testing.T) *cluster {
 			return
 		}
 		seed := filepath.Join(shared.dir, "members.yaml")
-		if shared.err = writeSeed(seed, []string{finderID}, []AgentSpec{{Member: readerID, Sectors: []string{"patient-care"}}}, fuzzerID); shared.err != nil {
+		if shared.err = writeSeed(seed, []string{finderID}, []AgentSpec{{Member: readerID, Sectors: []string{"patient-care"}}}, fuzzerID, shared.c.lay.homeOf); shared.err != nil {
 			return
 		}
 		shared.creds = filepath.Join(shared.dir, "creds")

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/server"
-	"github.com/tocsin-project/tocsin/subjects"
 )
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
@@ -49,17 +48,10 @@ func (c *cluster) status(ctx context.Context, n *node, timeout time.Duration) (*
 }
 
 // ready reports whether node n's /readyz says plainly "ready" (not
-// degraded), and else what it says. A witness, which holds no stream and
-// serves no member, is ready when its /status answers: its /readyz waits
-// for the streams to have one replica, its own cluster's size, and never
-// says ready.
+// degraded), and else what it says. A witness of regions on stream sets,
+// which holds no stream and serves no member, says ready once the meta
+// group stands.
 func (c *cluster) ready(ctx context.Context, n *node) (bool, string) {
-	if n.region == regionWitness {
-		if _, err := c.status(ctx, n, 5*time.Second); err != nil {
-			return false, err.Error()
-		}
-		return true, "ready"
-	}
 	code, body, err := get(ctx, n.httpAddr, "/readyz", 5*time.Second)
 	if err != nil {
 		return false, err.Error()
@@ -99,9 +91,10 @@ func routeMissing(st *server.Status, addr string) bool {
 	return false
 }
 
-// ingestLeader asks every running node's /status which node leads the
-// INGEST stream.
-func (c *cluster) ingestLeader(ctx context.Context) (*node, error) {
+// streamLeader asks every running node's /status which node leads stream
+// (INGEST, or a region's INGEST-east: a node reports its own region's
+// set).
+func (c *cluster) streamLeader(ctx context.Context, stream string) (*node, error) {
 	var last error
 	for _, n := range c.nodes {
 		if !n.proc.Running() {
@@ -113,7 +106,7 @@ func (c *cluster) ingestLeader(ctx context.Context) (*node, error) {
 			continue
 		}
 		for _, s := range st.Streams {
-			if s.Name != subjects.StreamIngest || s.Leader == "" {
+			if s.Name != stream || s.Leader == "" {
 				continue
 			}
 			for _, m := range c.nodes {
@@ -121,11 +114,11 @@ func (c *cluster) ingestLeader(ctx context.Context) (*node, error) {
 					return m, nil
 				}
 			}
-			return nil, fmt.Errorf("%s says INGEST is led by %q, not a node of this cluster", n.name, s.Leader)
+			return nil, fmt.Errorf("%s says %s is led by %q, not a node of this cluster", n.name, stream, s.Leader)
 		}
-		last = fmt.Errorf("%s does not know the INGEST leader", n.name)
+		last = fmt.Errorf("%s does not know the %s leader", n.name, stream)
 	}
-	return nil, fmt.Errorf("no node named the INGEST leader: %v", last)
+	return nil, fmt.Errorf("no node named the %s leader: %v", stream, last)
 }
 
 // poll calls f every interval until it returns nil or ctx ends; the error

@@ -1,13 +1,19 @@
 package chaos
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tocsin-project/tocsin/subjects"
+)
 
 // The regions of the regions layout (deploy/regions, docs/REGIONS.md).
 const (
-	// regionEast holds the channel's streams (gateway.streams_region).
+	// regionEast holds a stream set and the member registry
+	// (gateway.registry_region): admissions wait while it is away.
 	regionEast = "east"
-	// regionWest serves members and runs every service, and holds no
-	// stream: the region a region's loss takes.
+	// regionWest holds a stream set; its registry is a mirror of east's.
 	regionWest = "west"
 	// regionWitness is one node that only votes in the meta group.
 	regionWitness = "witness"
@@ -16,12 +22,16 @@ const (
 // nodeSpec is one node of a layout.
 type nodeSpec struct{ name, region string }
 
-// layout is which nodes a run's cluster has, in which regions, where its
-// streams live, and whether they listen for member sites.
+// layout is which nodes a run's cluster has, in which regions, which
+// regions hold a stream set, and whether they listen for member sites.
 type layout struct {
 	nodes []nodeSpec
-	// streams is the region that holds the streams ("" in one cluster).
-	streams string
+	// sets are the regions that each hold their own stream set
+	// (gateway.regions); none in one cluster.
+	sets []string
+	// registry is the region the member registry is written in
+	// (gateway.registry_region); "" in one cluster.
+	registry string
 	// leaf opens a leaf listener on every node, for sites.
 	leaf bool
 }
@@ -37,11 +47,12 @@ func oneCluster(leaf bool) layout {
 }
 
 // regionsLayout is deploy/regions on loopback: east and west of three
-// nodes each, joined by gateways to each other and to a one-node witness;
-// the streams live in east.
+// nodes each, each region with its own stream set (INGEST-east,
+// SECTORS-east, ...; the registry written in east), joined by gateways to
+// each other and to a one-node witness that holds none.
 func regionsLayout(leaf bool) layout {
-	l := layout{streams: regionEast, leaf: leaf}
-	for _, r := range []string{regionEast, regionWest} {
+	l := layout{sets: []string{regionEast, regionWest}, registry: regionEast, leaf: leaf}
+	for _, r := range l.sets {
 		for i := range nodeCount {
 			l.nodes = append(l.nodes, nodeSpec{name: fmt.Sprintf("%s-%d", r, i+1), region: r})
 		}
@@ -51,7 +62,7 @@ func regionsLayout(leaf bool) layout {
 }
 
 // regions reports whether the layout is a supercluster.
-func (l layout) regions() bool { return l.streams != "" }
+func (l layout) regions() bool { return len(l.sets) > 0 }
 
 // regionNames are the layout's regions in order.
 func (l layout) regionNames() []string {
@@ -62,4 +73,30 @@ func (l layout) regionNames() []string {
 		}
 	}
 	return out
+}
+
+// homeOf is member's home region (docs/REGIONS.md, "Members' consumers
+// and reads in their home region"): "" in one cluster. In regions every
+// member needs one (no stream takes a member's ingest without it): the
+// n-th publisher and the n-th agent go to the sets in turn (pub-1 and
+// agt-1 east, agt-2 west, ...), so that either region's loss takes
+// members of the run; every other member (the bad-input sender) is homed
+// in the first.
+func (l layout) homeOf(member string) string {
+	if !l.regions() {
+		return ""
+	}
+	for _, prefix := range []string{"pub-", "agt-"} {
+		if n, err := strconv.Atoi(strings.TrimPrefix(member, prefix)); strings.HasPrefix(member, prefix) && err == nil && n > 0 {
+			return l.sets[(n-1)%len(l.sets)]
+		}
+	}
+	return l.sets[0]
+}
+
+// streamOf is the name of stream (or bucket) name of member's home
+// region's set: INGEST-west for a member homed in west, INGEST in one
+// cluster.
+func (l layout) streamOf(name, member string) string {
+	return subjects.RegionStream(name, l.homeOf(member))
 }

@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"go.uber.org/zap"
 )
@@ -44,7 +43,7 @@ func (n *Nodes) CA() string { return n.c.CA() }
 // ServiceCreds are the unrestricted credentials of Tocsin's services in
 // the TOCSIN account (node 1's), which holds every stream.
 func (n *Nodes) ServiceCreds() string {
-	return filepath.Join(n.c.keys, "nodes", n.c.nodes[0].name, "service.creds")
+	return n.c.ServiceCreds()
 }
 
 // Admit runs tocsin members add for the seed file (extra: more flags,

@@ -49,9 +49,11 @@ type Options struct {
 	// RegionFaults with Regions; without sites, no site fault.
 	Faults []string
 	// Regions runs the cluster as deploy/regions on loopback: regions east
-	// (the streams region) and west of three nodes each and a one-node
-	// witness, joined by gateways through proxies. The node faults hit
-	// east's nodes. Default false: one cluster of three nodes.
+	// and west of three nodes each, each with its own stream set
+	// (gateway.regions; the registry written in east), and a one-node
+	// witness, joined by gateways through proxies; the members are homed
+	// in east and west in turn. The node faults hit any node of east or
+	// west. Default false: one cluster of three nodes.
 	Regions bool
 	// Sites is how many of the agents' members run a member site (`tocsin
 	// site`, a leaf node of the hub): their agent connects to the site and

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // Node processes route only through the proxies: isolating one node makes
@@ -26,7 +28,7 @@ func TestIsolateConfirmedByTheNodesAndHealed(t *testing.T) {
 		t.Fatalf("isolation of %s never confirmed: %v", victim.name, err)
 	}
 	t.Logf("confirmed: %s", how)
-	leader, err := c.ingestLeader(ctx)
+	leader, err := c.streamLeader(ctx, subjects.StreamIngest)
 	if err != nil {
 		t.Logf("INGEST leader while cut: %v", err)
 	} else {

@@ -66,7 +66,7 @@ func powerLossRun(t *testing.T, sync string) (acked, lost int) {
 		t.Fatal(err)
 	}
 	seed := filepath.Join(dir, "members.yaml")
-	if err := writeSeed(seed, []string{"pub-1"}, nil, fuzzerID); err != nil {
+	if err := writeSeed(seed, []string{"pub-1"}, nil, fuzzerID, c.lay.homeOf); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := runTool(ctx, tocsinBin, c.admitArgs(seed, filepath.Join(dir, "creds"))...); err != nil {

@@ -31,14 +31,10 @@ func memberConn(ctx context.Context, urls, creds, ca string) (*client.Client, er
 	return client.Connect(ctx, client.Options{Servers: urls, CredsFile: creds, Name: "tocsin chaos", NATS: opts})
 }
 
-// publishRaw publishes data on subject with msgID as Nats-Msg-Id into
-// INGEST, and retries (same id, so JetStream keeps one copy) until a
+// publishInto publishes data on subject with msgID as Nats-Msg-Id into
+// stream (INGEST, the member's home region's INGEST-<region>, or a site's
+// OUTBOX), and retries (same id, so JetStream keeps one copy) until a
 // PubAck arrives, stop is closed and giveUp has passed, or ctx ends.
-func publishRaw(ctx context.Context, js jetstream.JetStream, subject string, data []byte, msgID string, giveUp time.Duration) (*jetstream.PubAck, int, error) {
-	return publishInto(ctx, js, subjects.StreamIngest, subject, data, msgID, giveUp)
-}
-
-// publishInto is publishRaw into stream (a site's OUTBOX).
 func publishInto(ctx context.Context, js jetstream.JetStream, stream, subject string, data []byte, msgID string, giveUp time.Duration) (*jetstream.PubAck, int, error) {
 	start := time.Now()
 	var last error
@@ -63,8 +59,11 @@ func publishInto(ctx context.Context, js jetstream.JetStream, stream, subject st
 // publisher is one member publishing alerts at a steady rate, one at a
 // time, each waiting for its PubAck.
 type publisher struct {
-	c      *client.Client
-	run    string
+	c   *client.Client
+	run string
+	// ingest is the stream its PubAcks come from at the hub: INGEST, or
+	// its home region's INGEST-<region>.
+	ingest string
 	agents []AgentSpec
 	ledger *ledger
 	rng    *rand.Rand
@@ -148,7 +147,7 @@ func (p *publisher) publish(ctx context.Context, spec Spec, giveUp time.Duration
 		return s, err
 	}
 	start := time.Now()
-	stream := subjects.StreamIngest
+	stream := p.ingest
 	if p.via == viaSite {
 		stream = site.StreamOutbox
 	}

@@ -3,11 +3,18 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // regionNodes are the nodes of region r.
@@ -134,4 +141,65 @@ func (c *cluster) KillRegion(ctx context.Context, r string) ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+// WaitRegistryMirrors waits until every region's mirror of the member
+// registry (MEMBERS-<region>, docs/REGIONS.md) holds what MEMBERS holds
+// now: its nodes answer the directory and their consumer requests from it.
+// A node's /readyz does not wait for it: a mirror created before MEMBERS
+// existed stayed empty (nats-server retrying its origin) for up to a
+// minute after the regions said ready, and a member agent started then
+// was told it is not in the directory and exited. Nothing to wait for in
+// one cluster.
+func (c *cluster) WaitRegistryMirrors(ctx context.Context) error {
+	if !c.lay.regions() {
+		return nil
+	}
+	nc, err := nats.Connect(c.URLsFrom(c.lay.registry), nats.UserCredentials(c.ServiceCreds()), nats.RootCAs(c.CA()), nats.Name("tocsin chaos registry mirrors"))
+	if err != nil {
+		return fmt.Errorf("connect as the service to read the registry's mirrors: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	lastSeq := func(name string) (uint64, error) {
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		s, err := js.Stream(ictx, name)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+		return s.CachedInfo().State.LastSeq, nil
+	}
+	origin := "KV_" + records.BucketMembers
+	var want uint64
+	return poll(ctx, 250*time.Millisecond, func() error {
+		if want == 0 {
+			if want, err = lastSeq(origin); err != nil {
+				return err
+			}
+		}
+		for _, r := range c.lay.sets {
+			if r == c.lay.registry {
+				continue
+			}
+			mirror := "KV_" + subjects.RegionStream(records.BucketMembers, r)
+			got, err := lastSeq(mirror)
+			if err != nil {
+				return err
+			}
+			if got < want {
+				return fmt.Errorf("%s is at %d of %s's %d", mirror, got, origin, want)
+			}
+		}
+		return nil
+	})
+}
+
+// ServiceCreds are the unrestricted credentials of Tocsin's services
+// (the first node's).
+func (c *cluster) ServiceCreds() string {
+	return filepath.Join(c.keys, "nodes", c.nodes[0].name, "service.creds")
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // Report is a run's result: the summary table per fault, every finding,
@@ -128,7 +129,7 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 	}
 	for _, id := range ids {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		c, err := memberConn(cctx, w.cl.URLs(), credsOf(w.creds, id), w.cl.CA())
+		c, err := memberConn(cctx, w.cl.memberURLs(id), credsOf(w.creds, id), w.cl.CA())
 		cancel()
 		if err != nil {
 			r.Failures = append(r.Failures, fmt.Sprintf("cannot check as %s: %v", id, err))
@@ -145,7 +146,7 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 		if c == nil {
 			continue
 		}
-		rejs, err := readRejections(ctx, c, nil)
+		rejs, err := readRejections(ctx, c, w.cl.lay.streamOf(subjects.StreamRejections, id), nil)
 		if err != nil {
 			r.Failures = append(r.Failures, fmt.Sprintf("cannot read %s's rejections: %v", id, err))
 			continue
@@ -165,7 +166,7 @@ func (w *world) check(ctx context.Context, phases []*Phase, bad *campaign) (*Rep
 			}
 		}
 		octx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		report, err := waitBadInput(octx, fuzz, bad.Events(), sinks, originals)
+		report, err := waitBadInput(octx, fuzz, w.cl.lay.streamOf(subjects.StreamRejections, fuzzerID), bad.Events(), sinks, originals)
 		cancel()
 		if err != nil {
 			r.Failures = append(r.Failures, fmt.Sprintf("cannot read the bad input's rejections: %v", err))
@@ -227,7 +228,7 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) PrintTable(out io.Writer) {
 	shape := "one cluster of 3 nodes"
 	if r.Regions {
-		shape = "regions east (streams), west and a witness"
+		shape = "regions east (the registry) and west, a stream set each, and a witness"
 	}
 	fmt.Fprintf(out, "%s, sync_interval %s, seed %d, faults for %s, %d publishers at %.1f/s, %d agents, sites of %v; %s\n\n",
 		shape, r.Sync, r.Seed, r.Duration, r.Publishers, r.Rate, len(r.Agents), r.Sites, r.Finished.Sub(r.Started).Round(time.Second))

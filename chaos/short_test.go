@@ -31,14 +31,17 @@ func TestShortChaos(t *testing.T) {
 }
 
 // TestShortChaosRegions is the short run of the region faults:
-// deploy/regions on loopback (east with the streams, west, a witness),
-// one agent at the hub and one at its site, a publisher at each, a
-// region's gateway cut and west's loss, without bad input.
+// deploy/regions on loopback (east and west, a stream set each, the
+// registry in east; a witness), one agent at the hub (homed in east) and
+// one at its site (homed in west), a publisher at each, a region's gateway
+// cut and two region losses, one of each region (the first drawn from the
+// seed), each restarted after the hold, without bad input.
 func TestShortChaosRegions(t *testing.T) {
 	o := shortOptions(t)
-	o.Regions, o.NoBadInput, o.Faults = true, true, RegionFaults()
+	o.Regions, o.NoBadInput = true, true
+	o.Faults = append(RegionFaults(), FaultRegionLoss)
 	o.Agents, o.Sites, o.Publishers, o.Recovery = 2, 1, 1, 90*time.Second
-	shortRun(t, o, 6*time.Minute)
+	shortRun(t, o, 10*time.Minute)
 }
 
 // shortOptions are the short runs' options, or skip t unless

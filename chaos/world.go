@@ -15,6 +15,7 @@ import (
 
 	"github.com/tocsin-project/tocsin/chaos/lazyfs"
 	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/subjects"
 )
 
 // fuzzerID is the member that sends the bad input.
@@ -38,6 +39,9 @@ type world struct {
 	warmUp string
 	// notes are observations for the report.
 	notes []string
+	// losses counts the region losses injected, from the set lossFrom
+	// (nextLoss).
+	losses, lossFrom int
 }
 
 // progress writes one line of the run's progress.
@@ -75,10 +79,13 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 		return nil, err
 	}
 	w.progress("starting %d node processes", len(lay.nodes))
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	if err := w.cl.Start(sctx); err != nil {
 		return nil, fmt.Errorf("the cluster never became healthy: %w", err)
+	}
+	if err := w.cl.WaitRegistryMirrors(sctx); err != nil {
+		return nil, fmt.Errorf("a region's registry mirror never caught up: %w", err)
 	}
 	specs := agentCast(opts.Agents)
 	var pubIDs []string
@@ -86,12 +93,15 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 		pubIDs = append(pubIDs, fmt.Sprintf("pub-%d", i+1))
 	}
 	seed := filepath.Join(opts.Dir, "members.yaml")
-	if err := writeSeed(seed, pubIDs, specs, fuzzerID); err != nil {
+	if err := writeSeed(seed, pubIDs, specs, fuzzerID, lay.homeOf); err != nil {
 		return nil, err
 	}
-	w.progress("tocsin members add: %d publishers, %d agents, %s", len(pubIDs), len(specs), fuzzerID)
+	w.progress("tocsin members add: %d publishers, %d agents, %s%s", len(pubIDs), len(specs), fuzzerID, w.homes(append(append(slices.Clone(pubIDs), agentIDs(specs)...), fuzzerID)))
 	if _, err := runTool(sctx, opts.Binary, w.cl.admitArgs(seed, w.creds)...); err != nil {
 		return nil, err
+	}
+	if err := w.cl.WaitRegistryMirrors(sctx); err != nil {
+		return nil, fmt.Errorf("the members admitted never reached every region's registry mirror: %w", err)
 	}
 	for _, d := range []string{"sinks", "state", "publishers"} {
 		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o700); err != nil {
@@ -102,7 +112,7 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 		return nil, err
 	}
 	for _, s := range specs {
-		urls, ca := w.cl.URLs(), w.cl.CA()
+		urls, ca := w.cl.memberURLs(s.Member), w.cl.CA()
 		if st := w.siteOf(s.Member); st != nil {
 			urls, ca = st.URL(), ""
 		}
@@ -122,7 +132,7 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 			return nil, err
 		}
 	}
-	if w.fuzz, err = memberConn(sctx, w.cl.URLs(), credsOf(w.creds, fuzzerID), w.cl.CA()); err != nil {
+	if w.fuzz, err = memberConn(sctx, w.cl.memberURLs(fuzzerID), credsOf(w.creds, fuzzerID), w.cl.CA()); err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -138,7 +148,7 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 // addPublisher connects member as a publisher: to the hub, or to its
 // site st (then at half the rate, its PubAck the site's).
 func (w *world) addPublisher(ctx context.Context, member string, st *siteProc) error {
-	urls, ca, via, rate := w.cl.URLs(), w.cl.CA(), "", w.opts.Rate
+	urls, ca, via, rate := w.cl.memberURLs(member), w.cl.CA(), "", w.opts.Rate
 	if st != nil {
 		urls, ca, via, rate = st.URL(), "", viaSite, rate/2
 	}
@@ -150,9 +160,31 @@ func (w *world) addPublisher(ctx context.Context, member string, st *siteProc) e
 		c.Close()
 		return err
 	}
-	w.pubs = append(w.pubs, &publisher{c: c, run: w.run, agents: w.specs(), ledger: w.ledger, log: w.log, progress: w.progress, via: via, rate: rate,
+	w.pubs = append(w.pubs, &publisher{c: c, run: w.run, ingest: w.cl.lay.streamOf(subjects.StreamIngest, member), agents: w.specs(), ledger: w.ledger, log: w.log, progress: w.progress, via: via, rate: rate,
 		rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), uint64(len(w.pubs)+1)))})
 	return nil
+}
+
+// homes says where each of members is homed (", homes: pub-1 east, ..."),
+// "" in one cluster.
+func (w *world) homes(members []string) string {
+	if !w.cl.lay.regions() {
+		return ""
+	}
+	var out []string
+	for _, m := range members {
+		out = append(out, m+" "+w.cl.lay.homeOf(m))
+	}
+	return "; home regions: " + strings.Join(out, ", ")
+}
+
+// agentIDs are the members of specs.
+func agentIDs(specs []AgentSpec) []string {
+	var out []string
+	for _, s := range specs {
+		out = append(out, s.Member)
+	}
+	return out
 }
 
 // specs are the agents' specs.
