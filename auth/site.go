@@ -66,28 +66,43 @@ func SiteForward(member, kind string) string {
 // sources from (ADR-60 durable sourcing): Tocsin creates it, the site may
 // only reset it and acknowledge through flow control.
 type SiteConsumer struct {
-	// Stream is the hub stream (SECTORS, INBOX or REJECTIONS).
+	// Stream is the hub stream (SECTORS, INBOX or REJECTIONS; for a member
+	// homed in a region, that region's: SECTORS-<home> ...). The site's
+	// own copy of it has the same name.
 	Stream string
-	// Name is its durable name, "<member>-site-<stream>".
+	// Name is its durable name, "<member>-site-<stream>" (SiteConsumerName).
 	Name string
 	// Filters are the subjects it delivers: the member's sectors, its inbox
-	// or its rejections.
+	// or its rejections (for a member homed in a region, every region's:
+	// "tocsin.r.*.sector.<sector>.>").
 	Filters []string
 	// Deliver is its deliver subject, tocsin.site.<member>.<stream>.
 	Deliver string
 }
 
+// SiteConsumerName is the durable name of member's site consumer on the
+// copies stream plain (SECTORS, INBOX or REJECTIONS), in whatever region
+// that stream is: "<member>-site-sectors".
+func SiteConsumerName(member, plain string) string {
+	return member + "-site-" + strings.ToLower(plain)
+}
+
 // SiteConsumers lists the consumers m's site sources from: its sectors'
 // routed copies (one consumer for all its sectors; none without sectors),
-// its inbox and its rejections. Only readers have sites.
+// its inbox and its rejections, on the streams its own consumers read
+// (Consumers: its home region's for a member homed in one). Only readers
+// have sites.
 func SiteConsumers(m *tocsinv1.Member) []SiteConsumer {
 	if !hasAny(m, readers) {
 		return nil
 	}
 	id := m.GetId()
-	mk := func(stream string, filters ...string) SiteConsumer {
-		low := strings.ToLower(stream)
-		return SiteConsumer{Stream: stream, Name: id + "-site-" + low, Filters: filters, Deliver: SiteDeliverPrefix + id + "." + low}
+	stream, filter := homeCopies(m)
+	mk := func(plain string, filters ...string) SiteConsumer {
+		for i, f := range filters {
+			filters[i] = filter(f)
+		}
+		return SiteConsumer{Stream: stream(plain), Name: SiteConsumerName(id, plain), Filters: filters, Deliver: SiteDeliverPrefix + id + "." + strings.ToLower(plain)}
 	}
 	var out []SiteConsumer
 	if len(m.GetSectors()) > 0 {
@@ -254,12 +269,13 @@ func siteImports(ac *jwt.AccountClaims, tocsin string, m *tocsinv1.Member) {
 }
 
 // siteExports are TOCSIN's exports for sites: consumer resets and
-// flow-control replies on the member streams, and the site deliveries.
+// flow-control replies on the member streams (any stream name, as for the
+// members' consumers: SECTORS or a region's SECTORS-east; each member's
+// account imports only its own site consumers' literal subjects), and the
+// site deliveries.
 func siteExports(ac *jwt.AccountClaims) {
-	for _, st := range []string{subjects.StreamSectors, subjects.StreamInbox, subjects.StreamRejections} {
-		for _, s := range []string{jsConsReset + st + ".*", jsFC + st + ".*.*"} {
-			ac.Exports.Add(&jwt.Export{Name: s, Subject: jwt.Subject(s), Type: jwt.Service, ResponseType: jwt.ResponseTypeSingleton})
-		}
+	for _, s := range []string{jsConsReset + "*.*", jsFC + "*.*.*"} {
+		ac.Exports.Add(&jwt.Export{Name: s, Subject: jwt.Subject(s), Type: jwt.Service, ResponseType: jwt.ResponseTypeSingleton})
 	}
 	ac.Exports.Add(&jwt.Export{Name: SiteDeliverPrefix + ">", Subject: jwt.Subject(SiteDeliverPrefix + ">"), Type: jwt.Stream})
 }
@@ -328,9 +344,18 @@ func (a *Authority) IssueSite(m *tocsinv1.Member) ([]byte, error) {
 	for _, s := range m.GetSectors() {
 		uc.Tags.Add(SiteSectorTag + s)
 	}
+	// And its home region, whose streams the site's consumers are on.
+	if h := m.GetHomeRegion(); h != "" {
+		uc.Tags.Add(SiteHomeRegionTag + h)
+	}
 	return encodeCreds(uc, signer, user)
 }
 
 // SiteSectorTag starts the tags of a site credential that name its
 // member's sectors ("sector:patient-care"), read by the site.
 const SiteSectorTag = "sector:"
+
+// SiteHomeRegionTag starts the tag of a site credential that names its
+// member's home region ("home-region:east"), read by the site: its
+// streams are named for it as the hub's are (SECTORS-east).
+const SiteHomeRegionTag = "home-region:"

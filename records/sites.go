@@ -51,11 +51,27 @@ type SiteContact struct {
 	// forwarded nothing the hub still holds).
 	OutboxBacklog   uint64    `json:"outbox_backlog"`
 	OutboxBacklogAt time.Time `json:"outbox_backlog_at,omitzero"`
+	// OutboxFill is the share of its cap the site's outbox used when the
+	// site forwarded that message (its SiteOutboxFillHeader; 0 from a site
+	// that does not say), OutboxAlarm the share at which the site warns
+	// that it is filling (SiteOutboxAlarmHeader): past the cap the site
+	// refuses what its member sends.
+	OutboxFill  float64 `json:"outbox_fill,omitempty"`
+	OutboxAlarm float64 `json:"outbox_alarm,omitempty"`
 }
 
 // SiteBacklogHeader is set by a site on each message it forwards: how
 // many messages its outbox holds behind this one.
 const SiteBacklogHeader = "Tocsin-Site-Backlog"
+
+// SiteOutboxFillHeader and SiteOutboxAlarmHeader are set by a site on
+// each message it forwards: the share of its outbox's cap in use (as of
+// the site's last look, at most a second before) and the share at which
+// it warns, each a decimal fraction ("0.125", "0.8").
+const (
+	SiteOutboxFillHeader  = "Tocsin-Site-Outbox-Fill"
+	SiteOutboxAlarmHeader = "Tocsin-Site-Outbox-Alarm"
+)
 
 // Seen is c as a reader should take it at now: an up record past
 // FreshUntil is down since its last contact.

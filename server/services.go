@@ -180,7 +180,7 @@ func (s *Server) startServices(ctx, run context.Context, errc chan<- error) erro
 		}
 		runs := map[string]func(context.Context) error{"router": router.Run, "mutual aid": aid.Run, "directory and consumers": members.Run}
 		if n.Options().Leaf != nil {
-			sites, err := sitewatch.New(sitewatch.Deps{Server: n.Server(), JS: js, Node: n.Name()}, sitewatch.Options{}, s.log.With(zap.String("node", n.Name())))
+			sites, err := sitewatch.New(sitewatch.Deps{Server: n.Server(), JS: js, Node: n.Name(), Members: reg}, sitewatch.Options{Region: s.shape().setRegion()}, s.log.With(zap.String("node", n.Name())))
 			if err != nil {
 				return err
 			}

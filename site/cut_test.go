@@ -3,6 +3,7 @@ package site_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,28 @@ func TestSiteQueuesThroughACutAndForwardsEachOnceAtHeal(t *testing.T) {
 	}
 	if got := lastFwd.Header.Get(records.SiteBacklogHeader); got != "0" {
 		t.Fatalf("the last forwarded report says %q queued behind it, want 0", got)
+	}
+	// The first report the site forwarded (the second in INGEST: the hub
+	// had the first by another path) says how full the outbox was, read
+	// during the cut with the reports queued, and the site's alarm share.
+	oc, err := ingest.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"tocsin.ingest.status.st-mary"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := oc.Fetch(2, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firstFwd jetstream.Msg
+	for m := range b.Messages() {
+		firstFwd = m
+	}
+	fill, err := strconv.ParseFloat(firstFwd.Headers().Get(records.SiteOutboxFillHeader), 64)
+	if err != nil || fill <= 0 || fill >= 0.01 {
+		t.Fatalf("the first forwarded report says its outbox was %q full (%v), want a small share above 0", firstFwd.Headers().Get(records.SiteOutboxFillHeader), err)
+	}
+	if got := firstFwd.Headers().Get(records.SiteOutboxAlarmHeader); got != "0.8" {
+		t.Fatalf("the forwarded report says the site's alarm is at %q, want its default 0.8", got)
 	}
 }
 

@@ -3,8 +3,8 @@ package site
 import (
 	"context"
 	"errors"
-
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -153,27 +153,33 @@ func (s *Site) forwardOne(m jetstream.Msg) error {
 	// What the outbox holds behind this message: the hub's record of the
 	// site reads it (sitewatch).
 	out.Header.Set(records.SiteBacklogHeader, strconv.FormatUint(meta.NumPending, 10))
+	out.Header.Set(records.SiteOutboxFillHeader, strconv.FormatFloat(math.Float64frombits(s.outboxFill.Load()), 'g', 4, 64))
+	out.Header.Set(records.SiteOutboxAlarmHeader, strconv.FormatFloat(s.opts.OutboxAlarm, 'f', -1, 64))
 	ctx, cancel := context.WithTimeout(s.ctx, forwardTimeout)
 	defer cancel()
 	ack, err := s.js.PublishMsg(ctx, out)
 	if err != nil {
 		return err
 	}
-	if ack.Stream != "INGEST" {
-		return fmt.Errorf("stored in %s at %s, not the hub's INGEST", ack.Stream, ack.Domain)
+	if want := subjects.RegionStream(subjects.StreamIngest, s.id.home); ack.Stream != want {
+		return fmt.Errorf("stored in %s at %s, not the hub's %s", ack.Stream, ack.Domain, want)
 	}
 	return nil
 }
 
-// checkOutbox warns when the outbox passes OutboxAlarm of its cap: past
-// the cap, what the member sends is refused (discard new), never dropped.
+// checkOutbox keeps the share of its cap the outbox uses (forwarded
+// messages carry it to the hub) and warns when it passes OutboxAlarm:
+// past the cap, what the member sends is refused (discard new), never
+// dropped.
 func (s *Site) checkOutbox() {
 	st, err := s.js.Stream(s.ctx, StreamOutbox)
 	if err != nil {
 		return
 	}
 	info := st.CachedInfo()
-	if float64(info.State.Bytes) >= s.opts.OutboxAlarm*float64(s.opts.OutboxBytes) {
+	fill := float64(info.State.Bytes) / float64(s.opts.OutboxBytes)
+	s.outboxFill.Store(math.Float64bits(fill))
+	if fill >= s.opts.OutboxAlarm {
 		s.log.Warn("the site's outbox is nearly full: the hub has been unreachable; past its cap the site refuses new messages",
 			zap.Uint64("bytes", info.State.Bytes), zap.Int64("cap", s.opts.OutboxBytes), zap.Uint64("messages", info.State.Msgs))
 	}

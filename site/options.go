@@ -101,9 +101,12 @@ func (o Options) withDefaults() Options {
 type identity struct {
 	member  string
 	sectors []string
+	// home is the member's home region (docs/REGIONS.md), "" for none.
+	home string
 }
 
-// readIdentity reads the member and its sectors from a site credential.
+// readIdentity reads the member, its sectors and its home region from a
+// site credential.
 func readIdentity(path string) (identity, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -125,6 +128,9 @@ func readIdentity(path string) (identity, error) {
 	for _, t := range uc.Tags {
 		if s, ok := strings.CutPrefix(t, auth.SiteSectorTag); ok {
 			id.sectors = append(id.sectors, s)
+		}
+		if h, ok := strings.CutPrefix(t, auth.SiteHomeRegionTag); ok {
+			id.home = h
 		}
 	}
 	return id, nil

@@ -53,6 +53,9 @@ type Site struct {
 	srcMu      sync.Mutex
 	attached   map[string]bool
 	gapsFilled atomic.Int64
+	// outboxFill is the share of the outbox's cap in use as checkOutbox
+	// last read it (math.Float64bits), sent with each forwarded message.
+	outboxFill atomic.Uint64
 
 	ctx      context.Context
 	cancel   context.CancelFunc

@@ -23,9 +23,11 @@ const StreamOutbox = "OUTBOX"
 // nats-io/nats-server#6206).
 var ErrOutboxMismatch = errors.New("the site's outbox does not match")
 
-// member is the registry record the site's local consumers follow.
+// member is the registry record the site's local consumers follow: in
+// its member's home region, its streams and consumers are that region's
+// (SECTORS-<home>), as at the hub.
 func (s *Site) member() *tocsinv1.Member {
-	return &tocsinv1.Member{Id: s.id.member, Sectors: s.id.sectors, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}
+	return &tocsinv1.Member{Id: s.id.member, Sectors: s.id.sectors, HomeRegion: s.id.home, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}}
 }
 
 // inStreams are the site's copies of the hub streams its member reads:

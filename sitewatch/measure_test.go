@@ -14,8 +14,9 @@ import (
 // TestTheRecordCarriesTheSitesLagAndBacklog: the hub routes four copies
 // to st-mary's sector that its linked site has not taken yet (the hub's
 // site consumer holds them), and the last message the site forwarded
-// said three more were queued behind it: the record says lag 4, backlog
-// 3, and the backlog's time; cut, the down record keeps them.
+// said three more were queued behind it, its outbox 85 % full (the site
+// warns at 80 %): the record says lag 4, backlog 3, the backlog's time,
+// fill 0.85 and alarm 0.8; cut, the down record keeps them.
 func TestTheRecordCarriesTheSitesLagAndBacklog(t *testing.T) {
 	h := startHub(t)
 	ctx := testContext(t, 120*time.Second)
@@ -34,12 +35,17 @@ func TestTheRecordCarriesTheSitesLagAndBacklog(t *testing.T) {
 	fwd := nats.NewMsg("tocsin.ingest.status.st-mary") // as the site forwards it (site.forwardOne)
 	fwd.Data = []byte("report")
 	fwd.Header.Set(records.SiteBacklogHeader, "3")
+	fwd.Header.Set(records.SiteOutboxFillHeader, "0.8500")
+	fwd.Header.Set(records.SiteOutboxAlarmHeader, "0.8")
 	if _, err := h.js.PublishMsg(ctx, fwd); err != nil {
 		t.Fatal(err)
 	}
 	got := h.waitRecord(ctx, "st-mary", func(c records.SiteContact) bool { return c.Up && c.SourceLag == 4 && c.OutboxBacklog == 3 })
 	if got.OutboxBacklogAt.IsZero() || time.Since(got.OutboxBacklogAt) > time.Minute {
 		t.Fatalf("backlog time %s, want when the hub stored the forwarded message", got.OutboxBacklogAt)
+	}
+	if got.OutboxFill != 0.85 || got.OutboxAlarm != 0.8 {
+		t.Fatalf("outbox fill %v, alarm %v; want the forwarded message's 0.85 and 0.8", got.OutboxFill, got.OutboxAlarm)
 	}
 	h.proxy.Cut()
 	h.waitRecord(ctx, "st-mary", func(c records.SiteContact) bool { return !c.Up && c.SourceLag == 4 && c.OutboxBacklog == 3 })

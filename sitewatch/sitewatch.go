@@ -21,6 +21,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/tocsin-project/tocsin/auth"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
 	"github.com/tocsin-project/tocsin/records"
 	"github.com/tocsin-project/tocsin/subjects"
 )
@@ -50,6 +52,17 @@ type Deps struct {
 	JS jetstream.JetStream
 	// Node is the node's name, written in the records.
 	Node string
+	// Members reads a member's record (members.Registry): a member homed
+	// in a region (docs/REGIONS.md) has its site consumers and its
+	// forwarded messages on that region's streams (SECTORS-<home>,
+	// INGEST-<home>). Nil: every member is of no region, as on a single
+	// cluster.
+	Members Members
+}
+
+// Members is the part of the member registry a watcher reads.
+type Members interface {
+	Member(ctx context.Context, id string) (*tocsinv1.Member, error)
 }
 
 // Options configure a watcher.
@@ -61,6 +74,10 @@ type Options struct {
 	// record not written again within 2.5 heartbeats is taken as down (its
 	// node stopped). Default 30s.
 	Heartbeat time.Duration
+	// Region is the node's region on a supercluster of stream sets
+	// (gateway.regions): the records go to its SITES-<region>, which its
+	// region's console reads. Default "": SITES, a single cluster's.
+	Region string
 }
 
 func (o Options) withDefaults() Options {
@@ -114,7 +131,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		if kv == nil {
 			var err error
 			octx, cancel := context.WithTimeout(ctx, callTimeout)
-			kv, err = w.d.JS.KeyValue(octx, records.BucketSites)
+			kv, err = w.d.JS.KeyValue(octx, subjects.RegionStream(records.BucketSites, w.opts.Region))
 			cancel()
 			if err != nil {
 				kv = nil
@@ -242,39 +259,66 @@ func (w *Watcher) markDown(ctx context.Context, kv jetstream.KeyValue, last reco
 	}
 }
 
-// siteStreams are the hub streams a site sources from, each through the
-// consumer "<member>-site-<stream in lower case>" (auth.SiteConsumers).
-var siteStreams = []string{"SECTORS", "INBOX", "REJECTIONS"}
-
 // measure sets rec's source lag (what the member's site consumers hold
 // that the site has not acknowledged) and outbox backlog (the
 // records.SiteBacklogHeader of the last message the site forwarded to
-// INGEST; kept as it was when the member's last message came another
-// way). What cannot be read is left as it was.
+// INGEST, with the outbox's fill and alarm shares; kept as they were when
+// the member's last message came another way), each read on the streams
+// of the member's home region. What cannot be read is left as it was.
 func (w *Watcher) measure(ctx context.Context, rec *records.SiteContact) {
-	if lag, ok := w.sourceLag(ctx, rec.Member); ok {
+	home, ok := w.home(ctx, rec.Member)
+	if !ok {
+		return
+	}
+	if lag, ok := w.sourceLag(ctx, rec.Member, home); ok {
 		rec.SourceLag = lag
 	}
-	st, err := w.d.JS.Stream(ctx, subjects.StreamIngest)
+	st, err := w.d.JS.Stream(ctx, subjects.RegionStream(subjects.StreamIngest, home))
 	if err != nil {
 		return
 	}
-	m, err := st.GetLastMsgForSubject(ctx, subjects.Ingest("*", rec.Member))
+	m, err := st.GetLastMsgForSubject(ctx, subjects.InRegion(home, subjects.Ingest("*", rec.Member)))
 	if err != nil {
 		return
 	}
 	if v := m.Header.Get(records.SiteBacklogHeader); v != "" {
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
 			rec.OutboxBacklog, rec.OutboxBacklogAt = n, m.Time
+			rec.OutboxFill = share(m.Header.Get(records.SiteOutboxFillHeader))
+			rec.OutboxAlarm = share(m.Header.Get(records.SiteOutboxAlarmHeader))
 		}
 	}
 }
 
-// sourceLag sums what member's site consumers hold that its site has not
-// acknowledged; ok is false when one could not be read.
-func (w *Watcher) sourceLag(ctx context.Context, member string) (lag uint64, ok bool) {
-	for _, stream := range siteStreams {
-		c, err := w.d.JS.PushConsumer(ctx, stream, member+"-site-"+strings.ToLower(stream))
+// share is a header's share of a cap, 0 when it is none.
+func share(v string) float64 {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1e6 {
+		return 0
+	}
+	return f
+}
+
+// home is member's home region ("" for none, or without Deps.Members);
+// ok is false when its record could not be read.
+func (w *Watcher) home(ctx context.Context, member string) (string, bool) {
+	if w.d.Members == nil {
+		return "", true
+	}
+	m, err := w.d.Members.Member(ctx, member)
+	if err != nil {
+		w.log.Debug("read a site's member", zap.String("member", member), zap.Error(err))
+		return "", false
+	}
+	return m.GetHomeRegion(), true
+}
+
+// sourceLag sums what member's site consumers, on home's copies streams,
+// hold that its site has not acknowledged; ok is false when one could
+// not be read.
+func (w *Watcher) sourceLag(ctx context.Context, member, home string) (lag uint64, ok bool) {
+	for _, stream := range subjects.CopiesStreams {
+		c, err := w.d.JS.PushConsumer(ctx, subjects.RegionStream(stream, home), auth.SiteConsumerName(member, stream))
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
 			continue
 		}

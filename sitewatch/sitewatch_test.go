@@ -185,11 +185,18 @@ func (h *hub) watch() func() {
 // waitRecord waits for member's record to satisfy cond and returns it.
 func (h *hub) waitRecord(ctx context.Context, member string, cond func(records.SiteContact) bool) records.SiteContact {
 	h.t.Helper()
+	return waitRecordIn(ctx, h.t, h.kv, member, cond)
+}
+
+// waitRecordIn waits for member's record in the bucket kv to satisfy
+// cond and returns it.
+func waitRecordIn(ctx context.Context, t *testing.T, kv jetstream.KeyValue, member string, cond func(records.SiteContact) bool) records.SiteContact {
+	t.Helper()
 	var got records.SiteContact
-	testwait.Until(ctx, h.t, member+"'s site record", func() error {
+	testwait.Until(ctx, t, member+"'s site record in "+kv.Bucket(), func() error {
 		call, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		c, ok, err := records.ReadSite(call, h.kv, member, time.Now())
+		c, ok, err := records.ReadSite(call, kv, member, time.Now())
 		if err != nil || !ok {
 			return fmt.Errorf("no record (%v)", err)
 		}
@@ -206,9 +213,19 @@ func (h *hub) waitRecord(ctx context.Context, member string, cond func(records.S
 // a leaf node with member's site credentials.
 func leaf(t *testing.T, h *hub, member, name string) {
 	t.Helper()
-	u, _ := url.Parse("nats-leaf://" + h.proxy.Addr())
+	leafTo(t, "nats-leaf://"+h.proxy.Addr(), h.creds[member], name)
+}
+
+// leafTo starts a bare nats-server named name dialling hubURL as a leaf
+// node with the site credentials in the file creds.
+func leafTo(t *testing.T, hubURL, creds, name string) {
+	t.Helper()
+	u, err := url.Parse(hubURL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := server.NewServer(&server.Options{ServerName: name, Host: "127.0.0.1", Port: -1, NoSigs: true,
-		LeafNode: server.LeafNodeOpts{ReconnectInterval: 100 * time.Millisecond, Remotes: []*server.RemoteLeafOpts{{URLs: []*url.URL{u}, Credentials: h.creds[member]}}}})
+		LeafNode: server.LeafNodeOpts{ReconnectInterval: 100 * time.Millisecond, Remotes: []*server.RemoteLeafOpts{{URLs: []*url.URL{u}, Credentials: creds}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

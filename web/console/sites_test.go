@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tocsin-project/tocsin/broker"
@@ -166,19 +169,54 @@ func TestSitesShowsAMemberItsOwnSiteAndTheLiaisonEvery(t *testing.T) {
 	siteOf(t, e, "hhs-liaison", "riverside", func(c records.SiteContact) bool { return c.Up && c.LastContact.After(down.DownSince) })
 }
 
+// forwarded stores in INGEST a status report of member as its site
+// forwards one (site.forwardOne): backlog messages queued behind it, its
+// outbox fill share of its cap full, the site's alarm at 0.8.
+func forwarded(t *testing.T, e *webtest.Env, member string, backlog int, fill string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := nats.NewMsg("tocsin.ingest.status." + member)
+	m.Data = []byte("report")
+	m.Header.Set(records.SiteBacklogHeader, strconv.Itoa(backlog))
+	m.Header.Set(records.SiteOutboxFillHeader, fill)
+	m.Header.Set(records.SiteOutboxAlarmHeader, "0.8")
+	if _, err := e.JS.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSitesPanelInChromium: the liaison's Sites page lists St. Mary's cut
 // site as down since the cut, with its last contact, and Riverside's as
-// up; St. Mary's own page lists its own site only.
+// up; each row says its lag and backlog ("lag 0 · backlog 12"), with a
+// warning, in words, for St. Mary's outbox at 90 % of its cap (the site
+// warns at 80 %) and for Lakeside's last contact 10 minutes ago, none for
+// Riverside's. St. Mary's own page lists its own site only.
 func TestSitesPanelInChromium(t *testing.T) {
 	bin := chromium(t)
 	e := webtest.Start(t, webtest.Options{NoRouter: true})
 	links := startSiteLinks(t, e)
 	links.link("st-mary")
 	links.link("riverside")
-	siteOf(t, e, "hhs-liaison", "riverside", func(c records.SiteContact) bool { return c.Up })
-	siteOf(t, e, "hhs-liaison", "st-mary", func(c records.SiteContact) bool { return c.Up })
+	forwarded(t, e, "riverside", 12, "0.0001")
+	forwarded(t, e, "st-mary", 3000, "0.9")
+	siteOf(t, e, "hhs-liaison", "riverside", func(c records.SiteContact) bool { return c.Up && c.OutboxBacklog == 12 })
+	siteOf(t, e, "hhs-liaison", "st-mary", func(c records.SiteContact) bool { return c.Up && c.OutboxBacklog == 3000 && c.OutboxFill == 0.9 })
 	links.proxies["st-mary"].Cut()
 	siteOf(t, e, "st-mary", "st-mary", func(c records.SiteContact) bool { return !c.Up })
+	// A site last seen 10 minutes ago (its node wrote it down then).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := e.JS.KeyValue(ctx, records.BucketSites)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ago := time.Now().Add(-10 * time.Minute)
+	old, _ := json.Marshal(records.SiteContact{Member: "lakeside-childrens", Site: "site-lakeside-childrens-0001", Node: "hub", Transport: "tcp",
+		UpSince: ago.Add(-time.Hour), DownSince: ago, LastContact: ago, SourceLag: 2, OutboxBacklog: 0, OutboxFill: 0.01, OutboxAlarm: 0.8})
+	if _, err := kv.Put(ctx, "lakeside-childrens", old); err != nil {
+		t.Fatal(err)
+	}
 	open := startBrowser(t, bin, 2*time.Minute)
 
 	liaison := open("sites-liaison", 1280, 800)
@@ -192,6 +230,22 @@ func TestSitesPanelInChromium(t *testing.T) {
 	liaison.wait(row("st-mary", "last-contact") + ` !== ""`)
 	liaison.wait(row("riverside", "link") + ` === "up"`)
 	liaison.wait(row("riverside", "since") + `.startsWith("up since ")`)
+	liaison.wait(row("riverside", "queues") + ` === "lag 0 · backlog 12"`)
+	liaison.wait(row("st-mary", "queues") + `.includes("lag 0 · backlog 3000")`)
+	liaison.wait(row("lakeside-childrens", "queues") + `.includes("lag 2 · backlog 0")`)
+	warned := func(member string) string {
+		return eval[string](liaison, fmt.Sprintf(`(() => { const c = document.querySelector('#sites tr[data-member=%q] .queues');
+			return c.classList.contains("warn") ? (c.querySelector(".why") || {}).textContent || "warn without words" : "" })()`, member))
+	}
+	if got := warned("riverside"); got != "" {
+		t.Errorf("riverside's row warns %q, want no warning (outbox nearly empty, linked)", got)
+	}
+	if got := warned("st-mary"); !strings.Contains(got, "outbox 90% full") {
+		t.Errorf("st-mary's row warns %q, want its outbox 90%% full", got)
+	}
+	if got := warned("lakeside-childrens"); !strings.Contains(got, "as of the last contact, 10 min ago") {
+		t.Errorf("lakeside's row warns %q, want its last contact 10 minutes old", got)
+	}
 	liaison.shot("sites")
 
 	mary := open("sites-member", 1280, 800)

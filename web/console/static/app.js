@@ -691,6 +691,34 @@ async function showHealth() {
 
 // ---------------------------------------------------------------- sites
 
+// SITE_CONTACT_OLD_MS is the age past which a site's last contact is
+// old, and so are its lag and backlog: a linked site's record is written
+// again every 30 s, and one not written for 75 s is taken as down
+// (records.SiteContact.Seen).
+const SITE_CONTACT_OLD_MS = 75000;
+
+// siteQueues is a site's row cell "lag 0 · backlog 12": the copies the
+// hub's site consumers hold that the site has not taken (source_lag) and
+// the messages its outbox held behind the last one it forwarded
+// (outbox_backlog). It warns, in words as well as in colour, when the
+// outbox was at or past the site's alarm share of its cap (past the cap
+// the site refuses what its member sends) or the last contact is old.
+function siteQueues(c, now) {
+  const why = [];
+  if (c.outbox_alarm > 0 && c.outbox_fill >= c.outbox_alarm) {
+    why.push("outbox " + Math.round(c.outbox_fill * 100) + "% full: past its cap the site refuses new messages");
+  }
+  if (c.last_contact && now - Date.parse(c.last_contact) > SITE_CONTACT_OLD_MS) {
+    why.push("as of the last contact, " + ago(c.last_contact));
+  }
+  const title = "lag: copies the hub holds for the site that it has not taken yet; backlog: what the site's outbox held behind the last message it forwarded" +
+    (c.outbox_backlog_at ? " (" + when(c.outbox_backlog_at) + ")" : " (it has forwarded nothing the hub still holds)");
+  return h("td", { class: "queues" + (why.length ? " warn" : ""), title },
+    why.length ? h("span", { "aria-hidden": "true" }, "⚠ ") : null,
+    "lag " + (c.source_lag || 0) + " · backlog " + (c.outbox_backlog || 0),
+    why.length ? h("span", { class: "why" }, why.join("; ")) : null);
+}
+
 // showSites is each member site's link as the hub last saw it: the
 // member's own site, or every site for a liaison or an admin (api/sites).
 // It reads again every 10 s while shown.
@@ -701,14 +729,16 @@ async function showSites() {
       const res = await call("sites");
       if (stale(view)) return;
       const rows = res.sites || [];
+      const now = Date.parse(res.now) || Date.now();
       const body = rows.length === 0 ? h("p", { class: "muted", id: "sites-none" }, res.scope === "all" ? "No member site has linked to the hub." : "Your organisation has no site linked to the hub (tocsin site).") :
         h("div", { class: "scroll" }, h("table", { id: "sites" },
-          h("thead", {}, h("tr", {}, ["Member", "Link", "Since", "Last contact", "Node", "Transport"].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", {}, h("tr", {}, ["Member", "Link", "Since", "Last contact", "Lag and backlog", "Node", "Transport"].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, rows.map((c) => h("tr", { "data-member": c.member },
             h("td", {}, c.member),
             h("td", { class: "link" }, c.up ? h("span", { class: "ok" }, "up") : h("span", { class: "error" }, "down")),
             h("td", { class: "since" }, c.up ? ["up since ", timeEl(c.up_since, true)] : ["down since ", timeEl(c.down_since, true)]),
             h("td", { class: "last-contact" }, timeEl(c.last_contact), " (", timeEl(c.last_contact, true), ")"),
+            siteQueues(c, now),
             h("td", {}, c.node || ""), h("td", {}, c.transport || ""))))));
       main.querySelector("#sites-view")?.remove();
       add(h("div", { id: "sites-view" },
