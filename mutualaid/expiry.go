@@ -23,7 +23,8 @@ const expiryResend = 30 * time.Second
 
 // expireLoop fires expiries: every node looks, every ExpiryCheck, for
 // requests past their expires_at in its copy of the AID bucket and
-// publishes a signed expiry decision on its own aid ingest subject, with a
+// publishes a signed expiry decision on its own aid ingest subject (in the
+// AID bucket's region, whose service applies it: inAid), with a
 // message id derived from the request. Whichever node publishes first is
 // kept; the others' copies are duplicates. The timer is the bucket's state,
 // not a node's memory, so it survives the loss of any node.
@@ -71,7 +72,7 @@ func (s *Service) sendExpiry(ctx context.Context, reqID string) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err = s.d.JS.Publish(pctx, s.in(subjects.Ingest(subjects.KindAid, s.d.Signer.Sender())), data, jetstream.WithMsgID(id))
+	_, err = s.d.JS.Publish(pctx, s.inAid(subjects.Ingest(subjects.KindAid, s.d.Signer.Sender())), data, jetstream.WithMsgID(id))
 	return err
 }
 

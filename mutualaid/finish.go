@@ -78,7 +78,7 @@ func (s *Service) finish(ctx context.Context, data []byte, env *tocsinv1.Envelop
 	// for all of them.
 	var msgs []*nats.Msg
 	if eff.audit != "" {
-		m := &nats.Msg{Subject: s.in(eff.audit), Data: data, Header: nats.Header{}}
+		m := &nats.Msg{Subject: s.inAid(eff.audit), Data: data, Header: nats.Header{}}
 		m.Header.Set(jetstream.MsgIDHeader, env.GetId())
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
 		msgs = append(msgs, m)

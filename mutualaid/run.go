@@ -25,6 +25,9 @@ func (s *Service) Run(ctx context.Context) error {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if !s.waitAid(ctx) {
+		return nil
+	}
 	loaded := make(chan struct{})
 	wg.Go(func() { s.dir.follow(ctx, s.aid, loaded) })
 	select {

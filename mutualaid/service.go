@@ -60,6 +60,16 @@ type Options struct {
 	// keeps its records in the region's buckets (AID-<region>, ...).
 	// Default "": the streams, buckets and subjects of a single cluster.
 	Region string
+	// AidRegion is the region whose AID-<region> bucket and
+	// AID_AUDIT-<region> stream hold the whole channel's mutual-aid state,
+	// written by every region's services through the gateways: an accept
+	// books a responder's capacity with the request in one atomic batch,
+	// which cannot span two buckets, and a request of one region is
+	// answered by responders of any (docs/REGIONS.md, "Mutual aid across
+	// regions"). Only with Region. Default: the registry's region, where
+	// the MEMBERS bucket's stream is placed (broker.RegionSet), found when
+	// the service starts.
+	AidRegion string
 }
 
 func (o Options) withDefaults() Options {
@@ -112,6 +122,9 @@ func (o Options) validate() error {
 	if o.DefaultExpiry > o.MaxExpiry {
 		return fmt.Errorf("%w: DefaultExpiry %s is longer than MaxExpiry %s", ErrInvalidOptions, o.DefaultExpiry, o.MaxExpiry)
 	}
+	if o.AidRegion != "" && o.Region == "" {
+		return fmt.Errorf("%w: AidRegion %q without Region; name the node's region too, or neither on a single cluster", ErrInvalidOptions, o.AidRegion)
+	}
 	if o.Workers < 0 || o.QueryWorkers < 0 || o.MaxMessageBytes < 0 {
 		return fmt.Errorf("%w: Workers, QueryWorkers and MaxMessageBytes must not be negative", ErrInvalidOptions)
 	}
@@ -141,8 +154,11 @@ type Service struct {
 	log  *zap.Logger
 
 	aid, routed, situation jetstream.KeyValue
-	dir                    *directory
-	lanes, capTypes        map[string]bool
+	// aidRegion is the region of the AID bucket (Options.AidRegion, found
+	// by openAid); "" on a single cluster.
+	aidRegion       string
+	dir             *directory
+	lanes, capTypes map[string]bool
 
 	// beforeCommit, when set (tests), runs after an atomic batch is staged
 	// and before its commit; an error abandons the batch there.
@@ -172,7 +188,7 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 	for _, b := range []struct {
 		name string
 		kv   *jetstream.KeyValue
-	}{{records.BucketAid, &s.aid}, {records.BucketRouted, &s.routed}, {records.BucketSituation, &s.situation}} {
+	}{{records.BucketRouted, &s.routed}, {records.BucketSituation, &s.situation}} {
 		b.name = s.bucket(b.name)
 		kv, err := d.JS.KeyValue(ctx, b.name)
 		if err != nil {
@@ -180,12 +196,13 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 		}
 		*b.kv = kv
 	}
-	changed, err := enableAtomicPublish(ctx, d.JS, s.bucket(records.BucketAid))
-	if err != nil {
-		return nil, err
-	}
-	if changed {
-		s.log.Warn("enabled atomic batch publish on the AID bucket's stream; broker.Provision should set it so that provisioning does not turn it off")
+	if err := s.openAid(ctx); err != nil {
+		if opts.Region == "" {
+			return nil, err
+		}
+		// The AID bucket's region may be away: Run waits for it, so that
+		// this region's node starts without it.
+		s.log.Warn("the AID bucket is not reachable yet; the service waits for it", zap.Error(err))
 	}
 	s.dir = newDirectory(s.log)
 	return s, nil
@@ -193,6 +210,13 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 
 // aidStream is the stream behind the AID bucket of a single cluster.
 const aidStream = "KV_" + records.BucketAid
+
+// aidBucket names the AID bucket: AID, or AID-<aid region>.
+func (s *Service) aidBucket() string { return subjects.RegionStream(records.BucketAid, s.aidRegion) }
+
+// inAid spells a Tocsin subject in the AID bucket's region (the audit
+// trail, expiries).
+func (s *Service) inAid(subject string) string { return subjects.InRegion(s.aidRegion, subject) }
 
 // in spells a Tocsin subject in the service's region (Options.Region).
 func (s *Service) in(subject string) string { return subjects.InRegion(s.opts.Region, subject) }

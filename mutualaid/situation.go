@@ -28,6 +28,11 @@ type Board struct {
 	// copy while the hub is unreachable: when the hub gave that copy.
 	// Nil in the hub's own answers.
 	CachedAt *time.Time `json:"cached_at,omitempty"`
+	// Unreachable are the regions of a supercluster of stream sets whose
+	// SITUATION-<region> could not be read just now (the region is away):
+	// their facilities' reports are missing from this board. Empty when
+	// every region answered, and on a single cluster.
+	Unreachable []string `json:"unreachable,omitempty"`
 }
 
 // Facility is one facility's last status report.
@@ -86,12 +91,45 @@ func (s *Service) board(ctx context.Context, m *tocsinv1.Member, region string) 
 		// A typo would show as an empty board: a quiet night.
 		return nil, codes.Errorf(tocsinv1.RejectionCode_REJECTION_CODE_INVALID_FIELD, "region %q has no members; known regions: %s", region, strings.Join(known, ", "))
 	}
-	w, err := s.situation.Watch(ctx, region+".*", jetstream.IgnoreDeletes())
+	b := &Board{Region: region, Facilities: []Facility{}}
+	boards, err := s.situationBuckets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the %s board: %w", region, err)
+	}
+	rows := map[string]Facility{}
+	for _, r := range s.readBoards(ctx, boards, region) {
+		if r.err != nil {
+			if len(boards) == 1 {
+				return nil, r.err
+			}
+			s.log.Warn("a region's status reports could not be read", zap.String("bucket", r.bucket), zap.Error(r.err))
+			b.Unreachable = append(b.Unreachable, r.region)
+			continue
+		}
+		for _, f := range r.rows {
+			// A member that moved home region may have a report in
+			// each: the newer is its state.
+			if old, ok := rows[f.Member]; !ok || f.At.After(old.At) {
+				rows[f.Member] = f
+			}
+		}
+	}
+	for _, f := range rows {
+		b.Facilities = append(b.Facilities, f)
+	}
+	SortFacilities(b.Facilities)
+	slices.Sort(b.Unreachable)
+	return b, nil
+}
+
+// readBoard reads one SITUATION bucket's reports of region, verified.
+func (s *Service) readBoard(ctx context.Context, kv jetstream.KeyValue, region string) ([]Facility, error) {
+	w, err := kv.Watch(ctx, region+".*", jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("read the %s board: %w", region, err)
 	}
 	defer func() { _ = w.Stop() }()
-	b := &Board{Region: region, Facilities: []Facility{}}
+	var rows []Facility
 	for {
 		select {
 		case <-ctx.Done():
@@ -101,13 +139,12 @@ func (s *Service) board(ctx context.Context, m *tocsinv1.Member, region string) 
 				return nil, fmt.Errorf("read the %s board: the listing stopped early", region)
 			}
 			if e == nil {
-				SortFacilities(b.Facilities)
-				return b, nil
+				return rows, nil
 			}
 			if f, err := s.facility(ctx, e.Value()); err != nil {
 				s.log.Warn("status report skipped", zap.String("key", e.Key()), zap.Error(err))
 			} else {
-				b.Facilities = append(b.Facilities, *f)
+				rows = append(rows, *f)
 			}
 		}
 	}

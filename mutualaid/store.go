@@ -12,12 +12,11 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/tocsin-project/tocsin/internal/kvread"
-	"github.com/tocsin-project/tocsin/records"
 )
 
 // kvSubject is the stream subject of an AID bucket key.
 func (s *Service) kvSubject(key string) string {
-	return "$KV." + s.bucket(records.BucketAid) + "." + key
+	return "$KV." + s.aidBucket() + "." + key
 }
 
 // errConflict says a compare-and-set lost: someone wrote the key since it
@@ -36,7 +35,7 @@ const maxAttempts = 64
 // replica that lags a just-acknowledged write would refuse what it should
 // allow.
 func (s *Service) latest(ctx context.Context, key string) ([]byte, uint64, error) {
-	data, rev, ok, err := kvread.Leader(ctx, s.d.JS, s.bucket(records.BucketAid), key)
+	data, rev, ok, err := kvread.Leader(ctx, s.d.JS, s.aidBucket(), key)
 	if err != nil || !ok {
 		return nil, 0, err
 	}
@@ -113,7 +112,7 @@ func (s *Service) commit(ctx context.Context, writes ...write) error {
 			if errors.Is(err, errAtomicDisabled) {
 				// Provisioning turned it off: turn it on again; the
 				// message is retried.
-				if _, eerr := enableAtomicPublish(ctx, s.d.JS, s.bucket(records.BucketAid)); eerr != nil {
+				if _, eerr := enableAtomicPublish(ctx, s.d.JS, s.aidBucket()); eerr != nil {
 					return fmt.Errorf("%w; %v", err, eerr)
 				}
 			}

@@ -1,0 +1,239 @@
+package mutualaid
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/tocsin-project/tocsin/alerts"
+	"github.com/tocsin-project/tocsin/broker"
+	"github.com/tocsin-project/tocsin/client"
+	"github.com/tocsin-project/tocsin/envelope"
+	"github.com/tocsin-project/tocsin/internal/regiontest"
+	"github.com/tocsin-project/tocsin/internal/testwait"
+	"github.com/tocsin-project/tocsin/members"
+	tocsinv1 "github.com/tocsin-project/tocsin/proto/tocsin/v1"
+	"github.com/tocsin-project/tocsin/records"
+	"github.com/tocsin-project/tocsin/subjects"
+)
+
+// TestMutualAidAcrossRegions: on a 3 + 3 + 1 supercluster of stream sets
+// (east holds the registry, so the AID bucket), each region runs its own
+// mutual-aid service and router with its Region and no AidRegion. St.
+// Mary, homed in west and connected there with its own credentials,
+// requests incident response; Beacon IR, homed in east and connected
+// there, is notified, lists the request, offers; St. Mary sees the offer
+// and accepts it, and east's service counts the booked units. Each aid
+// message's outcome is read, through the member's own imports, from its
+// home region's ROUTED. St. Mary's status report (routed in west, kept in
+// SITUATION-west) is on the board asked in either region. With west stopped whole, Beacon IR
+// still sees the request and its booking (east holds them), and the
+// board asked in east names west as unreachable.
+func TestMutualAidAcrossRegions(t *testing.T) {
+	cast, err := members.DemoSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	homes := map[string]string{"st-mary": "west", "ir-firm": "east"}
+	var accounts []*tocsinv1.Member
+	for _, m := range cast {
+		if h, ok := homes[m.GetId()]; ok {
+			m.HomeRegion = h
+			accounts = append(accounts, m)
+		}
+	}
+	w := regiontest.Start(t, regiontest.Options{Regions: []broker.RegionSpec{{Name: "east"}, {Name: "west"}, {Name: "w", Nodes: 1}},
+		Registry: "east", Members: accounts})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	// Members' credentials (their user key signs their envelopes) and the
+	// services' signing keys, in the registry written in east.
+	credsOf := map[string]string{}
+	for _, m := range accounts {
+		creds, pub, err := w.Auth.IssueMember(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Keys = []*tocsinv1.SigningKey{{PublicKey: pub, NotBefore: timestamppb.New(time.Now().Add(-time.Hour))}}
+		credsOf[m.GetId()] = filepath.Join(t.TempDir(), m.GetId()+".creds")
+		if err := os.WriteFile(credsOf[m.GetId()], creds, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signers := map[string]*envelope.Signer{}
+	for _, r := range []string{"east", "west"} {
+		m := &tocsinv1.Member{Id: "svc-aid-" + r, Name: "aid service of " + r, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_SERVICE}}
+		if signers[r], _, err = envelope.NewMemberKey(m); err != nil {
+			t.Fatal(err)
+		}
+		cast = append(cast, m)
+	}
+	reg, err := members.OpenBucket(ctx, w.JS("east"), records.BucketMembers, members.DefaultVocabulary(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	if _, err := reg.Seed(ctx, cast); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"east", "west"} {
+		startRegionServices(ctx, t, w, r, signers[r])
+	}
+
+	connect := func(member string) *client.Client {
+		t.Helper()
+		c, err := client.Connect(ctx, client.Options{Servers: w.SC.ClientURL(homes[member]), CredsFile: credsOf[member]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	mary, beacon := connect("st-mary"), connect("ir-firm")
+	publish := func(c *client.Client, kind tocsinv1.Kind, payload proto.Message) *tocsinv1.Envelope {
+		t.Helper()
+		var env *tocsinv1.Envelope
+		testwait.Until(ctx, t, "publish", func() (err error) { env, err = c.Publish(ctx, kind, payload); return err })
+		return env
+	}
+	send := func(c *client.Client, kind tocsinv1.Kind, payload proto.Message) string {
+		t.Helper()
+		env := publish(c, kind, payload)
+		octx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		o, err := c.WaitOutcome(octx, env.GetId())
+		if err != nil {
+			t.Fatalf("%s of %s: %v", kind, c.Signer().Sender(), err)
+		}
+		if o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+			t.Fatalf("%s of %s: outcome %v: %v", kind, c.Signer().Sender(), o.GetState(), o.GetRejection().GetProblems())
+		}
+		return env.GetId()
+	}
+	ask := func(c *client.Client, subject string, in, out any) {
+		t.Helper()
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := Ask(actx, c.Conn(), subject, in, out); err != nil {
+			t.Fatalf("ask %s: %v", subject, err)
+		}
+	}
+
+	req := send(mary, kReq, request(amber, nil, need("incident-response", 2)))
+	// Its notice, sent by west's service, reaches Beacon IR's inbox in
+	// east (INBOX-west's copy sourced into INBOX-east).
+	testwait.Until(ctx, t, "the request's notice in INBOX-east", func() error {
+		s, err := w.JS("east").Stream(ctx, "INBOX-east")
+		if err != nil {
+			return err
+		}
+		m, err := s.GetLastMsgForSubject(ctx, subjects.InRegion("west", subjects.Inbox("ir-firm")))
+		if err != nil {
+			return err
+		}
+		if env, err := envelope.Decode(m.Data, 0); err != nil || env.GetId() != req {
+			return fmt.Errorf("the last notice is %v (%v), want the request %s", env.GetId(), err, req)
+		}
+		return nil
+	})
+	var open ListReply
+	ask(beacon, QuerySubject("ir-firm", OpList), ListQuery{Open: true}, &open)
+	if len(open.Requests) != 1 || open.Requests[0].ID != req {
+		t.Fatalf("Beacon IR, in east, lists %d open requests, want St. Mary's %s from west", len(open.Requests), req)
+	}
+	off := send(beacon, kOff, offer(req, "incident-response", 2))
+	var shown ShowReply
+	ask(mary, QuerySubject("st-mary", OpShow), ShowQuery{ID: req}, &shown)
+	if len(shown.Request.Offers) != 1 || shown.Request.Offers[0].ID != off {
+		t.Fatalf("St. Mary, in west, sees the offers %+v, want Beacon IR's %s from east", shown.Request.Offers, off)
+	}
+	send(mary, kDec, decide(tocsinv1.AidAction_AID_ACTION_ACCEPT, req, off, 0))
+	booked := func() {
+		t.Helper()
+		var caps CapabilitiesReply
+		ask(beacon, QuerySubject("ir-firm", OpCapabilities), CapabilitiesQuery{}, &caps)
+		i := slices.IndexFunc(caps.Capabilities, func(c *Capability) bool { return c.Type == "incident-response" })
+		if i < 0 || caps.Capabilities[i].Free != caps.Capabilities[i].Capacity-2 {
+			t.Fatalf("Beacon IR's capabilities %+v, want 2 incident-response units booked", caps.Capabilities)
+		}
+		ask(beacon, QuerySubject("ir-firm", OpShow), ShowQuery{ID: off}, &shown)
+		if shown.Offer == nil || shown.Offer.State != OfferAccepted {
+			t.Fatalf("Beacon IR's offer as it sees it: %+v, want accepted", shown.Offer)
+		}
+	}
+	booked()
+	// The whole trail is in the AID bucket's region's audit stream.
+	audit, err := w.JS("east").Stream(ctx, "AID_AUDIT-east")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := audit.Info(ctx); err != nil || info.State.Msgs != 3 {
+		t.Fatalf("AID_AUDIT-east: %v, %+v; want the request, the offer and the accept", err, info)
+	}
+
+	// A status report records no outcome: the board shows it.
+	statusAt := publish(mary, tocsinv1.Kind_KIND_STATUS_REPORT, &tocsinv1.StatusReport{State: tocsinv1.FacilityState_FACILITY_STATE_DIVERTING, Note: "ambulances to riverside"}).GetId()
+	for _, c := range []*client.Client{mary, beacon} {
+		who := c.Signer().Sender()
+		testwait.Until(ctx, t, "St. Mary diverting on the northeast board asked by "+who+" in "+homes[who], func() error {
+			var b Board
+			ask(c, SituationSubject(who), SituationQuery{Region: "northeast"}, &b)
+			i := slices.IndexFunc(b.Facilities, func(f Facility) bool { return f.Member == "st-mary" })
+			if i < 0 || b.Facilities[i].State != "diverting" || b.Facilities[i].Report != statusAt || len(b.Unreachable) != 0 {
+				return fmt.Errorf("the board: %+v, want St. Mary diverting (%s)", b, statusAt)
+			}
+			return nil
+		})
+	}
+
+	w.SC.StopRegion("west")
+	booked()
+	var b Board
+	ask(beacon, SituationSubject("ir-firm"), SituationQuery{Region: "northeast"}, &b)
+	if !slices.Equal(b.Unreachable, []string{"west"}) || slices.ContainsFunc(b.Facilities, func(f Facility) bool { return f.Member == "st-mary" }) {
+		t.Fatalf("the northeast board in east with west away: %+v, want west named unreachable", b)
+	}
+}
+
+// startRegionServices runs region's mutual-aid service and router (for
+// status reports) on a service connection to region, as its nodes do,
+// with the registry read from region's copy.
+func startRegionServices(ctx context.Context, t *testing.T, w *regiontest.World, region string, signer *envelope.Signer) {
+	t.Helper()
+	js := w.JS(region)
+	var reg *members.Registry
+	testwait.Until(ctx, t, "region "+region+"'s registry", func() (err error) {
+		reg, err = members.OpenBucket(ctx, js, w.Sets[region].RegistryBucket(), members.DefaultVocabulary(), zaptest.NewLogger(t))
+		return err
+	})
+	t.Cleanup(reg.Close)
+	testwait.Until(ctx, t, "region "+region+"'s registry has its service", func() error {
+		_, err := reg.Member(ctx, signer.Sender())
+		return err
+	})
+	log := zaptest.NewLogger(t).Named(region)
+	deps := Deps{JS: js, Registry: reg, Verifier: envelope.NewVerifier(reg, envelope.VerifyOptions{}), Signer: signer}
+	s, err := New(ctx, deps, Options{Region: region}, log.Named("aid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := alerts.New(ctx, alerts.Deps{JS: js, Registry: reg, Verifier: deps.Verifier, Signer: signer}, alerts.Options{Region: region}, log.Named("router"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []func(context.Context) error{s.Run, r.Run} {
+		rctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = run(rctx) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
+}
