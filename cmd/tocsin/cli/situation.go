@@ -32,6 +32,9 @@ func newSituationCmd(g *globals) *cobra.Command {
 				if b.CachedAt != nil {
 					fmt.Fprintf(g.stdout, "cached at the site: the hub is unreachable; the board as of %s\n", b.CachedAt.Local().Format(time.DateTime))
 				}
+				if len(b.Unreachable) > 0 {
+					fmt.Fprintf(g.stdout, "incomplete: the reports kept in region %s could not be read (the region is away); its members' facilities are missing\n", strings.Join(b.Unreachable, ", "))
+				}
 				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "MEMBER\tNAME\tSTATE\tSYSTEMS\tSINCE\tNOTE")
 				for _, f := range b.Facilities {
