@@ -82,6 +82,19 @@
 // the request, so the copies from several nodes are one; it is handled like
 // any decision. The timer is the bucket's state, so it survives any node.
 //
+// # Regions
+//
+// On a supercluster whose regions each hold a stream set (Options.Region,
+// docs/REGIONS.md), each region's service takes its region's aid ingest
+// (INGEST-<region>: its members' home region) and writes outcomes,
+// notices and rejections there, but every region's service keeps the
+// state in one AID bucket, AID-<aid region>, with the audit trail in
+// AID_AUDIT-<aid region> (Options.AidRegion, by default the registry's
+// region): an accept's atomic batch books a responder's units with the
+// request, and a batch is one stream's. A board merges every region's
+// SITUATION-<region> and names the regions it could not read
+// (Board.Unreachable).
+//
 // # Read path
 //
 // Members cannot read the buckets. They ask on tocsin.svc.aid.<member>.<op>
