@@ -196,7 +196,13 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 		}
 		*b.kv = kv
 	}
-	if err := s.openAid(ctx); err != nil {
+	octx, cancel := ctx, context.CancelFunc(func() {})
+	if opts.Region != "" {
+		octx, cancel = context.WithTimeout(ctx, openAidWait)
+	}
+	err := s.openAid(octx)
+	cancel()
+	if err != nil {
 		if opts.Region == "" {
 			return nil, err
 		}
@@ -207,6 +213,10 @@ func New(ctx context.Context, d Deps, opts Options, log *zap.Logger) (*Service, 
 	s.dir = newDirectory(s.log)
 	return s, nil
 }
+
+// openAidWait bounds New's attempt to open the AID bucket of another
+// region, which may be away: Run tries again (waitAid).
+const openAidWait = 5 * time.Second
 
 // aidStream is the stream behind the AID bucket of a single cluster.
 const aidStream = "KV_" + records.BucketAid
