@@ -166,17 +166,63 @@ func EnsureSiteConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv
 // creates none for a member without a site. Tocsin calls it wherever it
 // calls EnsureConsumers.
 func UpdateSiteConsumers(ctx context.Context, js jetstream.JetStream, m *tocsinv1.Member) error {
-	cs := SiteConsumers(m)
-	if len(cs) == 0 {
-		return nil
-	}
-	inbox := cs[len(cs)-2] // SiteConsumers ends with inbox, rejections
-	if _, err := js.PushConsumer(ctx, inbox.Stream, inbox.Name); errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("site consumer %s of member %q: %w", inbox.Name, m.GetId(), err)
+	if ok, err := hasSite(ctx, js, m); err != nil || !ok {
+		return err
 	}
 	return EnsureSiteConsumers(ctx, js, m)
+}
+
+// hasSite reports whether m's inbox site consumer exists (on the streams
+// m's record names).
+func hasSite(ctx context.Context, js jetstream.JetStream, m *tocsinv1.Member) (bool, error) {
+	cs := SiteConsumers(m)
+	if len(cs) == 0 {
+		return false, nil
+	}
+	inbox := cs[len(cs)-2] // SiteConsumers ends with inbox, rejections
+	_, err := js.PushConsumer(ctx, inbox.Stream, inbox.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("site consumer %s of member %q: %w", inbox.Name, m.GetId(), err)
+	}
+	return true, nil
+}
+
+// MoveSiteConsumers moves m's site consumers with its home region
+// (`tocsin members set-home`): when before, m's record as it was, had a
+// site (its inbox site consumer exists in before's home region), it
+// creates after's site consumers in after's home region, from the start
+// of their streams, and deletes before's. A member without a site, or
+// whose site consumers stay on the same streams, is left alone. The site
+// follows once it runs with site credentials issued for after (their tag
+// names the region, IssueSite): its streams of the new region start
+// empty and take every copy the new region's streams hold.
+func MoveSiteConsumers(ctx context.Context, js jetstream.JetStream, before, after *tocsinv1.Member) error {
+	old, cur := SiteConsumers(before), SiteConsumers(after)
+	keep := map[string]bool{}
+	for _, c := range cur {
+		keep[c.Stream+"."+c.Name] = true
+	}
+	if !slices.ContainsFunc(old, func(c SiteConsumer) bool { return !keep[c.Stream+"."+c.Name] }) {
+		return nil
+	}
+	if ok, err := hasSite(ctx, js, before); err != nil || !ok {
+		return err
+	}
+	if err := EnsureSiteConsumers(ctx, js, after); err != nil {
+		return err
+	}
+	for _, c := range old {
+		if keep[c.Stream+"."+c.Name] {
+			continue
+		}
+		if err := js.DeleteConsumer(ctx, c.Stream, c.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("member %q's site consumers moved, but %s on %s of the region it left was not deleted: %w; delete it with a service's credentials", after.GetId(), c.Name, c.Stream, err)
+		}
+	}
+	return nil
 }
 
 // addSiteOwners adds the site consumers of members to owners (stream and
