@@ -34,7 +34,7 @@ func (r *Router) recordReceipt(ctx context.Context, env *tocsinv1.Envelope, data
 	}
 	person := rc.GetState() != tocsinv1.ReceiptState_RECEIPT_STATE_DELIVERED
 	if person {
-		if err := r.checkAddressed(ctx, rr, member, rc.GetRefSender(), refs); err != nil {
+		if rr, err = r.addressedIn(ctx, rr, member, rc, refs); err != nil {
 			return err
 		}
 	}
