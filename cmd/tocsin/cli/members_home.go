@@ -24,7 +24,10 @@ the member's record (one of the regions with a stream set; "" for none:
 the single cluster's streams), creates its consumers on REGION's streams
 (from their beginning: the agent's sinks drop what they had by message id),
 pushes its account so that its ingest lands in REGION's INGEST, and deletes
-its consumers of the region it left.`,
+its consumers of the region it left. A member with a site (tocsin members
+site-creds) has its site consumers moved the same way; its site then needs
+new credentials (site-creds again, which name the home region) and a
+restart.`,
 		Args: cobra.ExactArgs(2),
 		RunE: run(true, func(ctx context.Context, s *adminSession, args []string) error {
 			id, home := args[0], args[1]
@@ -50,7 +53,10 @@ its consumers of the region it left.`,
 			if err := s.apply(ctx, []*tocsinv1.Member{m}); err != nil {
 				return err
 			}
-			if err := s.deleteLeftConsumers(ctx, before, m); err != nil {
+			// Both are tried: the region left may be away, and its
+			// consumers then cannot be deleted, while the new region's
+			// are created.
+			if err := errors.Join(s.deleteLeftConsumers(ctx, before, m), s.moveSiteConsumers(ctx, before, m)); err != nil {
 				return err
 			}
 			if s.g.json {
@@ -99,6 +105,17 @@ func (s *adminSession) checkHomeRegions(ctx context.Context, ms []*tocsinv1.Memb
 		}
 	}
 	return nil
+}
+
+// moveSiteConsumers moves the member's site consumers (<id>-site-*) from
+// before's home region to after's when it has a site (auth.MoveSiteConsumers).
+func (s *adminSession) moveSiteConsumers(ctx context.Context, before, after *tocsinv1.Member) error {
+	nc, js, err := s.serviceJS()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return auth.MoveSiteConsumers(ctx, js, before, after)
 }
 
 // deleteLeftConsumers deletes the consumers of before (a member's record

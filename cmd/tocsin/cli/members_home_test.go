@@ -64,8 +64,8 @@ func regionStreams(ctx context.Context, t *testing.T, js jetstream.JetStream, re
 
 // members add --home-region admits a member into a region's streams, and
 // set-home moves it: its ingest lands in the new region's INGEST, its
-// consumers are on the new region's copies streams (the old region's
-// deleted), and a region the cluster does not have is refused, naming
+// consumers and its site's consumers are on the new region's copies
+// streams (the old region's deleted), and a region the cluster does not have is refused, naming
 // those it has.
 func TestMembersHomeRegionAddAndMove(t *testing.T) {
 	d := startDevCluster(t)
@@ -125,6 +125,13 @@ func TestMembersHomeRegionAddAndMove(t *testing.T) {
 	}
 	published("INGEST-east", "tocsin.r.east.sector.patient-care.flash")
 
+	// St. Anne has a site: its site consumers are on east's streams.
+	d.must("members", "site-creds", "st-anne", "--out", filepath.Join(dir, "st-anne-site.creds"))
+	siteInbox := auth.SiteConsumerName("st-anne", subjects.StreamInbox)
+	if _, err := js.PushConsumer(ctx, "INBOX-east", siteInbox); err != nil {
+		t.Fatalf("st-anne's site consumer on INBOX-east: %v", err)
+	}
+
 	code, out, errOut = d.cli("members", "set-home", "st-anne", "wset")
 	if code != ExitUsage || !strings.Contains(errOut, `member "st-anne": unknown region "wset"; known: east, west`) {
 		t.Fatalf("members set-home st-anne wset: exit %d\n%s%s", code, out, errOut)
@@ -135,6 +142,12 @@ func TestMembersHomeRegionAddAndMove(t *testing.T) {
 	published("INGEST-west", "tocsin.r.west.sector.patient-care.flash")
 	if _, err := js.Consumer(ctx, "SECTORS-east", auth.SectorsConsumer("st-anne")); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Fatalf("st-anne's consumer on the region it left, SECTORS-east: %v, want deleted", err)
+	}
+	if _, err := js.PushConsumer(ctx, "INBOX-east", siteInbox); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Fatalf("st-anne's site consumer on the region it left, INBOX-east: %v, want deleted", err)
+	}
+	if _, err := js.PushConsumer(ctx, "INBOX-west", siteInbox); err != nil {
+		t.Fatalf("st-anne's site consumer on INBOX-west: %v, want moved there", err)
 	}
 	cons, err := js.Consumer(ctx, "SECTORS-west", auth.SectorsConsumer("st-anne"))
 	if err != nil || cons.CachedInfo().Config.FilterSubject != "tocsin.r.*.sector.patient-care.>" {
