@@ -143,55 +143,63 @@ func (c *cluster) KillRegion(ctx context.Context, r string) ([]string, error) {
 	return names, nil
 }
 
-// WaitRegistryMirrors waits until every region's mirror of the member
-// registry (MEMBERS-<region>, docs/REGIONS.md) holds what MEMBERS holds
-// now: its nodes answer the directory and their consumer requests from it.
-// A node's /readyz does not wait for it: a mirror created before MEMBERS
-// existed stayed empty (nats-server retrying its origin) for up to a
-// minute after the regions said ready, and a member agent started then
-// was told it is not in the directory and exited. Nothing to wait for in
-// one cluster.
-func (c *cluster) WaitRegistryMirrors(ctx context.Context) error {
-	if !c.lay.regions() {
-		return nil
-	}
-	nc, err := nats.Connect(c.URLsFrom(c.lay.registry), nats.UserCredentials(c.ServiceCreds()), nats.RootCAs(c.CA()), nats.Name("tocsin chaos registry mirrors"))
+// WaitRegistry waits until every replica of the member registry (MEMBERS)
+// is current, and in regions every region's mirror of it (MEMBERS-<region>,
+// docs/REGIONS.md) holds what MEMBERS holds now: the nodes answer the
+// directory and consumer requests from those, and an admin command lists
+// the registry by direct get, which any replica answers. A node's /readyz
+// waits for neither: a mirror created before MEMBERS existed stayed empty
+// (nats-server retrying its origin) for up to a minute after the regions
+// said ready, and a member agent started then was told it is not in the
+// directory and exited; a replica behind made tocsin members site-creds
+// refuse its push ("no active admin would be left").
+func (c *cluster) WaitRegistry(ctx context.Context) error {
+	nc, err := nats.Connect(c.URLsFrom(c.lay.registry), nats.UserCredentials(c.ServiceCreds()), nats.RootCAs(c.CA()), nats.Name("tocsin chaos registry"))
 	if err != nil {
-		return fmt.Errorf("connect as the service to read the registry's mirrors: %w", err)
+		return fmt.Errorf("connect as the service to read the registry: %w", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	lastSeq := func(name string) (uint64, error) {
+	info := func(name string) (*jetstream.StreamInfo, error) {
 		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		s, err := js.Stream(ictx, name)
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		return s.CachedInfo().State.LastSeq, nil
+		return s.CachedInfo(), nil
 	}
 	origin := "KV_" + records.BucketMembers
 	var want uint64
 	return poll(ctx, 250*time.Millisecond, func() error {
 		if want == 0 {
-			if want, err = lastSeq(origin); err != nil {
+			in, err := info(origin)
+			if err != nil {
 				return err
 			}
+			if in.Cluster != nil {
+				for _, p := range in.Cluster.Replicas {
+					if !p.Current || p.Lag > 0 {
+						return fmt.Errorf("%s's replica on %s is behind (current %v, lag %d)", origin, p.Name, p.Current, p.Lag)
+					}
+				}
+			}
+			want = in.State.LastSeq
 		}
 		for _, r := range c.lay.sets {
 			if r == c.lay.registry {
 				continue
 			}
 			mirror := "KV_" + subjects.RegionStream(records.BucketMembers, r)
-			got, err := lastSeq(mirror)
+			in, err := info(mirror)
 			if err != nil {
 				return err
 			}
-			if got < want {
-				return fmt.Errorf("%s is at %d of %s's %d", mirror, got, origin, want)
+			if in.State.LastSeq < want {
+				return fmt.Errorf("%s is at %d of %s's %d", mirror, in.State.LastSeq, origin, want)
 			}
 		}
 		return nil

@@ -37,8 +37,7 @@ func siteCredsOf(dir, member string) string { return filepath.Join(dir, member+"
 // proxy of its own. With lazy, its data directory is a lazy file system.
 func (c *cluster) newSiteProc(ctx context.Context, member, credsDir string, lazy bool) (_ *siteProc, err error) {
 	creds := siteCredsOf(credsDir, member)
-	if _, err := runTool(ctx, c.bin, "members", "site-creds", member, "--out", creds, "--keys", c.keys, "--creds", c.AdminCreds(),
-		"--tls-ca", c.CA(), "--server", c.URLs(), "--timeout", "60s"); err != nil {
+	if _, err := runTool(ctx, c.bin, append([]string{"members", "site-creds", member, "--out", creds}, c.adminFlags()...)...); err != nil {
 		return nil, err
 	}
 	ports, err := freeport.Pick("127.0.0.1", 1)

@@ -84,8 +84,12 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 	if err := w.cl.Start(sctx); err != nil {
 		return nil, fmt.Errorf("the cluster never became healthy: %w", err)
 	}
-	if err := w.cl.WaitRegistryMirrors(sctx); err != nil {
-		return nil, fmt.Errorf("a region's registry mirror never caught up: %w", err)
+	mirrored := time.Now()
+	if err := w.cl.WaitRegistry(sctx); err != nil {
+		return nil, fmt.Errorf("the member registry's replicas or a region's mirror of it never caught up: %w", err)
+	}
+	if opts.Regions {
+		w.progress("every region's registry mirror caught up with MEMBERS %.1fs after the nodes said ready", time.Since(mirrored).Seconds())
 	}
 	specs := agentCast(opts.Agents)
 	var pubIDs []string
@@ -97,11 +101,14 @@ func setup(ctx context.Context, opts Options, log *zap.Logger) (_ *world, err er
 		return nil, err
 	}
 	w.progress("tocsin members add: %d publishers, %d agents, %s%s", len(pubIDs), len(specs), fuzzerID, w.homes(append(append(slices.Clone(pubIDs), agentIDs(specs)...), fuzzerID)))
-	if _, err := runTool(sctx, opts.Binary, w.cl.admitArgs(seed, w.creds)...); err != nil {
+	if how, err := w.cl.admit(sctx, seed, w.creds); err != nil {
 		return nil, err
+	} else if how != "" {
+		w.progress("%s", how)
+		w.notes = append(w.notes, how)
 	}
-	if err := w.cl.WaitRegistryMirrors(sctx); err != nil {
-		return nil, fmt.Errorf("the members admitted never reached every region's registry mirror: %w", err)
+	if err := w.cl.WaitRegistry(sctx); err != nil {
+		return nil, fmt.Errorf("the members admitted never reached every replica of the registry and every region's mirror of it: %w", err)
 	}
 	for _, d := range []string{"sinks", "state", "publishers"} {
 		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o700); err != nil {
