@@ -163,8 +163,8 @@ func startBehind(ctx context.Context, t *testing.T, n int, every time.Duration) 
 // probe writes to PROBE every 50 ms, each write waited for (30 s at
 // most, whatever ctx), until ctx ends; it then returns the slowest write
 // and the writes that failed.
-func (b *behind) probe(ctx context.Context) <-chan [2]any {
-	out := make(chan [2]any, 1)
+func (b *behind) probe(ctx context.Context) <-chan probed {
+	out := make(chan probed, 1)
 	go func() {
 		var slowest time.Duration
 		var failed []string
@@ -182,21 +182,28 @@ func (b *behind) probe(ctx context.Context) <-chan [2]any {
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
-		out <- [2]any{slowest, failed}
+		out <- probed{slowest, failed}
 	}()
 	return out
+}
+
+// probed is what a probe saw: its slowest write, and the writes that
+// failed.
+type probed struct {
+	slowest time.Duration
+	failed  []string
 }
 
 // report logs what the sync cost since start: node 1's route bytes since
 // sent, nats-server's slow-pack warnings, the slowest probe write, the
 // no-quorum warnings (returned) and the meta leader's changes since
 // metaBefore.
-func (b *behind) report(t *testing.T, what string, start time.Time, sent int64, metaBefore int, probed [2]any) []observer.LoggedEntry {
+func (b *behind) report(t *testing.T, what string, start time.Time, sent int64, metaBefore int, p probed) []observer.LoggedEntry {
 	t.Helper()
 	noQuorum := b.logs.FilterMessageSnippet("NO quorum").All()
 	t.Logf("%s: %d member accounts (%d KiB of JWTs), %v: node 1 sent %d KiB on its routes; %d slow pack answers; slowest probe write %v, %d failed; %d no-quorum warnings; %d meta leader changes",
 		what, len(b.accounts), b.size>>10, time.Since(start).Round(time.Millisecond), (routeBytes(t, b.c.Node(0))-sent)>>10,
-		len(b.logs.FilterMessageSnippet("CLAIMS.PACK").All()), probed[0].(time.Duration).Round(time.Millisecond), len(probed[1].([]string)),
+		len(b.logs.FilterMessageSnippet("CLAIMS.PACK").All()), p.slowest.Round(time.Millisecond), len(p.failed),
 		len(noQuorum), b.metaChanges()-metaBefore)
 	return noQuorum
 }
@@ -235,7 +242,7 @@ func TestResolverSyncBringsABehindNodeUpToDate(t *testing.T) {
 	b := startBehind(ctx, t, n, every)
 	start, sent, meta := time.Now(), routeBytes(t, b.c.Node(0)), b.metaChanges()
 	probeCtx, stop := context.WithCancel(ctx)
-	probed := b.probe(probeCtx)
+	result := b.probe(probeCtx)
 	testwait.For(t, bound, "every node holding every member's account", func() error {
 		for _, nd := range b.c.Nodes() {
 			if got := holds(nd, b.accounts); got < len(b.accounts) {
@@ -245,7 +252,7 @@ func TestResolverSyncBringsABehindNodeUpToDate(t *testing.T) {
 		return nil
 	})
 	stop()
-	b.report(t, "on every node", start, sent, meta, <-probed)
+	b.report(t, "on every node", start, sent, meta, <-result)
 }
 
 // TestResolverSyncStormKeepsTheStreamsQuorum: nodes whose account JWTs
@@ -266,14 +273,14 @@ func TestResolverSyncStormKeepsTheStreamsQuorum(t *testing.T) {
 	start, sent, meta := time.Now(), routeBytes(t, b.c.Node(0)), b.metaChanges()
 	probeCtx, stop := context.WithTimeout(ctx, 30*time.Second)
 	defer stop()
-	probed := <-b.probe(probeCtx)
+	result := <-b.probe(probeCtx)
 	if packs := len(b.logs.FilterMessageSnippet("CLAIMS.PACK").All()); packs == 0 {
 		t.Logf("no pack took long enough for nats-server to warn: the storm was lighter than it is meant to be")
 	}
-	for _, e := range b.report(t, "sync storm", start, sent, meta, probed) {
+	for _, e := range b.report(t, "sync storm", start, sent, meta, result) {
 		t.Errorf("a raft group lost its quorum: %s", e.Message)
 	}
-	for _, f := range probed[1].([]string) {
+	for _, f := range result.failed {
 		t.Errorf("a probe write failed: %s", f)
 	}
 }
