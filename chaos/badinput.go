@@ -106,7 +106,7 @@ func (b *budget) take(n int, refused bool) bool {
 func newCampaign(w *world, path string) *campaign {
 	return &campaign{w: w, path: path, rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), 0xbad)),
 		budget: &budget{bytesPerSecond: float64(w.opts.BadBytesPerSecond), start: time.Now()},
-		pub: &publisher{c: w.fuzz, run: w.run, agents: agentCast(w.opts.Agents), ledger: w.ledger, log: w.log, progress: w.progress,
+		pub: &publisher{c: w.fuzz, run: w.run, ingest: w.cl.lay.streamOf(subjects.StreamIngest, fuzzerID), agents: agentCast(w.opts.Agents), ledger: w.ledger, log: w.log, progress: w.progress,
 			rng: rand.New(rand.NewPCG(uint64(w.opts.Seed), 0xf00))}}
 }
 
