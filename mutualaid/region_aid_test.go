@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -31,7 +33,8 @@ import (
 // Mary, homed in west and connected there with its own credentials,
 // requests incident response; Beacon IR, homed in east and connected
 // there, is notified, lists the request, offers; St. Mary sees the offer
-// and accepts it, and east's service counts the booked units. Each aid
+// and accepts it, and east's service counts the booked units; a short
+// request of St. Mary's expires once, through east's ingest. Each aid
 // message's outcome is read, through the member's own imports, from its
 // home region's ROUTED. St. Mary's status report (routed in west, kept in
 // SITUATION-west) is on the board asked in either region. With west stopped whole, Beacon IR
@@ -119,12 +122,15 @@ func TestMutualAidAcrossRegions(t *testing.T) {
 		}
 		return env.GetId()
 	}
-	ask := func(c *client.Client, subject string, in, out any) {
-		t.Helper()
+	askE := func(c *client.Client, subject string, in, out any) error {
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		if err := Ask(actx, c.Conn(), subject, in, out); err != nil {
-			t.Fatalf("ask %s: %v", subject, err)
+		return Ask(actx, c.Conn(), subject, in, out)
+	}
+	ask := func(c *client.Client, subject string, in, out any) {
+		t.Helper()
+		if err := askE(c, subject, in, out); err != nil {
+			t.Fatal(err)
 		}
 	}
 
@@ -157,20 +163,27 @@ func TestMutualAidAcrossRegions(t *testing.T) {
 		t.Fatalf("St. Mary, in west, sees the offers %+v, want Beacon IR's %s from east", shown.Request.Offers, off)
 	}
 	send(mary, kDec, decide(tocsinv1.AidAction_AID_ACTION_ACCEPT, req, off, 0))
-	booked := func() {
-		t.Helper()
+	booked := func() error {
 		var caps CapabilitiesReply
-		ask(beacon, QuerySubject("ir-firm", OpCapabilities), CapabilitiesQuery{}, &caps)
+		if err := askE(beacon, QuerySubject("ir-firm", OpCapabilities), CapabilitiesQuery{}, &caps); err != nil {
+			return err
+		}
 		i := slices.IndexFunc(caps.Capabilities, func(c *Capability) bool { return c.Type == "incident-response" })
 		if i < 0 || caps.Capabilities[i].Free != caps.Capabilities[i].Capacity-2 {
-			t.Fatalf("Beacon IR's capabilities %+v, want 2 incident-response units booked", caps.Capabilities)
+			return fmt.Errorf("Beacon IR's capabilities %+v, want 2 incident-response units booked", caps.Capabilities)
 		}
-		ask(beacon, QuerySubject("ir-firm", OpShow), ShowQuery{ID: off}, &shown)
-		if shown.Offer == nil || shown.Offer.State != OfferAccepted {
-			t.Fatalf("Beacon IR's offer as it sees it: %+v, want accepted", shown.Offer)
+		var r ShowReply
+		if err := askE(beacon, QuerySubject("ir-firm", OpShow), ShowQuery{ID: off}, &r); err != nil {
+			return err
 		}
+		if r.Offer == nil || r.Offer.State != OfferAccepted {
+			return fmt.Errorf("Beacon IR's offer as it sees it: %+v, want accepted", r.Offer)
+		}
+		return nil
 	}
-	booked()
+	if err := booked(); err != nil {
+		t.Fatal(err)
+	}
 	// The whole trail is in the AID bucket's region's audit stream.
 	audit, err := w.JS("east").Stream(ctx, "AID_AUDIT-east")
 	if err != nil {
@@ -178,6 +191,40 @@ func TestMutualAidAcrossRegions(t *testing.T) {
 	}
 	if info, err := audit.Info(ctx); err != nil || info.State.Msgs != 3 {
 		t.Fatalf("AID_AUDIT-east: %v, %+v; want the request, the offer and the accept", err, info)
+	}
+
+	// A request's expiry, sent by both regions' services (the same message
+	// id), goes to the AID bucket's region's ingest, where it is one
+	// message, and is applied there.
+	short := request(amber, nil, need("forensics", 1))
+	short.ExpiresAt = timestamppb.New(time.Now().Add(3 * time.Second))
+	expiring := send(mary, kReq, short)
+	testwait.Until(ctx, t, "St. Mary's short request to expire", func() error {
+		var r ShowReply
+		ask(mary, QuerySubject("st-mary", OpShow), ShowQuery{ID: expiring}, &r)
+		if last := r.Request.Timeline[len(r.Request.Timeline)-1]; r.Request.State != RequestExpired || last.Action != ActExpire {
+			return fmt.Errorf("state %s, last step %+v", r.Request.State, last)
+		}
+		return nil
+	})
+	for region, want := range map[string]uint64{"east": 1, "west": 0} {
+		st, err := w.JS("east").Stream(ctx, "INGEST-"+region)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctx, jetstream.WithSubjectFilter(subjects.InRegion(region, subjects.Ingest(subjects.KindAid, "*"))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		for subject, c := range info.State.Subjects {
+			if strings.HasPrefix(subject, subjects.InRegion(region, subjects.Ingest(subjects.KindAid, "svc-aid-"))) {
+				n += c
+			}
+		}
+		if n != want {
+			t.Fatalf("INGEST-%s holds %d expiries (%v), want %d", region, n, info.State.Subjects, want)
+		}
 	}
 
 	// A status report records no outcome: the board shows it.
@@ -195,13 +242,21 @@ func TestMutualAidAcrossRegions(t *testing.T) {
 		})
 	}
 
+	// West lost whole: east's members keep what east holds. Reads fail
+	// for a moment while the meta group elects a leader again (when it
+	// was in west): "JetStream system temporarily unavailable".
 	w.SC.StopRegion("west")
-	booked()
-	var b Board
-	ask(beacon, SituationSubject("ir-firm"), SituationQuery{Region: "northeast"}, &b)
-	if !slices.Equal(b.Unreachable, []string{"west"}) || slices.ContainsFunc(b.Facilities, func(f Facility) bool { return f.Member == "st-mary" }) {
-		t.Fatalf("the northeast board in east with west away: %+v, want west named unreachable", b)
-	}
+	testwait.Until(ctx, t, "Beacon IR's booking seen in east with west away", booked)
+	testwait.Until(ctx, t, "the northeast board in east naming west unreachable", func() error {
+		var b Board
+		if err := askE(beacon, SituationSubject("ir-firm"), SituationQuery{Region: "northeast"}, &b); err != nil {
+			return err
+		}
+		if !slices.Equal(b.Unreachable, []string{"west"}) || slices.ContainsFunc(b.Facilities, func(f Facility) bool { return f.Member == "st-mary" }) {
+			return fmt.Errorf("the board %+v, want west named unreachable", b)
+		}
+		return nil
+	})
 }
 
 // startRegionServices runs region's mutual-aid service and router (for
