@@ -74,3 +74,16 @@ func TestARegionsServiceTakesItsRegionsAidIngest(t *testing.T) {
 		t.Fatal("the region's AID bucket holds no record of the request")
 	}
 }
+
+// AidRegion names a region's bucket, so it needs the node's region: a
+// single cluster has no AID-<region>.
+func TestAidRegionNeedsARegion(t *testing.T) {
+	if err := (Options{AidRegion: "east"}).withDefaults().validate(); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("AidRegion without Region: %v, want %v", err, ErrInvalidOptions)
+	}
+	for _, o := range []Options{{}, {Region: "west"}, {Region: "west", AidRegion: "east"}} {
+		if err := o.withDefaults().validate(); err != nil {
+			t.Fatalf("%+v: %v", o, err)
+		}
+	}
+}
