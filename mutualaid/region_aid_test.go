@@ -36,10 +36,13 @@ import (
 // and accepts it, and east's service counts the booked units; a short
 // request of St. Mary's expires once, through east's ingest. Each aid
 // message's outcome is read, through the member's own imports, from its
-// home region's ROUTED. St. Mary's status report (routed in west, kept in
-// SITUATION-west) is on the board asked in either region. With west stopped whole, Beacon IR
-// still sees the request and its booking (east holds them), and the
-// board asked in east names west as unreachable.
+// home region's ROUTED. St. Mary's status report (routed in west, kept
+// in SITUATION-west) is on the board asked in either region. With west
+// stopped whole, Beacon IR still sees the request and its booking (east
+// holds them), and the board asked in east names west as unreachable.
+// With west back and east lost, St. Mary's next request is taken in west
+// but applied only once east is back, and reading the bucket meanwhile
+// says to try again.
 func TestMutualAidAcrossRegions(t *testing.T) {
 	cast, err := members.DemoSeed()
 	if err != nil {
@@ -257,6 +260,36 @@ func TestMutualAidAcrossRegions(t *testing.T) {
 		}
 		return nil
 	})
+
+	// West back, east (the registry's region, so the AID bucket's) lost:
+	// west takes St. Mary's request but cannot apply it, nor read the
+	// bucket; once east is back the request is applied.
+	if err := w.SC.RestartRegion("west"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(ctx, t, "the northeast board in east whole again", func() error {
+		var b Board
+		if err := askE(beacon, SituationSubject("ir-firm"), SituationQuery{Region: "northeast"}, &b); err != nil {
+			return err
+		}
+		if len(b.Unreachable) != 0 {
+			return fmt.Errorf("the board %+v, want every region read", b)
+		}
+		return nil
+	})
+	w.SC.StopRegion("east")
+	waiting := publish(mary, kReq, request(amber, nil, need("forensics", 1)))
+	if err := askE(mary, QuerySubject("st-mary", OpShow), ShowQuery{ID: req}, &shown); err == nil || !strings.Contains(err.Error(), "try again") {
+		t.Fatalf("St. Mary's show with east away: %v, want refused with try again", err)
+	}
+	if err := w.SC.RestartRegion("east"); err != nil {
+		t.Fatal(err)
+	}
+	octx, ocancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer ocancel()
+	if o, err := mary.WaitOutcome(octx, waiting.GetId()); err != nil || o.GetState() != tocsinv1.OutcomeState_OUTCOME_STATE_ROUTED {
+		t.Fatalf("St. Mary's request sent while east was away, once east is back: %v %v", o, err)
+	}
 }
 
 // startRegionServices runs region's mutual-aid service and router (for
