@@ -272,6 +272,23 @@ func TestRegionsSuperclusterSurvivesEitherRegionsLoss(t *testing.T) {
 	for _, m := range []struct{ id, home string }{{"valley-general", "east"}, {"riverside", "east"}, {"lakeside", "west"}, {"st-mary", "west"}} {
 		addMember(m.id, m.home, east, 2*time.Minute)
 	}
+	// mirrored waits until west's mirror of the registry has every record
+	// of MEMBERS: west's services read the registry there, and an agent
+	// whose member is not in the directory yet stops ("not in the member
+	// directory"), a router refuses its alerts (unknown-sender).
+	mirrored := func() {
+		t.Helper()
+		began := time.Now()
+		pollStatus(t, east, 3*time.Minute, func(st statusJSON) error {
+			got := messageCounts(st)
+			if got["KV_MEMBERS"] == 0 || got["KV_MEMBERS-west"] < got["KV_MEMBERS"] {
+				return fmt.Errorf("KV_MEMBERS-west holds %d records, KV_MEMBERS %d", got["KV_MEMBERS-west"], got["KV_MEMBERS"])
+			}
+			return nil
+		}, admin...)
+		t.Logf("west's mirror of the registry caught up in %s", time.Since(began).Round(100*time.Millisecond))
+	}
+	mirrored()
 	agentOf := map[string]*proc{}
 	sinks := map[string]string{}
 	startAgent := func(member, servers string) {
@@ -427,6 +444,7 @@ func TestRegionsSuperclusterSurvivesEitherRegionsLoss(t *testing.T) {
 	if out, code := members(east, 2*time.Minute, "set-home", "st-mary", "west"); code != 0 {
 		t.Fatalf("set-home st-mary west: exit %d\n%s", code, out)
 	}
+	mirrored()
 	restartAgent("st-mary", west+","+east)
 
 	t.Log("east lost")
