@@ -154,6 +154,10 @@ func nextMsg(ctx context.Context, sub *nats.Subscription, quiet time.Duration) (
 	return sub.NextMsgWithContext(ctx)
 }
 
+// pushResend is how long a silence PushAccounts waits before it sends
+// again the JWTs not yet stored by every node.
+const pushResend = 3 * time.Second
+
 // pushWindow is how many account JWTs PushAccounts has in flight at once:
 // enough to hide the round trips, few enough that a node's system account
 // queue is never flooded.
@@ -193,15 +197,35 @@ func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want
 	done, sent := 0, 0
 	isDone := func(i int) bool { return want > 0 && len(stored[i]) >= want }
 	var quiet <-chan time.Time
+	publish := func(i int) error {
+		if err := nc.PublishRequest(claimsUpdateSubject, fmt.Sprintf("%s.%d", inbox, i), []byte(accountJWTs[i])); err != nil {
+			return fmt.Errorf("%w: publish: %v", ErrPush, err)
+		}
+		return nil
+	}
+	// An update or its answer can be lost on a loaded node (seen: a node
+	// never answered the last 5 of 2,000): after a silence of pushResend
+	// the JWTs still in flight are sent again; storing one twice is
+	// harmless, and an answer counts once per node.
+	resend := time.NewTicker(pushResend)
+	defer resend.Stop()
 	for done < len(accountJWTs) {
 		for sent < len(accountJWTs) && sent-done < pushWindow {
-			if err := nc.PublishRequest(claimsUpdateSubject, fmt.Sprintf("%s.%d", inbox, sent), []byte(accountJWTs[sent])); err != nil {
-				return nil, fmt.Errorf("%w: publish: %v", ErrPush, err)
+			if err := publish(sent); err != nil {
+				return nil, err
 			}
 			stored[sent] = map[string]bool{}
 			sent++
 		}
 		select {
+		case <-resend.C:
+			for i := range sent {
+				if !isDone(i) {
+					if err := publish(i); err != nil {
+						return nil, err
+					}
+				}
+			}
 		case msg := <-answers:
 			i, err := strconv.Atoi(msg.Subject[len(inbox)+1:])
 			if err != nil || i < 0 || i >= sent {
@@ -214,6 +238,10 @@ func PushAccounts(ctx context.Context, nc *nats.Conn, accountJWTs []string, want
 			if r.Error != nil {
 				return nil, fmt.Errorf("%w: account %s refused by %s: %s", ErrPush, names[i], r.Server.Name, r.Error.Description)
 			}
+			if stored[i][r.Server.Name] {
+				continue // an answer to a resend: no news
+			}
+			resend.Reset(pushResend)
 			was := isDone(i)
 			stored[i][r.Server.Name] = true
 			if !was && isDone(i) {

@@ -265,3 +265,53 @@ func TestPushAccountsPipelinesManyAccounts(t *testing.T) {
 		t.Fatalf("a refused account among others: %v, want ErrPush naming clinic-0004", err)
 	}
 }
+
+// A node that loses a push (here a fourth answerer on the system account
+// that ignores each JWT's first update, as a loaded node lost the last 5
+// of 2,000) is sent the JWTs again after a silence: the push completes
+// with every node's answer instead of waiting until its deadline.
+func TestPushAccountsSendsAgainWhatANodeDidNotAnswer(t *testing.T) {
+	ac := startAuthCluster(t)
+	ctx := testContext(t, 60*time.Second)
+	var reg []*tocsinv1.Member
+	for i := range 20 {
+		reg = append(reg, &tocsinv1.Member{Id: fmt.Sprintf("lab-%02d", i), Sectors: []string{"patient-care"}, Roles: []tocsinv1.Role{tocsinv1.Role_ROLE_MEMBER}})
+	}
+	jwts, err := ac.a.AccountJWTs(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := ac.a.IssueClaimsAnswerer("lossy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lossy := ac.connect(ac.c.Node(1).ClientURL(), creds, "", nil)
+	seen := map[string]bool{}
+	var resent atomic.Int32
+	sub, err := lossy.Subscribe("$SYS.REQ.CLAIMS.UPDATE", func(m *nats.Msg) {
+		c, err := jwt.DecodeAccountClaims(string(m.Data))
+		if err != nil {
+			return
+		}
+		if !seen[c.Subject] {
+			seen[c.Subject] = true // lost
+			return
+		}
+		resent.Add(1)
+		_ = m.Respond(fmt.Appendf(nil, `{"server":{"name":"lossy"},"data":{"account":%q,"code":200,"message":"jwt updated"}}`, c.Subject))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := lossy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := auth.PushAccounts(ctx, ac.sys, jwts[1:], 4)
+	if err != nil || !slices.Contains(nodes, "lossy") || len(nodes) != 4 {
+		t.Fatalf("push with a node losing each first update: stored by %v, %v; want the 3 nodes and lossy", nodes, err)
+	}
+	if n := resent.Load(); n < int32(len(jwts)-1) {
+		t.Fatalf("lossy was sent %d JWTs again, want each of %d", n, len(jwts)-1)
+	}
+}
