@@ -111,8 +111,11 @@ func (s RegionSet) StreamConfigs() []jetstream.StreamConfig {
 // rewritten to its own bucket's subjects, so that nats.go reads it as the
 // bucket MEMBERS-<region> and writes through it to MEMBERS (the mirror
 // refuses nothing itself: a write goes to the registry's region or fails
-// when that region is away). Not MirrorDirect: with rewritten subjects it
-// must not answer direct gets asked of the registry.
+// when that region is away). nats-server gives it mirror_direct (every
+// mirror of an origin with direct gets has it), so in its region it
+// answers the registry's own direct gets, finding nothing under the
+// registry's subjects: the registry's List checks what it read against
+// the leader (kvread.LatestConsistent), and single reads go to the leader.
 func (s RegionSet) registryMirror() jetstream.StreamConfig {
 	var members jetstream.KeyValueConfig
 	for _, kv := range KVConfigs(s.Replicas) {

@@ -201,9 +201,12 @@ func (r *Registry) get(ctx context.Context, id string) (*tocsinv1.Member, uint64
 }
 
 // List reads every member from the bucket, sorted by id, by batch direct
-// get (no consumer).
+// get (no consumer), checked against the stream leader's last sequence
+// (kvread.LatestConsistent): a replica a moment behind, or another
+// region's mirror of the registry (which answers the registry's direct
+// gets in its region), would leave members out.
 func (r *Registry) List(ctx context.Context) ([]*tocsinv1.Member, error) {
-	entries, err := kvread.Latest(ctx, r.js.Conn(), kvread.APIPrefix(r.js.Options()), r.bucket, ">")
+	entries, err := kvread.LatestConsistent(ctx, r.js, r.bucket)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}

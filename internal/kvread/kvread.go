@@ -55,25 +55,8 @@ type Entry struct {
 // so a write acknowledged a moment ago may be missing: read a single key
 // from the stream leader when that matters.
 func Latest(ctx context.Context, nc *nats.Conn, apiPrefix, bucket, filter string) ([]Entry, error) {
-	var order []string
-	last := map[string]Entry{}
-	err := Scan(ctx, nc, apiPrefix, bucket, filter, func(e Entry) error {
-		if _, ok := last[e.Key]; !ok {
-			order = append(order, e.Key)
-		}
-		last[e.Key] = e
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Entry, 0, len(order))
-	for _, k := range order {
-		if e := last[k]; !e.Deleted {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	entries, _, err := latestOf(func(fn func(Entry) error) error { return Scan(ctx, nc, apiPrefix, bucket, filter, fn) })
+	return entries, err
 }
 
 // Scan calls fn for every record of bucket under filter, history included,
