@@ -2,11 +2,9 @@ package kvread
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -85,49 +83,20 @@ func ScanLeader(ctx context.Context, js jetstream.JetStream, bucket string, fn f
 		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
 		defer cancel()
 	}
-	keys := "$KV." + bucket + "."
-	subject := APIPrefix(js.Options()) + "STREAM.MSG.GET.KV_" + bucket
 	for seq := uint64(1); ; {
-		req, _ := json.Marshal(struct {
+		e, err := leaderGet(ctx, js, bucket, struct {
 			Seq     uint64 `json:"seq"`
 			NextFor string `json:"next_by_subj"`
-		}{seq, keys + ">"})
-		msg, err := js.Conn().RequestWithContext(ctx, subject, req)
+		}{seq, "$KV." + bucket + ".>"})
 		if err != nil {
 			return fmt.Errorf("read bucket %s from its leader: %w", bucket, err)
 		}
-		var resp struct {
-			Message *struct {
-				Subject string `json:"subject"`
-				Seq     uint64 `json:"seq"`
-				Hdrs    []byte `json:"hdrs"`
-				Data    []byte `json:"data"`
-			} `json:"message"`
-			Error *jetstream.APIError `json:"error"`
-		}
-		if err := json.Unmarshal(msg.Data, &resp); err != nil {
-			return fmt.Errorf("read bucket %s from its leader: the answer does not decode: %w", bucket, err)
-		}
-		switch {
-		case resp.Error != nil && resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound:
+		if e == nil {
 			return nil
-		case resp.Error != nil:
-			return fmt.Errorf("read bucket %s from its leader: %w", bucket, resp.Error)
-		case resp.Message == nil:
-			return fmt.Errorf("read bucket %s from its leader: an answer without a record", bucket)
 		}
-		e := Entry{Key: resp.Message.Subject[min(len(keys), len(resp.Message.Subject)):], Revision: resp.Message.Seq, Value: resp.Message.Data}
-		if len(resp.Message.Hdrs) > 0 {
-			h, err := nats.DecodeHeadersMsg(resp.Message.Hdrs)
-			if err != nil {
-				return fmt.Errorf("read bucket %s from its leader: record %d's headers do not decode: %w", bucket, e.Revision, err)
-			}
-			op := h.Get("KV-Operation")
-			e.Deleted = op == "DEL" || op == "PURGE"
-		}
-		if err := fn(e); err != nil {
+		if err := fn(*e); err != nil {
 			return err
 		}
-		seq = resp.Message.Seq + 1
+		seq = e.Revision + 1
 	}
 }

@@ -18,9 +18,8 @@ import (
 // written, deleted or purged gives ok false. A ctx without deadline is
 // bounded by js's default timeout, else 10 s.
 func Leader(ctx context.Context, js jetstream.JetStream, bucket, key string) (data []byte, rev uint64, ok bool, err error) {
-	opts := js.Options()
 	if _, set := ctx.Deadline(); !set {
-		timeout := opts.DefaultTimeout
+		timeout := js.Options().DefaultTimeout
 		if timeout <= 0 {
 			timeout = defaultTimeout
 		}
@@ -28,43 +27,58 @@ func Leader(ctx context.Context, js jetstream.JetStream, bucket, key string) (da
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	req, err := json.Marshal(struct {
+	e, err := leaderGet(ctx, js, bucket, struct {
 		LastBySubject string `json:"last_by_subj"`
 	}{"$KV." + bucket + "." + key})
 	if err != nil {
-		return nil, 0, false, err
-	}
-	msg, err := js.Conn().RequestWithContext(ctx, APIPrefix(opts)+"STREAM.MSG.GET.KV_"+bucket, req)
-	if err != nil {
 		return nil, 0, false, fmt.Errorf("read %s %q: %w", bucket, key, err)
+	}
+	if e == nil || e.Deleted {
+		return nil, 0, false, nil
+	}
+	return e.Value, e.Revision, true, nil
+}
+
+// leaderGet asks bucket's stream leader for one record (req is a
+// STREAM.MSG.GET request); nil when there is none.
+func leaderGet(ctx context.Context, js jetstream.JetStream, bucket string, req any) (*Entry, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := js.Conn().RequestWithContext(ctx, APIPrefix(js.Options())+"STREAM.MSG.GET.KV_"+bucket, body)
+	if err != nil {
+		return nil, err
 	}
 	var resp struct {
 		Message *struct {
-			Seq  uint64 `json:"seq"`
-			Hdrs []byte `json:"hdrs"`
-			Data []byte `json:"data"`
+			Subject string `json:"subject"`
+			Seq     uint64 `json:"seq"`
+			Hdrs    []byte `json:"hdrs"`
+			Data    []byte `json:"data"`
 		} `json:"message"`
 		Error *jetstream.APIError `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return nil, 0, false, fmt.Errorf("read %s %q: the server's answer does not decode: %w", bucket, key, err)
+		return nil, fmt.Errorf("the server's answer does not decode: %w", err)
 	}
 	switch {
 	case resp.Error != nil && resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound:
-		return nil, 0, false, nil
+		return nil, nil
 	case resp.Error != nil:
-		return nil, 0, false, fmt.Errorf("read %s %q: %w", bucket, key, resp.Error)
+		return nil, resp.Error
 	case resp.Message == nil:
-		return nil, 0, false, fmt.Errorf("read %s %q: the server answered without a record", bucket, key)
+		return nil, fmt.Errorf("the server answered without a record")
 	}
+	keys := "$KV." + bucket + "."
+	e := &Entry{Key: resp.Message.Subject[min(len(keys), len(resp.Message.Subject)):], Revision: resp.Message.Seq, Value: resp.Message.Data}
 	if len(resp.Message.Hdrs) > 0 {
 		h, err := nats.DecodeHeadersMsg(resp.Message.Hdrs)
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("read %s %q: the record's headers do not decode: %w", bucket, key, err)
+			return nil, fmt.Errorf("record %d's headers do not decode: %w", e.Revision, err)
 		}
-		if op := h.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-			return nil, 0, false, nil
-		}
+		op := h.Get("KV-Operation")
+		e.Deleted = op == "DEL" || op == "PURGE"
 	}
-	return resp.Message.Data, resp.Message.Seq, true, nil
+	return e, nil
 }
