@@ -43,9 +43,10 @@ On a channel that runs a stream set per region (docs/REGIONS.md), a copy routed
 in another region than your home region (its subject tocsin.r.<region>.…, as
 tocsin tail and the agent's record show it) takes --region <region>: the
 receipt is then filed in that region's REACH, where its sender reads it. Without
---region the message is looked for in your home region's records (the only
-region of a single cluster). The agent's endpoint and its pager name the region
-themselves, from the copy they have.`,
+--region the router looks in your home region's records (the only region of a
+single cluster), then in the other regions' (3 s each), and files the receipt
+in the region that routed the message. The agent's endpoint and its pager name
+the region themselves, from the copy they have.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !envelope.ValidID(args[0]) {

@@ -112,7 +112,7 @@ read at the site and they publish there too. Exit 5 when the check fails.`,
 	f.StringSliceVar(&o.Faults, "faults", nil, fmt.Sprintf("faults to inject (default %s; also %s: needs root and /dev/fuse)",
 		strings.Join(chaos.DefaultFaults(), ","), chaos.FaultPowerLoss))
 	f.BoolVar(&o.NoBadInput, "no-bad-input", false, "do not run the bad-input campaign")
-	f.BoolVar(&o.Regions, "regions", false, "run deploy/regions on loopback (east with the streams, west, a witness) and add the region faults "+strings.Join(chaos.RegionFaults(), ","))
+	f.BoolVar(&o.Regions, "regions", false, "run deploy/regions on loopback (east and west each with its stream set, the registry in east, a witness) and add the region faults "+strings.Join(chaos.RegionFaults(), ","))
 	f.IntVar(&o.Sites, "sites", 2, "agents' members that run a member site (tocsin site; 0: none, and no site fault)")
 	f.Var(days.NewValue(&o.SiteCut, 2*time.Minute), "site-cut", "how long a site's WAN cut lasts")
 	f.IntVar(&badKiB, "bad-kib", 128, "KiB a second of large bad input (16 KiB and more, kept 7 days by INGEST); smaller pieces go at full speed")
