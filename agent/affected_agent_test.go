@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -226,21 +227,30 @@ func TestACSAFAdvisoryIsMatchedOnTheMembersSideOnly(t *testing.T) {
 	for name, ta := range agents {
 		ports := ta.tap.upstreamPorts()
 		seen := 0
-		for _, n := range w.C.Nodes() {
-			cz, err := n.Server().Connz(&server.ConnzOptions{State: server.ConnAll, Limit: 100000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range cz.Conns {
-				if !strings.HasPrefix(c.Name, ta.name+" ") {
-					continue
+		// A connection just closed is for a moment in neither the server's
+		// open nor its closed list: poll.
+		testwait.For(t, 10*time.Second, "the server's record of "+name+"'s connections", func() error {
+			seen = 0
+			for _, n := range w.C.Nodes() {
+				cz, err := n.Server().Connz(&server.ConnzOptions{State: server.ConnAll, Limit: 100000})
+				if err != nil {
+					return err
 				}
-				seen++
-				if c.IP != "127.0.0.1" || !ports[c.Port] {
-					t.Errorf("%s's agent reached %s from %s:%d, not through the tap (its ports %v)", name, n.Name(), c.IP, c.Port, ports)
+				for _, c := range cz.Conns {
+					if !strings.HasPrefix(c.Name, ta.name+" ") {
+						continue
+					}
+					seen++
+					if c.IP != "127.0.0.1" || !ports[c.Port] {
+						t.Errorf("%s's agent reached %s from %s:%d, not through the tap (its ports %v)", name, n.Name(), c.IP, c.Port, ports)
+					}
 				}
 			}
-		}
+			if seen == 0 {
+				return fmt.Errorf("no connection of %s's agent listed", name)
+			}
+			return nil
+		})
 		sent := ta.tap.bytesSent()
 		ops := ta.tap.ops()
 		subjectsSeen := map[string]bool{}
