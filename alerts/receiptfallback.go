@@ -73,8 +73,15 @@ func unknownReference(err error) bool {
 }
 
 // otherRegionsWithRecords are the regions, other than the router's, whose
-// ROUTED-<region> bucket the cluster has, sorted.
+// ROUTED-<region> bucket the cluster has, sorted: listed from the
+// cluster's streams the first time any is found, then kept.
 func (r *Router) otherRegionsWithRecords(ctx context.Context) ([]string, error) {
+	r.others.mu.Lock()
+	known := r.others.names
+	r.others.mu.Unlock()
+	if known != nil {
+		return known, nil
+	}
 	prefix := "KV_" + records.BucketRouted + "-"
 	names := r.d.JS.StreamNames(ctx)
 	var out []string
@@ -87,5 +94,10 @@ func (r *Router) otherRegionsWithRecords(ctx context.Context) ([]string, error) 
 		return nil, fmt.Errorf("list the regions' ROUTED buckets: %w", err)
 	}
 	slices.Sort(out)
+	if len(out) > 0 {
+		r.others.mu.Lock()
+		r.others.names = out
+		r.others.mu.Unlock()
+	}
 	return out, nil
 }

@@ -36,6 +36,11 @@ type regionRecords struct {
 type otherRegions struct {
 	mu sync.Mutex
 	m  map[string]*regionRecords
+	// names are the other regions with a ROUTED bucket, listed once
+	// (otherRegionsWithRecords): a stream set is fixed by the nodes'
+	// config, so it is not listed again for every receipt that names no
+	// region.
+	names []string
 }
 
 // regionNameRE is what a receipt's ref_region must look like: a region's
